@@ -1,0 +1,94 @@
+//! Exact, fast, fail-closed validation of Twilio webhook signatures.
+//!
+//! Twilio signs every webhook request with an `X-Twilio-Signature` header: an HMAC over the URL it
+//! requested and the POST parameters (or, for JSON bodies, over a URL that carries `bodySHA256`). This
+//! crate checks that signature exactly as Twilio makes it, in constant time, without allocating, and
+//! tells you *why* a request was rejected.
+//!
+//! ```
+//! use twilio_webhook::RequestValidator;
+//!
+//! let validator = RequestValidator::new("12345"); // your Auth Token
+//! let url = "https://mycompany.com/myapp.php?foo=1&bar=2"; // the URL Twilio requested
+//! let post_vars = [
+//!     ("CallSid", "CA1234567890ABCDE"),
+//!     ("Caller", "+12349013030"),
+//!     ("Digits", "1234"),
+//!     ("From", "+12349013030"),
+//!     ("To", "+18005551212"),
+//! ];
+//! let signature = "0/KCTR6DLpKmkAf8muzZqo1nDgQ="; // the X-Twilio-Signature header
+//! assert!(validator.validate(url, &post_vars, signature));
+//! ```
+//!
+//! # Which function do I call?
+//!
+//! | you have | call |
+//! |---|---|
+//! | decoded POST parameters (a map or a list of pairs) | [`RequestValidator::validate`] (a `bool`) or [`RequestValidator::verify_form`] (a verdict) |
+//! | the raw `application/x-www-form-urlencoded` body | [`RequestValidator::verify_form_body`] |
+//! | a JSON (or any non-form) body, URL with `bodySHA256` | [`RequestValidator::verify_body`] |
+//! | to sign a request (tests, tools) | [`Signer`], or [`RequestValidator::compute_signature`] |
+//!
+//! The `verify_*` functions return `Ok(`[`Verified`]`)`, which says which secret, algorithm and URL
+//! candidate matched, or `Err(`[`Rejection`]`)` with exactly one reason.
+//!
+//! # The rules
+//!
+//! The string to sign is the URL exactly as Twilio requested it, followed by each distinct form
+//! parameter `key || value`, sorted by key and then value (UTF-8 bytes), with no separators. Because
+//! Twilio is not consistent about ports, the URL as received, without its port, and with the scheme's
+//! default port added are all accepted; nothing else is, unless you opt in with
+//! [`RequestValidatorBuilder::allow_trailing_slash_variant`] or
+//! [`RequestValidatorBuilder::allow_query_reencoding`]. A SharedKey request
+//! (`X-Twilio-Webhooks-Signature-Settings`) is checked with that key's secret and named algorithm.
+//!
+//! # Getting the URL right
+//!
+//! The most common reason a genuine request is rejected is that the application rebuilt the URL
+//! differently from what Twilio requested: a TLS-terminating proxy turns `https` into `http`, a tunnel
+//! changes the host, a rewrite adds a trailing slash. Validate against the public URL you configured in
+//! Twilio, not the one your server sees. [`Verified::matched_url`] shows what matched.
+//!
+//! # Untrusted input
+//!
+//! Every input is treated as hostile: no input makes this crate panic, the library has no `unsafe`,
+//! signatures and body hashes are compared in constant time, and secrets are keyed once into HMAC
+//! states that are wiped on drop and never printed by `Debug` or in errors. Configuration mistakes
+//! (an empty secret, duplicate names) are errors at build time; a request that cannot be checked is a
+//! rejection, never an acceptance.
+//!
+//! Validating a form request with up to 64 parameters performs no heap allocation once the
+//! validator exists.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+mod form;
+mod relax;
+mod secret;
+mod settings;
+mod signature;
+mod signer;
+mod url;
+mod validator;
+mod verdict;
+
+pub use form::FormParam;
+pub use relax::Relaxation;
+pub use secret::ConfigError;
+pub use settings::{SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, settings_header_value};
+pub use signature::{Algorithm, body_sha256_hex};
+pub use signer::{SignError, SignedBody, Signer};
+pub use url::PortVariant;
+pub use validator::{RequestValidator, RequestValidatorBuilder, SignatureHeaders};
+pub use verdict::{Rejection, SecretId, Verified};

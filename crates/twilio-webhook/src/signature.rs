@@ -1,0 +1,230 @@
+//! The signature itself (spec §3): HMAC over `URL || P`, base64, and constant-time checks.
+
+use core::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, KeyInit, Mac};
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::form::Canonical;
+use crate::url::Pieces;
+use crate::verdict::Rejection;
+
+/// The HMAC a signature is made with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Algorithm {
+    /// HMAC-SHA1: every Auth Token signature, and SharedKey `HMAC_SHA1` (28 base64 characters).
+    HmacSha1,
+    /// HMAC-SHA256: SharedKey `HMAC_SHA256` (44 base64 characters).
+    HmacSha256,
+}
+
+impl Algorithm {
+    /// The name used in the `X-Twilio-Webhooks-Signature-Settings` header (`HMAC_SHA1`, `HMAC_SHA256`).
+    pub fn settings_name(self) -> &'static str {
+        match self {
+            Algorithm::HmacSha1 => "HMAC_SHA1",
+            Algorithm::HmacSha256 => "HMAC_SHA256",
+        }
+    }
+
+    /// The length of the MAC in bytes (20 or 32).
+    pub fn mac_len(self) -> usize {
+        match self {
+            Algorithm::HmacSha1 => 20,
+            Algorithm::HmacSha256 => 32,
+        }
+    }
+
+    /// The length of the base64 signature header value (28 or 44).
+    pub fn signature_len(self) -> usize {
+        self.mac_len().div_ceil(3) * 4
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Algorithm::HmacSha1 => "HMAC-SHA1",
+            Algorithm::HmacSha256 => "HMAC-SHA256",
+        })
+    }
+}
+
+/// The MAC bytes of a presented `X-Twilio-Signature`, decoded once per request.
+#[derive(Clone, Copy)]
+pub(crate) struct Presented {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl Presented {
+    /// Decodes a header value for `algorithm`: strict standard base64, padded, of exactly the right length.
+    pub(crate) fn decode(header: &str, algorithm: Algorithm) -> Result<Self, Rejection> {
+        if header.is_empty() {
+            return Err(Rejection::MissingSignature);
+        }
+        if header.len() != algorithm.signature_len() {
+            return Err(Rejection::MalformedSignature);
+        }
+        let mut bytes = [0u8; 32];
+        match STANDARD.decode_slice(header, &mut bytes) {
+            Ok(len) if len == algorithm.mac_len() => Ok(Presented { bytes, len }),
+            _ => Err(Rejection::MalformedSignature),
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// A secret turned into HMAC states once, when the validator is built. The raw secret is not kept;
+/// the states are wiped on drop (the `hmac` crate's `zeroize` feature).
+#[derive(Clone)]
+pub(crate) enum Keyed {
+    Sha1(Hmac<Sha1>),
+    Sha256(Hmac<Sha256>),
+}
+
+impl fmt::Debug for Keyed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Keyed(REDACTED)")
+    }
+}
+
+fn mac_over<M: Mac + Clone>(keyed: &M, url: &Pieces<'_>, params: Option<&Canonical<'_>>) -> M {
+    let mut mac = keyed.clone();
+    url.bytes().for_each(|piece| mac.update(piece));
+    if let Some(params) = params {
+        params.for_each_run(|run| mac.update(run));
+    }
+    mac
+}
+
+impl Keyed {
+    /// Keys an HMAC with `secret`. HMAC takes keys of any length, so this cannot fail in practice; an
+    /// error from the crate is still handled rather than unwrapped.
+    pub(crate) fn new(secret: &[u8], algorithm: Algorithm) -> Option<Self> {
+        match algorithm {
+            Algorithm::HmacSha1 => Hmac::<Sha1>::new_from_slice(secret).ok().map(Keyed::Sha1),
+            Algorithm::HmacSha256 => Hmac::<Sha256>::new_from_slice(secret)
+                .ok()
+                .map(Keyed::Sha256),
+        }
+    }
+
+    pub(crate) fn algorithm(&self) -> Algorithm {
+        match self {
+            Keyed::Sha1(_) => Algorithm::HmacSha1,
+            Keyed::Sha256(_) => Algorithm::HmacSha256,
+        }
+    }
+
+    /// Whether the presented MAC equals HMAC(`url || params`), compared in constant time.
+    pub(crate) fn verify(
+        &self,
+        url: &Pieces<'_>,
+        params: Option<&Canonical<'_>>,
+        presented: &Presented,
+    ) -> bool {
+        let tag = presented.as_slice();
+        match self {
+            Keyed::Sha1(k) => mac_over(k, url, params).verify_slice(tag).is_ok(),
+            Keyed::Sha256(k) => mac_over(k, url, params).verify_slice(tag).is_ok(),
+        }
+    }
+
+    /// The base64 signature of `url || params`.
+    pub(crate) fn sign(&self, url: &Pieces<'_>, params: Option<&Canonical<'_>>) -> String {
+        match self {
+            Keyed::Sha1(k) => STANDARD.encode(mac_over(k, url, params).finalize().into_bytes()),
+            Keyed::Sha256(k) => STANDARD.encode(mac_over(k, url, params).finalize().into_bytes()),
+        }
+    }
+}
+
+/// SHA-256 of the raw body.
+pub(crate) fn body_digest(body: &[u8]) -> [u8; 32] {
+    Sha256::digest(body).into()
+}
+
+/// Lowercase hex SHA-256 of the raw body, as Twilio puts it in `bodySHA256`.
+pub fn body_sha256_hex(body: &[u8]) -> String {
+    use fmt::Write as _;
+    body_digest(body)
+        .iter()
+        .fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// Whether the body's SHA-256 equals `expected`, compared in constant time.
+pub(crate) fn body_matches(body: &[u8], expected: &[u8; 32]) -> bool {
+    body_digest(body).ct_eq(expected).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths() {
+        assert_eq!(Algorithm::HmacSha1.signature_len(), 28);
+        assert_eq!(Algorithm::HmacSha256.signature_len(), 44);
+    }
+
+    #[test]
+    fn decode_rejects_each_malformation_with_its_reason() {
+        let sha1 = Algorithm::HmacSha1;
+        assert!(Presented::decode("RSOYDt4T1cUTdK1PDd93/VVr8B8=", sha1).is_ok());
+        let reason = |s: &str| Presented::decode(s, sha1).err();
+        assert_eq!(reason(""), Some(Rejection::MissingSignature));
+        assert_eq!(
+            reason("RSOYDt4T1cUTdK1PDd93/VVr8B8"),
+            Some(Rejection::MalformedSignature)
+        );
+        assert_eq!(
+            reason("RSOYDt4T1cUTdK1PDd93/VVr8B8=\n"),
+            Some(Rejection::MalformedSignature)
+        );
+        assert_eq!(
+            reason("RSOYDt4T1cUTdK1PDd93/VVr8B8*"),
+            Some(Rejection::MalformedSignature)
+        );
+        // Non-zero trailing bits: not the canonical encoding of any 20 bytes.
+        assert_eq!(
+            reason("RSOYDt4T1cUTdK1PDd93/VVr8B9="),
+            Some(Rejection::MalformedSignature)
+        );
+        // Right length for SHA-256, wrong for SHA-1.
+        let sha256_sig = "RSOYDt4T1cUTdK1PDd93/VVr8B8RSOYDt4T1cUTdK1P=";
+        assert_eq!(reason(sha256_sig), Some(Rejection::MalformedSignature));
+        assert_eq!(
+            reason("ŔSOYDt4T1cUTdK1PDd93/VVr8B="),
+            Some(Rejection::MalformedSignature)
+        );
+    }
+
+    #[test]
+    fn body_hash_hex_is_lowercase_sha256() {
+        assert_eq!(
+            body_sha256_hex(b"{\"property\": \"value\", \"boolean\": true}"),
+            "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620"
+        );
+        let digest = body_digest(b"abc");
+        assert!(body_matches(b"abc", &digest));
+        assert!(!body_matches(b"abd", &digest));
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let k = Keyed::new(b"supersecret", Algorithm::HmacSha1).unwrap();
+        assert_eq!(format!("{k:?}"), "Keyed(REDACTED)");
+    }
+}

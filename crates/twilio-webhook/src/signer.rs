@@ -1,0 +1,156 @@
+//! Signing requests the way Twilio does, for tests, tools and emulating Twilio.
+
+use core::fmt;
+
+use crate::form::Canonical;
+use crate::secret::ConfigError;
+use crate::signature::{self, Algorithm, Keyed};
+use crate::url::{self, BodyHashError, Pieces};
+use crate::validator::with_params;
+
+/// Why a request could not be signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignError {
+    /// The URL already has a `bodySHA256` query parameter; a second one would make it unverifiable.
+    BodyHashAlreadyPresent,
+    /// The form body does not decode to UTF-8 text.
+    MalformedBody,
+}
+
+impl fmt::Display for SignError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SignError::BodyHashAlreadyPresent => "the URL already has a bodySHA256 query parameter",
+            SignError::MalformedBody => "the form body does not decode to UTF-8 text",
+        })
+    }
+}
+
+impl std::error::Error for SignError {}
+
+/// A signed non-form request: the URL with `bodySHA256` appended, and its signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedBody {
+    /// The URL to send the request to (the given URL plus `bodySHA256=<hex>`).
+    pub url: String,
+    /// The `X-Twilio-Signature` value.
+    pub signature: String,
+}
+
+/// Signs requests with one secret and algorithm, exactly as Twilio does.
+///
+/// ```
+/// use twilio_webhook::{Algorithm, RequestValidator, SignatureHeaders, Signer};
+///
+/// let signer = Signer::new("12345", Algorithm::HmacSha1)?;
+/// let signed = signer.sign_body("https://example.com/hook", br#"{"a":1}"#)?;
+/// let validator = RequestValidator::new("12345");
+/// let verdict = validator.verify_body(&signed.url, br#"{"a":1}"#, SignatureHeaders::new(&signed.signature));
+/// assert!(verdict.is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Signer {
+    keyed: Keyed,
+}
+
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signer")
+            .field("algorithm", &self.keyed.algorithm())
+            .field("secret", &"REDACTED")
+            .finish()
+    }
+}
+
+impl Signer {
+    /// A signer for `secret` (an Auth Token, or a SharedKey secret) with `algorithm`.
+    pub fn new(secret: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, ConfigError> {
+        let secret = secret.as_ref();
+        let empty = || ConfigError::EmptySecret("signer".into());
+        if secret.is_empty() {
+            return Err(empty());
+        }
+        let keyed = Keyed::new(secret, algorithm).ok_or_else(empty)?;
+        Ok(Signer { keyed })
+    }
+
+    /// The algorithm this signer uses.
+    pub fn algorithm(&self) -> Algorithm {
+        self.keyed.algorithm()
+    }
+
+    /// The signature of a form request with decoded `params`.
+    pub fn sign_form<P: crate::FormParam>(
+        &self,
+        url: &str,
+        params: impl IntoIterator<Item = P>,
+    ) -> String {
+        with_params(params, |canonical| {
+            self.keyed.sign(&Pieces([url, "", ""]), Some(canonical))
+        })
+    }
+
+    /// The signature of a form request with a raw `application/x-www-form-urlencoded` body.
+    pub fn sign_form_body(&self, url: &str, body: &[u8]) -> Result<String, SignError> {
+        let canonical = Canonical::from_form_body(body).ok_or(SignError::MalformedBody)?;
+        Ok(self.keyed.sign(&Pieces([url, "", ""]), Some(&canonical)))
+    }
+
+    /// Signs a non-form request: appends `bodySHA256` of the raw body to the URL's query (before any
+    /// fragment) and signs that URL alone (spec §5).
+    pub fn sign_body(&self, url: &str, body: &[u8]) -> Result<SignedBody, SignError> {
+        if url::body_sha256(url) != Err(BodyHashError::Missing) {
+            return Err(SignError::BodyHashAlreadyPresent);
+        }
+        let hash = signature::body_sha256_hex(body);
+        let fragment_start = url.find('#').unwrap_or(url.len());
+        let (head, fragment) = url.split_at(fragment_start);
+        let separator = match url::query(url) {
+            None => "?",
+            Some(q) if q.is_empty() || q.ends_with('&') => "",
+            Some(_) => "&",
+        };
+        let url = format!("{head}{separator}bodySHA256={hash}{fragment}");
+        let signature = self.keyed.sign(&Pieces([&url, "", ""]), None);
+        Ok(SignedBody { url, signature })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_body_places_the_hash_in_the_query() {
+        let s = Signer::new("k", Algorithm::HmacSha1).unwrap();
+        let h = signature::body_sha256_hex(b"x");
+        let url = |u: &str| s.sign_body(u, b"x").unwrap().url;
+        assert_eq!(url("https://a/p"), format!("https://a/p?bodySHA256={h}"));
+        assert_eq!(url("https://a/p?"), format!("https://a/p?bodySHA256={h}"));
+        assert_eq!(
+            url("https://a/p?q=1"),
+            format!("https://a/p?q=1&bodySHA256={h}")
+        );
+        assert_eq!(
+            url("https://a/p?q=1#f"),
+            format!("https://a/p?q=1&bodySHA256={h}#f")
+        );
+        let again = s.sign_body(&url("https://a/p"), b"x");
+        assert_eq!(again, Err(SignError::BodyHashAlreadyPresent));
+    }
+
+    #[test]
+    fn empty_secret_is_refused() {
+        assert_eq!(
+            Signer::new("", Algorithm::HmacSha256).unwrap_err(),
+            ConfigError::EmptySecret("signer".into())
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let s = Signer::new("supersecret", Algorithm::HmacSha256).unwrap();
+        assert!(!format!("{s:?}").contains("supersecret"));
+    }
+}

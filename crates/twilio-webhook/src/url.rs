@@ -1,0 +1,334 @@
+//! Candidate URLs (spec §4) and the `bodySHA256` query parameter (spec §5).
+//!
+//! Twilio is not consistent about ports, so a signature may have been made over the URL as received, the
+//! URL without its port, or the URL with the scheme's default port added. The variants are built by
+//! string surgery on the authority alone: nothing is decoded, re-encoded, lower-cased or normalised, and
+//! nothing is allocated (a candidate is at most three borrowed pieces).
+
+use core::fmt;
+
+/// Which port rewrite of the received URL a signature matched (spec §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PortVariant {
+    /// The URL exactly as received.
+    AsReceived,
+    /// The URL with the port of its authority removed (`:8080`, `:443`, even an empty `:`).
+    PortRemoved,
+    /// The URL with the scheme's default port added (`443` for `https`/`wss`, `80` for `http`/`ws`).
+    DefaultPortAdded,
+}
+
+impl fmt::Display for PortVariant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PortVariant::AsReceived => "as received",
+            PortVariant::PortRemoved => "port removed",
+            PortVariant::DefaultPortAdded => "default port added",
+        })
+    }
+}
+
+/// A candidate URL as up to three borrowed pieces, concatenated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pieces<'a>(pub(crate) [&'a str; 3]);
+
+impl Pieces<'_> {
+    pub(crate) fn bytes(&self) -> impl Iterator<Item = &[u8]> {
+        self.0.iter().map(|p| p.as_bytes())
+    }
+}
+
+impl fmt::Display for Pieces<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|p| f.write_str(p))
+    }
+}
+
+/// Where the port of a URL's authority is, if anywhere.
+#[derive(Debug, Clone, Copy)]
+enum Port {
+    /// `url[host_end..authority_end]` is `:` followed by the port (possibly empty).
+    Explicit {
+        host_end: usize,
+        authority_end: usize,
+    },
+    /// No port; the default for the scheme, if known, would go at `host_end`.
+    Absent {
+        host_end: usize,
+        default: Option<&'static str>,
+    },
+    /// No `scheme://authority` could be found: only the URL as received is a candidate.
+    Unknown,
+}
+
+/// A received URL and where its port surgery happens.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UrlShape<'a> {
+    url: &'a str,
+    port: Port,
+}
+
+fn is_scheme(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+fn default_port(scheme: &str) -> Option<&'static str> {
+    if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("wss") {
+        Some(":443")
+    } else if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("ws") {
+        Some(":80")
+    } else {
+        None
+    }
+}
+
+impl<'a> UrlShape<'a> {
+    /// Finds the authority and its port. Never fails: an unparseable URL has one candidate, itself.
+    pub(crate) fn parse(url: &'a str) -> Self {
+        UrlShape {
+            url,
+            port: Self::find_port(url).unwrap_or(Port::Unknown),
+        }
+    }
+
+    fn find_port(url: &str) -> Option<Port> {
+        let scheme_end = url.find("://")?;
+        let scheme = url.get(..scheme_end)?;
+        if !is_scheme(scheme) {
+            return None;
+        }
+        let start = scheme_end + 3;
+        let rest = url.get(start..)?;
+        let authority_end = start + rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let authority = url.get(start..authority_end)?;
+        // Userinfo ends at the last '@' of the authority.
+        let host_start = start + authority.rfind('@').map_or(0, |at| at + 1);
+        let host_port = url.get(host_start..authority_end)?;
+        let colon = if host_port.starts_with('[') {
+            // IPv6 literal: the port comes after the closing bracket.
+            let close = host_port.find(']')?;
+            let after = host_port.get(close + 1..)?;
+            after.starts_with(':').then_some(close + 1)
+        } else {
+            host_port.find(':')
+        };
+        Some(match colon {
+            Some(c) => Port::Explicit {
+                host_end: host_start + c,
+                authority_end,
+            },
+            None => Port::Absent {
+                host_end: authority_end,
+                default: default_port(scheme),
+            },
+        })
+    }
+
+    /// The URL exactly as received.
+    pub(crate) fn as_received(&self) -> Pieces<'a> {
+        Pieces([self.url, "", ""])
+    }
+
+    /// The one port variant of spec §4 (port removed, or default port added), if the URL has one.
+    pub(crate) fn port_variant(&self) -> Option<(PortVariant, Pieces<'a>)> {
+        match self.port {
+            Port::Explicit {
+                host_end,
+                authority_end,
+            } => Some((
+                PortVariant::PortRemoved,
+                Pieces([
+                    self.url.get(..host_end)?,
+                    self.url.get(authority_end..)?,
+                    "",
+                ]),
+            )),
+            Port::Absent {
+                host_end,
+                default: Some(port),
+            } => Some((
+                PortVariant::DefaultPortAdded,
+                Pieces([self.url.get(..host_end)?, port, self.url.get(host_end..)?]),
+            )),
+            Port::Absent { default: None, .. } | Port::Unknown => None,
+        }
+    }
+
+    /// Every default candidate, in the order they are tried.
+    pub(crate) fn candidates(&self) -> impl Iterator<Item = (PortVariant, Pieces<'a>)> {
+        core::iter::once((PortVariant::AsReceived, self.as_received())).chain(self.port_variant())
+    }
+}
+
+/// The query of a URL: after the first `?`, before any `#`.
+pub(crate) fn query(url: &str) -> Option<&str> {
+    let before_fragment = url.split('#').next().unwrap_or(url);
+    before_fragment.split_once('?').map(|(_, q)| q)
+}
+
+/// Why a URL's `bodySHA256` could not be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyHashError {
+    /// No `bodySHA256` in the query.
+    Missing,
+    /// Present more than once, or not 64 lowercase hex digits.
+    Malformed,
+}
+
+/// The `bodySHA256` of the URL's query, decoded from its 64 lowercase hex digits.
+pub(crate) fn body_sha256(url: &str) -> Result<[u8; 32], BodyHashError> {
+    let query = query(url).ok_or(BodyHashError::Missing)?;
+    let mut found = None;
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let is_body_hash = crate::form::Part::raw(name.as_bytes())
+            .decoded()
+            .eq("bodySHA256".bytes());
+        if is_body_hash {
+            if found.is_some() {
+                return Err(BodyHashError::Malformed);
+            }
+            found = Some(value);
+        }
+    }
+    let value = found.ok_or(BodyHashError::Missing)?;
+    decode_lower_hex(value).ok_or(BodyHashError::Malformed)
+}
+
+fn decode_lower_hex(hex: &str) -> Option<[u8; 32]> {
+    fn nibble(b: u8) -> Option<u8> {
+        match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            _ => None,
+        }
+    }
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (byte, pair) in out.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+        let [hi, lo] = pair else { return None };
+        *byte = nibble(*hi)? << 4 | nibble(*lo)?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn variant(url: &str) -> Option<(PortVariant, String)> {
+        UrlShape::parse(url)
+            .port_variant()
+            .map(|(v, p)| (v, p.to_string()))
+    }
+
+    #[test]
+    fn port_surgery() {
+        let removed = PortVariant::PortRemoved;
+        let added = PortVariant::DefaultPortAdded;
+        let cases: &[(&str, Option<(PortVariant, &str)>)] = &[
+            (
+                "https://a.com/x?y=1",
+                Some((added, "https://a.com:443/x?y=1")),
+            ),
+            ("http://a.com", Some((added, "http://a.com:80"))),
+            ("WSS://a.com?q", Some((added, "WSS://a.com:443?q"))),
+            ("ws://a.com#f", Some((added, "ws://a.com:80#f"))),
+            ("https://a.com:8443/x", Some((removed, "https://a.com/x"))),
+            ("https://a.com:/x", Some((removed, "https://a.com/x"))),
+            (
+                "https://u:p@a.com:8443/x",
+                Some((removed, "https://u:p@a.com/x")),
+            ),
+            (
+                "https://u:p@a.com/x",
+                Some((added, "https://u:p@a.com:443/x")),
+            ),
+            (
+                "https://u@x:p@a.com:1/x",
+                Some((removed, "https://u@x:p@a.com/x")),
+            ),
+            (
+                "https://[2001:db8::1]:8443/x",
+                Some((removed, "https://[2001:db8::1]/x")),
+            ),
+            (
+                "https://[2001:db8::1]/x",
+                Some((added, "https://[2001:db8::1]:443/x")),
+            ),
+            (
+                "https://a.com/p:1@b",
+                Some((added, "https://a.com:443/p:1@b")),
+            ),
+            ("ftp://a.com/x", None),
+            ("ftp://a.com:21/x", Some((removed, "ftp://a.com/x"))),
+            ("not a url", None),
+            ("/relative?x=http://a.com:80", None),
+            ("https://[::1/x", None),
+            ("", None),
+        ];
+        for (url, want) in cases {
+            let want = want.map(|(v, s)| (v, s.to_string()));
+            assert_eq!(variant(url), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn candidates_start_with_the_url_as_received() {
+        let shape = UrlShape::parse("https://a.com:443/x");
+        let all: Vec<_> = shape
+            .candidates()
+            .map(|(v, p)| (v, p.to_string()))
+            .collect();
+        assert_eq!(
+            all,
+            vec![
+                (PortVariant::AsReceived, "https://a.com:443/x".to_string()),
+                (PortVariant::PortRemoved, "https://a.com/x".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn body_hash_rules() {
+        let h = "015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862";
+        let ok = body_sha256(&format!("https://a.com/?x=1&bodySHA256={h}")).unwrap();
+        assert_eq!(ok[0], 0x01);
+        assert_eq!(ok[31], 0x62);
+        let e = |u: String| body_sha256(&u).unwrap_err();
+        assert_eq!(e("https://a.com/x".into()), BodyHashError::Missing);
+        assert_eq!(
+            e(format!("https://a.com/x#bodySHA256={h}")),
+            BodyHashError::Missing
+        );
+        assert_eq!(
+            e(format!("https://a.com/x?bodySHA256={}", h.to_uppercase())),
+            BodyHashError::Malformed
+        );
+        assert_eq!(
+            e(format!("https://a.com/x?bodySHA256=&bodySHA256={h}")),
+            BodyHashError::Malformed
+        );
+        assert_eq!(
+            e(format!("https://a.com/x?bodySHA256={h}0")),
+            BodyHashError::Malformed
+        );
+        assert_eq!(
+            e("https://a.com/x?bodySHA256".into()),
+            BodyHashError::Malformed
+        );
+        assert!(body_sha256(&format!("https://a.com/x?body%53HA256={h}#y")).is_ok());
+    }
+
+    #[test]
+    fn query_stops_at_fragment() {
+        assert_eq!(query("https://a/x?q=1#f?g"), Some("q=1"));
+        assert_eq!(query("https://a/x#f?g"), None);
+        assert_eq!(query("https://a/x?"), Some(""));
+    }
+}
