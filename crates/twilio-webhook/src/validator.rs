@@ -5,8 +5,8 @@ use std::sync::Arc;
 use crate::form::{Canonical, FormParam, INLINE_FIELDS, SmallVec};
 use crate::relax::{Relaxation, Relaxations};
 use crate::secret::{AuthTokenEntry, ConfigError, SharedKeyEntry};
-use crate::settings::{self, Scheme};
-use crate::signature::{self, Keyed, Presented};
+use crate::settings::{self, Settings};
+use crate::signature::{self, Algorithm, Keyed, Presented};
 use crate::url::{self, BodyHashError, Pieces, PortVariant, UrlShape};
 use crate::verdict::{MatchedUrl, Rejection, SecretId, Verified};
 
@@ -191,22 +191,27 @@ impl RequestValidatorBuilder {
     }
 }
 
-/// The secret(s) a request's scheme selects.
-enum Selected<'v> {
-    AuthTokens(&'v [AuthTokenEntry]),
-    SharedKey(&'v SharedKeyEntry, &'v Keyed),
+/// The secrets a request's settings select, in the order they are tried.
+struct Selected<'v> {
+    shared: Option<(&'v SharedKeyEntry, &'v Keyed)>,
+    auth_tokens: &'v [AuthTokenEntry],
 }
 
 impl<'v> Selected<'v> {
     fn keys(&self) -> impl Iterator<Item = (SecretId<'v>, &'v Keyed)> + '_ {
-        let (tokens, shared): (&'v [AuthTokenEntry], _) = match *self {
-            Selected::AuthTokens(t) => (t, None),
-            Selected::SharedKey(k, keyed) => (&[], Some((SecretId::SharedKey(&k.id), keyed))),
-        };
-        tokens
+        let shared = self
+            .shared
+            .map(|(k, keyed)| (SecretId::SharedKey(&k.id), keyed));
+        let tokens = self
+            .auth_tokens
             .iter()
-            .map(|t| (SecretId::AuthToken(&t.name), &t.keyed))
-            .chain(shared)
+            .map(|t| (SecretId::AuthToken(&t.name), &t.keyed));
+        shared.into_iter().chain(tokens)
+    }
+
+    fn algorithm(&self) -> Algorithm {
+        self.shared
+            .map_or(Algorithm::HmacSha1, |(_, keyed)| keyed.algorithm())
     }
 }
 
@@ -319,26 +324,43 @@ impl RequestValidator {
             .signature
             .filter(|s| !s.is_empty())
             .ok_or(Rejection::MissingSignature)?;
-        let selected = match settings::parse(headers.settings)? {
-            Scheme::AuthToken if self.inner.auth_tokens.is_empty() => {
-                return Err(Rejection::NoSecretConfigured);
-            }
-            Scheme::AuthToken => Selected::AuthTokens(&self.inner.auth_tokens),
-            Scheme::SharedKey { id, algorithm } => {
-                let entry = self
-                    .inner
-                    .shared_keys
-                    .iter()
-                    .find(|k| &*k.id == id)
-                    .ok_or(Rejection::UnknownKeyId)?;
-                Selected::SharedKey(entry, entry.keyed(algorithm))
-            }
-        };
-        let algorithm = match &selected {
-            Selected::AuthTokens(_) => crate::Algorithm::HmacSha1,
-            Selected::SharedKey(_, keyed) => keyed.algorithm(),
-        };
+        let selected = self.select(settings::parse(headers.settings)?)?;
+        let algorithm = selected.algorithm();
         Ok((selected, Presented::decode(signature, algorithm)?))
+    }
+
+    /// Which secrets to try (spec §6, §7):
+    /// - no settings: the Auth Tokens, HMAC-SHA1;
+    /// - a key and an algorithm: that SharedKey alone, with that algorithm;
+    /// - a key and no algorithm: that SharedKey (if configured) then the Auth Tokens, HMAC-SHA1. The
+    ///   spec says Auth Tokens; Twilio's SDKs sign such requests with the SharedKey secret
+    ///   (public-extra 00305). The header is not signed, so trying both widens nothing;
+    /// - an algorithm and no key: no secret can be chosen.
+    fn select(&self, settings: Settings<'_>) -> Result<Selected<'_>, Rejection> {
+        let inner = &*self.inner;
+        let shared = |id: &str| inner.shared_keys.iter().find(|k| &*k.id == id);
+        let selected = match (settings.key_id, settings.algorithm) {
+            (None, None) => Selected {
+                shared: None,
+                auth_tokens: &inner.auth_tokens,
+            },
+            (Some(id), None) => Selected {
+                shared: shared(id).map(|k| (k, k.keyed(Algorithm::HmacSha1))),
+                auth_tokens: &inner.auth_tokens,
+            },
+            (Some(id), Some(algorithm)) => {
+                let k = shared(id).ok_or(Rejection::UnknownKeyId)?;
+                Selected {
+                    shared: Some((k, k.keyed(algorithm))),
+                    auth_tokens: &[],
+                }
+            }
+            (None, Some(_)) => return Err(Rejection::UnknownKeyId),
+        };
+        if selected.shared.is_none() && selected.auth_tokens.is_empty() {
+            return Err(Rejection::NoSecretConfigured);
+        }
+        Ok(selected)
     }
 
     /// Tries every strict URL candidate with every selected secret, then the opt-in relaxations.
