@@ -1,0 +1,135 @@
+//! Validating a typical webhook performs no heap allocation once the validator exists.
+//!
+//! This binary counts every allocation made by the thread under test with a counting global allocator;
+//! it is its own test binary so that no other test's allocations are counted.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use twilio_webhook::{Algorithm, RequestValidator, SignatureHeaders, Signer};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// The only unsafe code in the workspace: a counting wrapper that forwards to the system allocator.
+// The library and the CLI forbid unsafe code outright.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_during(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+const URL: &str = "https://example.com:443/twilio/sms?tenant=acme";
+
+fn sms_params() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("ToCountry", "US"),
+        ("ToState", "CA"),
+        ("SmsMessageSid", "SM1f0e8ae6ade43cb3c0ce4525424e404f"),
+        ("NumMedia", "0"),
+        ("ToCity", "SAN FRANCISCO"),
+        ("FromZip", "94105"),
+        ("SmsSid", "SM1f0e8ae6ade43cb3c0ce4525424e404f"),
+        ("FromState", "CA"),
+        ("SmsStatus", "received"),
+        ("FromCity", "SAN FRANCISCO"),
+        ("Body", "Hello from Twilio, it's a test +1"),
+        ("FromCountry", "US"),
+        ("To", "+15558675310"),
+        ("ToZip", "94105"),
+        ("NumSegments", "1"),
+        ("MessageSid", "SM1f0e8ae6ade43cb3c0ce4525424e404f"),
+        ("AccountSid", "ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"),
+        ("From", "+15017250604"),
+        ("ApiVersion", "2010-04-01"),
+        ("MessagingServiceSid", "MGXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"),
+    ]
+}
+
+#[test]
+fn counting_allocator_sees_allocations() {
+    // Guards the test itself: if counting were broken every assertion below would pass vacuously.
+    assert!(allocations_during(|| drop(std::hint::black_box(vec![1u8; 16]))) >= 1);
+}
+
+#[test]
+fn validating_an_sms_webhook_does_not_allocate() {
+    let validator = RequestValidator::builder()
+        .auth_token("primary", "12345")
+        .auth_token("secondary", "67890")
+        .build()
+        .unwrap();
+    let params = sms_params();
+    let signer = Signer::new("12345", Algorithm::HmacSha1).unwrap();
+    // Signed over the URL without its port, so the second candidate is the one that matches.
+    let signature = signer.sign_form("https://example.com/twilio/sms?tenant=acme", &params);
+    let body: String = form_urlencoded_body(&params);
+    let wrong = "AAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+    let mut results = Vec::with_capacity(8);
+    let n = allocations_during(|| {
+        results.push(validator.validate(URL, &params, &signature));
+        results.push(
+            validator
+                .verify_form(URL, &params, SignatureHeaders::new(&signature))
+                .is_ok(),
+        );
+        results.push(
+            validator
+                .verify_form_body(URL, body.as_bytes(), SignatureHeaders::new(&signature))
+                .is_ok(),
+        );
+        // A rejection (every secret, every candidate) does not allocate either.
+        results.push(validator.validate(URL, &params, wrong));
+    });
+    assert_eq!(results, [true, true, true, false]);
+    assert_eq!(n, 0, "validation allocated {n} times");
+}
+
+#[test]
+fn validating_a_json_webhook_does_not_allocate() {
+    let validator = RequestValidator::new("12345");
+    let body = br#"{"AccountSid":"ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX","Body":"hello"}"#;
+    let signed = Signer::new("12345", Algorithm::HmacSha1)
+        .unwrap()
+        .sign_body(URL, body)
+        .unwrap();
+    let mut ok = false;
+    let n = allocations_during(|| {
+        ok = validator
+            .verify_body(&signed.url, body, SignatureHeaders::new(&signed.signature))
+            .is_ok();
+    });
+    assert!(ok);
+    assert_eq!(n, 0, "validation allocated {n} times");
+}
+
+fn form_urlencoded_body(params: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish()
+}
