@@ -1,0 +1,33 @@
+//! Where the secret comes from: `--token`, `--token-file` or `TWILIO_AUTH_TOKEN`.
+
+use crate::UsageError;
+use crate::args::SecretArgs;
+
+/// The environment variable read when no option names the secret.
+pub(crate) const TOKEN_ENV: &str = "TWILIO_AUTH_TOKEN";
+
+/// The secret, from the first source given: `--token`, `--token-file`, then `TWILIO_AUTH_TOKEN`.
+/// Errors never contain the secret.
+pub(crate) fn read(args: &SecretArgs) -> Result<String, UsageError> {
+    let secret = if let Some(token) = &args.token {
+        token.clone()
+    } else if let Some(path) = &args.token_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            UsageError(format!(
+                "cannot read the token file {}: {e}",
+                path.display()
+            ))
+        })?;
+        text.trim().to_string()
+    } else {
+        std::env::var(TOKEN_ENV).map_err(|_| {
+            UsageError(format!(
+                "no secret: set {TOKEN_ENV}, or pass --token-file FILE"
+            ))
+        })?
+    };
+    if secret.is_empty() {
+        return Err(UsageError("the secret is empty".into()));
+    }
+    Ok(secret)
+}

@@ -1,0 +1,346 @@
+//! Runs the built `twilio-webhook` binary as a user would.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const TOKEN: &str = "s3cr3t-token-value";
+const DOC_URL: &str = "https://mycompany.com/myapp.php?foo=1&bar=2";
+const DOC_PARAMS: [&str; 5] = [
+    "CallSid=CA1234567890ABCDE",
+    "Caller=+12349013030",
+    "Digits=1234",
+    "From=+12349013030",
+    "To=+18005551212",
+];
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_twilio-webhook"));
+    c.env_remove("TWILIO_AUTH_TOKEN");
+    c
+}
+
+fn run(cmd: &mut Command, stdin: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    // Written from a thread: the child may fill its stdout pipe before it has read all of stdin.
+    let mut pipe = child.stdin.take().expect("stdin");
+    let input = stdin.to_vec();
+    let writer = std::thread::spawn(move || pipe.write_all(&input));
+    let output = child.wait_with_output().expect("binary finishes");
+    writer.join().expect("writer thread").expect("write stdin");
+    output
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn testdata(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(name)
+}
+
+fn data_args(cmd: &mut Command) -> &mut Command {
+    for p in DOC_PARAMS {
+        cmd.args(["-d", p]);
+    }
+    cmd
+}
+
+#[test]
+fn sign_prints_the_docs_signature() {
+    let out = run(
+        data_args(
+            bin()
+                .args(["sign", "--url", DOC_URL])
+                .env("TWILIO_AUTH_TOKEN", "12345"),
+        ),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), "0/KCTR6DLpKmkAf8muzZqo1nDgQ=\n");
+}
+
+#[test]
+fn verify_exit_codes_and_reasons() {
+    let verify = |url: &str, sig: &str| {
+        run(
+            data_args(
+                bin()
+                    .args(["verify", "--url", url, "--signature", sig])
+                    .env("TWILIO_AUTH_TOKEN", "12345"),
+            ),
+            b"",
+        )
+    };
+    let ok = verify(
+        "https://mycompany.com:443/myapp.php?foo=1&bar=2",
+        "0/KCTR6DLpKmkAf8muzZqo1nDgQ=",
+    );
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    assert!(text(&ok.stdout).contains("matched URL: https://mycompany.com/myapp.php?foo=1&bar=2"));
+
+    let spoofed = verify(
+        "https://evil.example/myapp.php?foo=1&bar=2",
+        "0/KCTR6DLpKmkAf8muzZqo1nDgQ=",
+    );
+    assert_eq!(spoofed.status.code(), Some(1));
+    assert!(text(&spoofed.stderr).contains("signature_mismatch"));
+
+    let malformed = verify(DOC_URL, "not-base64");
+    assert_eq!(malformed.status.code(), Some(1));
+    assert!(text(&malformed.stderr).contains("malformed_signature"));
+
+    let usage = run(
+        bin()
+            .args([
+                "verify",
+                "--url",
+                DOC_URL,
+                "--signature",
+                "x",
+                "-d",
+                "novalue",
+            ])
+            .env("TWILIO_AUTH_TOKEN", "1"),
+        b"",
+    );
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(text(&usage.stderr).contains("KEY=VALUE"));
+
+    let no_secret = run(
+        bin().args(["verify", "--url", DOC_URL, "--signature", "x"]),
+        b"",
+    );
+    assert_eq!(no_secret.status.code(), Some(2));
+    assert!(text(&no_secret.stderr).contains("TWILIO_AUTH_TOKEN"));
+
+    let unknown_flag = run(bin().args(["verify", "--nope"]), b"");
+    assert_eq!(unknown_flag.status.code(), Some(2));
+}
+
+#[test]
+fn body_sign_then_verify_from_a_token_file() {
+    let dir = std::env::temp_dir().join(format!("twilio-webhook-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    let body = dir.join("body.json");
+    std::fs::write(&body, br#"{"EventType":"onMessageAdded"}"#).unwrap();
+    let tf = token_file.to_str().unwrap();
+    let signed = run(
+        bin().args([
+            "sign",
+            "--url",
+            "https://example.com/hook?x=1",
+            "--body-file",
+            body.to_str().unwrap(),
+            "--token-file",
+            tf,
+        ]),
+        b"",
+    );
+    assert_eq!(signed.status.code(), Some(0));
+    let stdout = text(&signed.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    let [sig, url] = lines[..] else {
+        panic!("two lines expected: {lines:?}")
+    };
+    assert!(url.starts_with("https://example.com/hook?x=1&bodySHA256="));
+    let ok = run(
+        bin().args([
+            "verify",
+            "--url",
+            url,
+            "--signature",
+            sig,
+            "--body-file",
+            "-",
+            "--token-file",
+            tf,
+        ]),
+        br#"{"EventType":"onMessageAdded"}"#,
+    );
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    let tampered = run(
+        bin().args([
+            "verify",
+            "--url",
+            url,
+            "--signature",
+            sig,
+            "--body-file",
+            "-",
+            "--token-file",
+            tf,
+        ]),
+        br#"{"EventType":"onMessageRemoved"}"#,
+    );
+    assert_eq!(tampered.status.code(), Some(1));
+    assert!(text(&tampered.stderr).contains("body_hash_mismatch"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn shared_key_sha256_round_trip() {
+    let id = "KS3450d4d9ffbd54ba014fdcf9c685490c";
+    let signed = run(
+        data_args(bin().args([
+            "sign",
+            "--url",
+            DOC_URL,
+            "--algorithm",
+            "hmac-sha256",
+            "--key-id",
+            id,
+            "--token",
+            TOKEN,
+        ])),
+        b"",
+    );
+    assert_eq!(signed.status.code(), Some(0));
+    let sig = text(&signed.stdout).trim().to_string();
+    assert_eq!(sig.len(), 44);
+    let settings = format!("key={id},algorithm=HMAC_SHA256");
+    assert!(text(&signed.stderr).contains(&settings));
+    let ok = run(
+        data_args(bin().args([
+            "verify",
+            "--url",
+            DOC_URL,
+            "--signature",
+            &sig,
+            "--settings",
+            &settings,
+            "--key-id",
+            id,
+            "--token",
+            TOKEN,
+        ])),
+        b"",
+    );
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    assert!(
+        text(&ok.stdout).contains("HMAC-SHA256 with SharedKey KS3450d4d9ffbd54ba014fdcf9c685490c")
+    );
+}
+
+#[test]
+fn batch_gives_every_expected_verdict_in_order() {
+    let mut input = std::fs::read(testdata("corpus.jsonl")).unwrap();
+    input.extend(std::fs::read(testdata("public-extra.jsonl")).unwrap());
+    let cases: Vec<Value> = text(&input)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let out = run(bin().args(["verify", "--batch"]), &input);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let verdicts: Vec<Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(verdicts.len(), 2324);
+    assert_eq!(cases.len(), verdicts.len());
+    let mut failures = Vec::new();
+    for (case, verdict) in cases.iter().zip(&verdicts) {
+        assert_eq!(case["id"], verdict["id"], "order kept");
+        if case["expected"] != verdict["valid"] {
+            failures.push(format!("{}: {verdict}", case["id"]));
+        }
+        match verdict["valid"].as_bool() {
+            Some(true) => {
+                assert_eq!(verdict["reason"], Value::Null);
+                assert_eq!(verdict["matched_url"], case["signed_url"], "{}", case["id"]);
+            }
+            _ => {
+                assert!(
+                    verdict["reason"].as_str().is_some_and(|r| r != "bad_input"),
+                    "{verdict}"
+                );
+                assert_eq!(verdict["matched_url"], Value::Null);
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(text(&out.stderr).contains("2324 lines: 1832 valid, 492 rejected, 0 bad input"));
+}
+
+#[test]
+fn batch_bad_lines_do_not_stop_the_run() {
+    let good = r#"{"id":"ok","url":"https://mycompany.com/myapp.php?foo=1&bar=2","params":[["CallSid","CA1234567890ABCDE"],["Caller","+12349013030"],["Digits","1234"],["From","+12349013030"],["To","+18005551212"]],"body":null,"signature":"0/KCTR6DLpKmkAf8muzZqo1nDgQ=","auth_token":"12345"}"#;
+    let input = format!(
+        "not json\n{good}\n[1,2]\n{{\"id\":\"p\",\"url\":\"https://a\",\"params\":[[\"k\"]],\"auth_token\":\"{TOKEN}\"}}\n\u{e9}\n{good}\r\n"
+    );
+    let mut bytes = input.into_bytes();
+    // Turn the 'é' line into a byte that is not UTF-8.
+    let pos = bytes.iter().position(|&b| b == 0xc3).unwrap();
+    bytes.splice(pos..pos + 2, [0xff]);
+    let out = run(bin().args(["verify", "--batch"]), &bytes);
+    assert_eq!(out.status.code(), Some(0));
+    let verdicts: Vec<Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary: Vec<(Value, Value)> = verdicts
+        .iter()
+        .map(|v| (v["id"].clone(), v["reason"].clone()))
+        .collect();
+    let bad = (Value::Null, Value::from("bad_input"));
+    let ok = (Value::from("ok"), Value::Null);
+    assert_eq!(
+        summary,
+        vec![bad.clone(), ok.clone(), bad.clone(), bad.clone(), bad, ok]
+    );
+    assert!(!text(&out.stdout).contains(TOKEN) && !text(&out.stderr).contains(TOKEN));
+}
+
+#[test]
+fn the_secret_never_appears_in_output() {
+    for args in [
+        vec![
+            "verify",
+            "--url",
+            DOC_URL,
+            "--signature",
+            "0/KCTR6DLpKmkAf8muzZqo1nDgQ=",
+        ],
+        vec!["verify", "--url", DOC_URL, "--signature", "bad"],
+        vec![
+            "verify",
+            "--url",
+            DOC_URL,
+            "--signature",
+            "0/KCTR6DLpKmkAf8muzZqo1nDgQ=",
+            "--settings",
+            "key=KS1,algorithm=HMAC_SHA256",
+            "--key-id",
+            "KS2",
+        ],
+        vec!["sign", "--url", DOC_URL],
+    ] {
+        let out = run(bin().args(&args).args(["--token", TOKEN]), b"");
+        assert!(out.status.code().is_some());
+        assert!(!text(&out.stdout).contains(TOKEN), "{args:?}");
+        assert!(!text(&out.stderr).contains(TOKEN), "{args:?}");
+    }
+}
+
+#[test]
+fn help_warns_that_token_is_visible() {
+    let out = run(bin().args(["verify", "--help"]), b"");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("Visible to other users of this machine"));
+}
