@@ -214,12 +214,35 @@ impl Utf8Stream {
 pub(crate) struct Field<'a> {
     pub(crate) key: Part<'a>,
     pub(crate) value: Part<'a>,
+    /// The first 8 decoded bytes of the key, big-endian, zero-padded: when two prefixes differ they
+    /// order the keys exactly as the full bytes do, so most comparisons are one integer compare.
+    key_prefix: u64,
 }
 
-impl Field<'_> {
+impl<'a> Field<'a> {
+    pub(crate) fn new(key: Part<'a>, value: Part<'a>) -> Self {
+        let mut prefix = [0u8; 8];
+        if key.encoded {
+            for (slot, byte) in prefix.iter_mut().zip(key.decoded()) {
+                *slot = byte;
+            }
+        } else {
+            let n = key.bytes.len().min(8);
+            if let (Some(dst), Some(src)) = (prefix.get_mut(..n), key.bytes.get(..n)) {
+                dst.copy_from_slice(src);
+            }
+        }
+        Field {
+            key,
+            value,
+            key_prefix: u64::from_be_bytes(prefix),
+        }
+    }
+
     fn cmp_canonical(&self, other: &Field<'_>) -> Ordering {
-        self.key
-            .cmp_decoded(other.key)
+        self.key_prefix
+            .cmp(&other.key_prefix)
+            .then_with(|| self.key.cmp_decoded(other.key))
             .then_with(|| self.value.cmp_decoded(other.value))
     }
 }
@@ -306,42 +329,53 @@ impl<'a> Canonical<'a> {
     }
 
     /// Builds the canonical list from decoded parameters.
-    pub(crate) fn from_params<P: FormParam>(params: impl IntoIterator<Item = &'a P>) -> Self
-    where
-        P: 'a,
-    {
+    #[cfg(test)]
+    pub(crate) fn from_params<P: FormParam + 'a>(params: impl IntoIterator<Item = &'a P>) -> Self {
         let mut canonical = Canonical::new();
-        for p in params {
-            canonical.push(Field {
-                key: Part::plain(p.key().as_bytes()),
-                value: Part::plain(p.value().as_bytes()),
-            });
-        }
-        canonical.sort();
+        canonical.fill_params(params);
         canonical
     }
 
+    /// Fills an empty list, in place, from decoded parameters (a list is large: it is not moved).
+    pub(crate) fn fill_params<P: FormParam + 'a>(
+        &mut self,
+        params: impl IntoIterator<Item = &'a P>,
+    ) {
+        for p in params {
+            self.push(Field::new(
+                Part::plain(p.key().as_bytes()),
+                Part::plain(p.value().as_bytes()),
+            ));
+        }
+        self.sort();
+    }
+
     /// Builds the canonical list from a raw `application/x-www-form-urlencoded` body.
-    ///
-    /// Returns `None` when a decoded key or value is not valid UTF-8.
+    #[cfg(test)]
     pub(crate) fn from_form_body(body: &'a [u8]) -> Option<Self> {
         let mut canonical = Canonical::new();
+        canonical.fill_form_body(body).then_some(canonical)
+    }
+
+    /// Fills an empty list, in place, from a raw `application/x-www-form-urlencoded` body.
+    ///
+    /// Returns `false` when a decoded key or value is not valid UTF-8.
+    #[must_use]
+    pub(crate) fn fill_form_body(&mut self, body: &'a [u8]) -> bool {
         for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
             let (key, value) = match pair.iter().position(|&b| b == b'=') {
-                Some(eq) => (pair.get(..eq)?, pair.get(eq + 1..)?),
-                None => (pair, &[][..]),
+                Some(eq) => pair.split_at(eq),
+                None => (pair, &b"="[..]),
             };
-            let field = Field {
-                key: Part::raw(key),
-                value: Part::raw(value),
-            };
+            let value = value.get(1..).unwrap_or_default();
+            let field = Field::new(Part::raw(key), Part::raw(value));
             if !field.key.is_utf8() || !field.value.is_utf8() {
-                return None;
+                return false;
             }
-            canonical.push(field);
+            self.push(field);
         }
-        canonical.sort();
-        Some(canonical)
+        self.sort();
+        true
     }
 
     fn sort(&mut self) {
@@ -407,6 +441,28 @@ mod tests {
         // A multi-byte character split between an escape and a raw byte is still one character.
         assert!(Canonical::from_form_body("a=%C3\u{80}".as_bytes()).is_none());
         assert!(Canonical::from_form_body(b"a=%E2%9C%93").is_some());
+    }
+
+    #[test]
+    fn prefix_order_agrees_with_byte_order() {
+        // Keys that differ only past 8 bytes, that are prefixes of each other, or that contain NUL.
+        let keys = [
+            "ReasonConferenceEnded",
+            "Reason",
+            "ReasonConference",
+            "a",
+            "a\0",
+            "a\0b",
+            "",
+            "\u{ff21}",
+            "\u{1f600}",
+            "ReasonA",
+        ];
+        let params: Vec<(&str, &str)> = keys.iter().map(|k| (*k, "v")).collect();
+        let mut expected: Vec<&str> = keys.to_vec();
+        expected.sort();
+        let want: String = expected.iter().map(|k| format!("{k}v")).collect();
+        assert_eq!(joined(&Canonical::from_params(params.iter())), want);
     }
 
     #[test]

@@ -93,7 +93,10 @@ impl Signer {
 
     /// The signature of a form request with a raw `application/x-www-form-urlencoded` body.
     pub fn sign_form_body(&self, url: &str, body: &[u8]) -> Result<String, SignError> {
-        let canonical = Canonical::from_form_body(body).ok_or(SignError::MalformedBody)?;
+        let mut canonical = Canonical::new();
+        if !canonical.fill_form_body(body) {
+            return Err(SignError::MalformedBody);
+        }
         Ok(self.keyed.sign(&Pieces([url, "", ""]), Some(&canonical)))
     }
 

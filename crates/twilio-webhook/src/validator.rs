@@ -289,7 +289,10 @@ impl RequestValidator {
         headers: SignatureHeaders<'_>,
     ) -> Result<Verified<'a>, Rejection> {
         let (selected, presented) = self.prepare(headers)?;
-        let canonical = Canonical::from_form_body(body).ok_or(Rejection::MalformedBody)?;
+        let mut canonical = Canonical::new();
+        if !canonical.fill_form_body(body) {
+            return Err(Rejection::MalformedBody);
+        }
         self.match_url(&selected, &presented, url, Some(&canonical))
     }
 
@@ -437,5 +440,7 @@ pub(crate) fn with_params<P: FormParam, R>(
     for p in params {
         held.push(p);
     }
-    f(&Canonical::from_params(held.iter()))
+    let mut canonical = Canonical::new();
+    canonical.fill_params(held.iter());
+    f(&canonical)
 }
