@@ -92,7 +92,7 @@ fn rewrite_query(url: &str, f: fn(&str) -> Option<String>) -> Option<String> {
 
 /// Bytes a WHATWG parser percent-encodes in the query of a special URL.
 fn whatwg_encodes(b: u8) -> bool {
-    b < 0x21 || b > 0x7e || matches!(b, b'"' | b'#' | b'<' | b'>' | b'\'')
+    !(0x21..=0x7e).contains(&b) || matches!(b, b'"' | b'#' | b'<' | b'>' | b'\'')
 }
 
 fn encode_query(query: &str) -> Option<String> {

@@ -199,7 +199,7 @@ fn sdk_vectors() {
                 body_sha256_hex(body.as_bytes()) == str_field(v, "body_sha256").unwrap_or("")
             }
             "compute_signature" => {
-                validator.compute_signature(str_field(v, "url").unwrap_or(""), &params(v))
+                validator.compute_signature(str_field(v, "url").unwrap_or(""), params(v))
                     == str_field(v, "signature").unwrap_or("")
             }
             _ => {
