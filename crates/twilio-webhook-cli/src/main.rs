@@ -4,6 +4,12 @@
 //! turns its outcome into an exit code (0 success / valid, 1 rejected, 2 usage or I/O error).
 
 #![forbid(unsafe_code)]
+#![warn(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod args;
 mod batch;

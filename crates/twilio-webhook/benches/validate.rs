@@ -10,33 +10,12 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 use twilio_webhook::{Algorithm, RequestValidator, SignatureHeaders, Signer};
 
+#[path = "../tests/support/sms.rs"]
+mod sms;
+use sms::sms_params;
+
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 const URL: &str = "https://example.com/twilio/sms?tenant=acme";
-
-fn sms_params() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("ToCountry", "US"),
-        ("ToState", "CA"),
-        ("SmsMessageSid", "SM1f0e8ae6ade43cb3c0ce4525424e404f"),
-        ("NumMedia", "0"),
-        ("ToCity", "SAN FRANCISCO"),
-        ("FromZip", "94105"),
-        ("SmsSid", "SM1f0e8ae6ade43cb3c0ce4525424e404f"),
-        ("FromState", "CA"),
-        ("SmsStatus", "received"),
-        ("FromCity", "SAN FRANCISCO"),
-        ("Body", "Hello from Twilio, it's a test"),
-        ("FromCountry", "US"),
-        ("To", "+15558675310"),
-        ("ToZip", "94105"),
-        ("NumSegments", "1"),
-        ("MessageSid", "SM1f0e8ae6ade43cb3c0ce4525424e404f"),
-        ("AccountSid", "ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"),
-        ("From", "+15017250604"),
-        ("ApiVersion", "2010-04-01"),
-        ("MessagingServiceSid", "MGXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"),
-    ]
-}
 
 /// The string to sign, built once outside the timed loop (for the floor).
 fn string_to_sign(url: &str, params: &[(&str, &str)]) -> String {

@@ -43,32 +43,11 @@ fn allocations_during(f: impl FnOnce()) -> usize {
     ALLOCATIONS.with(Cell::get) - before
 }
 
-const URL: &str = "https://example.com:443/twilio/sms?tenant=acme";
+#[path = "support/sms.rs"]
+mod sms;
+use sms::sms_params;
 
-fn sms_params() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("ToCountry", "US"),
-        ("ToState", "CA"),
-        ("SmsMessageSid", "SM1f0e8ae6ade43cb3c0ce4525424e404f"),
-        ("NumMedia", "0"),
-        ("ToCity", "SAN FRANCISCO"),
-        ("FromZip", "94105"),
-        ("SmsSid", "SM1f0e8ae6ade43cb3c0ce4525424e404f"),
-        ("FromState", "CA"),
-        ("SmsStatus", "received"),
-        ("FromCity", "SAN FRANCISCO"),
-        ("Body", "Hello from Twilio, it's a test +1"),
-        ("FromCountry", "US"),
-        ("To", "+15558675310"),
-        ("ToZip", "94105"),
-        ("NumSegments", "1"),
-        ("MessageSid", "SM1f0e8ae6ade43cb3c0ce4525424e404f"),
-        ("AccountSid", "ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"),
-        ("From", "+15017250604"),
-        ("ApiVersion", "2010-04-01"),
-        ("MessagingServiceSid", "MGXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"),
-    ]
-}
+const URL: &str = "https://example.com:443/twilio/sms?tenant=acme";
 
 #[test]
 fn counting_allocator_sees_allocations() {
