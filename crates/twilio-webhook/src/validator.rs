@@ -444,3 +444,6 @@ pub(crate) fn with_params<P: FormParam, R>(
     canonical.fill_params(held.iter());
     f(&canonical)
 }
+
+#[cfg(test)]
+mod tests;
