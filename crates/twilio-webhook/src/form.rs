@@ -1,16 +1,7 @@
-//! Form parameters: decoding `application/x-www-form-urlencoded` bodies and the canonical order of spec §2.
-//!
-//! The string to sign appends, for each distinct key sorted by its UTF-8 bytes, each of its distinct values
-//! sorted by their UTF-8 bytes, as `key || value` with no separator. Sorting all `(key, value)` pairs by
-//! `(key bytes, value bytes)` and dropping adjacent duplicates gives exactly that sequence.
-//!
-//! Nothing here allocates for up to [`INLINE_FIELDS`] parameters: fields borrow from the caller's data,
-//! live in a stack array, and form-encoded parts are decoded on the fly while they are compared or hashed.
+//! Form parameters: the caller's decoded pairs, and `application/x-www-form-urlencoded` parts decoded on
+//! the fly (`+` is a space, `%XX` a byte) while they are compared or hashed, with no allocation.
 
 use core::cmp::Ordering;
-
-/// How many parameters are kept on the stack before spilling to the heap.
-pub(crate) const INLINE_FIELDS: usize = 64;
 
 /// One form parameter as decoded text, the shape accepted by the validation and signing functions.
 ///
@@ -72,7 +63,7 @@ impl<'a> Part<'a> {
         }
     }
 
-    fn cmp_decoded(self, other: Part<'_>) -> Ordering {
+    pub(crate) fn cmp_decoded(self, other: Part<'_>) -> Ordering {
         if !self.encoded && !other.encoded {
             self.bytes.cmp(other.bytes)
         } else {
@@ -104,6 +95,32 @@ impl<'a> Part<'a> {
                 sink(&[byte]);
             }
             rest = special.rest;
+        }
+    }
+
+    /// Writes the decoded bytes at the start of `dst`; `None` when they do not fit.
+    pub(crate) fn write_decoded(self, dst: &mut [u8]) -> Option<usize> {
+        if !self.encoded {
+            dst.get_mut(..self.bytes.len())?.copy_from_slice(self.bytes);
+            return Some(self.bytes.len());
+        }
+        let mut len = 0;
+        for byte in self.decoded() {
+            *dst.get_mut(len)? = byte;
+            len += 1;
+        }
+        Some(len)
+    }
+
+    /// Copies as many leading decoded bytes as fit into `dst` (the rest of `dst` is left as it is).
+    pub(crate) fn copy_prefix(self, dst: &mut [u8]) {
+        if self.encoded {
+            dst.iter_mut().zip(self.decoded()).for_each(|(d, b)| *d = b);
+        } else {
+            let n = self.bytes.len().min(dst.len());
+            if let (Some(d), Some(s)) = (dst.get_mut(..n), self.bytes.get(..n)) {
+                d.copy_from_slice(s);
+            }
         }
     }
 
@@ -209,290 +226,39 @@ impl Utf8Stream {
     }
 }
 
-/// One parameter of the string to sign.
-#[derive(Clone, Copy, Default, Debug)]
-pub(crate) struct Field<'a> {
-    pub(crate) key: Part<'a>,
-    pub(crate) value: Part<'a>,
-    /// The first 8 decoded bytes of the key, big-endian, zero-padded: when two prefixes differ they
-    /// order the keys exactly as the full bytes do, so most comparisons are one integer compare.
-    key_prefix: u64,
-}
-
-impl<'a> Field<'a> {
-    pub(crate) fn new(key: Part<'a>, value: Part<'a>) -> Self {
-        let mut prefix = [0u8; 8];
-        if key.encoded {
-            for (slot, byte) in prefix.iter_mut().zip(key.decoded()) {
-                *slot = byte;
-            }
-        } else {
-            let n = key.bytes.len().min(8);
-            if let (Some(dst), Some(src)) = (prefix.get_mut(..n), key.bytes.get(..n)) {
-                dst.copy_from_slice(src);
-            }
-        }
-        Field {
-            key,
-            value,
-            key_prefix: u64::from_be_bytes(prefix),
-        }
-    }
-
-    fn cmp_canonical(&self, other: &Field<'_>) -> Ordering {
-        self.key_prefix
-            .cmp(&other.key_prefix)
-            .then_with(|| self.key.cmp_decoded(other.key))
-            .then_with(|| self.value.cmp_decoded(other.value))
-    }
-}
-
-/// A small vector: `N` items inline, then the heap.
-pub(crate) struct SmallVec<T, const N: usize> {
-    inline: [Option<T>; N],
-    len: usize,
-    spill: Vec<T>,
-}
-
-impl<T, const N: usize> SmallVec<T, N> {
-    pub(crate) fn new() -> Self {
-        SmallVec {
-            inline: core::array::from_fn(|_| None),
-            len: 0,
-            spill: Vec::new(),
-        }
-    }
-
-    pub(crate) fn push(&mut self, item: T) {
-        if self.spill.is_empty() {
-            if let Some(slot) = self.inline.get_mut(self.len) {
-                *slot = Some(item);
-                self.len += 1;
-                return;
-            }
-            self.spill.reserve(N * 2);
-            self.spill
-                .extend(self.inline.iter_mut().filter_map(Option::take));
-            self.len = 0;
-        }
-        self.spill.push(item);
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
-        self.inline.iter().flatten().chain(self.spill.iter())
-    }
-}
-
-/// The parameters of one request in canonical order (sorted; duplicates are skipped when fed).
-pub(crate) struct Canonical<'a> {
-    inline: [Field<'a>; INLINE_FIELDS],
-    len: usize,
-    spill: Vec<Field<'a>>,
-}
-
-impl<'a> Canonical<'a> {
-    pub(crate) fn new() -> Self {
-        Canonical {
-            inline: [Field::default(); INLINE_FIELDS],
-            len: 0,
-            spill: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, field: Field<'a>) {
-        if self.spill.is_empty() {
-            if let Some(slot) = self.inline.get_mut(self.len) {
-                *slot = field;
-                self.len += 1;
-                return;
-            }
-            self.spill.reserve(INLINE_FIELDS * 2);
-            self.spill.extend_from_slice(&self.inline);
-        }
-        self.spill.push(field);
-    }
-
-    fn fields_mut(&mut self) -> &mut [Field<'a>] {
-        if self.spill.is_empty() {
-            self.inline.get_mut(..self.len).unwrap_or_default()
-        } else {
-            &mut self.spill
-        }
-    }
-
-    fn fields(&self) -> &[Field<'a>] {
-        if self.spill.is_empty() {
-            self.inline.get(..self.len).unwrap_or_default()
-        } else {
-            &self.spill
-        }
-    }
-
-    /// Builds the canonical list from decoded parameters.
-    #[cfg(test)]
-    pub(crate) fn from_params<P: FormParam + 'a>(params: impl IntoIterator<Item = &'a P>) -> Self {
-        let mut canonical = Canonical::new();
-        canonical.fill_params(params);
-        canonical
-    }
-
-    /// Fills an empty list, in place, from decoded parameters (a list is large: it is not moved).
-    pub(crate) fn fill_params<P: FormParam + 'a>(
-        &mut self,
-        params: impl IntoIterator<Item = &'a P>,
-    ) {
-        for p in params {
-            self.push(Field::new(
-                Part::plain(p.key().as_bytes()),
-                Part::plain(p.value().as_bytes()),
-            ));
-        }
-        self.sort();
-    }
-
-    /// Builds the canonical list from a raw `application/x-www-form-urlencoded` body.
-    #[cfg(test)]
-    pub(crate) fn from_form_body(body: &'a [u8]) -> Option<Self> {
-        let mut canonical = Canonical::new();
-        canonical.fill_form_body(body).then_some(canonical)
-    }
-
-    /// Fills an empty list, in place, from a raw `application/x-www-form-urlencoded` body.
-    ///
-    /// Returns `false` when a decoded key or value is not valid UTF-8.
-    #[must_use]
-    pub(crate) fn fill_form_body(&mut self, body: &'a [u8]) -> bool {
-        for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-            let (key, value) = match pair.iter().position(|&b| b == b'=') {
-                Some(eq) => pair.split_at(eq),
-                None => (pair, &b"="[..]),
-            };
-            let value = value.get(1..).unwrap_or_default();
-            let field = Field::new(Part::raw(key), Part::raw(value));
-            if !field.key.is_utf8() || !field.value.is_utf8() {
-                return false;
-            }
-            self.push(field);
-        }
-        self.sort();
-        true
-    }
-
-    fn sort(&mut self) {
-        self.fields_mut().sort_unstable_by(Field::cmp_canonical);
-    }
-
-    /// Feeds `key || value` for each distinct pair, in order, to `sink`.
-    pub(crate) fn for_each_run(&self, mut sink: impl FnMut(&[u8])) {
-        let mut previous: Option<&Field<'_>> = None;
-        for field in self.fields() {
-            if previous.is_some_and(|p| p.cmp_canonical(field) == Ordering::Equal) {
-                continue;
-            }
-            field.key.for_each_run(&mut sink);
-            field.value.for_each_run(&mut sink);
-            previous = Some(field);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn joined(c: &Canonical<'_>) -> String {
-        let mut out = Vec::new();
-        c.for_each_run(|run| out.extend_from_slice(run));
-        String::from_utf8(out).unwrap()
+    fn decode(raw: &str) -> Vec<u8> {
+        Part::raw(raw.as_bytes()).decoded().collect()
     }
 
     #[test]
-    fn sorts_keys_then_values_and_drops_duplicate_pairs() {
-        let params = [("b", "2"), ("a", "9"), ("a", "10"), ("b", "2"), ("a", "")];
-        let c = Canonical::from_params(params.iter());
-        assert_eq!(joined(&c), "aa10a9b2");
+    fn decodes_plus_and_escapes_and_keeps_lone_percent() {
+        assert_eq!(decode("a+b%21%c3%b6"), "a b!\u{f6}".as_bytes());
+        assert_eq!(decode("100%"), b"100%");
+        assert_eq!(decode("%zz%4"), b"%zz%4");
+        let plain: Vec<u8> = Part::plain(b"a+b%21").decoded().collect();
+        assert_eq!(plain, b"a+b%21");
     }
 
     #[test]
-    fn body_decoding_matches_params() {
-        let body = b"To=%2B1555&Body=Hello+w%C3%B6rld%21&Empty=&Flag&&Body=Hello+w%C3%B6rld%21";
-        let c = Canonical::from_form_body(body).unwrap();
-        assert_eq!(joined(&c), "BodyHello w\u{f6}rld!EmptyFlagTo+1555");
-    }
-
-    #[test]
-    fn plus_in_decoded_params_is_literal() {
-        let c = Canonical::from_params([("To", "+1 555")].iter());
-        assert_eq!(joined(&c), "To+1 555");
-    }
-
-    #[test]
-    fn lone_percent_is_kept() {
-        let c = Canonical::from_form_body(b"a=100%&b=%zz&c=%4").unwrap();
-        assert_eq!(joined(&c), "a100%b%zzc%4");
-    }
-
-    #[test]
-    fn invalid_utf8_after_decoding_is_refused() {
-        assert!(Canonical::from_form_body(b"a=%FF").is_none());
-        assert!(Canonical::from_form_body(b"a=%C3").is_none());
-        assert!(Canonical::from_form_body(b"%C3%28=1").is_none());
-        assert!(Canonical::from_form_body(b"a=\xff").is_none());
-        // A multi-byte character split between an escape and a raw byte is still one character.
-        assert!(Canonical::from_form_body("a=%C3\u{80}".as_bytes()).is_none());
-        assert!(Canonical::from_form_body(b"a=%E2%9C%93").is_some());
-    }
-
-    #[test]
-    fn prefix_order_agrees_with_byte_order() {
-        // Keys that differ only past 8 bytes, that are prefixes of each other, or that contain NUL.
-        let keys = [
-            "ReasonConferenceEnded",
-            "Reason",
-            "ReasonConference",
-            "a",
-            "a\0",
-            "a\0b",
-            "",
-            "\u{ff21}",
-            "\u{1f600}",
-            "ReasonA",
-        ];
-        let params: Vec<(&str, &str)> = keys.iter().map(|k| (*k, "v")).collect();
-        let mut expected: Vec<&str> = keys.to_vec();
-        expected.sort();
-        let want: String = expected.iter().map(|k| format!("{k}v")).collect();
-        assert_eq!(joined(&Canonical::from_params(params.iter())), want);
-    }
-
-    #[test]
-    fn decoded_order_ignores_encoding() {
-        // '%41' is 'A', which sorts before 'B' even though '%' sorts before both as raw bytes.
-        let c = Canonical::from_form_body(b"B=1&%41=2").unwrap();
-        assert_eq!(joined(&c), "A2B1");
-    }
-
-    #[test]
-    fn spills_to_heap_beyond_inline_capacity() {
-        let params: Vec<(String, String)> = (0..200)
-            .rev()
-            .map(|i| (format!("k{i:03}"), i.to_string()))
-            .collect();
-        let c = Canonical::from_params(params.iter());
-        let s = joined(&c);
-        assert!(s.starts_with("k0000k0011k0022"));
-        assert!(s.ends_with("k199199"));
-    }
-
-    #[test]
-    fn small_vec_keeps_order_across_spill() {
-        let mut v: SmallVec<u32, 4> = SmallVec::new();
-        for i in 0..10 {
-            v.push(i);
+    fn runs_match_byte_by_byte_decoding() {
+        for raw in ["", "abc", "a+b", "%41%42c+", "x%2", "%%41", "é%C3%A9+"] {
+            let mut runs = Vec::new();
+            Part::raw(raw.as_bytes()).for_each_run(|r| runs.extend_from_slice(r));
+            assert_eq!(runs, decode(raw), "{raw}");
         }
-        assert_eq!(
-            v.iter().copied().collect::<Vec<_>>(),
-            (0..10).collect::<Vec<_>>()
-        );
+    }
+
+    #[test]
+    fn utf8_is_checked_after_decoding() {
+        let ok = |raw: &[u8]| Part::raw(raw).is_utf8();
+        assert!(ok(b"%E2%9C%93") && ok(b"caf%C3%A9") && ok("é+".as_bytes()) && ok(b""));
+        assert!(!ok(b"%FF") && !ok(b"%C3") && !ok(b"%C3%28") && !ok(b"\xff"));
+        // A character split between an escape and a raw byte is still one character.
+        assert!(Part::raw(&[b'%', b'C', b'3', 0xa9]).is_utf8());
+        assert!(!Part::raw("%C3\u{80}".as_bytes()).is_utf8());
     }
 }

@@ -73,6 +73,7 @@
     )
 )]
 
+mod canonical;
 mod form;
 mod relax;
 mod secret;

@@ -9,7 +9,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::form::Canonical;
+use crate::canonical::Canonical;
 use crate::url::Pieces;
 use crate::verdict::Rejection;
 

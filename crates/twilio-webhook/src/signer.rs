@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::form::Canonical;
+use crate::canonical::Canonical;
 use crate::secret::ConfigError;
 use crate::signature::{self, Algorithm, Keyed};
 use crate::url::{self, BodyHashError, Pieces};

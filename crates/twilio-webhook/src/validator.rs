@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use crate::form::{Canonical, FormParam, INLINE_FIELDS, SmallVec};
+use crate::canonical::{Canonical, INLINE_FIELDS, SmallVec};
+use crate::form::FormParam;
 use crate::relax::{Relaxation, Relaxations};
 use crate::secret::{AuthTokenEntry, ConfigError, SharedKeyEntry};
 use crate::settings::{self, Settings};
@@ -436,12 +437,12 @@ pub(crate) fn with_params<P: FormParam, R>(
     params: impl IntoIterator<Item = P>,
     f: impl FnOnce(&Canonical<'_>) -> R,
 ) -> R {
-    let mut held: SmallVec<P, INLINE_FIELDS> = SmallVec::new();
+    let mut held: SmallVec<Option<P>, INLINE_FIELDS> = SmallVec::new();
     for p in params {
-        held.push(p);
+        held.push(Some(p));
     }
     let mut canonical = Canonical::new();
-    canonical.fill_params(held.iter());
+    canonical.fill_params(held.as_slice().iter().flatten());
     f(&canonical)
 }
 
