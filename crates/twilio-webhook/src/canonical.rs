@@ -1,14 +1,16 @@
-//! The canonical order of spec §2, and the joined `P` it gives.
+//! The canonical order of spec §2, and the suffix `P` it gives to the string to sign.
 //!
 //! The string to sign appends, for each distinct key sorted by its UTF-8 bytes, each of its distinct values
 //! sorted by their UTF-8 bytes, as `key || value` with no separator. Sorting all `(key, value)` pairs by
 //! `(key bytes, value bytes)` and dropping adjacent duplicates gives exactly that sequence.
 //!
 //! Speed without allocation, for up to [`INLINE_FIELDS`] parameters:
-//! - each field gets a `u128` sort key: the first 12 decoded key bytes (big-endian, zero-padded) above a
-//!   32-bit index. Where two prefixes differ they order the fields exactly as the full bytes do, so a plain
-//!   integer sort does almost all the work; runs of equal prefixes are then sorted by the full comparison.
-//! - `P` is joined once into a stack buffer (when it fits), so every URL candidate hashes it in one call.
+//! - the pairs stay where they are (the caller's parameters, or slices of the raw body); only a `u128` per
+//!   pair is sorted: the first 12 decoded key bytes (big-endian, zero-padded) above a 32-bit index. Where
+//!   two prefixes differ they order the pairs exactly as the full bytes do, so a plain integer sort does
+//!   almost all the work; runs of equal prefixes are then sorted by the full comparison.
+//! - `P` is joined once into a stack buffer when it fits, so every URL candidate hashes it in one call
+//!   (see the validator); a larger one is streamed.
 
 use core::cmp::Ordering;
 
@@ -17,8 +19,8 @@ use crate::form::{FormParam, Part};
 /// How many parameters are kept on the stack before spilling to the heap.
 pub(crate) const INLINE_FIELDS: usize = 64;
 
-/// The largest `P` joined on the stack; a larger one is streamed from the fields for each candidate.
-const JOINED: usize = 2048;
+/// The largest `P` joined on the stack; a larger one is streamed for each candidate.
+pub(crate) const JOINED: usize = 2048;
 
 /// How many decoded key bytes the sort key holds.
 const PREFIX: usize = 12;
@@ -70,28 +72,105 @@ impl<T: Default, const N: usize> SmallVec<T, N> {
     }
 }
 
-/// One parameter of the string to sign.
+/// A request's parameters, by index.
+pub(crate) trait Pairs {
+    fn count(&self) -> usize;
+    fn pair(&self, index: usize) -> Option<(Part<'_>, Part<'_>)>;
+}
+
+/// The caller's decoded parameters, as held by the validator.
+impl<P: FormParam> Pairs for [Option<P>] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn pair(&self, index: usize) -> Option<(Part<'_>, Part<'_>)> {
+        let p = self.get(index)?.as_ref()?;
+        Some((
+            Part::plain(p.key().as_bytes()),
+            Part::plain(p.value().as_bytes()),
+        ))
+    }
+}
+
+/// One `key=value` of a raw form body, still encoded.
 #[derive(Clone, Copy, Default, Debug)]
-struct Field<'a> {
+pub(crate) struct Field<'a> {
     key: Part<'a>,
     value: Part<'a>,
 }
 
-impl Field<'_> {
-    fn cmp_full(&self, other: &Field<'_>) -> Ordering {
-        self.key
-            .cmp_decoded(other.key)
-            .then_with(|| self.value.cmp_decoded(other.value))
+impl Pairs for [Field<'_>] {
+    fn count(&self) -> usize {
+        self.len()
     }
+    fn pair(&self, index: usize) -> Option<(Part<'_>, Part<'_>)> {
+        self.get(index).map(|f| (f.key, f.value))
+    }
+}
 
-    /// The key's first [`PREFIX`] decoded bytes, zero-padded, above `index`.
-    fn sort_key(&self, index: u32) -> u128 {
-        let mut bytes = [0u8; 16];
-        let (prefix, tail) = bytes.split_at_mut(PREFIX);
-        self.key.copy_prefix(prefix);
-        tail.copy_from_slice(&index.to_be_bytes());
-        u128::from_be_bytes(bytes)
+/// Splits a raw `application/x-www-form-urlencoded` body into `fields`. Returns `false` when a decoded
+/// key or value is not valid UTF-8.
+#[must_use]
+pub(crate) fn parse_form_body<'a>(
+    body: &'a [u8],
+    fields: &mut SmallVec<Field<'a>, INLINE_FIELDS>,
+) -> bool {
+    for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        let (key, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(eq) => pair.split_at(eq),
+            None => (pair, &b"="[..]),
+        };
+        let field = Field {
+            key: Part::raw(key),
+            value: Part::raw(value.get(1..).unwrap_or_default()),
+        };
+        if !field.key.is_utf8() || !field.value.is_utf8() {
+            return false;
+        }
+        fields.push(field);
     }
+    true
+}
+
+/// What follows the URL in the string to sign.
+pub(crate) trait Suffix {
+    /// Feeds the suffix's bytes to `sink`, in order.
+    fn feed(&self, sink: impl FnMut(&[u8]));
+}
+
+/// A suffix already in one piece: a joined `P`, or nothing (`&[]`, for a body request).
+impl Suffix for [u8] {
+    fn feed(&self, mut sink: impl FnMut(&[u8])) {
+        if !self.is_empty() {
+            sink(self);
+        }
+    }
+}
+
+fn cmp_pairs(a: (Part<'_>, Part<'_>), b: (Part<'_>, Part<'_>)) -> Ordering {
+    a.0.cmp_decoded(b.0).then_with(|| a.1.cmp_decoded(b.1))
+}
+
+/// The key's first [`PREFIX`] decoded bytes, zero-padded, above `index`. Computed in registers:
+/// building it in a byte buffer and reading it back stalled on store forwarding.
+fn sort_key(key: Part<'_>, index: u32) -> u128 {
+    let prefix = match key.plain_bytes() {
+        Some([a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, ..]) => {
+            let high = u64::from_be_bytes([*a0, *a1, *a2, *a3, *a4, *a5, *a6, *a7]);
+            let low = u32::from_be_bytes([*b0, *b1, *b2, *b3]);
+            u128::from(high) << 32 | u128::from(low)
+        }
+        _ => {
+            let mut prefix = 0u128;
+            let mut taken = 0;
+            for byte in key.decoded().take(PREFIX) {
+                prefix = prefix << 8 | u128::from(byte);
+                taken += 1;
+            }
+            prefix << (8 * (PREFIX - taken))
+        }
+    };
+    prefix << 32 | u128::from(index)
 }
 
 fn prefix_of(key: u128) -> u128 {
@@ -102,145 +181,88 @@ fn index_of(key: u128) -> usize {
     (key & u128::from(u32::MAX)) as usize
 }
 
-/// The parameters of one request in canonical order, and `P` joined when it fits.
-pub(crate) struct Canonical<'a> {
-    fields: SmallVec<Field<'a>, INLINE_FIELDS>,
+/// A request's parameters in canonical order: the pairs where they are, and their sorted keys.
+pub(crate) struct Canonical<'s, S: Pairs + ?Sized> {
+    pairs: &'s S,
     order: SmallVec<u128, INLINE_FIELDS>,
-    joined: [u8; JOINED],
-    /// The length of `P` in `joined`, or `None` when it did not fit (or was not built).
-    joined_len: Option<usize>,
 }
 
-impl<'a> Canonical<'a> {
-    /// An empty list (a list is large: fill it in place rather than moving it).
-    pub(crate) fn new() -> Self {
-        Canonical {
-            fields: SmallVec::new(),
-            order: SmallVec::new(),
-            joined: [0; JOINED],
-            joined_len: Some(0),
-        }
-    }
-
-    /// Fills an empty list from decoded parameters.
-    pub(crate) fn fill_params<P: FormParam + 'a>(
-        &mut self,
-        params: impl IntoIterator<Item = &'a P>,
-    ) {
-        for p in params {
-            self.fields.push(Field {
-                key: Part::plain(p.key().as_bytes()),
-                value: Part::plain(p.value().as_bytes()),
-            });
-        }
-        self.finish();
-    }
-
-    /// Fills an empty list from a raw `application/x-www-form-urlencoded` body. Returns `false` when a
-    /// decoded key or value is not valid UTF-8.
-    #[must_use]
-    pub(crate) fn fill_form_body(&mut self, body: &'a [u8]) -> bool {
-        for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-            let (key, value) = match pair.iter().position(|&b| b == b'=') {
-                Some(eq) => pair.split_at(eq),
-                None => (pair, &b"="[..]),
-            };
-            let field = Field {
-                key: Part::raw(key),
-                value: Part::raw(value.get(1..).unwrap_or_default()),
-            };
-            if !field.key.is_utf8() || !field.value.is_utf8() {
-                return false;
+impl<'s, S: Pairs + ?Sized> Canonical<'s, S> {
+    /// Sorts `pairs` (a list is large: use it in place rather than moving it).
+    pub(crate) fn new(pairs: &'s S) -> Self {
+        let mut order = SmallVec::new();
+        for index in 0..pairs.count() {
+            if let Some((key, _)) = pairs.pair(index) {
+                // More than u32::MAX pairs cannot be held in memory alongside their data.
+                order.push(sort_key(key, index as u32));
             }
-            self.fields.push(field);
         }
-        self.finish();
-        true
-    }
-
-    /// Sorts, then joins `P` if it fits.
-    fn finish(&mut self) {
-        let fields = self.fields.as_slice();
-        for (index, field) in fields.iter().enumerate() {
-            // More than u32::MAX fields cannot be held in memory alongside their data.
-            self.order.push(field.sort_key(index as u32));
-        }
-        let order = self.order.as_mut_slice();
-        order.sort_unstable();
-        // Fields whose prefixes tie are ordered by their full bytes.
+        let keys = order.as_mut_slice();
+        keys.sort_unstable();
+        // Pairs whose prefixes tie are ordered by their full bytes.
         let mut start = 0;
-        while start < order.len() {
-            let prefix = order.get(start).map_or(0, |&k| prefix_of(k));
-            let run = order
+        while start < keys.len() {
+            let prefix = keys.get(start).map_or(0, |&k| prefix_of(k));
+            let run = keys
                 .get(start..)
                 .unwrap_or_default()
                 .iter()
                 .take_while(|&&k| prefix_of(k) == prefix)
                 .count();
-            if run > 1 {
-                if let Some(tied) = order.get_mut(start..start + run) {
-                    tied.sort_unstable_by(|&a, &b| {
-                        let (fa, fb) = (fields.get(index_of(a)), fields.get(index_of(b)));
-                        fa.zip(fb)
-                            .map_or(Ordering::Equal, |(fa, fb)| fa.cmp_full(fb))
-                    });
-                }
+            if let Some(tied) = keys.get_mut(start..start + run).filter(|t| t.len() > 1) {
+                tied.sort_unstable_by(|&a, &b| {
+                    match (pairs.pair(index_of(a)), pairs.pair(index_of(b))) {
+                        (Some(pa), Some(pb)) => cmp_pairs(pa, pb),
+                        _ => Ordering::Equal,
+                    }
+                });
             }
             start += run.max(1);
         }
-        self.joined_len = Self::join(fields, self.order.as_slice(), &mut self.joined);
+        Canonical { pairs, order }
     }
 
-    /// Writes `P` into `dst`; `None` when it does not fit.
-    fn join(fields: &[Field<'_>], order: &[u128], dst: &mut [u8]) -> Option<usize> {
+    /// Calls `f` on each distinct pair in canonical order, stopping at the first `None`.
+    fn for_each_distinct(&self, mut f: impl FnMut(Part<'_>, Part<'_>) -> Option<()>) -> Option<()> {
+        let mut previous: Option<(u128, (Part<'_>, Part<'_>))> = None;
+        for &key in self.order.as_slice() {
+            let Some(pair) = self.pairs.pair(index_of(key)) else {
+                continue;
+            };
+            let duplicate = previous.is_some_and(|(pk, pp)| {
+                prefix_of(pk) == prefix_of(key) && cmp_pairs(pp, pair) == Ordering::Equal
+            });
+            if !duplicate {
+                f(pair.0, pair.1)?;
+            }
+            previous = Some((key, pair));
+        }
+        Some(())
+    }
+
+    /// Writes `P` at the start of `dst`; `None` when it does not fit.
+    pub(crate) fn join(&self, dst: &mut [u8]) -> Option<usize> {
         let mut len = 0;
-        Self::for_each_distinct(fields, order, |field| {
-            for part in [field.key, field.value] {
-                let written = dst.get_mut(len..).and_then(|rest| part.write_decoded(rest));
-                len += written?;
+        self.for_each_distinct(|key, value| {
+            for part in [key, value] {
+                len += dst
+                    .get_mut(len..)
+                    .and_then(|rest| part.write_decoded(rest))?;
             }
             Some(())
         })?;
         Some(len)
     }
+}
 
-    /// Calls `f` on each distinct pair in canonical order, stopping at the first `None`.
-    fn for_each_distinct<'f>(
-        fields: &'f [Field<'f>],
-        order: &[u128],
-        mut f: impl FnMut(&'f Field<'f>) -> Option<()>,
-    ) -> Option<()> {
-        let mut previous: Option<(u128, &Field<'_>)> = None;
-        for &key in order {
-            let Some(field) = fields.get(index_of(key)) else {
-                continue;
-            };
-            let duplicate = previous.is_some_and(|(pk, pf)| {
-                prefix_of(pk) == prefix_of(key) && pf.cmp_full(field) == Ordering::Equal
-            });
-            if !duplicate {
-                f(field)?;
-            }
-            previous = Some((key, field));
-        }
-        Some(())
-    }
-
-    /// Feeds `key || value` for each distinct pair, in canonical order.
-    fn stream(fields: &[Field<'_>], order: &[u128], mut sink: impl FnMut(&[u8])) {
-        Self::for_each_distinct(fields, order, |field| {
-            field.key.for_each_run(&mut sink);
-            field.value.for_each_run(&mut sink);
+/// `P` streamed pair by pair.
+impl<S: Pairs + ?Sized> Suffix for Canonical<'_, S> {
+    fn feed(&self, mut sink: impl FnMut(&[u8])) {
+        self.for_each_distinct(|key, value| {
+            key.for_each_run(&mut sink);
+            value.for_each_run(&mut sink);
             Some(())
         });
-    }
-
-    /// Feeds `P` to `sink`: in one piece when it was joined, else pair by pair.
-    pub(crate) fn for_each_run(&self, mut sink: impl FnMut(&[u8])) {
-        match self.joined_len.and_then(|len| self.joined.get(..len)) {
-            Some(joined) => sink(joined),
-            None => Self::stream(self.fields.as_slice(), self.order.as_slice(), sink),
-        }
     }
 }
 
@@ -248,21 +270,32 @@ impl<'a> Canonical<'a> {
 mod tests {
     use super::*;
 
-    fn joined(c: &Canonical<'_>) -> String {
-        let mut out = Vec::new();
-        c.for_each_run(|run| out.extend_from_slice(run));
-        String::from_utf8(out).unwrap()
+    /// `P` both ways, streamed and joined, checked to be the same.
+    fn p_of<S: Pairs + ?Sized>(pairs: &S) -> String {
+        let c = Canonical::new(pairs);
+        let mut streamed = Vec::new();
+        c.feed(|run| streamed.extend_from_slice(run));
+        let mut buf = vec![0u8; streamed.len()];
+        assert_eq!(c.join(&mut buf), Some(streamed.len()));
+        assert_eq!(buf, streamed);
+        if !streamed.is_empty() {
+            assert_eq!(
+                c.join(&mut buf[1..]),
+                None,
+                "a P that does not fit is refused"
+            );
+        }
+        String::from_utf8(streamed).unwrap()
     }
 
     fn of_params(params: &[(&str, &str)]) -> String {
-        let mut c = Canonical::new();
-        c.fill_params(params.iter());
-        joined(&c)
+        let slots: Vec<Option<&(&str, &str)>> = params.iter().map(Some).collect();
+        p_of(slots.as_slice())
     }
 
     fn of_body(body: &[u8]) -> Option<String> {
-        let mut c = Canonical::new();
-        c.fill_form_body(body).then(|| joined(&c))
+        let mut fields = SmallVec::new();
+        parse_form_body(body, &mut fields).then(|| p_of(fields.as_slice()))
     }
 
     #[test]
@@ -332,24 +365,13 @@ mod tests {
     }
 
     #[test]
-    fn a_p_larger_than_the_stack_buffer_streams_the_same_bytes() {
-        let long = "x".repeat(JOINED);
-        let params = [("b", long.as_str()), ("a", "1"), ("a", "1")];
-        let mut c = Canonical::new();
-        c.fill_params(params.iter());
-        assert_eq!(c.joined_len, None);
-        assert_eq!(joined(&c), format!("a1b{long}"));
-    }
-
-    #[test]
     fn spills_to_heap_beyond_inline_capacity() {
         let params: Vec<(String, String)> = (0..200)
             .rev()
             .map(|i| (format!("k{i:03}"), i.to_string()))
             .collect();
-        let mut c = Canonical::new();
-        c.fill_params(params.iter());
-        let s = joined(&c);
+        let slots: Vec<Option<&(String, String)>> = params.iter().map(Some).collect();
+        let s = p_of(slots.as_slice());
         assert!(s.starts_with("k0000k0011k0022"));
         assert!(s.ends_with("k199199"));
     }

@@ -112,16 +112,9 @@ impl<'a> Part<'a> {
         Some(len)
     }
 
-    /// Copies as many leading decoded bytes as fit into `dst` (the rest of `dst` is left as it is).
-    pub(crate) fn copy_prefix(self, dst: &mut [u8]) {
-        if self.encoded {
-            dst.iter_mut().zip(self.decoded()).for_each(|(d, b)| *d = b);
-        } else {
-            let n = self.bytes.len().min(dst.len());
-            if let (Some(d), Some(s)) = (dst.get_mut(..n), self.bytes.get(..n)) {
-                d.copy_from_slice(s);
-            }
-        }
+    /// The bytes, when they need no decoding.
+    pub(crate) fn plain_bytes(self) -> Option<&'a [u8]> {
+        (!self.encoded).then_some(self.bytes)
     }
 
     /// Whether the decoded bytes are valid UTF-8.

@@ -9,7 +9,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::canonical::Canonical;
+use crate::canonical::Suffix;
 use crate::url::Pieces;
 use crate::verdict::Rejection;
 
@@ -97,12 +97,11 @@ impl fmt::Debug for Keyed {
     }
 }
 
-fn mac_over<M: Mac + Clone>(keyed: &M, url: &Pieces<'_>, params: Option<&Canonical<'_>>) -> M {
+/// The keyed MAC after `url || suffix`.
+fn mac_over<M: Mac + Clone, X: Suffix + ?Sized>(keyed: &M, url: &Pieces<'_>, suffix: &X) -> M {
     let mut mac = keyed.clone();
     url.bytes().for_each(|piece| mac.update(piece));
-    if let Some(params) = params {
-        params.for_each_run(|run| mac.update(run));
-    }
+    suffix.feed(|run| mac.update(run));
     mac
 }
 
@@ -125,25 +124,25 @@ impl Keyed {
         }
     }
 
-    /// Whether the presented MAC equals HMAC(`url || params`), compared in constant time.
-    pub(crate) fn verify(
+    /// Whether the presented MAC equals HMAC(`url || suffix`), compared in constant time.
+    pub(crate) fn verify<X: Suffix + ?Sized>(
         &self,
         url: &Pieces<'_>,
-        params: Option<&Canonical<'_>>,
+        suffix: &X,
         presented: &Presented,
     ) -> bool {
         let tag = presented.as_slice();
         match self {
-            Keyed::Sha1(k) => mac_over(k, url, params).verify_slice(tag).is_ok(),
-            Keyed::Sha256(k) => mac_over(k, url, params).verify_slice(tag).is_ok(),
+            Keyed::Sha1(k) => mac_over(k, url, suffix).verify_slice(tag).is_ok(),
+            Keyed::Sha256(k) => mac_over(k, url, suffix).verify_slice(tag).is_ok(),
         }
     }
 
-    /// The base64 signature of `url || params`.
-    pub(crate) fn sign(&self, url: &Pieces<'_>, params: Option<&Canonical<'_>>) -> String {
+    /// The base64 signature of `url || suffix`.
+    pub(crate) fn sign<X: Suffix + ?Sized>(&self, url: &Pieces<'_>, suffix: &X) -> String {
         match self {
-            Keyed::Sha1(k) => STANDARD.encode(mac_over(k, url, params).finalize().into_bytes()),
-            Keyed::Sha256(k) => STANDARD.encode(mac_over(k, url, params).finalize().into_bytes()),
+            Keyed::Sha1(k) => STANDARD.encode(mac_over(k, url, suffix).finalize().into_bytes()),
+            Keyed::Sha256(k) => STANDARD.encode(mac_over(k, url, suffix).finalize().into_bytes()),
         }
     }
 }

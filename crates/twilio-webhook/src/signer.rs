@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::canonical::Canonical;
+use crate::canonical::{Canonical, SmallVec, parse_form_body};
 use crate::secret::ConfigError;
 use crate::signature::{self, Algorithm, Keyed};
 use crate::url::{self, BodyHashError, Pieces};
@@ -87,17 +87,18 @@ impl Signer {
         params: impl IntoIterator<Item = P>,
     ) -> String {
         with_params(params, |canonical| {
-            self.keyed.sign(&Pieces([url, "", ""]), Some(canonical))
+            self.keyed.sign(&Pieces([url, "", ""]), canonical)
         })
     }
 
     /// The signature of a form request with a raw `application/x-www-form-urlencoded` body.
     pub fn sign_form_body(&self, url: &str, body: &[u8]) -> Result<String, SignError> {
-        let mut canonical = Canonical::new();
-        if !canonical.fill_form_body(body) {
+        let mut fields = SmallVec::new();
+        if !parse_form_body(body, &mut fields) {
             return Err(SignError::MalformedBody);
         }
-        Ok(self.keyed.sign(&Pieces([url, "", ""]), Some(&canonical)))
+        let canonical = Canonical::new(fields.as_slice());
+        Ok(self.keyed.sign(&Pieces([url, "", ""]), &canonical))
     }
 
     /// Signs a non-form request: appends `bodySHA256` of the raw body to the URL's query (before any
@@ -115,7 +116,7 @@ impl Signer {
             Some(_) => "&",
         };
         let url = format!("{head}{separator}bodySHA256={hash}{fragment}");
-        let signature = self.keyed.sign(&Pieces([&url, "", ""]), None);
+        let signature = self.keyed.sign(&Pieces([&url, "", ""]), &[][..]);
         Ok(SignedBody { url, signature })
     }
 }

@@ -128,12 +128,12 @@ impl<'a> UrlShape<'a> {
     }
 
     /// The URL exactly as received.
-    pub(crate) fn as_received(&self) -> Pieces<'a> {
+    pub(crate) fn as_received(self) -> Pieces<'a> {
         Pieces([self.url, "", ""])
     }
 
     /// The one port variant of spec §4 (port removed, or default port added), if the URL has one.
-    pub(crate) fn port_variant(&self) -> Option<(PortVariant, Pieces<'a>)> {
+    pub(crate) fn port_variant(self) -> Option<(PortVariant, Pieces<'a>)> {
         match self.port {
             Port::Explicit {
                 host_end,
@@ -158,7 +158,7 @@ impl<'a> UrlShape<'a> {
     }
 
     /// Every default candidate, in the order they are tried.
-    pub(crate) fn candidates(&self) -> impl Iterator<Item = (PortVariant, Pieces<'a>)> {
+    pub(crate) fn candidates(self) -> impl Iterator<Item = (PortVariant, Pieces<'a>)> {
         core::iter::once((PortVariant::AsReceived, self.as_received())).chain(self.port_variant())
     }
 }
