@@ -1,0 +1,80 @@
+"""twilio-python worker for bench/compare: loads the cases, then times RequestValidator.validate on request.
+
+Protocol (one line each way): the driver sends `select IDS_FILE`, `run GROUP MIN_MS` or `quit`; the worker
+answers with one JSON object per command. The first line the worker writes lists the ids it validates as
+`expected`, so the driver can keep only cases on which every SDK is right.
+"""
+import json
+import sys
+import time
+
+import twilio
+from twilio.request_validator import RequestValidator
+
+
+class MultiDict(dict):
+    """The shape web frameworks hand to validate(): getlist() keeps repeated keys, as the SDK expects."""
+
+    def __init__(self, pairs):
+        super().__init__()
+        self._lists = {}
+        for k, v in pairs:
+            self._lists.setdefault(k, []).append(v)
+            self.setdefault(k, v)
+
+    def getlist(self, key):
+        return self._lists.get(key, [])
+
+
+def group_of(case):
+    if case["kind"] == "json":
+        return "json_valid" if case["expected"] else None
+    return "form_valid" if case["expected"] else "form_rejected"
+
+
+def prepare(case):
+    validator = RequestValidator(case["auth_token"])
+    params = case["body"] if case["kind"] == "json" else MultiDict(case["params"])
+    return (validator.validate, case["url"], params, case["signature"] or "")
+
+
+def main():
+    cases = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
+    prepared = {c["id"]: (group_of(c), c["expected"], prepare(c)) for c in cases if group_of(c)}
+    ok = []
+    for cid, (_, expected, (validate, url, params, sig)) in prepared.items():
+        try:
+            if bool(validate(url, params, sig)) == expected:
+                ok.append(cid)
+        except Exception:  # an SDK that throws is simply not right on that case
+            pass
+    print(json.dumps({"ready": True, "ok": ok, "version": twilio.__version__}), flush=True)
+    groups = {}
+    for line in sys.stdin:
+        cmd = line.split()
+        if not cmd or cmd[0] == "quit":
+            break
+        if cmd[0] == "select":
+            keep = set(json.load(open(cmd[1], encoding="utf-8")))
+            groups = {}
+            for cid, (group, _, prep) in prepared.items():
+                if cid in keep:
+                    groups.setdefault(group, []).append(prep)
+            print(json.dumps({"selected": {g: len(v) for g, v in groups.items()}}), flush=True)
+        elif cmd[0] == "run":
+            work = groups[cmd[1]]
+            budget_ns = int(cmd[2]) * 1_000_000
+            ops = 0
+            start = time.perf_counter_ns()
+            while True:
+                for validate, url, params, sig in work:
+                    validate(url, params, sig)
+                ops += len(work)
+                elapsed = time.perf_counter_ns() - start
+                if elapsed >= budget_ns:
+                    break
+            print(json.dumps({"ns_per_op": elapsed / ops, "ops": ops}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+//! The benchmark's cases: lines of the conformance corpus, grouped, with each contestant's prepared input.
+
+use std::path::Path;
+
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit, Mac};
+use serde::Deserialize;
+use sha1::Sha1;
+use twilio_webhook::{RequestValidator, SignatureHeaders};
+
+/// The three workloads of the comparison.
+pub const GROUPS: [&str; 3] = ["form_valid", "json_valid", "form_rejected"];
+
+/// One corpus line (only the fields the benchmark reads).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Case {
+    pub id: String,
+    pub kind: String,
+    pub url: String,
+    pub params: Vec<(String, String)>,
+    pub body: Option<String>,
+    pub signature: Option<String>,
+    pub auth_token: String,
+    pub expected: bool,
+    pub signed_url: Option<String>,
+}
+
+impl Case {
+    /// The workload this case belongs to, if any.
+    pub fn group(&self) -> Option<&'static str> {
+        match (self.kind.as_str(), self.expected) {
+            ("form", true) => Some("form_valid"),
+            ("json", true) => Some("json_valid"),
+            ("form", false) => Some("form_rejected"),
+            _ => None,
+        }
+    }
+}
+
+/// Reads a JSON Lines corpus.
+pub fn load(path: &Path) -> Result<Vec<Case>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))
+        })
+        .collect()
+}
+
+/// This library's input for one case: a validator built beforehand, as an application would.
+pub struct Ours {
+    validator: RequestValidator,
+    case: Case,
+}
+
+impl Ours {
+    pub fn new(case: &Case) -> Self {
+        Ours {
+            validator: RequestValidator::new(&case.auth_token),
+            case: case.clone(),
+        }
+    }
+
+    /// Validates the case; `true` when valid.
+    pub fn run(&self) -> bool {
+        let c = &self.case;
+        let headers = SignatureHeaders {
+            signature: c.signature.as_deref(),
+            settings: None,
+        };
+        match &c.body {
+            Some(body) if c.kind == "json" => self
+                .validator
+                .verify_body(&c.url, body.as_bytes(), headers)
+                .is_ok(),
+            _ => self
+                .validator
+                .verify_form(&c.url, &c.params, headers)
+                .is_ok(),
+        }
+    }
+}
+
+/// The floor for one case: a pre-keyed HMAC-SHA1 and base64 over the string to sign, built beforehand.
+pub struct Floor {
+    keyed: Hmac<Sha1>,
+    string_to_sign: Vec<u8>,
+}
+
+/// `P` of spec §2 written plainly: distinct pairs sorted by key then value bytes, concatenated.
+pub fn params_string(params: &[(String, String)]) -> String {
+    let mut pairs: Vec<&(String, String)> = params.iter().collect();
+    pairs.sort();
+    pairs.dedup();
+    pairs
+        .iter()
+        .flat_map(|(k, v)| [k.as_str(), v.as_str()])
+        .collect()
+}
+
+impl Floor {
+    pub fn new(case: &Case) -> Self {
+        // A valid case is signed over `signed_url`; a rejected one is checked over the URL as received.
+        let url = case
+            .signed_url
+            .as_deref()
+            .filter(|_| case.expected)
+            .unwrap_or(&case.url);
+        let p = if case.kind == "json" {
+            String::new()
+        } else {
+            params_string(&case.params)
+        };
+        Floor::from_parts(&case.auth_token, url, &p)
+    }
+
+    pub fn from_parts(token: &str, url: &str, p: &str) -> Self {
+        let keyed =
+            Hmac::<Sha1>::new_from_slice(token.as_bytes()).unwrap_or_else(|_| unreachable!());
+        Floor {
+            keyed,
+            string_to_sign: format!("{url}{p}").into_bytes(),
+        }
+    }
+
+    /// One HMAC + base64; returns the signature's length so the work cannot be optimised away.
+    pub fn run(&self) -> usize {
+        let mut mac = self.keyed.clone();
+        mac.update(&self.string_to_sign);
+        base64::engine::general_purpose::STANDARD
+            .encode(mac.finalize().into_bytes())
+            .len()
+    }
+}

@@ -1,0 +1,124 @@
+//! `twilio-webhook-bench`: this library side by side with twilio-python, twilio-node and the HMAC floor.
+//!
+//! Run through `bench/compare`, which installs the SDKs and builds this in release mode. Every contestant
+//! runs the same corpus cases in several interleaved rounds; the report gives medians and ratios, and
+//! writes `results.json` and the charts.
+
+mod cases;
+mod measure;
+mod peers;
+mod report;
+mod scaling;
+mod svg;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use clap::Parser;
+
+/// Counts allocations, to report allocations per validation.
+struct Counting;
+
+/// Allocations made so far by the whole process.
+pub(crate) static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// The only unsafe code of this crate: forwarding to the system allocator while counting.
+#[allow(unsafe_code)]
+// SAFETY: every method forwards to `System` with the caller's arguments, under the same contract.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller upholds `GlobalAlloc::dealloc`'s contract.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Benchmark twilio-webhook against the official SDKs and the HMAC floor.
+#[derive(Debug, Parser)]
+pub(crate) struct Args {
+    /// The conformance corpus to take cases from.
+    #[arg(long, default_value = "testdata/corpus.jsonl")]
+    pub corpus: PathBuf,
+    /// The Python with twilio==9.13.0 installed.
+    #[arg(long, default_value = "bench/.peers/venv/bin/python")]
+    pub python: PathBuf,
+    /// The node_modules folder holding twilio@6.3.1.
+    #[arg(long, default_value = "bench/.peers/node_modules")]
+    pub node_modules: PathBuf,
+    /// Where the worker scripts are.
+    #[arg(long, default_value = "bench/peers")]
+    pub workers: PathBuf,
+    /// Where results.json goes.
+    #[arg(long, default_value = "target/bench-compare")]
+    pub out: PathBuf,
+    /// Where the SVG charts go (committed, embedded in the README).
+    #[arg(long, default_value = "docs/bench")]
+    pub charts: PathBuf,
+    /// Interleaved rounds per contestant and workload.
+    #[arg(long, default_value_t = 7)]
+    pub rounds: usize,
+    /// Minimum time of one round, in milliseconds.
+    #[arg(long, default_value_t = 300)]
+    pub min_ms: u64,
+    /// Only loop this library over one workload for 10 s (no SDKs), for a profiler.
+    #[arg(long, value_name = "GROUP")]
+    pub profile: Option<String>,
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&args.charts).map_err(|e| e.to_string())?;
+    let corpus = cases::load(&args.corpus)?;
+    if let Some(group) = &args.profile {
+        let work: Vec<cases::Ours> = corpus
+            .iter()
+            .filter(|c| c.group() == Some(group.as_str()))
+            .map(cases::Ours::new)
+            .collect();
+        let ns = measure::time_loop(&work, 10_000, cases::Ours::run);
+        println!(
+            "{group}: {ns:.0} ns per validation over {} cases",
+            work.len()
+        );
+        return Ok(());
+    }
+
+    let mut python = Command::new(&args.python);
+    python.arg(args.workers.join("python_worker.py"));
+    let mut node = Command::new("node");
+    node.env("NODE_PATH", &args.node_modules)
+        .arg(args.workers.join("node_worker.js"));
+    eprintln!("starting the SDK workers (each checks its verdicts on the corpus first)...");
+    let peers = vec![
+        peers::Peer::start("twilio-python", python, &args.corpus)?,
+        peers::Peer::start("twilio-node", node, &args.corpus)?,
+    ];
+    let mut bench = measure::Bench::new(&corpus, peers, args)?;
+    let results = bench.run(args)?;
+    let scaling = scaling::run(args.min_ms / 3);
+    report::write(args, &results, &scaling)
+}
+
+fn main() -> ExitCode {
+    match run(&Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
