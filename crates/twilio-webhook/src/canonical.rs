@@ -314,6 +314,11 @@ mod tests {
     }
 
     #[test]
+    fn a_body_value_of_only_pluses_is_spaces() {
+        assert_eq!(of_body(b"a=+&b=++&+=c").unwrap(), " ca b  ");
+    }
+
+    #[test]
     fn plus_in_decoded_params_is_literal() {
         assert_eq!(of_params(&[("To", "+1 555")]), "To+1 555");
     }

@@ -230,6 +230,9 @@ mod tests {
     #[test]
     fn decodes_plus_and_escapes_and_keeps_lone_percent() {
         assert_eq!(decode("a+b%21%c3%b6"), "a b!\u{f6}".as_bytes());
+        // A part made only of '+' still decodes (the fast path must not skip it).
+        assert_eq!(decode("+"), b" ");
+        assert_eq!(decode("++"), b"  ");
         assert_eq!(decode("100%"), b"100%");
         assert_eq!(decode("%zz%4"), b"%zz%4");
         let plain: Vec<u8> = Part::plain(b"a+b%21").decoded().collect();

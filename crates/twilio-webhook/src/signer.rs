@@ -155,6 +155,20 @@ mod tests {
     #[test]
     fn debug_hides_the_secret() {
         let s = Signer::new("supersecret", Algorithm::HmacSha256).unwrap();
-        assert!(!format!("{s:?}").contains("supersecret"));
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("supersecret"));
+        assert!(
+            debug.contains("Signer") && debug.contains("HmacSha256") && debug.contains("REDACTED")
+        );
+    }
+
+    #[test]
+    fn errors_explain_themselves() {
+        assert!(
+            SignError::BodyHashAlreadyPresent
+                .to_string()
+                .contains("bodySHA256")
+        );
+        assert!(SignError::MalformedBody.to_string().contains("UTF-8"));
     }
 }

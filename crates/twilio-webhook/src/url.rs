@@ -268,6 +268,11 @@ mod tests {
             ("ftp://a.com/x", None),
             ("ftp://a.com:21/x", Some((removed, "ftp://a.com/x"))),
             ("not a url", None),
+            // Not a scheme (RFC 3986: a letter, then letters, digits, '+', '-', '.'): no surgery.
+            ("1ab://a.com:21/x", None),
+            ("a b://a.com:21/x", None),
+            ("a_b://a.com:21/x", None),
+            ("svn+ssh://a.com:21/x", Some((removed, "svn+ssh://a.com/x"))),
             ("/relative?x=http://a.com:80", None),
             ("https://[::1/x", None),
             ("", None),

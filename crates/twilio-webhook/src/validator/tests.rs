@@ -64,6 +64,23 @@ fn builder_refuses_bad_configuration() {
 }
 
 #[test]
+fn config_errors_name_the_secret_but_not_its_value() {
+    assert_eq!(
+        ConfigError::EmptySecret("primary".into()).to_string(),
+        "the secret \"primary\" is empty"
+    );
+    assert_eq!(
+        ConfigError::DuplicateName("a".into()).to_string(),
+        "more than one secret is named \"a\""
+    );
+    assert!(
+        ConfigError::NoSecrets
+            .to_string()
+            .contains("no Auth Token or SharedKey")
+    );
+}
+
+#[test]
 fn an_empty_token_fails_closed() {
     let v = RequestValidator::new("");
     let sig = sign("x", Algorithm::HmacSha1, URL);
@@ -273,6 +290,8 @@ fn headers_from_pairs_are_case_insensitive_and_first_wins() {
         ("x-twilio-signature", "first"),
         ("X-Twilio-Signature", "second"),
         ("X-TWILIO-WEBHOOKS-SIGNATURE-SETTINGS", "key=KS1"),
+        ("X-Twilio-Webhooks-Signature-Settings", "key=KS2"),
+        ("user-agent", "TwilioProxy/1.1"),
     ];
     let h = SignatureHeaders::from_pairs(pairs.iter().map(|(n, v)| (*n, *v)));
     assert_eq!(h.signature, Some("first"));
