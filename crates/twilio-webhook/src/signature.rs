@@ -208,6 +208,11 @@ mod tests {
             reason("ŔSOYDt4T1cUTdK1PDd93/VVr8B="),
             Some(Rejection::MalformedSignature)
         );
+        // The right length but no padding: 21 bytes, not a SHA-1 MAC.
+        assert_eq!(reason(&"A".repeat(28)), Some(Rejection::MalformedSignature));
+        let sha256 = |s: &str| Presented::decode(s, Algorithm::HmacSha256).err();
+        assert_eq!(sha256(&"A".repeat(44)), Some(Rejection::MalformedSignature));
+        assert_eq!(sha256(&format!("{}=", "A".repeat(43))), None);
     }
 
     #[test]

@@ -39,6 +39,7 @@ fn debug_never_shows_a_secret() {
         RequestValidator::builder().auth_token("a", "token-value-1")
     );
     assert!(!builder.contains("token-value-1"));
+    assert!(builder.contains("RequestValidatorBuilder") && builder.contains("REDACTED"));
 }
 
 #[test]
