@@ -3,7 +3,7 @@
 //! wrong in the last byte) and reports Welch's t statistic; |t| above 5 would suggest a timing leak.
 
 use base64::Engine as _;
-use dudect_bencher::rand::Rng;
+use dudect_bencher::rand::RngExt;
 use dudect_bencher::{BenchRng, Class, CtRunner, ctbench_main};
 use twilio_webhook::{Algorithm, RequestValidator, SignatureHeaders, Signer, body_sha256_hex};
 
@@ -47,35 +47,49 @@ fn signature_first_vs_last_byte(runner: &mut CtRunner, rng: &mut BenchRng) {
     }
 }
 
-/// An authentic URL whose bodySHA256 is wrong in its first byte (Left) or its last byte (Right).
-fn body_hash_first_vs_last_byte(runner: &mut CtRunner, rng: &mut BenchRng) {
+/// The same authentic URL and signature for both classes; only the body changes, always of the same
+/// length: its SHA-256 differs from the URL's `bodySHA256` in the first byte (Left), or matches its first
+/// three bytes and differs later (Right, found by search). An early-exit comparison would take longer for
+/// Right; URL parsing, the HMAC and the SHA-256 itself cost the same for both.
+fn body_hash_first_vs_later_byte(runner: &mut CtRunner, rng: &mut BenchRng) {
     let validator = RequestValidator::new(TOKEN);
-    let body = br#"{"AccountSid":"ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX","Body":"hello"}"#;
-    let hex = body_sha256_hex(body);
-    let variant = |last: bool| {
-        let mut bytes = hex.clone().into_bytes();
-        let i = if last { bytes.len() - 1 } else { 0 };
-        bytes[i] = if bytes[i] == b'0' { b'1' } else { b'0' };
-        let url = format!(
-            "{URL}&bodySHA256={}",
-            String::from_utf8(bytes).expect("hex")
-        );
-        let sig = signer().sign_form(&url, [("", ""); 0]);
-        (url, sig)
-    };
-    let (left, right) = (variant(false), variant(true));
-    for _ in 0..SAMPLES {
-        let (class, (url, sig)) = if rng.random::<bool>() {
-            (Class::Left, &left)
+    let body = |n: u64| format!("{{\"n\":{n:020}}}").into_bytes();
+    let reference = body(0);
+    let target = sha256(&reference);
+    let signed = signer().sign_body(URL, &reference).expect("sign");
+    let mut left = Vec::new();
+    let mut right = Vec::new();
+    let mut n = 1u64;
+    while left.len() < 64 || right.len() < 4 {
+        let candidate = body(n);
+        let digest = sha256(&candidate);
+        if digest[..3] == target[..3] && digest != target {
+            right.push(candidate);
+        } else if digest[0] != target[0] && left.len() < 64 {
+            left.push(candidate);
+        }
+        n += 1;
+    }
+    let headers = SignatureHeaders::new(&signed.signature);
+    for i in 0..SAMPLES {
+        let (class, body) = if rng.random::<bool>() {
+            (Class::Left, &left[i % left.len()])
         } else {
-            (Class::Right, &right)
+            (Class::Right, &right[i % right.len()])
         };
         runner.run_one(class, || {
-            validator
-                .verify_body(url, body, SignatureHeaders::new(sig))
-                .is_ok()
+            validator.verify_body(&signed.url, body, headers).is_ok()
         });
     }
 }
 
-ctbench_main!(signature_first_vs_last_byte, body_hash_first_vs_last_byte);
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let hex = body_sha256_hex(bytes);
+    let mut out = [0u8; 32];
+    for (o, pair) in out.iter_mut().zip(hex.as_bytes().chunks(2)) {
+        *o = u8::from_str_radix(std::str::from_utf8(pair).expect("hex"), 16).expect("hex");
+    }
+    out
+}
+
+ctbench_main!(signature_first_vs_last_byte, body_hash_first_vs_later_byte);
