@@ -53,11 +53,12 @@ process.stdout.write(JSON.stringify({ ready: true, ok, version }) + "\n");
 
 let groups = new Map();
 const rl = readline.createInterface({ input: process.stdin });
+// The driver closing stdin ends the worker too (readline alone would keep Node alive).
+rl.on("close", () => process.exit(0));
 rl.on("line", (line) => {
   const cmd = line.trim().split(/\s+/);
   if (cmd[0] === "quit" || cmd[0] === "") {
-    rl.close();
-    return;
+    process.exit(0);
   }
   if (cmd[0] === "select") {
     const keep = new Set(JSON.parse(fs.readFileSync(cmd[1], "utf8")));

@@ -78,8 +78,18 @@ impl Peer {
 }
 
 impl Drop for Peer {
+    /// Asks the worker to quit and closes its stdin; a worker still running after two seconds is killed,
+    /// so the benchmark always exits.
     fn drop(&mut self) {
         let _ = writeln!(self.stdin, "quit");
+        let _ = self.stdin.flush();
+        for _ in 0..40 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
