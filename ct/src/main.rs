@@ -60,12 +60,12 @@ fn body_hash_first_vs_later_byte(runner: &mut CtRunner, rng: &mut BenchRng) {
     let mut left = Vec::new();
     let mut right = Vec::new();
     let mut n = 1u64;
-    while left.len() < 64 || right.len() < 4 {
+    while left.len() < 4 || right.len() < 4 {
         let candidate = body(n);
         let digest = sha256(&candidate);
         if digest[..3] == target[..3] && digest != target {
             right.push(candidate);
-        } else if digest[0] != target[0] && left.len() < 64 {
+        } else if digest[0] != target[0] && left.len() < 4 {
             left.push(candidate);
         }
         n += 1;
@@ -82,6 +82,9 @@ fn body_hash_first_vs_later_byte(runner: &mut CtRunner, rng: &mut BenchRng) {
         });
     }
 }
+
+#[repr(align(64))]
+struct Aligned([u8; 64]);
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
     let hex = body_sha256_hex(bytes);
