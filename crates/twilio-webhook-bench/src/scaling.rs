@@ -32,17 +32,12 @@ pub struct Scaling {
     pub body_bytes: Vec<Point>,
 }
 
-fn interleaved(
-    min_ms: u64,
-    mut ours: impl FnMut() -> f64,
-    mut floor: impl FnMut() -> f64,
-) -> (f64, f64) {
+fn interleaved(mut ours: impl FnMut() -> f64, mut floor: impl FnMut() -> f64) -> (f64, f64) {
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         a.push(ours());
         b.push(floor());
     }
-    let _ = min_ms;
     (median(&a), median(&b))
 }
 
@@ -58,7 +53,6 @@ pub fn run(min_ms: u64) -> Scaling {
         let floor = Floor::from_parts(TOKEN, URL, &params_string(&params));
         let one = [()];
         let (ours_ns, floor_ns) = interleaved(
-            min_ms,
             || time_loop(&one, min_ms, |_| validator.validate(URL, &params, &sig)),
             || time_loop(&one, min_ms, |_| floor.run()),
         );
@@ -78,7 +72,6 @@ pub fn run(min_ms: u64) -> Scaling {
             .unwrap_or_else(|_| unreachable!());
         let one = [()];
         let (ours_ns, floor_ns) = interleaved(
-            min_ms,
             || {
                 time_loop(&one, min_ms, |_| {
                     validator

@@ -10,10 +10,10 @@ use std::io::{BufRead as _, Write as _};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use twilio_webhook::{RequestValidator, SignatureHeaders};
+use twilio_webhook::SignatureHeaders;
 
 use crate::args::VerifyArgs;
-use crate::verify::relaxed;
+use crate::verify::validator;
 use crate::{Outcome, UsageError};
 
 /// One output line.
@@ -96,11 +96,7 @@ fn parse_line(obj: &Map<String, Value>) -> Result<Line<'_>, String> {
 }
 
 fn check(line: &Line<'_>, args: &VerifyArgs) -> Result<Verdict, String> {
-    let builder = match line.key_id {
-        Some(id) => RequestValidator::builder().shared_key(id, line.secret),
-        None => RequestValidator::builder().auth_token("primary", line.secret),
-    };
-    let validator = relaxed(builder, args).build().map_err(|e| e.to_string())?;
+    let validator = validator(line.secret, line.key_id, args).map_err(|e| e.to_string())?;
     let headers = SignatureHeaders {
         signature: line.signature,
         settings: line.settings,

@@ -1,23 +1,29 @@
 //! `twilio-webhook verify` for one request.
 
-use twilio_webhook::{RequestValidator, RequestValidatorBuilder, SignatureHeaders};
+use twilio_webhook::{ConfigError, RequestValidator, SignatureHeaders};
 
 use crate::args::VerifyArgs;
 use crate::request::{self, Request};
 use crate::{Outcome, UsageError, secrets};
 
-/// The builder with the opt-in relaxations the arguments name.
-pub(crate) fn relaxed(
-    mut builder: RequestValidatorBuilder,
+/// A validator for one secret: the SharedKey `key_id` when given, else the Auth Token, with the opt-in
+/// relaxations the arguments name.
+pub(crate) fn validator(
+    secret: &str,
+    key_id: Option<&str>,
     args: &VerifyArgs,
-) -> RequestValidatorBuilder {
+) -> Result<RequestValidator, ConfigError> {
+    let mut builder = match key_id {
+        Some(id) => RequestValidator::builder().shared_key(id, secret),
+        None => RequestValidator::builder().auth_token("primary", secret),
+    };
     if args.allow_trailing_slash {
         builder = builder.allow_trailing_slash_variant();
     }
     if args.allow_query_reencoding {
         builder = builder.allow_query_reencoding();
     }
-    builder
+    builder.build()
 }
 
 pub(crate) fn run(args: &VerifyArgs) -> Result<Outcome, UsageError> {
@@ -27,12 +33,7 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<Outcome, UsageError> {
         .as_deref()
         .ok_or_else(|| UsageError("--signature is required (or --batch)".into()))?;
     let secret = secrets::read(&args.secret)?;
-    let builder = match &args.secret.key_id {
-        Some(id) => RequestValidator::builder().shared_key(id, secret),
-        None => RequestValidator::builder().auth_token("primary", secret),
-    };
-    let validator = relaxed(builder, args)
-        .build()
+    let validator = validator(&secret, args.secret.key_id.as_deref(), args)
         .map_err(|e| UsageError(e.to_string()))?;
     let headers = SignatureHeaders::new(signature).with_settings(args.settings.as_deref());
     let verdict = match &request {

@@ -5,6 +5,8 @@
 
 use core::fmt;
 
+use crate::form::hex_value;
+
 /// An opt-in rewrite of the received URL that a signature needed to match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -138,8 +140,7 @@ fn decode_query(query: &str) -> Option<String> {
 }
 
 fn hex_pair(hi: u8, lo: u8) -> Option<u8> {
-    let v = |b: u8| (b as char).to_digit(16);
-    Some((v(hi)? * 16 + v(lo)?) as u8)
+    Some(hex_value(hi)? << 4 | hex_value(lo)?)
 }
 
 #[cfg(test)]
