@@ -1,7 +1,8 @@
 //! `twilio-webhook verify --batch`: JSON Lines in, one JSON verdict per line out, in order.
 //!
 //! Input fields are those of the conformance corpus: `id`, `url`, `params` (a list of `[key, value]`),
-//! `body` (a string, or null for a form request), `signature`, `auth_token`, and optionally `headers`
+//! `body` (a string, or null for a form request given by its `params`; with `"kind": "form"` the body
+//! is a raw `application/x-www-form-urlencoded` body), `signature`, `auth_token`, and optionally `headers`
 //! (an object; `X-Twilio-Webhooks-Signature-Settings` is honoured, names case-insensitive) and `key_id`
 //! (when present, `auth_token` is the secret of the SharedKey with that id). A line that cannot be read
 //! yields `{"id": null, "valid": false, "reason": "bad_input", ...}` and the run goes on.
@@ -46,6 +47,7 @@ struct Line<'a> {
     url: &'a str,
     params: Vec<(&'a str, &'a str)>,
     body: Option<&'a str>,
+    raw_form: bool,
     signature: Option<&'a str>,
     settings: Option<&'a str>,
     secret: &'a str,
@@ -88,6 +90,7 @@ fn parse_line(obj: &Map<String, Value>) -> Result<Line<'_>, String> {
         url,
         params,
         body: optional_str(obj, "body")?,
+        raw_form: optional_str(obj, "kind")? == Some("form"),
         signature: optional_str(obj, "signature")?,
         settings,
         secret,
@@ -102,6 +105,9 @@ fn check(line: &Line<'_>, args: &VerifyArgs) -> Result<Verdict, String> {
         settings: line.settings,
     };
     let verdict = match line.body {
+        Some(body) if line.raw_form => {
+            validator.verify_form_body(line.url, body.as_bytes(), headers)
+        }
         Some(body) => validator.verify_body(line.url, body.as_bytes(), headers),
         None => validator.verify_form(line.url, &line.params, headers),
     };
@@ -109,7 +115,7 @@ fn check(line: &Line<'_>, args: &VerifyArgs) -> Result<Verdict, String> {
         id: line.id.clone(),
         valid: verdict.is_ok(),
         reason: verdict.as_ref().err().map(|r| r.as_str()),
-        matched_url: verdict.ok().map(|v| v.matched_url()),
+        matched_url: verdict.ok().map(|v| v.matched_url(line.url)),
         error: None,
     })
 }

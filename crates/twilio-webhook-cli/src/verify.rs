@@ -44,7 +44,7 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<Outcome, UsageError> {
     match verdict {
         Ok(v) => {
             println!("{v}");
-            println!("matched URL: {}", v.matched_url());
+            println!("matched URL: {}", v.matched_url(&url));
             Ok(Outcome::Success)
         }
         Err(reason) => {

@@ -295,6 +295,49 @@ fn batch_bad_lines_do_not_stop_the_run() {
     assert!(!text(&out.stdout).contains(TOKEN) && !text(&out.stderr).contains(TOKEN));
 }
 
+/// Spec §5: a captured JSON webhook, replayed without its body as a form (decoded params or a raw form
+/// body), is rejected; with its body it is valid through both the body and the raw-form paths.
+#[test]
+fn batch_rejects_a_json_request_replayed_as_a_form() {
+    use twilio_webhook::{Algorithm, Signer};
+    let body = r#"{"type":"com.twilio.messaging.message.delivered"}"#;
+    let signed = Signer::new(TOKEN, Algorithm::HmacSha1)
+        .unwrap()
+        .sign_body("https://example.com/events", body.as_bytes())
+        .unwrap();
+    let line = |id: &str, kind: &str, body: Value| {
+        serde_json::json!({
+            "id": id, "kind": kind, "url": signed.url, "params": [], "body": body,
+            "signature": signed.signature, "auth_token": TOKEN,
+        })
+        .to_string()
+    };
+    let input = [
+        line("json", "json", Value::from(body)),
+        line("raw-form-with-body", "form", Value::from(body)),
+        line("params", "form", Value::Null),
+        line("raw-form-empty", "form", Value::from("")),
+        line("raw-form-other", "form", Value::from("Body=hi")),
+    ]
+    .join("\n");
+    let out = run(bin().args(["verify", "--batch"]), input.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let got: Vec<(Value, Value, Value)> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|v| (v["id"].clone(), v["valid"].clone(), v["reason"].clone()))
+        .collect();
+    let want = [
+        ("json", true, Value::Null),
+        ("raw-form-with-body", true, Value::Null),
+        ("params", false, Value::from("body_not_hashed")),
+        ("raw-form-empty", false, Value::from("body_hash_mismatch")),
+        ("raw-form-other", false, Value::from("body_hash_mismatch")),
+    ]
+    .map(|(id, valid, reason)| (Value::from(id), Value::from(valid), reason));
+    assert_eq!(got, want);
+}
+
 #[test]
 fn the_secret_never_appears_in_output() {
     for args in [

@@ -92,4 +92,4 @@ pub use signature::{Algorithm, body_sha256_hex};
 pub use signer::{SignError, SignedBody, Signer};
 pub use url::PortVariant;
 pub use validator::{RequestValidator, RequestValidatorBuilder, SignatureHeaders};
-pub use verdict::{Rejection, SecretId, Verified};
+pub use verdict::{Rejection, SecretId, SecretKind, Verified};

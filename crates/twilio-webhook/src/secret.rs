@@ -1,6 +1,7 @@
 //! Secrets (spec §7): Auth Tokens and SharedKey secrets, keyed once and never shown.
 
 use core::fmt;
+use std::sync::Arc;
 
 use crate::signature::{Algorithm, Keyed};
 
@@ -34,7 +35,7 @@ impl std::error::Error for ConfigError {}
 
 /// An Auth Token: its name and its pre-keyed HMAC-SHA1 state.
 pub(crate) struct AuthTokenEntry {
-    pub(crate) name: Box<str>,
+    pub(crate) name: Arc<str>,
     pub(crate) keyed: Keyed,
 }
 
@@ -59,7 +60,7 @@ impl fmt::Debug for AuthTokenEntry {
 
 /// A SharedKey: its id and its secret keyed for both algorithms the settings header may name.
 pub(crate) struct SharedKeyEntry {
-    pub(crate) id: Box<str>,
+    pub(crate) id: Arc<str>,
     sha1: Keyed,
     sha256: Keyed,
 }

@@ -50,6 +50,9 @@ pub struct SignedBody {
 /// assert!(verdict.is_ok());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// A clone holds its own copy of the keyed state (wiped on drop, like the original).
+#[derive(Clone)]
 pub struct Signer {
     keyed: Keyed,
 }
@@ -124,6 +127,20 @@ impl Signer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_clone_signs_the_same_and_is_shareable() {
+        fn assert_traits<T: Clone + Send + Sync + 'static>() {}
+        assert_traits::<Signer>();
+        let s = Signer::new("k", Algorithm::HmacSha256).unwrap();
+        let c = s.clone();
+        assert_eq!(c.algorithm(), Algorithm::HmacSha256);
+        assert_eq!(
+            c.sign_form("https://a.com/x", [("A", "1")]),
+            s.sign_form("https://a.com/x", [("A", "1")])
+        );
+        assert!(!format!("{c:?}").contains('k'));
+    }
 
     #[test]
     fn sign_body_places_the_hash_in_the_query() {

@@ -127,39 +127,73 @@ impl<'a> UrlShape<'a> {
         })
     }
 
-    /// The URL exactly as received.
-    pub(crate) fn as_received(self) -> Pieces<'a> {
-        Pieces([self.url, "", ""])
-    }
-
     /// The one port variant of spec §4 (port removed, or default port added), if the URL has one.
-    pub(crate) fn port_variant(self) -> Option<(PortVariant, Pieces<'a>)> {
+    fn port_edit(self) -> Option<(PortVariant, Edit)> {
         match self.port {
             Port::Explicit {
                 host_end,
                 authority_end,
             } => Some((
                 PortVariant::PortRemoved,
-                Pieces([
-                    self.url.get(..host_end)?,
-                    self.url.get(authority_end..)?,
-                    "",
-                ]),
+                Edit {
+                    head: host_end,
+                    insert: "",
+                    tail: authority_end,
+                },
             )),
             Port::Absent {
                 host_end,
                 default: Some(port),
             } => Some((
                 PortVariant::DefaultPortAdded,
-                Pieces([self.url.get(..host_end)?, port, self.url.get(host_end..)?]),
+                Edit {
+                    head: host_end,
+                    insert: port,
+                    tail: host_end,
+                },
             )),
             Port::Absent { default: None, .. } | Port::Unknown => None,
         }
     }
 
-    /// Every default candidate, in the order they are tried.
-    pub(crate) fn candidates(self) -> impl Iterator<Item = (PortVariant, Pieces<'a>)> {
-        core::iter::once((PortVariant::AsReceived, self.as_received())).chain(self.port_variant())
+    /// The port variant as a URL, for tests.
+    #[cfg(test)]
+    fn port_variant(self) -> Option<(PortVariant, Pieces<'a>)> {
+        self.port_edit().map(|(v, e)| (v, e.pieces(self.url)))
+    }
+
+    /// Every default candidate, in the order they are tried: how it differs from the URL, and the
+    /// resulting URL.
+    pub(crate) fn candidates(self) -> impl Iterator<Item = (PortVariant, Edit, Pieces<'a>)> {
+        core::iter::once((PortVariant::AsReceived, Edit::NONE))
+            .chain(self.port_edit())
+            .map(move |(v, e)| (v, e, e.pieces(self.url)))
+    }
+}
+
+/// A candidate URL as an edit of the received one: `url[..head] + insert + url[tail..]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Edit {
+    pub(crate) head: usize,
+    pub(crate) insert: &'static str,
+    pub(crate) tail: usize,
+}
+
+impl Edit {
+    /// The URL unchanged.
+    pub(crate) const NONE: Edit = Edit {
+        head: 0,
+        insert: "",
+        tail: 0,
+    };
+
+    /// The edited `url` as pieces. Offsets that do not fit `url` keep it whole (they always fit the
+    /// URL the edit was made for).
+    pub(crate) fn pieces(self, url: &str) -> Pieces<'_> {
+        match (url.get(..self.head), url.get(self.tail..)) {
+            (Some(head), Some(tail)) => Pieces([head, self.insert, tail]),
+            _ => Pieces([url, "", ""]),
+        }
     }
 }
 
@@ -178,23 +212,32 @@ pub(crate) enum BodyHashError {
     Malformed,
 }
 
+/// The raw values of every `bodySHA256` parameter in the URL's query (its name may be percent-encoded).
+fn body_hash_values(url: &str) -> impl Iterator<Item = &str> {
+    query(url)
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .filter_map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let is_body_hash = crate::form::Part::raw(name.as_bytes())
+                .decoded()
+                .eq("bodySHA256".bytes());
+            is_body_hash.then_some(value)
+        })
+}
+
+/// Whether the URL is in body mode (spec §5): its query names `bodySHA256`, well-formed or not.
+pub(crate) fn carries_body_hash(url: &str) -> bool {
+    body_hash_values(url).next().is_some()
+}
+
 /// The `bodySHA256` of the URL's query, decoded from its 64 lowercase hex digits.
 pub(crate) fn body_sha256(url: &str) -> Result<[u8; 32], BodyHashError> {
-    let query = query(url).ok_or(BodyHashError::Missing)?;
-    let mut found = None;
-    for pair in query.split('&') {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let is_body_hash = crate::form::Part::raw(name.as_bytes())
-            .decoded()
-            .eq("bodySHA256".bytes());
-        if is_body_hash {
-            if found.is_some() {
-                return Err(BodyHashError::Malformed);
-            }
-            found = Some(value);
-        }
+    let mut values = body_hash_values(url);
+    let value = values.next().ok_or(BodyHashError::Missing)?;
+    if values.next().is_some() {
+        return Err(BodyHashError::Malformed);
     }
-    let value = found.ok_or(BodyHashError::Missing)?;
     decode_lower_hex(value).ok_or(BodyHashError::Malformed)
 }
 
@@ -288,7 +331,7 @@ mod tests {
         let shape = UrlShape::parse("https://a.com:443/x");
         let all: Vec<_> = shape
             .candidates()
-            .map(|(v, p)| (v, p.to_string()))
+            .map(|(v, _, p)| (v, p.to_string()))
             .collect();
         assert_eq!(
             all,
@@ -328,6 +371,28 @@ mod tests {
             BodyHashError::Malformed
         );
         assert!(body_sha256(&format!("https://a.com/x?body%53HA256={h}#y")).is_ok());
+    }
+
+    #[test]
+    fn body_mode_is_decided_by_the_name_alone() {
+        for url in [
+            "https://a.com/x?bodySHA256=00",
+            "https://a.com/x?a=1&bodySHA256",
+            "https://a.com/x?body%53HA256=",
+            "https://a.com/x?bodySHA256=1&bodySHA256=2",
+        ] {
+            assert!(carries_body_hash(url), "{url}");
+        }
+        for url in [
+            "https://a.com/x",
+            "https://a.com/x?bodysha256=00",
+            "https://a.com/x?xbodySHA256=00",
+            "https://a.com/x#bodySHA256=00",
+            "https://a.com/bodySHA256=00",
+            "https://a.com/x?a=bodySHA256",
+        ] {
+            assert!(!carries_body_hash(url), "{url}");
+        }
     }
 
     #[test]

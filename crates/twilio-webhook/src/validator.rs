@@ -10,8 +10,9 @@ use crate::relax::{Relaxation, Relaxations};
 use crate::secret::{AuthTokenEntry, ConfigError, SharedKeyEntry};
 use crate::settings::{self, Settings};
 use crate::signature::{self, Algorithm, Keyed, Presented};
+use crate::url::Edit;
 use crate::url::{self, BodyHashError, Pieces, PortVariant, UrlShape};
-use crate::verdict::{MatchedUrl, Rejection, SecretId, Verified};
+use crate::verdict::{MatchedUrl, Rejection, SecretId, SecretKind, Verified};
 
 /// The signature headers of a request, borrowed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -40,25 +41,51 @@ impl<'a> SignatureHeaders<'a> {
 
     /// Picks both headers out of `(name, value)` pairs; names are matched case-insensitively and the
     /// first occurrence of each wins.
+    ///
+    /// Names and values may be `&str`, `&[u8]` or anything that is `AsRef<[u8]>`, so an
+    /// `http::HeaderMap` works as it is (`HeaderValue` is bytes). A value that is not UTF-8 cannot be a
+    /// signature or a settings list: it is kept as `"\u{FFFD}"`, which is rejected as malformed.
+    ///
+    /// ```
+    /// use twilio_webhook::SignatureHeaders;
+    ///
+    /// let pairs = [("x-twilio-signature", "abc="), ("content-type", "text/plain")];
+    /// assert_eq!(SignatureHeaders::from_pairs(pairs).signature, Some("abc="));
+    /// let raw: [(&[u8], &[u8]); 1] = [(b"X-Twilio-Signature", b"abc=")];
+    /// assert_eq!(SignatureHeaders::from_pairs(raw).signature, Some("abc="));
+    /// ```
     pub fn from_pairs<I, N, V>(headers: I) -> Self
     where
-        I: IntoIterator<Item = (&'a N, &'a V)>,
-        N: AsRef<str> + ?Sized + 'a,
-        V: AsRef<str> + ?Sized + 'a,
+        I: IntoIterator<Item = (N, &'a V)>,
+        N: AsRef<[u8]>,
+        V: AsRef<[u8]> + ?Sized + 'a,
     {
+        let text = |value: &'a V| std::str::from_utf8(value.as_ref()).unwrap_or(NOT_UTF8);
         let mut found = SignatureHeaders::default();
         for (name, value) in headers {
             let name = name.as_ref();
-            if found.signature.is_none() && name.eq_ignore_ascii_case(settings::SIGNATURE_HEADER) {
-                found.signature = Some(value.as_ref());
-            } else if found.settings.is_none()
-                && name.eq_ignore_ascii_case(settings::SIGNATURE_SETTINGS_HEADER)
+            if found.signature.is_none()
+                && name.eq_ignore_ascii_case(settings::SIGNATURE_HEADER.as_bytes())
             {
-                found.settings = Some(value.as_ref());
+                found.signature = Some(text(value));
+            } else if found.settings.is_none()
+                && name.eq_ignore_ascii_case(settings::SIGNATURE_SETTINGS_HEADER.as_bytes())
+            {
+                found.settings = Some(text(value));
             }
         }
         found
     }
+}
+
+/// What a header value that is not UTF-8 becomes: one character, which no signature or settings list is.
+const NOT_UTF8: &str = "\u{FFFD}";
+
+/// Whether a `Content-Type` value is `application/x-www-form-urlencoded`, its parameters (such as
+/// `charset`) ignored and its case not significant.
+pub(crate) fn is_form_content_type(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/x-www-form-urlencoded")
 }
 
 struct Inner {
@@ -194,6 +221,9 @@ impl RequestValidatorBuilder {
     }
 }
 
+/// A configured secret by kind and name (a [`SecretId`] is made only for the one that matched).
+type Secret<'v> = (SecretKind, &'v std::sync::Arc<str>);
+
 /// The secrets a request's settings select, in the order they are tried.
 #[derive(Clone, Copy)]
 struct Selected<'v> {
@@ -202,14 +232,14 @@ struct Selected<'v> {
 }
 
 impl<'v> Selected<'v> {
-    fn keys(self) -> impl Iterator<Item = (SecretId<'v>, &'v Keyed)> {
+    fn keys(self) -> impl Iterator<Item = (Secret<'v>, &'v Keyed)> {
         let shared = self
             .shared
-            .map(|(k, keyed)| (SecretId::SharedKey(&k.id), keyed));
+            .map(|(k, keyed)| ((SecretKind::SharedKey, &k.id), keyed));
         let tokens = self
             .auth_tokens
             .iter()
-            .map(|t| (SecretId::AuthToken(&t.name), &t.keyed));
+            .map(|t| ((SecretKind::AuthToken, &t.name), &t.keyed));
         shared.into_iter().chain(tokens)
     }
 
@@ -223,7 +253,8 @@ impl RequestValidator {
     /// A validator for one Auth Token, named `"primary"`: the shape of the official SDKs.
     ///
     /// An empty token is not an error here, but a validator built from one rejects every request with
-    /// [`Rejection::NoSecretConfigured`] (an HMAC keyed with nothing authenticates nothing).
+    /// [`Rejection::NoSecretConfigured`] (an HMAC keyed with nothing authenticates nothing). To catch
+    /// that mistake at startup, use [`try_new`](Self::try_new).
     pub fn new(auth_token: impl AsRef<[u8]>) -> Self {
         let auth_tokens = AuthTokenEntry::new("primary".into(), auth_token.as_ref())
             .into_iter()
@@ -237,6 +268,23 @@ impl RequestValidator {
         }
     }
 
+    /// A validator for one Auth Token, named `"primary"`, that refuses an empty token: use it where the
+    /// token comes from configuration, so a missing one fails at startup, not on every request.
+    ///
+    /// ```
+    /// use twilio_webhook::{ConfigError, RequestValidator};
+    ///
+    /// assert!(RequestValidator::try_new("12345").is_ok());
+    /// let unset = std::env::var("SURELY_UNSET_TWILIO_TOKEN").unwrap_or_default();
+    /// assert_eq!(
+    ///     RequestValidator::try_new(unset).err(),
+    ///     Some(ConfigError::EmptySecret("primary".into()))
+    /// );
+    /// ```
+    pub fn try_new(auth_token: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        Self::builder().auth_token("primary", auth_token).build()
+    }
+
     /// A builder for several secrets and opt-in relaxations.
     pub fn builder() -> RequestValidatorBuilder {
         RequestValidatorBuilder::default()
@@ -245,6 +293,12 @@ impl RequestValidator {
     /// Whether the request with these decoded POST `params` is signed by `signature` (the
     /// `X-Twilio-Signature` header). The shape of the official SDKs' `validate`; see
     /// [`verify_form`](Self::verify_form) for the reason of a rejection.
+    ///
+    /// `params` may be a map, but a map keeps one value per key: a request with a repeated key (for
+    /// example several `MediaUrl`) then fails. Pass pairs in a list to keep every value.
+    ///
+    /// A URL with `bodySHA256` is never valid here (spec §5): its body must be checked, and decoded
+    /// parameters cannot be. Use [`verify_request`](Self::verify_request) with the raw body.
     pub fn validate<P: FormParam>(
         &self,
         url: &str,
@@ -273,25 +327,64 @@ impl RequestValidator {
     }
 
     /// Verifies a form request given its decoded parameters (any iterator of key/value pairs).
-    pub fn verify_form<'a, P: FormParam>(
-        &'a self,
-        url: &'a str,
+    ///
+    /// A map keeps one value per key, so a request with a repeated key fails through one: prefer a
+    /// list of pairs, or the raw body with [`verify_form_body`](Self::verify_form_body).
+    ///
+    /// A URL with `bodySHA256` is in body mode (spec §5): decoded parameters cannot prove its body, so
+    /// it is rejected with [`Rejection::BodyNotHashed`] (otherwise a captured JSON request replayed as
+    /// an empty form would pass).
+    ///
+    /// ```
+    /// use twilio_webhook::{RequestValidator, SignatureHeaders};
+    ///
+    /// let validator = RequestValidator::new("12345");
+    /// let url = "https://example.com/sms";
+    /// let params = [("From", "+15551230000"), ("MediaUrl", "a"), ("MediaUrl", "b")];
+    /// let signature = validator.compute_signature(url, params);
+    /// let verified = validator.verify_form(url, params, SignatureHeaders::new(&signature))?;
+    /// assert_eq!(verified.secret().name(), "primary");
+    /// # Ok::<(), twilio_webhook::Rejection>(())
+    /// ```
+    pub fn verify_form<P: FormParam>(
+        &self,
+        url: &str,
         params: impl IntoIterator<Item = P>,
         headers: SignatureHeaders<'_>,
-    ) -> Result<Verified<'a>, Rejection> {
+    ) -> Result<Verified, Rejection> {
         let (selected, presented) = self.prepare(headers)?;
+        if url::carries_body_hash(url) {
+            return Err(Rejection::BodyNotHashed);
+        }
         with_params(params, |canonical| {
             self.match_form(selected, &presented, url, canonical)
         })
     }
 
-    /// Verifies a form request given its raw `application/x-www-form-urlencoded` body.
-    pub fn verify_form_body<'a>(
-        &'a self,
-        url: &'a str,
+    /// Verifies a form request given its raw `application/x-www-form-urlencoded` body. Repeated keys
+    /// are kept.
+    ///
+    /// A URL with `bodySHA256` is in body mode (spec §5): the body is checked against that hash
+    /// exactly as [`verify_body`](Self::verify_body) does (an empty body is a mismatch).
+    ///
+    /// ```
+    /// use twilio_webhook::{RequestValidator, SignatureHeaders};
+    ///
+    /// let validator = RequestValidator::new("12345");
+    /// let url = "https://example.com/sms";
+    /// let body = b"From=%2B15551230000&Body=Hello+there";
+    /// let signature = validator.compute_signature(url, [("From", "+15551230000"), ("Body", "Hello there")]);
+    /// assert!(validator.verify_form_body(url, body, SignatureHeaders::new(&signature)).is_ok());
+    /// ```
+    pub fn verify_form_body(
+        &self,
+        url: &str,
         body: &[u8],
         headers: SignatureHeaders<'_>,
-    ) -> Result<Verified<'a>, Rejection> {
+    ) -> Result<Verified, Rejection> {
+        if url::carries_body_hash(url) {
+            return self.verify_body(url, body, headers);
+        }
         let (selected, presented) = self.prepare(headers)?;
         let mut fields = SmallVec::new();
         if !parse_form_body(body, &mut fields) {
@@ -307,12 +400,24 @@ impl RequestValidator {
 
     /// Verifies a request with a non-form body (JSON and others): the URL carries `bodySHA256`, the
     /// signature covers the URL alone, and the raw body must hash to `bodySHA256` (spec §5).
-    pub fn verify_body<'a>(
-        &'a self,
-        url: &'a str,
+    ///
+    /// ```
+    /// use twilio_webhook::{Algorithm, RequestValidator, Rejection, SignatureHeaders, Signer};
+    ///
+    /// let body = br#"[{"type":"com.twilio.messaging.message.delivered"}]"#;
+    /// let signed = Signer::new("12345", Algorithm::HmacSha1)?.sign_body("https://example.com/events", body)?;
+    /// let validator = RequestValidator::new("12345");
+    /// let headers = SignatureHeaders::new(&signed.signature);
+    /// assert!(validator.verify_body(&signed.url, body, headers).is_ok());
+    /// assert_eq!(validator.verify_body(&signed.url, b"[]", headers), Err(Rejection::BodyHashMismatch));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify_body(
+        &self,
+        url: &str,
         body: &[u8],
         headers: SignatureHeaders<'_>,
-    ) -> Result<Verified<'a>, Rejection> {
+    ) -> Result<Verified, Rejection> {
         let (selected, presented) = self.prepare(headers)?;
         let expected = url::body_sha256(url).map_err(|e| match e {
             BodyHashError::Missing => Rejection::BodyHashMissing,
@@ -329,6 +434,44 @@ impl RequestValidator {
             Ok(verified)
         } else {
             Err(Rejection::BodyHashMismatch)
+        }
+    }
+
+    /// Verifies a request from what a web server holds: the URL Twilio requested, the `Content-Type`
+    /// header value (if any) and the raw body. The path is chosen by spec §5:
+    ///
+    /// - the URL carries `bodySHA256`: body mode, whatever the content type or method;
+    /// - else a form content type (`application/x-www-form-urlencoded`, parameters such as `charset`
+    ///   ignored, any case) or an empty body (a GET, an empty POST): a form request;
+    /// - else a body nobody signed: [`Rejection::BodyHashMissing`].
+    ///
+    /// ```
+    /// use twilio_webhook::{RequestValidator, Rejection, SignatureHeaders};
+    ///
+    /// let validator = RequestValidator::new("12345");
+    /// let url = "https://example.com/sms";
+    /// let signature = validator.compute_signature(url, [("Body", "Hi")]);
+    /// let headers = SignatureHeaders::new(&signature);
+    /// let form = Some("application/x-www-form-urlencoded; charset=UTF-8");
+    /// assert!(validator.verify_request(url, form, b"Body=Hi", headers).is_ok());
+    /// assert_eq!(
+    ///     validator.verify_request(url, Some("application/json"), b"{}", headers),
+    ///     Err(Rejection::BodyHashMissing)
+    /// );
+    /// ```
+    pub fn verify_request(
+        &self,
+        url: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+        headers: SignatureHeaders<'_>,
+    ) -> Result<Verified, Rejection> {
+        let is_form = body.is_empty() || content_type.is_some_and(is_form_content_type);
+        if is_form || url::carries_body_hash(url) {
+            self.verify_form_body(url, body, headers)
+        } else {
+            self.prepare(headers)?;
+            Err(Rejection::BodyHashMissing)
         }
     }
 
@@ -384,13 +527,13 @@ impl RequestValidator {
     /// Tries every strict URL candidate with every selected secret, then the opt-in relaxations. `P` is
     /// joined once on the stack when it fits, so each attempt hashes it in one call (streaming it costs
     /// one call per run of plain bytes, which measured slower even for a single attempt).
-    fn match_form<'a, S: Pairs + ?Sized>(
-        &'a self,
-        selected: Selected<'a>,
+    fn match_form<S: Pairs + ?Sized>(
+        &self,
+        selected: Selected<'_>,
         presented: &Presented,
-        url: &'a str,
+        url: &str,
         canonical: &Canonical<'_, S>,
-    ) -> Result<Verified<'a>, Rejection> {
+    ) -> Result<Verified, Rejection> {
         let strict = attempts(selected, UrlShape::parse(url));
         let mut buffer = [0u8; JOINED];
         match canonical.join(&mut buffer) {
@@ -403,21 +546,22 @@ impl RequestValidator {
     }
 
     /// Tries the strict `attempts`, then the opt-in relaxations, with `suffix` after the URL.
-    fn match_rest<'a, X: Suffix + ?Sized>(
-        &'a self,
-        mut strict: impl Iterator<Item = Match<'a, 'a>>,
-        selected: Selected<'a>,
+    fn match_rest<'v, 'u, X: Suffix + ?Sized>(
+        &self,
+        mut strict: impl Iterator<Item = Match<'v, 'u>>,
+        selected: Selected<'v>,
         presented: &Presented,
-        url: &'a str,
+        url: &str,
         suffix: &X,
-    ) -> Result<Verified<'a>, Rejection> {
+    ) -> Result<Verified, Rejection> {
         let matches = |m: &Match<'_, '_>| m.keyed.verify(&m.pieces, suffix, presented);
         if let Some(found) = strict.find(matches) {
-            return Ok(found.verified(None, MatchedUrl::Borrowed));
+            return Ok(found.verified(None, MatchedUrl::Edit(found.edit)));
         }
         for (relaxation, rewritten) in self.inner.relaxations.rewrites(url) {
             if let Some(found) = attempts(selected, UrlShape::parse(&rewritten)).find(matches) {
-                return Ok(found.verified(Some(relaxation), |p| MatchedUrl::Owned(p.to_string())));
+                let url = MatchedUrl::Rewritten(found.pieces.to_string());
+                return Ok(found.verified(Some(relaxation), url));
             }
         }
         Err(Rejection::SignatureMismatch)
@@ -426,24 +570,22 @@ impl RequestValidator {
 
 /// One secret with one candidate URL.
 struct Match<'s, 'u> {
-    secret: SecretId<'s>,
+    secret: Secret<'s>,
     keyed: &'s Keyed,
     port: PortVariant,
+    edit: Edit,
     pieces: Pieces<'u>,
 }
 
-impl<'s, 'u> Match<'s, 'u> {
-    fn verified(
-        self,
-        relaxation: Option<Relaxation>,
-        url: impl FnOnce(Pieces<'u>) -> MatchedUrl<'s>,
-    ) -> Verified<'s> {
+impl Match<'_, '_> {
+    fn verified(&self, relaxation: Option<Relaxation>, url: MatchedUrl) -> Verified {
+        let (kind, name) = self.secret;
         Verified {
-            secret: self.secret,
+            secret: SecretId::new(kind, name),
             algorithm: self.keyed.algorithm(),
             port: self.port,
             relaxation,
-            url: url(self.pieces),
+            url,
         }
     }
 }
@@ -454,10 +596,11 @@ fn attempts<'s, 'u>(
     shape: UrlShape<'u>,
 ) -> impl Iterator<Item = Match<'s, 'u>> {
     selected.keys().flat_map(move |(secret, keyed)| {
-        shape.candidates().map(move |(port, pieces)| Match {
+        shape.candidates().map(move |(port, edit, pieces)| Match {
             secret,
             keyed,
             port,
+            edit,
             pieces,
         })
     })

@@ -1,10 +1,11 @@
 //! Verdicts (spec §8): what a validation answers.
 
 use core::fmt;
+use std::sync::Arc;
 
 use crate::relax::Relaxation;
 use crate::signature::Algorithm;
-use crate::url::{Pieces, PortVariant};
+use crate::url::{Edit, PortVariant};
 
 /// Why a request was rejected. Exactly one reason is given per rejection.
 ///
@@ -32,6 +33,10 @@ pub enum Rejection {
     SignatureMismatch,
     /// The form body does not decode to UTF-8 text.
     MalformedBody,
+    /// The URL carries `bodySHA256` (body mode, spec §5) but only decoded form parameters were given,
+    /// so the body cannot be checked. Verify the raw body instead (`verify_form_body`, `verify_body` or
+    /// `verify_request`).
+    BodyNotHashed,
 }
 
 impl Rejection {
@@ -48,6 +53,7 @@ impl Rejection {
             Rejection::BodyHashMismatch => "body_hash_mismatch",
             Rejection::SignatureMismatch => "signature_mismatch",
             Rejection::MalformedBody => "malformed_body",
+            Rejection::BodyNotHashed => "body_not_hashed",
         }
     }
 }
@@ -77,53 +83,98 @@ impl fmt::Display for Rejection {
                 "the signature does not match the URL and parameters with any configured secret"
             }
             Rejection::MalformedBody => "the form body does not decode to UTF-8 text",
+            Rejection::BodyNotHashed => {
+                "the URL carries bodySHA256 but no raw body was given to check it against"
+            }
         })
     }
 }
 
 impl std::error::Error for Rejection {}
 
-/// Which configured secret matched: by its name or id, never by its value.
+/// What kind of secret matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum SecretId<'a> {
-    /// An Auth Token, by the name it was configured with (`"primary"` for [`RequestValidator::new`]).
-    ///
-    /// [`RequestValidator::new`]: crate::RequestValidator::new
-    AuthToken(&'a str),
-    /// A SharedKey, by its id (`KS…`).
-    SharedKey(&'a str),
+pub enum SecretKind {
+    /// An Auth Token (legacy signing, HMAC-SHA1).
+    AuthToken,
+    /// A SharedKey (`X-Twilio-Webhooks-Signature-Settings`).
+    SharedKey,
 }
 
-impl fmt::Display for SecretId<'_> {
+/// Which configured secret matched: by its name or id, never by its value.
+///
+/// It shares the name with the validator (no copy is made), so it can outlive the validation and be
+/// sent to another task.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SecretId {
+    kind: SecretKind,
+    name: Arc<str>,
+}
+
+impl SecretId {
+    pub(crate) fn new(kind: SecretKind, name: &Arc<str>) -> Self {
+        SecretId {
+            kind,
+            name: Arc::clone(name),
+        }
+    }
+
+    /// An Auth Token by the name it was configured with (`"primary"` for
+    /// [`RequestValidator::new`](crate::RequestValidator::new)); handy for comparisons.
+    pub fn auth_token(name: &str) -> Self {
+        SecretId::new(SecretKind::AuthToken, &Arc::from(name))
+    }
+
+    /// A SharedKey by its id (`KS…`); handy for comparisons.
+    pub fn shared_key(id: &str) -> Self {
+        SecretId::new(SecretKind::SharedKey, &Arc::from(id))
+    }
+
+    /// Whether an Auth Token or a SharedKey matched.
+    pub fn kind(&self) -> SecretKind {
+        self.kind
+    }
+
+    /// The Auth Token's name or the SharedKey's id.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Display for SecretId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SecretId::AuthToken(name) => write!(f, "Auth Token {name:?}"),
-            SecretId::SharedKey(id) => write!(f, "SharedKey {id}"),
+        match self.kind {
+            SecretKind::AuthToken => write!(f, "Auth Token {:?}", self.name),
+            SecretKind::SharedKey => write!(f, "SharedKey {}", self.name),
         }
     }
 }
 
+/// The URL a signature matched: an edit of the URL that was verified, or a rewritten URL (an opt-in
+/// relaxation) held whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum MatchedUrl<'a> {
-    Borrowed(Pieces<'a>),
-    Owned(String),
+pub(crate) enum MatchedUrl {
+    Edit(Edit),
+    Rewritten(String),
 }
 
 /// A successful validation: which secret, which algorithm and which URL candidate matched.
+///
+/// It borrows nothing, so a helper that builds the URL can return it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verified<'a> {
-    pub(crate) secret: SecretId<'a>,
+pub struct Verified {
+    pub(crate) secret: SecretId,
     pub(crate) algorithm: Algorithm,
     pub(crate) port: PortVariant,
     pub(crate) relaxation: Option<Relaxation>,
-    pub(crate) url: MatchedUrl<'a>,
+    pub(crate) url: MatchedUrl,
 }
 
-impl<'a> Verified<'a> {
+impl Verified {
     /// The secret that matched.
-    pub fn secret(&self) -> SecretId<'a> {
-        self.secret
+    pub fn secret(&self) -> &SecretId {
+        &self.secret
     }
 
     /// The HMAC that matched.
@@ -141,16 +192,30 @@ impl<'a> Verified<'a> {
         self.relaxation
     }
 
-    /// The exact URL string the signature was made over.
-    pub fn matched_url(&self) -> String {
+    /// The exact URL string the signature was made over, given `verified_url`: the URL you passed to
+    /// the `verify_*` call that returned this verdict. (The verdict records only how the candidate
+    /// differs from it, so that a validation allocates nothing.)
+    ///
+    /// ```
+    /// use twilio_webhook::{PortVariant, RequestValidator, SignatureHeaders};
+    ///
+    /// let validator = RequestValidator::new("12345");
+    /// let signature = validator.compute_signature("https://example.com/sms", [("Body", "Hi")]);
+    /// let url = "https://example.com:443/sms";
+    /// let verified = validator.verify_form(url, [("Body", "Hi")], SignatureHeaders::new(&signature))?;
+    /// assert_eq!(verified.port_variant(), PortVariant::PortRemoved);
+    /// assert_eq!(verified.matched_url(url), "https://example.com/sms");
+    /// # Ok::<(), twilio_webhook::Rejection>(())
+    /// ```
+    pub fn matched_url(&self, verified_url: &str) -> String {
         match &self.url {
-            MatchedUrl::Borrowed(pieces) => pieces.to_string(),
-            MatchedUrl::Owned(url) => url.clone(),
+            MatchedUrl::Edit(edit) => edit.pieces(verified_url).to_string(),
+            MatchedUrl::Rewritten(url) => url.clone(),
         }
     }
 }
 
-impl fmt::Display for Verified<'_> {
+impl fmt::Display for Verified {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -181,6 +246,7 @@ mod tests {
             Rejection::BodyHashMismatch,
             Rejection::SignatureMismatch,
             Rejection::MalformedBody,
+            Rejection::BodyNotHashed,
         ];
         let names: std::collections::HashSet<_> = all.iter().map(|r| r.as_str()).collect();
         assert_eq!(names.len(), all.len());

@@ -71,10 +71,10 @@ struct Outcome {
     relaxation: Option<Relaxation>,
 }
 
-fn outcome(v: Result<Verified<'_>, Rejection>) -> Outcome {
+fn outcome(url: &str, v: Result<Verified, Rejection>) -> Outcome {
     Outcome {
         relaxation: v.as_ref().ok().and_then(Verified::relaxation),
-        verdict: v.map(|ok| ok.matched_url()),
+        verdict: v.map(|ok| ok.matched_url(url)),
     }
 }
 
@@ -87,14 +87,17 @@ fn run_case(case: &Value, validator: &RequestValidator) -> Outcome {
     };
     match str_field(case, "body") {
         Some(body) if str_field(case, "kind") != Some("form") => {
-            outcome(validator.verify_body(url, body.as_bytes(), headers))
+            outcome(url, validator.verify_body(url, body.as_bytes(), headers))
         }
         _ => {
             let params = params(case);
-            let from_params = outcome(validator.verify_form(url, &params, headers));
+            let from_params = outcome(url, validator.verify_form(url, &params, headers));
             // The raw-body path must agree with the decoded-params path on every form case.
             let body = form_body(&params);
-            let from_body = outcome(validator.verify_form_body(url, body.as_bytes(), headers));
+            let from_body = outcome(
+                url,
+                validator.verify_form_body(url, body.as_bytes(), headers),
+            );
             assert_eq!(
                 from_params.verdict, from_body.verdict,
                 "{}: raw form body and decoded params disagree",

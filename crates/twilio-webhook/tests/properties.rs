@@ -67,7 +67,7 @@ proptest! {
         let raw = form_body(&params);
         prop_assert_eq!(&signer.sign_form_body(&url, raw.as_bytes()).unwrap(), &sig);
         let v = validator.verify_form_body(&url, raw.as_bytes(), SignatureHeaders::new(&sig));
-        prop_assert_eq!(v.map(|v| v.matched_url()), Ok(url.clone()));
+        prop_assert_eq!(v.map(|v| v.matched_url(&url)), Ok(url.clone()));
 
         let url_no_fragment = url.split('#').next().unwrap_or("").to_string();
         let signed = signer.sign_body(&url_no_fragment, body.as_bytes()).unwrap();
@@ -85,7 +85,7 @@ proptest! {
         let headers = SignatureHeaders::new(&sig).with_settings(Some(&settings));
         let v = validator.verify_form(&url, &params, headers).unwrap();
         prop_assert_eq!(v.algorithm(), Algorithm::HmacSha256);
-        prop_assert_eq!(v.secret(), twilio_webhook::SecretId::SharedKey(id));
+        prop_assert_eq!(v.secret(), &twilio_webhook::SecretId::shared_key(id));
         // The same signature without the settings header is a legacy request: no Auth Token here.
         prop_assert_eq!(validator.verify_form(&url, &params, SignatureHeaders::new(&sig)).err(),
             Some(Rejection::NoSecretConfigured));
@@ -169,5 +169,48 @@ proptest! {
         let signer = Signer::new(TOKEN, Algorithm::HmacSha256).unwrap();
         let _ = signer.sign_form_body(&url, &body);
         let _ = signer.sign_body(&url, &body);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Spec §5: a URL with `bodySHA256` is accepted only with the body that was hashed, through every
+    /// entry point; decoded parameters, an empty body, a GET or another body never pass.
+    #[test]
+    fn no_entry_point_accepts_a_body_mode_url_without_its_body(
+        url in url_strategy(),
+        body in prop::collection::vec(any::<u8>(), 0..200),
+        other in prop::collection::vec(any::<u8>(), 0..200),
+        params in params_strategy(),
+        content_type in prop::sample::select(vec![
+            None,
+            Some("application/json"),
+            Some("application/x-www-form-urlencoded; charset=UTF-8"),
+            Some("text/plain"),
+        ]),
+    ) {
+        let url = url.split('#').next().unwrap_or("").to_string();
+        let signed = Signer::new(TOKEN, Algorithm::HmacSha1).unwrap().sign_body(&url, &body).unwrap();
+        let validator = RequestValidator::new(TOKEN);
+        let headers = SignatureHeaders::new(&signed.signature);
+        prop_assert!(validator.verify_request(&signed.url, content_type, &body, headers).is_ok());
+        prop_assert!(validator.verify_form_body(&signed.url, &body, headers).is_ok());
+
+        prop_assert_eq!(validator.verify_form(&signed.url, &params, headers).err(),
+            Some(Rejection::BodyNotHashed));
+        prop_assert!(!validator.validate(&signed.url, &params, &signed.signature));
+        let raw = form_body(&params);
+        for replayed in [&b""[..], raw.as_bytes(), &other] {
+            if replayed == body.as_slice() {
+                continue;
+            }
+            prop_assert_eq!(validator.verify_body(&signed.url, replayed, headers).err(),
+                Some(Rejection::BodyHashMismatch));
+            prop_assert_eq!(validator.verify_form_body(&signed.url, replayed, headers).err(),
+                Some(Rejection::BodyHashMismatch));
+            prop_assert_eq!(validator.verify_request(&signed.url, content_type, replayed, headers).err(),
+                Some(Rejection::BodyHashMismatch));
+        }
     }
 }
