@@ -75,6 +75,10 @@
 
 mod canonical;
 mod form;
+#[cfg(feature = "http")]
+mod http;
+#[cfg(feature = "http")]
+mod public_url;
 mod relax;
 mod secret;
 mod settings;
@@ -85,6 +89,12 @@ mod validator;
 mod verdict;
 
 pub use form::FormParam;
+#[cfg(feature = "http")]
+pub use http::{
+    DEFAULT_BODY_LIMIT, EnvError, Refusal, VerifiedRequest, WebhookRejection, WebhookVerifier,
+};
+#[cfg(feature = "http")]
+pub use public_url::{Incoming, PublicUrl, PublicUrlError};
 pub use relax::Relaxation;
 pub use secret::ConfigError;
 pub use settings::{SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, settings_header_value};

@@ -37,6 +37,9 @@ pub enum Rejection {
     /// so the body cannot be checked. Verify the raw body instead (`verify_form_body`, `verify_body` or
     /// `verify_request`).
     BodyNotHashed,
+    /// No public URL could be built for the request: no base URL is configured and it has no (valid)
+    /// `Host` header (feature `http`).
+    NoPublicUrl,
 }
 
 impl Rejection {
@@ -54,6 +57,7 @@ impl Rejection {
             Rejection::SignatureMismatch => "signature_mismatch",
             Rejection::MalformedBody => "malformed_body",
             Rejection::BodyNotHashed => "body_not_hashed",
+            Rejection::NoPublicUrl => "no_public_url",
         }
     }
 }
@@ -85,6 +89,9 @@ impl fmt::Display for Rejection {
             Rejection::MalformedBody => "the form body does not decode to UTF-8 text",
             Rejection::BodyNotHashed => {
                 "the URL carries bodySHA256 but no raw body was given to check it against"
+            }
+            Rejection::NoPublicUrl => {
+                "no public URL is configured and the request has no valid Host header"
             }
         })
     }
@@ -247,6 +254,7 @@ mod tests {
             Rejection::SignatureMismatch,
             Rejection::MalformedBody,
             Rejection::BodyNotHashed,
+            Rejection::NoPublicUrl,
         ];
         let names: std::collections::HashSet<_> = all.iter().map(|r| r.as_str()).collect();
         assert_eq!(names.len(), all.len());

@@ -1,0 +1,309 @@
+//! Verifying an `http` request (feature `http`): the one path every adapter and the proxy use.
+
+use core::fmt;
+
+use http::StatusCode;
+
+use crate::public_url::{Incoming, PublicUrl, PublicUrlError};
+use crate::secret::ConfigError;
+use crate::validator::{RequestValidator, SignatureHeaders};
+use crate::verdict::{Rejection, Verified};
+
+/// The default body limit: 1 MiB (Twilio's requests are a few KiB).
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// A validator, a public-URL policy and a body limit: everything a web server needs to check a
+/// webhook. Cheap to clone.
+///
+/// ```
+/// use twilio_webhook::{PublicUrl, RequestValidator, WebhookVerifier};
+///
+/// let verifier = WebhookVerifier::new(RequestValidator::try_new("12345")?)
+///     .public_url(PublicUrl::base("https://example.com")?);
+///
+/// let request = http::Request::post("/sms")
+///     .header("content-type", "application/x-www-form-urlencoded")
+///     .header("x-twilio-signature", "not-a-signature")
+///     .body(())?;
+/// let (parts, ()) = request.into_parts();
+/// let rejected = verifier.verify_parts(&parts, b"Body=Hi").unwrap_err();
+/// assert_eq!(rejected.status(), http::StatusCode::FORBIDDEN);
+/// assert_eq!(rejected.urls_tried(), ["https://example.com/sms"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct WebhookVerifier {
+    validator: RequestValidator,
+    public_url: std::sync::Arc<PublicUrl>,
+    body_limit: usize,
+}
+
+/// A request that passed: the verdict and the URL it was verified against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedRequest {
+    verified: Verified,
+    url: String,
+}
+
+impl VerifiedRequest {
+    /// Which secret, algorithm and URL candidate matched.
+    pub fn verified(&self) -> &Verified {
+        &self.verified
+    }
+
+    /// The URL the policy built and the request was verified against.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The exact URL string the signature was made over (a port variant of [`url`](Self::url), or
+    /// itself).
+    pub fn matched_url(&self) -> String {
+        self.verified.matched_url(&self.url)
+    }
+}
+
+/// Why a request was refused, as a web server answers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The signature check failed.
+    Rejected(Rejection),
+    /// The body is larger than the limit.
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The body could not be read (the client went away, a broken transfer encoding).
+    BodyUnreadable,
+}
+
+/// A refused request: the reason, and the URLs that were tried. It renders as a status and a short
+/// plain-text body naming the reason; it never holds a secret or the presented signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRejection {
+    refusal: Refusal,
+    urls_tried: Vec<String>,
+}
+
+impl WebhookRejection {
+    /// A rejection with its reason and the URLs tried. Emits a `tracing` warning (target
+    /// `twilio_webhook`) with both.
+    pub fn new(refusal: Refusal, urls_tried: Vec<String>) -> Self {
+        let reason = refusal_code(refusal);
+        tracing::warn!(
+            target: "twilio_webhook",
+            reason,
+            urls_tried = ?urls_tried,
+            "rejected a webhook request"
+        );
+        WebhookRejection {
+            refusal,
+            urls_tried,
+        }
+    }
+
+    /// Why.
+    pub fn refusal(&self) -> Refusal {
+        self.refusal
+    }
+
+    /// The signature rejection, if that was the reason.
+    pub fn rejection(&self) -> Option<Rejection> {
+        match self.refusal {
+            Refusal::Rejected(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The URLs the signature was checked against (empty when it was not checked).
+    pub fn urls_tried(&self) -> &[String] {
+        &self.urls_tried
+    }
+
+    /// `400` for a missing signature header, `413` for a body over the limit, `403` for every other
+    /// rejection.
+    pub fn status(&self) -> StatusCode {
+        match self.refusal {
+            Refusal::Rejected(Rejection::MissingSignature) | Refusal::BodyUnreadable => {
+                StatusCode::BAD_REQUEST
+            }
+            Refusal::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Refusal::Rejected(_) => StatusCode::FORBIDDEN,
+        }
+    }
+
+    /// A short plain-text body: `Twilio webhook rejected: <reason>\n`.
+    pub fn body_text(&self) -> String {
+        format!("Twilio webhook rejected: {}\n", refusal_code(self.refusal))
+    }
+}
+
+fn refusal_code(refusal: Refusal) -> &'static str {
+    match refusal {
+        Refusal::Rejected(r) => r.as_str(),
+        Refusal::BodyTooLarge { .. } => "body_too_large",
+        Refusal::BodyUnreadable => "body_unreadable",
+    }
+}
+
+impl fmt::Display for WebhookRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.refusal {
+            Refusal::Rejected(r) => write!(f, "{r}")?,
+            Refusal::BodyTooLarge { limit } => write!(f, "the body is larger than {limit} bytes")?,
+            Refusal::BodyUnreadable => f.write_str("the body could not be read")?,
+        }
+        if !self.urls_tried.is_empty() {
+            write!(f, " (tried {})", self.urls_tried.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for WebhookRejection {}
+
+/// A mistake in the environment read by [`WebhookVerifier::from_env`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EnvError {
+    /// `TWILIO_AUTH_TOKEN` is unset, empty or not UTF-8.
+    MissingAuthToken,
+    /// The validator could not be built.
+    Config(ConfigError),
+    /// `TWILIO_PUBLIC_URL` or `TWILIO_TRUSTED_PROXIES` is invalid.
+    PublicUrl(PublicUrlError),
+}
+
+impl fmt::Display for EnvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EnvError::MissingAuthToken => {
+                f.write_str("TWILIO_AUTH_TOKEN is not set: refusing to start without it")
+            }
+            EnvError::Config(e) => write!(f, "{e}"),
+            EnvError::PublicUrl(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for EnvError {}
+
+impl WebhookVerifier {
+    /// A verifier with the URL from `Host` and the connection (see [`PublicUrl::from_host`]) and a
+    /// 1 MiB body limit.
+    pub fn new(validator: RequestValidator) -> Self {
+        WebhookVerifier {
+            validator,
+            public_url: std::sync::Arc::new(PublicUrl::from_host()),
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+
+    /// From the environment: the Auth Token from `TWILIO_AUTH_TOKEN` (required), base URLs from
+    /// `TWILIO_PUBLIC_URL` (comma-separated, optional) and trusted proxies from
+    /// `TWILIO_TRUSTED_PROXIES` (comma-separated addresses or CIDR ranges, optional).
+    pub fn from_env() -> Result<Self, EnvError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let token = var("TWILIO_AUTH_TOKEN").ok_or(EnvError::MissingAuthToken)?;
+        let validator = RequestValidator::try_new(token.trim()).map_err(EnvError::Config)?;
+        let mut policy = PublicUrl::from_host();
+        let list = |v: Option<String>| -> Vec<String> {
+            v.map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
+                .unwrap_or_default()
+        };
+        for base in list(var("TWILIO_PUBLIC_URL")) {
+            policy = policy.also_base(&base).map_err(EnvError::PublicUrl)?;
+        }
+        for proxy in list(var("TWILIO_TRUSTED_PROXIES")) {
+            policy = policy.trust_proxy(&proxy).map_err(EnvError::PublicUrl)?;
+        }
+        Ok(WebhookVerifier::new(validator).public_url(policy))
+    }
+
+    /// Sets the public-URL policy.
+    #[must_use]
+    pub fn public_url(mut self, policy: PublicUrl) -> Self {
+        self.public_url = std::sync::Arc::new(policy);
+        self
+    }
+
+    /// Sets the body limit in bytes (adapters answer `413` above it).
+    #[must_use]
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// The body limit in bytes.
+    pub fn limit(&self) -> usize {
+        self.body_limit
+    }
+
+    /// The validator.
+    pub fn validator(&self) -> &RequestValidator {
+        &self.validator
+    }
+
+    /// The public-URL policy.
+    pub fn policy(&self) -> &PublicUrl {
+        &self.public_url
+    }
+
+    /// Verifies `parts` (target, headers, scheme and authority of its URI) with `body`. No peer
+    /// address is known, so no proxy is trusted: use [`verify`](Self::verify) for that.
+    pub fn verify_parts(
+        &self,
+        parts: &http::request::Parts,
+        body: &[u8],
+    ) -> Result<VerifiedRequest, WebhookRejection> {
+        self.verify(&Incoming::from_parts(parts), body)
+    }
+
+    /// Verifies a request: builds its public URL(s) with the policy, then checks the signature with
+    /// [`RequestValidator::verify_request`] against each (the `Content-Type` picks form or body mode).
+    /// A body over the limit is refused without being hashed.
+    pub fn verify(
+        &self,
+        request: &Incoming<'_>,
+        body: &[u8],
+    ) -> Result<VerifiedRequest, WebhookRejection> {
+        if body.len() > self.body_limit {
+            let limit = self.body_limit;
+            return Err(WebhookRejection::new(
+                Refusal::BodyTooLarge { limit },
+                Vec::new(),
+            ));
+        }
+        let headers = SignatureHeaders::from_pairs(request.headers);
+        let content_type = request
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or("\u{FFFD}"));
+        let urls = self.public_url.urls(request);
+        let mut reason = Rejection::NoPublicUrl;
+        for url in &urls {
+            match self
+                .validator
+                .verify_request(url, content_type, body, headers)
+            {
+                Ok(verified) => {
+                    return Ok(VerifiedRequest {
+                        verified,
+                        url: url.clone(),
+                    });
+                }
+                // Any other reason does not depend on which URL was tried, or says it matched.
+                Err(Rejection::SignatureMismatch) => reason = Rejection::SignatureMismatch,
+                Err(other) => {
+                    reason = other;
+                    break;
+                }
+            }
+        }
+        Err(WebhookRejection::new(Refusal::Rejected(reason), urls))
+    }
+}
+
+#[cfg(test)]
+mod tests;

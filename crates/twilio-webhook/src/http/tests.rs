@@ -1,0 +1,184 @@
+use super::*;
+use crate::{Algorithm, Signer};
+
+const TOKEN: &str = "http-test-token";
+
+fn request(target: &str, headers: &[(&str, &str)]) -> http::request::Parts {
+    let mut builder = http::Request::post(target);
+    for (n, v) in headers {
+        builder = builder.header(*n, *v);
+    }
+    builder.body(()).unwrap().into_parts().0
+}
+
+fn sign_form(url: &str, params: &[(&str, &str)]) -> String {
+    Signer::new(TOKEN, Algorithm::HmacSha1)
+        .unwrap()
+        .sign_form(url, params)
+}
+
+const FORM: &str = "application/x-www-form-urlencoded; charset=UTF-8";
+
+#[test]
+fn form_and_json_through_one_call() {
+    let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN));
+    let sig = sign_form("http://a.com/sms", &[("Body", "Hi")]);
+    let parts = request(
+        "/sms",
+        &[
+            ("host", "a.com"),
+            ("content-type", FORM),
+            ("x-twilio-signature", &sig),
+        ],
+    );
+    let ok = verifier.verify_parts(&parts, b"Body=Hi").unwrap();
+    assert_eq!(ok.url(), "http://a.com/sms");
+    assert_eq!(ok.matched_url(), "http://a.com/sms");
+
+    let signed = Signer::new(TOKEN, Algorithm::HmacSha1)
+        .unwrap()
+        .sign_body("http://a.com/events", b"{}")
+        .unwrap();
+    let target = signed.url.strip_prefix("http://a.com").unwrap();
+    let parts = request(
+        target,
+        &[
+            ("host", "a.com"),
+            ("content-type", "application/json"),
+            ("x-twilio-signature", &signed.signature),
+        ],
+    );
+    assert!(verifier.verify_parts(&parts, b"{}").is_ok());
+    let stripped = verifier.verify_parts(&parts, b"").unwrap_err();
+    assert_eq!(stripped.rejection(), Some(Rejection::BodyHashMismatch));
+    assert_eq!(stripped.status(), StatusCode::FORBIDDEN);
+}
+
+#[test]
+fn statuses_and_texts() {
+    let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN)).body_limit(8);
+    let parts = request("/sms", &[("host", "a.com"), ("content-type", FORM)]);
+    let missing = verifier.verify_parts(&parts, b"").unwrap_err();
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        missing.body_text(),
+        "Twilio webhook rejected: missing_signature\n"
+    );
+    assert_eq!(missing.urls_tried(), ["http://a.com/sms"]);
+
+    let big = verifier.verify_parts(&parts, b"123456789").unwrap_err();
+    assert_eq!(big.refusal(), Refusal::BodyTooLarge { limit: 8 });
+    assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(big.body_text(), "Twilio webhook rejected: body_too_large\n");
+    assert!(big.urls_tried().is_empty());
+
+    let sig = sign_form("http://a.com/sms", &[]);
+    let parts = request(
+        "/sms",
+        &[
+            ("host", "a.com"),
+            ("content-type", FORM),
+            ("x-twilio-signature", &sig),
+        ],
+    );
+    let wrong = verifier.verify_parts(&parts, b"A=1").unwrap_err();
+    assert_eq!(wrong.rejection(), Some(Rejection::SignatureMismatch));
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    assert!(!wrong.to_string().contains(&sig) && !wrong.body_text().contains(&sig));
+    assert!(wrong.to_string().ends_with("(tried http://a.com/sms)"));
+
+    let no_host = request("/sms", &[("x-twilio-signature", &sig)]);
+    let e = verifier.verify_parts(&no_host, b"").unwrap_err();
+    assert_eq!(e.rejection(), Some(Rejection::NoPublicUrl));
+    assert_eq!(
+        WebhookRejection::new(Refusal::BodyUnreadable, vec![]).status(),
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[test]
+fn the_second_base_url_can_match() {
+    let policy = PublicUrl::base("https://one.example.com")
+        .and_then(|p| p.also_base("https://two.example.com"))
+        .unwrap();
+    let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN)).public_url(policy);
+    let sig = sign_form("https://two.example.com/sms", &[("A", "1")]);
+    let parts = request(
+        "/sms",
+        &[("content-type", FORM), ("x-twilio-signature", &sig)],
+    );
+    let ok = verifier.verify_parts(&parts, b"A=1").unwrap();
+    assert_eq!(ok.url(), "https://two.example.com/sms");
+    let e = verifier.verify_parts(&parts, b"A=2").unwrap_err();
+    assert_eq!(e.urls_tried().len(), 2);
+    // A header error is reported once, whatever the number of URLs.
+    let parts = request("/sms", &[("x-twilio-signature", "short")]);
+    let e = verifier.verify_parts(&parts, b"").unwrap_err();
+    assert_eq!(e.rejection(), Some(Rejection::MalformedSignature));
+}
+
+#[test]
+fn from_env_needs_a_token_and_checks_the_rest() {
+    // Environment variables are process-wide and setting them needs `unsafe` (forbidden here): each
+    // case runs `from_env_child` in a child process with its own environment.
+    let run = |vars: &[(&str, &str)]| {
+        let exe = std::env::current_exe().unwrap();
+        let mut cmd = std::process::Command::new(exe);
+        cmd.args(["--exact", "http::tests::from_env_child", "--nocapture"])
+            .env("TWILIO_WEBHOOK_FROM_ENV_CHILD", "1")
+            .env_remove("TWILIO_AUTH_TOKEN")
+            .env_remove("TWILIO_PUBLIC_URL")
+            .env_remove("TWILIO_TRUSTED_PROXIES");
+        for (n, v) in vars {
+            cmd.env(n, v);
+        }
+        let out = cmd.output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(run(&[]).contains("RESULT: TWILIO_AUTH_TOKEN is not set"));
+    assert!(run(&[("TWILIO_AUTH_TOKEN", "  ")]).contains("RESULT: TWILIO_AUTH_TOKEN is not set"));
+    let ok = run(&[
+        ("TWILIO_AUTH_TOKEN", "tok"),
+        ("TWILIO_PUBLIC_URL", "https://a.com, https://b.com/p"),
+        ("TWILIO_TRUSTED_PROXIES", "10.0.0.0/8,::1"),
+    ]);
+    assert!(
+        ok.contains("RESULT: ok ") && ok.contains("https://b.com/p/x"),
+        "{ok}"
+    );
+    let bad = run(&[
+        ("TWILIO_AUTH_TOKEN", "tok"),
+        ("TWILIO_TRUSTED_PROXIES", "nope"),
+    ]);
+    assert!(
+        bad.contains("RESULT: invalid trusted proxy \"nope\""),
+        "{bad}"
+    );
+    assert!(!bad.contains("tok\""));
+}
+
+/// Run by `from_env_needs_a_token_and_checks_the_rest` in a child process with its own environment.
+#[test]
+fn from_env_child() {
+    if std::env::var_os("TWILIO_WEBHOOK_FROM_ENV_CHILD").is_none() {
+        return;
+    }
+    match WebhookVerifier::from_env() {
+        Ok(v) => {
+            let map = http::HeaderMap::new();
+            let incoming = Incoming {
+                target: "/x",
+                headers: &map,
+                peer: None,
+                scheme: None,
+                authority: None,
+            };
+            println!(
+                "RESULT: ok {:?} {}",
+                v.policy().urls(&incoming),
+                v.policy().is_trusted(Some("::1".parse().unwrap()))
+            );
+        }
+        Err(e) => println!("RESULT: {e}"),
+    }
+}

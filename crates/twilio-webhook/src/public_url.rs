@@ -1,0 +1,390 @@
+//! Which URL Twilio signed (feature `http`): the public-URL policy every adapter uses.
+//!
+//! Twilio signs the URL it requested, which is rarely the URL the application sees: a TLS-terminating
+//! proxy turns `https` into `http`, a tunnel changes the host, an ingress strips a path prefix. The
+//! policy rebuilds the public URL from, in order of preference:
+//!
+//! 1. **configured base URLs** (`https://example.com` or `https://example.com/prefix`): each is joined
+//!    with the request target exactly as received (path and query bytes untouched) and tried in turn.
+//!    Request headers are not consulted at all;
+//! 2. otherwise the **`Host` header** (or the HTTP/2 authority) with the connection's scheme, where
+//!    **trusted proxies** may override scheme, host, port and prefix with `Forwarded` (RFC 7239) or
+//!    `X-Forwarded-Proto/-Host/-Port/-Prefix`. Those headers are honoured only when the peer address
+//!    is in a configured set; from anyone else they are ignored, since whoever sets them chooses the URL
+//!    the signature is checked against.
+//!
+//! A WebSocket upgrade request maps `https` to `wss` and `http` to `ws`.
+
+use core::fmt;
+use std::net::IpAddr;
+
+use http::HeaderMap;
+use ipnet::IpNet;
+
+/// A mistake in a public-URL configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PublicUrlError {
+    /// A base URL that is not `http(s)://host[:port][/prefix]`; the text says why.
+    InvalidBaseUrl(String),
+    /// A trusted proxy that is neither an IP address nor a CIDR range.
+    InvalidProxy(String),
+}
+
+impl fmt::Display for PublicUrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PublicUrlError::InvalidBaseUrl(why) => write!(f, "invalid public base URL: {why}"),
+            PublicUrlError::InvalidProxy(what) => {
+                write!(
+                    f,
+                    "invalid trusted proxy {what:?}: expected an IP address or CIDR range"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for PublicUrlError {}
+
+/// A configured public base URL: `scheme://authority` and a path prefix without a trailing slash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Base {
+    scheme: &'static str,
+    authority: String,
+    prefix: String,
+}
+
+/// How to rebuild the URL Twilio requested from a request a server received.
+///
+/// ```
+/// use twilio_webhook::PublicUrl;
+///
+/// // Behind a tunnel or a TLS-terminating proxy: say what Twilio calls.
+/// let fixed = PublicUrl::base("https://abc123.ngrok.app")?;
+/// // Or trust the proxy's forwarded headers, from the proxy's address only.
+/// let forwarded = PublicUrl::from_host().trust_proxy("10.0.0.0/8")?;
+/// # Ok::<(), twilio_webhook::PublicUrlError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl {
+    bases: Vec<Base>,
+    trusted: Vec<IpNet>,
+    connection_scheme: &'static str,
+}
+
+impl Default for PublicUrl {
+    fn default() -> Self {
+        PublicUrl::from_host()
+    }
+}
+
+/// What the policy needs to know about a received request.
+#[derive(Debug, Clone, Copy)]
+pub struct Incoming<'a> {
+    /// The request target exactly as received: path and query (`/sms?x=1`).
+    pub target: &'a str,
+    /// The request headers.
+    pub headers: &'a HeaderMap,
+    /// The connection's peer address, if known (needed to trust a proxy).
+    pub peer: Option<IpAddr>,
+    /// The scheme of an absolute request URI or HTTP/2 request, if any.
+    pub scheme: Option<&'a str>,
+    /// The authority of an absolute request URI or HTTP/2 request, if any (preferred to `Host`).
+    pub authority: Option<&'a str>,
+}
+
+impl<'a> Incoming<'a> {
+    /// The target, scheme and authority of `parts.uri` and its headers; no peer address.
+    pub fn from_parts(parts: &'a http::request::Parts) -> Self {
+        Incoming {
+            target: parts.uri.path_and_query().map_or("/", |pq| pq.as_str()),
+            headers: &parts.headers,
+            peer: None,
+            scheme: parts.uri.scheme_str(),
+            authority: parts.uri.authority().map(|a| a.as_str()),
+        }
+    }
+
+    /// Sets the peer address (from the server's connection info).
+    #[must_use]
+    pub fn with_peer(mut self, peer: Option<IpAddr>) -> Self {
+        self.peer = peer;
+        self
+    }
+
+    /// Replaces the target: for a router that strips a prefix before the handler sees the URI
+    /// (axum's `OriginalUri` holds the one received).
+    #[must_use]
+    pub fn with_target(mut self, target: &'a str) -> Self {
+        self.target = target;
+        self
+    }
+}
+
+impl PublicUrl {
+    /// No base URL: `Host` plus the connection's scheme (`http` unless set with
+    /// [`connection_scheme`](Self::connection_scheme)).
+    pub fn from_host() -> Self {
+        PublicUrl {
+            bases: Vec::new(),
+            trusted: Vec::new(),
+            connection_scheme: "http",
+        }
+    }
+
+    /// One public base URL: `http(s)://host[:port][/prefix]`, as configured in Twilio.
+    pub fn base(url: &str) -> Result<Self, PublicUrlError> {
+        PublicUrl::from_host().also_base(url)
+    }
+
+    /// Adds another base URL (one app under several domains): each is tried in the order added.
+    pub fn also_base(mut self, url: &str) -> Result<Self, PublicUrlError> {
+        self.bases.push(parse_base(url)?);
+        Ok(self)
+    }
+
+    /// Trusts `Forwarded` and `X-Forwarded-*` from peers in `proxy` (`10.0.0.7`, `10.0.0.0/8`,
+    /// `::1`). Only used when no base URL is configured.
+    pub fn trust_proxy(mut self, proxy: &str) -> Result<Self, PublicUrlError> {
+        let proxy = proxy.trim();
+        let net = match proxy.parse::<IpNet>() {
+            Ok(net) => net,
+            Err(_) => proxy
+                .parse::<IpAddr>()
+                .map(IpNet::from)
+                .map_err(|_| PublicUrlError::InvalidProxy(proxy.to_string()))?,
+        };
+        self.trusted.push(net);
+        Ok(self)
+    }
+
+    /// The scheme of connections to this server when no proxy says otherwise: `"https"` when the
+    /// server terminates TLS itself. Anything but `https` (any case) means `http`.
+    #[must_use]
+    pub fn connection_scheme(mut self, scheme: &str) -> Self {
+        self.connection_scheme = if scheme.eq_ignore_ascii_case("https") {
+            "https"
+        } else {
+            "http"
+        };
+        self
+    }
+
+    /// Whether a peer's forwarded headers are honoured.
+    pub fn is_trusted(&self, peer: Option<IpAddr>) -> bool {
+        peer.is_some_and(|ip| self.trusted.iter().any(|net| net.contains(&ip)))
+    }
+
+    /// The URLs Twilio may have requested, in the order to try them. Empty when there is no base URL
+    /// and no host to build one from.
+    pub fn urls(&self, request: &Incoming<'_>) -> Vec<String> {
+        let websocket = is_websocket_upgrade(request.headers);
+        let target = if request.target.starts_with('/') {
+            request.target
+        } else {
+            "/"
+        };
+        let join = |scheme: &str, authority: &str, prefix: &str| {
+            let scheme = if websocket { ws_scheme(scheme) } else { scheme };
+            format!("{scheme}://{authority}{prefix}{target}")
+        };
+        if !self.bases.is_empty() {
+            return self
+                .bases
+                .iter()
+                .map(|b| join(b.scheme, &b.authority, &b.prefix))
+                .collect();
+        }
+        let mut scheme = request.scheme.map_or(self.connection_scheme, known_scheme);
+        let mut authority = request
+            .authority
+            .or_else(|| header(request.headers, "host"))
+            .filter(|h| is_authority(h))
+            .map(str::to_string);
+        let mut prefix = String::new();
+        if self.is_trusted(request.peer) {
+            let forwarded = Forwarded::from_headers(request.headers);
+            if let Some(proto) = forwarded.proto {
+                scheme = proto;
+            }
+            if let Some(host) = forwarded.host {
+                authority = Some(host.to_string());
+            }
+            if let (Some(port), Some(a)) = (forwarded.port, authority.as_mut()) {
+                *a = with_port(a, port);
+            }
+            if let Some(p) = forwarded.prefix {
+                prefix = p.to_string();
+            }
+        }
+        authority
+            .map(|a| join(scheme, &a, &prefix))
+            .into_iter()
+            .collect()
+    }
+}
+
+fn parse_base(url: &str) -> Result<Base, PublicUrlError> {
+    let bad = |why: &str| PublicUrlError::InvalidBaseUrl(format!("{why}: {url:?}"));
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| bad("expected http:// or https://"))?;
+    let scheme = if scheme.eq_ignore_ascii_case("https") {
+        "https"
+    } else if scheme.eq_ignore_ascii_case("http") {
+        "http"
+    } else {
+        return Err(bad("the scheme must be http or https"));
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    if !is_authority(authority) {
+        return Err(bad(
+            "the host is empty or has characters a host cannot have",
+        ));
+    }
+    if path.contains(['?', '#']) || path.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return Err(bad(
+            "a base URL has no query, fragment, spaces or control characters",
+        ));
+    }
+    Ok(Base {
+        scheme,
+        authority: authority.to_string(),
+        prefix: path.trim_end_matches('/').to_string(),
+    })
+}
+
+/// A host with an optional port, as it may appear in a URL (no userinfo, path or spaces).
+fn is_authority(a: &str) -> bool {
+    !a.is_empty()
+        && a.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(b, b'.' | b'-' | b'_' | b'~' | b':' | b'[' | b']' | b'%')
+        })
+}
+
+fn known_scheme(s: &str) -> &'static str {
+    if s.eq_ignore_ascii_case("https") {
+        "https"
+    } else {
+        "http"
+    }
+}
+
+fn ws_scheme(scheme: &str) -> &'static str {
+    if scheme == "https" { "wss" } else { "ws" }
+}
+
+fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(http::header::UPGRADE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case("websocket"))
+}
+
+/// The first value of a header, if it is text.
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The last comma-separated entry of the last occurrence of a header: what the nearest proxy said.
+fn nearest<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    let last = headers.get_all(name).iter().next_back()?.to_str().ok()?;
+    let entry = last.rsplit(',').next()?.trim();
+    (!entry.is_empty()).then_some(entry)
+}
+
+/// `authority` with its port set to `port`.
+fn with_port(authority: &str, port: &str) -> String {
+    let host_end = if authority.starts_with('[') {
+        authority.find(']').map_or(authority.len(), |i| i + 1)
+    } else {
+        authority.find(':').unwrap_or(authority.len())
+    };
+    let host = authority.get(..host_end).unwrap_or(authority);
+    format!("{host}:{port}")
+}
+
+/// What the nearest trusted proxy says about the public URL.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Forwarded<'h> {
+    proto: Option<&'static str>,
+    host: Option<&'h str>,
+    port: Option<&'h str>,
+    prefix: Option<&'h str>,
+}
+
+impl<'h> Forwarded<'h> {
+    /// `Forwarded` (its last element) first, then `X-Forwarded-*` for what it does not say. Values
+    /// that cannot be part of a URL are ignored.
+    fn from_headers(headers: &'h HeaderMap) -> Self {
+        let element = headers
+            .get_all(http::header::FORWARDED)
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| split_quoted(v, b',').next_back())
+            .unwrap_or_default();
+        let param = |name: &str| {
+            split_quoted(element, b';').find_map(|pair| {
+                let (k, v) = pair.split_once('=')?;
+                k.trim()
+                    .eq_ignore_ascii_case(name)
+                    .then(|| unquote(v.trim()))
+            })
+        };
+        let proto = param("proto").or_else(|| nearest(headers, "x-forwarded-proto"));
+        let host = param("host").or_else(|| nearest(headers, "x-forwarded-host"));
+        let port = nearest(headers, "x-forwarded-port");
+        let prefix = nearest(headers, "x-forwarded-prefix");
+        Forwarded {
+            proto: proto.and_then(|p| {
+                (p.eq_ignore_ascii_case("https") || p.eq_ignore_ascii_case("http"))
+                    .then(|| known_scheme(p))
+            }),
+            host: host.filter(|h| is_authority(h)),
+            port: port
+                .filter(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())),
+            prefix: prefix
+                .map(|p| p.trim_end_matches('/'))
+                .filter(|p| p.starts_with('/') && !p.contains(['?', '#', ' '])),
+        }
+    }
+}
+
+/// Splits at `sep` outside double-quoted strings (RFC 7230 quoted-string, with `\` escapes).
+fn split_quoted(s: &str, sep: u8) -> impl DoubleEndedIterator<Item = &str> {
+    let mut cuts = Vec::new();
+    let (mut quoted, mut escaped) = (false, false);
+    for (i, b) in s.bytes().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if quoted => escaped = true,
+            b'"' => quoted = !quoted,
+            _ if b == sep && !quoted => cuts.push(i),
+            _ => {}
+        }
+    }
+    let starts = core::iter::once(0).chain(cuts.iter().map(|c| c + 1));
+    let ends = cuts.iter().copied().chain(core::iter::once(s.len()));
+    starts
+        .zip(ends)
+        .map(|(a, b)| s.get(a..b).unwrap_or_default().trim())
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// A token or a quoted-string's content (a quoted value with escapes is refused: no host has them).
+fn unquote(v: &str) -> &str {
+    match v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+        Some(inner) if !inner.contains('\\') => inner,
+        Some(_) => "",
+        None => v,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,240 @@
+use super::*;
+
+fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        map.append(
+            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    map
+}
+
+fn urls(policy: &PublicUrl, target: &str, h: &[(&str, &str)], peer: Option<&str>) -> Vec<String> {
+    let map = headers(h);
+    let request = Incoming {
+        target,
+        headers: &map,
+        peer: peer.map(|p| p.parse().unwrap()),
+        scheme: None,
+        authority: None,
+    };
+    policy.urls(&request)
+}
+
+const PROXY: Option<&str> = Some("10.1.2.3");
+const STRANGER: Option<&str> = Some("203.0.113.9");
+
+#[test]
+fn a_base_url_is_joined_with_the_target_byte_for_byte() {
+    let policy = PublicUrl::base("https://example.com/").unwrap();
+    let target = "/sms?name=O%27Brien&q=a+b&x=%2f&empty=";
+    assert_eq!(
+        urls(&policy, target, &[("host", "internal:8080")], None),
+        [format!("https://example.com{target}")]
+    );
+    // A prefix (an ingress that strips it), without doubling the slash.
+    let policy = PublicUrl::base("HTTPS://example.com:8443/app/").unwrap();
+    assert_eq!(
+        urls(&policy, "/sms", &[], None),
+        ["https://example.com:8443/app/sms"]
+    );
+    // Forwarded headers play no part once a base is configured, even from a trusted proxy.
+    let policy = policy.trust_proxy("10.0.0.0/8").unwrap();
+    let forged = [
+        ("x-forwarded-host", "evil.com"),
+        ("forwarded", "host=evil.com"),
+    ];
+    assert_eq!(
+        urls(&policy, "/sms", &forged, PROXY),
+        ["https://example.com:8443/app/sms"]
+    );
+}
+
+#[test]
+fn several_bases_are_tried_in_order() {
+    let policy = PublicUrl::base("https://a.example.com")
+        .and_then(|p| p.also_base("http://b.example.com:8080/x"))
+        .unwrap();
+    assert_eq!(
+        urls(&policy, "/sms?x=1", &[], None),
+        [
+            "https://a.example.com/sms?x=1",
+            "http://b.example.com:8080/x/sms?x=1"
+        ]
+    );
+}
+
+#[test]
+fn bad_base_urls_and_proxies_are_errors() {
+    for bad in [
+        "example.com",
+        "ftp://example.com",
+        "https://",
+        "https://ex ample.com",
+        "https://user@example.com",
+        "https://example.com/a?x=1",
+        "https://example.com/a#f",
+        "https://example.com/a b",
+    ] {
+        assert!(
+            matches!(PublicUrl::base(bad), Err(PublicUrlError::InvalidBaseUrl(_))),
+            "{bad}"
+        );
+    }
+    for bad in ["", "10.0.0.0/33", "example.com", "10.0.0"] {
+        assert_eq!(
+            PublicUrl::from_host().trust_proxy(bad).err(),
+            Some(PublicUrlError::InvalidProxy(bad.to_string())),
+            "{bad}"
+        );
+    }
+    let e = PublicUrl::base("ftp://x").unwrap_err().to_string();
+    assert!(e.contains("http or https") && e.contains("ftp://x"), "{e}");
+}
+
+#[test]
+fn without_a_base_host_and_connection_scheme() {
+    let policy = PublicUrl::from_host();
+    assert_eq!(
+        urls(&policy, "/sms", &[("host", "a.com:3000")], None),
+        ["http://a.com:3000/sms"]
+    );
+    let tls = PublicUrl::from_host().connection_scheme("HTTPS");
+    assert_eq!(
+        urls(&tls, "/sms", &[("host", "a.com")], None),
+        ["https://a.com/sms"]
+    );
+    // No Host (HTTP/1.0) or one that cannot be a host: no URL at all.
+    assert!(urls(&policy, "/sms", &[], None).is_empty());
+    assert!(urls(&policy, "/sms", &[("host", "a.com/x")], None).is_empty());
+    assert!(urls(&policy, "/sms", &[("host", "u@a.com")], None).is_empty());
+    // An HTTP/2 authority wins over Host.
+    let map = headers(&[("host", "a.com")]);
+    let request = Incoming {
+        target: "/x",
+        headers: &map,
+        peer: None,
+        scheme: Some("https"),
+        authority: Some("b.com"),
+    };
+    assert_eq!(policy.urls(&request), ["https://b.com/x"]);
+}
+
+#[test]
+fn forwarded_headers_count_only_from_trusted_proxies() {
+    let policy = PublicUrl::from_host()
+        .trust_proxy("10.0.0.0/8")
+        .and_then(|p| p.trust_proxy("::1"))
+        .unwrap();
+    let xf = [
+        ("host", "app:3000"),
+        ("x-forwarded-proto", "https"),
+        ("x-forwarded-host", "public.example.com"),
+        ("x-forwarded-prefix", "/twilio/"),
+    ];
+    assert_eq!(
+        urls(&policy, "/sms", &xf, PROXY),
+        ["https://public.example.com/twilio/sms"]
+    );
+    assert_eq!(
+        urls(&policy, "/sms", &xf, Some("::1")),
+        ["https://public.example.com/twilio/sms"]
+    );
+    // From anyone else, or when the peer is unknown, they are ignored.
+    assert_eq!(
+        urls(&policy, "/sms", &xf, STRANGER),
+        ["http://app:3000/sms"]
+    );
+    assert_eq!(urls(&policy, "/sms", &xf, None), ["http://app:3000/sms"]);
+    // Nothing is trusted by default.
+    assert_eq!(
+        urls(&PublicUrl::from_host(), "/sms", &xf, PROXY),
+        ["http://app:3000/sms"]
+    );
+}
+
+#[test]
+fn forwarded_rfc7239_wins_and_the_nearest_proxy_speaks() {
+    let policy = PublicUrl::from_host().trust_proxy("10.1.2.3").unwrap();
+    let h = [
+        ("host", "app"),
+        (
+            "forwarded",
+            r#"for=1.2.3.4;host=spoofed.com;proto=http, for=5.6.7.8;Proto=HTTPS;host="a.com:8443""#,
+        ),
+        ("x-forwarded-proto", "http"),
+        ("x-forwarded-host", "b.com"),
+    ];
+    assert_eq!(urls(&policy, "/s", &h, PROXY), ["https://a.com:8443/s"]);
+    // A comma inside a quoted string does not split elements.
+    let h = [
+        ("host", "app"),
+        ("forwarded", r#"for="x,y";host=c.com;proto=https"#),
+    ];
+    assert_eq!(urls(&policy, "/s", &h, PROXY), ["https://c.com/s"]);
+    // X-Forwarded-* lists: the last (nearest) entry; the port replaces the host's.
+    let h = [
+        ("host", "app"),
+        ("x-forwarded-proto", "http, https"),
+        ("x-forwarded-host", "evil.com, d.com:1"),
+        ("x-forwarded-port", "8443"),
+    ];
+    assert_eq!(urls(&policy, "/s", &h, PROXY), ["https://d.com:8443/s"]);
+    let h = [
+        ("host", "[2001:db8::1]:80"),
+        ("x-forwarded-port", "443"),
+        ("x-forwarded-proto", "https"),
+    ];
+    assert_eq!(
+        urls(&policy, "/s", &h, PROXY),
+        ["https://[2001:db8::1]:443/s"]
+    );
+    // Values that cannot be part of a URL are ignored.
+    let h = [
+        ("host", "app"),
+        ("x-forwarded-proto", "javascript"),
+        ("x-forwarded-host", "a.com/evil?"),
+        ("x-forwarded-port", "99999x"),
+        ("x-forwarded-prefix", "no-slash"),
+    ];
+    assert_eq!(urls(&policy, "/s", &h, PROXY), ["http://app/s"]);
+}
+
+#[test]
+fn websocket_upgrades_use_ws_schemes() {
+    let up = [
+        ("host", "a.com"),
+        ("connection", "Upgrade"),
+        ("upgrade", "WebSocket"),
+    ];
+    assert_eq!(
+        urls(&PublicUrl::from_host(), "/ws", &up, None),
+        ["ws://a.com/ws"]
+    );
+    let base = PublicUrl::base("https://a.com").unwrap();
+    assert_eq!(urls(&base, "/ws?x=1", &up, None), ["wss://a.com/ws?x=1"]);
+    let h2c = [("host", "a.com"), ("upgrade", "h2c")];
+    assert_eq!(urls(&base, "/ws", &h2c, None), ["https://a.com/ws"]);
+}
+
+#[test]
+fn from_parts_takes_the_target_as_received() {
+    let request = http::Request::post("/sms?a=%27&b=c+d")
+        .header("host", "a.com")
+        .body(())
+        .unwrap();
+    let (parts, ()) = request.into_parts();
+    let incoming = Incoming::from_parts(&parts);
+    assert_eq!(incoming.target, "/sms?a=%27&b=c+d");
+    assert_eq!(
+        PublicUrl::from_host().urls(&incoming),
+        ["http://a.com/sms?a=%27&b=c+d"]
+    );
+    let nested = incoming.with_target("/nested/sms?a=%27&b=c+d");
+    assert_eq!(
+        PublicUrl::from_host().urls(&nested),
+        ["http://a.com/nested/sms?a=%27&b=c+d"]
+    );
+}
