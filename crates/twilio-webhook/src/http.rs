@@ -204,18 +204,40 @@ impl WebhookVerifier {
     /// `TWILIO_PUBLIC_URL` (comma-separated, optional) and trusted proxies from
     /// `TWILIO_TRUSTED_PROXIES` (comma-separated addresses or CIDR ranges, optional).
     pub fn from_env() -> Result<Self, EnvError> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let token = var("TWILIO_AUTH_TOKEN").ok_or(EnvError::MissingAuthToken)?;
-        let validator = RequestValidator::try_new(token.trim()).map_err(EnvError::Config)?;
-        let mut policy = PublicUrl::from_host();
-        let list = |v: Option<String>| -> Vec<String> {
-            v.map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
-                .unwrap_or_default()
+        let var = |name: &str| std::env::var(name).ok();
+        WebhookVerifier::from_vars(
+            var("TWILIO_AUTH_TOKEN").as_deref(),
+            var("TWILIO_PUBLIC_URL").as_deref(),
+            var("TWILIO_TRUSTED_PROXIES").as_deref(),
+        )
+    }
+
+    /// What [`from_env`](Self::from_env) builds, from the three values given: an Auth Token
+    /// (required, trimmed), comma-separated base URLs and comma-separated trusted proxies (blank
+    /// values count as unset).
+    pub fn from_vars(
+        auth_token: Option<&str>,
+        public_urls: Option<&str>,
+        trusted_proxies: Option<&str>,
+    ) -> Result<Self, EnvError> {
+        let list = |v: Option<&str>| -> Vec<String> {
+            v.unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
         };
-        for base in list(var("TWILIO_PUBLIC_URL")) {
+        let token = auth_token
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(EnvError::MissingAuthToken)?;
+        let validator = RequestValidator::try_new(token).map_err(EnvError::Config)?;
+        let mut policy = PublicUrl::from_host();
+        for base in list(public_urls) {
             policy = policy.also_base(&base).map_err(EnvError::PublicUrl)?;
         }
-        for proxy in list(var("TWILIO_TRUSTED_PROXIES")) {
+        for proxy in list(trusted_proxies) {
             policy = policy.trust_proxy(&proxy).map_err(EnvError::PublicUrl)?;
         }
         Ok(WebhookVerifier::new(validator).public_url(policy))

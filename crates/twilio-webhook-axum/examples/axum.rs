@@ -1,0 +1,84 @@
+//! An axum server whose webhooks only Twilio can call.
+//!
+//! ```sh
+//! TWILIO_AUTH_TOKEN=your_auth_token cargo run -p twilio-webhook-axum --example axum
+//! ```
+//!
+//! - listens on `127.0.0.1:$PORT` (default 3000);
+//! - `TWILIO_AUTH_TOKEN` (required), `TWILIO_PUBLIC_URL` (the URL Twilio calls, e.g. a tunnel; several
+//!   comma-separated), `TWILIO_TRUSTED_PROXIES` (comma-separated addresses or CIDR ranges whose
+//!   forwarded headers count);
+//! - `POST /sms` (form) answers TwiML, `POST /events` (JSON with `bodySHA256`) answers `200`, and
+//!   `POST /nested/sms` is `/sms` inside a nested router;
+//! - refusals: `400` without a signature, `413` over 1 MiB, `403` otherwise.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use axum::response::IntoResponse;
+use axum::routing::post;
+use axum::{Form, Json, Router};
+use twilio_webhook_axum::{TwilioWebhook, WebhookVerifier};
+
+async fn sms(
+    TwilioWebhook(Form(params), _): TwilioWebhook<Form<Vec<(String, String)>>>,
+) -> impl IntoResponse {
+    let twiml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Message>Verified: {} parameters</Message></Response>",
+        params.len()
+    );
+    ([(http::header::CONTENT_TYPE, "text/xml")], twiml)
+}
+
+async fn events(
+    TwilioWebhook(Json(events), verified): TwilioWebhook<Json<serde_json::Value>>,
+) -> String {
+    let count = events.as_array().map_or(1, Vec::len);
+    format!("{count} events, signed URL {}\n", verified.matched_url())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let verifier = match WebhookVerifier::from_env() {
+        Ok(verifier) => verifier,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let port: u16 = match std::env::var("PORT").map(|p| p.parse()) {
+        Err(_) => 3000,
+        Ok(Ok(port)) => port,
+        Ok(Err(_)) => {
+            eprintln!("error: PORT must be a port number");
+            return ExitCode::from(2);
+        }
+    };
+    let sms_router = Router::new().route("/sms", post(sms));
+    let app = Router::new()
+        .merge(sms_router.clone())
+        .route("/events", post(events))
+        .nest("/nested", sms_router)
+        .with_state(verifier);
+    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("error: cannot listen on 127.0.0.1:{port}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("listening on http://127.0.0.1:{port}");
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    match axum::serve(listener, service).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! Twilio webhook verification for [axum](https://docs.rs/axum) 0.8 and any tower 0.5 service.
+//!
+//! ```no_run
+//! use axum::{Form, Router, routing::post};
+//! use twilio_webhook_axum::{TwilioWebhook, WebhookVerifier};
+//!
+//! async fn sms(TwilioWebhook(Form(params), _): TwilioWebhook<Form<Vec<(String, String)>>>) -> String {
+//!     format!("verified, {} parameters", params.len())
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let verifier = WebhookVerifier::from_env()?; // TWILIO_AUTH_TOKEN, TWILIO_PUBLIC_URL, ...
+//! let app = Router::new().route("/sms", post(sms)).with_state(verifier);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Which one do I use?
+//!
+//! - [`TwilioWebhook<T>`](TwilioWebhook): an extractor around any body extractor (`Form<_>`,
+//!   `Json<_>`, `Bytes`, `String`). It verifies, then hands the same bytes to `T`, so nothing parses
+//!   the body first. The verifier comes from state through `FromRef`.
+//! - [`TwilioWebhookLayer`]: the same check for a whole router or a set of routes, or any tower
+//!   service whose body can be rebuilt from bytes.
+//!
+//! Both read `OriginalUri`, so a handler inside `Router::nest` is checked against the URL Twilio
+//! requested, not the stripped one. Both refuse with `400` (no `X-Twilio-Signature`), `413` (body over
+//! the limit, 1 MiB by default) or `403` (every other reason), with a plain-text body naming the
+//! reason, and log a `tracing` warning with the reason and the URLs tried (never a secret or the
+//! signature).
+//!
+//! # The URL
+//!
+//! Twilio signs the public URL it called. Configure it with [`PublicUrl`] (or `TWILIO_PUBLIC_URL` for
+//! [`WebhookVerifier::from_env`]); without it the URL is `http://` + `Host` + the path and query as
+//! received. Forwarded headers (`Forwarded`, `X-Forwarded-*`) count only from trusted proxies, which
+//! needs the peer address: serve with `into_make_service_with_connect_info::<SocketAddr>()`, or they
+//! are ignored.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod extract;
+mod layer;
+mod verify;
+
+pub use extract::{TwilioWebhook, TwilioWebhookRejection};
+pub use layer::{RequireTwilioSignature, TwilioWebhookLayer};
+pub use twilio_webhook::{
+    PublicUrl, Refusal, RequestValidator, VerifiedRequest, WebhookRejection, WebhookVerifier,
+};
+
+/// A refusal as a response: its status and a plain-text body naming the reason.
+fn rejection_response<B: From<String>>(rejection: &WebhookRejection) -> http::Response<B> {
+    let mut response = http::Response::new(B::from(rejection.body_text()));
+    *response.status_mut() = rejection.status();
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
