@@ -1,0 +1,123 @@
+//! The shared HTTP suite against real axum servers on 127.0.0.1: the example (the extractor) and a
+//! router protected by the layer.
+
+use std::net::SocketAddr;
+
+use axum::routing::post;
+use axum::{Extension, Form, Router};
+use twilio_webhook_axum::{TwilioWebhookLayer, VerifiedRequest};
+use twilio_webhook_http_suite as suite;
+
+#[test]
+fn the_example_server_passes_the_suite() {
+    let cases = suite::run("axum example", |config| {
+        suite::spawn_example("axum", config)
+    });
+    assert!(cases >= 25, "{cases} cases");
+}
+
+#[test]
+fn the_example_refuses_to_start_without_a_token() {
+    suite::assert_refuses_without_token("axum");
+}
+
+async fn sms(
+    Extension(verified): Extension<VerifiedRequest>,
+    Form(params): Form<Vec<(String, String)>>,
+) -> String {
+    // The layer's verdict reaches the handler.
+    assert!(verified.url().ends_with("sms") || verified.url().contains("sms?"));
+    format!(
+        "<Response><Message>Verified: {} parameters</Message></Response>",
+        params.len()
+    )
+}
+
+/// A router like the example's, protected by the layer instead of the extractor.
+fn layered(config: &suite::Config) -> Router {
+    let sms_router = Router::new().route("/sms", post(sms));
+    Router::new()
+        .merge(sms_router.clone())
+        .route("/events", post(|body: String| async move { body }))
+        .nest("/nested", sms_router)
+        .layer(TwilioWebhookLayer::new(config.verifier()))
+}
+
+struct Stop(
+    Option<tokio::sync::oneshot::Sender<()>>,
+    Option<std::thread::JoinHandle<()>>,
+);
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.1.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn serve(app: Router) -> suite::Server {
+    let port = suite::free_port();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .expect("bind");
+            let service = app.into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, service)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await
+                .expect("serve");
+        });
+    });
+    suite::wait_for(port);
+    suite::Server::new(port, Box::new(Stop(Some(tx), Some(thread))))
+}
+
+#[test]
+fn the_layer_passes_the_suite() {
+    let cases = suite::run("axum layer", |config| serve(layered(config)));
+    assert!(cases >= 25, "{cases} cases");
+}
+
+/// The suite can fail: the same routes without the layer answer 200 to what must be refused.
+#[test]
+fn an_unprotected_router_fails_the_suite() {
+    let unprotected = |_: &suite::Config| {
+        let sms = post(|Form(p): Form<Vec<(String, String)>>| async move {
+            format!(
+                "<Response><Message>Verified: {} parameters</Message></Response>",
+                p.len()
+            )
+        });
+        let nested = Router::new().route("/sms", sms.clone());
+        serve(
+            Router::new()
+                .route("/sms", sms)
+                .route("/events", post(|body: String| async move { body }))
+                .nest("/nested", nested),
+        )
+    };
+    let outcome = std::panic::catch_unwind(|| suite::run("unprotected", unprotected));
+    let message = outcome
+        .err()
+        .and_then(|e| e.downcast::<String>().ok())
+        .expect("the suite fails");
+    for refused in [
+        "wrong signature",
+        "missing signature",
+        "json replayed with the body stripped",
+    ] {
+        assert!(
+            message.contains(refused),
+            "{refused} not reported:\n{message}"
+        );
+    }
+}

@@ -1,0 +1,418 @@
+//! The HTTP suite every server adapter of twilio-webhook runs: real servers on 127.0.0.1, real
+//! requests signed with the library, one list of cases for every framework.
+//!
+//! A server under test follows the example servers' contract: `POST /sms` (form) answers `200` with
+//! TwiML saying `Verified: N parameters`, `POST /events` (JSON with `bodySHA256`) answers `200`,
+//! `POST /nested/sms` is `/sms` in a nested router; refusals are `400` (no signature), `413` (over
+//! 1 MiB) and `403`, with the reason in the body.
+
+mod client;
+mod server;
+
+pub use client::{RawRequest, RawResponse, post};
+pub use server::{
+    Config, Server, TOKEN, assert_refuses_without_token, example_binary, free_port, spawn_example,
+    wait_for,
+};
+
+use twilio_webhook::{Algorithm, Signer};
+
+/// The configurations every server is started with.
+pub const CONFIGS: [Config; 4] = [
+    Config {
+        name: "host",
+        public_url: None,
+        trusted_proxies: None,
+    },
+    Config {
+        name: "public urls",
+        public_url: Some("https://one.example.com, https://two.example.com/base"),
+        trusted_proxies: None,
+    },
+    Config {
+        name: "trusted proxy",
+        public_url: None,
+        trusted_proxies: Some("127.0.0.1"),
+    },
+    Config {
+        name: "untrusted proxy",
+        public_url: None,
+        trusted_proxies: Some("10.0.0.0/8, ::1"),
+    },
+];
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// One request and what the server must answer.
+struct Case {
+    name: &'static str,
+    request: RawRequest,
+    status: u16,
+    body_has: &'static str,
+}
+
+fn signer() -> Signer {
+    Signer::new(TOKEN, Algorithm::HmacSha1).expect("suite token")
+}
+
+/// The signature Twilio sends for a form `body` posted to `signed_url`.
+fn sign(signed_url: &str, body: &[u8]) -> String {
+    signer()
+        .sign_form_body(signed_url, body)
+        .expect("a UTF-8 form body")
+}
+
+/// A form POST to `target` with `body`, signed over `signed_url`.
+fn form(
+    target: &str,
+    host: &str,
+    signed_url: &str,
+    body: &[u8],
+    extra: &[(&str, &str)],
+) -> RawRequest {
+    request(target, host, FORM, &sign(signed_url, body), body, extra)
+}
+
+fn request(
+    target: &str,
+    host: &str,
+    content_type: &str,
+    signature: &str,
+    body: &[u8],
+    extra: &[(&str, &str)],
+) -> RawRequest {
+    let mut headers = vec![
+        ("Host".to_string(), host.to_string()),
+        ("Content-Type".to_string(), content_type.to_string()),
+    ];
+    if !signature.is_empty() {
+        headers.push(("X-Twilio-Signature".to_string(), signature.to_string()));
+    }
+    headers.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+    RawRequest {
+        target: target.to_string(),
+        headers,
+        body: body.to_vec(),
+    }
+}
+
+const SMS: &[u8] = b"From=%2B15551234567&To=%2B15557654321&Body=Hello+there";
+const TLS_PROXY: [(&str, &str); 2] = [
+    ("X-Forwarded-Proto", "https"),
+    ("X-Forwarded-Host", "public.example.com"),
+];
+
+fn case(name: &'static str, request: RawRequest, status: u16, body_has: &'static str) -> Case {
+    Case {
+        name,
+        request,
+        status,
+        body_has,
+    }
+}
+
+/// The cases for a server with `config` on `port`.
+fn cases(config: &Config, port: u16) -> Vec<Case> {
+    let host = format!("127.0.0.1:{port}");
+    let local = format!("http://{host}");
+    let ok = "<Response><Message>Verified: 3 parameters</Message></Response>";
+    let by_host = |path: &str| format!("{local}{path}");
+    let public = |path: &str| format!("https://public.example.com{path}");
+    match config.name {
+        "host" => {
+            let json = br#"[{"type":"com.twilio.messaging.message.delivered","data":{"to":"+15557654321"}}]"#;
+            let signed = signer()
+                .sign_body(&by_host("/events"), json)
+                .expect("signable URL");
+            let events_target = signed.url.replace(&local, "");
+            let json_request = |body: &[u8], content_type: &str| {
+                request(
+                    &events_target,
+                    &host,
+                    content_type,
+                    &signed.signature,
+                    body,
+                    &[],
+                )
+            };
+            let query = "/sms?name=O%27Brien&q=a+b";
+            let reencoded = by_host("/sms?name=O'Brien&q=a%20b");
+            let too_big = vec![b'a'; 1024 * 1024 + 1];
+            vec![
+                case(
+                    "form",
+                    form("/sms", &host, &by_host("/sms"), SMS, &[]),
+                    200,
+                    ok,
+                ),
+                case(
+                    "form with charset",
+                    request(
+                        "/sms",
+                        &host,
+                        "application/x-www-form-urlencoded; charset=UTF-8",
+                        &sign(&by_host("/sms"), SMS),
+                        SMS,
+                        &[],
+                    ),
+                    200,
+                    ok,
+                ),
+                case(
+                    "query kept byte for byte",
+                    form(query, &host, &by_host(query), SMS, &[]),
+                    200,
+                    ok,
+                ),
+                case(
+                    "query re-encoded is another URL",
+                    form(query, &host, &reencoded, SMS, &[]),
+                    403,
+                    "signature_mismatch",
+                ),
+                case(
+                    "repeated keys",
+                    form(
+                        "/sms",
+                        &host,
+                        &by_host("/sms"),
+                        b"MediaUrl0=a&MediaUrl0=b&NumMedia=2",
+                        &[],
+                    ),
+                    200,
+                    ok,
+                ),
+                case("json", json_request(json, "application/json"), 200, ""),
+                case(
+                    "json replayed with the body stripped",
+                    json_request(b"", FORM),
+                    403,
+                    "body_hash_mismatch",
+                ),
+                case(
+                    "json with another body",
+                    json_request(b"[]", "application/json"),
+                    403,
+                    "body_hash_mismatch",
+                ),
+                case(
+                    "nested router",
+                    form("/nested/sms", &host, &by_host("/nested/sms"), SMS, &[]),
+                    200,
+                    ok,
+                ),
+                case(
+                    "nested router, signed without the prefix",
+                    form("/nested/sms", &host, &by_host("/sms"), SMS, &[]),
+                    403,
+                    "signature_mismatch",
+                ),
+                case(
+                    "wrong signature",
+                    form("/sms", &host, &by_host("/sms"), SMS, &[])
+                        .with_body(b"From=%2B15550000000&To=%2B15557654321&Body=Hello+there"),
+                    403,
+                    "signature_mismatch",
+                ),
+                case(
+                    "missing signature",
+                    request("/sms", &host, FORM, "", SMS, &[]),
+                    400,
+                    "missing_signature",
+                ),
+                case(
+                    "body over 1 MiB",
+                    request(
+                        "/sms",
+                        &host,
+                        FORM,
+                        "AAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                        &too_big,
+                        &[],
+                    ),
+                    413,
+                    "body_too_large",
+                ),
+                case(
+                    "body that is not UTF-8",
+                    request(
+                        "/sms",
+                        &host,
+                        FORM,
+                        "AAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                        b"Body=caf\xe9",
+                        &[],
+                    ),
+                    403,
+                    "malformed_body",
+                ),
+                case(
+                    "json without bodySHA256",
+                    request(
+                        "/events",
+                        &host,
+                        "application/json",
+                        "AAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                        b"{}",
+                        &[],
+                    ),
+                    403,
+                    "body_hash_missing",
+                ),
+                case(
+                    "forwarded headers from an untrusted peer",
+                    form("/sms", &host, &public("/sms"), SMS, &TLS_PROXY),
+                    403,
+                    "signature_mismatch",
+                ),
+                case(
+                    "websocket upgrade URL",
+                    form(
+                        "/sms",
+                        &host,
+                        &format!("ws://{host}/sms"),
+                        SMS,
+                        &[("Connection", "Upgrade"), ("Upgrade", "websocket")],
+                    ),
+                    200,
+                    ok,
+                ),
+            ]
+        }
+        "public urls" => vec![
+            case(
+                "second base URL, prefix stripped before the app",
+                form("/sms", &host, "https://two.example.com/base/sms", SMS, &[]),
+                200,
+                ok,
+            ),
+            case(
+                "first base URL",
+                form(
+                    "/sms?x=1",
+                    &host,
+                    "https://one.example.com/sms?x=1",
+                    SMS,
+                    &[],
+                ),
+                200,
+                ok,
+            ),
+            case(
+                "nested router under a base URL",
+                form(
+                    "/nested/sms",
+                    &host,
+                    "https://one.example.com/nested/sms",
+                    SMS,
+                    &[],
+                ),
+                200,
+                ok,
+            ),
+            case(
+                "Host is not used once a base URL is configured",
+                form("/sms", &host, &by_host("/sms"), SMS, &[]),
+                403,
+                "signature_mismatch",
+            ),
+        ],
+        "trusted proxy" => vec![
+            case(
+                "TLS-terminating proxy (X-Forwarded-Proto/Host)",
+                form("/sms", &host, &public("/sms"), SMS, &TLS_PROXY),
+                200,
+                ok,
+            ),
+            case(
+                "TLS-terminating proxy (Forwarded)",
+                form(
+                    "/sms",
+                    &host,
+                    &public("/sms"),
+                    SMS,
+                    &[(
+                        "Forwarded",
+                        "for=192.0.2.60;proto=https;host=public.example.com",
+                    )],
+                ),
+                200,
+                ok,
+            ),
+            case(
+                "proxy with a path prefix",
+                form(
+                    "/sms",
+                    &host,
+                    &public("/twilio/sms"),
+                    SMS,
+                    &[
+                        TLS_PROXY[0],
+                        TLS_PROXY[1],
+                        ("X-Forwarded-Prefix", "/twilio"),
+                    ],
+                ),
+                200,
+                ok,
+            ),
+            case(
+                "trusted proxy, signed for the wrong host",
+                form(
+                    "/sms",
+                    &host,
+                    "https://other.example.com/sms",
+                    SMS,
+                    &TLS_PROXY,
+                ),
+                403,
+                "signature_mismatch",
+            ),
+        ],
+        _ => vec![case(
+            "forwarded headers from a peer outside the trusted ranges",
+            form("/sms", &host, &public("/sms"), SMS, &TLS_PROXY),
+            403,
+            "signature_mismatch",
+        )],
+    }
+}
+
+impl RawRequest {
+    fn with_body(mut self, body: &[u8]) -> Self {
+        self.body = body.to_vec();
+        self
+    }
+}
+
+/// Starts a server for each configuration with `start` and runs every case against it; panics with
+/// the list of failures. Returns the number of cases run.
+pub fn run(label: &str, start: impl Fn(&Config) -> Server) -> usize {
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for config in &CONFIGS {
+        let server = start(config);
+        for case in cases(config, server.port) {
+            count += 1;
+            match post(server.port, &case.request) {
+                Ok(r) if r.status == case.status && r.text().contains(case.body_has) => {}
+                Ok(r) => failures.push(format!(
+                    "[{}] {}: expected {} containing {:?}, got {} {:?}",
+                    config.name,
+                    case.name,
+                    case.status,
+                    case.body_has,
+                    r.status,
+                    r.text()
+                )),
+                Err(e) => failures.push(format!("[{}] {}: {e}", config.name, case.name)),
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{label}: {} of {count} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    count
+}
