@@ -9,14 +9,14 @@
 //!   comma-separated), `TWILIO_TRUSTED_PROXIES` (comma-separated addresses or CIDR ranges whose
 //!   forwarded headers count);
 //! - `POST /sms` (form) answers TwiML, `POST /events` (JSON with `bodySHA256`) answers `200`, and
-//!   `POST /nested/sms` is `/sms` inside a nested router;
+//!   `POST /nested/sms` is `/sms` inside a nested router; `GET /ws` checks a WebSocket handshake;
 //! - refusals: `400` without a signature, `413` over 1 MiB, `403` otherwise.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use axum::response::IntoResponse;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use twilio_webhook_axum::{TwilioWebhook, WebhookVerifier};
 
@@ -28,6 +28,12 @@ async fn sms(
         params.len()
     );
     ([(http::header::CONTENT_TYPE, "text/xml")], twiml)
+}
+
+/// A WebSocket handshake, verified against the `ws://` URL Twilio signs (a real endpoint, such as one
+/// for ConversationRelay, would upgrade here).
+async fn websocket(TwilioWebhook((), _): TwilioWebhook<()>) -> &'static str {
+    "WebSocket handshake verified\n"
 }
 
 async fn events(
@@ -63,6 +69,7 @@ async fn main() -> ExitCode {
     let app = Router::new()
         .merge(sms_router.clone())
         .route("/events", post(events))
+        .route("/ws", get(websocket))
         .nest("/nested", sms_router)
         .with_state(verifier);
     let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {

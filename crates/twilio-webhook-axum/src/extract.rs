@@ -56,10 +56,16 @@ impl IntoResponse for TwilioWebhookRejection {
     }
 }
 
-impl<S, T> FromRequest<S> for TwilioWebhook<T>
+/// The marker of [`TwilioWebhook`]'s extractor impl: with it, the inner extractor may be a body
+/// extractor or a parts extractor (`WebSocketUpgrade`, `()`). Never named by users.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct ViaTwilio;
+
+impl<S, T, M> FromRequest<S, (ViaTwilio, M)> for TwilioWebhook<T>
 where
     S: Send + Sync,
-    T: FromRequest<S>,
+    T: FromRequest<S, M>,
     WebhookVerifier: FromRef<S>,
 {
     type Rejection = TwilioWebhookRejection;

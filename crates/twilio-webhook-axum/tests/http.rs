@@ -39,6 +39,10 @@ fn layered(config: &suite::Config) -> Router {
     Router::new()
         .merge(sms_router.clone())
         .route("/events", post(|body: String| async move { body }))
+        .route(
+            "/ws",
+            axum::routing::get(|| async { "WebSocket handshake verified" }),
+        )
         .nest("/nested", sms_router)
         .layer(TwilioWebhookLayer::new(config.verifier()))
 }

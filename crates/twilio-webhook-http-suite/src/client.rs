@@ -5,9 +5,12 @@ use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::time::Duration;
 
-/// A request as bytes on the wire; `Content-Length` and `Connection: close` are added.
+/// A request as bytes on the wire; `Content-Length` is added, and `Connection: close` unless the
+/// request has a `Connection` header of its own.
 #[derive(Debug, Clone)]
 pub struct RawRequest {
+    /// The method (`POST`, or `GET` for a WebSocket handshake).
+    pub method: &'static str,
     /// The request target (`/sms?x=1`), exactly as sent.
     pub target: String,
     /// Header lines, in order (`Host` included: the suite chooses it).
@@ -32,22 +35,27 @@ impl RawResponse {
     }
 }
 
-/// Sends `request` as a POST to `127.0.0.1:port`. The body is written from another thread while the
+/// Sends `request` to `127.0.0.1:port`. The body is written from another thread while the
 /// response is read, so a server that answers before reading the whole body (413) is seen answering.
-pub fn post(port: u16, request: &RawRequest) -> Result<RawResponse, String> {
+pub fn send(port: u16, request: &RawRequest) -> Result<RawResponse, String> {
     let mut stream =
         TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .map_err(|e| e.to_string())?;
-    let mut head = format!("POST {} HTTP/1.1\r\n", request.target);
+    let mut head = format!("{} {} HTTP/1.1\r\n", request.method, request.target);
     for (name, value) in &request.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    head.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        request.body.len()
-    ));
+    head.push_str(&format!("Content-Length: {}\r\n", request.body.len()));
+    let has_connection = request
+        .headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("connection"));
+    if !has_connection {
+        head.push_str("Connection: close\r\n");
+    }
+    head.push_str("\r\n");
     let mut bytes = head.into_bytes();
     bytes.extend_from_slice(&request.body);
     let mut writer = stream.try_clone().map_err(|e| e.to_string())?;

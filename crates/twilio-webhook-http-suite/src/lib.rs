@@ -3,13 +3,14 @@
 //!
 //! A server under test follows the example servers' contract: `POST /sms` (form) answers `200` with
 //! TwiML saying `Verified: N parameters`, `POST /events` (JSON with `bodySHA256`) answers `200`,
-//! `POST /nested/sms` is `/sms` in a nested router; refusals are `400` (no signature), `413` (over
+//! `POST /nested/sms` is `/sms` in a nested router, `GET /ws` (a WebSocket handshake, verified
+//! against the `ws://` URL) answers `200` without upgrading; refusals are `400` (no signature), `413` (over
 //! 1 MiB) and `403`, with the reason in the body.
 
 mod client;
 mod server;
 
-pub use client::{RawRequest, RawResponse, post};
+pub use client::{RawRequest, RawResponse, send};
 pub use server::{
     Config, Server, TOKEN, assert_refuses_without_token, example_binary, free_port, spawn_example,
     wait_for,
@@ -90,10 +91,25 @@ fn request(
     }
     headers.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
     RawRequest {
+        method: "POST",
         target: target.to_string(),
         headers,
         body: body.to_vec(),
     }
+}
+
+/// A WebSocket handshake to `/ws` (a GET without a body), signed over `signed_url`.
+fn handshake(host: &str, signed_url: &str) -> RawRequest {
+    let upgrade = [
+        ("Connection", "Upgrade"),
+        ("Upgrade", "websocket"),
+        ("Sec-WebSocket-Version", "13"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+    let mut request = request("/ws", host, FORM, &sign(signed_url, b""), b"", &upgrade);
+    request.method = "GET";
+    request.headers.retain(|(name, _)| name != "Content-Type");
+    request
 }
 
 const SMS: &[u8] = b"From=%2B15551234567&To=%2B15557654321&Body=Hello+there";
@@ -266,16 +282,16 @@ fn cases(config: &Config, port: u16) -> Vec<Case> {
                     "signature_mismatch",
                 ),
                 case(
-                    "websocket upgrade URL",
-                    form(
-                        "/sms",
-                        &host,
-                        &format!("ws://{host}/sms"),
-                        SMS,
-                        &[("Connection", "Upgrade"), ("Upgrade", "websocket")],
-                    ),
+                    "websocket handshake signed for the ws:// URL",
+                    handshake(&host, &format!("ws://{host}/ws")),
                     200,
-                    ok,
+                    "handshake verified",
+                ),
+                case(
+                    "websocket handshake signed for the http:// URL",
+                    handshake(&host, &by_host("/ws")),
+                    403,
+                    "signature_mismatch",
                 ),
             ]
         }
@@ -393,7 +409,7 @@ pub fn run(label: &str, start: impl Fn(&Config) -> Server) -> usize {
         let server = start(config);
         for case in cases(config, server.port) {
             count += 1;
-            match post(server.port, &case.request) {
+            match send(server.port, &case.request) {
                 Ok(r) if r.status == case.status && r.text().contains(case.body_has) => {}
                 Ok(r) => failures.push(format!(
                     "[{}] {}: expected {} containing {:?}, got {} {:?}",

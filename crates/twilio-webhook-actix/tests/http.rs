@@ -1,0 +1,104 @@
+//! The shared HTTP suite against real actix-web servers on 127.0.0.1: the example (the extractor) and
+//! an app protected by the middleware.
+
+use actix_web::{App, HttpServer, web};
+use twilio_webhook_actix::{TwilioWebhookMiddleware, VerifiedRequest};
+use twilio_webhook_http_suite as suite;
+
+#[test]
+fn the_example_server_passes_the_suite() {
+    let cases = suite::run("actix example", |config| {
+        suite::spawn_example("actix", config)
+    });
+    assert!(cases >= 25, "{cases} cases");
+}
+
+#[test]
+fn the_example_refuses_to_start_without_a_token() {
+    suite::assert_refuses_without_token("actix");
+}
+
+async fn sms(
+    verified: web::ReqData<VerifiedRequest>,
+    web::Form(params): web::Form<Vec<(String, String)>>,
+) -> String {
+    // The middleware's verdict reaches the handler.
+    assert!(verified.url().contains("/sms"));
+    format!(
+        "<Response><Message>Verified: {} parameters</Message></Response>",
+        params.len()
+    )
+}
+
+struct Stop(
+    actix_web::dev::ServerHandle,
+    Option<std::thread::JoinHandle<()>>,
+);
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        let handle = self.0.clone();
+        let _ =
+            std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(true)))
+                .join();
+        if let Some(thread) = self.1.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// An app like the example's, protected by the middleware (or not, with `protect` false).
+fn serve(config: &suite::Config, protect: bool) -> suite::Server {
+    let port = suite::free_port();
+    let verifier = config.verifier();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = HttpServer::new(move || {
+                let routes = web::scope("")
+                    .route("/sms", web::post().to(sms))
+                    .route(
+                        "/events",
+                        web::post().to(|body: String| async move { body }),
+                    )
+                    .route(
+                        "/ws",
+                        web::get().to(|| async { "WebSocket handshake verified" }),
+                    )
+                    .service(web::scope("/nested").route("/sms", web::post().to(sms)));
+                let middleware = actix_web::middleware::Condition::new(
+                    protect,
+                    TwilioWebhookMiddleware::new(verifier.clone()),
+                );
+                App::new().service(routes.wrap(middleware))
+            })
+            .workers(1)
+            .bind(("127.0.0.1", port))
+            .expect("bind")
+            .run();
+            tx.send(server.handle()).expect("handle");
+            server.await.expect("serve");
+        });
+    });
+    let handle = rx.recv().expect("server started");
+    suite::wait_for(port);
+    suite::Server::new(port, Box::new(Stop(handle, Some(thread))))
+}
+
+#[test]
+fn the_middleware_passes_the_suite() {
+    let cases = suite::run("actix middleware", |config| serve(config, true));
+    assert!(cases >= 25, "{cases} cases");
+}
+
+/// The suite can fail: the same app without the middleware answers what must be refused.
+#[test]
+fn an_unprotected_app_fails_the_suite() {
+    let outcome =
+        std::panic::catch_unwind(|| suite::run("unprotected", |config| serve(config, false)));
+    let message = outcome
+        .err()
+        .and_then(|e| e.downcast::<String>().ok())
+        .expect("the suite fails");
+    assert!(message.contains("wrong signature"), "{message}");
+}
