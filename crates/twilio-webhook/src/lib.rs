@@ -25,7 +25,8 @@
 //!
 //! | you have | call |
 //! |---|---|
-//! | decoded POST parameters (a map or a list of pairs) | [`RequestValidator::validate`] (a `bool`) or [`RequestValidator::verify_form`] (a verdict) |
+//! | the URL, the `Content-Type` and the raw body (a web server) | [`RequestValidator::verify_request`]: form or body mode by spec §5 |
+//! | decoded POST parameters (a list of pairs; a map keeps one value per repeated key) | [`RequestValidator::validate`] (a `bool`) or [`RequestValidator::verify_form`] (a verdict) |
 //! | the raw `application/x-www-form-urlencoded` body | [`RequestValidator::verify_form_body`] |
 //! | a JSON (or any non-form) body, URL with `bodySHA256` | [`RequestValidator::verify_body`] |
 //! | to sign a request (tests, tools) | [`Signer`], or [`RequestValidator::compute_signature`] |
@@ -43,12 +44,27 @@
 //! [`RequestValidatorBuilder::allow_query_reencoding`]. A SharedKey request
 //! (`X-Twilio-Webhooks-Signature-Settings`) is checked with that key's secret and named algorithm.
 //!
+//! A URL that carries `bodySHA256` is in body mode whatever the content type: its body must hash to
+//! that value, so an entry point that only has decoded parameters rejects it
+//! ([`Rejection::BodyNotHashed`]).
+//!
+//! # Web servers (feature `http`)
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `http` | `WebhookVerifier` (validator + public-URL policy + body limit, verifying `http` 1 requests), `PublicUrl` (base URLs, `Host`, trusted proxies), `Incoming` |
+//!
+//! The `twilio-webhook-axum` and `twilio-webhook-actix` crates wrap `WebhookVerifier` for their
+//! framework; any other server builds an `Incoming` from its request and calls
+//! `WebhookVerifier::verify`.
+//!
 //! # Getting the URL right
 //!
 //! The most common reason a genuine request is rejected is that the application rebuilt the URL
 //! differently from what Twilio requested: a TLS-terminating proxy turns `https` into `http`, a tunnel
 //! changes the host, a rewrite adds a trailing slash. Validate against the public URL you configured in
-//! Twilio, not the one your server sees. [`Verified::matched_url`] shows what matched.
+//! Twilio, not the one your server sees (with feature `http`, `PublicUrl` builds it).
+//! [`Verified::matched_url`] shows what matched.
 //!
 //! # Untrusted input
 //!

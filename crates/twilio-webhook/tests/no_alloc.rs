@@ -82,10 +82,20 @@ fn validating_an_sms_webhook_does_not_allocate() {
                 .verify_form_body(URL, body.as_bytes(), SignatureHeaders::new(&signature))
                 .is_ok(),
         );
+        results.push(
+            validator
+                .verify_request(
+                    URL,
+                    Some("application/x-www-form-urlencoded; charset=UTF-8"),
+                    body.as_bytes(),
+                    SignatureHeaders::new(&signature),
+                )
+                .is_ok(),
+        );
         // A rejection (every secret, every candidate) does not allocate either.
         results.push(validator.validate(URL, &params, wrong));
     });
-    assert_eq!(results, [true, true, true, false]);
+    assert_eq!(results, [true, true, true, true, false]);
     assert_eq!(n, 0, "validation allocated {n} times");
 }
 
@@ -97,13 +107,24 @@ fn validating_a_json_webhook_does_not_allocate() {
         .unwrap()
         .sign_body(URL, body)
         .unwrap();
-    let mut ok = false;
+    let headers = SignatureHeaders::new(&signed.signature);
+    let mut results = Vec::with_capacity(4);
     let n = allocations_during(|| {
-        ok = validator
-            .verify_body(&signed.url, body, SignatureHeaders::new(&signed.signature))
-            .is_ok();
+        results.push(validator.verify_body(&signed.url, body, headers).is_ok());
+        let json = Some("application/json");
+        results.push(
+            validator
+                .verify_request(&signed.url, json, body, headers)
+                .is_ok(),
+        );
+        // The replay without its body is rejected without allocating too.
+        results.push(
+            validator
+                .verify_form(&signed.url, [("", ""); 0], headers)
+                .is_ok(),
+        );
     });
-    assert!(ok);
+    assert_eq!(results, [true, true, false]);
     assert_eq!(n, 0, "validation allocated {n} times");
 }
 
