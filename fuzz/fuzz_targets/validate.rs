@@ -12,6 +12,7 @@ struct Input<'a> {
     body: &'a [u8],
     signature: Option<&'a str>,
     settings: Option<&'a str>,
+    content_type: Option<&'a str>,
     lenient: bool,
 }
 
@@ -43,6 +44,11 @@ fuzz_target!(|input: Input<'_>| {
     assert!(
         validator
             .verify_body(input.url, input.body, headers)
+            .is_err()
+    );
+    assert!(
+        validator
+            .verify_request(input.url, input.content_type, input.body, headers)
             .is_err()
     );
 });

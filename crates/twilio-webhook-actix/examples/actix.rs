@@ -16,7 +16,10 @@ use std::process::ExitCode;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use twilio_webhook::DEFAULT_BODY_LIMIT;
-use twilio_webhook_actix::{TwilioWebhook, WebhookVerifier};
+use twilio_webhook_actix::TwilioWebhook;
+
+#[path = "../../examples-common/startup.rs"]
+mod startup;
 
 async fn sms(
     TwilioWebhook(web::Form(params), _): TwilioWebhook<web::Form<Vec<(String, String)>>>,
@@ -42,25 +45,9 @@ async fn events(
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    let verifier = match WebhookVerifier::from_env() {
-        Ok(verifier) => verifier,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let port: u16 = match std::env::var("PORT").map(|p| p.parse()) {
-        Err(_) => 3000,
-        Ok(Ok(port)) => port,
-        Ok(Err(_)) => {
-            eprintln!("error: PORT must be a port number");
-            return ExitCode::from(2);
-        }
+    let (verifier, port) = match startup::configure() {
+        Ok(configured) => configured,
+        Err(code) => return code,
     };
     let server = HttpServer::new(move || {
         App::new()

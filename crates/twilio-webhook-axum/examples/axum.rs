@@ -18,7 +18,10 @@ use std::process::ExitCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use twilio_webhook_axum::{TwilioWebhook, WebhookVerifier};
+use twilio_webhook_axum::TwilioWebhook;
+
+#[path = "../../examples-common/startup.rs"]
+mod startup;
 
 async fn sms(
     TwilioWebhook(Form(params), _): TwilioWebhook<Form<Vec<(String, String)>>>,
@@ -45,25 +48,9 @@ async fn events(
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    let verifier = match WebhookVerifier::from_env() {
-        Ok(verifier) => verifier,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let port: u16 = match std::env::var("PORT").map(|p| p.parse()) {
-        Err(_) => 3000,
-        Ok(Ok(port)) => port,
-        Ok(Err(_)) => {
-            eprintln!("error: PORT must be a port number");
-            return ExitCode::from(2);
-        }
+    let (verifier, port) = match startup::configure() {
+        Ok(configured) => configured,
+        Err(code) => return code,
     };
     let sms_router = Router::new().route("/sms", post(sms));
     let app = Router::new()

@@ -12,8 +12,7 @@ mod server;
 
 pub use client::{RawRequest, RawResponse, send};
 pub use server::{
-    Config, Server, TOKEN, assert_refuses_without_token, example_binary, free_port, spawn_example,
-    wait_for,
+    Config, Server, TOKEN, example_binary, example_contract, free_port, spawn_example, wait_for,
 };
 
 use twilio_webhook::{Algorithm, Signer};

@@ -111,8 +111,23 @@ pub fn spawn_example(name: &str, config: &Config) -> Server {
     Server::new(port, Box::new(Kill(child)))
 }
 
+/// The example server `name` keeps its contract: every case of the suite, and no start without
+/// `TWILIO_AUTH_TOKEN` or with a bad `PORT`. Returns the number of cases run.
+pub fn example_contract(name: &str) -> usize {
+    assert_refuses_without_token(name);
+    let out = Command::new(example_binary(name))
+        .env("TWILIO_AUTH_TOKEN", TOKEN)
+        .env("PORT", "not-a-port")
+        .output()
+        .expect("example runs");
+    assert_eq!(out.status.code(), Some(2), "{name} with PORT=not-a-port");
+    crate::run(&format!("{name} example"), |config| {
+        spawn_example(name, config)
+    })
+}
+
 /// The example refuses to start without `TWILIO_AUTH_TOKEN`: exit code 2 and a message naming it.
-pub fn assert_refuses_without_token(name: &str) {
+fn assert_refuses_without_token(name: &str) {
     let out = Command::new(example_binary(name))
         .env_remove("TWILIO_AUTH_TOKEN")
         .env("PORT", free_port().to_string())

@@ -4,9 +4,10 @@ use core::fmt;
 
 use http::StatusCode;
 
+use crate::headers::SignatureHeaders;
 use crate::public_url::{Incoming, PublicUrl, PublicUrlError};
 use crate::secret::ConfigError;
-use crate::validator::{RequestValidator, SignatureHeaders};
+use crate::validator::RequestValidator;
 use crate::verdict::{Rejection, Verified};
 
 /// The default body limit: 1 MiB (Twilio's requests are a few KiB).

@@ -91,6 +91,7 @@
 
 mod canonical;
 mod form;
+mod headers;
 #[cfg(feature = "http")]
 mod http;
 #[cfg(feature = "http")]
@@ -105,6 +106,7 @@ mod validator;
 mod verdict;
 
 pub use form::FormParam;
+pub use headers::SignatureHeaders;
 #[cfg(feature = "http")]
 pub use http::{
     DEFAULT_BODY_LIMIT, EnvError, Refusal, VerifiedRequest, WebhookRejection, WebhookVerifier,
@@ -117,5 +119,5 @@ pub use settings::{SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, settings_header_
 pub use signature::{Algorithm, body_sha256_hex};
 pub use signer::{SignError, SignedBody, Signer};
 pub use url::PortVariant;
-pub use validator::{RequestValidator, RequestValidatorBuilder, SignatureHeaders};
+pub use validator::{RequestValidator, RequestValidatorBuilder};
 pub use verdict::{Rejection, SecretId, SecretKind, Verified};
