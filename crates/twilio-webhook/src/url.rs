@@ -228,6 +228,11 @@ fn body_hash_values(url: &str) -> impl Iterator<Item = &str> {
 
 /// Whether the URL is in body mode (spec §5): its query names `bodySHA256`, well-formed or not.
 pub(crate) fn carries_body_hash(url: &str) -> bool {
+    // Without a '%' the name can only appear literally: one substring search settles the common case.
+    let Some(q) = query(url) else { return false };
+    if !q.contains('%') && !q.contains("bodySHA256") {
+        return false;
+    }
     body_hash_values(url).next().is_some()
 }
 
