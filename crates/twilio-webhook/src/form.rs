@@ -7,7 +7,8 @@ use core::cmp::Ordering;
 ///
 /// Implemented for any `(K, V)` pair of string-like values and for references to such pairs, so a
 /// `&HashMap<String, String>`, a `&[(&str, &str)]` or a `Vec<(String, String)>` can all be passed as the
-/// parameters.
+/// parameters. A map keeps one value per key, so a request with a repeated key (several `MediaUrl`,
+/// a multi-select) loses values through it and no longer matches its signature: prefer a list of pairs.
 pub trait FormParam {
     /// The parameter's name, decoded.
     fn key(&self) -> &str;

@@ -275,6 +275,22 @@ impl WebhookVerifier {
 
     /// Verifies `parts` (target, headers, scheme and authority of its URI) with `body`. No peer
     /// address is known, so no proxy is trusted: use [`verify`](Self::verify) for that.
+    ///
+    /// ```
+    /// use twilio_webhook::{PublicUrl, RequestValidator, WebhookVerifier};
+    ///
+    /// let validator = RequestValidator::try_new("12345")?;
+    /// let signature = validator.compute_signature("https://example.com/sms", [("Body", "Hi")]);
+    /// let verifier = WebhookVerifier::new(validator).public_url(PublicUrl::base("https://example.com")?);
+    /// let request = http::Request::post("/sms")
+    ///     .header("content-type", "application/x-www-form-urlencoded; charset=UTF-8")
+    ///     .header("x-twilio-signature", signature)
+    ///     .body(b"Body=Hi".to_vec())?;
+    /// let (parts, body) = request.into_parts();
+    /// let verified = verifier.verify_parts(&parts, &body)?;
+    /// assert_eq!(verified.matched_url(), "https://example.com/sms");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn verify_parts(
         &self,
         parts: &http::request::Parts,
@@ -286,6 +302,28 @@ impl WebhookVerifier {
     /// Verifies a request: builds its public URL(s) with the policy, then checks the signature with
     /// [`RequestValidator::verify_request`] against each (the `Content-Type` picks form or body mode).
     /// A body over the limit is refused without being hashed.
+    ///
+    /// ```
+    /// use twilio_webhook::{Incoming, PublicUrl, RequestValidator, WebhookVerifier};
+    ///
+    /// let validator = RequestValidator::try_new("12345")?;
+    /// // Behind a TLS-terminating proxy at 10.0.0.7 that sets X-Forwarded-Proto and -Host.
+    /// let signature = validator.compute_signature("https://example.com/sms", [("Body", "Hi")]);
+    /// let policy = PublicUrl::from_host().trust_proxy("10.0.0.7")?;
+    /// let verifier = WebhookVerifier::new(validator).public_url(policy);
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("host", "app:3000".parse()?);
+    /// headers.insert("x-forwarded-proto", "https".parse()?);
+    /// headers.insert("x-forwarded-host", "example.com".parse()?);
+    /// headers.insert("content-type", "application/x-www-form-urlencoded".parse()?);
+    /// headers.insert("x-twilio-signature", signature.parse()?);
+    /// let request = Incoming { target: "/sms", headers: &headers, peer: None, scheme: None, authority: None };
+    /// let from_proxy = request.with_peer(Some("10.0.0.7".parse()?));
+    /// assert!(verifier.verify(&from_proxy, b"Body=Hi").is_ok());
+    /// let from_anyone = request.with_peer(Some("203.0.113.9".parse()?));
+    /// assert!(verifier.verify(&from_anyone, b"Body=Hi").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn verify(
         &self,
         request: &Incoming<'_>,

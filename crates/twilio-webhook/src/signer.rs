@@ -83,7 +83,8 @@ impl Signer {
         self.keyed.algorithm()
     }
 
-    /// The signature of a form request with decoded `params`.
+    /// The signature of a form request with decoded `params` (a list of pairs keeps repeated keys; a
+    /// map keeps one value per key).
     pub fn sign_form<P: crate::FormParam>(
         &self,
         url: &str,

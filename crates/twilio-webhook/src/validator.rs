@@ -238,7 +238,8 @@ impl RequestValidator {
 
     /// The signature Twilio would send for `url` and `params`, made with the first Auth Token (the
     /// SDKs' `compute_signature`). A validator with no Auth Token returns an empty string, which no
-    /// validation accepts. To sign with a SharedKey, use [`Signer`](crate::Signer).
+    /// validation accepts. To sign with a SharedKey, use [`Signer`](crate::Signer). As with
+    /// [`validate`](Self::validate), a map of `params` keeps one value per repeated key.
     #[doc(alias = "sign")]
     pub fn compute_signature<P: FormParam>(
         &self,

@@ -182,3 +182,71 @@ fn from_env_child() {
         Err(e) => println!("RESULT: {e}"),
     }
 }
+
+/// What a `tracing` subscriber writes, kept for the test to read.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn every_rejection_is_logged_with_reason_and_urls_never_a_secret() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN)).body_limit(64);
+    let wrong = sign_form("http://a.com/other", &[("Body", "Hi")]);
+    tracing::subscriber::with_default(subscriber, || {
+        let parts = request(
+            "/sms",
+            &[
+                ("host", "a.com"),
+                ("content-type", FORM),
+                ("x-twilio-signature", &wrong),
+            ],
+        );
+        assert!(verifier.verify_parts(&parts, b"Body=Hi").is_err());
+        assert!(verifier.verify_parts(&parts, &[b'a'; 65]).is_err());
+        let sig = sign_form("http://a.com/sms", &[("Body", "Hi")]);
+        let ok = request(
+            "/sms",
+            &[
+                ("host", "a.com"),
+                ("content-type", FORM),
+                ("x-twilio-signature", &sig),
+            ],
+        );
+        assert!(verifier.verify_parts(&ok, b"Body=Hi").is_ok());
+    });
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(
+        lines.len(),
+        2,
+        "one event per rejection, none for the valid request:\n{log}"
+    );
+    assert!(
+        lines[0].contains("WARN") && lines[0].contains("reason=\"signature_mismatch\""),
+        "{log}"
+    );
+    assert!(
+        lines[0].contains(r#"urls_tried=["http://a.com/sms"]"#),
+        "{log}"
+    );
+    assert!(lines[1].contains("reason=\"body_too_large\""), "{log}");
+    assert!(
+        !log.contains(TOKEN) && !log.contains(&wrong) && !log.contains(&wrong[..8]),
+        "{log}"
+    );
+}
