@@ -27,7 +27,8 @@ pub(crate) async fn verify(
     payload: &mut Payload,
 ) -> Result<(Option<Bytes>, VerifiedRequest), WebhookRejection> {
     if req.head().upgrade() {
-        let verified = verifier.verify(&incoming(req, &headers(req)), b"")?;
+        let headers = headers(req);
+        let verified = verifier.verify_async(&incoming(req, &headers), b"").await?;
         return Ok((None, verified));
     }
     let limit = verifier.limit();
@@ -50,7 +51,10 @@ pub(crate) async fn verify(
         }
         body.extend_from_slice(&chunk);
     }
-    let verified = verifier.verify(&incoming(req, &headers(req)), &body)?;
+    let headers = headers(req);
+    let verified = verifier
+        .verify_async(&incoming(req, &headers), &body)
+        .await?;
     Ok((Some(Bytes::from(body)), verified))
 }
 

@@ -95,3 +95,8 @@ fn an_unprotected_app_fails_the_suite() {
         .expect("the suite fails");
     assert!(message.contains("wrong signature"), "{message}");
 }
+
+#[test]
+fn the_example_refuses_replays_with_memory_and_redis() {
+    suite::replay_contract("actix");
+}

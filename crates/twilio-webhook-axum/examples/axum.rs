@@ -7,10 +7,12 @@
 //! - listens on `127.0.0.1:$PORT` (default 3000);
 //! - `TWILIO_AUTH_TOKEN` (required), `TWILIO_PUBLIC_URL` (the URL Twilio calls, e.g. a tunnel; several
 //!   comma-separated), `TWILIO_TRUSTED_PROXIES` (comma-separated addresses or CIDR ranges whose
-//!   forwarded headers count);
+//!   forwarded headers count), `TWILIO_REPLAY` (`memory` or `redis://HOST:PORT`: a second delivery of
+//!   the same signed request within 5 minutes gets `409`; off when unset);
 //! - `POST /sms` (form) answers TwiML, `POST /events` (JSON with `bodySHA256`) answers `200`, and
 //!   `POST /nested/sms` is `/sms` inside a nested router; `GET /ws` checks a WebSocket handshake;
-//! - refusals: `400` without a signature, `413` over 1 MiB, `403` otherwise.
+//! - refusals: `400` without a signature, `413` over 1 MiB, `409` a replay, `503` the replay store is
+//!   down, `403` otherwise.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -48,7 +50,7 @@ async fn events(
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let (verifier, port) = match startup::configure() {
+    let (verifier, port) = match startup::configure().await {
         Ok(configured) => configured,
         Err(code) => return code,
     };

@@ -58,7 +58,7 @@ where
     let incoming = Incoming::from_parts(parts)
         .with_target(target)
         .with_peer(peer);
-    let verified = verifier.verify(&incoming, &bytes)?;
+    let verified = verifier.verify_async(&incoming, &bytes).await?;
     parts.extensions.insert(verified.clone());
     Ok((bytes, verified))
 }

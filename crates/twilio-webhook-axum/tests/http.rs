@@ -28,6 +28,10 @@ async fn sms(
 
 /// A router like the example's, protected by the layer instead of the extractor.
 fn layered(config: &suite::Config) -> Router {
+    layered_with(config.verifier())
+}
+
+fn layered_with(verifier: twilio_webhook_axum::WebhookVerifier) -> Router {
     let sms_router = Router::new().route("/sms", post(sms));
     Router::new()
         .merge(sms_router.clone())
@@ -37,7 +41,7 @@ fn layered(config: &suite::Config) -> Router {
             axum::routing::get(|| async { "WebSocket handshake verified" }),
         )
         .nest("/nested", sms_router)
-        .layer(TwilioWebhookLayer::new(config.verifier()))
+        .layer(TwilioWebhookLayer::new(verifier))
 }
 
 struct Stop(
@@ -117,4 +121,41 @@ fn an_unprotected_router_fails_the_suite() {
             "{refused} not reported:\n{message}"
         );
     }
+}
+
+#[test]
+fn the_example_refuses_replays_with_memory_and_redis() {
+    suite::replay_contract("axum");
+}
+
+/// Redis stopped mid-run: the default fails closed (the examples' test shows `503`); the policy chosen by
+/// name lets verified requests through, and still refuses forged ones.
+#[test]
+fn a_redis_outage_passes_verified_requests_only_when_told_to_by_name() {
+    use twilio_webhook::{OnStoreError, RedisStore, ReplayGuard};
+    let mut redis = suite::RedisServer::start();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let store = runtime
+        .block_on(RedisStore::connect(&redis.url()))
+        .expect("redis");
+    let guard = ReplayGuard::new(store).on_store_error(OnStoreError::AllowUncheckedDuringOutage);
+    let config = &suite::CONFIGS[0];
+    let server = serve(layered_with(config.verifier().replay_guard(guard)));
+    let request = suite::signed_sms(&server, 1);
+    let status = |r: &suite::RawRequest| suite::send(server.port, r).expect("response").status;
+    assert_eq!(
+        (status(&request), status(&request)),
+        (200, 409),
+        "Redis up: replay refused"
+    );
+    redis.stop();
+    let during = suite::signed_sms(&server, 2);
+    assert_eq!(
+        (status(&during), status(&during)),
+        (200, 200),
+        "Redis down: let through, unchecked"
+    );
+    let mut forged = suite::signed_sms(&server, 3);
+    forged.body.extend_from_slice(b"&Extra=1");
+    assert_eq!(status(&forged), 403, "verification still applies");
 }

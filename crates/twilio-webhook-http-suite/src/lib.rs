@@ -8,11 +8,14 @@
 //! 1 MiB) and `403`, with the reason in the body.
 
 mod client;
+mod replay;
 mod server;
 
 pub use client::{RawRequest, RawResponse, send};
+pub use replay::{RedisServer, replay_contract, signed_sms};
 pub use server::{
-    Config, Server, TOKEN, example_binary, example_contract, free_port, spawn_example, wait_for,
+    Config, Server, TOKEN, example_binary, example_contract, free_port, spawn_example,
+    spawn_example_with, wait_for,
 };
 
 use twilio_webhook::{Algorithm, Signer};
@@ -63,7 +66,7 @@ fn sign(signed_url: &str, body: &[u8]) -> String {
 }
 
 /// A form POST to `target` with `body`, signed over `signed_url`.
-fn form(
+pub(crate) fn form(
     target: &str,
     host: &str,
     signed_url: &str,

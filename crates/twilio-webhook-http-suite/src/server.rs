@@ -80,6 +80,21 @@ pub fn example_binary(name: &str) -> PathBuf {
     path
 }
 
+/// Waits until the child listens on `port`, failing early (with its exit status) if it exits.
+fn wait_for_child(port: u16, child: &mut Child, name: &str) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("example {name} exited before listening: {status}");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{name}: no server on port {port} after 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 struct Kill(Child);
 
 impl Drop for Kill {
@@ -92,12 +107,19 @@ impl Drop for Kill {
 /// Starts an example binary with the contract's environment (`PORT`, `TWILIO_AUTH_TOKEN`,
 /// `TWILIO_PUBLIC_URL`, `TWILIO_TRUSTED_PROXIES`) and waits until it listens.
 pub fn spawn_example(name: &str, config: &Config) -> Server {
+    spawn_example_with(name, config, &[])
+}
+
+/// [`spawn_example`] with more environment variables (`TWILIO_REPLAY`).
+pub fn spawn_example_with(name: &str, config: &Config, extra: &[(&str, String)]) -> Server {
     let port = free_port();
     let mut cmd = Command::new(example_binary(name));
     cmd.env("PORT", port.to_string())
         .env("TWILIO_AUTH_TOKEN", TOKEN)
         .env_remove("TWILIO_PUBLIC_URL")
         .env_remove("TWILIO_TRUSTED_PROXIES")
+        .env_remove("TWILIO_REPLAY")
+        .envs(extra.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     if let Some(v) = config.public_url {
@@ -106,8 +128,8 @@ pub fn spawn_example(name: &str, config: &Config) -> Server {
     if let Some(v) = config.trusted_proxies {
         cmd.env("TWILIO_TRUSTED_PROXIES", v);
     }
-    let child = cmd.spawn().expect("example starts");
-    wait_for(port);
+    let mut child = cmd.spawn().expect("example starts");
+    wait_for_child(port, &mut child, name);
     Server::new(port, Box::new(Kill(child)))
 }
 

@@ -6,6 +6,7 @@ use http::StatusCode;
 
 use crate::headers::SignatureHeaders;
 use crate::public_url::{Incoming, PublicUrl, PublicUrlError};
+use crate::replay::{ReplayGuard, ReplayKey, ReplayRefusal};
 use crate::secret::ConfigError;
 use crate::validator::RequestValidator;
 use crate::verdict::{Rejection, Verified};
@@ -37,6 +38,7 @@ pub struct WebhookVerifier {
     validator: RequestValidator,
     public_url: std::sync::Arc<PublicUrl>,
     body_limit: usize,
+    replay: Option<ReplayGuard>,
 }
 
 /// A request that passed: the verdict and the URL it was verified against.
@@ -44,6 +46,7 @@ pub struct WebhookVerifier {
 pub struct VerifiedRequest {
     verified: Verified,
     url: String,
+    replay_key: ReplayKey,
 }
 
 impl VerifiedRequest {
@@ -62,6 +65,11 @@ impl VerifiedRequest {
     pub fn matched_url(&self) -> String {
         self.verified.matched_url(&self.url)
     }
+
+    /// The request's replay key: its signature and the name of the secret that matched, hashed.
+    pub fn replay_key(&self) -> &ReplayKey {
+        &self.replay_key
+    }
 }
 
 /// Why a request was refused, as a web server answers it.
@@ -77,6 +85,10 @@ pub enum Refusal {
     },
     /// The body could not be read (the client went away, a broken transfer encoding).
     BodyUnreadable,
+    /// The same signed request was already accepted inside the replay window.
+    Replayed,
+    /// The replay store could not answer, and the guard fails closed.
+    ReplayStoreUnavailable,
 }
 
 /// A refused request: the reason, and the URLs that were tried. It renders as a status and a short
@@ -122,10 +134,12 @@ impl WebhookRejection {
         &self.urls_tried
     }
 
-    /// `400` for a missing signature header, `413` for a body over the limit, `403` for every other
-    /// rejection.
+    /// `400` for a missing signature header, `413` for a body over the limit, `409` for a replay,
+    /// `503` when the replay store cannot answer, `403` for every other rejection.
     pub fn status(&self) -> StatusCode {
         match self.refusal {
+            Refusal::Replayed => StatusCode::CONFLICT,
+            Refusal::ReplayStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::Rejected(Rejection::MissingSignature) | Refusal::BodyUnreadable => {
                 StatusCode::BAD_REQUEST
             }
@@ -145,6 +159,8 @@ fn refusal_code(refusal: Refusal) -> &'static str {
         Refusal::Rejected(r) => r.as_str(),
         Refusal::BodyTooLarge { .. } => "body_too_large",
         Refusal::BodyUnreadable => "body_unreadable",
+        Refusal::Replayed => "replayed",
+        Refusal::ReplayStoreUnavailable => "replay_store_unavailable",
     }
 }
 
@@ -154,6 +170,8 @@ impl fmt::Display for WebhookRejection {
             Refusal::Rejected(r) => write!(f, "{r}")?,
             Refusal::BodyTooLarge { limit } => write!(f, "the body is larger than {limit} bytes")?,
             Refusal::BodyUnreadable => f.write_str("the body could not be read")?,
+            Refusal::Replayed => f.write_str("the same signed request was already accepted")?,
+            Refusal::ReplayStoreUnavailable => f.write_str("the replay store is unavailable")?,
         }
         if !self.urls_tried.is_empty() {
             write!(f, " (tried {})", self.urls_tried.join(", "))?;
@@ -198,6 +216,7 @@ impl WebhookVerifier {
             validator,
             public_url: std::sync::Arc::new(PublicUrl::from_host()),
             body_limit: DEFAULT_BODY_LIMIT,
+            replay: None,
         }
     }
 
@@ -249,6 +268,38 @@ impl WebhookVerifier {
     pub fn public_url(mut self, policy: PublicUrl) -> Self {
         self.public_url = std::sync::Arc::new(policy);
         self
+    }
+
+    /// Turns on replay protection: a second delivery of a verified request inside the guard's window
+    /// is refused (`409`). Checked by [`verify_async`](Self::verify_async), which the adapters call.
+    #[must_use]
+    pub fn replay_guard(mut self, guard: ReplayGuard) -> Self {
+        self.replay = Some(guard);
+        self
+    }
+
+    /// The replay guard, if one is on.
+    pub fn replay(&self) -> Option<&ReplayGuard> {
+        self.replay.as_ref()
+    }
+
+    /// Verifies the request as [`verify`](Self::verify) does, then, if a replay guard is on, records
+    /// it and refuses a replay. This is the one call the adapters make.
+    pub async fn verify_async(
+        &self,
+        request: &Incoming<'_>,
+        body: &[u8],
+    ) -> Result<VerifiedRequest, WebhookRejection> {
+        let verified = self.verify(request, body)?;
+        if let Some(guard) = &self.replay {
+            let refusal = match guard.check(verified.replay_key()).await {
+                Ok(()) => return Ok(verified),
+                Err(ReplayRefusal::Replayed) => Refusal::Replayed,
+                Err(ReplayRefusal::StoreUnavailable) => Refusal::ReplayStoreUnavailable,
+            };
+            return Err(WebhookRejection::new(refusal, vec![verified.url]));
+        }
+        Ok(verified)
     }
 
     /// Sets the body limit in bytes (adapters answer `413` above it).
@@ -349,9 +400,12 @@ impl WebhookVerifier {
                 .verify_request(url, content_type, body, headers)
             {
                 Ok(verified) => {
+                    let signature = headers.signature.unwrap_or_default();
+                    let replay_key = ReplayKey::new(verified.secret().name(), signature);
                     return Ok(VerifiedRequest {
                         verified,
                         url: url.clone(),
+                        replay_key,
                     });
                 }
                 // Any other reason does not depend on which URL was tried, or says it matched.

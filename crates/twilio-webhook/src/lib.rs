@@ -97,6 +97,8 @@ mod http;
 #[cfg(feature = "http")]
 mod public_url;
 mod relax;
+#[cfg(feature = "http")]
+mod replay;
 mod secret;
 mod settings;
 mod signature;
@@ -114,6 +116,13 @@ pub use http::{
 #[cfg(feature = "http")]
 pub use public_url::{Incoming, PublicUrl, PublicUrlError};
 pub use relax::Relaxation;
+#[cfg(feature = "redis")]
+pub use replay::RedisStore;
+#[cfg(feature = "http")]
+pub use replay::{
+    BoxFuture, DEFAULT_REPLAY_WINDOW, MemoryStore, OnStoreError, ReplayGuard, ReplayKey,
+    ReplayRefusal, ReplayStore, Seen, StoreError,
+};
 pub use secret::ConfigError;
 pub use settings::{SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, settings_header_value};
 pub use signature::{Algorithm, body_sha256_hex};

@@ -1,0 +1,327 @@
+//! Replay protection (feature `http`): a signed request delivered twice inside a window is a replay.
+//!
+//! Twilio's signature has no timestamp or nonce, so a captured request validates forever. The guard
+//! remembers every request it let through for a window (5 minutes by default, the order of Twilio's
+//! retry horizon) and refuses a second delivery of the same signed request. The key is what is signed:
+//! the verified signature and the name of the secret that matched, hashed; never an unsigned header
+//! such as `I-Twilio-Idempotency-Token`, which an attacker can change.
+//!
+//! The trade-off: a replay after the window passes, and a genuine retry by Twilio of a request your
+//! server already accepted inside the window is refused (`409`; Twilio treats it as a failed delivery,
+//! which is what an accepted-then-retried request needs anyway). A longer window catches more replays and
+//! holds more keys.
+
+use core::fmt;
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest as _, Sha256};
+
+/// A boxed, sendable future: what [`ReplayStore`] methods return, so stores can be used as trait
+/// objects.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The default window: 5 minutes.
+pub const DEFAULT_REPLAY_WINDOW: Duration = Duration::from_secs(5 * 60);
+
+/// The key of a verified request: SHA-256 of the secret's name and the signature, first 16 bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReplayKey([u8; 16]);
+
+impl ReplayKey {
+    /// The key for a request verified by the secret named `secret` with `signature`.
+    pub fn new(secret: &str, signature: &str) -> Self {
+        let digest = Sha256::new()
+            .chain_update(secret.as_bytes())
+            .chain_update([0u8])
+            .chain_update(signature.as_bytes())
+            .finalize();
+        let mut key = [0u8; 16];
+        key.iter_mut().zip(digest.iter()).for_each(|(k, d)| *k = *d);
+        ReplayKey(key)
+    }
+
+    /// The 32 lowercase hex digits of the key.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl fmt::Debug for ReplayKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ReplayKey({})", self.to_hex())
+    }
+}
+
+/// What a store says about a key it was asked to record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// Not seen inside the window: now recorded.
+    First,
+    /// Already recorded inside the window.
+    Replay,
+}
+
+/// A store that could not answer (a Redis outage, a timeout).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "replay store unavailable: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Where the guard records keys. `check_and_mark` must be **one atomic operation**: two concurrent
+/// calls with the same key must never both answer [`Seen::First`].
+pub trait ReplayStore: Send + Sync + fmt::Debug {
+    /// Records `key` for `window` unless it is already recorded, and says which.
+    fn check_and_mark<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        window: Duration,
+    ) -> BoxFuture<'a, Result<Seen, StoreError>>;
+}
+
+/// An in-memory store for one process: bounded, expiring, safe under concurrency.
+///
+/// At most `max_entries` keys are held (16-byte keys and their expiry instants). A key expires after its
+/// window. When a new key arrives and the store is full, the oldest key is evicted early (and counted
+/// in [`evictions`](Self::evictions)): a replay of an evicted request would pass, so size the bound for
+/// your traffic (requests per second × window) and watch the counter.
+#[derive(Debug)]
+pub struct MemoryStore {
+    state: Mutex<MemoryState>,
+    max_entries: usize,
+    evictions: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct MemoryState {
+    expiries: HashMap<ReplayKey, Instant>,
+    order: VecDeque<(ReplayKey, Instant)>,
+}
+
+impl MemoryStore {
+    /// The default bound: 100,000 keys (about 330 requests a second over a 5-minute window).
+    pub const DEFAULT_MAX_ENTRIES: usize = 100_000;
+
+    /// A store holding at most [`DEFAULT_MAX_ENTRIES`](Self::DEFAULT_MAX_ENTRIES) keys.
+    pub fn new() -> Self {
+        MemoryStore::with_max_entries(Self::DEFAULT_MAX_ENTRIES)
+    }
+
+    /// A store holding at most `max_entries` keys (at least one).
+    pub fn with_max_entries(max_entries: usize) -> Self {
+        MemoryStore {
+            state: Mutex::new(MemoryState::default()),
+            max_entries: max_entries.max(1),
+            evictions: AtomicU64::new(0),
+        }
+    }
+
+    /// How many unexpired keys were evicted to make room.
+    pub fn evictions(&self) -> u64 {
+        self.evictions.load(Ordering::Relaxed)
+    }
+
+    /// How many keys are held now.
+    pub fn len(&self) -> usize {
+        self.lock().expiries.len()
+    }
+
+    /// Whether no key is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bound.
+    pub fn max_entries(&self) -> usize {
+        self.max_entries
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryState> {
+        // A panic while holding the lock cannot leave the maps inconsistent in a way that admits a
+        // replay: at worst a key is missing from `order`, and it still expires through `expiries`.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The atomic step, under the lock.
+    fn record(&self, key: ReplayKey, window: Duration, now: Instant) -> Seen {
+        let mut state = self.lock();
+        // Expire from the front. `order` is in insertion order; an entry whose key was re-recorded later
+        // (after expiring) is skipped by comparing instants.
+        while let Some(&(old, expiry)) = state.order.front() {
+            if expiry > now {
+                break;
+            }
+            state.order.pop_front();
+            if state.expiries.get(&old) == Some(&expiry) {
+                state.expiries.remove(&old);
+            }
+        }
+        if state.expiries.get(&key).is_some_and(|&expiry| expiry > now) {
+            return Seen::Replay;
+        }
+        while state.expiries.len() >= self.max_entries {
+            let Some((old, expiry)) = state.order.pop_front() else {
+                break;
+            };
+            if state.expiries.get(&old) == Some(&expiry) {
+                state.expiries.remove(&old);
+                self.evictions.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let expiry = now + window;
+        state.expiries.insert(key, expiry);
+        state.order.push_back((key, expiry));
+        Seen::First
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::new()
+    }
+}
+
+impl ReplayStore for MemoryStore {
+    fn check_and_mark<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        window: Duration,
+    ) -> BoxFuture<'a, Result<Seen, StoreError>> {
+        let seen = self.record(*key, window, Instant::now());
+        Box::pin(async move { Ok(seen) })
+    }
+}
+
+/// What the guard does when its store cannot answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OnStoreError {
+    /// Refuse the request (`503`): the default. A replay is never let through unchecked.
+    #[default]
+    FailClosed,
+    /// Let the verified request through **without** replay protection, logging an error each time.
+    /// Only for deployments where availability outranks replay protection, and chosen by name.
+    AllowUncheckedDuringOutage,
+}
+
+/// Refuses a second delivery of the same verified request inside a window.
+#[derive(Debug, Clone)]
+pub struct ReplayGuard {
+    store: Arc<dyn ReplayStore>,
+    window: Duration,
+    on_error: OnStoreError,
+}
+
+/// Why the guard refused a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplayRefusal {
+    /// The request was already accepted inside the window.
+    Replayed,
+    /// The store could not answer and the policy is to fail closed.
+    StoreUnavailable,
+}
+
+impl ReplayGuard {
+    /// A guard over `store` with a 5-minute window that fails closed.
+    pub fn new(store: impl ReplayStore + 'static) -> Self {
+        ReplayGuard::shared(Arc::new(store))
+    }
+
+    /// A guard over a store shared with other guards (or kept to read its counters).
+    pub fn shared(store: Arc<dyn ReplayStore>) -> Self {
+        ReplayGuard {
+            store,
+            window: DEFAULT_REPLAY_WINDOW,
+            on_error: OnStoreError::FailClosed,
+        }
+    }
+
+    /// Sets the window.
+    #[must_use]
+    pub fn window(mut self, window: Duration) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// Sets what happens when the store cannot answer.
+    #[must_use]
+    pub fn on_store_error(mut self, policy: OnStoreError) -> Self {
+        self.on_error = policy;
+        self
+    }
+
+    /// The configured window.
+    pub fn replay_window(&self) -> Duration {
+        self.window
+    }
+
+    /// Records `key`, or says why the request must be refused.
+    pub async fn check(&self, key: &ReplayKey) -> Result<(), ReplayRefusal> {
+        match self.store.check_and_mark(key, self.window).await {
+            Ok(Seen::First) => Ok(()),
+            Ok(Seen::Replay) => Err(ReplayRefusal::Replayed),
+            Err(e) => match self.on_error {
+                OnStoreError::FailClosed => {
+                    tracing::error!(target: "twilio_webhook", error = %e, "replay store unavailable: refusing the request");
+                    Err(ReplayRefusal::StoreUnavailable)
+                }
+                OnStoreError::AllowUncheckedDuringOutage => {
+                    tracing::error!(target: "twilio_webhook", error = %e, "replay store unavailable: request let through WITHOUT replay protection");
+                    Ok(())
+                }
+            },
+        }
+    }
+}
+
+impl ReplayGuard {
+    /// The guard `value` asks for, as the examples read `TWILIO_REPLAY`: unset, empty or `off`: none;
+    /// `memory`: a [`MemoryStore`]; `redis://HOST:PORT` (or `rediss://`): a `RedisStore` (feature
+    /// `redis`), connected now. Anything else is an error, never a silent "off".
+    pub async fn from_setting(value: Option<&str>) -> Result<Option<Self>, String> {
+        let value = value.map(str::trim).unwrap_or_default();
+        if value.is_empty() || value.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        if value.eq_ignore_ascii_case("memory") {
+            return Ok(Some(ReplayGuard::new(MemoryStore::new())));
+        }
+        if value.starts_with("redis://") || value.starts_with("rediss://") {
+            return Self::redis(value).await.map(Some);
+        }
+        Err(format!(
+            "TWILIO_REPLAY must be off, memory or redis://HOST:PORT, got {value:?}"
+        ))
+    }
+
+    #[cfg(feature = "redis")]
+    async fn redis(url: &str) -> Result<Self, String> {
+        let store = RedisStore::connect(url).await.map_err(|e| e.to_string())?;
+        Ok(ReplayGuard::new(store))
+    }
+
+    #[cfg(not(feature = "redis"))]
+    async fn redis(_url: &str) -> Result<Self, String> {
+        Err("TWILIO_REPLAY=redis://… needs twilio-webhook's `redis` feature".to_string())
+    }
+}
+
+#[cfg(feature = "redis")]
+mod redis_store;
+#[cfg(feature = "redis")]
+pub use redis_store::RedisStore;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,158 @@
+use super::*;
+
+fn key(n: u32) -> ReplayKey {
+    ReplayKey::new("primary", &n.to_string())
+}
+
+#[test]
+fn keys_depend_on_secret_and_signature_and_hide_both() {
+    let a = ReplayKey::new("primary", "sig=");
+    assert_eq!(a, ReplayKey::new("primary", "sig="));
+    assert_ne!(a, ReplayKey::new("secondary", "sig="));
+    assert_ne!(a, ReplayKey::new("primary", "sig2"));
+    // No boundary shift between name and signature.
+    assert_ne!(ReplayKey::new("ab", "c"), ReplayKey::new("a", "bc"));
+    let hex = a.to_hex();
+    assert_eq!(hex.len(), 32);
+    assert!(!hex.contains("sig") && !format!("{a:?}").contains("primary"));
+}
+
+#[test]
+fn memory_store_refuses_a_second_delivery_until_the_window_passes() {
+    let store = MemoryStore::new();
+    let t0 = Instant::now();
+    let w = Duration::from_secs(300);
+    assert_eq!(store.record(key(1), w, t0), Seen::First);
+    assert_eq!(
+        store.record(key(1), w, t0 + Duration::from_secs(299)),
+        Seen::Replay
+    );
+    assert_eq!(
+        store.record(key(2), w, t0 + Duration::from_secs(1)),
+        Seen::First
+    );
+    // Expired: accepted again, and the expired key no longer takes room.
+    assert_eq!(
+        store.record(key(1), w, t0 + Duration::from_secs(300)),
+        Seen::First
+    );
+    assert_eq!(store.len(), 2);
+    assert_eq!(
+        store.record(key(3), w, t0 + Duration::from_secs(302)),
+        Seen::First
+    );
+    assert_eq!(store.len(), 2, "key 2 expired at 301 s");
+    assert_eq!(store.evictions(), 0);
+}
+
+#[test]
+fn a_flood_of_distinct_keys_stays_within_the_bound_and_is_counted() {
+    let store = MemoryStore::with_max_entries(1000);
+    let now = Instant::now();
+    let w = Duration::from_secs(300);
+    for n in 0..10_000 {
+        assert_eq!(store.record(key(n), w, now), Seen::First);
+        assert!(store.len() <= 1000);
+    }
+    assert_eq!(store.len(), 1000);
+    assert_eq!(store.evictions(), 9000);
+    // The newest keys are the ones kept: a replay of them is still refused.
+    assert_eq!(store.record(key(9_999), w, now), Seen::Replay);
+    assert_eq!(
+        store.record(key(0), w, now),
+        Seen::First,
+        "the oldest was evicted"
+    );
+    let state = store.lock();
+    assert!(state.order.len() <= 1000 && state.expiries.len() <= 1000);
+}
+
+#[test]
+fn concurrent_deliveries_of_one_request_are_accepted_once() {
+    let store = Arc::new(MemoryStore::new());
+    for round in 0..50 {
+        let barrier = Arc::new(std::sync::Barrier::new(8));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                let barrier = Arc::clone(&barrier);
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    store.record(key(round), Duration::from_secs(60), Instant::now())
+                })
+            })
+            .collect();
+        let firsts = threads
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .filter(|s| *s == Seen::First)
+            .count();
+        assert_eq!(firsts, 1, "round {round}");
+    }
+}
+
+#[derive(Debug)]
+struct Down;
+
+impl ReplayStore for Down {
+    fn check_and_mark<'a>(
+        &'a self,
+        _: &'a ReplayKey,
+        _: Duration,
+    ) -> BoxFuture<'a, Result<Seen, StoreError>> {
+        Box::pin(async { Err(StoreError("connection refused".into())) })
+    }
+}
+
+fn block_on<F: Future>(future: F) -> F::Output {
+    // The guard's futures never wait on anything but the store: a no-op waker drives them.
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+#[test]
+fn the_setting_turns_the_guard_on_or_is_an_error() {
+    assert!(block_on(ReplayGuard::from_setting(None)).unwrap().is_none());
+    assert!(
+        block_on(ReplayGuard::from_setting(Some(" off ")))
+            .unwrap()
+            .is_none()
+    );
+    let memory = block_on(ReplayGuard::from_setting(Some("memory")))
+        .unwrap()
+        .unwrap();
+    assert_eq!(memory.replay_window(), DEFAULT_REPLAY_WINDOW);
+    let bad = block_on(ReplayGuard::from_setting(Some("mem"))).unwrap_err();
+    assert!(
+        bad.contains("TWILIO_REPLAY") && bad.contains("\"mem\""),
+        "{bad}"
+    );
+}
+
+#[test]
+fn an_unavailable_store_fails_closed_unless_told_otherwise_by_name() {
+    let closed = ReplayGuard::new(Down);
+    assert_eq!(
+        block_on(closed.check(&key(1))),
+        Err(ReplayRefusal::StoreUnavailable)
+    );
+    let open = ReplayGuard::new(Down).on_store_error(OnStoreError::AllowUncheckedDuringOutage);
+    assert_eq!(block_on(open.check(&key(1))), Ok(()));
+    let guard = ReplayGuard::new(MemoryStore::new()).window(Duration::from_millis(1));
+    assert_eq!(guard.replay_window(), Duration::from_millis(1));
+    assert_eq!(block_on(guard.check(&key(1))), Ok(()));
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(
+        block_on(guard.check(&key(1))),
+        Ok(()),
+        "expired after its window"
+    );
+    let guard = ReplayGuard::new(MemoryStore::new());
+    assert_eq!(block_on(guard.check(&key(2))), Ok(()));
+    assert_eq!(block_on(guard.check(&key(2))), Err(ReplayRefusal::Replayed));
+}
