@@ -7,7 +7,7 @@ use actix_web::HttpMessage as _;
 use actix_web::body::EitherBody;
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use futures_util::future::LocalBoxFuture;
-use twilio_webhook::WebhookVerifier;
+use twilio_webhook::{ReportOnly, WebhookVerifier};
 
 /// Requires a valid Twilio signature on every request of the app or scope it wraps; refused requests
 /// get `400`, `403` or `413` with a plain-text reason and never reach a handler. Handlers see the body
@@ -28,12 +28,34 @@ use twilio_webhook::WebhookVerifier;
 #[derive(Debug, Clone)]
 pub struct TwilioWebhookMiddleware {
     verifier: WebhookVerifier,
+    report_only: Option<ReportOnly>,
 }
 
 impl TwilioWebhookMiddleware {
-    /// A middleware that verifies with `verifier` (its validator, public-URL policy and body limit).
+    /// A middleware that verifies with `verifier` (its validator, public-URL policy, body limit and
+    /// replay guard) and refuses what fails.
     pub fn new(verifier: WebhookVerifier) -> Self {
-        TwilioWebhookMiddleware { verifier }
+        TwilioWebhookMiddleware {
+            verifier,
+            report_only: None,
+        }
+    }
+
+    /// Report-only mode, for rolling validation out: a request that fails verification (signature or
+    /// replay) reaches the handler without a `VerifiedRequest`, logged at `warn` and counted in
+    /// [`would_reject`](Self::would_reject); building it logs that verification is **not enforced**.
+    /// A body over the limit or unreadable is still refused (it was not read, so it cannot be passed).
+    pub fn report_only_without_enforcing(mut self) -> Self {
+        self.report_only = Some(ReportOnly::without_enforcing());
+        self
+    }
+
+    /// How many requests report-only mode passed that enforcement would have refused (0 when
+    /// enforcing).
+    pub fn would_reject(&self) -> u64 {
+        self.report_only
+            .as_ref()
+            .map_or(0, ReportOnly::would_reject)
     }
 }
 
@@ -52,6 +74,7 @@ where
         ready(Ok(RequireTwilioSignature {
             service: Rc::new(service),
             verifier: self.verifier.clone(),
+            report_only: self.report_only.clone(),
         }))
     }
 }
@@ -61,6 +84,7 @@ where
 pub struct RequireTwilioSignature<S> {
     service: Rc<S>,
     verifier: WebhookVerifier,
+    report_only: Option<ReportOnly>,
 }
 
 impl<S, B> Service<ServiceRequest> for RequireTwilioSignature<S>
@@ -77,22 +101,36 @@ where
     fn call(&self, mut req: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
         let verifier = self.verifier.clone();
+        let report_only = self.report_only.clone();
         Box::pin(async move {
+            let refuse = |req: ServiceRequest, rejection| {
+                let response = crate::verify::response(&rejection);
+                Ok(req.into_response(response).map_into_right_body())
+            };
             let (http_request, payload) = req.parts_mut();
-            match crate::verify::verify(&verifier, http_request, payload).await {
-                Ok((bytes, verified)) => {
+            let body = match crate::verify::read_body(verifier.limit(), http_request, payload).await
+            {
+                Ok(body) => body,
+                Err(rejection) => return refuse(req, rejection),
+            };
+            let checked = crate::verify::check(
+                &verifier,
+                req.request(),
+                body.as_deref().unwrap_or_default(),
+            )
+            .await;
+            match (checked, &report_only) {
+                (Ok(verified), _) => {
                     req.extensions_mut().insert(verified);
-                    if let Some(bytes) = bytes {
-                        req.set_payload(Payload::from(bytes));
-                    }
-                    let response = service.call(req).await?;
-                    Ok(response.map_into_left_body())
                 }
-                Err(rejection) => {
-                    let response = crate::verify::response(&rejection);
-                    Ok(req.into_response(response).map_into_right_body())
-                }
+                (Err(rejection), Some(report)) => report.record(&rejection),
+                (Err(rejection), None) => return refuse(req, rejection),
             }
+            if let Some(body) = body {
+                req.set_payload(Payload::from(body));
+            }
+            let response = service.call(req).await?;
+            Ok(response.map_into_left_body())
         })
     }
 }

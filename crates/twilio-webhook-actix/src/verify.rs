@@ -17,21 +17,28 @@ pub(crate) fn verifier(req: &HttpRequest) -> Option<WebhookVerifier> {
 
 /// Reads the body from `payload` (refusing more than the verifier's limit) and verifies the request.
 /// Returns the body read, to be put back as the payload.
-///
-/// An upgrade request (a WebSocket handshake) has no body: in actix its payload is the upgraded
-/// connection, which never ends. It is verified with an empty body, and `payload` is left untouched
-/// for the handler (`None`).
 pub(crate) async fn verify(
     verifier: &WebhookVerifier,
     req: &HttpRequest,
     payload: &mut Payload,
 ) -> Result<(Option<Bytes>, VerifiedRequest), WebhookRejection> {
+    let body = read_body(verifier.limit(), req, payload).await?;
+    let verified = check(verifier, req, body.as_deref().unwrap_or_default()).await?;
+    Ok((body, verified))
+}
+
+/// Reads the body whole, refusing more than `limit` bytes (declared or sent) and a broken payload.
+///
+/// An upgrade request (a WebSocket handshake) has no body: in actix its payload is the upgraded
+/// connection, which never ends. It is not read (`None`), and `payload` is left for the handler.
+pub(crate) async fn read_body(
+    limit: usize,
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> Result<Option<Bytes>, WebhookRejection> {
     if req.head().upgrade() {
-        let headers = headers(req);
-        let verified = verifier.verify_async(&incoming(req, &headers), b"").await?;
-        return Ok((None, verified));
+        return Ok(None);
     }
-    let limit = verifier.limit();
     let too_large = || WebhookRejection::new(Refusal::BodyTooLarge { limit }, Vec::new());
     let declared = req
         .headers()
@@ -51,11 +58,17 @@ pub(crate) async fn verify(
         }
         body.extend_from_slice(&chunk);
     }
+    Ok(Some(Bytes::from(body)))
+}
+
+/// Verifies the request with its body (empty for a handshake).
+pub(crate) async fn check(
+    verifier: &WebhookVerifier,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<VerifiedRequest, WebhookRejection> {
     let headers = headers(req);
-    let verified = verifier
-        .verify_async(&incoming(req, &headers), &body)
-        .await?;
-    Ok((Some(Bytes::from(body)), verified))
+    verifier.verify_async(&incoming(req, &headers), body).await
 }
 
 /// The request's headers as `http` 1 types: actix-web 4 speaks `http` 0.2, whose types stop here.

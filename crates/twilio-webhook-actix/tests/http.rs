@@ -100,3 +100,61 @@ fn an_unprotected_app_fails_the_suite() {
 fn the_example_refuses_replays_with_memory_and_redis() {
     suite::replay_contract("actix");
 }
+
+/// Report-only: what enforcement would refuse reaches the handler unverified, and is counted; a body
+/// over the limit is still refused.
+#[test]
+fn report_only_passes_and_counts_what_enforcement_would_refuse() {
+    let middleware =
+        TwilioWebhookMiddleware::new(suite::CONFIGS[0].verifier()).report_only_without_enforcing();
+    let port = suite::free_port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let app_middleware = middleware.clone();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = HttpServer::new(move || {
+                App::new().wrap(app_middleware.clone()).route(
+                    "/sms",
+                    web::post().to(
+                        |verified: Option<web::ReqData<VerifiedRequest>>| async move {
+                            if verified.is_some() {
+                                "verified"
+                            } else {
+                                "unverified"
+                            }
+                        },
+                    ),
+                )
+            })
+            .workers(1)
+            .bind(("127.0.0.1", port))
+            .expect("bind")
+            .run();
+            tx.send(server.handle()).expect("handle");
+            server.await.expect("serve");
+        });
+    });
+    let handle = rx.recv().expect("server started");
+    suite::wait_for(port);
+    let server = suite::Server::new(port, Box::new(Stop(handle, Some(thread))));
+    let send = |r: &suite::RawRequest| {
+        let response = suite::send(server.port, r).expect("response");
+        (response.status, response.text())
+    };
+    assert_eq!(
+        send(&suite::signed_sms(&server, 1)),
+        (200, "verified".to_string())
+    );
+    let mut forged = suite::signed_sms(&server, 2);
+    forged.body.extend_from_slice(b"&Extra=1");
+    assert_eq!(send(&forged), (200, "unverified".to_string()));
+    let mut unsigned = suite::signed_sms(&server, 3);
+    unsigned
+        .headers
+        .retain(|(name, _)| name != "X-Twilio-Signature");
+    assert_eq!(send(&unsigned), (200, "unverified".to_string()));
+    let mut huge = suite::signed_sms(&server, 4);
+    huge.body = vec![b'a'; 1024 * 1024 + 1];
+    assert_eq!(send(&huge).0, 413);
+    assert_eq!(middleware.would_reject(), 2);
+}

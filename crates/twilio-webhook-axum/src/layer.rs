@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
-use twilio_webhook::WebhookVerifier;
+use twilio_webhook::{ReportOnly, WebhookVerifier};
 
 use crate::verify::BoxError;
 
@@ -30,12 +30,34 @@ use crate::verify::BoxError;
 #[derive(Debug, Clone)]
 pub struct TwilioWebhookLayer {
     verifier: WebhookVerifier,
+    report_only: Option<ReportOnly>,
 }
 
 impl TwilioWebhookLayer {
-    /// A layer that verifies with `verifier` (its validator, public-URL policy and body limit).
+    /// A layer that verifies with `verifier` (its validator, public-URL policy, body limit and replay
+    /// guard) and refuses what fails.
     pub fn new(verifier: WebhookVerifier) -> Self {
-        TwilioWebhookLayer { verifier }
+        TwilioWebhookLayer {
+            verifier,
+            report_only: None,
+        }
+    }
+
+    /// Report-only mode, for rolling validation out: a request that fails verification (signature or
+    /// replay) is passed to the service without a `VerifiedRequest`, logged at `warn` and counted in
+    /// [`would_reject`](Self::would_reject); building it logs that verification is **not enforced**.
+    /// A body over the limit or unreadable is still refused (it was not read, so it cannot be passed).
+    pub fn report_only_without_enforcing(mut self) -> Self {
+        self.report_only = Some(ReportOnly::without_enforcing());
+        self
+    }
+
+    /// How many requests report-only mode passed that enforcement would have refused (0 when
+    /// enforcing).
+    pub fn would_reject(&self) -> u64 {
+        self.report_only
+            .as_ref()
+            .map_or(0, ReportOnly::would_reject)
     }
 }
 
@@ -46,6 +68,7 @@ impl<S> Layer<S> for TwilioWebhookLayer {
         RequireTwilioSignature {
             inner,
             verifier: self.verifier.clone(),
+            report_only: self.report_only.clone(),
         }
     }
 }
@@ -55,6 +78,7 @@ impl<S> Layer<S> for TwilioWebhookLayer {
 pub struct RequireTwilioSignature<S> {
     inner: S,
     verifier: WebhookVerifier,
+    report_only: Option<ReportOnly>,
 }
 
 impl<S, B, ResBody> Service<Request<B>> for RequireTwilioSignature<S>
@@ -79,12 +103,20 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let verifier = self.verifier.clone();
+        let report_only = self.report_only.clone();
         Box::pin(async move {
             let (mut parts, body) = req.into_parts();
-            match crate::verify::verify(&verifier, &mut parts, body).await {
-                Ok((bytes, _)) => inner.call(Request::from_parts(parts, B::from(bytes))).await,
-                Err(rejection) => Ok(crate::rejection_response(&rejection)),
+            let bytes = match crate::verify::read_body(verifier.limit(), &parts, body).await {
+                Ok(bytes) => bytes,
+                Err(rejection) => return Ok(crate::rejection_response(&rejection)),
+            };
+            if let Err(rejection) = crate::verify::check(&verifier, &mut parts, &bytes).await {
+                match &report_only {
+                    Some(report) => report.record(&rejection),
+                    None => return Ok(crate::rejection_response(&rejection)),
+                }
             }
+            inner.call(Request::from_parts(parts, B::from(bytes))).await
         })
     }
 }

@@ -24,7 +24,21 @@ where
     B: http_body::Body,
     B::Error: Into<BoxError>,
 {
-    let limit = verifier.limit();
+    let bytes = read_body(verifier.limit(), parts, body).await?;
+    let verified = check(verifier, parts, &bytes).await?;
+    Ok((bytes, verified))
+}
+
+/// Reads `body` whole, refusing more than `limit` bytes (declared or sent) and a broken body.
+pub(crate) async fn read_body<B>(
+    limit: usize,
+    parts: &Parts,
+    body: B,
+) -> Result<Bytes, WebhookRejection>
+where
+    B: http_body::Body,
+    B::Error: Into<BoxError>,
+{
     let declared = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
@@ -46,6 +60,15 @@ where
         }
         Err(_) => return Err(WebhookRejection::new(Refusal::BodyUnreadable, Vec::new())),
     };
+    Ok(bytes)
+}
+
+/// Verifies the request with its body; on success puts a copy of the verdict in `parts.extensions`.
+pub(crate) async fn check(
+    verifier: &WebhookVerifier,
+    parts: &mut Parts,
+    bytes: &[u8],
+) -> Result<VerifiedRequest, WebhookRejection> {
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -58,7 +81,7 @@ where
     let incoming = Incoming::from_parts(parts)
         .with_target(target)
         .with_peer(peer);
-    let verified = verifier.verify_async(&incoming, &bytes).await?;
+    let verified = verifier.verify_async(&incoming, bytes).await?;
     parts.extensions.insert(verified.clone());
-    Ok((bytes, verified))
+    Ok(verified)
 }

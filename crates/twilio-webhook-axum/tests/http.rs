@@ -159,3 +159,46 @@ fn a_redis_outage_passes_verified_requests_only_when_told_to_by_name() {
     forged.body.extend_from_slice(b"&Extra=1");
     assert_eq!(status(&forged), 403, "verification still applies");
 }
+
+/// Report-only: what enforcement would refuse reaches the handler unverified, and is counted; a body
+/// over the limit is still refused.
+#[test]
+fn report_only_passes_and_counts_what_enforcement_would_refuse() {
+    let layer =
+        TwilioWebhookLayer::new(suite::CONFIGS[0].verifier()).report_only_without_enforcing();
+    let app = Router::new()
+        .route(
+            "/sms",
+            post(|verified: Option<Extension<VerifiedRequest>>| async move {
+                if verified.is_some() {
+                    "verified"
+                } else {
+                    "unverified"
+                }
+            }),
+        )
+        .layer(layer.clone());
+    let server = serve(app);
+    let send = |r: &suite::RawRequest| {
+        let response = suite::send(server.port, r).expect("response");
+        (response.status, response.text())
+    };
+    let genuine = suite::signed_sms(&server, 1);
+    assert_eq!(send(&genuine), (200, "verified".to_string()));
+    let mut forged = suite::signed_sms(&server, 2);
+    forged.body.extend_from_slice(b"&Extra=1");
+    assert_eq!(send(&forged), (200, "unverified".to_string()));
+    let mut unsigned = suite::signed_sms(&server, 3);
+    unsigned
+        .headers
+        .retain(|(name, _)| name != "X-Twilio-Signature");
+    assert_eq!(send(&unsigned), (200, "unverified".to_string()));
+    let mut huge = suite::signed_sms(&server, 4);
+    huge.body = vec![b'a'; 1024 * 1024 + 1];
+    assert_eq!(send(&huge).0, 413);
+    assert_eq!(layer.would_reject(), 2);
+    assert_eq!(
+        TwilioWebhookLayer::new(suite::CONFIGS[0].verifier()).would_reject(),
+        0
+    );
+}

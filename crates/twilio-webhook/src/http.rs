@@ -182,6 +182,45 @@ impl fmt::Display for WebhookRejection {
 
 impl std::error::Error for WebhookRejection {}
 
+/// Report-only mode, for rolling validation out: a layer or middleware that holds one passes requests
+/// that fail verification through to the application, logs each at `warn` with its reason and counts
+/// it, so a team can see what enforcement would break before turning it on. Creating one logs a
+/// warning that verification is not enforced. Clones share the count.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOnly {
+    would_reject: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl ReportOnly {
+    /// Report-only mode; logs at `warn` that verification failures will not be enforced.
+    pub fn without_enforcing() -> Self {
+        tracing::warn!(
+            target: "twilio_webhook",
+            "REPORT-ONLY mode: requests that fail Twilio signature verification are passed through, not refused"
+        );
+        ReportOnly::default()
+    }
+
+    /// Records a request that enforcement would have refused (its rejection was already logged).
+    pub fn record(&self, rejection: &WebhookRejection) {
+        let count = self
+            .would_reject
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        tracing::warn!(
+            target: "twilio_webhook",
+            reason = refusal_code(rejection.refusal()),
+            would_reject = count,
+            "report-only: passed through a request that enforcement would refuse"
+        );
+    }
+
+    /// How many requests enforcement would have refused so far.
+    pub fn would_reject(&self) -> u64 {
+        self.would_reject.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// A mistake in the environment read by [`WebhookVerifier::from_env`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

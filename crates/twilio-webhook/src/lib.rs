@@ -111,7 +111,8 @@ pub use form::FormParam;
 pub use headers::SignatureHeaders;
 #[cfg(feature = "http")]
 pub use http::{
-    DEFAULT_BODY_LIMIT, EnvError, Refusal, VerifiedRequest, WebhookRejection, WebhookVerifier,
+    DEFAULT_BODY_LIMIT, EnvError, Refusal, ReportOnly, VerifiedRequest, WebhookRejection,
+    WebhookVerifier,
 };
 #[cfg(feature = "http")]
 pub use public_url::{Incoming, PublicUrl, PublicUrlError};

@@ -250,3 +250,35 @@ fn every_rejection_is_logged_with_reason_and_urls_never_a_secret() {
         "{log}"
     );
 }
+
+#[test]
+fn report_only_announces_itself_and_counts_what_it_passes() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN));
+    let report = tracing::subscriber::with_default(subscriber, || {
+        let report = ReportOnly::without_enforcing();
+        let parts = request("/sms", &[("host", "a.com"), ("content-type", FORM)]);
+        let rejection = verifier.verify_parts(&parts, b"").unwrap_err();
+        report.record(&rejection);
+        report.clone().record(&rejection);
+        report
+    });
+    assert_eq!(report.would_reject(), 2, "clones share the count");
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.lines()
+            .next()
+            .unwrap_or_default()
+            .contains("REPORT-ONLY mode"),
+        "{log}"
+    );
+    assert!(
+        log.contains("reason=\"missing_signature\" would_reject=2"),
+        "{log}"
+    );
+}
