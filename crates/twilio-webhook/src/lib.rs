@@ -94,6 +94,8 @@ mod form;
 mod headers;
 #[cfg(feature = "http")]
 mod http;
+#[cfg(feature = "serde")]
+pub mod payload;
 #[cfg(feature = "http")]
 mod public_url;
 mod relax;
