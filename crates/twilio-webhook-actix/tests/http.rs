@@ -158,3 +158,53 @@ fn report_only_passes_and_counts_what_enforcement_would_refuse() {
     assert_eq!(send(&huge).0, 413);
     assert_eq!(middleware.would_reject(), 2);
 }
+
+/// A typed payload as the extractor's inner type, through a real server.
+#[test]
+fn typed_payloads_work_as_the_inner_extractor() {
+    use twilio_webhook::payload::IncomingMessage;
+    use twilio_webhook_actix::TwilioWebhook;
+    async fn mms(
+        TwilioWebhook(web::Form(m), _): TwilioWebhook<web::Form<IncomingMessage>>,
+    ) -> String {
+        let media: Vec<_> = m
+            .media
+            .iter()
+            .filter_map(|x| x.content_type.clone())
+            .collect();
+        format!(
+            "{} from {}: {:?} {} media {:?} tags {:?}",
+            m.message_sid, m.from, m.body, m.num_media, media, m.other["Tag"]
+        )
+    }
+    let port = suite::free_port();
+    let verifier = suite::CONFIGS[0].verifier();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = HttpServer::new(move || {
+                App::new()
+                    .app_data(verifier.clone())
+                    .route("/sms", web::post().to(mms))
+            })
+            .workers(1)
+            .bind(("127.0.0.1", port))
+            .expect("bind")
+            .run();
+            tx.send(server.handle()).expect("handle");
+            server.await.expect("serve");
+        });
+    });
+    let handle = rx.recv().expect("server started");
+    suite::wait_for(port);
+    let server = suite::Server::new(port, Box::new(Stop(handle, Some(thread))));
+    let request = suite::signed_form(&server, "/sms", suite::MMS_BODY);
+    let response = suite::send(server.port, &request).expect("response");
+    assert_eq!((response.status, response.text()), (200, r#"MM0123456789abcdef0123456789abcdef from +15551234567: "Look!" 2 media ["image/jpeg", "image/png"] tags ["a", "b"]"#.to_string()));
+    // Verified but not a message: the inner extractor's own refusal (400), after verification.
+    let call = suite::signed_form(&server, "/sms", b"CallSid=CA1&AccountSid=AC1");
+    assert_eq!(
+        suite::send(server.port, &call).expect("response").status,
+        400
+    );
+}

@@ -202,3 +202,34 @@ fn report_only_passes_and_counts_what_enforcement_would_refuse() {
         0
     );
 }
+
+/// A typed payload as the extractor's inner type, through a real server.
+#[test]
+fn typed_payloads_work_as_the_inner_extractor() {
+    use twilio_webhook::payload::IncomingMessage;
+    use twilio_webhook_axum::TwilioWebhook;
+    async fn mms(TwilioWebhook(Form(m), _): TwilioWebhook<Form<IncomingMessage>>) -> String {
+        let media: Vec<_> = m
+            .media
+            .iter()
+            .filter_map(|x| x.content_type.clone())
+            .collect();
+        format!(
+            "{} from {}: {:?} {} media {:?} tags {:?}",
+            m.message_sid, m.from, m.body, m.num_media, media, m.other["Tag"]
+        )
+    }
+    let app = Router::new()
+        .route("/sms", post(mms))
+        .with_state(suite::CONFIGS[0].verifier());
+    let server = serve(app);
+    let request = suite::signed_form(&server, "/sms", suite::MMS_BODY);
+    let response = suite::send(server.port, &request).expect("response");
+    assert_eq!((response.status, response.text()), (200, r#"MM0123456789abcdef0123456789abcdef from +15551234567: "Look!" 2 media ["image/jpeg", "image/png"] tags ["a", "b"]"#.to_string()));
+    // Verified but not a message: the inner extractor's own refusal (422), after verification.
+    let call = suite::signed_form(&server, "/sms", b"CallSid=CA1&AccountSid=AC1");
+    assert_eq!(
+        suite::send(server.port, &call).expect("response").status,
+        422
+    );
+}

@@ -75,15 +75,14 @@ const HOST_ONLY: Config = Config {
 
 /// A signed SMS to `server`, distinct per `n`.
 pub fn signed_sms(server: &Server, n: usize) -> RawRequest {
-    let host = format!("127.0.0.1:{}", server.port);
     let body = format!("MessageSid=SM{n:032}&From=%2B15551234567&Body=replay+test");
-    crate::form(
-        "/sms",
-        &host,
-        &format!("http://{host}/sms"),
-        body.as_bytes(),
-        &[],
-    )
+    signed_form(server, "/sms", body.as_bytes())
+}
+
+/// A form POST of `body` to `path` on `server`, signed for the URL it sees (`http://` + its Host).
+pub fn signed_form(server: &Server, path: &str, body: &[u8]) -> RawRequest {
+    let host = format!("127.0.0.1:{}", server.port);
+    crate::form(path, &host, &format!("http://{host}{path}"), body, &[])
 }
 
 fn status(port: u16, request: &RawRequest) -> (u16, String) {
