@@ -34,6 +34,21 @@ impl<T: FormParam + ?Sized> FormParam for &T {
     }
 }
 
+/// The first value of the parameter `name` in a raw form body, decoded; `None` when it is absent or not
+/// UTF-8.
+#[cfg(feature = "http")]
+pub(crate) fn first_value(body: &[u8], name: &str) -> Option<String> {
+    body.split(|&b| b == b'&').find_map(|pair| {
+        let mut halves = pair.splitn(2, |&b| b == b'=');
+        let key = halves.next()?;
+        if !Part::raw(key).decoded().eq(name.bytes()) {
+            return None;
+        }
+        let value = halves.next().unwrap_or_default();
+        String::from_utf8(Part::raw(value).decoded().collect()).ok()
+    })
+}
+
 /// A byte string that is either plain or still `application/x-www-form-urlencoded` (`+`, `%XX`).
 #[derive(Clone, Copy, Default, Debug)]
 pub(crate) struct Part<'a> {

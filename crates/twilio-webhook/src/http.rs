@@ -4,6 +4,7 @@ use core::fmt;
 
 use http::StatusCode;
 
+use crate::accounts::AccountSecrets;
 use crate::headers::SignatureHeaders;
 use crate::public_url::{Incoming, PublicUrl, PublicUrlError};
 use crate::replay::{ReplayGuard, ReplayKey, ReplayRefusal};
@@ -39,6 +40,18 @@ pub struct WebhookVerifier {
     public_url: std::sync::Arc<PublicUrl>,
     body_limit: usize,
     replay: Option<ReplayGuard>,
+    accounts: Option<std::sync::Arc<dyn AccountSecrets>>,
+    json_account_sid: Option<JsonAccountSid>,
+}
+
+/// How to read the claimed `AccountSid` of a JSON body.
+#[derive(Clone)]
+struct JsonAccountSid(std::sync::Arc<dyn Fn(&[u8]) -> Option<String> + Send + Sync>);
+
+impl fmt::Debug for JsonAccountSid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JsonAccountSid(fn)")
+    }
 }
 
 /// A request that passed: the verdict and the URL it was verified against.
@@ -89,6 +102,8 @@ pub enum Refusal {
     Replayed,
     /// The replay store could not answer, and the guard fails closed.
     ReplayStoreUnavailable,
+    /// The account secrets could not be looked up.
+    AccountLookupFailed,
 }
 
 /// A refused request: the reason, and the URLs that were tried. It renders as a status and a short
@@ -139,7 +154,9 @@ impl WebhookRejection {
     pub fn status(&self) -> StatusCode {
         match self.refusal {
             Refusal::Replayed => StatusCode::CONFLICT,
-            Refusal::ReplayStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::ReplayStoreUnavailable | Refusal::AccountLookupFailed => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Refusal::Rejected(Rejection::MissingSignature) | Refusal::BodyUnreadable => {
                 StatusCode::BAD_REQUEST
             }
@@ -161,6 +178,7 @@ fn refusal_code(refusal: Refusal) -> &'static str {
         Refusal::BodyUnreadable => "body_unreadable",
         Refusal::Replayed => "replayed",
         Refusal::ReplayStoreUnavailable => "replay_store_unavailable",
+        Refusal::AccountLookupFailed => "account_lookup_failed",
     }
 }
 
@@ -172,6 +190,9 @@ impl fmt::Display for WebhookRejection {
             Refusal::BodyUnreadable => f.write_str("the body could not be read")?,
             Refusal::Replayed => f.write_str("the same signed request was already accepted")?,
             Refusal::ReplayStoreUnavailable => f.write_str("the replay store is unavailable")?,
+            Refusal::AccountLookupFailed => {
+                f.write_str("the account's secrets could not be looked up")?
+            }
         }
         if !self.urls_tried.is_empty() {
             write!(f, " (tried {})", self.urls_tried.join(", "))?;
@@ -256,6 +277,8 @@ impl WebhookVerifier {
             public_url: std::sync::Arc::new(PublicUrl::from_host()),
             body_limit: DEFAULT_BODY_LIMIT,
             replay: None,
+            accounts: None,
+            json_account_sid: None,
         }
     }
 
@@ -317,6 +340,41 @@ impl WebhookVerifier {
         self
     }
 
+    /// Secrets by `AccountSid`: a request whose claimed account `accounts` knows is checked with that
+    /// account's validator; any other with this verifier's own. The claim is the form's `AccountSid`,
+    /// or what [`json_account_sid`](Self::json_account_sid) reads from a JSON body. Trusting the claim
+    /// widens nothing: the signature must match that account's token. A failed lookup is `503`.
+    #[must_use]
+    pub fn accounts(mut self, accounts: impl AccountSecrets + 'static) -> Self {
+        self.accounts = Some(std::sync::Arc::new(accounts));
+        self
+    }
+
+    /// How to read the claimed `AccountSid` of a non-form (JSON) body, for [`accounts`](Self::accounts).
+    #[must_use]
+    pub fn json_account_sid(
+        mut self,
+        read: impl Fn(&[u8]) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.json_account_sid = Some(JsonAccountSid(std::sync::Arc::new(read)));
+        self
+    }
+
+    /// The account a request claims: the form's `AccountSid`, or the JSON reader's answer.
+    fn claimed_account(&self, request: &Incoming<'_>, body: &[u8]) -> Option<String> {
+        let content_type = request
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        if body.is_empty() || content_type.is_some_and(crate::headers::is_form_content_type) {
+            crate::form::first_value(body, "AccountSid")
+        } else {
+            self.json_account_sid
+                .as_ref()
+                .and_then(|read| (read.0)(body))
+        }
+    }
+
     /// The replay guard, if one is on.
     pub fn replay(&self) -> Option<&ReplayGuard> {
         self.replay.as_ref()
@@ -329,7 +387,21 @@ impl WebhookVerifier {
         request: &Incoming<'_>,
         body: &[u8],
     ) -> Result<VerifiedRequest, WebhookRejection> {
-        let verified = self.verify(request, body)?;
+        let account = match (&self.accounts, self.claimed_account(request, body)) {
+            (Some(accounts), Some(sid)) => match accounts.validator_for(&sid).await {
+                Ok(found) => found,
+                Err(e) => {
+                    tracing::error!(target: "twilio_webhook", error = %e, "account lookup failed: refusing the request");
+                    return Err(WebhookRejection::new(
+                        Refusal::AccountLookupFailed,
+                        Vec::new(),
+                    ));
+                }
+            },
+            _ => None,
+        };
+        let validator = account.as_ref().unwrap_or(&self.validator);
+        let verified = self.verify_with(validator, request, body)?;
         if let Some(guard) = &self.replay {
             let refusal = match guard.check(verified.replay_key()).await {
                 Ok(()) => return Ok(verified),
@@ -419,6 +491,15 @@ impl WebhookVerifier {
         request: &Incoming<'_>,
         body: &[u8],
     ) -> Result<VerifiedRequest, WebhookRejection> {
+        self.verify_with(&self.validator, request, body)
+    }
+
+    fn verify_with(
+        &self,
+        validator: &RequestValidator,
+        request: &Incoming<'_>,
+        body: &[u8],
+    ) -> Result<VerifiedRequest, WebhookRejection> {
         if body.len() > self.body_limit {
             let limit = self.body_limit;
             return Err(WebhookRejection::new(
@@ -434,10 +515,7 @@ impl WebhookVerifier {
         let urls = self.public_url.urls(request);
         let mut reason = Rejection::NoPublicUrl;
         for url in &urls {
-            match self
-                .validator
-                .verify_request(url, content_type, body, headers)
-            {
+            match validator.verify_request(url, content_type, body, headers) {
                 Ok(verified) => {
                     let signature = headers.signature.unwrap_or_default();
                     let replay_key = ReplayKey::new(verified.secret().name(), signature);

@@ -89,6 +89,8 @@
     )
 )]
 
+#[cfg(feature = "http")]
+mod accounts;
 mod canonical;
 mod form;
 mod headers;
@@ -109,6 +111,8 @@ mod url;
 mod validator;
 mod verdict;
 
+#[cfg(feature = "http")]
+pub use accounts::{AccountSecrets, CachedAccounts, LoadTokens, LookupError, StaticAccounts};
 pub use form::FormParam;
 pub use headers::SignatureHeaders;
 #[cfg(feature = "http")]
