@@ -44,9 +44,12 @@ pub struct WebhookVerifier {
     json_account_sid: Option<JsonAccountSid>,
 }
 
+/// A reader of the claimed `AccountSid` of a JSON body.
+type ReadAccountSid = dyn Fn(&[u8]) -> Option<String> + Send + Sync;
+
 /// How to read the claimed `AccountSid` of a JSON body.
 #[derive(Clone)]
-struct JsonAccountSid(std::sync::Arc<dyn Fn(&[u8]) -> Option<String> + Send + Sync>);
+struct JsonAccountSid(std::sync::Arc<ReadAccountSid>);
 
 impl fmt::Debug for JsonAccountSid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
