@@ -466,7 +466,9 @@ impl WebhookVerifier {
 
     /// Verifies a request: builds its public URL(s) with the policy, then checks the signature with
     /// [`RequestValidator::verify_request`] against each (the `Content-Type` picks form or body mode).
-    /// A body over the limit is refused without being hashed.
+    /// A body over the limit is refused without being hashed. This is the synchronous check alone: the
+    /// replay guard and the account lookup, which may wait on a store, run in
+    /// [`verify_async`](Self::verify_async).
     ///
     /// ```
     /// use twilio_webhook::{Incoming, PublicUrl, RequestValidator, WebhookVerifier};

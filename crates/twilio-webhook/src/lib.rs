@@ -53,10 +53,13 @@
 //! | feature | adds |
 //! |---|---|
 //! | `http` | `WebhookVerifier` (validator + public-URL policy + body limit, verifying `http` 1 requests), `PublicUrl` (base URLs, `Host`, trusted proxies), `Incoming` |
+//! | `redis` | `RedisStore`: replay protection shared by several instances through Redis |
+//! | `serde` | `payload`: typed incoming message and call, message and call status callbacks |
 //!
-//! The `twilio-webhook-axum` and `twilio-webhook-actix` crates wrap `WebhookVerifier` for their
-//! framework; any other server builds an `Incoming` from its request and calls
-//! `WebhookVerifier::verify`.
+//! With `http`, `WebhookVerifier` also takes a `ReplayGuard` (a second delivery of a signed request is
+//! refused) and `AccountSecrets` (a subaccount's own token). The `twilio-webhook-axum` and
+//! `twilio-webhook-actix` crates wrap `WebhookVerifier` for their framework; any other server builds
+//! an `Incoming` from its request and calls `WebhookVerifier::verify_async`.
 //!
 //! # Getting the URL right
 //!
