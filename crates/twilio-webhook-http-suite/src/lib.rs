@@ -14,6 +14,23 @@ mod server;
 pub use client::{RawRequest, RawResponse, send};
 pub use replay::{RedisServer, replay_contract, signed_form, signed_sms};
 
+/// What a typed-payload handler answers for a message: what [`MMS_DESCRIPTION`] expects of [`MMS_BODY`].
+pub fn describe_message(m: &twilio_webhook::payload::IncomingMessage) -> String {
+    let media: Vec<_> = m
+        .media
+        .iter()
+        .filter_map(|x| x.content_type.clone())
+        .collect();
+    let tags = m.other.get("Tag").cloned().unwrap_or_default();
+    format!(
+        "{} from {}: {:?} {} media {media:?} tags {tags:?}",
+        m.message_sid, m.from, m.body, m.num_media
+    )
+}
+
+/// [`describe_message`] of [`MMS_BODY`]: both media, in index order, and the repeated `Tag` kept.
+pub const MMS_DESCRIPTION: &str = r#"MM0123456789abcdef0123456789abcdef from +15551234567: "Look!" 2 media ["image/jpeg", "image/png"] tags ["a", "b"]"#;
+
 /// A real inbound MMS webhook body (two media, a repeated parameter), for typed-payload tests.
 pub const MMS_BODY: &[u8] = b"ToCountry=US&MessageSid=MM0123456789abcdef0123456789abcdef&AccountSid=AC0123456789abcdef0123456789abcdef&From=%2B15551234567&To=%2B15557654321&Body=Look%21&NumMedia=2&MediaUrl0=https%3A%2F%2Fapi.twilio.com%2Fm0&MediaContentType0=image%2Fjpeg&MediaUrl1=https%3A%2F%2Fapi.twilio.com%2Fm1&MediaContentType1=image%2Fpng&Tag=a&Tag=b";
 pub use server::{
