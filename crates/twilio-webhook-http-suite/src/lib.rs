@@ -12,7 +12,7 @@ mod replay;
 mod server;
 
 pub use client::{RawRequest, RawResponse, send};
-pub use replay::{RedisServer, replay_contract, signed_form, signed_sms};
+pub use replay::{RedisServer, replay_contract, report_only_contract, signed_form, signed_sms};
 
 /// What a typed-payload handler answers for a message: what [`MMS_DESCRIPTION`] expects of [`MMS_BODY`].
 pub fn describe_message(m: &twilio_webhook::payload::IncomingMessage) -> String {

@@ -184,3 +184,22 @@ pub fn replay_contract(name: &str) {
         "{name} redis down: fail closed: {text}"
     );
 }
+
+/// Report-only mode of a server whose `/sms` answers `verified` or `unverified`: a genuine request is
+/// verified, a forged and an unsigned one pass unverified (two that enforcement would refuse), and a
+/// body over 1 MiB is still refused (`413`).
+pub fn report_only_contract(server: &Server) {
+    let send = |r: &RawRequest| status(server.port, r);
+    assert_eq!(send(&signed_sms(server, 1)), (200, "verified".to_string()));
+    let mut forged = signed_sms(server, 2);
+    forged.body.extend_from_slice(b"&Extra=1");
+    assert_eq!(send(&forged), (200, "unverified".to_string()));
+    let mut unsigned = signed_sms(server, 3);
+    unsigned
+        .headers
+        .retain(|(name, _)| name != "X-Twilio-Signature");
+    assert_eq!(send(&unsigned), (200, "unverified".to_string()));
+    let mut huge = signed_sms(server, 4);
+    huge.body = vec![b'a'; 1024 * 1024 + 1];
+    assert_eq!(send(&huge).0, 413);
+}
