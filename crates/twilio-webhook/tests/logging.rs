@@ -1,0 +1,105 @@
+//! What the `http` feature logs: one `tracing` warning per rejection with its reason and the URLs
+//! tried, never a secret or the presented signature; nothing for a valid request; report-only mode
+//! announcing itself and counting what it passes.
+//!
+//! Its own test binary with one test: tracing caches each log site's interest process-wide, and a
+//! test capturing logs while other tests fire the same log sites can lose events.
+
+use std::sync::{Arc, Mutex};
+
+use twilio_webhook::{Algorithm, ReportOnly, RequestValidator, Signer, WebhookVerifier};
+
+const TOKEN: &str = "logging-test-token";
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// What the subscriber writes, kept for the test to read.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn request(signature: Option<&str>) -> http::request::Parts {
+    let mut builder = http::Request::post("/sms")
+        .header("host", "a.com")
+        .header("content-type", FORM);
+    if let Some(signature) = signature {
+        builder = builder.header("x-twilio-signature", signature);
+    }
+    builder.body(()).expect("request").into_parts().0
+}
+
+fn sign(url: &str) -> String {
+    Signer::new(TOKEN, Algorithm::HmacSha1)
+        .expect("signer")
+        .sign_form(url, [("Body", "Hi")])
+}
+
+#[test]
+fn rejections_and_report_only_are_logged_without_secrets() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+    let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN)).body_limit(64);
+    let wrong = sign("http://a.com/other");
+    assert!(
+        verifier
+            .verify_parts(&request(Some(&wrong)), b"Body=Hi")
+            .is_err()
+    );
+    assert!(
+        verifier
+            .verify_parts(&request(Some(&wrong)), &[b'a'; 65])
+            .is_err()
+    );
+    let good = sign("http://a.com/sms");
+    assert!(
+        verifier
+            .verify_parts(&request(Some(&good)), b"Body=Hi")
+            .is_ok()
+    );
+    let report = ReportOnly::without_enforcing();
+    let unsigned = verifier.verify_parts(&request(None), b"").unwrap_err();
+    report.record(&unsigned);
+    report.clone().record(&unsigned);
+    assert_eq!(report.would_reject(), 2, "clones share the count");
+
+    let log = String::from_utf8(captured.0.lock().expect("log buffer").clone()).expect("UTF-8");
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 6, "{log}");
+    assert!(
+        lines[0].contains("WARN") && lines[0].contains(r#"reason="signature_mismatch""#),
+        "{log}"
+    );
+    assert!(
+        lines[0].contains(r#"urls_tried=["http://a.com/sms"]"#),
+        "{log}"
+    );
+    assert!(lines[1].contains(r#"reason="body_too_large""#), "{log}");
+    // Nothing for the valid request; then report-only announcing itself before anything it passes.
+    assert!(lines[2].contains("REPORT-ONLY mode"), "{log}");
+    assert!(lines[3].contains(r#"reason="missing_signature""#), "{log}");
+    assert!(
+        lines[4].contains("report-only") && lines[4].contains("would_reject=1"),
+        "{log}"
+    );
+    assert!(
+        lines[5].contains(r#"reason="missing_signature" would_reject=2"#),
+        "{log}"
+    );
+    assert!(
+        !log.contains(TOKEN) && !log.contains(&wrong) && !log.contains(&wrong[..8]),
+        "{log}"
+    );
+}
