@@ -24,6 +24,13 @@ pub(crate) enum Command {
     /// With --batch, read JSON Lines on stdin (fields: id, url, params, body, signature, auth_token,
     /// optional headers and key_id) and write one JSON verdict per line to stdout, in order.
     Verify(VerifyArgs),
+    /// Verify, then say why a request fails and how to fix it: tries other schemes, ports, trailing
+    /// slashes, path prefixes, query encodings, body modes and algorithms. The exit code is verify's:
+    /// 0 valid, 1 rejected, 2 usage error.
+    ///
+    /// Give the request as for verify, or as a captured raw HTTP request (--raw FILE) with --public-url
+    /// when its request line holds only a path.
+    Explain(ExplainArgs),
 }
 
 /// Where the secret comes from. `TWILIO_AUTH_TOKEN` is read when neither option is given.
@@ -76,6 +83,33 @@ pub(crate) struct SignArgs {
     /// The algorithm to sign with.
     #[arg(long, value_enum, default_value = "hmac-sha1")]
     pub(crate) algorithm: AlgorithmArg,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExplainArgs {
+    #[command(flatten)]
+    pub(crate) request: RequestArgs,
+    #[command(flatten)]
+    pub(crate) secret: SecretArgs,
+    /// The X-Twilio-Signature header value.
+    #[arg(long, value_name = "SIG", conflicts_with = "raw")]
+    pub(crate) signature: Option<String>,
+    /// The X-Twilio-Webhooks-Signature-Settings header value (SharedKey signing).
+    #[arg(long, value_name = "HEADER", conflicts_with = "raw")]
+    pub(crate) settings: Option<String>,
+    /// A captured raw HTTP/1.1 request (request line, headers, blank line, body); `-` reads stdin.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["url", "data", "form_body_file", "body_file"])]
+    pub(crate) raw: Option<PathBuf>,
+    /// With --raw: the URL configured in Twilio up to the path (https://abc.ngrok.app), joined with the
+    /// request target as received.
+    #[arg(long, value_name = "URL", requires = "raw")]
+    pub(crate) public_url: Option<String>,
+    /// Another path prefix a proxy or router may strip or add (repeat for each).
+    #[arg(long, value_name = "PREFIX")]
+    pub(crate) prefix: Vec<String>,
+    /// Print one JSON document: {"valid", "reason", "matched_url", "causes": [{"code", "signed_url", "fix"}]}.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,4 +1,5 @@
-//! `twilio-webhook`: sign, verify (also in batch) Twilio webhook signatures from the command line.
+//! `twilio-webhook`: sign, verify (also in batch) and explain Twilio webhook signatures from the
+//! command line.
 //!
 //! A thin layer over the `twilio-webhook` library: `main` parses the arguments, runs one subcommand and
 //! turns its outcome into an exit code (0 success / valid, 1 rejected, 2 usage or I/O error).
@@ -13,6 +14,10 @@
 
 mod args;
 mod batch;
+mod diagnose;
+mod explain;
+mod output;
+mod raw;
 mod request;
 mod secrets;
 mod sign;
@@ -47,6 +52,7 @@ fn main() -> ExitCode {
         args::Command::Sign(a) => sign::run(&a),
         args::Command::Verify(a) if a.batch => batch::run(&a),
         args::Command::Verify(a) => verify::run(&a),
+        args::Command::Explain(a) => explain::run(&a),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -43,7 +43,7 @@ fn split_pair(pair: &str) -> Result<(String, String), UsageError> {
         .ok_or_else(|| UsageError(format!("-d takes KEY=VALUE, got {pair:?}")))
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>, UsageError> {
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, UsageError> {
     let result = if path == Path::new("-") {
         let mut buf = Vec::new();
         std::io::stdin().read_to_end(&mut buf).map(|_| buf)

@@ -26,6 +26,32 @@ pub(crate) fn validator(
     builder.build()
 }
 
+/// A validator for one secret with no relaxation: what `explain` reports against.
+pub(crate) fn strict_validator(
+    secret: &str,
+    key_id: Option<&str>,
+) -> Result<RequestValidator, UsageError> {
+    let builder = match key_id {
+        Some(id) => RequestValidator::builder().shared_key(id, secret),
+        None => RequestValidator::builder().auth_token("primary", secret),
+    };
+    builder.build().map_err(|e| UsageError(e.to_string()))
+}
+
+/// Verifies `request` through the entry point its kind calls for.
+pub(crate) fn check(
+    validator: &RequestValidator,
+    url: &str,
+    request: &Request,
+    headers: SignatureHeaders<'_>,
+) -> Result<twilio_webhook::Verified, twilio_webhook::Rejection> {
+    match request {
+        Request::Params(params) => validator.verify_form(url, params, headers),
+        Request::FormBody(body) => validator.verify_form_body(url, body, headers),
+        Request::Body(body) => validator.verify_body(url, body, headers),
+    }
+}
+
 pub(crate) fn run(args: &VerifyArgs) -> Result<Outcome, UsageError> {
     let (url, request) = request::read(&args.request)?;
     let signature = args
@@ -36,15 +62,11 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<Outcome, UsageError> {
     let validator = validator(&secret, args.secret.key_id.as_deref(), args)
         .map_err(|e| UsageError(e.to_string()))?;
     let headers = SignatureHeaders::new(signature).with_settings(args.settings.as_deref());
-    let verdict = match &request {
-        Request::Params(params) => validator.verify_form(&url, params, headers),
-        Request::FormBody(body) => validator.verify_form_body(&url, body, headers),
-        Request::Body(body) => validator.verify_body(&url, body, headers),
-    };
+    let verdict = check(&validator, &url, &request, headers);
     match verdict {
         Ok(v) => {
-            println!("{v}");
-            println!("matched URL: {}", v.matched_url(&url));
+            crate::output::out!("{v}");
+            crate::output::out!("matched URL: {}", v.matched_url(&url));
             Ok(Outcome::Success)
         }
         Err(reason) => {

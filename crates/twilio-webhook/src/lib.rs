@@ -136,7 +136,7 @@ pub use replay::{
 pub use secret::ConfigError;
 pub use settings::{SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, settings_header_value};
 pub use signature::{Algorithm, body_sha256_hex};
-pub use signer::{SignError, SignedBody, Signer};
+pub use signer::{SignError, SignedBody, Signer, string_to_sign};
 pub use url::PortVariant;
 pub use validator::{RequestValidator, RequestValidatorBuilder};
 pub use verdict::{Rejection, SecretId, SecretKind, Verified};

@@ -125,6 +125,28 @@ impl Signer {
     }
 }
 
+/// The exact string Twilio signs for a form request (spec §2): `url` followed by each distinct
+/// parameter `key || value`, sorted by key and then value, without separators. It holds no secret, so it
+/// can be shown to explain a mismatch. For a body request it is the URL with `bodySHA256` alone.
+///
+/// ```
+/// use twilio_webhook::string_to_sign;
+///
+/// let s = string_to_sign("https://a.com/sms", [("To", "+1"), ("Body", "Hi"), ("Body", "Hi")]);
+/// assert_eq!(s, "https://a.com/smsBodyHiTo+1");
+/// ```
+pub fn string_to_sign<P: crate::FormParam>(
+    url: &str,
+    params: impl IntoIterator<Item = P>,
+) -> String {
+    with_params(params, |canonical| {
+        let mut bytes = url.as_bytes().to_vec();
+        crate::canonical::Suffix::feed(canonical, |run| bytes.extend_from_slice(run));
+        // Keys and values are &str, so the joined bytes are UTF-8.
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
