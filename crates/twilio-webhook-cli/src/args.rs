@@ -124,9 +124,14 @@ pub(crate) struct VerifyArgs {
     /// The X-Twilio-Webhooks-Signature-Settings header value (SharedKey signing).
     #[arg(long, value_name = "HEADER")]
     pub(crate) settings: Option<String>,
-    /// Read JSON Lines requests on stdin and write one JSON verdict per line.
-    #[arg(long, conflicts_with_all = ["url", "data", "form_body_file", "body_file", "signature", "settings", "token", "token_file", "key_id"])]
+    /// Read JSON Lines requests on stdin and write one JSON verdict per line. A line without
+    /// `auth_token` uses the configured secret (TWILIO_AUTH_TOKEN, --token-file, --token). Exits 0 once
+    /// every line is answered, whatever the verdicts (see --fail-on-reject).
+    #[arg(long, conflicts_with_all = ["url", "data", "form_body_file", "body_file", "signature", "settings", "key_id"])]
     pub(crate) batch: bool,
+    /// With --batch: exit 1 when any line is rejected or is bad input.
+    #[arg(long, requires = "batch")]
+    pub(crate) fail_on_reject: bool,
     /// Opt-in: also accept the path with or without a trailing slash.
     #[arg(long)]
     pub(crate) allow_trailing_slash: bool,

@@ -4,10 +4,13 @@
 //! `body` (a string, or null for a form request given by its `params`; with `"kind": "form"` the body
 //! is a raw `application/x-www-form-urlencoded` body), `signature`, `auth_token`, and optionally `headers`
 //! (an object; `X-Twilio-Webhooks-Signature-Settings` is honoured, names case-insensitive) and `key_id`
-//! (when present, `auth_token` is the secret of the SharedKey with that id). A line that cannot be read
-//! yields `{"id": null, "valid": false, "reason": "bad_input", ...}` and the run goes on.
+//! (when present, `auth_token` is the secret of the SharedKey with that id). A line without
+//! `auth_token` uses the configured secret. A line that cannot be read yields `{"id": …, "valid":
+//! false, "reason": "bad_input", ...}` (its id when that much could be read) and the run goes on.
+//! The exit code is 0 once every line is answered, or with `--fail-on-reject` 1 when any line was
+//! rejected or bad.
 
-use std::io::{BufRead as _, Write as _};
+use std::io::BufRead as _;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -15,7 +18,7 @@ use twilio_webhook::SignatureHeaders;
 
 use crate::args::VerifyArgs;
 use crate::verify::validator;
-use crate::{Outcome, UsageError};
+use crate::{Outcome, UsageError, secrets};
 
 /// One output line.
 #[derive(Debug, Serialize)]
@@ -30,9 +33,9 @@ struct Verdict {
 }
 
 impl Verdict {
-    fn bad_input(error: String) -> Self {
+    fn bad_input(id: Value, error: String) -> Self {
         Verdict {
-            id: Value::Null,
+            id,
             valid: false,
             reason: Some("bad_input"),
             matched_url: None,
@@ -62,9 +65,14 @@ fn optional_str<'a>(obj: &'a Map<String, Value>, name: &str) -> Result<Option<&'
     }
 }
 
-fn parse_line(obj: &Map<String, Value>) -> Result<Line<'_>, String> {
+fn parse_line<'a>(
+    obj: &'a Map<String, Value>,
+    configured: Option<&'a str>,
+) -> Result<Line<'a>, String> {
     let url = optional_str(obj, "url")?.ok_or("url is required")?;
-    let secret = optional_str(obj, "auth_token")?.ok_or("auth_token is required")?;
+    let secret = optional_str(obj, "auth_token")?
+        .or(configured)
+        .ok_or("auth_token is required (or configure TWILIO_AUTH_TOKEN or --token-file)")?;
     let params = match obj.get("params") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items
@@ -120,41 +128,74 @@ fn check(line: &Line<'_>, args: &VerifyArgs) -> Result<Verdict, String> {
     })
 }
 
-fn verdict_for(raw: &[u8], args: &VerifyArgs) -> Verdict {
+fn verdict_for(raw: &[u8], args: &VerifyArgs, configured: Option<&str>) -> Verdict {
     let parsed = std::str::from_utf8(raw)
         .map_err(|_| "the line is not UTF-8".to_string())
         .and_then(|text| serde_json::from_str::<Value>(text).map_err(|e| format!("not JSON: {e}")));
-    let result = match parsed {
-        Ok(Value::Object(obj)) => parse_line(&obj).and_then(|line| check(&line, args)),
-        Ok(_) => Err("the line is not a JSON object".to_string()),
-        Err(e) => Err(e),
-    };
-    result.unwrap_or_else(Verdict::bad_input)
+    match parsed {
+        Ok(Value::Object(obj)) => {
+            let id = obj.get("id").cloned().unwrap_or(Value::Null);
+            parse_line(&obj, configured)
+                .and_then(|line| check(&line, args))
+                .unwrap_or_else(|e| Verdict::bad_input(id, e))
+        }
+        Ok(_) => Verdict::bad_input(Value::Null, "the line is not a JSON object".to_string()),
+        Err(e) => Verdict::bad_input(Value::Null, e),
+    }
+}
+
+/// Writes one verdict line; `Ok(false)` when stdout was closed (the reader has what it wanted).
+fn write(out: &mut impl std::io::Write, verdict: &Verdict) -> Result<bool, UsageError> {
+    let written = serde_json::to_writer(&mut *out, verdict)
+        .map_err(std::io::Error::from)
+        .and_then(|()| out.write_all(b"\n"));
+    match written {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(UsageError(format!("cannot write to stdout: {e}"))),
+    }
 }
 
 pub(crate) fn run(args: &VerifyArgs) -> Result<Outcome, UsageError> {
+    let configured = secrets::configured(&args.secret)?;
     let stdin = std::io::stdin().lock();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let io_error = |e: std::io::Error| UsageError(format!("I/O error: {e}"));
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let (mut valid, mut rejected, mut bad) = (0usize, 0usize, 0usize);
     for line in stdin.split(b'\n') {
-        let mut raw = line.map_err(io_error)?;
+        let mut raw = line.map_err(|e| UsageError(format!("cannot read stdin: {e}")))?;
         if raw.last() == Some(&b'\r') {
             raw.pop();
         }
-        let verdict = verdict_for(&raw, args);
+        let verdict = verdict_for(&raw, args, configured.as_deref());
         match (verdict.valid, verdict.error.is_some()) {
             (true, _) => valid += 1,
             (false, true) => bad += 1,
             (false, false) => rejected += 1,
         }
-        serde_json::to_writer(&mut out, &verdict).map_err(|e| UsageError(e.to_string()))?;
-        out.write_all(b"\n").map_err(io_error)?;
+        if !write(&mut out, &verdict)? {
+            break;
+        }
+        let done = valid + rejected + bad;
+        if progress && done % 10_000 == 0 {
+            eprint!("\r{done} lines…");
+        }
     }
-    out.flush().map_err(io_error)?;
-    eprintln!(
-        "{} lines: {valid} valid, {rejected} rejected, {bad} bad input",
-        valid + rejected + bad
-    );
-    Ok(Outcome::Success)
+    match std::io::Write::flush(&mut out) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(UsageError(format!("cannot write to stdout: {e}")));
+        }
+        _ => {}
+    }
+    let total = valid + rejected + bad;
+    let noun = if total == 1 { "line" } else { "lines" };
+    if progress && total >= 10_000 {
+        eprint!("\r");
+    }
+    eprintln!("{total} {noun}: {valid} valid, {rejected} rejected, {bad} bad input");
+    Ok(if args.fail_on_reject && rejected + bad > 0 {
+        Outcome::Rejected
+    } else {
+        Outcome::Success
+    })
 }

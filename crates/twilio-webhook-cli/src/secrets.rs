@@ -6,6 +6,16 @@ use crate::args::SecretArgs;
 /// The environment variable read when no option names the secret.
 pub(crate) const TOKEN_ENV: &str = "TWILIO_AUTH_TOKEN";
 
+/// The secret if one is configured (`verify --batch` lines may carry their own): `None` when no
+/// option names one and `TWILIO_AUTH_TOKEN` is unset; an unreadable file or an empty secret is still
+/// an error.
+pub(crate) fn configured(args: &SecretArgs) -> Result<Option<String>, UsageError> {
+    if args.token.is_none() && args.token_file.is_none() && std::env::var_os(TOKEN_ENV).is_none() {
+        return Ok(None);
+    }
+    read(args).map(Some)
+}
+
 /// The secret, from the first source given: `--token`, `--token-file`, then `TWILIO_AUTH_TOKEN`.
 /// Errors never contain the secret.
 pub(crate) fn read(args: &SecretArgs) -> Result<String, UsageError> {

@@ -16,14 +16,16 @@ pub(crate) fn run(args: &SignArgs) -> Result<Outcome, UsageError> {
     let signer = Signer::new(secret, algorithm).map_err(|e| UsageError(e.to_string()))?;
     let sign_error = |e: twilio_webhook::SignError| UsageError(e.to_string());
     match request {
-        Request::Params(params) => println!("{}", signer.sign_form(&url, &params)),
-        Request::FormBody(body) => println!(
-            "{}",
-            signer.sign_form_body(&url, &body).map_err(sign_error)?
-        ),
+        Request::Params(params) => crate::output::out!("{}", signer.sign_form(&url, &params)),
+        Request::FormBody(body) => {
+            crate::output::out!(
+                "{}",
+                signer.sign_form_body(&url, &body).map_err(sign_error)?
+            )
+        }
         Request::Body(body) => {
             let signed = signer.sign_body(&url, &body).map_err(sign_error)?;
-            println!("{}\n{}", signed.signature, signed.url);
+            crate::output::out!("{}\n{}", signed.signature, signed.url);
         }
     }
     if let Some(id) = &args.secret.key_id {

@@ -58,6 +58,13 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<Outcome, UsageError> {
         .signature
         .as_deref()
         .ok_or_else(|| UsageError("--signature is required (or --batch)".into()))?;
+    if args.secret.key_id.is_some() && args.settings.is_none() {
+        return Err(UsageError(
+            "--key-id needs the X-Twilio-Webhooks-Signature-Settings header the request carried: \
+             pass --settings 'key=KS…,algorithm=HMAC_SHA256' (or HMAC_SHA1)"
+                .into(),
+        ));
+    }
     let secret = secrets::read(&args.secret)?;
     let validator = validator(&secret, args.secret.key_id.as_deref(), args)
         .map_err(|e| UsageError(e.to_string()))?;

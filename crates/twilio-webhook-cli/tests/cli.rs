@@ -288,9 +288,11 @@ fn batch_bad_lines_do_not_stop_the_run() {
         .collect();
     let bad = (Value::Null, Value::from("bad_input"));
     let ok = (Value::from("ok"), Value::Null);
+    // The bad line whose id could be read keeps it.
+    let bad_p = (Value::from("p"), Value::from("bad_input"));
     assert_eq!(
         summary,
-        vec![bad.clone(), ok.clone(), bad.clone(), bad.clone(), bad, ok]
+        vec![bad.clone(), ok.clone(), bad.clone(), bad_p, bad, ok]
     );
     assert!(!text(&out.stdout).contains(TOKEN) && !text(&out.stderr).contains(TOKEN));
 }
@@ -374,4 +376,137 @@ fn help_warns_that_token_is_visible() {
     let out = run(bin().args(["verify", "--help"]), b"");
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stdout).contains("Visible to other users of this machine"));
+}
+
+const DOC_LINE: &str = r#"{"id":"doc","url":"https://mycompany.com/myapp.php?foo=1&bar=2","params":[["CallSid","CA1234567890ABCDE"],["Caller","+12349013030"],["Digits","1234"],["From","+12349013030"],["To","+18005551212"]],"body":null,"signature":"0/KCTR6DLpKmkAf8muzZqo1nDgQ="}"#;
+
+#[test]
+fn batch_lines_without_a_token_use_the_configured_one() {
+    let out = run(
+        bin()
+            .args(["verify", "--batch"])
+            .env("TWILIO_AUTH_TOKEN", "12345"),
+        DOC_LINE.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let verdict: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (verdict["id"].clone(), verdict["valid"].clone()),
+        (Value::from("doc"), Value::from(true))
+    );
+    assert!(
+        text(&out.stderr).contains("1 line: 1 valid, 0 rejected, 0 bad input"),
+        "{}",
+        text(&out.stderr)
+    );
+    // No secret anywhere: a bad line that says what is missing, with its id.
+    let out = run(bin().args(["verify", "--batch"]), DOC_LINE.as_bytes());
+    let verdict: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(verdict["id"], "doc");
+    assert_eq!(verdict["reason"], "bad_input");
+    assert!(
+        verdict["error"]
+            .as_str()
+            .unwrap()
+            .contains("TWILIO_AUTH_TOKEN"),
+        "{verdict}"
+    );
+}
+
+#[test]
+fn batch_exit_codes_and_fail_on_reject() {
+    let rejected = DOC_LINE.replace("1234\"]", "9999\"]");
+    let input = format!("{DOC_LINE}\n{rejected}\n");
+    let plain = run(
+        bin()
+            .args(["verify", "--batch"])
+            .env("TWILIO_AUTH_TOKEN", "12345"),
+        input.as_bytes(),
+    );
+    assert_eq!(plain.status.code(), Some(0), "every line answered");
+    assert!(
+        text(&plain.stderr).contains("2 lines: 1 valid, 1 rejected"),
+        "{}",
+        text(&plain.stderr)
+    );
+    let strict = run(
+        bin()
+            .args(["verify", "--batch", "--fail-on-reject"])
+            .env("TWILIO_AUTH_TOKEN", "12345"),
+        input.as_bytes(),
+    );
+    assert_eq!(strict.status.code(), Some(1));
+    let all_valid = run(
+        bin()
+            .args(["verify", "--batch", "--fail-on-reject"])
+            .env("TWILIO_AUTH_TOKEN", "12345"),
+        DOC_LINE.as_bytes(),
+    );
+    assert_eq!(all_valid.status.code(), Some(0));
+}
+
+#[test]
+fn a_closed_stdout_pipe_never_panics() {
+    let input = format!("{DOC_LINE}\n").repeat(20_000);
+    let mut child = bin()
+        .args(["verify", "--batch"])
+        .env("TWILIO_AUTH_TOKEN", "12345")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("panicked"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn key_id_without_settings_or_with_an_empty_id_is_a_usage_error() {
+    let out = run(
+        data_args(bin().args([
+            "verify",
+            "--url",
+            DOC_URL,
+            "--signature",
+            "x",
+            "--key-id",
+            "KS1",
+        ]))
+        .env("TWILIO_AUTH_TOKEN", "12345"),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--settings"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(
+        data_args(bin().args([
+            "verify",
+            "--url",
+            DOC_URL,
+            "--signature",
+            "x",
+            "--key-id",
+            "",
+            "--settings",
+            "key=,algorithm=HMAC_SHA256",
+        ]))
+        .env("TWILIO_AUTH_TOKEN", "12345"),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("empty"), "{}", text(&out.stderr));
 }

@@ -17,6 +17,8 @@ pub enum ConfigError {
     DuplicateName(String),
     /// No secret was configured at all.
     NoSecrets,
+    /// An Auth Token's name or a SharedKey's id is empty.
+    EmptyName,
 }
 
 impl fmt::Display for ConfigError {
@@ -27,6 +29,7 @@ impl fmt::Display for ConfigError {
                 write!(f, "more than one secret is named {name:?}")
             }
             ConfigError::NoSecrets => f.write_str("no Auth Token or SharedKey is configured"),
+            ConfigError::EmptyName => f.write_str("an Auth Token name or SharedKey id is empty"),
         }
     }
 }
@@ -94,6 +97,9 @@ impl fmt::Debug for SharedKeyEntry {
 }
 
 fn key(name: &str, secret: &[u8], algorithm: Algorithm) -> Result<Keyed, ConfigError> {
+    if name.trim().is_empty() {
+        return Err(ConfigError::EmptyName);
+    }
     if secret.is_empty() {
         return Err(ConfigError::EmptySecret(name.to_string()));
     }

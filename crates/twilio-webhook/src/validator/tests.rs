@@ -502,3 +502,12 @@ fn verified_outlives_the_url_it_was_made_from() {
     assert_eq!(verified.secret().kind(), SecretKind::AuthToken);
     assert_eq!(verified.secret().name(), "primary");
 }
+
+#[test]
+fn an_empty_name_or_key_id_is_a_configuration_error() {
+    let empty_id = RequestValidator::builder().shared_key("", "secret").build();
+    assert_eq!(empty_id.err(), Some(ConfigError::EmptyName));
+    let blank_name = RequestValidator::builder().auth_token(" ", "token").build();
+    assert_eq!(blank_name.err(), Some(ConfigError::EmptyName));
+    assert!(ConfigError::EmptyName.to_string().contains("empty"));
+}
