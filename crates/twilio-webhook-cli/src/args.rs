@@ -31,6 +31,73 @@ pub(crate) enum Command {
     /// Give the request as for verify, or as a captured raw HTTP request (--raw FILE) with --public-url
     /// when its request line holds only a path.
     Explain(ExplainArgs),
+    /// Emulate Twilio: build a realistic webhook of one kind, sign it for the URL Twilio would have
+    /// called (--public-url, else the target), send it to your app and show the answer. Exit 0 when
+    /// the target answered 2xx, 1 otherwise, 2 on a usage error.
+    ///
+    /// With --repeat N --concurrency C, a bounded load generator (fresh SIDs on every request) with a
+    /// latency summary.
+    Send(SendArgs),
+}
+
+/// What `send` emulates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SendKind {
+    /// An incoming message (SMS).
+    Sms,
+    /// An incoming call.
+    Voice,
+    /// A message status callback.
+    MessageStatus,
+    /// A call status callback.
+    CallStatus,
+    /// An Event Streams delivery: a JSON CloudEvents array, signed with bodySHA256.
+    EventStream,
+    /// Your own -d KEY=VALUE pairs, or --body-file (signed with bodySHA256).
+    Raw,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SendArgs {
+    /// What to send.
+    #[arg(value_enum)]
+    pub(crate) kind: SendKind,
+    /// Where to send it: your app's http:// URL (e.g. http://127.0.0.1:3000/sms).
+    #[arg(long, value_name = "URL")]
+    pub(crate) target: String,
+    /// The URL Twilio would have called (a tunnel's https:// address): the request is signed for it.
+    #[arg(long, value_name = "URL")]
+    pub(crate) public_url: Option<String>,
+    /// Override or add a form parameter (repeat for each).
+    #[arg(short = 'd', long = "data", value_name = "KEY=VALUE")]
+    pub(crate) data: Vec<String>,
+    /// With raw: a body to send as JSON with bodySHA256; `-` reads stdin.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) body_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) secret: SecretArgs,
+    /// The algorithm; hmac-sha256 signs the SharedKey way (with --key-id and the settings header).
+    #[arg(long, value_enum, default_value = "hmac-sha1")]
+    pub(crate) algorithm: AlgorithmArg,
+    /// Send no X-Twilio-Signature (expect 400).
+    #[arg(long, conflicts_with_all = ["bad_signature", "tamper"])]
+    pub(crate) no_signature: bool,
+    /// Send a well-formed but wrong signature (expect 403).
+    #[arg(long, conflicts_with = "tamper")]
+    pub(crate) bad_signature: bool,
+    /// Change the body after signing (expect 403).
+    #[arg(long)]
+    pub(crate) tamper: bool,
+    /// How many requests to send.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub(crate) repeat: usize,
+    /// How many at once (with --repeat).
+    #[arg(long, default_value_t = 1, value_name = "C")]
+    pub(crate) concurrency: usize,
+    /// Print JSON: {"status", "latency_ms", "body", "error"}, or with --repeat {"requests",
+    /// "concurrency", "duration_s", "rate_per_s", "statuses", "errors", "latency_ms"}.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// Where the secret comes from. `TWILIO_AUTH_TOKEN` is read when neither option is given.

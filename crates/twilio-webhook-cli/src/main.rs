@@ -16,10 +16,12 @@ mod args;
 mod batch;
 mod diagnose;
 mod explain;
+mod kinds;
 mod output;
 mod raw;
 mod request;
 mod secrets;
+mod send;
 mod sign;
 mod verify;
 
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         args::Command::Verify(a) if a.batch => batch::run(&a),
         args::Command::Verify(a) => verify::run(&a),
         args::Command::Explain(a) => explain::run(&a),
+        args::Command::Send(a) => send::run(&a),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

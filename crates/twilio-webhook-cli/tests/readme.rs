@@ -19,7 +19,11 @@ fn the_readme_cli_examples_run_as_written() {
         .parent()
         .expect("binary directory")
         .to_path_buf();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let out = Command::new("bash")
         .args(["-euo", "pipefail", "-c", block])
         .current_dir(&root)
@@ -28,12 +32,26 @@ fn the_readme_cli_examples_run_as_written() {
         .output()
         .expect("bash runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.first(), Some(&"0/KCTR6DLpKmkAf8muzZqo1nDgQ="), "{stdout}");
+    assert_eq!(
+        lines.first(),
+        Some(&"0/KCTR6DLpKmkAf8muzZqo1nDgQ="),
+        "{stdout}"
+    );
     assert_eq!(stdout.matches("valid: HMAC-SHA1").count(), 2, "{stdout}");
     // The explain output the README shows is what explain prints now.
-    for line in lines.iter().filter(|l| l.starts_with("  - ") || l.starts_with("Twilio signed")) {
-        assert!(readme.contains(line), "README shows a different explain output; now: {line}");
+    for line in lines
+        .iter()
+        .filter(|l| l.starts_with("  - ") || l.starts_with("Twilio signed"))
+    {
+        assert!(
+            readme.contains(line),
+            "README shows a different explain output; now: {line}"
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! A raw HTTP/1.1 client: the request goes on the wire byte for byte as written (the target's query,
-//! the headers), which no HTTP client library promises.
+//! the headers), which no HTTP client library promises. The CLI's `send` includes this file too.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
@@ -35,11 +35,15 @@ impl RawResponse {
     }
 }
 
-/// Sends `request` to `127.0.0.1:port`. The body is written from another thread while the
-/// response is read, so a server that answers before reading the whole body (413) is seen answering.
+/// Sends `request` to `127.0.0.1:port`.
 pub fn send(port: u16, request: &RawRequest) -> Result<RawResponse, String> {
-    let mut stream =
-        TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
+    send_to(&format!("127.0.0.1:{port}"), request)
+}
+
+/// Sends `request` to `addr` (`host:port`). The body is written from another thread while the
+/// response is read, so a server that answers before reading the whole body (413) is seen answering.
+pub fn send_to(addr: &str, request: &RawRequest) -> Result<RawResponse, String> {
+    let mut stream = TcpStream::connect(addr).map_err(|e| format!("connect to {addr}: {e}"))?;
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .map_err(|e| e.to_string())?;

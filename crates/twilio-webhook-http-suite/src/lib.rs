@@ -11,7 +11,7 @@ mod client;
 mod replay;
 mod server;
 
-pub use client::{RawRequest, RawResponse, send};
+pub use client::{RawRequest, RawResponse, send, send_to};
 pub use replay::{RedisServer, replay_contract, report_only_contract, signed_form, signed_sms};
 
 /// What a typed-payload handler answers for a message: what [`MMS_DESCRIPTION`] expects of [`MMS_BODY`].
