@@ -105,7 +105,12 @@ impl Plan {
             }
             None => {
                 let mut params = kinds::params(self.kind, &mut ids);
-                kinds::apply_overrides(&mut params, &self.overrides);
+                if self.kind == SendKind::Raw {
+                    // Your own pairs, repeated keys kept.
+                    params.clone_from(&self.overrides);
+                } else {
+                    kinds::apply_overrides(&mut params, &self.overrides);
+                }
                 let body = form_urlencoded::Serializer::new(String::new())
                     .extend_pairs(&params)
                     .finish()

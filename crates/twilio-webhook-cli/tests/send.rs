@@ -97,6 +97,32 @@ fn every_kind_verifies_and_the_negative_flags_are_refused() {
             "{flag}: {answer}"
         );
     }
+    // raw: your own pairs, repeated keys kept.
+    let public = format!("{TUNNEL}/sms");
+    let (code, text) = send(
+        server.port,
+        &[
+            "raw",
+            "--target",
+            &target("/sms"),
+            "--public-url",
+            &public,
+            "-d",
+            "Body=a",
+            "-d",
+            "Body=b",
+            "-d",
+            "From=+1",
+        ],
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        json(&text)["body"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Verified: 3 parameters"),
+        "{text}"
+    );
     // Signed for the target instead of the public URL Twilio calls: refused, as Twilio's would be.
     let (code, text) = send(server.port, &["sms", "--target", &target("/sms")]);
     assert_eq!(
