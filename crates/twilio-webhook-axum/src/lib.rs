@@ -51,10 +51,12 @@ pub use twilio_webhook::{
     PublicUrl, Refusal, RequestValidator, VerifiedRequest, WebhookRejection, WebhookVerifier,
 };
 
-/// A refusal as a response: its status and a plain-text body naming the reason.
+/// A refusal as a response: its status and a plain-text body naming the reason. The rejection rides in
+/// the response's extensions, for a server that counts refusals by reason.
 fn rejection_response<B: From<String>>(rejection: &WebhookRejection) -> http::Response<B> {
     let mut response = http::Response::new(B::from(rejection.body_text()));
     *response.status_mut() = rejection.status();
+    response.extensions_mut().insert(rejection.clone());
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("text/plain; charset=utf-8"),

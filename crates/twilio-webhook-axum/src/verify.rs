@@ -58,6 +58,10 @@ where
                 Vec::new(),
             ));
         }
+        // A server that puts a deadline on the body (twilio-webhook guard) fails it as TimedOut.
+        Err(e) if timed_out(&*e) => {
+            return Err(WebhookRejection::new(Refusal::ClientTimeout, Vec::new()));
+        }
         Err(_) => return Err(WebhookRejection::new(Refusal::BodyUnreadable, Vec::new())),
     };
     Ok(bytes)
@@ -84,4 +88,18 @@ pub(crate) async fn check(
     let verified = verifier.verify_async(&incoming, bytes).await?;
     parts.extensions.insert(verified.clone());
     Ok(verified)
+}
+
+/// Whether an error, or any error it wraps, is an I/O time-out.
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }

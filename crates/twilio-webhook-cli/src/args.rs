@@ -38,6 +38,61 @@ pub(crate) enum Command {
     /// With --repeat N --concurrency C, a bounded load generator (fresh SIDs on every request) with a
     /// latency summary.
     Send(SendArgs),
+    /// A validating reverse proxy: only requests verified as Twilio's reach the upstream app.
+    ///
+    /// Refusals: 400 missing signature, 403 invalid, 409 replay, 413 too large, 408 slow client; 502
+    /// upstream down, 504 upstream slow. Verified requests carry X-Twilio-Webhook-Verified: <secret
+    /// name>. SIGTERM drains in-flight requests.
+    Guard(GuardArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GuardArgs {
+    /// A TOML file with any of these settings (flags and environment win).
+    #[arg(long, value_name = "FILE", env = "TWILIO_GUARD_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// Where to listen (default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR:PORT", env = "TWILIO_GUARD_LISTEN")]
+    pub(crate) listen: Option<String>,
+    /// The app to protect: http://HOST:PORT.
+    #[arg(long, value_name = "URL", env = "TWILIO_GUARD_UPSTREAM")]
+    pub(crate) upstream: Option<String>,
+    /// The URL Twilio calls, up to the path (repeat for several domains).
+    #[arg(long, value_name = "URL")]
+    pub(crate) public_url: Vec<String>,
+    /// A proxy in front of the guard whose Forwarded / X-Forwarded-* headers count (repeat).
+    #[arg(long, value_name = "CIDR")]
+    pub(crate) trusted_proxy: Vec<String>,
+    /// The largest body accepted (default 1MiB).
+    #[arg(long, value_name = "SIZE", env = "TWILIO_GUARD_MAX_BODY")]
+    pub(crate) max_body: Option<String>,
+    /// How long a client may take to send its headers, and its body (default 10s): then 408.
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) client_timeout: Option<String>,
+    /// How long the upstream may take to answer (default 30s): then 504.
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) upstream_timeout: Option<String>,
+    /// Replay protection: off (default), memory, or redis://HOST:PORT shared by several guards.
+    #[arg(long, value_name = "STORE", env = "TWILIO_REPLAY")]
+    pub(crate) replay: Option<String>,
+    /// Where to serve /healthz and Prometheus /metrics.
+    #[arg(long, value_name = "ADDR:PORT", env = "TWILIO_GUARD_ADMIN_LISTEN")]
+    pub(crate) admin_listen: Option<String>,
+    /// A path prefix that requires verification (the longest matching prefix decides; by default
+    /// every path does).
+    #[arg(long, value_name = "PREFIX")]
+    pub(crate) require: Vec<String>,
+    /// A path prefix passed through WITHOUT verification (health checks, static files).
+    #[arg(long, value_name = "PREFIX")]
+    pub(crate) pass: Vec<String>,
+    /// A SharedKey: its id and a file holding its secret (repeat).
+    #[arg(long, value_name = "ID=FILE")]
+    pub(crate) shared_key: Vec<String>,
+    /// Log as JSON lines.
+    #[arg(long)]
+    pub(crate) log_json: bool,
+    #[command(flatten)]
+    pub(crate) secret: SecretArgs,
 }
 
 /// What `send` emulates.

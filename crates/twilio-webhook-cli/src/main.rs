@@ -16,6 +16,7 @@ mod args;
 mod batch;
 mod diagnose;
 mod explain;
+mod guard;
 mod kinds;
 mod output;
 mod raw;
@@ -56,6 +57,7 @@ fn main() -> ExitCode {
         args::Command::Verify(a) => verify::run(&a),
         args::Command::Explain(a) => explain::run(&a),
         args::Command::Send(a) => send::run(&a),
+        args::Command::Guard(a) => guard::run(&a),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -107,6 +107,8 @@ pub enum Refusal {
     ReplayStoreUnavailable,
     /// The account secrets could not be looked up.
     AccountLookupFailed,
+    /// The client sent its body too slowly (a server's read deadline passed).
+    ClientTimeout,
 }
 
 /// A refused request: the reason, and the URLs that were tried. It renders as a status and a short
@@ -152,8 +154,9 @@ impl WebhookRejection {
         &self.urls_tried
     }
 
-    /// `400` for a missing signature header, `413` for a body over the limit, `409` for a replay,
-    /// `503` when the replay store cannot answer, `403` for every other rejection.
+    /// `400` for a missing signature header, `413` for a body over the limit, `408` for a body sent too
+    /// slowly, `409` for a replay, `503` when the replay store cannot answer, `403` for every other
+    /// rejection.
     pub fn status(&self) -> StatusCode {
         match self.refusal {
             Refusal::Replayed => StatusCode::CONFLICT,
@@ -164,6 +167,7 @@ impl WebhookRejection {
                 StatusCode::BAD_REQUEST
             }
             Refusal::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Refusal::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
             Refusal::Rejected(_) => StatusCode::FORBIDDEN,
         }
     }
@@ -182,6 +186,7 @@ fn refusal_code(refusal: Refusal) -> &'static str {
         Refusal::Replayed => "replayed",
         Refusal::ReplayStoreUnavailable => "replay_store_unavailable",
         Refusal::AccountLookupFailed => "account_lookup_failed",
+        Refusal::ClientTimeout => "client_timeout",
     }
 }
 
@@ -196,6 +201,7 @@ impl fmt::Display for WebhookRejection {
             Refusal::AccountLookupFailed => {
                 f.write_str("the account's secrets could not be looked up")?
             }
+            Refusal::ClientTimeout => f.write_str("the client sent its body too slowly")?,
         }
         if !self.urls_tried.is_empty() {
             write!(f, " (tried {})", self.urls_tried.join(", "))?;

@@ -1,0 +1,129 @@
+//! Prometheus metrics: requests by verdict and reason, and latency histograms for verification and
+//! the upstream.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+const BUCKETS: [f64; 12] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
+];
+
+/// A latency histogram with fixed buckets (seconds).
+#[derive(Default)]
+pub(crate) struct Histogram {
+    counts: [AtomicU64; BUCKETS.len()],
+    sum_nanos: AtomicU64,
+    count: AtomicU64,
+}
+
+impl Histogram {
+    pub(crate) fn observe(&self, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        for (bound, count) in BUCKETS.iter().zip(&self.counts) {
+            if seconds <= *bound {
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.sum_nanos.fetch_add(
+            u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn render(&self, name: &str, help: &str, out: &mut String) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        for (bound, count) in BUCKETS.iter().zip(&self.counts) {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{bound}\"}} {}",
+                count.load(Ordering::Relaxed)
+            );
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let sum = self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
+    }
+}
+
+/// Everything the admin listener reports.
+#[derive(Default)]
+pub(crate) struct Metrics {
+    requests: Mutex<BTreeMap<(&'static str, String), u64>>,
+    pub(crate) verify: Histogram,
+    pub(crate) upstream: Histogram,
+}
+
+impl Metrics {
+    /// Counts a request: `verdict` is `forwarded`, `rejected` or `passed_through`.
+    pub(crate) fn count(&self, verdict: &'static str, reason: &str) {
+        let mut requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        *requests.entry((verdict, reason.to_string())).or_insert(0) += 1;
+    }
+
+    /// The Prometheus text exposition.
+    pub(crate) fn render(&self) -> String {
+        let mut out = String::from(
+            "# HELP twilio_guard_requests_total Requests by verdict and reason.\n# TYPE twilio_guard_requests_total counter\n",
+        );
+        for ((verdict, reason), n) in self
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "twilio_guard_requests_total{{verdict=\"{verdict}\",reason=\"{reason}\"}} {n}"
+            );
+        }
+        self.verify.render(
+            "twilio_guard_verify_seconds",
+            "Time to read and verify a request.",
+            &mut out,
+        );
+        self.upstream.render(
+            "twilio_guard_upstream_seconds",
+            "Time the upstream took to answer.",
+            &mut out,
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exposition_counts_and_buckets() {
+        let m = Metrics::default();
+        m.count("rejected", "signature_mismatch");
+        m.count("rejected", "signature_mismatch");
+        m.count("forwarded", "");
+        m.verify.observe(Duration::from_micros(300));
+        let text = m.render();
+        assert!(
+            text.contains(
+                "twilio_guard_requests_total{verdict=\"rejected\",reason=\"signature_mismatch\"} 2"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("twilio_guard_verify_seconds_bucket{le=\"0.00025\"} 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("twilio_guard_verify_seconds_bucket{le=\"0.0005\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("twilio_guard_verify_seconds_count 1")
+                && text.contains("twilio_guard_upstream_seconds_count 0")
+        );
+    }
+}
