@@ -1,0 +1,474 @@
+//! `twilio-webhook guard` as a real process on loopback, in front of an echo upstream: byte-exact
+//! forwarding, every refusal and its status, the forged verified header, replays (memory, and Redis
+//! shared by two guards), the upstream killed or slow, a slow client, and SIGTERM during a request.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use twilio_webhook::{Algorithm, Signer};
+use twilio_webhook_http_suite as suite;
+
+const TOKEN: &str = "guard-test-token";
+
+/// An upstream that answers with the exact body it received, the request line and headers in
+/// `x-echo` (JSON), and sleeps 1.5 s first on `/slow`.
+struct Echo {
+    port: u16,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Echo {
+    fn start() -> Echo {
+        let port = suite::free_port();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
+                let mut rx = rx;
+                loop {
+                    tokio::select! {
+                        accepted = listener.accept() => {
+                            let Ok((stream, _)) = accepted else { continue };
+                            let service = hyper::service::service_fn(|req: http::Request<hyper::body::Incoming>| async move {
+                                use http_body_util::BodyExt as _;
+                                let (parts, body) = req.into_parts();
+                                if parts.uri.path() == "/slow" {
+                                    tokio::time::sleep(Duration::from_millis(1500)).await;
+                                }
+                                let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+                                let headers: Vec<(String, String)> = parts.headers.iter()
+                                    .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                                    .collect();
+                                let echo = serde_json::json!({"method": parts.method.as_str(), "target": parts.uri.to_string(), "headers": headers});
+                                let mut response = http::Response::new(http_body_util::Full::new(bytes));
+                                response.headers_mut().insert("x-echo", http::HeaderValue::from_str(&echo.to_string()).expect("ascii"));
+                                Ok::<_, std::convert::Infallible>(response)
+                            });
+                            tokio::spawn(hyper::server::conn::http1::Builder::new()
+                                .serve_connection(hyper_util::rt::TokioIo::new(stream), service));
+                        }
+                        _ = &mut rx => break,
+                    }
+                }
+            });
+        });
+        suite::wait_for(port);
+        Echo {
+            port,
+            stop: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn kill(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Echo {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+struct Guard {
+    port: u16,
+    child: Child,
+}
+
+impl Guard {
+    fn start(upstream: &str, extra: &[&str]) -> Guard {
+        let port = suite::free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_twilio-webhook"))
+            .args([
+                "guard",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--upstream",
+                upstream,
+            ])
+            .args(extra)
+            .env("TWILIO_AUTH_TOKEN", TOKEN)
+            .env_remove("TWILIO_REPLAY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("guard starts");
+        suite::wait_for(port);
+        Guard { port, child }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn signed(
+    port: u16,
+    target: &str,
+    content_type: &str,
+    body: &[u8],
+    extra: &[(&str, &str)],
+) -> suite::RawRequest {
+    let host = format!("127.0.0.1:{port}");
+    let url = format!("http://{host}{target}");
+    let signer = Signer::new(TOKEN, Algorithm::HmacSha1).expect("signer");
+    let signature = if content_type.starts_with("application/x-www-form-urlencoded") {
+        signer.sign_form_body(&url, body).expect("form")
+    } else {
+        signer.sign_form(&url, std::iter::empty::<(&str, &str)>())
+    };
+    let mut headers = vec![
+        ("Host".to_string(), host),
+        ("Content-Type".to_string(), content_type.to_string()),
+        ("X-Twilio-Signature".to_string(), signature),
+    ];
+    headers.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+    suite::RawRequest {
+        method: "POST",
+        target: target.to_string(),
+        headers,
+        body: body.to_vec(),
+    }
+}
+
+/// A JSON-mode request: `bodySHA256` of `body` appended to `path`, the URL alone signed.
+fn signed_body(port: u16, path: &str, body: &[u8]) -> suite::RawRequest {
+    let target = format!(
+        "{path}?bodySHA256={}",
+        twilio_webhook::body_sha256_hex(body)
+    );
+    signed(port, &target, "application/octet-stream", body, &[])
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+#[test]
+fn verified_requests_are_forwarded_byte_exact_and_refusals_never_reach_the_upstream() {
+    let echo = Echo::start();
+    let guard = Guard::start(
+        &echo.url(),
+        &[
+            "--max-body",
+            "64KiB",
+            "--replay",
+            "memory",
+            "--pass",
+            "/health",
+        ],
+    );
+    let send = |r: &suite::RawRequest| suite::send(guard.port, r).expect("answer");
+    // Form, with a query kept byte for byte.
+    let form = b"Body=Hello+there&From=%2B15551234567&MediaUrl=a&MediaUrl=b";
+    let r = send(&signed(
+        guard.port,
+        "/sms?name=O%27Brien&q=a+b",
+        FORM,
+        form,
+        &[],
+    ));
+    assert_eq!((r.status, r.body.as_slice()), (200, &form[..]));
+    // A binary body in JSON mode, exactly at the limit.
+    let binary: Vec<u8> = (0..64 * 1024).map(|i| (i * 7 % 256) as u8).collect();
+    let r = send(&signed_body(guard.port, "/events", &binary));
+    assert_eq!(r.status, 200);
+    assert!(r.body == binary, "the binary body changed on the way");
+    let over: Vec<u8> = vec![1; 64 * 1024 + 1];
+    assert_eq!(send(&signed_body(guard.port, "/events", &over)).status, 413);
+    // Refusals.
+    let mut unsigned = signed(guard.port, "/sms", FORM, form, &[]);
+    unsigned.headers.retain(|(n, _)| n != "X-Twilio-Signature");
+    assert_eq!(send(&unsigned).status, 400);
+    let mut forged = signed(guard.port, "/sms", FORM, form, &[]);
+    forged.body.extend_from_slice(b"&Extra=1");
+    assert_eq!(send(&forged).status, 403);
+    let mut stripped = signed_body(guard.port, "/events", b"{\"a\":1}");
+    stripped.body.clear();
+    let r = send(&stripped);
+    assert_eq!(
+        (r.status, r.text().contains("body_hash_mismatch")),
+        (403, true),
+        "{}",
+        r.text()
+    );
+    let replayed = signed(guard.port, "/sms", FORM, b"Body=once", &[]);
+    assert_eq!((send(&replayed).status, send(&replayed).status), (200, 409));
+    // Pass-through routes skip verification.
+    let mut health = signed(guard.port, "/health", FORM, b"", &[]);
+    health.headers.retain(|(n, _)| n != "X-Twilio-Signature");
+    assert_eq!(send(&health).status, 200);
+}
+
+#[test]
+fn the_verified_header_comes_only_from_the_guard() {
+    let echo = Echo::start();
+    let guard = Guard::start(&echo.url(), &["--pass", "/open"]);
+    // Two forged copies, in two spellings: the upstream sees one, the guard's.
+    let forged = [
+        ("X-Twilio-Webhook-Verified", "admin"),
+        ("x-twilio-webhook-verified", "root"),
+    ];
+    let request = signed(guard.port, "/sms", FORM, b"Body=hi", &forged);
+    let headers = raw_headers(guard.port, &request);
+    let verified: Vec<&str> = headers
+        .iter()
+        .filter(|(n, _)| n == "x-twilio-webhook-verified")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(verified, ["primary"], "{headers:?}");
+    // A pass-through request never carries it, whatever the client sent.
+    let mut open = signed(guard.port, "/open", FORM, b"", &forged);
+    open.headers.retain(|(n, _)| n != "X-Twilio-Signature");
+    let headers = raw_headers(guard.port, &open);
+    assert!(
+        headers
+            .iter()
+            .all(|(n, _)| n != "x-twilio-webhook-verified"),
+        "{headers:?}"
+    );
+    // Hop-by-hop headers are not forwarded.
+    let hop = signed(
+        guard.port,
+        "/sms",
+        FORM,
+        b"Body=hop",
+        &[
+            ("Keep-Alive", "timeout=5"),
+            ("Proxy-Authorization", "secret"),
+        ],
+    );
+    let headers = raw_headers(guard.port, &hop);
+    assert!(
+        headers
+            .iter()
+            .all(|(n, _)| n != "keep-alive" && n != "proxy-authorization"),
+        "{headers:?}"
+    );
+}
+
+/// Sends `request` on a raw socket and returns the upstream's view of the headers (the echo's
+/// `x-echo` response header).
+fn raw_headers(port: u16, request: &suite::RawRequest) -> Vec<(String, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let mut head = format!("{} {} HTTP/1.1\r\n", request.method, request.target);
+    for (n, v) in &request.headers {
+        head.push_str(&format!("{n}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        request.body.len()
+    ));
+    stream.write_all(head.as_bytes()).expect("write");
+    stream.write_all(&request.body).expect("write");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let echo = response
+        .lines()
+        .find_map(|l| l.strip_prefix("x-echo: "))
+        .unwrap_or_else(|| panic!("no x-echo header: {response}"));
+    let value: serde_json::Value = serde_json::from_str(echo).expect("echo JSON");
+    value["headers"]
+        .as_array()
+        .expect("headers")
+        .iter()
+        .map(|p| {
+            (
+                p[0].as_str().unwrap_or("").to_string(),
+                p[1].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn replays_are_refused_across_two_guards_sharing_redis() {
+    let echo = Echo::start();
+    let redis = suite::RedisServer::start();
+    let a = Guard::start(
+        &echo.url(),
+        &[
+            "--replay",
+            &redis.url(),
+            "--public-url",
+            "https://hooks.example.com",
+        ],
+    );
+    let b = Guard::start(
+        &echo.url(),
+        &[
+            "--replay",
+            &redis.url(),
+            "--public-url",
+            "https://hooks.example.com",
+        ],
+    );
+    let signer = Signer::new(TOKEN, Algorithm::HmacSha1).expect("signer");
+    let body = b"Body=shared";
+    let signature = signer
+        .sign_form_body("https://hooks.example.com/sms", body)
+        .expect("form");
+    let request = suite::RawRequest {
+        method: "POST",
+        target: "/sms".into(),
+        headers: vec![
+            ("Host".into(), "internal".into()),
+            ("Content-Type".into(), FORM.into()),
+            ("X-Twilio-Signature".into(), signature),
+        ],
+        body: body.to_vec(),
+    };
+    assert_eq!(suite::send(a.port, &request).expect("a").status, 200);
+    let second = suite::send(b.port, &request).expect("b");
+    assert_eq!(
+        (second.status, second.text().contains("replayed")),
+        (409, true)
+    );
+}
+
+#[test]
+fn upstream_down_slow_and_a_slow_client() {
+    let mut echo = Echo::start();
+    let guard = Guard::start(
+        &echo.url(),
+        &["--upstream-timeout", "300ms", "--client-timeout", "500ms"],
+    );
+    let r = suite::send(
+        guard.port,
+        &signed(guard.port, "/slow", FORM, b"Body=slow", &[]),
+    )
+    .expect("answer");
+    assert_eq!(r.status, 504, "{}", r.text());
+    // A slowloris body: the headers promise 100 bytes, 10 arrive, then nothing.
+    let mut stream = TcpStream::connect(("127.0.0.1", guard.port)).expect("connect");
+    let request = signed(guard.port, "/sms", FORM, &[b'a'; 100], &[]);
+    let mut head = "POST /sms HTTP/1.1\r\n".to_string();
+    for (n, v) in &request.headers {
+        head.push_str(&format!("{n}: {v}\r\n"));
+    }
+    head.push_str("Content-Length: 100\r\n\r\naaaaaaaaaa");
+    stream.write_all(head.as_bytes()).expect("write");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let start = Instant::now();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(start.elapsed() < Duration::from_secs(3));
+    // Slow headers: the connection is closed after the client timeout.
+    let mut slow = TcpStream::connect(("127.0.0.1", guard.port)).expect("connect");
+    slow.write_all(b"POST /sms HTTP/1.1\r\nHost: x\r\n")
+        .expect("write");
+    slow.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let start = Instant::now();
+    let mut rest = Vec::new();
+    let _ = slow.read_to_end(&mut rest);
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "the connection stayed open"
+    );
+    // The upstream killed mid-run: 502.
+    echo.kill();
+    let r = suite::send(
+        guard.port,
+        &signed(guard.port, "/sms", FORM, b"Body=down", &[]),
+    )
+    .expect("answer");
+    assert_eq!(r.status, 502, "{}", r.text());
+}
+
+#[test]
+fn sigterm_lets_the_request_in_flight_finish() {
+    let echo = Echo::start();
+    let mut guard = Guard::start(&echo.url(), &["--upstream-timeout", "5s"]);
+    let port = guard.port;
+    let in_flight = std::thread::spawn(move || {
+        suite::send(port, &signed(port, "/slow", FORM, b"Body=drain", &[]))
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = guard.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs")
+            .success()
+    );
+    let answer = in_flight.join().expect("sender").expect("an answer");
+    assert_eq!(
+        (answer.status, answer.body.as_slice()),
+        (200, &b"Body=drain"[..])
+    );
+    let status = guard.child.wait().expect("exits");
+    assert!(status.success(), "{status}");
+    // It no longer accepts connections.
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+}
+
+#[test]
+fn admin_health_and_metrics() {
+    let echo = Echo::start();
+    let admin = suite::free_port();
+    let guard = Guard::start(
+        &echo.url(),
+        &["--admin-listen", &format!("127.0.0.1:{admin}")],
+    );
+    suite::wait_for(admin);
+    assert_eq!(
+        suite::send(
+            guard.port,
+            &signed(guard.port, "/sms", FORM, b"Body=m", &[])
+        )
+        .expect("ok")
+        .status,
+        200
+    );
+    let mut bad = signed(guard.port, "/sms", FORM, b"Body=m", &[]);
+    bad.body.push(b'!');
+    assert_eq!(suite::send(guard.port, &bad).expect("answer").status, 403);
+    let get = |path: &str| {
+        let request = suite::RawRequest {
+            method: "GET",
+            target: path.into(),
+            headers: vec![("Host".into(), "admin".into())],
+            body: vec![],
+        };
+        suite::send(admin, &request).expect("admin answers")
+    };
+    assert_eq!(
+        (get("/healthz").status, get("/healthz").text()),
+        (200, "ok\n".to_string())
+    );
+    let metrics = get("/metrics").text();
+    assert!(
+        metrics.contains("twilio_guard_requests_total{verdict=\"forwarded\",reason=\"\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            "twilio_guard_requests_total{verdict=\"rejected\",reason=\"signature_mismatch\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("twilio_guard_upstream_seconds_count 1"),
+        "{metrics}"
+    );
+}
