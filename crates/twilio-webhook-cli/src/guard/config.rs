@@ -111,6 +111,11 @@ fn read_secret(path: &Path) -> Result<String, UsageError> {
 }
 
 pub(crate) fn load(args: &GuardArgs) -> Result<Config, UsageError> {
+    load_with(args, |name| std::env::var(name).ok())
+}
+
+/// [`load`] with the environment looked up through `env` (tests pass their own).
+fn load_with(args: &GuardArgs, env: impl Fn(&str) -> Option<String>) -> Result<Config, UsageError> {
     let file: File = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -144,7 +149,7 @@ pub(crate) fn load(args: &GuardArgs) -> Result<Config, UsageError> {
         .or(file.auth_token_file.as_ref())
     {
         Some(read_secret(path)?)
-    } else if let Ok(token) = std::env::var(crate::secrets::TOKEN_ENV) {
+    } else if let Some(token) = env(crate::secrets::TOKEN_ENV) {
         Some(token)
     } else if let Some(token) = &file.auth_token {
         warnings.push("the Auth Token is read from the configuration file in plain text: prefer TWILIO_AUTH_TOKEN or auth_token_file".to_string());
@@ -231,6 +236,88 @@ impl Config {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn guard_args(args: &[&str]) -> GuardArgs {
+        use clap::Parser as _;
+        let cli = crate::args::Cli::try_parse_from(["twilio-webhook", "guard"].iter().chain(args))
+            .unwrap();
+        match cli.command {
+            crate::args::Command::Guard(g) => g,
+            _ => unreachable!("parsed the guard subcommand"),
+        }
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_a_plain_text_token_is_a_warning() {
+        let dir = std::env::temp_dir().join(format!("guard-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("guard.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9001\"\nupstream = \"http://127.0.0.1:3000\"\nmax_body = \"64KiB\"\n\
+             pass = [\"/health\"]\nrequire = [\"/health/twilio\"]\nauth_token = \"from-file\"\n",
+        )
+        .unwrap();
+        let path = file.to_string_lossy().into_owned();
+        let config = load_with(
+            &guard_args(&[
+                "--config",
+                &path,
+                "--listen",
+                "127.0.0.1:9002",
+                "--token",
+                "flag-token",
+            ]),
+            no_env,
+        )
+        .unwrap();
+        assert_eq!(
+            config.listen,
+            "127.0.0.1:9002".parse().unwrap(),
+            "the flag wins"
+        );
+        assert_eq!(
+            config.upstream, "http://127.0.0.1:3000",
+            "the file fills what flags leave"
+        );
+        assert_eq!(config.verifier.limit(), 65_536);
+        assert!(
+            config.warnings.is_empty(),
+            "the flag's token is used, the file's is not read"
+        );
+        assert!(!config.requires_verification("/health"));
+        assert!(
+            config.requires_verification("/health/twilio/sms"),
+            "the longer require prefix wins"
+        );
+        assert!(
+            config.requires_verification("/sms"),
+            "everything else is verified"
+        );
+        let from_file = load_with(&guard_args(&["--config", &path]), no_env).unwrap();
+        assert!(
+            from_file.warnings.iter().any(|w| w.contains("plain text")),
+            "{:?}",
+            from_file.warnings
+        );
+        std::fs::write(&file, "upstream = \"http://x\"\nunknown_setting = 1\n").unwrap();
+        assert!(
+            load_with(&guard_args(&["--config", &path, "--token", "t"]), no_env).is_err(),
+            "unknown settings are errors"
+        );
+        assert!(
+            load_with(
+                &guard_args(&["--upstream", "https://x", "--token", "t"]),
+                no_env
+            )
+            .is_err()
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn sizes_and_durations() {
