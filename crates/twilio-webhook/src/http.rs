@@ -149,6 +149,12 @@ impl WebhookRejection {
         }
     }
 
+    /// The reason as a stable `snake_case` code (`signature_mismatch`, `body_too_large`, …), as in the
+    /// response body and the log.
+    pub fn code(&self) -> &'static str {
+        refusal_code(self.refusal)
+    }
+
     /// The URLs the signature was checked against (empty when it was not checked).
     pub fn urls_tried(&self) -> &[String] {
         &self.urls_tried

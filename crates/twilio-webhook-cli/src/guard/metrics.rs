@@ -50,19 +50,32 @@ impl Histogram {
     }
 }
 
-/// Everything the admin listener reports.
+/// Everything the admin listener reports. Forwarded and passed-through requests are counted without a
+/// lock; refusals by reason under one.
 #[derive(Default)]
 pub(crate) struct Metrics {
-    requests: Mutex<BTreeMap<(&'static str, String), u64>>,
+    forwarded: AtomicU64,
+    passed_through: AtomicU64,
+    rejected: Mutex<BTreeMap<&'static str, u64>>,
     pub(crate) verify: Histogram,
     pub(crate) upstream: Histogram,
 }
 
 impl Metrics {
-    /// Counts a request: `verdict` is `forwarded`, `rejected` or `passed_through`.
-    pub(crate) fn count(&self, verdict: &'static str, reason: &str) {
-        let mut requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-        *requests.entry((verdict, reason.to_string())).or_insert(0) += 1;
+    /// Counts a verified request sent to the upstream.
+    pub(crate) fn forwarded(&self) {
+        self.forwarded.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a request on a route that is not verified.
+    pub(crate) fn passed_through(&self) {
+        self.passed_through.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a refused request by its reason code.
+    pub(crate) fn rejected(&self, reason: &'static str) {
+        let mut rejected = self.rejected.lock().unwrap_or_else(|p| p.into_inner());
+        *rejected.entry(reason).or_insert(0) += 1;
     }
 
     /// The Prometheus text exposition.
@@ -70,16 +83,25 @@ impl Metrics {
         let mut out = String::from(
             "# HELP twilio_guard_requests_total Requests by verdict and reason.\n# TYPE twilio_guard_requests_total counter\n",
         );
-        for ((verdict, reason), n) in self
-            .requests
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
+        let mut line = |verdict: &str, reason: &str, n: u64| {
             let _ = writeln!(
                 out,
                 "twilio_guard_requests_total{{verdict=\"{verdict}\",reason=\"{reason}\"}} {n}"
             );
+        };
+        line("forwarded", "", self.forwarded.load(Ordering::Relaxed));
+        line(
+            "passed_through",
+            "",
+            self.passed_through.load(Ordering::Relaxed),
+        );
+        let rejected = self
+            .rejected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for (reason, n) in rejected {
+            line("rejected", reason, n);
         }
         self.verify.render(
             "twilio_guard_verify_seconds",
@@ -102,9 +124,9 @@ mod tests {
     #[test]
     fn the_exposition_counts_and_buckets() {
         let m = Metrics::default();
-        m.count("rejected", "signature_mismatch");
-        m.count("rejected", "signature_mismatch");
-        m.count("forwarded", "");
+        m.rejected("signature_mismatch");
+        m.rejected("signature_mismatch");
+        m.forwarded();
         m.verify.observe(Duration::from_micros(300));
         let text = m.render();
         assert!(

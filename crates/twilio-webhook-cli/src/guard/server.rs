@@ -93,16 +93,14 @@ async fn handle(
         match response.extensions().get::<WebhookRejection>() {
             Some(rejection) => {
                 shared.metrics.verify.observe(start.elapsed());
-                let reason = rejection.body_text();
-                let reason = reason.trim().rsplit(": ").next().unwrap_or("");
-                shared.metrics.count("rejected", reason);
+                shared.metrics.rejected(rejection.code());
             }
-            None => shared.metrics.count("forwarded", ""),
+            None => shared.metrics.forwarded(),
         }
         response
     } else {
         let response = shared.forward.clone().call(req).await?;
-        shared.metrics.count("passed_through", "");
+        shared.metrics.passed_through();
         response
     };
     Ok(response)
