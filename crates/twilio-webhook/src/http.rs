@@ -2,8 +2,6 @@
 
 use core::fmt;
 
-use http::StatusCode;
-
 use crate::accounts::AccountSecrets;
 use crate::headers::SignatureHeaders;
 use crate::public_url::{Incoming, PublicUrl, PublicUrlError};
@@ -11,6 +9,10 @@ use crate::replay::{ReplayGuard, ReplayKey, ReplayRefusal};
 use crate::secret::ConfigError;
 use crate::validator::RequestValidator;
 use crate::verdict::{Rejection, Verified};
+
+mod rejection;
+
+pub use rejection::{Refusal, ReportOnly, WebhookRejection};
 
 /// The default body limit: 1 MiB (Twilio's requests are a few KiB).
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
@@ -85,175 +87,6 @@ impl VerifiedRequest {
     /// The request's replay key: its signature and the name of the secret that matched, hashed.
     pub fn replay_key(&self) -> &ReplayKey {
         &self.replay_key
-    }
-}
-
-/// Why a request was refused, as a web server answers it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Refusal {
-    /// The signature check failed.
-    Rejected(Rejection),
-    /// The body is larger than the limit.
-    BodyTooLarge {
-        /// The limit in bytes.
-        limit: usize,
-    },
-    /// The body could not be read (the client went away, a broken transfer encoding).
-    BodyUnreadable,
-    /// The same signed request was already accepted inside the replay window.
-    Replayed,
-    /// The replay store could not answer, and the guard fails closed.
-    ReplayStoreUnavailable,
-    /// The account secrets could not be looked up.
-    AccountLookupFailed,
-    /// The client sent its body too slowly (a server's read deadline passed).
-    ClientTimeout,
-}
-
-/// A refused request: the reason, and the URLs that were tried. It renders as a status and a short
-/// plain-text body naming the reason; it never holds a secret or the presented signature.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookRejection {
-    refusal: Refusal,
-    urls_tried: Vec<String>,
-}
-
-impl WebhookRejection {
-    /// A rejection with its reason and the URLs tried. Emits a `tracing` warning (target
-    /// `twilio_webhook`) with both.
-    pub fn new(refusal: Refusal, urls_tried: Vec<String>) -> Self {
-        let reason = refusal_code(refusal);
-        tracing::warn!(
-            target: "twilio_webhook",
-            reason,
-            urls_tried = ?urls_tried,
-            "rejected a webhook request"
-        );
-        WebhookRejection {
-            refusal,
-            urls_tried,
-        }
-    }
-
-    /// Why.
-    pub fn refusal(&self) -> Refusal {
-        self.refusal
-    }
-
-    /// The signature rejection, if that was the reason.
-    pub fn rejection(&self) -> Option<Rejection> {
-        match self.refusal {
-            Refusal::Rejected(r) => Some(r),
-            _ => None,
-        }
-    }
-
-    /// The reason as a stable `snake_case` code (`signature_mismatch`, `body_too_large`, …), as in the
-    /// response body and the log.
-    pub fn code(&self) -> &'static str {
-        refusal_code(self.refusal)
-    }
-
-    /// The URLs the signature was checked against (empty when it was not checked).
-    pub fn urls_tried(&self) -> &[String] {
-        &self.urls_tried
-    }
-
-    /// `400` for a missing signature header, `413` for a body over the limit, `408` for a body sent too
-    /// slowly, `409` for a replay, `503` when the replay store cannot answer, `403` for every other
-    /// rejection.
-    pub fn status(&self) -> StatusCode {
-        match self.refusal {
-            Refusal::Replayed => StatusCode::CONFLICT,
-            Refusal::ReplayStoreUnavailable | Refusal::AccountLookupFailed => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            Refusal::Rejected(Rejection::MissingSignature) | Refusal::BodyUnreadable => {
-                StatusCode::BAD_REQUEST
-            }
-            Refusal::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Refusal::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
-            Refusal::Rejected(_) => StatusCode::FORBIDDEN,
-        }
-    }
-
-    /// A short plain-text body: `Twilio webhook rejected: <reason>\n`.
-    pub fn body_text(&self) -> String {
-        format!("Twilio webhook rejected: {}\n", refusal_code(self.refusal))
-    }
-}
-
-fn refusal_code(refusal: Refusal) -> &'static str {
-    match refusal {
-        Refusal::Rejected(r) => r.as_str(),
-        Refusal::BodyTooLarge { .. } => "body_too_large",
-        Refusal::BodyUnreadable => "body_unreadable",
-        Refusal::Replayed => "replayed",
-        Refusal::ReplayStoreUnavailable => "replay_store_unavailable",
-        Refusal::AccountLookupFailed => "account_lookup_failed",
-        Refusal::ClientTimeout => "client_timeout",
-    }
-}
-
-impl fmt::Display for WebhookRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.refusal {
-            Refusal::Rejected(r) => write!(f, "{r}")?,
-            Refusal::BodyTooLarge { limit } => write!(f, "the body is larger than {limit} bytes")?,
-            Refusal::BodyUnreadable => f.write_str("the body could not be read")?,
-            Refusal::Replayed => f.write_str("the same signed request was already accepted")?,
-            Refusal::ReplayStoreUnavailable => f.write_str("the replay store is unavailable")?,
-            Refusal::AccountLookupFailed => {
-                f.write_str("the account's secrets could not be looked up")?
-            }
-            Refusal::ClientTimeout => f.write_str("the client sent its body too slowly")?,
-        }
-        if !self.urls_tried.is_empty() {
-            write!(f, " (tried {})", self.urls_tried.join(", "))?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for WebhookRejection {}
-
-/// Report-only mode, for rolling validation out: a layer or middleware that holds one passes requests
-/// that fail verification through to the application, logs each at `warn` with its reason and counts
-/// it, so a team can see what enforcement would break before turning it on. Creating one logs a
-/// warning that verification is not enforced. Clones share the count.
-#[derive(Debug, Clone, Default)]
-pub struct ReportOnly {
-    would_reject: std::sync::Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl ReportOnly {
-    /// Report-only mode; logs at `warn` that verification failures will not be enforced.
-    pub fn without_enforcing() -> Self {
-        tracing::warn!(
-            target: "twilio_webhook",
-            "REPORT-ONLY mode: requests that fail Twilio signature verification are passed through, not refused"
-        );
-        ReportOnly::default()
-    }
-
-    /// Records a request that enforcement would have refused (its rejection was already logged).
-    pub fn record(&self, rejection: &WebhookRejection) {
-        let count = self
-            .would_reject
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            + 1;
-        tracing::warn!(
-            target: "twilio_webhook",
-            reason = refusal_code(rejection.refusal()),
-            would_reject = count,
-            "report-only: passed through a request that enforcement would refuse"
-        );
-    }
-
-    /// How many requests enforcement would have refused so far.
-    pub fn would_reject(&self) -> u64 {
-        self.would_reject.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
