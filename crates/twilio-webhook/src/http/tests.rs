@@ -1,4 +1,5 @@
 use super::*;
+use http::StatusCode;
 use crate::{Algorithm, Signer};
 
 const TOKEN: &str = "http-test-token";
