@@ -1,6 +1,6 @@
 use super::*;
-use http::StatusCode;
 use crate::{Algorithm, Signer};
+use http::StatusCode;
 
 const TOKEN: &str = "http-test-token";
 
