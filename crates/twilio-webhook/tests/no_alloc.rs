@@ -133,3 +133,51 @@ fn form_urlencoded_body(params: &[(&str, &str)]) -> String {
         .extend_pairs(params)
         .finish()
 }
+
+/// Above 64 parameters the inline buffers spill to the heap once each, with room for 128: a small,
+/// fixed number of allocations, not one per parameter.
+#[test]
+fn a_form_with_65_to_128_parameters_allocates_a_fixed_small_number_of_times() {
+    let validator = RequestValidator::new("12345");
+    let signer = Signer::new("12345", Algorithm::HmacSha1).unwrap();
+    for n in [65usize, 100, 128] {
+        let owned: Vec<(String, String)> = (0..n)
+            .map(|i| (format!("Param{i:03}"), format!("v{i}")))
+            .collect();
+        let params: Vec<(&str, &str)> = owned
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let signature = signer.sign_form(URL, &params);
+        let mut ok = false;
+        let count = allocations_during(|| ok = validator.validate(URL, &params, &signature));
+        assert!(ok, "{n} params");
+        assert_eq!(
+            count, 2,
+            "{n} params: the parameters and their sort keys spill once each"
+        );
+    }
+}
+
+/// The opt-in URL variants rewrite the URL into new strings: a rejection that tries them allocates,
+/// the strict default does not.
+#[test]
+fn the_opt_in_variants_allocate_when_they_are_tried() {
+    let strict = RequestValidator::new("12345");
+    let lenient = RequestValidator::builder()
+        .auth_token("primary", "12345")
+        .allow_trailing_slash_variant()
+        .allow_query_reencoding()
+        .build()
+        .unwrap();
+    let params = sms_params();
+    let wrong = "AAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    let strict_count = allocations_during(|| assert!(!strict.validate(URL, &params, wrong)));
+    let lenient_count = allocations_during(|| assert!(!lenient.validate(URL, &params, wrong)));
+    assert_eq!(strict_count, 0);
+    assert!(
+        (1..=8).contains(&lenient_count),
+        "the variants allocated {lenient_count} times"
+    );
+    println!("a rejection with both opt-in variants: {lenient_count} allocations");
+}
