@@ -235,8 +235,13 @@ impl WebhookVerifier {
         request: &Incoming<'_>,
         body: &[u8],
     ) -> Result<VerifiedRequest, WebhookRejection> {
-        let account = match (&self.accounts, self.claimed_account(request, body)) {
-            (Some(accounts), Some(sid)) => match accounts.validator_for(&sid).await {
+        // The claim is read only when a resolver can use it: no body scan otherwise.
+        let claim = self.accounts.as_ref().and_then(|accounts| {
+            self.claimed_account(request, body)
+                .map(|sid| (accounts, sid))
+        });
+        let account = match claim {
+            Some((accounts, sid)) => match accounts.validator_for(&sid).await {
                 Ok(found) => found,
                 Err(e) => {
                     tracing::error!(target: "twilio_webhook", error = %e, "account lookup failed: refusing the request");
@@ -246,7 +251,7 @@ impl WebhookVerifier {
                     ));
                 }
             },
-            _ => None,
+            None => None,
         };
         let validator = account.as_ref().unwrap_or(&self.validator);
         let verified = self.verify_with(validator, request, body)?;

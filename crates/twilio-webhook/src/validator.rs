@@ -313,6 +313,16 @@ impl RequestValidator {
         if url::carries_body_hash(url) {
             return self.verify_body(url, body, headers);
         }
+        self.verify_raw_form(url, body, headers)
+    }
+
+    /// A raw form body against a URL already known not to be in body mode.
+    fn verify_raw_form(
+        &self,
+        url: &str,
+        body: &[u8],
+        headers: SignatureHeaders<'_>,
+    ) -> Result<Verified, Rejection> {
         let (selected, presented) = self.prepare(headers)?;
         let mut fields = SmallVec::new();
         if !parse_form_body(body, &mut fields) {
@@ -394,9 +404,11 @@ impl RequestValidator {
         body: &[u8],
         headers: SignatureHeaders<'_>,
     ) -> Result<Verified, Rejection> {
-        let is_form = body.is_empty() || content_type.is_some_and(is_form_content_type);
-        if is_form || url::carries_body_hash(url) {
-            self.verify_form_body(url, body, headers)
+        if url::carries_body_hash(url) {
+            return self.verify_body(url, body, headers);
+        }
+        if body.is_empty() || content_type.is_some_and(is_form_content_type) {
+            self.verify_raw_form(url, body, headers)
         } else {
             self.prepare(headers)?;
             Err(Rejection::BodyHashMissing)
