@@ -22,8 +22,12 @@ pub(crate) const INLINE_FIELDS: usize = 64;
 /// The largest `P` joined on the stack; a larger one is streamed for each candidate.
 pub(crate) const JOINED: usize = 2048;
 
-/// How many decoded key bytes the sort key holds.
-const PREFIX: usize = 12;
+/// How many decoded key bytes the sort key holds (the eighth byte is the pair's index).
+const PREFIX: usize = 7;
+
+/// The most pairs whose index fits the sort key's low byte; above it, every pair is ordered by a full
+/// comparison.
+const INDEXED: usize = 256;
 
 /// A small vector: `N` items inline, then the heap.
 pub(crate) struct SmallVec<T, const N: usize> {
@@ -151,86 +155,133 @@ fn cmp_pairs(a: (Part<'_>, Part<'_>), b: (Part<'_>, Part<'_>)) -> Ordering {
     a.0.cmp_decoded(b.0).then_with(|| a.1.cmp_decoded(b.1))
 }
 
-/// The key's first [`PREFIX`] decoded bytes, zero-padded, above `index`. Computed in registers:
-/// building it in a byte buffer and reading it back stalled on store forwarding.
-fn sort_key(key: Part<'_>, index: u32) -> u128 {
-    let prefix = match key.plain_bytes() {
-        Some([a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, ..]) => {
-            let high = u64::from_be_bytes([*a0, *a1, *a2, *a3, *a4, *a5, *a6, *a7]);
-            let low = u32::from_be_bytes([*b0, *b1, *b2, *b3]);
-            u128::from(high) << 32 | u128::from(low)
+/// Up to the first [`PREFIX`] bytes of a plain key, big-endian, and how many there are. Built from
+/// overlapping loads in registers: a byte loop, or a byte buffer read back, measured slower.
+#[inline(always)]
+fn plain_prefix(bytes: &[u8]) -> (u64, usize) {
+    let n = bytes.len().min(PREFIX);
+    let value = match bytes.get(..n) {
+        Some(&[a, b, c, d, ..]) => {
+            let tail = bytes
+                .get(n - 4..n)
+                .and_then(|t| <[u8; 4]>::try_from(t).ok())
+                .unwrap_or_default();
+            let head = u64::from(u32::from_be_bytes([a, b, c, d]));
+            // The two loads overlap when n < 8: the shared bytes land in the same place in both.
+            head << (8 * (n - 4)) | u64::from(u32::from_be_bytes(tail))
         }
-        _ => {
-            let mut prefix = 0u128;
-            let mut taken = 0;
-            for byte in key.decoded().take(PREFIX) {
-                prefix = prefix << 8 | u128::from(byte);
-                taken += 1;
-            }
-            prefix << (8 * (PREFIX - taken))
-        }
+        Some(&[a, b, c]) => u64::from(a) << 16 | u64::from(b) << 8 | u64::from(c),
+        Some(&[a, b]) => u64::from(a) << 8 | u64::from(b),
+        Some(&[a]) => u64::from(a),
+        _ => 0,
     };
-    prefix << 32 | u128::from(index)
+    (value, n)
 }
 
-fn prefix_of(key: u128) -> u128 {
-    key >> 32
+/// The key's first [`PREFIX`] decoded bytes, zero-padded, above a one-byte `index`.
+#[inline(always)]
+fn sort_key(key: Part<'_>, index: usize) -> u64 {
+    let (prefix, taken) = match key.plain_bytes() {
+        Some(bytes) => plain_prefix(bytes),
+        None => key
+            .decoded()
+            .take(PREFIX)
+            .fold((0, 0), |(p, n), byte| (p << 8 | u64::from(byte), n + 1)),
+    };
+    (prefix << (8 * (PREFIX - taken))) << 8 | (index as u64 & 0xff)
 }
 
-fn index_of(key: u128) -> usize {
-    (key & u128::from(u32::MAX)) as usize
+/// How a sort key splits into the prefix it sorts by and the index of its pair.
+#[derive(Clone, Copy)]
+enum Layout {
+    /// [`sort_key`]s: a prefix above a one-byte index.
+    Indexed,
+    /// More than [`INDEXED`] pairs: bare indices, every prefix tied, so every pair is ordered by a full
+    /// comparison.
+    Bare,
+}
+
+impl Layout {
+    fn prefix(self, key: u64) -> u64 {
+        match self {
+            Layout::Indexed => key >> 8,
+            Layout::Bare => 0,
+        }
+    }
+
+    fn index(self, key: u64) -> usize {
+        (match self {
+            Layout::Indexed => key & 0xff,
+            Layout::Bare => key,
+        }) as usize
+    }
 }
 
 /// A request's parameters in canonical order: the pairs where they are, and their sorted keys.
 pub(crate) struct Canonical<'s, S: Pairs + ?Sized> {
     pairs: &'s S,
-    order: SmallVec<u128, INLINE_FIELDS>,
+    order: SmallVec<u64, INLINE_FIELDS>,
+    layout: Layout,
 }
 
 impl<'s, S: Pairs + ?Sized> Canonical<'s, S> {
     /// Sorts `pairs` (a list is large: use it in place rather than moving it).
     pub(crate) fn new(pairs: &'s S) -> Self {
+        let count = pairs.count();
+        let layout = if count <= INDEXED {
+            Layout::Indexed
+        } else {
+            Layout::Bare
+        };
         let mut order = SmallVec::new();
-        for index in 0..pairs.count() {
+        for index in 0..count {
             if let Some((key, _)) = pairs.pair(index) {
-                // More than u32::MAX pairs cannot be held in memory alongside their data.
-                order.push(sort_key(key, index as u32));
+                order.push(match layout {
+                    Layout::Indexed => sort_key(key, index),
+                    Layout::Bare => index as u64,
+                });
             }
         }
         let keys = order.as_mut_slice();
         keys.sort_unstable();
-        // Pairs whose prefixes tie are ordered by their full bytes.
+        // Runs of equal prefixes (all of them, for bare indices) are ordered by the pairs' full bytes.
         let mut start = 0;
-        while start < keys.len() {
-            let prefix = keys.get(start).map_or(0, |&k| prefix_of(k));
-            let run = keys
-                .get(start..)
-                .unwrap_or_default()
-                .iter()
-                .take_while(|&&k| prefix_of(k) == prefix)
-                .count();
-            if let Some(tied) = keys.get_mut(start..start + run).filter(|t| t.len() > 1) {
-                tied.sort_unstable_by(|&a, &b| {
-                    match (pairs.pair(index_of(a)), pairs.pair(index_of(b))) {
+        for end in 1..=keys.len() {
+            let tied = match (keys.get(end - 1), keys.get(end)) {
+                (Some(&a), Some(&b)) => layout.prefix(a) == layout.prefix(b),
+                _ => false,
+            };
+            if tied {
+                continue;
+            }
+            if let Some(run) = keys.get_mut(start..end).filter(|r| r.len() > 1) {
+                run.sort_unstable_by(|&a, &b| {
+                    match (pairs.pair(layout.index(a)), pairs.pair(layout.index(b))) {
                         (Some(pa), Some(pb)) => cmp_pairs(pa, pb),
                         _ => Ordering::Equal,
                     }
                 });
             }
-            start += run.max(1);
+            start = end;
         }
-        Canonical { pairs, order }
+        Canonical {
+            pairs,
+            order,
+            layout,
+        }
     }
 
     /// Calls `f` on each distinct pair in canonical order, stopping at the first `None`.
     fn for_each_distinct(&self, mut f: impl FnMut(Part<'_>, Part<'_>) -> Option<()>) -> Option<()> {
-        let mut previous: Option<(u128, (Part<'_>, Part<'_>))> = None;
+        let layout = self.layout;
+        let mut previous: Option<(u64, (Part<'_>, Part<'_>))> = None;
         for &key in self.order.as_slice() {
-            let Some(pair) = self.pairs.pair(index_of(key)) else {
+            let Some(pair) = self.pairs.pair(layout.index(key)) else {
                 continue;
             };
+            // A duplicate shares the previous pair's prefix; only then are the bytes compared.
             let duplicate = previous.is_some_and(|(pk, pp)| {
-                prefix_of(pk) == prefix_of(key) && cmp_pairs(pp, pair) == Ordering::Equal
+                layout.prefix(pk) == layout.prefix(key) && cmp_pairs(pp, pair) == Ordering::Equal
             });
             if !duplicate {
                 f(pair.0, pair.1)?;
@@ -379,6 +430,33 @@ mod tests {
         let s = p_of(slots.as_slice());
         assert!(s.starts_with("k0000k0011k0022"));
         assert!(s.ends_with("k199199"));
+    }
+
+    #[test]
+    fn beyond_the_indexed_count_every_pair_is_compared_in_full() {
+        // 300 pairs (more than a one-byte index holds), shuffled, with a duplicate pair and a repeated key.
+        let mut params: Vec<(String, String)> = (0..298)
+            .map(|i| (format!("k{:03}", (i * 7) % 298), i.to_string()))
+            .collect();
+        params.push(("k005".into(), "a".into()));
+        params.push(("k005".into(), "a".into()));
+        let slots: Vec<Option<&(String, String)>> = params.iter().map(Some).collect();
+        let mut want = params.clone();
+        want.sort();
+        want.dedup();
+        let want: String = want.iter().map(|(k, v)| format!("{k}{v}")).collect();
+        assert_eq!(p_of(slots.as_slice()), want);
+    }
+
+    #[test]
+    fn plain_prefix_is_the_first_bytes_big_endian() {
+        let text = b"ABCDEFGHIJ";
+        for len in 0..=text.len() {
+            let bytes = &text[..len];
+            let n = len.min(PREFIX);
+            let want = bytes[..n].iter().fold(0u64, |p, &b| p << 8 | u64::from(b));
+            assert_eq!(plain_prefix(bytes), (want, n), "length {len}");
+        }
     }
 
     #[test]

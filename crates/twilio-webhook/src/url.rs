@@ -94,26 +94,35 @@ impl<'a> UrlShape<'a> {
         }
     }
 
+    /// One pass over the bytes: the scheme ends at the first `:` (a scheme holds none), which must
+    /// start `://`; the authority ends at `/`, `?` or `#`, and its userinfo at the last `@`.
     fn find_port(url: &str) -> Option<Port> {
-        let scheme_end = url.find("://")?;
+        let bytes = url.as_bytes();
+        let scheme_end = bytes.iter().position(|&b| b == b':')?;
         let scheme = url.get(..scheme_end)?;
-        if !is_scheme(scheme) {
+        if bytes.get(scheme_end..scheme_end + 3) != Some(b"://") || !is_scheme(scheme) {
             return None;
         }
         let start = scheme_end + 3;
-        let rest = url.get(start..)?;
-        let authority_end = start + rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let authority = url.get(start..authority_end)?;
-        // Userinfo ends at the last '@' of the authority.
-        let host_start = start + authority.rfind('@').map_or(0, |at| at + 1);
-        let host_port = url.get(host_start..authority_end)?;
-        let colon = if host_port.starts_with('[') {
+        let mut authority_end = bytes.len();
+        let mut host_start = start;
+        for (i, &b) in bytes.iter().enumerate().skip(start) {
+            match b {
+                b'/' | b'?' | b'#' => {
+                    authority_end = i;
+                    break;
+                }
+                b'@' => host_start = i + 1,
+                _ => {}
+            }
+        }
+        let host_port = bytes.get(host_start..authority_end)?;
+        let colon = if host_port.first() == Some(&b'[') {
             // IPv6 literal: the port comes after the closing bracket.
-            let close = host_port.find(']')?;
-            let after = host_port.get(close + 1..)?;
-            after.starts_with(':').then_some(close + 1)
+            let close = host_port.iter().position(|&b| b == b']')?;
+            (host_port.get(close + 1) == Some(&b':')).then_some(close + 1)
         } else {
-            host_port.find(':')
+            host_port.iter().position(|&b| b == b':')
         };
         Some(match colon {
             Some(c) => Port::Explicit {
@@ -199,8 +208,10 @@ impl Edit {
 
 /// The query of a URL: after the first `?`, before any `#`.
 pub(crate) fn query(url: &str) -> Option<&str> {
-    let before_fragment = url.split('#').next().unwrap_or(url);
-    before_fragment.split_once('?').map(|(_, q)| q)
+    let bytes = url.as_bytes();
+    let fragment = bytes.iter().position(|&b| b == b'#').unwrap_or(bytes.len());
+    let start = bytes.get(..fragment)?.iter().position(|&b| b == b'?')? + 1;
+    url.get(start..fragment)
 }
 
 /// Why a URL's `bodySHA256` could not be used.
@@ -230,7 +241,7 @@ fn body_hash_values(url: &str) -> impl Iterator<Item = &str> {
 pub(crate) fn carries_body_hash(url: &str) -> bool {
     // Without a '%' the name can only appear literally: one substring search settles the common case.
     let Some(q) = query(url) else { return false };
-    if !q.contains('%') && !q.contains("bodySHA256") {
+    if !q.bytes().any(|b| b == b'%') && !q.as_bytes().windows(10).any(|w| w == b"bodySHA256") {
         return false;
     }
     body_hash_values(url).next().is_some()
