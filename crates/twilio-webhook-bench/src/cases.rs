@@ -6,6 +6,7 @@ use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use sha1::Sha1;
+use sha2::{Digest as _, Sha256};
 use twilio_webhook::{RequestValidator, SignatureHeaders};
 
 /// The three workloads of the comparison.
@@ -82,10 +83,13 @@ impl Ours {
     }
 }
 
-/// The floor for one case: a pre-keyed HMAC-SHA1 and base64 over the string to sign, built beforehand.
+/// The floor for one case: what any correct validator must compute, with everything else done
+/// beforehand. A pre-keyed HMAC-SHA1 and base64 over the string to sign, plus, for a JSON case, the
+/// SHA-256 of its body (the same floor as the scaling chart's).
 pub struct Floor {
     keyed: Hmac<Sha1>,
     string_to_sign: Vec<u8>,
+    body: Option<Vec<u8>>,
 }
 
 /// `P` of spec §2 written plainly: distinct pairs sorted by key then value bytes, concatenated.
@@ -107,12 +111,13 @@ impl Floor {
             .as_deref()
             .filter(|_| case.expected)
             .unwrap_or(&case.url);
-        let p = if case.kind == "json" {
-            String::new()
+        if case.kind == "json" {
+            let mut floor = Floor::from_parts(&case.auth_token, url, "");
+            floor.body = Some(case.body.clone().unwrap_or_default().into_bytes());
+            floor
         } else {
-            params_string(&case.params)
-        };
-        Floor::from_parts(&case.auth_token, url, &p)
+            Floor::from_parts(&case.auth_token, url, &params_string(&case.params))
+        }
     }
 
     pub fn from_parts(token: &str, url: &str, p: &str) -> Self {
@@ -121,15 +126,22 @@ impl Floor {
         Floor {
             keyed,
             string_to_sign: format!("{url}{p}").into_bytes(),
+            body: None,
         }
     }
 
-    /// One HMAC + base64; returns the signature's length so the work cannot be optimised away.
+    /// SHA-256 of the body (JSON only), one HMAC + base64; returns a length so the work cannot be
+    /// optimised away.
     pub fn run(&self) -> usize {
+        let digest = self
+            .body
+            .as_deref()
+            .map_or(0, |body| usize::from(Sha256::digest(body)[0]));
         let mut mac = self.keyed.clone();
         mac.update(&self.string_to_sign);
         base64::engine::general_purpose::STANDARD
             .encode(mac.finalize().into_bytes())
             .len()
+            + digest
     }
 }

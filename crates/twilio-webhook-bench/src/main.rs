@@ -97,15 +97,28 @@ fn run(args: &Args) -> Result<(), String> {
         return Ok(());
     }
 
-    let mut python = Command::new(&args.python);
-    python.arg(args.workers.join("python_worker.py"));
+    let python = |module: &str, accessor: &str| {
+        let mut command = Command::new(&args.python);
+        command.arg(args.workers.join("python_worker.py")).args([
+            "--module",
+            module,
+            "--accessor",
+            accessor,
+        ]);
+        command
+    };
     let mut node = Command::new("node");
     node.env("NODE_PATH", &args.node_modules)
         .arg(args.workers.join("node_worker.js"));
     eprintln!("starting the SDK workers (each checks its verdicts on the corpus first)...");
     let peers = vec![
-        peers::Peer::start("twilio-python", python, &args.corpus)?,
-        peers::Peer::start("twilio-node", node, &args.corpus)?,
+        peers::Peer::start(report::PYTHON, python("twilio", "getall"), &args.corpus)?,
+        peers::Peer::start(
+            report::PYTHON_GETLIST,
+            python("twilio", "getlist"),
+            &args.corpus,
+        )?,
+        peers::Peer::start(report::NODE, node, &args.corpus)?,
     ];
     let mut bench = measure::Bench::new(&corpus, peers, args)?;
     let results = bench.run(args)?;

@@ -87,7 +87,7 @@ impl Bench {
         for peer in &peers {
             let ok: HashSet<&str> = peer.ok_ids.iter().map(String::as_str).collect();
             excluded.insert(
-                peer.name.to_string(),
+                peer.name.clone(),
                 keep.iter().filter(|id| !ok.contains(*id)).count(),
             );
             keep.retain(|id| ok.contains(id));
@@ -150,7 +150,7 @@ impl Bench {
                         ),
                         p => {
                             let peer = &mut self.peers[p - 2];
-                            (peer.name.to_string(), peer.run(g, args.min_ms)?)
+                            (peer.name.clone(), peer.run(g, args.min_ms)?)
                         }
                     };
                     rounds.entry(name).or_default().push(ns);
@@ -181,7 +181,7 @@ impl Bench {
         let sdk_versions = self
             .peers
             .iter()
-            .map(|p| (p.name.to_string(), p.version.clone()))
+            .map(|p| (p.name.clone(), p.version.clone()))
             .collect();
         Ok(Results {
             sdk_versions,

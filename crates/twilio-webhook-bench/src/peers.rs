@@ -8,7 +8,7 @@ use serde_json::Value;
 
 /// A running SDK worker.
 pub struct Peer {
-    pub name: &'static str,
+    pub name: String,
     pub version: String,
     /// Ids of the cases on which this SDK gives the `expected` verdict.
     pub ok_ids: Vec<String>,
@@ -19,7 +19,7 @@ pub struct Peer {
 
 impl Peer {
     /// Starts `command` on the cases file and reads its verdicts.
-    pub fn start(name: &'static str, mut command: Command, cases: &Path) -> Result<Self, String> {
+    pub fn start(name: &str, mut command: Command, cases: &Path) -> Result<Self, String> {
         let mut child = command
             .arg(cases)
             .stdin(Stdio::piped())
@@ -29,7 +29,7 @@ impl Peer {
         let stdin = child.stdin.take().ok_or("no stdin")?;
         let stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
         let mut peer = Peer {
-            name,
+            name: name.to_string(),
             version: String::new(),
             ok_ids: Vec::new(),
             child,

@@ -24,8 +24,8 @@ pub struct Point {
 
 #[derive(Debug, Serialize)]
 pub struct Scaling {
-    /// Form validation against the number of parameters (given in reverse-sorted order, the sort's
-    /// worst case); the floor is HMAC-SHA1 + base64 over the same string to sign.
+    /// Form validation against the number of parameters (in a fixed random order: reverse-sorted input
+    /// is not the sort's worst case); the floor is HMAC-SHA1 + base64 over the same string to sign.
     pub params: Vec<Point>,
     /// JSON validation against the body size; the floor is SHA-256 of the body plus HMAC-SHA1 + base64
     /// of the URL.
@@ -41,14 +41,27 @@ fn interleaved(mut ours: impl FnMut() -> f64, mut floor: impl FnMut() -> f64) ->
     (median(&a), median(&b))
 }
 
+/// `n` parameters `Param000`… in a random order, the same on every run (a fixed-seed xorshift).
+fn shuffled_params(n: usize) -> Vec<(String, String)> {
+    let mut params: Vec<(String, String)> = (0..n)
+        .map(|i| (format!("Param{i:03}"), format!("value-{i}")))
+        .collect();
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    for i in (1..params.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        params.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    params
+}
+
 pub fn run(min_ms: u64) -> Scaling {
     let validator = RequestValidator::new(TOKEN);
     let signer = Signer::new(TOKEN, Algorithm::HmacSha1).unwrap_or_else(|_| unreachable!());
     let mut params_curve = Vec::new();
     for n in [1usize, 2, 5, 10, 20, 35, 50, 64, 65, 100, 150, 200] {
-        let params: Vec<(String, String)> = (0..n)
-            .map(|i| (format!("Param{:03}", n - i), format!("value-{i}")))
-            .collect();
+        let params = shuffled_params(n);
         let sig = signer.sign_form(URL, &params);
         let floor = Floor::from_parts(TOKEN, URL, &params_string(&params));
         let one = [()];

@@ -142,9 +142,12 @@ fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
 }
 
 fn fmt_num(v: f64) -> String {
-    if v >= 1000.0 && (v / 1000.0).fract() == 0.0 {
-        format!("{}k", v / 1000.0)
-    } else if v.fract() == 0.0 {
+    for (unit, suffix) in [(1e6, "M"), (1e3, "k")] {
+        if v >= unit && (v / unit).fract() == 0.0 {
+            return format!("{}{suffix}", v / unit);
+        }
+    }
+    if v.fract() == 0.0 {
         format!("{v:.0}")
     } else {
         format!("{v}")
@@ -176,7 +179,7 @@ pub fn bars(
     series: &[(&str, Vec<f64>)],
     label: impl Fn(f64) -> String,
 ) -> String {
-    let (w, h) = (860.0, 420.0);
+    let (w, h) = (860.0, 380.0);
     let all: Vec<f64> = series
         .iter()
         .flat_map(|(_, v)| v.iter().copied())
@@ -239,7 +242,7 @@ pub fn bars(
 pub fn lines(panels: &[(&str, &str, &str, Vec<Series>)]) -> String {
     let (pw, ph) = (420.0, 300.0);
     let w = 100.0 + panels.len() as f64 * (pw + 110.0);
-    let mut out = header(w, ph + 160.0);
+    let mut out = header(w, ph + 100.0);
     for (i, (title, x_label, y_label, series)) in panels.iter().enumerate() {
         let pts = series.iter().flat_map(|s| s.points.iter());
         let (xmax, ymax) = pts.fold((0f64, 0f64), |(a, b), &(x, y)| (a.max(x), b.max(y)));
@@ -300,6 +303,7 @@ mod tests {
         assert_eq!(nice_ticks(0.0, 200.0), vec![0.0, 50.0, 100.0, 150.0, 200.0]);
         assert_eq!(fmt_num(65536.0), "65536");
         assert_eq!(fmt_num(2000.0), "2k");
+        assert_eq!(fmt_num(10_000_000.0), "10M");
     }
 
     #[test]
