@@ -1,5 +1,6 @@
 //! The benchmark's cases: lines of the conformance corpus, grouped, with each contestant's prepared input.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use base64::Engine as _;
@@ -49,35 +50,55 @@ pub fn load(path: &Path) -> Result<Vec<Case>, String> {
         .collect()
 }
 
-/// This library's input for one case: a validator built beforehand, as an application would.
+/// The validators of a run, one per Auth Token, built beforehand and shared by every case signed with
+/// that token, as an application builds one validator rather than one per request.
+#[derive(Default)]
+pub struct Validators(HashMap<String, RequestValidator>);
+
+impl Validators {
+    fn get(&mut self, token: &str) -> RequestValidator {
+        self.0
+            .entry(token.to_string())
+            .or_insert_with(|| RequestValidator::new(token))
+            .clone()
+    }
+}
+
+/// This library's input for one case: the request as a server holds it once parsed (URL, decoded
+/// parameters or raw body, signature header), and the validator for its token.
 pub struct Ours {
     validator: RequestValidator,
-    case: Case,
+    url: String,
+    params: Vec<(String, String)>,
+    json_body: Option<String>,
+    signature: Option<String>,
 }
 
 impl Ours {
-    pub fn new(case: &Case) -> Self {
+    pub fn new(case: &Case, validators: &mut Validators) -> Self {
         Ours {
-            validator: RequestValidator::new(&case.auth_token),
-            case: case.clone(),
+            validator: validators.get(&case.auth_token),
+            url: case.url.clone(),
+            params: case.params.clone(),
+            json_body: case.body.clone().filter(|_| case.kind == "json"),
+            signature: case.signature.clone(),
         }
     }
 
     /// Validates the case; `true` when valid.
     pub fn run(&self) -> bool {
-        let c = &self.case;
         let headers = SignatureHeaders {
-            signature: c.signature.as_deref(),
+            signature: self.signature.as_deref(),
             settings: None,
         };
-        match &c.body {
-            Some(body) if c.kind == "json" => self
+        match &self.json_body {
+            Some(body) => self
                 .validator
-                .verify_body(&c.url, body.as_bytes(), headers)
+                .verify_body(&self.url, body.as_bytes(), headers)
                 .is_ok(),
-            _ => self
+            None => self
                 .validator
-                .verify_form(&c.url, &c.params, headers)
+                .verify_form(&self.url, &self.params, headers)
                 .is_ok(),
         }
     }

@@ -84,10 +84,11 @@ fn run(args: &Args) -> Result<(), String> {
     std::fs::create_dir_all(&args.charts).map_err(|e| e.to_string())?;
     let corpus = cases::load(&args.corpus)?;
     if let Some(group) = &args.profile {
+        let mut validators = cases::Validators::default();
         let work: Vec<cases::Ours> = corpus
             .iter()
             .filter(|c| c.group() == Some(group.as_str()))
-            .map(cases::Ours::new)
+            .map(|c| cases::Ours::new(c, &mut validators))
             .collect();
         let ns = measure::time_loop(&work, 10_000, cases::Ours::run);
         println!(

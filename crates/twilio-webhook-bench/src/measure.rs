@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::cases::{Case, Floor, GROUPS, Ours};
+use crate::cases::{Case, Floor, GROUPS, Ours, Validators};
 use crate::peers::Peer;
 use crate::{ALLOCATIONS, Args};
 
@@ -72,9 +72,10 @@ impl Bench {
     /// Keeps the cases on which this library and every SDK give the expected verdict.
     pub fn new(corpus: &[Case], mut peers: Vec<Peer>, args: &Args) -> Result<Self, String> {
         let grouped: Vec<&Case> = corpus.iter().filter(|c| c.group().is_some()).collect();
+        let mut validators = Validators::default();
         let wrong: Vec<&str> = grouped
             .iter()
-            .filter(|c| Ours::new(c).run() != c.expected)
+            .filter(|c| Ours::new(c, &mut validators).run() != c.expected)
             .map(|c| c.id.as_str())
             .collect();
         if !wrong.is_empty() {
@@ -110,7 +111,9 @@ impl Bench {
             (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
         for case in grouped.iter().filter(|c| keep.contains(c.id.as_str())) {
             let Some(g) = case.group() else { continue };
-            ours.entry(g).or_insert_with(Vec::new).push(Ours::new(case));
+            ours.entry(g)
+                .or_insert_with(Vec::new)
+                .push(Ours::new(case, &mut validators));
             floors
                 .entry(g)
                 .or_insert_with(Vec::new)
