@@ -12,6 +12,9 @@ mod sms;
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 const URL: &str = "https://example.com/twilio/sms?tenant=acme";
 
+/// A corpus case: its validator, URL, parameters and signature.
+type CorpusCase = (RequestValidator, String, Vec<(String, String)>, String);
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let workload = args.next().unwrap_or_else(|| "form".into());
@@ -28,7 +31,7 @@ fn main() {
         // Every valid form case of the corpus, once per pass: `n` passes.
         let text =
             std::fs::read_to_string("testdata/corpus.jsonl").expect("run from the repository root");
-        let cases: Vec<(RequestValidator, String, Vec<(String, String)>, String)> = text
+        let cases: Vec<CorpusCase> = text
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
             .filter(|c| c["kind"] == "form" && c["expected"] == true)
