@@ -1,0 +1,93 @@
+//! The one verdict type Python sees, from a plain validation or from an HTTP request.
+
+use pyo3::prelude::*;
+use twilio_webhook::{Rejection, SecretKind, Verified, VerifiedRequest, WebhookRejection};
+
+/// Whether a request came from Twilio, and why. Truthy when valid.
+#[pyclass(frozen, get_all, name = "Verdict", module = "twilio_webhook._native")]
+#[derive(Debug, Clone, Default)]
+pub struct Verdict {
+    /// Whether the signature (and body hash, if any) checked out.
+    pub valid: bool,
+    /// Why not (`signature_mismatch`, `body_hash_mismatch`, …); `None` when valid.
+    pub reason: Option<&'static str>,
+    /// The name of the Auth Token or the id of the SharedKey that matched.
+    pub secret: Option<String>,
+    /// `auth_token` or `shared_key`.
+    pub secret_kind: Option<&'static str>,
+    /// `HMAC_SHA1` or `HMAC_SHA256`.
+    pub algorithm: Option<&'static str>,
+    /// The exact URL the signature was made over.
+    pub matched_url: Option<String>,
+    /// The HTTP status a server answers with: 200 when valid, else 400, 403, 413… (HTTP checks only).
+    pub status: Option<u16>,
+    /// The URLs the public-URL policy built and tried (HTTP checks only).
+    pub urls_tried: Vec<String>,
+    /// The plain-text body of a refusal: `Twilio webhook rejected: <reason>` (HTTP checks only).
+    pub message: Option<String>,
+}
+
+impl Verdict {
+    fn valid(url: &str, verified: &Verified) -> Self {
+        Verdict {
+            valid: true,
+            secret: Some(verified.secret().name().to_string()),
+            secret_kind: Some(match verified.secret().kind() {
+                SecretKind::SharedKey => "shared_key",
+                _ => "auth_token",
+            }),
+            algorithm: Some(verified.algorithm().settings_name()),
+            matched_url: Some(verified.matched_url(url)),
+            ..Verdict::default()
+        }
+    }
+
+    /// The verdict of a `verify_*` call made with `url`.
+    pub fn of(url: &str, verdict: Result<Verified, Rejection>) -> Self {
+        match verdict {
+            Ok(verified) => Verdict::valid(url, &verified),
+            Err(rejection) => Verdict {
+                reason: Some(rejection.as_str()),
+                ..Verdict::default()
+            },
+        }
+    }
+
+    /// The verdict of an HTTP request checked with the public-URL policy.
+    pub fn of_http(verdict: Result<VerifiedRequest, WebhookRejection>) -> Self {
+        match verdict {
+            Ok(request) => Verdict {
+                status: Some(200),
+                urls_tried: vec![request.url().to_string()],
+                ..Verdict::valid(request.url(), request.verified())
+            },
+            Err(rejection) => Verdict {
+                reason: Some(rejection.code()),
+                status: Some(rejection.status().as_u16()),
+                urls_tried: rejection.urls_tried().to_vec(),
+                message: Some(rejection.body_text()),
+                ..Verdict::default()
+            },
+        }
+    }
+}
+
+#[pymethods]
+impl Verdict {
+    fn __bool__(&self) -> bool {
+        self.valid
+    }
+
+    fn __repr__(&self) -> String {
+        match (&self.reason, &self.secret) {
+            (Some(reason), _) => format!("<Verdict rejected: {reason}>"),
+            (None, Some(secret)) => format!(
+                "<Verdict valid: {} {secret:?}, {}, {:?}>",
+                self.secret_kind.unwrap_or_default(),
+                self.algorithm.unwrap_or_default(),
+                self.matched_url.as_deref().unwrap_or_default()
+            ),
+            (None, None) => "<Verdict valid>".to_string(),
+        }
+    }
+}

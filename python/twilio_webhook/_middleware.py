@@ -1,0 +1,65 @@
+"""What the WSGI and ASGI middleware share: the verifier, which paths are protected, the refusal."""
+
+import logging
+import os
+from http import HTTPStatus
+from typing import Iterable, List, Optional, Tuple, Union
+
+from . import _native
+from .validator import Validator
+
+logger = logging.getLogger("twilio_webhook")
+
+Headers = List[Tuple[bytes, bytes]]
+
+
+class Protection:
+    """A :class:`WebhookVerifier` and the path prefixes it guards."""
+
+    def __init__(
+        self,
+        auth_token: Optional[str],
+        validator: Optional[Validator],
+        public_url: Union[None, str, _native.PublicUrl],
+        body_limit: Optional[int],
+        paths: Optional[Iterable[str]],
+    ) -> None:
+        if validator is None:
+            token = auth_token if auth_token is not None else os.environ.get("TWILIO_AUTH_TOKEN", "")
+            validator = Validator(token)  # an empty or missing token raises ValueError here, at startup
+        if isinstance(public_url, str):
+            public_url = _native.PublicUrl([public_url])
+        self.verifier = _native.WebhookVerifier(validator._native, public_url, body_limit)
+        self.limit: int = self.verifier.body_limit
+        self.paths = None if paths is None else tuple(paths)
+
+    def guards(self, path: str) -> bool:
+        """Whether requests to ``path`` must be verified (all of them when no prefixes are given)."""
+        return self.paths is None or any(path.startswith(p) for p in self.paths)
+
+    def too_large(self) -> _native.Verdict:
+        """The verdict for a body over the limit, without reading it."""
+        return self.verifier.too_large()
+
+    def check(
+        self,
+        target: str,
+        headers: Headers,
+        body: bytes,
+        peer: Optional[str],
+        scheme: Optional[str],
+    ) -> _native.Verdict:
+        verdict = self.verifier.check(target, headers, body, peer, scheme)
+        if not verdict.valid:
+            logger.warning(
+                "Twilio webhook rejected: %s (urls tried: %s)", verdict.reason, ", ".join(verdict.urls_tried)
+            )
+        return verdict
+
+
+def refusal(verdict: _native.Verdict) -> Tuple[int, str, List[Tuple[str, str]], bytes]:
+    """Status code, status line text, headers and body of the answer to a refused request."""
+    status = verdict.status or 403
+    body = (verdict.message or "Twilio webhook rejected\n").encode("utf-8")
+    headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
+    return status, f"{status} {HTTPStatus(status).phrase}", headers, body

@@ -1,0 +1,91 @@
+"""Type stubs of the compiled extension (crates/twilio-webhook-py)."""
+
+from typing import List, Optional, Sequence, Tuple
+
+__version__: str
+
+Pairs = Sequence[Tuple[str, str]]
+RawHeaders = Sequence[Tuple[bytes, bytes]]
+
+class Verdict:
+    """Whether a request came from Twilio, and why. Truthy when valid."""
+
+    valid: bool
+    reason: Optional[str]
+    secret: Optional[str]
+    secret_kind: Optional[str]
+    algorithm: Optional[str]
+    matched_url: Optional[str]
+    status: Optional[int]
+    urls_tried: List[str]
+    message: Optional[str]
+    def __bool__(self) -> bool: ...
+
+class Validator:
+    def __init__(
+        self,
+        auth_tokens: Sequence[Tuple[str, str]],
+        shared_keys: Sequence[Tuple[str, str]] = ...,
+        *,
+        allow_trailing_slash_variant: bool = False,
+        allow_query_reencoding: bool = False,
+    ) -> None: ...
+    def verify_form(
+        self, url: str, params: Pairs, signature: Optional[str], settings: Optional[str] = None
+    ) -> Verdict: ...
+    def validate_form(self, url: str, params: Pairs, signature: str) -> bool: ...
+    def verify_request(
+        self,
+        url: str,
+        content_type: Optional[str],
+        body: bytes,
+        signature: Optional[str],
+        settings: Optional[str] = None,
+    ) -> Verdict: ...
+    def compute_signature(self, url: str, params: Pairs) -> str: ...
+
+class Signer:
+    """Signs requests with one secret and algorithm, exactly as Twilio does."""
+
+    def __init__(self, secret: str, algorithm: str = "HMAC_SHA1") -> None: ...
+    def sign_form(self, url: str, params: Pairs) -> str: ...
+    def sign_form_body(self, url: str, body: bytes) -> str: ...
+    def sign_body(self, url: str, body: bytes) -> Tuple[str, str]: ...
+
+class PublicUrl:
+    """How to rebuild the URL Twilio requested (base URLs, or Host with trusted proxies)."""
+
+    def __init__(
+        self,
+        bases: Sequence[str] = ...,
+        trusted_proxies: Sequence[str] = ...,
+        connection_scheme: str = "http",
+    ) -> None: ...
+    def urls(
+        self,
+        target: str,
+        headers: RawHeaders,
+        peer: Optional[str] = None,
+        scheme: Optional[str] = None,
+        authority: Optional[str] = None,
+    ) -> List[str]: ...
+
+class WebhookVerifier:
+    """A validator, a public-URL policy and a body limit: the whole check a web server makes."""
+
+    body_limit: int
+    def __init__(
+        self, validator: Validator, public_url: Optional[PublicUrl] = None, body_limit: Optional[int] = None
+    ) -> None: ...
+    def too_large(self) -> Verdict: ...
+    def check(
+        self,
+        target: str,
+        headers: RawHeaders,
+        body: bytes,
+        peer: Optional[str] = None,
+        scheme: Optional[str] = None,
+        authority: Optional[str] = None,
+    ) -> Verdict: ...
+
+def body_sha256_hex(body: bytes) -> str: ...

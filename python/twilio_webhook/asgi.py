@@ -1,0 +1,96 @@
+"""ASGI middleware (FastAPI, Starlette, Django ASGI): verifies every Twilio webhook before the app sees it.
+
+FastAPI::
+
+    from twilio_webhook.asgi import TwilioWebhookMiddleware
+    app.add_middleware(TwilioWebhookMiddleware, public_url="https://example.com")
+
+The body is received once (up to the limit), verified, and replayed to the app unchanged. A refusal is
+answered here: ``400`` (no signature), ``413`` (body over the limit), ``403`` (every other reason), with a
+plain-text body naming the reason. The request target is the raw path as received (``raw_path``) and the
+query string.
+"""
+
+from typing import Any, Awaitable, Callable, Iterable, Optional, Union
+from urllib.parse import quote
+
+from . import _native
+from ._middleware import Headers, Protection, refusal
+from .validator import Validator
+
+Scope = dict
+Receive = Callable[[], Awaitable[dict]]
+Send = Callable[[dict], Awaitable[None]]
+
+VERDICT_KEY = "twilio_webhook.verdict"
+"""The scope key under which a verified request's :class:`Verdict` is handed to the app."""
+
+
+def _target(scope: Scope) -> str:
+    raw = scope.get("raw_path")
+    path = raw.decode("latin-1") if raw else quote(scope.get("root_path", "") + scope.get("path", ""))
+    query = scope.get("query_string", b"").decode("latin-1")
+    return f"{path}?{query}" if query else path
+
+
+class TwilioWebhookMiddleware:
+    """Wraps an ASGI app so that only verified Twilio webhooks reach it. The parameters are those of the
+    WSGI :class:`twilio_webhook.wsgi.TwilioWebhookMiddleware`."""
+
+    def __init__(
+        self,
+        app: Callable,
+        auth_token: Optional[str] = None,
+        *,
+        validator: Optional[Validator] = None,
+        public_url: Union[None, str, _native.PublicUrl] = None,
+        body_limit: Optional[int] = None,
+        paths: Optional[Iterable[str]] = None,
+    ) -> None:
+        self.app = app
+        self._protection = Protection(auth_token, validator, public_url, body_limit, paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
+        protection = self._protection
+        if scope.get("type") != "http" or not protection.guards(scope.get("path", "")):
+            return await self.app(scope, receive, send)
+        headers: Headers = [(bytes(n), bytes(v)) for n, v in scope.get("headers", [])]
+        declared = next((v for n, v in headers if n.lower() == b"content-length"), None)
+        body = b""
+        if declared is not None and declared.isdigit() and int(declared) > protection.limit:
+            verdict = protection.too_large()
+        else:
+            chunks, size, more = [], 0, True
+            while more and size <= protection.limit:
+                message = await receive()
+                if message.get("type") != "http.request":
+                    break
+                chunk = message.get("body", b"")
+                chunks.append(chunk)
+                size += len(chunk)
+                more = message.get("more_body", False)
+            body = b"".join(chunks)
+            if size > protection.limit:
+                verdict = protection.too_large()
+            else:
+                client = scope.get("client")
+                peer = client[0] if client else None
+                verdict = protection.check(_target(scope), headers, body, peer, scope.get("scheme"))
+        if not verdict.valid:
+            status, _, answer_headers, text = refusal(verdict)
+            encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer_headers]
+            await send({"type": "http.response.start", "status": status, "headers": encoded})
+            await send({"type": "http.response.body", "body": text})
+            return None
+        scope = dict(scope)
+        scope[VERDICT_KEY] = verdict
+        replayed = False
+
+        async def replay() -> dict:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return await self.app(scope, replay, send)
