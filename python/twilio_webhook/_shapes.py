@@ -16,8 +16,8 @@ def pairs(params: Any) -> Pairs:
     """
     if params is None:
         return []
-    if isinstance(params, list) and all(type(p) is tuple for p in params):
-        return params
+    if type(params) is list:
+        return params  # pairs as tuples or lists: the core reads any two-item sequence
     if isinstance(params, (str, bytes, bytearray)):
         raise TypeError("a raw body is not form parameters")
     for accessor in ("getall", "getlist"):
@@ -33,7 +33,7 @@ def pairs(params: Any) -> Pairs:
                 out.append((key, value))
         return out
     if isinstance(params, Iterable):
-        return [tuple(p) for p in params]  # type: ignore[misc]
+        return list(params)
     raise TypeError(f"cannot read form parameters from {type(params).__name__}")
 
 

@@ -111,6 +111,13 @@ class RequestValidator:
         :param algorithm: ``HMAC_SHA1`` (default) or ``HMAC_SHA256``, see :func:`get_signature_algorithm`
         :returns: ``True`` if the request passes validation; ``False`` otherwise, never an exception
         """
+        validator = self._validator
+        if algorithm is None and type(params) is list and validator is not None:
+            # The common case, without the checks below: pairs, the Auth Token, HMAC-SHA1.
+            try:
+                return validator.validate_form(uri, params, signature)
+            except (TypeError, ValueError, UnicodeError):
+                return False
         name = _algorithm(algorithm)
         if name is None:
             logger.warning("Unsupported webhook signature algorithm %r: rejected.", algorithm)

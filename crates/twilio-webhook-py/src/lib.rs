@@ -5,12 +5,15 @@
 //! (`python/twilio_webhook`) adds the twilio-python-shaped API and the WSGI/ASGI middleware on top.
 
 mod http_verify;
+mod params;
 mod signing;
 mod verdict;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use twilio_webhook::{RequestValidator, SignatureHeaders};
+
+use crate::params::Params;
 
 pub use verdict::Verdict;
 
@@ -66,20 +69,22 @@ impl PyValidator {
     fn verify_form(
         &self,
         url: &str,
-        params: Vec<(String, String)>,
+        params: Params<'_>,
         signature: Option<&str>,
         settings: Option<&str>,
-    ) -> Verdict {
-        Verdict::of(
-            url,
-            self.inner
-                .verify_form(url, &params, headers(signature, settings)),
-        )
+    ) -> PyResult<Verdict> {
+        params.with(|pairs| {
+            Verdict::of(
+                url,
+                self.inner
+                    .verify_form(url, pairs, headers(signature, settings)),
+            )
+        })
     }
 
     /// Whether a form request is signed, without building a verdict: the drop-in's fast path.
-    fn validate_form(&self, url: &str, params: Vec<(String, String)>, signature: &str) -> bool {
-        self.inner.validate(url, &params, signature)
+    fn validate_form(&self, url: &str, params: Params<'_>, signature: &str) -> PyResult<bool> {
+        params.with(|pairs| self.inner.validate(url, pairs, signature))
     }
 
     /// A request from what a server holds: its `Content-Type` and raw body pick the mode (spec §5).
@@ -100,8 +105,8 @@ impl PyValidator {
 
     /// The signature Twilio would send for a form request, made with the first Auth Token (empty when
     /// there is none).
-    fn compute_signature(&self, url: &str, params: Vec<(String, String)>) -> String {
-        self.inner.compute_signature(url, &params)
+    fn compute_signature(&self, url: &str, params: Params<'_>) -> PyResult<String> {
+        params.with(|pairs| self.inner.compute_signature(url, pairs))
     }
 
     fn __repr__(&self) -> String {

@@ -4,6 +4,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use twilio_webhook::{Algorithm, Signer};
 
+use crate::params::Params;
+
 /// Parses `HMAC_SHA1` / `HMAC_SHA256` (any case).
 pub(crate) fn algorithm(name: &str) -> PyResult<Algorithm> {
     match name.to_ascii_uppercase().as_str() {
@@ -33,8 +35,8 @@ impl PySigner {
     }
 
     /// The `X-Twilio-Signature` of a form request with these decoded `(key, value)` pairs.
-    fn sign_form(&self, url: &str, params: Vec<(String, String)>) -> String {
-        self.inner.sign_form(url, &params)
+    fn sign_form(&self, url: &str, params: Params<'_>) -> PyResult<String> {
+        params.with(|pairs| self.inner.sign_form(url, pairs))
     }
 
     /// The signature of a form request given its raw `application/x-www-form-urlencoded` body.
