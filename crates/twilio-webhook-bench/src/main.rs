@@ -120,6 +120,11 @@ fn run(args: &Args) -> Result<(), String> {
             &args.corpus,
         )?,
         peers::Peer::start(report::NODE, node, &args.corpus)?,
+        peers::Peer::start(
+            report::OURS_PYTHON,
+            python("twilio_webhook", "pairs"),
+            &args.corpus,
+        )?,
     ];
     let mut bench = measure::Bench::new(&corpus, peers, args)?;
     let results = bench.run(args)?;

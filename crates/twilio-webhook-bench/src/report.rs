@@ -22,8 +22,12 @@ pub const PYTHON: &str = "twilio-python";
 /// twilio-python given a mapping with only `getlist` (werkzeug/Flask, Django).
 pub const PYTHON_GETLIST: &str = "twilio-python getlist";
 
+/// This library from Python: the `twilio_webhook` package's drop-in `RequestValidator.validate`, given a
+/// list of pairs (its fastest accessor), in the same worker as twilio-python.
+pub const OURS_PYTHON: &str = "twilio-webhook-py";
+
 /// Every contestant, in the order of the table and the chart (absent ones are skipped).
-const CONTESTANTS: [&str; 5] = [OURS, FLOOR, NODE, PYTHON, PYTHON_GETLIST];
+const CONTESTANTS: [&str; 6] = [OURS, FLOOR, NODE, PYTHON, PYTHON_GETLIST, OURS_PYTHON];
 
 fn command_output(program: &str, args: &[&str]) -> String {
     Command::new(program)
@@ -144,18 +148,23 @@ pub fn write(args: &Args, results: &Results, scaling: &Scaling) -> Result<(), St
         let o = ns(results, g, OURS);
         let floor = round_ratios(results, g, OURS, FLOOR);
         let (flo, fhi) = min_max(&floor);
-        let (n, p) = (ns(results, g, NODE), ns(results, g, PYTHON));
+        let (n, p, py) = (
+            ns(results, g, NODE),
+            ns(results, g, PYTHON),
+            ns(results, g, OURS_PYTHON),
+        );
         let _ = writeln!(
             table,
-            " {:.2}× ({flo:.2}–{fhi:.2}) | {:.1}× | {:.1}× |",
+            " {:.2}× ({flo:.2}–{fhi:.2}) | {:.1}× | {:.1}× | {:.1}× |",
             median(&floor),
             n / o,
-            p / o
+            p / o,
+            p / py
         );
         ratios.insert(
             g.to_string(),
             json!({"vs_node": n / o, "vs_python": p / o, "over_floor": median(&floor),
-                   "over_floor_range": [flo, fhi]}),
+                   "over_floor_range": [flo, fhi], "python_package_vs_python": p / py}),
         );
     }
     let _ = writeln!(
@@ -192,6 +201,12 @@ pub fn write(args: &Args, results: &Results, scaling: &Scaling) -> Result<(), St
             over_floor("json_valid"),
             1.5,
             false,
+        ),
+        goal(
+            "form_valid: twilio-python / twilio-webhook-py >= 10 (issue 12's aim)",
+            fv(PYTHON) / fv(OURS_PYTHON),
+            10.0,
+            true,
         ),
         goal(
             "form_rejected: twilio-webhook / floor <= 2.5",
