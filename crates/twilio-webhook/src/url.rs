@@ -208,10 +208,9 @@ impl Edit {
 
 /// The query of a URL: after the first `?`, before any `#`.
 pub(crate) fn query(url: &str) -> Option<&str> {
-    let bytes = url.as_bytes();
-    let fragment = bytes.iter().position(|&b| b == b'#').unwrap_or(bytes.len());
-    let start = bytes.get(..fragment)?.iter().position(|&b| b == b'?')? + 1;
-    url.get(start..fragment)
+    // `str::find` with one ASCII char is a memchr: much faster than a byte loop on long URLs.
+    let before_fragment = url.get(..url.find('#').unwrap_or(url.len()))?;
+    before_fragment.get(before_fragment.find('?')? + 1..)
 }
 
 /// Why a URL's `bodySHA256` could not be used.
@@ -223,6 +222,18 @@ pub(crate) enum BodyHashError {
     Malformed,
 }
 
+/// Whether a raw query parameter name decodes to `bodySHA256`. Decoding is needed only for a name
+/// with a `%` (`+` decodes to a space, which the name has none of), and then its raw form is longer.
+fn is_body_hash_name(name: &str) -> bool {
+    const NAME: &str = "bodySHA256";
+    name == NAME
+        || (name.len() > NAME.len()
+            && name.as_bytes().contains(&b'%')
+            && crate::form::Part::raw(name.as_bytes())
+                .decoded()
+                .eq(NAME.bytes()))
+}
+
 /// The raw values of every `bodySHA256` parameter in the URL's query (its name may be percent-encoded).
 fn body_hash_values(url: &str) -> impl Iterator<Item = &str> {
     query(url)
@@ -230,20 +241,12 @@ fn body_hash_values(url: &str) -> impl Iterator<Item = &str> {
         .flat_map(|q| q.split('&'))
         .filter_map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let is_body_hash = crate::form::Part::raw(name.as_bytes())
-                .decoded()
-                .eq("bodySHA256".bytes());
-            is_body_hash.then_some(value)
+            is_body_hash_name(name).then_some(value)
         })
 }
 
 /// Whether the URL is in body mode (spec §5): its query names `bodySHA256`, well-formed or not.
 pub(crate) fn carries_body_hash(url: &str) -> bool {
-    // Without a '%' the name can only appear literally: one substring search settles the common case.
-    let Some(q) = query(url) else { return false };
-    if !q.bytes().any(|b| b == b'%') && !q.as_bytes().windows(10).any(|w| w == b"bodySHA256") {
-        return false;
-    }
     body_hash_values(url).next().is_some()
 }
 
@@ -396,6 +399,8 @@ mod tests {
             "https://a.com/x?a=1&bodySHA256",
             "https://a.com/x?body%53HA256=",
             "https://a.com/x?bodySHA256=1&bodySHA256=2",
+            "https://a.com/x?&&bodySHA256=00&",
+            "https://a.com/x?%62ody%53HA%32%356=00",
         ] {
             assert!(carries_body_hash(url), "{url}");
         }
@@ -406,6 +411,9 @@ mod tests {
             "https://a.com/x#bodySHA256=00",
             "https://a.com/bodySHA256=00",
             "https://a.com/x?a=bodySHA256",
+            "https://a.com/x?body+SHA256=00",
+            "https://a.com/x?bodySHA256x=00&",
+            "https://a.com/x?%zzbodySHA256=00",
         ] {
             assert!(!carries_body_hash(url), "{url}");
         }

@@ -361,13 +361,7 @@ impl RequestValidator {
             BodyHashError::Missing => Rejection::BodyHashMissing,
             BodyHashError::Malformed => Rejection::BodyHashMalformed,
         })?;
-        let verified = self.match_rest(
-            attempts(selected, UrlShape::parse(url)),
-            selected,
-            &presented,
-            url,
-            &[][..],
-        )?;
+        let verified = self.match_rest(UrlShape::parse(url), selected, &presented, url, &[][..])?;
         if signature::body_matches(body, &expected) {
             Ok(verified)
         } else {
@@ -474,7 +468,7 @@ impl RequestValidator {
         url: &str,
         canonical: &Canonical<'_, S>,
     ) -> Result<Verified, Rejection> {
-        let strict = attempts(selected, UrlShape::parse(url));
+        let strict = UrlShape::parse(url);
         let mut buffer = [0u8; JOINED];
         match canonical.join(&mut buffer) {
             Some(len) => {
@@ -485,21 +479,22 @@ impl RequestValidator {
         }
     }
 
-    /// Tries the strict `attempts`, then the opt-in relaxations, with `suffix` after the URL.
-    fn match_rest<'v, 'u, X: Suffix + ?Sized>(
+    /// Tries the candidates of the strict `shape`, then the opt-in relaxations, with `suffix` after the
+    /// URL.
+    fn match_rest<X: Suffix + ?Sized>(
         &self,
-        mut strict: impl Iterator<Item = Match<'v, 'u>>,
-        selected: Selected<'v>,
+        strict: UrlShape<'_>,
+        selected: Selected<'_>,
         presented: &Presented,
         url: &str,
         suffix: &X,
     ) -> Result<Verified, Rejection> {
-        let matches = |m: &Match<'_, '_>| m.keyed.verify(&m.pieces, suffix, presented);
-        if let Some(found) = strict.find(matches) {
+        if let Some(found) = first_match(selected, strict, suffix, presented) {
             return Ok(found.verified(None, MatchedUrl::Edit(found.edit)));
         }
         for (relaxation, rewritten) in self.inner.relaxations.rewrites(url) {
-            if let Some(found) = attempts(selected, UrlShape::parse(&rewritten)).find(matches) {
+            let shape = UrlShape::parse(&rewritten);
+            if let Some(found) = first_match(selected, shape, suffix, presented) {
                 let url = MatchedUrl::Rewritten(found.pieces.to_string());
                 return Ok(found.verified(Some(relaxation), url));
             }
@@ -530,20 +525,29 @@ impl Match<'_, '_> {
     }
 }
 
-/// Every selected secret with every candidate of `shape`, in the order they are tried.
-fn attempts<'s, 'u>(
+/// The first selected secret and candidate of `shape` the signature matches, tried in order: each
+/// secret with every candidate. Plain loops: the nested iterator adapters they replace measured ~10% of
+/// a JSON validation.
+fn first_match<'s, 'u, X: Suffix + ?Sized>(
     selected: Selected<'s>,
     shape: UrlShape<'u>,
-) -> impl Iterator<Item = Match<'s, 'u>> {
-    selected.keys().flat_map(move |(secret, keyed)| {
-        shape.candidates().map(move |(port, edit, pieces)| Match {
-            secret,
-            keyed,
-            port,
-            edit,
-            pieces,
-        })
-    })
+    suffix: &X,
+    presented: &Presented,
+) -> Option<Match<'s, 'u>> {
+    for (secret, keyed) in selected.keys() {
+        for (port, edit, pieces) in shape.candidates() {
+            if keyed.verify(&pieces, suffix, presented) {
+                return Some(Match {
+                    secret,
+                    keyed,
+                    port,
+                    edit,
+                    pieces,
+                });
+            }
+        }
+    }
+    None
 }
 
 /// Holds the caller's parameters (on the stack for up to [`INLINE_FIELDS`]) and runs `f` on their
