@@ -380,6 +380,9 @@ mod tests {
             assert_eq!(of_body(body), None, "{body:?}");
         }
         assert_eq!(of_body(b"a=%E2%9C%93").as_deref(), Some("a\u{2713}"));
+        // A raw body that is not UTF-8 may still decode to UTF-8: `%C3` then a raw continuation byte.
+        assert_eq!(of_body(b"a=%C3\xa9&b=c").as_deref(), Some("a\u{e9}bc"));
+        assert_eq!(of_body(b"b=c&a=\xa9%C3"), None);
     }
 
     #[test]
