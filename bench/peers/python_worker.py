@@ -18,8 +18,8 @@ import sys
 import time
 
 
-class GetAll(dict):
-    """A multidict with getall(), as aiohttp and multidict hand them over; repeated keys are kept."""
+class _Multi(dict):
+    """A dict of each key's first value that also keeps every value of a repeated key."""
 
     def __init__(self, pairs):
         super().__init__()
@@ -27,20 +27,17 @@ class GetAll(dict):
         for k, v in pairs:
             self._lists.setdefault(k, []).append(v)
             self.setdefault(k, v)
+
+
+class GetAll(_Multi):
+    """A multidict with getall(), as aiohttp and multidict hand them over."""
 
     def getall(self, key):
         return self._lists[key]
 
 
-class GetList(dict):
+class GetList(_Multi):
     """A mapping with only getlist(), the shape of werkzeug's MultiDict (Flask) and Django's QueryDict."""
-
-    def __init__(self, pairs):
-        super().__init__()
-        self._lists = {}
-        for k, v in pairs:
-            self._lists.setdefault(k, []).append(v)
-            self.setdefault(k, v)
 
     def getlist(self, key):
         return self._lists.get(key, [])

@@ -3,7 +3,7 @@
 import logging
 import os
 from http import HTTPStatus
-from typing import Iterable, List, Optional, Tuple, Union
+from typing import Callable, Iterable, List, Optional, Tuple, Union
 
 from . import _native
 from .validator import Validator
@@ -55,6 +55,33 @@ class Protection:
                 "Twilio webhook rejected: %s (urls tried: %s)", verdict.reason, ", ".join(verdict.urls_tried)
             )
         return verdict
+
+
+class Middleware:
+    """What both middleware take: the app to protect and how to verify its requests."""
+
+    def __init__(
+        self,
+        app: Callable,
+        auth_token: Optional[str] = None,
+        *,
+        validator: Optional[Validator] = None,
+        public_url: Union[None, str, _native.PublicUrl] = None,
+        body_limit: Optional[int] = None,
+        paths: Optional[Iterable[str]] = None,
+    ) -> None:
+        """
+        :param app: the application to protect
+        :param auth_token: the Auth Token (default: the ``TWILIO_AUTH_TOKEN`` environment variable); ignored
+            when ``validator`` is given. A missing or empty token raises ``ValueError`` at startup.
+        :param validator: a :class:`~twilio_webhook.Validator` with several secrets
+        :param public_url: the public base URL Twilio calls (``https://example.com``), or a
+            :class:`~twilio_webhook.PublicUrl` (several bases, trusted proxies); default: the ``Host`` header
+        :param body_limit: the largest body accepted, in bytes (default 1 MiB)
+        :param paths: path prefixes to protect (default: every request)
+        """
+        self.app = app
+        self._protection = Protection(auth_token, validator, public_url, body_limit, paths)
 
 
 def refusal(verdict: _native.Verdict) -> Tuple[int, str, List[Tuple[str, str]], bytes]:

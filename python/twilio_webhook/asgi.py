@@ -11,12 +11,10 @@ plain-text body naming the reason. The request target is the raw path as receive
 query string.
 """
 
-from typing import Any, Awaitable, Callable, Iterable, Optional, Union
+from typing import Any, Awaitable, Callable
 from urllib.parse import quote
 
-from . import _native
-from ._middleware import Headers, Protection, refusal
-from .validator import Validator
+from ._middleware import Headers, Middleware, refusal
 
 Scope = dict
 Receive = Callable[[], Awaitable[dict]]
@@ -33,22 +31,8 @@ def _target(scope: Scope) -> str:
     return f"{path}?{query}" if query else path
 
 
-class TwilioWebhookMiddleware:
-    """Wraps an ASGI app so that only verified Twilio webhooks reach it. The parameters are those of the
-    WSGI :class:`twilio_webhook.wsgi.TwilioWebhookMiddleware`."""
-
-    def __init__(
-        self,
-        app: Callable,
-        auth_token: Optional[str] = None,
-        *,
-        validator: Optional[Validator] = None,
-        public_url: Union[None, str, _native.PublicUrl] = None,
-        body_limit: Optional[int] = None,
-        paths: Optional[Iterable[str]] = None,
-    ) -> None:
-        self.app = app
-        self._protection = Protection(auth_token, validator, public_url, body_limit, paths)
+class TwilioWebhookMiddleware(Middleware):
+    """Wraps an ASGI app so that only verified Twilio webhooks reach it (parameters: see ``__init__``)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
         protection = self._protection

@@ -17,12 +17,10 @@ what Twilio signed, and then fails closed.
 """
 
 import io
-from typing import Any, Callable, Iterable, Optional, Union
+from typing import Any, Callable
 from urllib.parse import quote
 
-from . import _native
-from ._middleware import Headers, Protection, refusal
-from .validator import Validator
+from ._middleware import Headers, Middleware, refusal
 
 VERDICT_KEY = "twilio_webhook.verdict"
 """The environ key under which a verified request's :class:`Verdict` is handed to the app."""
@@ -51,31 +49,8 @@ def _headers(environ: dict) -> Headers:
     return headers
 
 
-class TwilioWebhookMiddleware:
-    """Wraps a WSGI app so that only verified Twilio webhooks reach it.
-
-    :param app: the WSGI application to protect
-    :param auth_token: the Auth Token (default: the ``TWILIO_AUTH_TOKEN`` environment variable); ignored when
-        ``validator`` is given. A missing or empty token raises ``ValueError`` at startup.
-    :param validator: a :class:`~twilio_webhook.Validator` with several secrets
-    :param public_url: the public base URL Twilio calls (``https://example.com``), or a
-        :class:`~twilio_webhook.PublicUrl` (several bases, trusted proxies); default: the ``Host`` header
-    :param body_limit: the largest body accepted, in bytes (default 1 MiB)
-    :param paths: path prefixes to protect (default: every request)
-    """
-
-    def __init__(
-        self,
-        app: Callable,
-        auth_token: Optional[str] = None,
-        *,
-        validator: Optional[Validator] = None,
-        public_url: Union[None, str, _native.PublicUrl] = None,
-        body_limit: Optional[int] = None,
-        paths: Optional[Iterable[str]] = None,
-    ) -> None:
-        self.app = app
-        self._protection = Protection(auth_token, validator, public_url, body_limit, paths)
+class TwilioWebhookMiddleware(Middleware):
+    """Wraps a WSGI app so that only verified Twilio webhooks reach it (parameters: see ``__init__``)."""
 
     def __call__(self, environ: dict, start_response: Callable) -> Any:
         protection = self._protection
