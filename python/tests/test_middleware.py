@@ -71,19 +71,23 @@ def asgi_server(app):
 _examples = {}
 
 
-@pytest.fixture(params=["flask", "django", "fastapi"])
+EXAMPLES_SERVED = {
+    # name: (example module, its app attribute, served by)
+    "flask": ("flask_app", "app", wsgi_server),
+    "django-wsgi": ("django_app", "application", wsgi_server),
+    "django-asgi": ("django_app", "asgi_application", asgi_server),
+    "fastapi": ("fastapi_app", "app", asgi_server),
+}
+
+
+@pytest.fixture(params=sorted(EXAMPLES_SERVED))
 def port(request, monkeypatch):
     """A real server on a free loopback port running one example app."""
-    name = request.param
-    if name not in _examples:  # Django configures itself once per process
-        _examples[name] = load_example(f"{name}_app", monkeypatch)
-    module = _examples[name]
-    if name == "fastapi":
-        with asgi_server(module.app) as p:
-            yield p
-    else:
-        with wsgi_server(module.application if name == "django" else module.app) as p:
-            yield p
+    module_name, attribute, serve = EXAMPLES_SERVED[request.param]
+    if module_name not in _examples:  # Django configures itself once per process
+        _examples[module_name] = load_example(module_name, monkeypatch)
+    with serve(getattr(_examples[module_name], attribute)) as p:
+        yield p
 
 
 def post(port, path, body, headers):
