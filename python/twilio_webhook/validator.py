@@ -52,7 +52,7 @@ class Validator:
         url: str,
         *,
         params: Any = None,
-        body: Union[None, str, bytes] = None,
+        body: Union[None, str, bytes, bytearray] = None,
         content_type: Optional[str] = None,
         headers: Any = None,
         signature: Optional[str] = None,
