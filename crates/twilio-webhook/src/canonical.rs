@@ -14,7 +14,7 @@
 
 use core::cmp::Ordering;
 
-use crate::form::{FormParam, Part};
+use crate::form::{FormParam, Part, find_byte};
 
 /// How many parameters are kept on the stack before spilling to the heap.
 pub(crate) const INLINE_FIELDS: usize = 64;
@@ -119,16 +119,35 @@ pub(crate) fn parse_form_body<'a>(
     body: &'a [u8],
     fields: &mut SmallVec<Field<'a>, INLINE_FIELDS>,
 ) -> bool {
-    for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-        let (key, value) = match pair.iter().position(|&b| b == b'=') {
-            Some(eq) => pair.split_at(eq),
-            None => (pair, &b"="[..]),
+    // One UTF-8 pass over the whole body settles every part without a `%` (each is the body cut at ASCII
+    // bytes); a body that is not UTF-8 is checked part by part, where `%XX` may still make it so.
+    let body_is_utf8 = core::str::from_utf8(body).is_ok();
+    let mut rest = Some(body);
+    while let Some(current) = rest {
+        let (pair, after) = match find_byte(current, b'&') {
+            Some(amp) => (
+                current.get(..amp).unwrap_or_default(),
+                current.get(amp + 1..),
+            ),
+            None => (current, None),
+        };
+        rest = after;
+        if pair.is_empty() {
+            continue;
+        }
+        // The key ends at the first `=`; without one, the value is empty.
+        let (key, value) = match find_byte(pair, b'=') {
+            Some(eq) => (
+                pair.get(..eq).unwrap_or_default(),
+                pair.get(eq + 1..).unwrap_or_default(),
+            ),
+            None => (pair, &[][..]),
         };
         let field = Field {
             key: Part::raw(key),
-            value: Part::raw(value.get(1..).unwrap_or_default()),
+            value: Part::raw(value),
         };
-        if !field.key.is_utf8() || !field.value.is_utf8() {
+        if !field.key.is_utf8_within(body_is_utf8) || !field.value.is_utf8_within(body_is_utf8) {
             return false;
         }
         fields.push(field);

@@ -49,6 +49,47 @@ pub(crate) fn first_value(body: &[u8], name: &str) -> Option<String> {
     })
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The bytes of `word` equal to `needle`, flagged in their high bit. A borrow can flag a byte above a
+/// true match, never below one: the lowest flag, and whether there is any, are exact.
+fn equal_bytes(word: u64, needle: u8) -> u64 {
+    let x = word ^ (ONES * u64::from(needle));
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// Eight bytes of `hay`, little-endian (the first byte lowest).
+fn words(hay: &[u8]) -> (impl Iterator<Item = u64> + '_, &[u8]) {
+    let chunks = hay.chunks_exact(8);
+    let remainder = chunks.remainder();
+    let words = chunks.map(|c| u64::from_le_bytes(<[u8; 8]>::try_from(c).unwrap_or_default()));
+    (words, remainder)
+}
+
+/// The first position of `needle` in `hay`, looked for eight bytes at a time (a byte loop over the
+/// separators of a form body measured as its largest cost after hashing).
+pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    let (words, remainder) = words(hay);
+    let mut offset = 0;
+    for word in words {
+        let found = equal_bytes(word, needle);
+        if found != 0 {
+            return Some(offset + (found.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    let tail = remainder.iter().position(|&b| b == needle)?;
+    Some(offset + tail)
+}
+
+/// Whether `hay` holds `a` or `b`, eight bytes at a time.
+fn contains_either(hay: &[u8], a: u8, b: u8) -> bool {
+    let (mut words, remainder) = words(hay);
+    words.any(|w| equal_bytes(w, a) | equal_bytes(w, b) != 0)
+        || remainder.iter().any(|&x| x == a || x == b)
+}
+
 /// A byte string that is either plain or still `application/x-www-form-urlencoded` (`+`, `%XX`).
 #[derive(Clone, Copy, Default, Debug)]
 pub(crate) struct Part<'a> {
@@ -67,7 +108,7 @@ impl<'a> Part<'a> {
 
     /// A raw form-encoded part; decoding is skipped when it has nothing to decode.
     pub(crate) fn raw(bytes: &'a [u8]) -> Self {
-        let encoded = bytes.iter().any(|&b| b == b'%' || b == b'+');
+        let encoded = contains_either(bytes, b'%', b'+');
         Part { bytes, encoded }
     }
 
@@ -131,6 +172,15 @@ impl<'a> Part<'a> {
     /// The bytes, when they need no decoding.
     pub(crate) fn plain_bytes(self) -> Option<&'a [u8]> {
         (!self.encoded).then_some(self.bytes)
+    }
+
+    /// Whether the decoded bytes are valid UTF-8, given whether the body this raw part was cut from (at
+    /// ASCII `&` and `=`) is: then a part without `%` is too, since `+` -> space keeps UTF-8 validity.
+    pub(crate) fn is_utf8_within(self, body_is_utf8: bool) -> bool {
+        if body_is_utf8 && (!self.encoded || find_byte(self.bytes, b'%').is_none()) {
+            return true;
+        }
+        self.is_utf8()
     }
 
     /// Whether the decoded bytes are valid UTF-8.
@@ -239,6 +289,27 @@ impl Utf8Stream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn word_scans_agree_with_byte_loops() {
+        // Every length and position, with bytes just above and below the needle (borrows), and 0x80s.
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut hay: Vec<u8> = (0..len)
+                    .map(|i| [b'%' + 1, b'&' - 1, 0x80, b'a'][i % 4])
+                    .collect();
+                if at < len {
+                    hay[at] = b'&';
+                }
+                let want = hay.iter().position(|&b| b == b'&');
+                assert_eq!(find_byte(&hay, b'&'), want, "{hay:?}");
+                let either = hay.iter().any(|&b| b == b'&' || b == b'+');
+                assert_eq!(contains_either(&hay, b'+', b'&'), either, "{hay:?}");
+            }
+        }
+        assert_eq!(find_byte(b"\x01\x01&&", b'&'), Some(2));
+        assert_eq!(find_byte(b"a&\x01\x01\x01\x01\x01\x01&", b'&'), Some(1));
+    }
 
     fn decode(raw: &str) -> Vec<u8> {
         Part::raw(raw.as_bytes()).decoded().collect()
