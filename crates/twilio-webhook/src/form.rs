@@ -90,6 +90,21 @@ fn contains_either(hay: &[u8], a: u8, b: u8) -> bool {
         || remainder.iter().any(|&x| x == a || x == b)
 }
 
+/// Whether raw form bytes hold a `%XX` escape of a byte of 0x80 or more (one that can make the decoded
+/// bytes invalid UTF-8).
+fn has_high_escape(bytes: &[u8]) -> bool {
+    let mut rest = bytes;
+    while let Some(at) = find_byte(rest, b'%') {
+        rest = rest.get(at + 1..).unwrap_or_default();
+        if let [hi, lo, ..] = rest {
+            if matches!(hex_value(*hi), Some(8..=15)) && hex_value(*lo).is_some() {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 /// A byte string that is either plain or still `application/x-www-form-urlencoded` (`+`, `%XX`).
 #[derive(Clone, Copy, Default, Debug)]
 pub(crate) struct Part<'a> {
@@ -175,9 +190,11 @@ impl<'a> Part<'a> {
     }
 
     /// Whether the decoded bytes are valid UTF-8, given whether the body this raw part was cut from (at
-    /// ASCII `&` and `=`) is: then a part without `%` is too, since `+` -> space keeps UTF-8 validity.
+    /// ASCII `&` and `=`) is. Then the part is too, and decoding keeps it so unless a `%XX` makes a byte of
+    /// 0x80 or more: `+` and `%00`–`%7F` put one ASCII byte where three ASCII bytes were, between whole
+    /// characters.
     pub(crate) fn is_utf8_within(self, body_is_utf8: bool) -> bool {
-        if body_is_utf8 && (!self.encoded || find_byte(self.bytes, b'%').is_none()) {
+        if body_is_utf8 && !has_high_escape(self.bytes) {
             return true;
         }
         self.is_utf8()
@@ -289,6 +306,23 @@ impl Utf8Stream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn high_escapes_are_the_ones_that_can_break_utf8() {
+        for (raw, high) in [
+            (&b"%2B1555+0100"[..], false),
+            (b"%7f%7F", false),
+            (b"%", false),
+            (b"100%", false),
+            (b"%8", false),
+            (b"%8g", false),
+            (b"%80", true),
+            (b"a%2B%c3%a9", true),
+            (b"%%C3", true),
+        ] {
+            assert_eq!(has_high_escape(raw), high, "{raw:?}");
+        }
+    }
 
     #[test]
     fn word_scans_agree_with_byte_loops() {
