@@ -163,3 +163,27 @@ def test_a_missing_token_fails_at_startup(monkeypatch):
     monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
     with pytest.raises(ValueError):
         WsgiMiddleware(echo)
+
+
+def test_a_chunked_body_is_read_to_its_end_and_verified(port):
+    """No Content-Length: the body arrives in chunks (werkzeug marks it wsgi.input_terminated)."""
+    form = urlencode(SMS).encode()
+    signature = signer.sign_form(BASE + "/sms", SMS)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    chunks = iter([form[:10], form[10:]])
+    conn.request("POST", "/sms", body=chunks, headers={**FORM, "X-Twilio-Signature": signature}, encode_chunked=True)
+    response = conn.getresponse()
+    status, text = response.status, response.read().decode()
+    conn.close()
+    assert status == 200, text
+    assert "signed with primary" in text
+
+
+def test_a_chunked_body_over_the_limit_is_413(port):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    chunks = iter([b"Body=", b"x" * (512 * 1024), b"x" * (512 * 1024)])
+    conn.request("POST", "/sms", body=chunks, headers={**FORM, "X-Twilio-Signature": "x"}, encode_chunked=True)
+    response = conn.getresponse()
+    answer = response.status, response.read().decode()
+    conn.close()
+    assert answer == (413, "Twilio webhook rejected: body_too_large\n")
