@@ -31,6 +31,13 @@ fn main() {
         .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
         .collect::<Vec<_>>()
         .join("&");
+    // `family`: 60 parameters `Param000`… in a scrambled order, keys that share their first seven bytes
+    // in runs of ten (as `MediaUrl0`… do), as in bench/compare's scaling curve.
+    let family: Vec<(String, String)> = (0..60)
+        .map(|i| ((i * 37) % 60, i))
+        .map(|(k, i)| (format!("Param{k:03}"), format!("value-{i}")))
+        .collect();
+    let family_sig = signer.sign_form(URL, &family);
     let mut ok = 0usize;
     if workload == "corpus" {
         // Every valid form case of the corpus, once per pass: `n` passes.
@@ -62,6 +69,9 @@ fn main() {
     for _ in 0..n {
         ok += usize::from(match workload.as_str() {
             "form" => validator.validate(black_box(URL), black_box(&params), black_box(&sig)),
+            "family" => {
+                validator.validate(black_box(URL), black_box(&family), black_box(&family_sig))
+            }
             "rejected" => validator.validate(
                 black_box(URL),
                 black_box(&params),

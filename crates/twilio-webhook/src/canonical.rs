@@ -6,9 +6,11 @@
 //!
 //! Speed without allocation, for up to [`INLINE_FIELDS`] parameters:
 //! - the pairs stay where they are (the caller's parameters, or slices of the raw body); only a `u128` per
-//!   pair is sorted: the first 12 decoded key bytes (big-endian, zero-padded) above a 32-bit index. Where
-//!   two prefixes differ they order the pairs exactly as the full bytes do, so a plain integer sort does
-//!   almost all the work; runs of equal prefixes are then sorted by the full comparison.
+//!   pair is sorted: the first 15 decoded key bytes (big-endian, zero-padded) above a one-byte index
+//!   (more than 256 pairs are all compared in full). Where two prefixes differ they order the pairs
+//!   exactly as the full bytes do, so a plain integer sort does almost all the work; runs of equal
+//!   prefixes are then sorted by the full comparison. Seven bytes and a `u64` were measured: 4 % fewer
+//!   instructions on an SMS, 44 % more on 60 keys sharing seven bytes in runs of ten (`MediaUrl0`…).
 //! - `P` is joined once into a stack buffer when it fits, so every URL candidate hashes it in one call
 //!   (see the validator); a larger one is streamed.
 
