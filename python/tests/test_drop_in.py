@@ -160,3 +160,15 @@ def test_verify_says_why():
     assert v.verify(URL, body=b'{"a":1}', content_type="application/json", signature=sign(URL)).reason == (
         "body_hash_missing"
     )
+
+
+def test_the_seed_pages_import_and_example_shape():
+    """The "Validate Incoming Requests" page's example, with its old import path, a dict of POST variables."""
+    from twilio_webhook.util import RequestValidator as FromUtil
+
+    url = "http://www.example.com/my/callback/url.xml"
+    post_vars = {"From": "+15017250604", "To": "+15558675310"}
+    signature = sign(url, post_vars.items(), token="YYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYY")
+    validator = FromUtil("YYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYY")
+    assert validator.validate(url, post_vars, signature)
+    assert not validator.validate(url, post_vars, "HpS7PBa1Agvt4OtO+wZp75IuQa0=")  # the page's placeholder
