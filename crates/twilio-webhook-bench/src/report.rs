@@ -67,14 +67,18 @@ fn ns(results: &Results, group: &str, who: &str) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// The fastest and slowest round of a contestant.
-fn spread(results: &Results, group: &str, who: &str) -> (f64, f64) {
-    let rounds = results
+/// Every round's ns per validation of a contestant (none when it did not run).
+fn rounds<'r>(results: &'r Results, group: &str, who: &str) -> &'r [f64] {
+    results
         .groups
         .get(group)
         .and_then(|g| g.rounds_ns.get(who))
-        .map_or(&[][..], Vec::as_slice);
-    min_max(rounds)
+        .map_or(&[][..], Vec::as_slice)
+}
+
+/// The fastest and slowest round of a contestant.
+fn spread(results: &Results, group: &str, who: &str) -> (f64, f64) {
+    min_max(rounds(results, group, who))
 }
 
 fn min_max(values: &[f64]) -> (f64, f64) {
@@ -85,17 +89,9 @@ fn min_max(values: &[f64]) -> (f64, f64) {
 
 /// `a / b` for each round, both timed in that round.
 fn round_ratios(results: &Results, group: &str, a: &str, b: &str) -> Vec<f64> {
-    let rounds = |who| {
-        results
-            .groups
-            .get(group)
-            .and_then(|g| g.rounds_ns.get(who))
-            .cloned()
-            .unwrap_or_default()
-    };
-    rounds(a)
+    rounds(results, group, a)
         .iter()
-        .zip(&rounds(b))
+        .zip(rounds(results, group, b))
         .map(|(x, y)| x / y)
         .collect()
 }
