@@ -69,7 +69,7 @@ impl<T: Default, const N: usize> SmallVec<T, N> {
         }
     }
 
-    fn as_mut_slice(&mut self) -> &mut [T] {
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
         if self.spill.is_empty() {
             self.inline.get_mut(..self.len).unwrap_or_default()
         } else {
@@ -206,7 +206,7 @@ fn left_aligned(bytes: &[u8]) -> u64 {
 /// The key's first [`PREFIX`] decoded bytes, zero-padded, above a one-byte `index`. Fifteen bytes tell
 /// apart families such as `MediaUrl0`… that a shorter prefix ties (a tie costs full comparisons).
 #[inline(always)]
-fn sort_key(key: Part<'_>, index: usize) -> u128 {
+pub(crate) fn sort_key(key: Part<'_>, index: usize) -> u128 {
     let prefix = match key.plain_bytes() {
         Some(bytes) => {
             let high = left_aligned(bytes);
@@ -259,21 +259,27 @@ pub(crate) struct Canonical<'s, S: Pairs + ?Sized> {
 impl<'s, S: Pairs + ?Sized> Canonical<'s, S> {
     /// Sorts `pairs` (a list is large: use it in place rather than moving it).
     pub(crate) fn new(pairs: &'s S) -> Self {
-        let count = pairs.count();
-        let layout = if count <= INDEXED {
-            Layout::Indexed
-        } else {
-            Layout::Bare
-        };
         let mut order = SmallVec::new();
-        for index in 0..count {
+        for index in 0..pairs.count() {
             if let Some((key, _)) = pairs.pair(index) {
-                order.push(match layout {
-                    Layout::Indexed => sort_key(key, index),
-                    Layout::Bare => index as u128,
-                });
+                order.push(sort_key(key, index));
             }
         }
+        Self::from_keys(pairs, order)
+    }
+
+    /// Sorts `pairs` given the [`sort_key`] of each, in order (made by the caller while it gathered the
+    /// pairs, so that each key is read once, while its pair is at hand).
+    pub(crate) fn from_keys(pairs: &'s S, mut order: SmallVec<u128, INLINE_FIELDS>) -> Self {
+        let layout = if order.as_slice().len() <= INDEXED {
+            Layout::Indexed
+        } else {
+            // Indices past 255 do not fit the low byte: keep bare indices, all compared in full.
+            for (index, key) in order.as_mut_slice().iter_mut().enumerate() {
+                *key = index as u128;
+            }
+            Layout::Bare
+        };
         let keys = order.as_mut_slice();
         keys.sort_unstable();
         // Runs of equal prefixes (all of them, for bare indices) are ordered by the pairs' full bytes.
@@ -338,14 +344,44 @@ impl<'s, S: Pairs + ?Sized> Canonical<'s, S> {
     }
 }
 
-/// `P` streamed pair by pair.
+/// `P` streamed in chunks of up to [`JOINED`] bytes, gathered in a stack buffer: one call of `sink`
+/// per chunk rather than one per run of plain bytes (a `P` this large has hundreds of runs).
 impl<S: Pairs + ?Sized> Suffix for Canonical<'_, S> {
     fn feed(&self, mut sink: impl FnMut(&[u8])) {
+        let mut chunk = Chunk {
+            buffer: [0; JOINED],
+            len: 0,
+        };
         self.for_each_distinct(|key, value| {
-            key.for_each_run(&mut sink);
-            value.for_each_run(&mut sink);
+            key.for_each_run(|run| chunk.push(run, &mut sink));
+            value.for_each_run(|run| chunk.push(run, &mut sink));
             Some(())
         });
+        sink(chunk.buffer.get(..chunk.len).unwrap_or_default());
+    }
+}
+
+/// A buffer that hands its bytes to a sink each time it fills.
+struct Chunk {
+    buffer: [u8; JOINED],
+    len: usize,
+}
+
+impl Chunk {
+    fn push(&mut self, mut bytes: &[u8], sink: &mut impl FnMut(&[u8])) {
+        while !bytes.is_empty() {
+            let free = self.buffer.get_mut(self.len..).unwrap_or_default();
+            let (now, later) = bytes.split_at(free.len().min(bytes.len()));
+            if let Some(dst) = free.get_mut(..now.len()) {
+                dst.copy_from_slice(now);
+            }
+            self.len += now.len();
+            bytes = later;
+            if self.len == self.buffer.len() {
+                sink(&self.buffer);
+                self.len = 0;
+            }
+        }
     }
 }
 
@@ -465,6 +501,18 @@ mod tests {
         let s = p_of(slots.as_slice());
         assert!(s.starts_with("k0000k0011k0022"));
         assert!(s.ends_with("k199199"));
+    }
+
+    #[test]
+    fn a_p_longer_than_a_chunk_streams_whole() {
+        // Three values of 1,500 decoded bytes, escapes and pluses straddling the 2 KiB chunk boundaries.
+        let value = "ab%2B+c".repeat(300);
+        let body = format!("z={value}&a={value}&m={value}");
+        let decoded = "ab+ c".repeat(300);
+        assert_eq!(
+            of_body(body.as_bytes()).unwrap(),
+            format!("a{decoded}m{decoded}z{decoded}")
+        );
     }
 
     #[test]
