@@ -47,6 +47,7 @@ impl<T: Default, const N: usize> SmallVec<T, N> {
         }
     }
 
+    #[inline(always)]
     pub(crate) fn push(&mut self, item: T) {
         if self.spill.is_empty() {
             if let Some(slot) = self.inline.get_mut(self.len) {
@@ -54,6 +55,15 @@ impl<T: Default, const N: usize> SmallVec<T, N> {
                 self.len += 1;
                 return;
             }
+        }
+        self.push_spilled(item);
+    }
+
+    /// The rare path of [`push`](Self::push), kept out of line so the inline path stays small.
+    #[cold]
+    #[inline(never)]
+    fn push_spilled(&mut self, item: T) {
+        if self.spill.is_empty() {
             self.spill.reserve(N * 2);
             self.spill
                 .extend(self.inline.iter_mut().map(core::mem::take));
@@ -282,25 +292,15 @@ impl<'s, S: Pairs + ?Sized> Canonical<'s, S> {
         };
         let keys = order.as_mut_slice();
         keys.sort_unstable();
-        // Runs of equal prefixes (all of them, for bare indices) are ordered by the pairs' full bytes.
-        let mut start = 0;
-        for end in 1..=keys.len() {
-            let tied = match (keys.get(end - 1), keys.get(end)) {
-                (Some(&a), Some(&b)) => layout.prefix(a) == layout.prefix(b),
-                _ => false,
-            };
-            if tied {
-                continue;
-            }
-            if let Some(run) = keys.get_mut(start..end).filter(|r| r.len() > 1) {
-                run.sort_unstable_by(|&a, &b| {
-                    match (pairs.pair(layout.index(a)), pairs.pair(layout.index(b))) {
-                        (Some(pa), Some(pb)) => cmp_pairs(pa, pb),
-                        _ => Ordering::Equal,
-                    }
-                });
-            }
-            start = end;
+        // Most requests have no two keys alike in their first fifteen bytes: one tight pass settles it.
+        let tied = match layout {
+            Layout::Indexed => keys
+                .windows(2)
+                .any(|w| matches!(w, [a, b] if a >> 8 == b >> 8)),
+            Layout::Bare => true,
+        };
+        if tied {
+            sort_tied_runs(pairs, keys, layout);
         }
         Canonical {
             pairs,
@@ -310,8 +310,20 @@ impl<'s, S: Pairs + ?Sized> Canonical<'s, S> {
     }
 
     /// Calls `f` on each distinct pair in canonical order, stopping at the first `None`.
-    fn for_each_distinct(&self, mut f: impl FnMut(Part<'_>, Part<'_>) -> Option<()>) -> Option<()> {
-        let layout = self.layout;
+    fn for_each_distinct(&self, f: impl FnMut(Part<'_>, Part<'_>) -> Option<()>) -> Option<()> {
+        // Each arm passes its layout as a constant, so the loop of the common one has no `match`.
+        match self.layout {
+            Layout::Indexed => self.walk_distinct(Layout::Indexed, f),
+            Layout::Bare => self.walk_distinct(Layout::Bare, f),
+        }
+    }
+
+    #[inline(always)]
+    fn walk_distinct(
+        &self,
+        layout: Layout,
+        mut f: impl FnMut(Part<'_>, Part<'_>) -> Option<()>,
+    ) -> Option<()> {
         let mut previous: Option<(u128, (Part<'_>, Part<'_>))> = None;
         for &key in self.order.as_slice() {
             let Some(pair) = self.pairs.pair(layout.index(key)) else {
@@ -341,6 +353,31 @@ impl<'s, S: Pairs + ?Sized> Canonical<'s, S> {
             Some(())
         })?;
         Some(len)
+    }
+}
+
+/// Orders each run of sort keys with equal prefixes (all of them, for bare indices) by the pairs' full
+/// bytes. Out of line: most requests have no such run.
+#[inline(never)]
+fn sort_tied_runs<S: Pairs + ?Sized>(pairs: &S, keys: &mut [u128], layout: Layout) {
+    let mut start = 0;
+    for end in 1..=keys.len() {
+        let tied = match (keys.get(end - 1), keys.get(end)) {
+            (Some(&a), Some(&b)) => layout.prefix(a) == layout.prefix(b),
+            _ => false,
+        };
+        if tied {
+            continue;
+        }
+        if let Some(run) = keys.get_mut(start..end).filter(|r| r.len() > 1) {
+            run.sort_unstable_by(|&a, &b| {
+                match (pairs.pair(layout.index(a)), pairs.pair(layout.index(b))) {
+                    (Some(pa), Some(pb)) => cmp_pairs(pa, pb),
+                    _ => Ordering::Equal,
+                }
+            });
+        }
+        start = end;
     }
 }
 
