@@ -70,21 +70,29 @@ fn words(hay: &[u8]) -> (impl Iterator<Item = u64> + '_, &[u8]) {
 /// The first position of `needle` in `hay`, looked for eight bytes at a time (a byte loop over the
 /// separators of a form body measured as its largest cost after hashing).
 pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    find_any(hay, [needle])
+}
+
+/// The first position in `hay` of any of the `needles`, eight bytes at a time.
+#[inline(always)]
+pub(crate) fn find_any<const N: usize>(hay: &[u8], needles: [u8; N]) -> Option<usize> {
     let (words, remainder) = words(hay);
     let mut offset = 0;
     for word in words {
-        let found = equal_bytes(word, needle);
+        let found = needles
+            .iter()
+            .fold(0, |found, &needle| found | equal_bytes(word, needle));
         if found != 0 {
             return Some(offset + (found.trailing_zeros() / 8) as usize);
         }
         offset += 8;
     }
-    let tail = remainder.iter().position(|&b| b == needle)?;
+    let tail = remainder.iter().position(|b| needles.contains(b))?;
     Some(offset + tail)
 }
 
 /// Whether `hay` holds `a` or `b`, eight bytes at a time.
-fn contains_either(hay: &[u8], a: u8, b: u8) -> bool {
+pub(crate) fn contains_either(hay: &[u8], a: u8, b: u8) -> bool {
     let (mut words, remainder) = words(hay);
     words.any(|w| equal_bytes(w, a) | equal_bytes(w, b) != 0)
         || remainder.iter().any(|&x| x == a || x == b)

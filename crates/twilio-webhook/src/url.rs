@@ -7,6 +7,8 @@
 
 use core::fmt;
 
+use crate::form::{contains_either, find_any, find_byte};
+
 /// Which port rewrite of the received URL a signature matched (spec §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -98,31 +100,28 @@ impl<'a> UrlShape<'a> {
     /// start `://`; the authority ends at `/`, `?` or `#`, and its userinfo at the last `@`.
     fn find_port(url: &str) -> Option<Port> {
         let bytes = url.as_bytes();
-        let scheme_end = bytes.iter().position(|&b| b == b':')?;
+        let scheme_end = find_byte(bytes, b':')?;
         let scheme = url.get(..scheme_end)?;
         if bytes.get(scheme_end..scheme_end + 3) != Some(b"://") || !is_scheme(scheme) {
             return None;
         }
         let start = scheme_end + 3;
-        let mut authority_end = bytes.len();
-        let mut host_start = start;
-        for (i, &b) in bytes.iter().enumerate().skip(start) {
-            match b {
-                b'/' | b'?' | b'#' => {
-                    authority_end = i;
-                    break;
-                }
-                b'@' => host_start = i + 1,
-                _ => {}
-            }
-        }
+        let after_scheme = bytes.get(start..)?;
+        let authority_end =
+            start + find_any(after_scheme, [b'/', b'?', b'#']).unwrap_or(after_scheme.len());
+        let authority = bytes.get(start..authority_end)?;
+        let host_start = start
+            + authority
+                .iter()
+                .rposition(|&b| b == b'@')
+                .map_or(0, |at| at + 1);
         let host_port = bytes.get(host_start..authority_end)?;
         let colon = if host_port.first() == Some(&b'[') {
             // IPv6 literal: the port comes after the closing bracket.
             let close = host_port.iter().position(|&b| b == b']')?;
             (host_port.get(close + 1) == Some(&b':')).then_some(close + 1)
         } else {
-            host_port.iter().position(|&b| b == b':')
+            find_byte(host_port, b':')
         };
         Some(match colon {
             Some(c) => Port::Explicit {
@@ -206,11 +205,15 @@ impl Edit {
     }
 }
 
-/// The query of a URL: after the first `?`, before any `#`.
+/// The query of a URL: after the first `?`, before any `#` (a `?` after the `#` is in the fragment).
 pub(crate) fn query(url: &str) -> Option<&str> {
-    // `str::find` with one ASCII char is a memchr: much faster than a byte loop on long URLs.
-    let before_fragment = url.get(..url.find('#').unwrap_or(url.len()))?;
-    before_fragment.get(before_fragment.find('?')? + 1..)
+    // Eight bytes at a time: faster than a byte loop on long URLs, and than two `str::find`s on short ones.
+    let start = find_any(url.as_bytes(), [b'?', b'#'])?;
+    let rest = url.get(start + 1..)?;
+    if url.as_bytes().get(start) == Some(&b'#') {
+        return None;
+    }
+    rest.get(..find_byte(rest.as_bytes(), b'#').unwrap_or(rest.len()))
 }
 
 /// Why a URL's `bodySHA256` could not be used.
@@ -236,18 +239,32 @@ fn is_body_hash_name(name: &str) -> bool {
 
 /// The raw values of every `bodySHA256` parameter in the URL's query (its name may be percent-encoded).
 fn body_hash_values(url: &str) -> impl Iterator<Item = &str> {
-    query(url)
-        .into_iter()
-        .flat_map(|q| q.split('&'))
-        .filter_map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            is_body_hash_name(name).then_some(value)
-        })
+    let mut rest = query(url);
+    core::iter::from_fn(move || {
+        while let Some(current) = rest {
+            let (pair, after) = match find_byte(current.as_bytes(), b'&') {
+                Some(amp) => (current.get(..amp)?, current.get(amp + 1..)),
+                None => (current, None),
+            };
+            rest = after;
+            let (name, value) = match find_byte(pair.as_bytes(), b'=') {
+                Some(eq) => (pair.get(..eq)?, pair.get(eq + 1..)?),
+                None => (pair, ""),
+            };
+            if is_body_hash_name(name) {
+                return Some(value);
+            }
+        }
+        None
+    })
 }
 
 /// Whether the URL is in body mode (spec §5): its query names `bodySHA256`, well-formed or not.
 pub(crate) fn carries_body_hash(url: &str) -> bool {
-    body_hash_values(url).next().is_some()
+    // A name that decodes to `bodySHA256` holds its `H` as is or as `%48`: a query with neither an `H`
+    // nor a `%` (most form webhooks' URLs) needs no split.
+    query(url).is_some_and(|q| contains_either(q.as_bytes(), b'H', b'%'))
+        && body_hash_values(url).next().is_some()
 }
 
 /// The `bodySHA256` of the URL's query, decoded from its 64 lowercase hex digits.
