@@ -192,6 +192,11 @@ impl<'a> Part<'a> {
         Some(len)
     }
 
+    /// The length before decoding (at least the decoded length).
+    pub(crate) fn raw_len(self) -> usize {
+        self.bytes.len()
+    }
+
     /// The bytes, when they need no decoding.
     pub(crate) fn plain_bytes(self) -> Option<&'a [u8]> {
         (!self.encoded).then_some(self.bytes)
