@@ -17,27 +17,30 @@
 use core::cmp::Ordering;
 
 use crate::form::{FormParam, Part, find_byte};
-pub(crate) use keys::sort_key;
+use keys::sort_key;
 use keys::{INDEXED, Layout, cmp_pairs, sort_tied_runs};
-pub(crate) use small_vec::SmallVec;
+use small_vec::SmallVec;
 
 /// How many parameters are kept on the stack before spilling to the heap.
 pub(crate) const INLINE_FIELDS: usize = 128;
 
+/// The stack space of a request known to have at most this many parameters (most have about 20): the
+/// buffers are zeroed on every call, and zeroing room for 128 measured slower.
+const FEW_FIELDS: usize = 32;
+
 /// The largest `P` joined on the stack; a larger one is streamed for each candidate.
 pub(crate) const JOINED: usize = 2048;
 
+/// The buffer for a short `P` (most are under 512 bytes).
+const SHORT_JOINED: usize = 512;
+
 /// A request's parameters, by index.
 pub(crate) trait Pairs {
-    fn count(&self) -> usize;
     fn pair(&self, index: usize) -> Option<(Part<'_>, Part<'_>)>;
 }
 
 /// The caller's decoded parameters, as held by the validator.
 impl<P: FormParam> Pairs for [Option<P>] {
-    fn count(&self) -> usize {
-        self.len()
-    }
     fn pair(&self, index: usize) -> Option<(Part<'_>, Part<'_>)> {
         let p = self.get(index)?.as_ref()?;
         Some((
@@ -55,9 +58,6 @@ pub(crate) struct Field<'a> {
 }
 
 impl Pairs for [Field<'_>] {
-    fn count(&self) -> usize {
-        self.len()
-    }
     fn pair(&self, index: usize) -> Option<(Part<'_>, Part<'_>)> {
         self.get(index).map(|f| (f.key, f.value))
     }
@@ -66,9 +66,9 @@ impl Pairs for [Field<'_>] {
 /// Splits a raw `application/x-www-form-urlencoded` body into `fields`. Returns `false` when a decoded
 /// key or value is not valid UTF-8.
 #[must_use]
-pub(crate) fn parse_form_body<'a>(
+fn parse_form_body<'a, const N: usize>(
     body: &'a [u8],
-    fields: &mut SmallVec<Field<'a>, INLINE_FIELDS>,
+    fields: &mut SmallVec<Field<'a>, N>,
 ) -> bool {
     // One UTF-8 pass over the whole body settles every part without a `%` (each is the body cut at ASCII
     // bytes); a body that is not UTF-8 is checked part by part, where `%XX` may still make it so.
@@ -106,6 +106,80 @@ pub(crate) fn parse_form_body<'a>(
     true
 }
 
+/// Runs `f` on the canonical order of the caller's decoded parameters, held on the stack (up to
+/// [`INLINE_FIELDS`]; fewer when the iterator says there are few).
+pub(crate) fn with_params<P: FormParam, R>(
+    params: impl IntoIterator<Item = P>,
+    f: impl FnOnce(&Canonical<'_, [Option<P>]>) -> R,
+) -> R {
+    let params = params.into_iter();
+    if params.size_hint().1.is_some_and(|n| n <= FEW_FIELDS) {
+        gather::<P, R, FEW_FIELDS>(params, f)
+    } else {
+        gather::<P, R, INLINE_FIELDS>(params, f)
+    }
+}
+
+fn gather<P: FormParam, R, const N: usize>(
+    params: impl Iterator<Item = P>,
+    f: impl FnOnce(&Canonical<'_, [Option<P>]>) -> R,
+) -> R {
+    let mut held: SmallVec<Option<P>, N> = SmallVec::new();
+    let mut keys: SmallVec<u64, N> = SmallVec::new();
+    let mut raw_len = 0;
+    // Each value's first byte is read here too, though only the join needs it: a parameter's strings
+    // are usually not in cache, and reading the value now overlaps its miss with the key's.
+    let mut touched = 0u8;
+    for (index, p) in params.enumerate() {
+        let (key, value) = (p.key().as_bytes(), p.value().as_bytes());
+        keys.push(sort_key(Part::plain(key), index));
+        touched ^= value.first().copied().unwrap_or_default();
+        raw_len += key.len() + value.len();
+        held.push(Some(p));
+    }
+    core::hint::black_box(touched);
+    f(&Canonical::from_keys(
+        held.as_slice(),
+        keys.as_mut_slice(),
+        raw_len,
+    ))
+}
+
+/// Runs `f` on the canonical order of a raw `application/x-www-form-urlencoded` body's fields; `None`
+/// when a decoded key or value is not valid UTF-8.
+pub(crate) fn with_form_body<R>(
+    body: &[u8],
+    f: impl FnOnce(&Canonical<'_, [Field<'_>]>) -> R,
+) -> Option<R> {
+    // Counting the separators first (a loop the compiler vectorises) sizes the stack space.
+    if body.iter().filter(|&&b| b == b'&').count() < FEW_FIELDS {
+        parse::<R, FEW_FIELDS>(body, f)
+    } else {
+        parse::<R, INLINE_FIELDS>(body, f)
+    }
+}
+
+fn parse<R, const N: usize>(
+    body: &[u8],
+    f: impl FnOnce(&Canonical<'_, [Field<'_>]>) -> R,
+) -> Option<R> {
+    let mut fields: SmallVec<Field<'_>, N> = SmallVec::new();
+    if !parse_form_body(body, &mut fields) {
+        return None;
+    }
+    let fields = fields.as_slice();
+    let mut keys: SmallVec<u64, N> = SmallVec::new();
+    for (index, field) in fields.iter().enumerate() {
+        keys.push(sort_key(field.key, index));
+    }
+    // `P` is the body less its separators, decoded (which only shortens it).
+    Some(f(&Canonical::from_keys(
+        fields,
+        keys.as_mut_slice(),
+        body.len(),
+    )))
+}
+
 /// What follows the URL in the string to sign.
 pub(crate) trait Suffix {
     /// Feeds the suffix's bytes to `sink`, in order.
@@ -124,35 +198,26 @@ impl Suffix for [u8] {
 /// A request's parameters in canonical order: the pairs where they are, and their sorted keys.
 pub(crate) struct Canonical<'s, S: Pairs + ?Sized> {
     pairs: &'s S,
-    order: SmallVec<u64, INLINE_FIELDS>,
+    order: &'s [u64],
     layout: Layout,
+    /// At least the length of `P`: the pairs' bytes before decoding (which only shortens them).
+    raw_len: usize,
 }
 
 impl<'s, S: Pairs + ?Sized> Canonical<'s, S> {
-    /// Sorts `pairs` (a list is large: use it in place rather than moving it).
-    pub(crate) fn new(pairs: &'s S) -> Self {
-        let mut order = SmallVec::new();
-        for index in 0..pairs.count() {
-            if let Some((key, _)) = pairs.pair(index) {
-                order.push(sort_key(key, index));
-            }
-        }
-        Self::from_keys(pairs, order)
-    }
-
-    /// Sorts `pairs` given the [`sort_key`] of each, in order (made by the caller while it gathered the
-    /// pairs, so that each key is read once, while its pair is at hand).
-    pub(crate) fn from_keys(pairs: &'s S, mut order: SmallVec<u64, INLINE_FIELDS>) -> Self {
-        let layout = if order.as_slice().len() <= INDEXED {
+    /// Sorts `keys`, the [`sort_key`] of each pair in order (made by the caller while it gathered the
+    /// pairs, so that each key is read once, while its pair is at hand). `raw_len` is at least the
+    /// length of `P`.
+    pub(crate) fn from_keys(pairs: &'s S, keys: &'s mut [u64], raw_len: usize) -> Self {
+        let layout = if keys.len() <= INDEXED {
             Layout::Indexed
         } else {
             // Indices past 255 do not fit the low byte: keep bare indices, all compared in full.
-            for (index, key) in order.as_mut_slice().iter_mut().enumerate() {
+            for (index, key) in keys.iter_mut().enumerate() {
                 *key = index as u64;
             }
             Layout::Bare
         };
-        let keys = order.as_mut_slice();
         keys.sort_unstable();
         // Most requests have no two keys alike in their first seven bytes: one tight pass settles it.
         let tied = match layout {
@@ -166,8 +231,9 @@ impl<'s, S: Pairs + ?Sized> Canonical<'s, S> {
         }
         Canonical {
             pairs,
-            order,
+            order: keys,
             layout,
+            raw_len,
         }
     }
 
@@ -187,7 +253,7 @@ impl<'s, S: Pairs + ?Sized> Canonical<'s, S> {
         mut f: impl FnMut(Part<'_>, Part<'_>) -> Option<()>,
     ) -> Option<()> {
         let mut previous: Option<(u64, (Part<'_>, Part<'_>))> = None;
-        for &key in self.order.as_slice() {
+        for &key in self.order {
             let Some(pair) = self.pairs.pair(layout.index(key)) else {
                 continue;
             };
@@ -201,6 +267,23 @@ impl<'s, S: Pairs + ?Sized> Canonical<'s, S> {
             previous = Some((key, pair));
         }
         Some(())
+    }
+
+    /// Runs `f` on `P` joined in a stack buffer just large enough (a buffer zeroed for nothing measured
+    /// slower on a corpus that misses the cache), or on `None` when `P` may pass [`JOINED`] bytes (then
+    /// it is streamed).
+    pub(crate) fn with_joined<R>(&self, f: impl FnOnce(Option<&[u8]>) -> R) -> R {
+        match self.raw_len {
+            n if n <= SHORT_JOINED => self.joined_in::<SHORT_JOINED, R>(f),
+            n if n <= JOINED => self.joined_in::<JOINED, R>(f),
+            _ => f(None),
+        }
+    }
+
+    fn joined_in<const N: usize, R>(&self, f: impl FnOnce(Option<&[u8]>) -> R) -> R {
+        let mut buffer = [0u8; N];
+        let joined = self.join(&mut buffer).and_then(|len| buffer.get(..len));
+        f(joined)
     }
 
     /// Writes `P` at the start of `dst`; `None` when it does not fit.

@@ -2,11 +2,10 @@
 
 use core::fmt;
 
-use crate::canonical::{Canonical, SmallVec, parse_form_body};
+use crate::canonical::{with_form_body, with_params};
 use crate::secret::ConfigError;
 use crate::signature::{self, Algorithm, Keyed};
 use crate::url::{self, BodyHashError, Pieces};
-use crate::validator::with_params;
 
 /// Why a request could not be signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,12 +96,10 @@ impl Signer {
 
     /// The signature of a form request with a raw `application/x-www-form-urlencoded` body.
     pub fn sign_form_body(&self, url: &str, body: &[u8]) -> Result<String, SignError> {
-        let mut fields = SmallVec::new();
-        if !parse_form_body(body, &mut fields) {
-            return Err(SignError::MalformedBody);
-        }
-        let canonical = Canonical::new(fields.as_slice());
-        Ok(self.keyed.sign(&Pieces([url, "", ""]), &canonical))
+        with_form_body(body, |canonical| {
+            self.keyed.sign(&Pieces([url, "", ""]), canonical)
+        })
+        .ok_or(SignError::MalformedBody)
     }
 
     /// Signs a non-form request: appends `bodySHA256` of the raw body to the URL's query (before any

@@ -2,10 +2,8 @@
 
 use std::sync::Arc;
 
-use crate::canonical::{
-    Canonical, INLINE_FIELDS, JOINED, Pairs, SmallVec, Suffix, parse_form_body, sort_key,
-};
-use crate::form::{FormParam, Part};
+use crate::canonical::{Canonical, Pairs, Suffix, with_form_body, with_params};
+use crate::form::FormParam;
 use crate::headers::{SignatureHeaders, is_form_content_type};
 use crate::relax::{Relaxation, Relaxations};
 use crate::secret::{AuthTokenEntry, ConfigError, SharedKeyEntry};
@@ -231,16 +229,10 @@ impl RequestValidator {
         headers: SignatureHeaders<'_>,
     ) -> Result<Verified, Rejection> {
         let (selected, presented) = self.prepare(headers)?;
-        let mut fields = SmallVec::new();
-        if !parse_form_body(body, &mut fields) {
-            return Err(Rejection::MalformedBody);
-        }
-        self.match_form(
-            selected,
-            &presented,
-            url,
-            &Canonical::new(fields.as_slice()),
-        )
+        with_form_body(body, |canonical| {
+            self.match_form(selected, &presented, url, canonical)
+        })
+        .unwrap_or(Err(Rejection::MalformedBody))
     }
 
     /// Verifies a request with a non-form body (JSON and others): the URL carries `bodySHA256`, the
@@ -376,14 +368,10 @@ impl RequestValidator {
         canonical: &Canonical<'_, S>,
     ) -> Result<Verified, Rejection> {
         let strict = UrlShape::parse(url);
-        let mut buffer = [0u8; JOINED];
-        match canonical.join(&mut buffer) {
-            Some(len) => {
-                let joined = buffer.get(..len).unwrap_or_default();
-                self.match_rest(strict, selected, presented, url, joined)
-            }
+        canonical.with_joined(|joined| match joined {
+            Some(joined) => self.match_rest(strict, selected, presented, url, joined),
             None => self.match_rest(strict, selected, presented, url, canonical),
-        }
+        })
     }
 
     /// Tries the candidates of the strict `shape`, then the opt-in relaxations, with `suffix` after the
@@ -455,26 +443,6 @@ fn first_match<'s, 'u, X: Suffix + ?Sized>(
         }
     }
     None
-}
-
-/// Holds the caller's parameters (on the stack for up to [`INLINE_FIELDS`]) and runs `f` on their
-/// canonical order.
-pub(crate) fn with_params<P: FormParam, R>(
-    params: impl IntoIterator<Item = P>,
-    f: impl FnOnce(&Canonical<'_, [Option<P>]>) -> R,
-) -> R {
-    let mut held: SmallVec<Option<P>, INLINE_FIELDS> = SmallVec::new();
-    let mut keys = SmallVec::new();
-    // Each value's first byte is read here too, though only the join needs it: a parameter's strings
-    // are usually not in cache, and reading the value now overlaps its miss with the key's.
-    let mut touched = 0u8;
-    for (index, p) in params.into_iter().enumerate() {
-        keys.push(sort_key(Part::plain(p.key().as_bytes()), index));
-        touched ^= p.value().as_bytes().first().copied().unwrap_or_default();
-        held.push(Some(p));
-    }
-    core::hint::black_box(touched);
-    f(&Canonical::from_keys(held.as_slice(), keys))
 }
 
 mod builder;

@@ -2,8 +2,8 @@ use super::keys::{PREFIX, left_aligned, level_key};
 use super::*;
 
 /// `P` both ways, streamed and joined, checked to be the same.
-fn p_of<S: Pairs + ?Sized>(pairs: &S) -> String {
-    let c = Canonical::new(pairs);
+/// `P` three ways, streamed, joined and joined in the buffer `with_joined` picks, checked to agree.
+fn p_of<S: Pairs + ?Sized>(c: &Canonical<'_, S>) -> String {
     let mut streamed = Vec::new();
     c.feed(|run| streamed.extend_from_slice(run));
     let mut buf = vec![0u8; streamed.len()];
@@ -16,17 +16,31 @@ fn p_of<S: Pairs + ?Sized>(pairs: &S) -> String {
             "a P that does not fit is refused"
         );
     }
+    assert!(c.raw_len >= streamed.len(), "raw_len bounds P");
+    c.with_joined(|joined| match joined {
+        Some(joined) => assert_eq!(joined, streamed),
+        None => assert!(c.raw_len > JOINED),
+    });
     String::from_utf8(streamed).unwrap()
 }
 
+/// `P` of decoded parameters, through the entry point validation uses; the same with an iterator that
+/// does not tell its length (the larger stack space).
+fn of_pairs<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> String {
+    let p = with_params(params.iter(), p_of);
+    let unsized_hint = with_params(params.iter().filter(|_| true), p_of);
+    assert_eq!(p, unsized_hint);
+    p
+}
+
 fn of_params(params: &[(&str, &str)]) -> String {
-    let slots: Vec<Option<&(&str, &str)>> = params.iter().map(Some).collect();
-    p_of(slots.as_slice())
+    of_pairs(params)
 }
 
 fn of_body(body: &[u8]) -> Option<String> {
-    let mut fields = SmallVec::new();
-    parse_form_body(body, &mut fields).then(|| p_of(fields.as_slice()))
+    #[allow(clippy::redundant_closure)]
+    // the closure is what makes it general over the fields' lifetime
+    with_form_body(body, |c| p_of(c))
 }
 
 #[test]
@@ -109,8 +123,7 @@ fn spills_to_heap_beyond_inline_capacity() {
         .rev()
         .map(|i| (format!("k{i:03}"), i.to_string()))
         .collect();
-    let slots: Vec<Option<&(String, String)>> = params.iter().map(Some).collect();
-    let s = p_of(slots.as_slice());
+    let s = of_pairs(&params);
     assert!(s.starts_with("k0000k0011k0022"));
     assert!(s.ends_with("k199199"));
 }
@@ -135,12 +148,11 @@ fn beyond_the_indexed_count_every_pair_is_compared_in_full() {
         .collect();
     params.push(("k005".into(), "a".into()));
     params.push(("k005".into(), "a".into()));
-    let slots: Vec<Option<&(String, String)>> = params.iter().map(Some).collect();
     let mut want = params.clone();
     want.sort();
     want.dedup();
     let want: String = want.iter().map(|(k, v)| format!("{k}{v}")).collect();
-    assert_eq!(p_of(slots.as_slice()), want);
+    assert_eq!(of_pairs(&params), want);
 }
 
 #[test]
@@ -207,8 +219,7 @@ fn tied_runs_are_ordered_at_every_depth() {
     want.sort();
     want.dedup();
     let want: String = want.iter().map(|(k, v)| format!("{k}{v}")).collect();
-    let slots: Vec<Option<&(String, String)>> = params.iter().map(Some).collect();
-    assert_eq!(p_of(slots.as_slice()), want);
+    assert_eq!(of_pairs(&params), want);
     let body: Vec<String> = params
         .iter()
         .map(|(k, v)| format!("{}={v}", k.replace('e', "%65").replace('_', "%5F")))
@@ -223,4 +234,25 @@ fn small_vec_keeps_order_across_spill() {
         v.push(i);
     }
     assert_eq!(v.as_slice(), (0..10).collect::<Vec<_>>().as_slice());
+}
+
+#[test]
+fn every_stack_size_gives_the_same_p() {
+    // Around the few-fields size (32), the inline size (128) and the short join buffer (512 bytes).
+    for n in [0, 1, 31, 32, 33, 60, 127, 128, 129, 300] {
+        let params: Vec<(String, String)> = (0..n)
+            .map(|i| (format!("K{:03}", (i * 11) % n.max(1)), "v".repeat(i % 5)))
+            .collect();
+        let mut want = params.clone();
+        want.sort();
+        want.dedup();
+        let want: String = want.iter().map(|(k, v)| format!("{k}{v}")).collect();
+        assert_eq!(of_pairs(&params), want, "{n} params");
+        let body: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(
+            of_body(body.join("&").as_bytes()).as_deref(),
+            Some(want.as_str()),
+            "{n} fields"
+        );
+    }
 }
