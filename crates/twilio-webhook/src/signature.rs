@@ -72,15 +72,71 @@ impl Presented {
             return Err(Rejection::MalformedSignature);
         }
         let mut bytes = [0u8; 32];
-        match STANDARD.decode_slice(header, &mut bytes) {
-            Ok(len) if len == algorithm.mac_len() => Ok(Presented { bytes, len }),
-            _ => Err(Rejection::MalformedSignature),
+        if decode_padded(header.as_bytes(), &mut bytes) {
+            Ok(Presented {
+                bytes,
+                len: algorithm.mac_len(),
+            })
+        } else {
+            Err(Rejection::MalformedSignature)
         }
     }
 
     fn as_slice(&self) -> &[u8] {
         self.bytes.get(..self.len).unwrap_or_default()
     }
+}
+
+/// Standard base64 digits' values; 64 marks a byte that is not one.
+// Indexing here runs at compile time: out of range would fail the build, never a request.
+#[allow(clippy::indexing_slicing)]
+const SEXTETS: [u8; 256] = {
+    let mut table = [64u8; 256];
+    let digits = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut i = 0;
+    while i < 64 {
+        table[digits[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// Decodes a signature of `4k` characters ending in exactly one `=` (28 for SHA-1, 44 for SHA-256)
+/// into the `3k - 1` bytes at the start of `out`, strictly: standard digits only and zero bits under
+/// the padding (the one canonical encoding). The `base64` crate decodes the same; this loop, made for
+/// these two shapes, measured several times faster on a signature (it runs on every request).
+fn decode_padded(text: &[u8], out: &mut [u8; 32]) -> bool {
+    let Some((&b'=', digits)) = text.split_last() else {
+        return false;
+    };
+    // Every digit is looked up; a bad one turns on bit 6 of `bad`, checked once at the end.
+    let mut bad = 0u8;
+    let mut sextet = |c: &u8| {
+        let v = SEXTETS.get(usize::from(*c)).copied().unwrap_or(64);
+        bad |= v;
+        u32::from(v & 63)
+    };
+    let mut written = 0;
+    let mut quads = digits.chunks_exact(4);
+    for quad in &mut quads {
+        let [a, b, c, d] = quad else { return false };
+        let n = sextet(a) << 18 | sextet(b) << 12 | sextet(c) << 6 | sextet(d);
+        let Some(dst) = out.get_mut(written..written + 3) else {
+            return false;
+        };
+        dst.copy_from_slice(&n.to_be_bytes()[1..]);
+        written += 3;
+    }
+    // The last quad: three digits and the `=`, two bytes, the third digit's low two bits zero.
+    let [a, b, c] = quads.remainder() else {
+        return false;
+    };
+    let n = sextet(a) << 18 | sextet(b) << 12 | sextet(c) << 6;
+    let Some(dst) = out.get_mut(written..written + 2) else {
+        return false;
+    };
+    dst.copy_from_slice(&n.to_be_bytes()[1..3]);
+    bad & 64 == 0 && n & 0xff == 0
 }
 
 /// A secret turned into HMAC states once, when the validator is built. The raw secret is not kept;
@@ -213,6 +269,51 @@ mod tests {
         let sha256 = |s: &str| Presented::decode(s, Algorithm::HmacSha256).err();
         assert_eq!(sha256(&"A".repeat(44)), Some(Rejection::MalformedSignature));
         assert_eq!(sha256(&format!("{}=", "A".repeat(43))), None);
+    }
+
+    /// The decoder agrees with the `base64` crate's strict standard engine on every byte of every
+    /// position of valid signatures, and on arbitrary strings of the two lengths.
+    #[test]
+    fn decoding_agrees_with_the_base64_crate() {
+        let crate_decode = |text: &[u8]| {
+            let mut out = [0u8; 33];
+            STANDARD
+                .decode_slice(text, &mut out)
+                .ok()
+                .filter(|&n| n + 1 == text.len() / 4 * 3)
+                .map(|n| out[..n].to_vec())
+        };
+        let ours = |text: &[u8]| {
+            let mut out = [0u8; 32];
+            decode_padded(text, &mut out).then(|| out[..text.len() / 4 * 3 - 1].to_vec())
+        };
+        for len in [20usize, 32] {
+            let mac: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let text = STANDARD.encode(&mac).into_bytes();
+            assert_eq!(ours(&text).as_deref(), Some(&mac[..]));
+            for at in 0..text.len() {
+                for byte in 0..=255u8 {
+                    let mut t = text.clone();
+                    t[at] = byte;
+                    assert_eq!(ours(&t), crate_decode(&t), "{:?}", String::from_utf8_lossy(&t));
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decoding_agrees_on_arbitrary_text(text in "[A-Za-z0-9+/=*]{27}=|[A-Za-z0-9+/=*]{43}=") {
+            let mut ours = [0u8; 32];
+            let mut theirs = [0u8; 33];
+            let expected = STANDARD.decode_slice(text.as_bytes(), &mut theirs).ok();
+            let accepted = decode_padded(text.as_bytes(), &mut ours);
+            let n = text.len() / 4 * 3 - 1;
+            proptest::prop_assert_eq!(accepted, expected == Some(n));
+            if accepted {
+                proptest::prop_assert_eq!(&ours[..n], &theirs[..n]);
+            }
+        }
     }
 
     #[test]
