@@ -16,7 +16,7 @@
 
 use core::cmp::Ordering;
 
-use crate::form::{FormParam, Part, find_byte};
+use crate::form::{FormParam, Part, count_byte, find_byte};
 use keys::sort_key;
 use keys::{INDEXED, Layout, cmp_pairs, sort_tied_runs};
 use small_vec::SmallVec;
@@ -151,8 +151,8 @@ pub(crate) fn with_form_body<R>(
     body: &[u8],
     f: impl FnOnce(&Canonical<'_, [Field<'_>]>) -> R,
 ) -> Option<R> {
-    // Counting the separators first (a loop the compiler vectorises) sizes the stack space.
-    if body.iter().filter(|&&b| b == b'&').count() < FEW_FIELDS {
+    // Counting the separators first sizes the stack space.
+    if count_byte(body, b'&') < FEW_FIELDS {
         parse::<R, FEW_FIELDS>(body, f)
     } else {
         parse::<R, INLINE_FIELDS>(body, f)

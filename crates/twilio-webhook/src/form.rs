@@ -91,6 +91,21 @@ pub(crate) fn find_any<const N: usize>(hay: &[u8], needles: [u8; N]) -> Option<u
     Some(offset + tail)
 }
 
+/// How many bytes of `hay` are `needle`, eight bytes at a time (exactly: no borrow crosses a byte).
+pub(crate) fn count_byte(hay: &[u8], needle: u8) -> usize {
+    let (words, remainder) = words(hay);
+    let lows = !HIGHS;
+    let in_words: u32 = words
+        .map(|word| {
+            let x = word ^ (ONES * u64::from(needle));
+            // A byte's high bit ends up set here exactly when the byte is non-zero.
+            let non_zero = ((x & lows).wrapping_add(lows) | x) & HIGHS;
+            (!non_zero & HIGHS).count_ones()
+        })
+        .sum();
+    in_words as usize + remainder.iter().filter(|&&b| b == needle).count()
+}
+
 /// Whether `hay` holds `a` or `b`, eight bytes at a time.
 pub(crate) fn contains_either(hay: &[u8], a: u8, b: u8) -> bool {
     let (mut words, remainder) = words(hay);
@@ -159,10 +174,7 @@ impl<'a> Part<'a> {
         }
         let mut rest = self.bytes;
         while !rest.is_empty() {
-            let plain = rest
-                .iter()
-                .position(|&b| b == b'%' || b == b'+')
-                .unwrap_or(rest.len());
+            let plain = find_any(rest, [b'%', b'+']).unwrap_or(rest.len());
             let (run, tail) = rest.split_at(plain);
             if !run.is_empty() {
                 sink(run);
@@ -184,12 +196,17 @@ impl<'a> Part<'a> {
             dst.get_mut(..self.bytes.len())?.copy_from_slice(self.bytes);
             return Some(self.bytes.len());
         }
+        // Runs of plain bytes are copied whole; each `+` or `%XX` writes its one byte.
         let mut len = 0;
-        for byte in self.decoded() {
-            *dst.get_mut(len)? = byte;
-            len += 1;
-        }
-        Some(len)
+        let mut fits = true;
+        self.for_each_run(|run| {
+            match dst.get_mut(len..len + run.len()) {
+                Some(slot) if fits => slot.copy_from_slice(run),
+                _ => fits = false,
+            }
+            len += run.len();
+        });
+        fits.then_some(len)
     }
 
     /// The length before decoding (at least the decoded length).
@@ -350,6 +367,8 @@ mod tests {
                 }
                 let want = hay.iter().position(|&b| b == b'&');
                 assert_eq!(find_byte(&hay, b'&'), want, "{hay:?}");
+                let count = hay.iter().filter(|&&b| b == b'&').count();
+                assert_eq!(count_byte(&hay, b'&'), count, "{hay:?}");
                 let either = hay.iter().any(|&b| b == b'&' || b == b'+');
                 assert_eq!(contains_either(&hay, b'+', b'&'), either, "{hay:?}");
             }
