@@ -191,11 +191,19 @@ impl<'a> Part<'a> {
     }
 
     /// Writes the decoded bytes at the start of `dst`; `None` when they do not fit.
+    #[inline(always)]
     pub(crate) fn write_decoded(self, dst: &mut [u8]) -> Option<usize> {
         if !self.encoded {
             dst.get_mut(..self.bytes.len())?.copy_from_slice(self.bytes);
             return Some(self.bytes.len());
         }
+        self.write_decoded_runs(dst)
+    }
+
+    /// [`write_decoded`](Self::write_decoded) of an encoded part, out of line so that the plain case
+    /// (nearly every decoded parameter) stays a copy where it is called.
+    #[inline(never)]
+    fn write_decoded_runs(self, dst: &mut [u8]) -> Option<usize> {
         // Runs of plain bytes are copied whole; each `+` or `%XX` writes its one byte.
         let mut len = 0;
         let mut fits = true;
