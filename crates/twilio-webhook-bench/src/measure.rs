@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::cases::{Case, Floor, GROUPS, Ours, Validators};
+use crate::cases::{Case, Floor, GROUPS, Gathered, Ours, Validators};
 use crate::peers::Peer;
 use crate::{ALLOCATIONS, Args};
 
@@ -63,6 +63,7 @@ pub struct Results {
 pub struct Bench {
     ours: BTreeMap<&'static str, Vec<Ours>>,
     floors: BTreeMap<&'static str, Vec<Floor>>,
+    gathered: BTreeMap<&'static str, Vec<Gathered>>,
     params: BTreeMap<&'static str, Vec<usize>>,
     peers: Vec<Peer>,
     excluded: BTreeMap<String, usize>,
@@ -107,8 +108,12 @@ impl Bench {
         for peer in &mut peers {
             peer.select(&ids_file)?;
         }
-        let (mut ours, mut floors, mut params) =
-            (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+        let (mut ours, mut floors, mut gathered, mut params) = (
+            BTreeMap::new(),
+            BTreeMap::new(),
+            BTreeMap::new(),
+            BTreeMap::new(),
+        );
         for case in grouped.iter().filter(|c| keep.contains(c.id.as_str())) {
             let Some(g) = case.group() else { continue };
             ours.entry(g)
@@ -118,6 +123,10 @@ impl Bench {
                 .entry(g)
                 .or_insert_with(Vec::new)
                 .push(Floor::new(case));
+            gathered
+                .entry(g)
+                .or_insert_with(Vec::new)
+                .push(Gathered::new(case));
             params
                 .entry(g)
                 .or_insert_with(Vec::new)
@@ -126,6 +135,7 @@ impl Bench {
         Ok(Bench {
             ours,
             floors,
+            gathered,
             params,
             peers,
             excluded,
@@ -135,11 +145,11 @@ impl Bench {
     pub fn run(&mut self, args: &Args) -> Result<Results, String> {
         let mut groups = BTreeMap::new();
         for g in GROUPS {
-            let (ours, floors) = (&self.ours[g], &self.floors[g]);
+            let (ours, floors, gathered) = (&self.ours[g], &self.floors[g], &self.gathered[g]);
             let mut rounds: BTreeMap<String, Vec<f64>> = BTreeMap::new();
             for round in 0..args.rounds {
                 // Rotate who goes first so no contestant always runs on a cold or a warm machine.
-                let n = 2 + self.peers.len();
+                let n = 3 + self.peers.len();
                 for slot in 0..n {
                     let who = (slot + round) % n;
                     let (name, ns) = match who {
@@ -151,8 +161,12 @@ impl Bench {
                             "floor".to_string(),
                             time_loop(floors, args.min_ms, Floor::run),
                         ),
+                        2 => (
+                            crate::report::GATHERED.to_string(),
+                            time_loop(gathered, args.min_ms, Gathered::run),
+                        ),
                         p => {
-                            let peer = &mut self.peers[p - 2];
+                            let peer = &mut self.peers[p - 3];
                             (peer.name.clone(), peer.run(g, args.min_ms)?)
                         }
                     };

@@ -10,8 +10,8 @@ pub struct Series {
 }
 
 /// The colours used for the contestants, in order.
-pub const COLORS: [&str; 6] = [
-    "#1b7837", "#762a83", "#2166ac", "#d6604d", "#f4a582", "#5aae61",
+pub const COLORS: [&str; 7] = [
+    "#1b7837", "#762a83", "#b2abd2", "#2166ac", "#d6604d", "#f4a582", "#5aae61",
 ];
 
 fn esc(s: &str) -> String {
