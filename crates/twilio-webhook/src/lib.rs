@@ -77,8 +77,8 @@
 //! (an empty secret, duplicate names) are errors at build time; a request that cannot be checked is a
 //! rejection, never an acceptance.
 //!
-//! Validating a form request with up to 64 parameters performs no heap allocation once the
-//! validator exists; 65 to 128 parameters cost two allocations, and the opt-in URL variants allocate
+//! Validating a form request with up to 128 parameters performs no heap allocation once the
+//! validator exists; 129 to 256 parameters cost two allocations, and the opt-in URL variants allocate
 //! the rewritten URLs when they are tried.
 
 #![forbid(unsafe_code)]
