@@ -142,10 +142,9 @@ fn refine<S: Pairs + ?Sized>(pairs: &S, run: &mut [u64], depth: usize) {
     let mut longest = 0;
     for key in run.iter_mut() {
         let index = Layout::Indexed.index(*key);
-        if let Some((k, _)) = pairs.pair(index) {
-            longest = longest.max(k.raw_len());
-            *key = level_key(k, depth, index);
-        }
+        let (k, _) = pairs.pair(index);
+        longest = longest.max(k.raw_len());
+        *key = level_key(k, depth, index);
     }
     run.sort_unstable();
     // Keys no longer than `depth` bytes are whole in their prefixes: a tie among them is a repeated
@@ -163,9 +162,6 @@ fn refine<S: Pairs + ?Sized>(pairs: &S, run: &mut [u64], depth: usize) {
 /// Orders `keys` by their pairs' full bytes.
 fn sort_in_full<S: Pairs + ?Sized>(pairs: &S, keys: &mut [u64], layout: Layout) {
     keys.sort_unstable_by(|&a, &b| {
-        match (pairs.pair(layout.index(a)), pairs.pair(layout.index(b))) {
-            (Some(pa), Some(pb)) => cmp_pairs(pa, pb),
-            _ => Ordering::Equal,
-        }
+        cmp_pairs(pairs.pair(layout.index(a)), pairs.pair(layout.index(b)))
     });
 }
