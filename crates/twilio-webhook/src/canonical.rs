@@ -66,7 +66,9 @@ pub(crate) struct Field<'a> {
 impl Pairs for [Field<'_>] {
     #[inline(always)]
     fn pair(&self, index: usize) -> (Part<'_>, Part<'_>) {
-        self.get(index).map(|f| (f.key, f.value)).unwrap_or_default()
+        self.get(index)
+            .map(|f| (f.key, f.value))
+            .unwrap_or_default()
     }
 }
 

@@ -295,7 +295,12 @@ mod tests {
                 for byte in 0..=255u8 {
                     let mut t = text.clone();
                     t[at] = byte;
-                    assert_eq!(ours(&t), crate_decode(&t), "{:?}", String::from_utf8_lossy(&t));
+                    assert_eq!(
+                        ours(&t),
+                        crate_decode(&t),
+                        "{:?}",
+                        String::from_utf8_lossy(&t)
+                    );
                 }
             }
         }
