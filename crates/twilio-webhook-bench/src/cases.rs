@@ -28,6 +28,15 @@ pub struct Case {
 }
 
 impl Case {
+    /// The URL a floor hashes: a valid case is signed over `signed_url`, a rejected one is checked over
+    /// the URL as received.
+    fn hashed_url(&self) -> &str {
+        self.signed_url
+            .as_deref()
+            .filter(|_| self.expected)
+            .unwrap_or(&self.url)
+    }
+
     /// The workload this case belongs to, if any.
     pub fn group(&self) -> Option<&'static str> {
         match (self.kind.as_str(), self.expected) {
@@ -132,15 +141,9 @@ thread_local! {
 
 impl Gathered {
     pub fn new(case: &Case) -> Self {
-        let url = case
-            .signed_url
-            .as_deref()
-            .filter(|_| case.expected)
-            .unwrap_or(&case.url);
         Gathered {
-            keyed: Hmac::<Sha1>::new_from_slice(case.auth_token.as_bytes())
-                .unwrap_or_else(|_| unreachable!()),
-            url: url.to_string(),
+            keyed: keyed(&case.auth_token),
+            url: case.hashed_url().to_string(),
             params: case.params.clone(),
             body: case
                 .body
@@ -152,25 +155,38 @@ impl Gathered {
 
     /// As [`Floor::run`], reading the parameters from their strings first.
     pub fn run(&self) -> usize {
-        let digest = self
-            .body
-            .as_deref()
-            .map_or(0, |body| usize::from(Sha256::digest(body)[0]));
-        let mut mac = self.keyed.clone();
-        mac.update(self.url.as_bytes());
-        GATHER_BUFFER.with_borrow_mut(|buffer| {
-            buffer.clear();
-            for (k, v) in &self.params {
-                buffer.extend_from_slice(k.as_bytes());
-                buffer.extend_from_slice(v.as_bytes());
-            }
-            mac.update(buffer);
-        });
-        base64::engine::general_purpose::STANDARD
-            .encode(mac.finalize().into_bytes())
-            .len()
-            + digest
+        floor_work(&self.keyed, self.body.as_deref(), |mac| {
+            mac.update(self.url.as_bytes());
+            GATHER_BUFFER.with_borrow_mut(|buffer| {
+                buffer.clear();
+                for (k, v) in &self.params {
+                    buffer.extend_from_slice(k.as_bytes());
+                    buffer.extend_from_slice(v.as_bytes());
+                }
+                mac.update(buffer);
+            });
+        })
     }
+}
+
+fn keyed(token: &str) -> Hmac<Sha1> {
+    Hmac::<Sha1>::new_from_slice(token.as_bytes()).unwrap_or_else(|_| unreachable!())
+}
+
+/// The work of a floor: SHA-256 of the body (JSON only), one HMAC of what `feed` gives it, base64;
+/// returns a length so the work cannot be optimised away.
+fn floor_work(
+    keyed: &Hmac<Sha1>,
+    body: Option<&[u8]>,
+    feed: impl FnOnce(&mut Hmac<Sha1>),
+) -> usize {
+    let digest = body.map_or(0, |body| usize::from(Sha256::digest(body)[0]));
+    let mut mac = keyed.clone();
+    feed(&mut mac);
+    base64::engine::general_purpose::STANDARD
+        .encode(mac.finalize().into_bytes())
+        .len()
+        + digest
 }
 
 /// `P` of spec §2 written plainly: distinct pairs sorted by key then value bytes, concatenated.
@@ -186,12 +202,7 @@ pub fn params_string(params: &[(String, String)]) -> String {
 
 impl Floor {
     pub fn new(case: &Case) -> Self {
-        // A valid case is signed over `signed_url`; a rejected one is checked over the URL as received.
-        let url = case
-            .signed_url
-            .as_deref()
-            .filter(|_| case.expected)
-            .unwrap_or(&case.url);
+        let url = case.hashed_url();
         if case.kind == "json" {
             let mut floor = Floor::from_parts(&case.auth_token, url, "");
             floor.body = Some(case.body.clone().unwrap_or_default().into_bytes());
@@ -202,27 +213,17 @@ impl Floor {
     }
 
     pub fn from_parts(token: &str, url: &str, p: &str) -> Self {
-        let keyed =
-            Hmac::<Sha1>::new_from_slice(token.as_bytes()).unwrap_or_else(|_| unreachable!());
         Floor {
-            keyed,
+            keyed: keyed(token),
             string_to_sign: format!("{url}{p}").into_bytes(),
             body: None,
         }
     }
 
-    /// SHA-256 of the body (JSON only), one HMAC + base64; returns a length so the work cannot be
-    /// optimised away.
+    /// SHA-256 of the body (JSON only), one HMAC + base64 (see [`floor_work`]).
     pub fn run(&self) -> usize {
-        let digest = self
-            .body
-            .as_deref()
-            .map_or(0, |body| usize::from(Sha256::digest(body)[0]));
-        let mut mac = self.keyed.clone();
-        mac.update(&self.string_to_sign);
-        base64::engine::general_purpose::STANDARD
-            .encode(mac.finalize().into_bytes())
-            .len()
-            + digest
+        floor_work(&self.keyed, self.body.as_deref(), |mac| {
+            mac.update(&self.string_to_sign)
+        })
     }
 }
