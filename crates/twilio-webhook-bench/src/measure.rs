@@ -60,6 +60,25 @@ pub struct Results {
     pub groups: BTreeMap<String, GroupResult>,
 }
 
+/// `make` applied to every case, by workload, one workload after the other (so that a workload's
+/// inputs lie together too).
+fn by_group<T>(
+    cases: &[&Case],
+    mut make: impl FnMut(&Case) -> T,
+) -> BTreeMap<&'static str, Vec<T>> {
+    GROUPS
+        .into_iter()
+        .map(|g| {
+            let made = cases
+                .iter()
+                .filter(|c| c.group() == Some(g))
+                .map(|c| make(c))
+                .collect();
+            (g, made)
+        })
+        .collect()
+}
+
 pub struct Bench {
     ours: BTreeMap<&'static str, Vec<Ours>>,
     floors: BTreeMap<&'static str, Vec<Floor>>,
@@ -108,30 +127,18 @@ impl Bench {
         for peer in &mut peers {
             peer.select(&ids_file)?;
         }
-        let (mut ours, mut floors, mut gathered, mut params) = (
-            BTreeMap::new(),
-            BTreeMap::new(),
-            BTreeMap::new(),
-            BTreeMap::new(),
-        );
-        for case in grouped.iter().filter(|c| keep.contains(c.id.as_str())) {
-            let Some(g) = case.group() else { continue };
-            ours.entry(g)
-                .or_insert_with(Vec::new)
-                .push(Ours::new(case, &mut validators));
-            floors
-                .entry(g)
-                .or_insert_with(Vec::new)
-                .push(Floor::new(case));
-            gathered
-                .entry(g)
-                .or_insert_with(Vec::new)
-                .push(Gathered::new(case));
-            params
-                .entry(g)
-                .or_insert_with(Vec::new)
-                .push(case.params.len());
-        }
+        let kept: Vec<&Case> = grouped
+            .into_iter()
+            .filter(|c| keep.contains(c.id.as_str()))
+            .collect();
+        // Each contestant's inputs are made in a pass of their own, workload by workload, so that
+        // each lies together in memory as it would in a process holding only its own: made case by
+        // case, this library's strings and the gathered floor's alternated, and each ran ~40 %
+        // slower (1.49 us per valid form alone against 2.2-2.4 us in the comparison).
+        let ours = by_group(&kept, |c| Ours::new(c, &mut validators));
+        let floors = by_group(&kept, Floor::new);
+        let gathered = by_group(&kept, Gathered::new);
+        let params = by_group(&kept, |c| c.params.len());
         Ok(Bench {
             ours,
             floors,
