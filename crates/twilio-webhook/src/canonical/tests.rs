@@ -19,7 +19,7 @@ fn p_of<S: Pairs + ?Sized>(c: &Canonical<'_, S>) -> String {
     assert!(c.raw_len >= streamed.len(), "raw_len bounds P");
     c.with_joined(|joined| match joined {
         Some(joined) => assert_eq!(joined, streamed),
-        None => assert!(c.raw_len > JOINED),
+        None => assert!(c.raw_len > LONG_JOINED),
     });
     String::from_utf8(streamed).unwrap()
 }
@@ -130,14 +130,17 @@ fn spills_to_heap_beyond_inline_capacity() {
 
 #[test]
 fn a_p_longer_than_a_chunk_streams_whole() {
-    // Three values of 1,500 decoded bytes, escapes and pluses straddling the 2 KiB chunk boundaries.
-    let value = "ab%2B+c".repeat(300);
-    let body = format!("z={value}&a={value}&m={value}");
-    let decoded = "ab+ c".repeat(300);
-    assert_eq!(
-        of_body(body.as_bytes()).unwrap(),
-        format!("a{decoded}m{decoded}z{decoded}")
-    );
+    // Three values of 1,500 and of 3,000 decoded bytes (the second too long to join at all), escapes
+    // and pluses straddling the 2 KiB chunk boundaries.
+    for repeat in [300, 600] {
+        let value = "ab%2B+c".repeat(repeat);
+        let body = format!("z={value}&a={value}&m={value}");
+        let decoded = "ab+ c".repeat(repeat);
+        assert_eq!(
+            of_body(body.as_bytes()).unwrap(),
+            format!("a{decoded}m{decoded}z{decoded}")
+        );
+    }
 }
 
 #[test]
