@@ -11,25 +11,24 @@
 //!   exactly as the full bytes do, so a plain integer sort does almost all the work (see [`keys`]).
 //!   The standard library sorts up to 32 `u64`s with a branch-free network; `u128`s, which held fifteen
 //!   bytes, measured 2.2× slower at 32 random keys and 2.6× at 100.
-//! - `P` is joined once into a stack buffer when it fits, so every URL candidate hashes it in one call
-//!   (see the validator); a larger one is hashed in 2 KiB chunks.
+//! - `P` is joined once into a stack buffer sized to it (512 bytes, 2 KiB or 8 KiB), so every URL
+//!   candidate hashes it in one call (see the validator); a larger one is hashed in 2 KiB chunks.
 
 use core::cmp::Ordering;
 
 use crate::form::{FormParam, Part, count_byte, find_byte};
-use keys::sort_key;
-use keys::{INDEXED, Layout, cmp_pairs, sort_tied_runs};
+use keys::{INDEXED, Layout, cmp_pairs, sort_key, sort_tied_runs};
 use small_vec::SmallVec;
 
 /// How many parameters are kept on the stack before spilling to the heap.
-pub(crate) const INLINE_FIELDS: usize = 128;
+const INLINE_FIELDS: usize = 128;
 
 /// The stack space of a request known to have at most this many parameters (most have about 20): the
 /// buffers are zeroed on every call, and zeroing room for 128 measured slower.
 const FEW_FIELDS: usize = 32;
 
 /// The buffer for a `P` of middling length, and the chunk a longer one is streamed in.
-pub(crate) const JOINED: usize = 2048;
+const JOINED: usize = 2048;
 
 /// The buffer for a short `P` (most are under 512 bytes).
 const SHORT_JOINED: usize = 512;

@@ -166,6 +166,38 @@ fn a_form_allocates_nothing_up_to_128_parameters_then_a_fixed_small_number_of_ti
     }
 }
 
+/// The stack space is picked per request (32 fields' worth when there are at most 32, else 128), from
+/// the parameter iterator's length or the raw body's separators: no count on either side of the
+/// boundary allocates.
+#[test]
+fn the_stack_space_fits_the_request_on_both_sides_of_32_fields() {
+    let validator = RequestValidator::new("12345");
+    let signer = Signer::new("12345", Algorithm::HmacSha1).unwrap();
+    for n in [31usize, 32, 33, 34, 100, 128] {
+        let owned: Vec<(String, String)> = (0..n)
+            .map(|i| (format!("K{:03}", (i * 7) % n), format!("v+{i}")))
+            .collect();
+        let params: Vec<(&str, &str)> = owned
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let body = form_urlencoded_body(&params);
+        let signature = signer.sign_form(URL, &params);
+        let headers = SignatureHeaders::new(&signature);
+        let mut ok = [false; 2];
+        let count = allocations_during(|| {
+            ok = [
+                validator.validate(URL, &params, &signature),
+                validator
+                    .verify_form_body(URL, body.as_bytes(), headers)
+                    .is_ok(),
+            ];
+        });
+        assert_eq!(ok, [true, true], "{n} fields");
+        assert_eq!(count, 0, "{n} fields allocated {count} times");
+    }
+}
+
 /// The opt-in URL variants rewrite the URL into new strings: a rejection that tries them allocates,
 /// the strict default does not.
 #[test]
