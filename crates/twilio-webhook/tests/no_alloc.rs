@@ -128,6 +128,18 @@ fn validating_a_json_webhook_does_not_allocate() {
     assert_eq!(n, 0, "validation allocated {n} times");
 }
 
+/// `n` parameters, the `i`th made by `pair(i)`.
+fn numbered(n: usize, pair: impl Fn(usize) -> (String, String)) -> Vec<(String, String)> {
+    (0..n).map(pair).collect()
+}
+
+fn as_strs(owned: &[(String, String)]) -> Vec<(&str, &str)> {
+    owned
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
 fn form_urlencoded_body(params: &[(&str, &str)]) -> String {
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params)
@@ -148,13 +160,10 @@ fn a_form_allocates_nothing_up_to_128_parameters_then_a_fixed_small_number_of_ti
         (200, 2),
         (256, 2),
     ] {
-        let owned: Vec<(String, String)> = (0..n)
-            .map(|i| (format!("Param{:03}", (i * 37) % n), format!("v{i}")))
-            .collect();
-        let params: Vec<(&str, &str)> = owned
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let owned = numbered(n, |i| {
+            (format!("Param{:03}", (i * 37) % n), format!("v{i}"))
+        });
+        let params = as_strs(&owned);
         let signature = signer.sign_form(URL, &params);
         let mut ok = false;
         let count = allocations_during(|| ok = validator.validate(URL, &params, &signature));
@@ -174,13 +183,8 @@ fn the_stack_space_fits_the_request_on_both_sides_of_32_fields() {
     let validator = RequestValidator::new("12345");
     let signer = Signer::new("12345", Algorithm::HmacSha1).unwrap();
     for n in [31usize, 32, 33, 34, 100, 128] {
-        let owned: Vec<(String, String)> = (0..n)
-            .map(|i| (format!("K{:03}", (i * 7) % n), format!("v+{i}")))
-            .collect();
-        let params: Vec<(&str, &str)> = owned
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let owned = numbered(n, |i| (format!("K{:03}", (i * 7) % n), format!("v+{i}")));
+        let params = as_strs(&owned);
         let body = form_urlencoded_body(&params);
         let signature = signer.sign_form(URL, &params);
         let headers = SignatureHeaders::new(&signature);
