@@ -232,7 +232,8 @@ impl<'a> Part<'a> {
     /// 0x80 or more: `+` and `%00`–`%7F` put one ASCII byte where three ASCII bytes were, between whole
     /// characters.
     pub(crate) fn is_utf8_within(self, body_is_utf8: bool) -> bool {
-        if body_is_utf8 && !has_high_escape(self.bytes) {
+        // A part with no `%` or `+` (known from `raw`) is its raw bytes: no second scan for escapes.
+        if body_is_utf8 && (!self.encoded || !has_high_escape(self.bytes)) {
             return true;
         }
         self.is_utf8()
