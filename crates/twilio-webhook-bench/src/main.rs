@@ -74,9 +74,12 @@ pub(crate) struct Args {
     /// Minimum time of one round, in milliseconds.
     #[arg(long, default_value_t = 300)]
     pub min_ms: u64,
-    /// Only loop this library over one workload for 10 s (no SDKs), for a profiler.
+    /// Only loop this library over one workload (no SDKs), for a profiler or an A/B run of two builds.
     #[arg(long, value_name = "GROUP")]
     pub profile: Option<String>,
+    /// How long `--profile` loops, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub profile_secs: f64,
 }
 
 fn run(args: &Args) -> Result<(), String> {
@@ -90,7 +93,7 @@ fn run(args: &Args) -> Result<(), String> {
             .filter(|c| c.group() == Some(group.as_str()))
             .map(|c| cases::Ours::new(c, &mut validators))
             .collect();
-        let ns = measure::time_loop(&work, 10_000, cases::Ours::run);
+        let ns = measure::time_loop(&work, (args.profile_secs * 1000.0) as u64, cases::Ours::run);
         println!(
             "{group}: {ns:.0} ns per validation over {} cases",
             work.len()
