@@ -14,10 +14,8 @@
 //! - `P` is joined once into a stack buffer sized to it (512 bytes, 2 KiB or 8 KiB), so every URL
 //!   candidate hashes it in one call (see the validator); a larger one is hashed in 2 KiB chunks.
 
-use core::cmp::Ordering;
-
 use crate::form::{FormParam, Part, count_byte, find_byte};
-use keys::{INDEXED, Layout, cmp_pairs, sort_key, sort_tied_runs};
+use keys::{INDEXED, Layout, drop_duplicates, sort_key, sort_tied_runs};
 use small_vec::SmallVec;
 
 /// How many parameters are kept on the stack before spilling to the heap.
@@ -239,12 +237,13 @@ impl<'s, S: Pairs + ?Sized> Canonical<'s, S> {
                 .any(|w| matches!(w, [a, b] if a >> 8 == b >> 8)),
             Layout::Bare => true,
         };
-        if tied {
-            sort_tied_runs(pairs, keys, layout);
+        let mut len = keys.len();
+        if tied && sort_tied_runs(pairs, keys, layout) {
+            len = drop_duplicates(keys);
         }
         Canonical {
             pairs,
-            order: keys,
+            order: keys.get(..len).unwrap_or_default(),
             layout,
             raw_len,
         }
@@ -265,17 +264,10 @@ impl<'s, S: Pairs + ?Sized> Canonical<'s, S> {
         layout: Layout,
         mut f: impl FnMut(Part<'_>, Part<'_>) -> Option<()>,
     ) -> Option<()> {
-        let mut previous: Option<(u64, (Part<'_>, Part<'_>))> = None;
+        // The sort already dropped the duplicates.
         for &key in self.order {
-            let pair = self.pairs.pair(layout.index(key));
-            // A duplicate shares the previous pair's prefix; only then are the bytes compared.
-            let duplicate = previous.is_some_and(|(pk, pp)| {
-                layout.prefix(pk) == layout.prefix(key) && cmp_pairs(pp, pair) == Ordering::Equal
-            });
-            if !duplicate {
-                f(pair.0, pair.1)?;
-            }
-            previous = Some((key, pair));
+            let (k, v) = self.pairs.pair(layout.index(key));
+            f(k, v)?;
         }
         Some(())
     }

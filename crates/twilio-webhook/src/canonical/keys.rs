@@ -91,13 +91,6 @@ pub(super) enum Layout {
 }
 
 impl Layout {
-    pub(super) fn prefix(self, key: u64) -> u64 {
-        match self {
-            Layout::Indexed => key >> 8,
-            Layout::Bare => 0,
-        }
-    }
-
     pub(super) fn index(self, key: u64) -> usize {
         (match self {
             Layout::Indexed => key & 0xff,
@@ -106,12 +99,23 @@ impl Layout {
     }
 }
 
-/// Orders each run of sort keys with equal prefixes by the pairs' full bytes. Out of line: most
-/// requests have no such run. More than [`INDEXED`] pairs (bare indices) are all compared in full.
+/// Orders each run of sort keys with equal prefixes by the pairs' full bytes, and marks each pair equal
+/// to the one before it (key and value, which `P` holds once) as a duplicate: its sort key is
+/// overwritten with the one before it. Sort keys are otherwise distinct (each holds its own index), so
+/// two equal neighbours mean exactly that. Returns whether it marked one. Out of line: most requests have
+/// no such run. More than [`INDEXED`] pairs (bare indices) are all compared in full.
 #[inline(never)]
-pub(super) fn sort_tied_runs<S: Pairs + ?Sized>(pairs: &S, keys: &mut [u64], layout: Layout) {
+pub(super) fn sort_tied_runs<S: Pairs + ?Sized>(
+    pairs: &S,
+    keys: &mut [u64],
+    layout: Layout,
+) -> bool {
     match layout {
-        Layout::Indexed => for_each_tied_run(keys, |run| refine(pairs, run, PREFIX)),
+        Layout::Indexed => {
+            let mut duplicates = false;
+            for_each_tied_run(keys, |run| duplicates |= refine(pairs, run, PREFIX));
+            duplicates
+        }
         Layout::Bare => sort_in_full(pairs, keys, layout),
     }
 }
@@ -135,7 +139,8 @@ fn for_each_tied_run(keys: &mut [u64], mut f: impl FnMut(&mut [u64])) {
 /// Orders a run of keys alike in their first `depth` bytes: by the next seven bytes (an integer sort
 /// again, so `MediaUrl0`…`MediaUrl9` cost little), and so on down to [`REFINED`] bytes; what still ties
 /// there (long shared prefixes, repeated keys) is ordered by full comparisons.
-fn refine<S: Pairs + ?Sized>(pairs: &S, run: &mut [u64], depth: usize) {
+/// Returns whether it marked a duplicate (see [`sort_tied_runs`]).
+fn refine<S: Pairs + ?Sized>(pairs: &S, run: &mut [u64], depth: usize) -> bool {
     if depth >= REFINED {
         return sort_in_full(pairs, run, Layout::Indexed);
     }
@@ -150,18 +155,53 @@ fn refine<S: Pairs + ?Sized>(pairs: &S, run: &mut [u64], depth: usize) {
     // Keys no longer than `depth` bytes are whole in their prefixes: a tie among them is a repeated
     // key (or one zero-padded like a shorter one), which only a full comparison orders.
     let deeper = longest > depth + PREFIX;
+    let mut duplicates = false;
     for_each_tied_run(run, |tied| {
-        if deeper {
-            refine(pairs, tied, depth + PREFIX);
+        duplicates |= if deeper {
+            refine(pairs, tied, depth + PREFIX)
         } else {
-            sort_in_full(pairs, tied, Layout::Indexed);
-        }
+            sort_in_full(pairs, tied, Layout::Indexed)
+        };
     });
+    duplicates
 }
 
-/// Orders `keys` by their pairs' full bytes.
-fn sort_in_full<S: Pairs + ?Sized>(pairs: &S, keys: &mut [u64], layout: Layout) {
+/// Orders `keys` by their pairs' full bytes, then marks each pair equal to the one before it as a
+/// duplicate (see [`sort_tied_runs`]); returns whether it marked one.
+fn sort_in_full<S: Pairs + ?Sized>(pairs: &S, keys: &mut [u64], layout: Layout) -> bool {
     keys.sort_unstable_by(|&a, &b| {
         cmp_pairs(pairs.pair(layout.index(a)), pairs.pair(layout.index(b)))
     });
+    let mut duplicates = false;
+    let mut previous: Option<(u64, (Part<'_>, Part<'_>))> = None;
+    for key in keys.iter_mut() {
+        let pair = pairs.pair(layout.index(*key));
+        match previous {
+            Some((first, p)) if cmp_pairs(p, pair) == Ordering::Equal => {
+                *key = first;
+                duplicates = true;
+            }
+            _ => previous = Some((*key, pair)),
+        }
+    }
+    duplicates
+}
+
+/// Drops the duplicates [`sort_tied_runs`] marked (each a copy of the sort key before it), keeping the
+/// order; returns how many keys are left.
+pub(super) fn drop_duplicates(keys: &mut [u64]) -> usize {
+    let mut len = 0;
+    let mut last = None;
+    for i in 0..keys.len() {
+        let Some(&key) = keys.get(i) else { break };
+        if last == Some(key) {
+            continue;
+        }
+        if let Some(slot) = keys.get_mut(len) {
+            *slot = key;
+        }
+        last = Some(key);
+        len += 1;
+    }
+    len
 }
