@@ -64,11 +64,12 @@ enum Port {
     Unknown,
 }
 
-/// A received URL and where its port surgery happens.
+/// A received URL, whose candidates are tried in order. Where its port is (the surgery of the second
+/// candidate) is found only if the first, the URL as received, does not match: most requests never
+/// need it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct UrlShape<'a> {
     url: &'a str,
-    port: Port,
 }
 
 fn is_scheme(s: &str) -> bool {
@@ -88,12 +89,14 @@ fn default_port(scheme: &str) -> Option<&'static str> {
 }
 
 impl<'a> UrlShape<'a> {
-    /// Finds the authority and its port. Never fails: an unparseable URL has one candidate, itself.
+    /// The shape of `url`. Never fails: an unparseable URL has one candidate, itself.
     pub(crate) fn parse(url: &'a str) -> Self {
-        UrlShape {
-            url,
-            port: Self::find_port(url).unwrap_or(Port::Unknown),
-        }
+        UrlShape { url }
+    }
+
+    /// Finds the authority and its port.
+    fn port(self) -> Port {
+        Self::find_port(self.url).unwrap_or(Port::Unknown)
     }
 
     /// One pass over the bytes: the scheme ends at the first `:` (a scheme holds none), which must
@@ -137,7 +140,7 @@ impl<'a> UrlShape<'a> {
 
     /// The one port variant of spec §4 (port removed, or default port added), if the URL has one.
     fn port_edit(self) -> Option<(PortVariant, Edit)> {
-        match self.port {
+        match self.port() {
             Port::Explicit {
                 host_end,
                 authority_end,
@@ -174,7 +177,7 @@ impl<'a> UrlShape<'a> {
     /// resulting URL.
     pub(crate) fn candidates(self) -> impl Iterator<Item = (PortVariant, Edit, Pieces<'a>)> {
         core::iter::once((PortVariant::AsReceived, Edit::NONE))
-            .chain(self.port_edit())
+            .chain(core::iter::once_with(move || self.port_edit()).flatten())
             .map(move |(v, e)| (v, e, e.pieces(self.url)))
     }
 }
