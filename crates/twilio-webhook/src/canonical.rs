@@ -292,15 +292,22 @@ impl<'s, S: Pairs + ?Sized> Canonical<'s, S> {
 
     /// Writes `P` at the start of `dst`; `None` when it does not fit.
     pub(crate) fn join(&self, dst: &mut [u8]) -> Option<usize> {
+        // A loop of its own per layout, not `for_each_distinct` with a closure: the length then stays
+        // in a register across the copies.
+        match self.layout {
+            Layout::Indexed => self.join_in(Layout::Indexed, dst),
+            Layout::Bare => self.join_in(Layout::Bare, dst),
+        }
+    }
+
+    #[inline(always)]
+    fn join_in(&self, layout: Layout, dst: &mut [u8]) -> Option<usize> {
         let mut len = 0;
-        self.for_each_distinct(|key, value| {
-            for part in [key, value] {
-                len += dst
-                    .get_mut(len..)
-                    .and_then(|rest| part.write_decoded(rest))?;
-            }
-            Some(())
-        })?;
+        for &key in self.order {
+            let (k, v) = self.pairs.pair(layout.index(key));
+            len += dst.get_mut(len..).and_then(|rest| k.write_decoded(rest))?;
+            len += dst.get_mut(len..).and_then(|rest| v.write_decoded(rest))?;
+        }
         Some(len)
     }
 }
