@@ -135,25 +135,62 @@ fn gather<P: FormParam, R, const N: usize>(
     params: impl Iterator<Item = P>,
     f: impl FnOnce(&Canonical<'_, [Option<P>]>) -> R,
 ) -> R {
-    let mut held: SmallVec<Option<P>, N> = SmallVec::new();
-    let mut keys: SmallVec<u64, N> = SmallVec::new();
+    // Plain arrays and a count in a register, not two `SmallVec` pushes: each push stored its length
+    // back to the stack, a chain of stores and reloads through the loop.
+    let mut held: [Option<P>; N] = core::array::from_fn(|_| None);
+    let mut keys = [0u64; N];
+    let mut count = 0;
     let mut raw_len = 0;
     // Each value's first byte is read here too, though only the join needs it: a parameter's strings
     // are usually not in cache, and reading the value now overlaps its miss with the key's.
     let mut touched = 0u8;
-    for (index, p) in params.enumerate() {
+    let mut params = params.enumerate();
+    while let Some((index, p)) = params.next() {
+        let (Some(slot), Some(sort)) = (held.get_mut(index), keys.get_mut(index)) else {
+            return gather_on_heap(held, p, params.map(|(_, p)| p), f);
+        };
         let (key, value) = (p.key().as_bytes(), p.value().as_bytes());
-        keys.push(sort_key(Part::plain(key), index));
+        *sort = sort_key(Part::plain(key), index);
         touched ^= value.first().copied().unwrap_or_default();
         raw_len += key.len() + value.len();
-        held.push(Some(p));
+        *slot = Some(p);
+        count = index + 1;
     }
     core::hint::black_box(touched);
     f(&Canonical::from_keys(
-        held.as_slice(),
-        keys.as_mut_slice(),
+        held.get(..count).unwrap_or_default(),
+        keys.get_mut(..count).unwrap_or_default(),
         raw_len,
     ))
+}
+
+/// [`gather`] past its `N` inline parameters: the rest on the heap (two allocations).
+#[cold]
+#[inline(never)]
+fn gather_on_heap<P: FormParam, R, const N: usize>(
+    inline: [Option<P>; N],
+    next: P,
+    rest: impl Iterator<Item = P>,
+    f: impl FnOnce(&Canonical<'_, [Option<P>]>) -> R,
+) -> R {
+    let mut held = Vec::with_capacity(N * 2);
+    held.extend(inline);
+    held.push(Some(next));
+    held.extend(rest.map(Some));
+    let mut raw_len = 0;
+    let mut keys: Vec<u64> = held
+        .iter()
+        .enumerate()
+        .map(|(index, p)| {
+            let (key, value) = p
+                .as_ref()
+                .map(|p| (p.key().as_bytes(), p.value().as_bytes()))
+                .unwrap_or_default();
+            raw_len += key.len() + value.len();
+            sort_key(Part::plain(key), index)
+        })
+        .collect();
+    f(&Canonical::from_keys(&held, &mut keys, raw_len))
 }
 
 /// Runs `f` on the canonical order of a raw `application/x-www-form-urlencoded` body's fields; `None`
