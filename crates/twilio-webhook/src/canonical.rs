@@ -16,7 +16,6 @@
 
 use crate::form::{FormParam, Part, count_byte, find_byte};
 use keys::{INDEXED, Layout, drop_duplicates, sort_key, sort_tied_runs};
-use small_vec::SmallVec;
 
 /// How many parameters are kept on the stack before spilling to the heap.
 const INLINE_FIELDS: usize = 128;
@@ -74,17 +73,19 @@ impl Pairs for [Field<'_>] {
     }
 }
 
-/// Splits a raw `application/x-www-form-urlencoded` body into `fields`. Returns `false` when a decoded
-/// key or value is not valid UTF-8.
-#[must_use]
-fn parse_form_body<'a, const N: usize>(
+/// Splits a raw `application/x-www-form-urlencoded` body into fields, handing each to `sink` with its
+/// index; stops when `sink` returns `false`. `None` when a decoded key or value is not valid UTF-8, else
+/// whether every field was taken.
+#[inline(always)]
+fn parse_form_body<'a>(
     body: &'a [u8],
-    fields: &mut SmallVec<Field<'a>, N>,
-) -> bool {
+    mut sink: impl FnMut(usize, Field<'a>) -> bool,
+) -> Option<bool> {
     // One UTF-8 pass over the whole body settles every part without a `%` (each is the body cut at ASCII
     // bytes); a body that is not UTF-8 is checked part by part, where `%XX` may still make it so.
     let body_is_utf8 = core::str::from_utf8(body).is_ok();
     let mut rest = Some(body);
+    let mut index = 0;
     while let Some(current) = rest {
         let (pair, after) = match find_byte(current, b'&') {
             Some(amp) => (
@@ -110,11 +111,14 @@ fn parse_form_body<'a, const N: usize>(
             value: Part::raw(value),
         };
         if !field.key.is_utf8_within(body_is_utf8) || !field.value.is_utf8_within(body_is_utf8) {
-            return false;
+            return None;
         }
-        fields.push(field);
+        if !sink(index, field) {
+            return Some(false);
+        }
+        index += 1;
     }
-    true
+    Some(true)
 }
 
 /// Runs `f` on the canonical order of the caller's decoded parameters, held on the stack (up to
@@ -211,21 +215,43 @@ fn parse<R, const N: usize>(
     body: &[u8],
     f: impl FnOnce(&Canonical<'_, [Field<'_>]>) -> R,
 ) -> Option<R> {
-    let mut fields: SmallVec<Field<'_>, N> = SmallVec::new();
-    if !parse_form_body(body, &mut fields) {
-        return None;
-    }
-    let fields = fields.as_slice();
-    let mut keys: SmallVec<u64, N> = SmallVec::new();
-    for (index, field) in fields.iter().enumerate() {
-        keys.push(sort_key(field.key, index));
+    // Plain arrays and a count in a register, as in `gather`.
+    let mut fields = [Field::default(); N];
+    let mut keys = [0u64; N];
+    let mut count = 0;
+    let complete = parse_form_body(body, |index, field| {
+        let (Some(slot), Some(sort)) = (fields.get_mut(index), keys.get_mut(index)) else {
+            return false;
+        };
+        *sort = sort_key(field.key, index);
+        *slot = field;
+        count = index + 1;
+        true
+    })?;
+    if !complete {
+        return parse_on_heap(body, f);
     }
     // `P` is the body less its separators, decoded (which only shortens it).
     Some(f(&Canonical::from_keys(
-        fields,
-        keys.as_mut_slice(),
+        fields.get(..count).unwrap_or_default(),
+        keys.get_mut(..count).unwrap_or_default(),
         body.len(),
     )))
+}
+
+/// [`parse`] of a body with more fields than the stack holds: all of them on the heap (two
+/// allocations).
+#[cold]
+#[inline(never)]
+fn parse_on_heap<R>(body: &[u8], f: impl FnOnce(&Canonical<'_, [Field<'_>]>) -> R) -> Option<R> {
+    let mut fields = Vec::with_capacity(INLINE_FIELDS * 2);
+    let mut keys = Vec::with_capacity(INLINE_FIELDS * 2);
+    parse_form_body(body, |index, field| {
+        keys.push(sort_key(field.key, index));
+        fields.push(field);
+        true
+    })?;
+    Some(f(&Canonical::from_keys(&fields, &mut keys, body.len())))
 }
 
 /// What follows the URL in the string to sign.
@@ -391,6 +417,5 @@ impl Chunk {
 }
 
 mod keys;
-mod small_vec;
 #[cfg(test)]
 mod tests;

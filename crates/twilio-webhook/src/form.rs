@@ -463,8 +463,14 @@ mod tests {
             let mut dst = [0u8; 80];
             assert_eq!(copy_short(&mut dst, &src[..n]), Some(n));
             assert_eq!(&dst[..n], &src[..n], "length {n}");
-            assert!(dst[n..].iter().all(|&b| b == 0), "length {n} wrote past its end");
-            assert_eq!(copy_short(&mut dst[..n.saturating_sub(1)], &src[..n]), (n == 0).then_some(0));
+            assert!(
+                dst[n..].iter().all(|&b| b == 0),
+                "length {n} wrote past its end"
+            );
+            assert_eq!(
+                copy_short(&mut dst[..n.saturating_sub(1)], &src[..n]),
+                (n == 0).then_some(0)
+            );
         }
     }
 }

@@ -230,13 +230,40 @@ fn tied_runs_are_ordered_at_every_depth() {
     assert_eq!(of_body(body.join("&").as_bytes()).unwrap(), want);
 }
 
-#[test]
-fn small_vec_keeps_order_across_spill() {
-    let mut v: SmallVec<u32, 4> = SmallVec::new();
-    for i in 0..10 {
-        v.push(i);
+/// An iterator that claims to hold at most `hint` items, whatever it holds.
+struct Understated<I> {
+    inner: I,
+    hint: usize,
+}
+
+impl<I: Iterator> Iterator for Understated<I> {
+    type Item = I::Item;
+    fn next(&mut self) -> Option<I::Item> {
+        self.inner.next()
     }
-    assert_eq!(v.as_slice(), (0..10).collect::<Vec<_>>().as_slice());
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.hint))
+    }
+}
+
+#[test]
+fn an_understated_size_hint_moves_to_the_heap_and_keeps_every_pair() {
+    // The iterator says few (so the 32-field stack size is chosen), then yields 40 or 200.
+    for n in [33, 40, 200] {
+        let params: Vec<(String, String)> = (0..n)
+            .rev()
+            .map(|i| (format!("K{i:03}"), format!("{i}")))
+            .collect();
+        let got = with_params(
+            Understated {
+                inner: params.iter(),
+                hint: 2,
+            },
+            p_of,
+        );
+        let want: String = (0..n).map(|i| format!("K{i:03}{i}")).collect();
+        assert_eq!(got, want, "{n} params");
+    }
 }
 
 #[test]
