@@ -144,6 +144,16 @@ impl<'a> Part<'a> {
         }
     }
 
+    /// A part whose coding is already known (from [`is_encoded`](Self::is_encoded) of the same bytes).
+    pub(crate) fn known(bytes: &'a [u8], encoded: bool) -> Self {
+        Part { bytes, encoded }
+    }
+
+    /// Whether the part still needs decoding.
+    pub(crate) fn is_encoded(self) -> bool {
+        self.encoded
+    }
+
     /// A raw form-encoded part; decoding is skipped when it has nothing to decode.
     pub(crate) fn raw(bytes: &'a [u8]) -> Self {
         let encoded = contains_either(bytes, b'%', b'+');
@@ -214,6 +224,11 @@ impl<'a> Part<'a> {
             len += run.len();
         });
         fits.then_some(len)
+    }
+
+    /// The bytes before decoding.
+    pub(crate) fn raw_bytes(self) -> &'a [u8] {
+        self.bytes
     }
 
     /// The length before decoding (at least the decoded length).
