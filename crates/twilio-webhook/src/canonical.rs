@@ -165,9 +165,6 @@ fn gather<P: FormParam, R, const N: usize>(
     let mut keys = [0u64; N];
     let mut count = 0;
     let mut raw_len = 0;
-    // Each value's first byte is read here too, though only the join needs it: a parameter's strings
-    // are usually not in cache, and reading the value now overlaps its miss with the key's.
-    let mut touched = 0u8;
     let mut params = params.enumerate();
     while let Some((index, p)) = params.next() {
         let (Some(slot), Some(sort)) = (held.get_mut(index), keys.get_mut(index)) else {
@@ -175,12 +172,10 @@ fn gather<P: FormParam, R, const N: usize>(
         };
         let (key, value) = (p.key().as_bytes(), p.value().as_bytes());
         *sort = sort_key(Part::plain(key), index);
-        touched ^= value.first().copied().unwrap_or_default();
         raw_len += key.len() + value.len();
         *slot = Some(p);
         count = index + 1;
     }
-    core::hint::black_box(touched);
     f(&Canonical::from_keys(
         held.get(..count).unwrap_or_default(),
         keys.get_mut(..count).unwrap_or_default(),
