@@ -10,7 +10,9 @@
 //!   (more than 256 pairs are all compared in full). Where two prefixes differ they order the pairs
 //!   exactly as the full bytes do, so a plain integer sort does almost all the work (see [`keys`]).
 //!   The standard library sorts up to 32 `u64`s with a branch-free network; `u128`s, which held fifteen
-//!   bytes, measured 2.2× slower at 32 random keys and 2.6× at 100.
+//!   bytes, measured 2.2× slower at 32 random keys and 2.6× at 100;
+//! - pairs equal to the one before them (key and value) are dropped while tied keys are sorted in full,
+//!   so the join only copies;
 //! - `P` is joined once into a stack buffer sized to it (512 bytes, 2 KiB or 8 KiB), so every URL
 //!   candidate hashes it in one call (see the validator); a larger one is hashed in 2 KiB chunks.
 
@@ -159,8 +161,8 @@ fn gather<P: FormParam, R, const N: usize>(
     params: impl Iterator<Item = P>,
     f: impl FnOnce(&Canonical<'_, [Option<P>]>) -> R,
 ) -> R {
-    // Plain arrays and a count in a register, not two `SmallVec` pushes: each push stored its length
-    // back to the stack, a chain of stores and reloads through the loop.
+    // Plain arrays and a count in a register, not a small vector's pushes: each push stored its length
+    // back to the stack, a chain of stores and reloads through the loop (3.5 % of a corpus validation).
     let mut held: [Option<P>; N] = core::array::from_fn(|_| None);
     let mut keys = [0u64; N];
     let mut count = 0;
