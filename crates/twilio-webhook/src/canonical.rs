@@ -310,16 +310,19 @@ impl<'s, S: Pairs + ?Sized> Canonical<'s, S> {
             Layout::Bare
         };
         keys.sort_unstable();
-        // Most requests have no two keys alike in their first seven bytes: one tight pass settles it.
-        let tied = match layout {
+        // Most requests have no two keys alike in their first seven bytes: one tight pass settles it, and
+        // finds where the first run of such keys starts (the runs are looked for from there).
+        let first_tie = match layout {
             Layout::Indexed => keys
                 .windows(2)
-                .any(|w| matches!(w, [a, b] if a >> 8 == b >> 8)),
-            Layout::Bare => true,
+                .position(|w| matches!(w, [a, b] if a >> 8 == b >> 8)),
+            Layout::Bare => Some(0),
         };
         let mut len = keys.len();
-        if tied && sort_tied_runs(pairs, keys, layout) {
-            len = drop_duplicates(keys);
+        if let Some(rest) = first_tie.and_then(|at| keys.get_mut(at..)) {
+            if sort_tied_runs(pairs, rest, layout) {
+                len = drop_duplicates(keys);
+            }
         }
         Canonical {
             pairs,
