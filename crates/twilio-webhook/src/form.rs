@@ -364,14 +364,20 @@ impl Utf8Stream {
 fn copy_short(dst: &mut [u8], src: &[u8]) -> Option<usize> {
     let n = src.len();
     let dst = dst.get_mut(..n)?;
-    if n > 32 {
-        dst.copy_from_slice(src);
-    } else if n >= 16 {
-        copy_fixed::<16>(dst, src, 0);
-        copy_fixed::<16>(dst, src, n - 16);
-    } else if n >= 8 {
-        copy_fixed::<8>(dst, src, 0);
-        copy_fixed::<8>(dst, src, n - 8);
+    // A balanced tree of tests (at most three), not a chain: lengths vary from part to part, and each
+    // test passed is one more chance of a mispredicted branch.
+    if n >= 8 {
+        if n >= 16 {
+            if n > 32 {
+                dst.copy_from_slice(src);
+            } else {
+                copy_fixed::<16>(dst, src, 0);
+                copy_fixed::<16>(dst, src, n - 16);
+            }
+        } else {
+            copy_fixed::<8>(dst, src, 0);
+            copy_fixed::<8>(dst, src, n - 8);
+        }
     } else if n >= 4 {
         copy_fixed::<4>(dst, src, 0);
         copy_fixed::<4>(dst, src, n - 4);
