@@ -332,27 +332,13 @@ impl<'s, S: Pairs + ?Sized> Canonical<'s, S> {
         }
     }
 
-    /// Calls `f` on each distinct pair in canonical order, stopping at the first `None`.
-    fn for_each_distinct(&self, f: impl FnMut(Part<'_>, Part<'_>) -> Option<()>) -> Option<()> {
-        // Each arm passes its layout as a constant, so the loop of the common one has no `match`.
-        match self.layout {
-            Layout::Indexed => self.walk_distinct(Layout::Indexed, f),
-            Layout::Bare => self.walk_distinct(Layout::Bare, f),
-        }
-    }
-
+    /// The distinct pairs in canonical order (the sort already dropped the duplicates), their indices
+    /// read as `layout` says.
     #[inline(always)]
-    fn walk_distinct(
-        &self,
-        layout: Layout,
-        mut f: impl FnMut(Part<'_>, Part<'_>) -> Option<()>,
-    ) -> Option<()> {
-        // The sort already dropped the duplicates.
-        for &key in self.order {
-            let (k, v) = self.pairs.pair(layout.index(key));
-            f(k, v)?;
-        }
-        Some(())
+    fn ordered(&self, layout: Layout) -> impl Iterator<Item = (Part<'_>, Part<'_>)> + '_ {
+        self.order
+            .iter()
+            .map(move |&key| self.pairs.pair(layout.index(key)))
     }
 
     /// Runs `f` on `P` joined in a stack buffer just large enough (a buffer zeroed for nothing measured
@@ -375,8 +361,7 @@ impl<'s, S: Pairs + ?Sized> Canonical<'s, S> {
 
     /// Writes `P` at the start of `dst`; `None` when it does not fit.
     pub(crate) fn join(&self, dst: &mut [u8]) -> Option<usize> {
-        // A loop of its own per layout, not `for_each_distinct` with a closure: the length then stays
-        // in a register across the copies.
+        // Each arm passes its layout as a constant, so the loop of the common one has no `match`.
         match self.layout {
             Layout::Indexed => self.join_in(Layout::Indexed, dst),
             Layout::Bare => self.join_in(Layout::Bare, dst),
@@ -386,8 +371,7 @@ impl<'s, S: Pairs + ?Sized> Canonical<'s, S> {
     #[inline(always)]
     fn join_in(&self, layout: Layout, dst: &mut [u8]) -> Option<usize> {
         let mut len = 0;
-        for &key in self.order {
-            let (k, v) = self.pairs.pair(layout.index(key));
+        for (k, v) in self.ordered(layout) {
             len += dst.get_mut(len..).and_then(|rest| k.write_decoded(rest))?;
             len += dst.get_mut(len..).and_then(|rest| v.write_decoded(rest))?;
         }
@@ -403,11 +387,10 @@ impl<S: Pairs + ?Sized> Suffix for Canonical<'_, S> {
             buffer: [0; JOINED],
             len: 0,
         };
-        self.for_each_distinct(|key, value| {
+        for (key, value) in self.ordered(self.layout) {
             key.for_each_run(|run| chunk.push(run, &mut sink));
             value.for_each_run(|run| chunk.push(run, &mut sink));
-            Some(())
-        });
+        }
         sink(chunk.buffer.get(..chunk.len).unwrap_or_default());
     }
 }
