@@ -1,9 +1,11 @@
 //! Candidate URLs (spec §4) and the `bodySHA256` query parameter (spec §5).
 //!
 //! Twilio is not consistent about ports, so a signature may have been made over the URL as received, the
-//! URL without its port, or the URL with the scheme's default port added. The variants are built by
-//! string surgery on the authority alone: nothing is decoded, re-encoded, lower-cased or normalised, and
-//! nothing is allocated (a candidate is at most three borrowed pieces).
+//! URL without its port, or the URL with the scheme's default port added. Twilio never signs a URL's
+//! fragment (its connection overrides, `#rc=2&rp=all`, live there), so a URL with one also has each of
+//! those with the fragment cut off (spec §4.4). The variants are built by string surgery on the
+//! authority and the end alone: nothing is decoded, re-encoded, lower-cased or normalised, and nothing
+//! is allocated (a candidate is at most three borrowed pieces).
 
 use core::fmt;
 
@@ -150,6 +152,7 @@ impl<'a> UrlShape<'a> {
                     head: host_end,
                     insert: "",
                     tail: authority_end,
+                    end: None,
                 },
             )),
             Port::Absent {
@@ -161,6 +164,7 @@ impl<'a> UrlShape<'a> {
                     head: host_end,
                     insert: port,
                     tail: host_end,
+                    end: None,
                 },
             )),
             Port::Absent { default: None, .. } | Port::Unknown => None,
@@ -174,20 +178,97 @@ impl<'a> UrlShape<'a> {
     }
 
     /// Every default candidate, in the order they are tried: how it differs from the URL, and the
-    /// resulting URL.
-    pub(crate) fn candidates(self) -> impl Iterator<Item = (PortVariant, Edit, Pieces<'a>)> {
-        core::iter::once((PortVariant::AsReceived, Edit::NONE))
-            .chain(core::iter::once_with(move || self.port_edit()).flatten())
-            .map(move |(v, e)| (v, e, e.pieces(self.url)))
+    /// resulting URL. The URL as received, its port variant, then, for a URL with a fragment, both
+    /// again with the fragment cut off (spec §4.4). Each step is worked out only when the one before it
+    /// did not match.
+    pub(crate) fn candidates(self) -> Candidates<'a> {
+        Candidates {
+            url: self.url,
+            step: Step::AsReceived,
+        }
     }
 }
 
-/// A candidate URL as an edit of the received one: `url[..head] + insert + url[tail..]`.
+/// The candidates of a URL, in order (see [`UrlShape::candidates`]): a plain state machine, because
+/// the first candidate is all most requests need and an adapter chain measured slower to start.
+pub(crate) struct Candidates<'a> {
+    url: &'a str,
+    step: Step,
+}
+
+/// What [`Candidates`] yields next.
+#[derive(Clone, Copy)]
+enum Step {
+    AsReceived,
+    PortVariant,
+    /// The URL as received without its fragment, then (`port`) its port variant.
+    FragmentCut {
+        end: usize,
+        port: Option<(PortVariant, Edit)>,
+    },
+    PortVariantFragmentCut {
+        port: (PortVariant, Edit),
+        end: usize,
+    },
+    Done,
+}
+
+impl<'a> Iterator for Candidates<'a> {
+    type Item = (PortVariant, Edit, Pieces<'a>);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let shape = UrlShape { url: self.url };
+        loop {
+            let (found, next) = match self.step {
+                Step::AsReceived => (
+                    Some((PortVariant::AsReceived, Edit::NONE)),
+                    Step::PortVariant,
+                ),
+                Step::PortVariant => {
+                    let port = shape.port_edit();
+                    let next = match fragment_start(self.url) {
+                        Some(end) => Step::FragmentCut { end, port },
+                        None => Step::Done,
+                    };
+                    (port, next)
+                }
+                Step::FragmentCut { end, port } => {
+                    let cut = (PortVariant::AsReceived, Edit::NONE.ending_at(end));
+                    let next = match port {
+                        Some(port) => Step::PortVariantFragmentCut { port, end },
+                        None => Step::Done,
+                    };
+                    (Some(cut), next)
+                }
+                Step::PortVariantFragmentCut {
+                    port: (variant, edit),
+                    end,
+                } => (Some((variant, edit.ending_at(end))), Step::Done),
+                Step::Done => return None,
+            };
+            self.step = next;
+            if let Some((variant, edit)) = found {
+                return Some((variant, edit, edit.pieces(self.url)));
+            }
+        }
+    }
+}
+
+/// Where a URL's fragment starts: its first `#` (the authority, path and query all end there).
+fn fragment_start(url: &str) -> Option<usize> {
+    find_byte(url.as_bytes(), b'#')
+}
+
+/// A candidate URL as an edit of the received one: `url[..head] + insert + url[tail..end]`, where
+/// `end` is the URL's end, or its fragment's `#` when the fragment is cut off (spec §4.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Edit {
     pub(crate) head: usize,
     pub(crate) insert: &'static str,
     pub(crate) tail: usize,
+    /// Where the candidate stops: `None` for the URL's end, `Some(#)` when the fragment is cut off.
+    pub(crate) end: Option<usize>,
 }
 
 impl Edit {
@@ -196,12 +277,30 @@ impl Edit {
         head: 0,
         insert: "",
         tail: 0,
+        end: None,
     };
+
+    /// This edit, stopping at `end` (the fragment's `#`, which is after any port surgery).
+    fn ending_at(self, end: usize) -> Edit {
+        Edit {
+            end: Some(end),
+            ..self
+        }
+    }
+
+    /// Whether the candidate has the URL's fragment cut off.
+    pub(crate) fn cuts_fragment(self) -> bool {
+        self.end.is_some()
+    }
 
     /// The edited `url` as pieces. Offsets that do not fit `url` keep it whole (they always fit the
     /// URL the edit was made for).
     pub(crate) fn pieces(self, url: &str) -> Pieces<'_> {
-        match (url.get(..self.head), url.get(self.tail..)) {
+        let tail = match self.end {
+            None => url.get(self.tail..),
+            Some(end) => url.get(self.tail..end),
+        };
+        match (url.get(..self.head), tail) {
             (Some(head), Some(tail)) => Pieces([head, self.insert, tail]),
             _ => Pieces([url, "", ""]),
         }
@@ -379,6 +478,59 @@ mod tests {
                 (PortVariant::PortRemoved, "https://a.com/x".to_string()),
             ]
         );
+    }
+
+    fn all_candidates(url: &str) -> Vec<(PortVariant, bool, String)> {
+        UrlShape::parse(url)
+            .candidates()
+            .map(|(v, e, p)| (v, e.cuts_fragment(), p.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_fragment_is_cut_off_after_every_other_candidate() {
+        use PortVariant::{AsReceived, DefaultPortAdded, PortRemoved};
+        let own = |list: &[(PortVariant, bool, &str)]| {
+            list.iter()
+                .map(|&(v, cut, s)| (v, cut, s.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            all_candidates("https://a.com:8443/x?q=1#rc=2&rp=all"),
+            own(&[
+                (AsReceived, false, "https://a.com:8443/x?q=1#rc=2&rp=all"),
+                (PortRemoved, false, "https://a.com/x?q=1#rc=2&rp=all"),
+                (AsReceived, true, "https://a.com:8443/x?q=1"),
+                (PortRemoved, true, "https://a.com/x?q=1"),
+            ])
+        );
+        assert_eq!(
+            all_candidates("wss://a.com#sni=y"),
+            own(&[
+                (AsReceived, false, "wss://a.com#sni=y"),
+                (DefaultPortAdded, false, "wss://a.com:443#sni=y"),
+                (AsReceived, true, "wss://a.com"),
+                (DefaultPortAdded, true, "wss://a.com:443"),
+            ])
+        );
+        // An empty fragment is still cut; a second '#' belongs to the first fragment.
+        assert_eq!(
+            all_candidates("ftp://a.com/x##y"),
+            own(&[
+                (AsReceived, false, "ftp://a.com/x##y"),
+                (AsReceived, true, "ftp://a.com/x"),
+            ])
+        );
+        assert_eq!(
+            all_candidates("not a url#x"),
+            own(&[
+                (AsReceived, false, "not a url#x"),
+                (AsReceived, true, "not a url"),
+            ])
+        );
+        // No fragment: nothing more than the port variant.
+        assert_eq!(all_candidates("https://a.com/x?y=#").len(), 4);
+        assert_eq!(all_candidates("https://a.com/x?y=1").len(), 2);
     }
 
     #[test]

@@ -414,6 +414,7 @@ impl Match<'_, '_> {
             secret: SecretId::new(kind, name),
             algorithm: self.keyed.algorithm(),
             port: self.port,
+            fragment_removed: self.edit.cuts_fragment(),
             relaxation,
             url,
         }

@@ -174,6 +174,7 @@ pub struct Verified {
     pub(crate) secret: SecretId,
     pub(crate) algorithm: Algorithm,
     pub(crate) port: PortVariant,
+    pub(crate) fragment_removed: bool,
     pub(crate) relaxation: Option<Relaxation>,
     pub(crate) url: MatchedUrl,
 }
@@ -192,6 +193,24 @@ impl Verified {
     /// Which port variant of the URL matched (spec §4).
     pub fn port_variant(&self) -> PortVariant {
         self.port
+    }
+
+    /// Whether the URL's fragment had to be cut off (spec §4.4): Twilio never signs a fragment, so a
+    /// URL configured with connection overrides (`#rc=2&rp=all`) matches without them.
+    ///
+    /// ```
+    /// use twilio_webhook::{RequestValidator, SignatureHeaders};
+    ///
+    /// let validator = RequestValidator::new("12345");
+    /// let signature = validator.compute_signature("https://example.com/sms", [("Body", "Hi")]);
+    /// let url = "https://example.com/sms#rc=2&rp=all";
+    /// let verified = validator.verify_form(url, [("Body", "Hi")], SignatureHeaders::new(&signature))?;
+    /// assert!(verified.fragment_removed());
+    /// assert_eq!(verified.matched_url(url), "https://example.com/sms");
+    /// # Ok::<(), twilio_webhook::Rejection>(())
+    /// ```
+    pub fn fragment_removed(&self) -> bool {
+        self.fragment_removed
     }
 
     /// The opt-in URL relaxation that was needed, if any. `None` means the strict rules matched.
@@ -229,6 +248,9 @@ impl fmt::Display for Verified {
             "valid: {} with {}, URL {}",
             self.algorithm, self.secret, self.port
         )?;
+        if self.fragment_removed {
+            f.write_str(", fragment removed")?;
+        }
         if let Some(r) = self.relaxation {
             write!(f, ", {r} (opt-in)")?;
         }

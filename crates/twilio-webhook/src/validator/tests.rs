@@ -511,3 +511,66 @@ fn an_empty_name_or_key_id_is_a_configuration_error() {
     assert_eq!(blank_name.err(), Some(ConfigError::EmptyName));
     assert!(ConfigError::EmptyName.to_string().contains("empty"));
 }
+
+#[test]
+fn a_fragment_is_never_signed_in_any_mode() {
+    // Spec §4.4: Twilio's connection overrides live in the fragment and are never signed.
+    let v = RequestValidator::new("12345");
+    let plain = "https://a.com/sms";
+    let sig = sign("12345", Algorithm::HmacSha1, plain);
+    let with_overrides = "https://a.com/sms#rc=2&rp=all";
+    let ok = v
+        .verify_form(with_overrides, PARAMS, SignatureHeaders::new(&sig))
+        .unwrap();
+    assert!(ok.fragment_removed());
+    assert_eq!(ok.port_variant(), PortVariant::AsReceived);
+    assert_eq!(ok.matched_url(with_overrides), plain);
+    assert!(ok.to_string().ends_with("as received, fragment removed"));
+    // The port variant of the URL without its fragment.
+    let ok = v
+        .verify_form(
+            "https://a.com:443/sms#ct=5000",
+            PARAMS,
+            SignatureHeaders::new(&sig),
+        )
+        .unwrap();
+    assert!(ok.fragment_removed());
+    assert_eq!(ok.port_variant(), PortVariant::PortRemoved);
+    // A signature over the URL with its fragment still matches first, as received.
+    let sig_fragment = sign("12345", Algorithm::HmacSha1, with_overrides);
+    let ok = v
+        .verify_form(with_overrides, PARAMS, SignatureHeaders::new(&sig_fragment))
+        .unwrap();
+    assert!(!ok.fragment_removed());
+    // Cutting the fragment never drops anything else: the query still counts.
+    let got = v.verify_form(
+        "https://a.com/sms?x=1#rc=2",
+        PARAMS,
+        SignatureHeaders::new(&sig),
+    );
+    assert_eq!(got.err(), Some(Rejection::SignatureMismatch));
+    // JSON: the body mode is the query's, never the fragment's, and the cut URL carries the hash.
+    let (url, sig, body) = json_request();
+    let h = SignatureHeaders::new(&sig);
+    let fragmented = format!("{url}#rp=all");
+    let ok = v.verify_body(&fragmented, body, h).unwrap();
+    assert!(ok.fragment_removed());
+    assert_eq!(ok.matched_url(&fragmented), url);
+    assert_eq!(
+        v.verify_body(&fragmented, b"[]", h).err(),
+        Some(Rejection::BodyHashMismatch)
+    );
+    // With an opt-in relaxation too: the slash added before the fragment, then the fragment cut.
+    let lenient = RequestValidator::builder()
+        .auth_token("primary", "12345")
+        .allow_trailing_slash_variant()
+        .build()
+        .unwrap();
+    let sig_slash = sign("12345", Algorithm::HmacSha1, "https://a.com/sms/");
+    let ok = lenient
+        .verify_form(with_overrides, PARAMS, SignatureHeaders::new(&sig_slash))
+        .unwrap();
+    assert_eq!(ok.relaxation(), Some(Relaxation::TrailingSlashAdded));
+    assert!(ok.fragment_removed());
+    assert_eq!(ok.matched_url(with_overrides), "https://a.com/sms/");
+}
