@@ -1,6 +1,7 @@
 //! The library against an independent model of spec §2–§4, written differently: the model builds the
-//! string to sign with ordered sets and its candidate URLs by splitting strings, signs one candidate with
-//! HMAC-SHA1 directly, and the library must accept exactly that (and reject a near miss).
+//! string to sign with ordered sets and its candidate URLs by splitting strings (the port variants, then
+//! both again without the fragment, §4.4), signs one candidate with HMAC-SHA1 directly, and the library
+//! must accept exactly that (and reject a near miss).
 #![no_main]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -65,6 +66,10 @@ fn model_candidates(
         (Some(_), _) => out.push(base(None)),
         (None, Some(d)) => out.push(base(Some(d))),
         (None, None) => {}
+    }
+    // Spec §4.4: the fragment is never signed. Only `rest` can hold a '#' here.
+    if let Some(hash) = rest.find('#') {
+        out.extend(model_candidates(scheme, userinfo, host, port, &rest[..hash]));
     }
     out
 }

@@ -14,6 +14,7 @@ pub(crate) enum Code {
     TrailingSlash,
     PathPrefix,
     QueryEncoding,
+    Fragment,
     BodyMode,
     Secret,
 }
@@ -224,6 +225,15 @@ fn queries(s: &Split) -> Vec<Variant<Option<String>>> {
     out
 }
 
+/// The fragment as received, and cut off (spec §4.4: Twilio never signs it).
+fn fragments(s: &Split) -> Vec<Variant<Option<String>>> {
+    let mut out = vec![(s.fragment.clone(), None)];
+    if s.fragment.is_some() {
+        out.push((None, Some(Code::Fragment)));
+    }
+    out
+}
+
 /// Tries every combination, fewest changes first, and returns the first that matches with the number
 /// of strings tried.
 pub(crate) fn diagnose(checked: &Checked<'_>) -> (Option<Found>, usize) {
@@ -241,26 +251,31 @@ pub(crate) fn diagnose(checked: &Checked<'_>) -> (Option<Found>, usize) {
         _ => Algorithm::HmacSha1,
     };
     let algorithms = [(checked.algorithm, None), (other, Some(Code::Secret))];
-    let (schemes, ports, paths, queries) = (
+    let (schemes, ports, paths, queries, fragments) = (
         schemes(&split),
         ports(&split),
         paths(&split, checked.prefixes),
         queries(&split),
+        fragments(&split),
     );
     let mut combos = Vec::new();
     for s in &schemes {
         for p in &ports {
             for path in &paths {
                 for q in &queries {
-                    let url = Split {
-                        scheme: s.0.clone(),
-                        port: p.0.clone(),
-                        path: path.0.clone(),
-                        query: q.0.clone(),
-                        ..split.clone()
-                    };
-                    let codes: Vec<Code> = [s.1, p.1, path.1, q.1].into_iter().flatten().collect();
-                    combos.push((url, codes));
+                    for f in &fragments {
+                        let url = Split {
+                            scheme: s.0.clone(),
+                            port: p.0.clone(),
+                            path: path.0.clone(),
+                            query: q.0.clone(),
+                            fragment: f.0.clone(),
+                            ..split.clone()
+                        };
+                        let codes: Vec<Code> =
+                            [s.1, p.1, path.1, q.1, f.1].into_iter().flatten().collect();
+                        combos.push((url, codes));
+                    }
                 }
             }
         }
@@ -352,6 +367,7 @@ fn fix(code: Code, checked: &Split, signed: &Split, algorithm: Algorithm, form: 
             signed.query.as_deref().unwrap_or(""),
             checked.query.as_deref().unwrap_or("")
         ),
+        Code::Fragment => fragment_fix(),
         Code::BodyMode if form => "Twilio signed the URL with the form parameters, but the request was \
              checked without them: pass the form body (verify_form_body / --form-body-file)"
             .to_string(),
@@ -363,6 +379,14 @@ fn fix(code: Code, checked: &Split, signed: &Split, algorithm: Algorithm, form: 
              check X-Twilio-Webhooks-Signature-Settings and the SharedKey id"
         ),
     }
+}
+
+/// What a cut-off fragment means: nothing to fix, the validator already cuts it.
+pub(crate) fn fragment_fix() -> String {
+    "Twilio never signs a URL's fragment (its connection overrides such as #rc=2&rp=all or #ct=… live \
+     there): the signed URL is the one without it. Validation already tries it that way (spec §4.4), so \
+     nothing needs to change for the fragment itself"
+        .to_string()
 }
 
 #[cfg(test)]

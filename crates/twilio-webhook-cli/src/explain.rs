@@ -111,15 +111,31 @@ pub(crate) fn run(args: &ExplainArgs) -> Result<Outcome, UsageError> {
                 _ => matched.clone(),
             };
             if !args.json {
-                crate::output::out!("valid: {verified}");
+                crate::output::out!("{verified}");
                 crate::output::out!("Twilio signed: {matched}");
                 crate::output::out!("the string that was signed (it holds no secret): {signed}");
+            }
+            // A valid request may still have needed its fragment cut off: say so, it explains why
+            // the signed URL differs from the one checked.
+            let causes: Vec<Cause> = verified
+                .fragment_removed()
+                .then(|| Cause {
+                    code: Code::Fragment,
+                    signed_url: Some(matched.clone()),
+                    fix: diagnose::fragment_fix(),
+                })
+                .into_iter()
+                .collect();
+            if !args.json {
+                for cause in &causes {
+                    crate::output::out!("note, {}: {}", code_name(cause.code), cause.fix);
+                }
             }
             Report {
                 valid: true,
                 reason: None,
                 matched_url: Some(matched),
-                causes: Vec::new(),
+                causes,
             }
         }
         Err(reason) => {
@@ -200,6 +216,7 @@ fn code_name(code: Code) -> &'static str {
         Code::TrailingSlash => "trailing slash",
         Code::PathPrefix => "path prefix",
         Code::QueryEncoding => "query encoding",
+        Code::Fragment => "fragment",
         Code::BodyMode => "body mode",
         Code::Secret => "algorithm",
     }

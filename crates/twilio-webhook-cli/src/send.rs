@@ -27,7 +27,13 @@ struct Target {
     url: String,
 }
 
+/// `url` without its fragment: Twilio neither sends nor signs it (spec §4.4), and neither does `send`.
+fn without_fragment(url: &str) -> &str {
+    url.split('#').next().unwrap_or(url)
+}
+
 fn target(url: &str) -> Result<Target, UsageError> {
+    let url = without_fragment(url);
     let rest = url.strip_prefix("http://").ok_or_else(|| {
         UsageError(format!(
             "--target must be an http:// URL of your app (got {url:?}); give the public https:// address \
@@ -178,8 +184,8 @@ fn plan(args: &SendArgs) -> Result<Plan, UsageError> {
     let target = target(&args.target)?;
     let signed_base = args
         .public_url
-        .clone()
-        .unwrap_or_else(|| target.url.clone());
+        .as_deref()
+        .map_or_else(|| target.url.clone(), |u| without_fragment(u).to_string());
     let algorithm = match args.algorithm {
         AlgorithmArg::HmacSha1 => Algorithm::HmacSha1,
         AlgorithmArg::HmacSha256 => Algorithm::HmacSha256,
@@ -496,6 +502,12 @@ mod tests {
         assert_eq!(
             (t.addr.as_str(), t.path_and_query.as_str()),
             ("127.0.0.1:3000", "/sms?x=1")
+        );
+        // The fragment (Twilio's connection overrides) is neither sent nor signed.
+        let t = target("http://127.0.0.1:3000/sms#rc=2&rp=all").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (t.path_and_query.as_str(), t.url.as_str()),
+            ("/sms", "http://127.0.0.1:3000/sms")
         );
         let t = target("http://localhost").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(

@@ -133,6 +133,49 @@ fn several_mistakes_at_once_are_each_named() {
 }
 
 #[test]
+fn a_fragment_is_cut_off_and_named_as_a_fragment_cause() {
+    // Spec §4.4: the URL configured in Twilio with connection overrides, pasted into the app. Valid,
+    // and explain says why the signed URL has no fragment.
+    let sig = sign("https://example.com/sms", Algorithm::HmacSha1);
+    let (code, report) = explain(&[
+        "--url",
+        "https://example.com/sms#rc=2&rp=all",
+        "--signature",
+        &sig,
+    ]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["matched_url"], "https://example.com/sms");
+    assert_eq!(report["causes"][0]["code"], "fragment", "{report}");
+    // Rejected for another reason: the fragment is named beside it.
+    finds(
+        "https://example.com/sms",
+        "http://example.com/sms#rc=2",
+        &["scheme", "fragment"],
+    );
+}
+
+#[test]
+fn a_valid_request_says_valid_once() {
+    let sig = sign("https://example.com/sms", Algorithm::HmacSha1);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_twilio-webhook"));
+    cmd.args([
+        "explain",
+        "--url",
+        "https://example.com/sms",
+        "--signature",
+        &sig,
+    ])
+    .env("TWILIO_AUTH_TOKEN", TOKEN);
+    for (k, v) in PARAMS {
+        cmd.args(["-d", &format!("{k}={v}")]);
+    }
+    let out = cmd.output().expect("binary runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(text.matches("valid:").count(), 1, "{text}");
+}
+
+#[test]
 fn body_mode_and_algorithm_causes() {
     // Twilio signed the URL alone (no parameters), the app checked it with its form parameters.
     let url_only = Signer::new(TOKEN, Algorithm::HmacSha1)
