@@ -228,6 +228,45 @@ impl WebhookVerifier {
         self.replay.as_ref()
     }
 
+    /// Whether a server must read the request's body before verifying it: always, except for a real
+    /// WebSocket handshake ([`Incoming::is_websocket_handshake`]), which has no body and whose payload,
+    /// in some servers (actix-web), is the upgraded connection. A request that is not a handshake is
+    /// read and verified whatever its `Connection` or `Upgrade` headers say.
+    pub fn reads_body(&self, request: &Incoming<'_>) -> bool {
+        !request.is_websocket_handshake()
+    }
+
+    /// Refuses a body whose declared `Content-Length` is over the limit (`413`), before reading it.
+    /// Adapters call it first, then read at most the limit (a body that grows past it is refused too).
+    pub fn check_declared_length(&self, headers: &http::HeaderMap) -> Result<(), WebhookRejection> {
+        let limit = self.body_limit;
+        let over = headers
+            .get_all(http::header::CONTENT_LENGTH)
+            .iter()
+            .filter_map(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+            .any(|len| len > limit as u64);
+        if over {
+            return Err(WebhookRejection::new(
+                Refusal::BodyTooLarge { limit },
+                Vec::new(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Tells the replay guard how the delivery of a verified request ended, given the status the app
+    /// (or the upstream, or the proxy itself) answered. A delivery that failed — `502`, `503` or
+    /// `504`: the app was down, too slow, or said it could not take the request — releases the
+    /// request's replay key, so that Twilio's retry of it is delivered rather than refused as a
+    /// replay. Any other status keeps the key. Without a replay guard it does nothing. The tower layer
+    /// and the actix middleware call it; the guard through the layer.
+    pub async fn delivered(&self, verified: &VerifiedRequest, status: http::StatusCode) {
+        match &self.replay {
+            Some(guard) if delivery_failed(status) => guard.release(verified.replay_key()).await,
+            _ => {}
+        }
+    }
+
     /// Verifies the request as [`verify`](Self::verify) does, then, if a replay guard is on, records
     /// it and refuses a replay. This is the one call the adapters make.
     pub async fn verify_async(
@@ -334,7 +373,7 @@ impl WebhookVerifier {
     /// headers.insert("x-forwarded-host", "example.com".parse()?);
     /// headers.insert("content-type", "application/x-www-form-urlencoded".parse()?);
     /// headers.insert("x-twilio-signature", signature.parse()?);
-    /// let request = Incoming { target: "/sms", headers: &headers, peer: None, scheme: None, authority: None };
+    /// let request = Incoming::new(&http::Method::POST, "/sms", &headers);
     /// let from_proxy = request.with_peer(Some("10.0.0.7".parse()?));
     /// assert!(verifier.verify(&from_proxy, b"Body=Hi").is_ok());
     /// let from_anyone = request.with_peer(Some("203.0.113.9".parse()?));
@@ -361,6 +400,9 @@ impl WebhookVerifier {
                 Refusal::BodyTooLarge { limit },
                 Vec::new(),
             ));
+        }
+        if let Err(e) = crate::target::origin_form(request.target) {
+            return Err(WebhookRejection::new(Refusal::BadTarget(e), Vec::new()));
         }
         let headers = SignatureHeaders::from_pairs(request.headers);
         let content_type = request
@@ -390,6 +432,16 @@ impl WebhookVerifier {
         }
         Err(WebhookRejection::new(Refusal::Rejected(reason), urls))
     }
+}
+
+/// Whether a delivery failed, by the status it was answered with: the app did not take the request.
+fn delivery_failed(status: http::StatusCode) -> bool {
+    matches!(
+        status,
+        http::StatusCode::BAD_GATEWAY
+            | http::StatusCode::SERVICE_UNAVAILABLE
+            | http::StatusCode::GATEWAY_TIMEOUT
+    )
 }
 
 #[cfg(test)]

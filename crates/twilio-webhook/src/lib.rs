@@ -111,6 +111,8 @@ mod secret;
 mod settings;
 mod signature;
 mod signer;
+#[cfg(feature = "http")]
+mod target;
 mod url;
 mod validator;
 mod verdict;
@@ -138,6 +140,8 @@ pub use secret::ConfigError;
 pub use settings::{SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, settings_header_value};
 pub use signature::{Algorithm, body_sha256_hex};
 pub use signer::{SignError, SignedBody, Signer, string_to_sign};
+#[cfg(feature = "http")]
+pub use target::{PathDecision, PathRules, TargetError, origin_form};
 pub use url::PortVariant;
 pub use validator::{RequestValidator, RequestValidatorBuilder};
 pub use verdict::{Rejection, SecretId, SecretKind, Verified};

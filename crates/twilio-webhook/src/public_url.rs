@@ -13,7 +13,9 @@
 //!    is in a configured set; from anyone else they are ignored, since whoever sets them chooses the URL
 //!    the signature is checked against.
 //!
-//! A WebSocket upgrade request maps `https` to `wss` and `http` to `ws`.
+//! The request target is the core's to read ([`origin_form`](crate::origin_form)): an absolute-form
+//! target counts by its path and query, any other form gives no URL. A WebSocket handshake (and only
+//! a real one: see [`Incoming::is_websocket_handshake`]) maps `https` to `wss` and `http` to `ws`.
 
 use core::fmt;
 use std::net::IpAddr;
@@ -82,7 +84,10 @@ impl Default for PublicUrl {
 /// What the policy needs to know about a received request.
 #[derive(Debug, Clone, Copy)]
 pub struct Incoming<'a> {
-    /// The request target exactly as received: path and query (`/sms?x=1`).
+    /// The request method.
+    pub method: &'a http::Method,
+    /// The request target exactly as received: path and query (`/sms?x=1`), or an absolute-form
+    /// target (`http://host/sms?x=1`), of which the path and query count.
     pub target: &'a str,
     /// The request headers.
     pub headers: &'a HeaderMap,
@@ -95,9 +100,22 @@ pub struct Incoming<'a> {
 }
 
 impl<'a> Incoming<'a> {
-    /// The target, scheme and authority of `parts.uri` and its headers; no peer address.
+    /// A request with this method, target and headers; no peer address, scheme or authority.
+    pub fn new(method: &'a http::Method, target: &'a str, headers: &'a HeaderMap) -> Self {
+        Incoming {
+            method,
+            target,
+            headers,
+            peer: None,
+            scheme: None,
+            authority: None,
+        }
+    }
+
+    /// The method, target, scheme and authority of `parts` and its headers; no peer address.
     pub fn from_parts(parts: &'a http::request::Parts) -> Self {
         Incoming {
+            method: &parts.method,
             target: parts.uri.path_and_query().map_or("/", |pq| pq.as_str()),
             headers: &parts.headers,
             peer: None,
@@ -120,6 +138,47 @@ impl<'a> Incoming<'a> {
         self.target = target;
         self
     }
+
+    /// Whether this is a WebSocket handshake (RFC 6455): a `GET` with `Upgrade: websocket`,
+    /// `Connection: upgrade` (as tokens, any case) and no body framing (no `Transfer-Encoding`, no
+    /// `Content-Length` other than `0`). Only such a request is verified against the `ws`/`wss` URL
+    /// and may have its body left unread ([`WebhookVerifier::reads_body`](crate::WebhookVerifier::reads_body)):
+    /// anything else, whatever its `Upgrade` or `Connection` headers, is read and verified as a
+    /// plain request. (HTTP/2's extended `CONNECT` is not recognised.)
+    ///
+    /// ```
+    /// use twilio_webhook::Incoming;
+    ///
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("connection", "keep-alive, Upgrade".parse()?);
+    /// headers.insert("upgrade", "websocket".parse()?);
+    /// assert!(Incoming::new(&http::Method::GET, "/ws", &headers).is_websocket_handshake());
+    /// assert!(!Incoming::new(&http::Method::POST, "/ws", &headers).is_websocket_handshake());
+    /// headers.insert("content-length", "12".parse()?);
+    /// assert!(!Incoming::new(&http::Method::GET, "/ws", &headers).is_websocket_handshake());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_websocket_handshake(&self) -> bool {
+        let headers = self.headers;
+        *self.method == http::Method::GET
+            && has_token(headers, http::header::UPGRADE, "websocket")
+            && has_token(headers, http::header::CONNECTION, "upgrade")
+            && !headers.contains_key(http::header::TRANSFER_ENCODING)
+            && headers
+                .get_all(http::header::CONTENT_LENGTH)
+                .iter()
+                .all(|v| v.as_bytes() == b"0")
+    }
+}
+
+/// Whether a comma-separated header holds `token` (any case) in any of its occurrences.
+fn has_token(headers: &HeaderMap, name: http::header::HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
 impl PublicUrl {
@@ -177,14 +236,13 @@ impl PublicUrl {
     }
 
     /// The URLs Twilio may have requested, in the order to try them. Empty when there is no base URL
-    /// and no host to build one from.
+    /// and no host to build one from, or when the request target is neither in origin nor in
+    /// absolute form ([`origin_form`](crate::origin_form)).
     pub fn urls(&self, request: &Incoming<'_>) -> Vec<String> {
-        let websocket = is_websocket_upgrade(request.headers);
-        let target = if request.target.starts_with('/') {
-            request.target
-        } else {
-            "/"
+        let Ok(target) = crate::target::origin_form(request.target) else {
+            return Vec::new();
         };
+        let websocket = request.is_websocket_handshake();
         let join = |scheme: &str, authority: &str, prefix: &str| {
             let scheme = if websocket { ws_scheme(scheme) } else { scheme };
             format!("{scheme}://{authority}{prefix}{target}")
@@ -264,8 +322,9 @@ fn is_authority(a: &str) -> bool {
         })
 }
 
+/// `https` for a TLS scheme (`https`, or `wss` as an ASGI WebSocket scope says), else `http`.
 fn known_scheme(s: &str) -> &'static str {
-    if s.eq_ignore_ascii_case("https") {
+    if s.eq_ignore_ascii_case("https") || s.eq_ignore_ascii_case("wss") {
         "https"
     } else {
         "http"
@@ -274,15 +333,6 @@ fn known_scheme(s: &str) -> &'static str {
 
 fn ws_scheme(scheme: &str) -> &'static str {
     if scheme == "https" { "wss" } else { "ws" }
-}
-
-fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(http::header::UPGRADE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|token| token.trim().eq_ignore_ascii_case("websocket"))
 }
 
 /// The first value of a header, if it is text.

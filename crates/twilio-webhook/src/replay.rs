@@ -10,6 +10,12 @@
 //! server already accepted inside the window is refused (`409`; Twilio treats it as a failed delivery,
 //! which is what an accepted-then-retried request needs anyway). A longer window catches more replays and
 //! holds more keys.
+//!
+//! A key is recorded when the request is verified, before the app runs, so that two deliveries racing
+//! to two instances are accepted once. When the delivery then fails (the app or upstream answers `502`,
+//! `503` or `504`: see `WebhookVerifier::delivered`), the key is released, so Twilio's retry of it is
+//! delivered instead of refused. A store command that timed out is undone when it runs late (the
+//! Redis store), so a time-out never burns a key either.
 
 use core::fmt;
 use std::collections::{HashMap, VecDeque};
@@ -81,12 +87,18 @@ impl std::error::Error for StoreError {}
 /// Where the guard records keys. `check_and_mark` must be **one atomic operation**: two concurrent
 /// calls with the same key must never both answer [`Seen::First`].
 pub trait ReplayStore: Send + Sync + fmt::Debug {
-    /// Records `key` for `window` unless it is already recorded, and says which.
+    /// Records `key` for `window` unless it is already recorded, and says which. A call that fails
+    /// (a time-out) must leave the key unrecorded, or undo it once it is known to have been recorded:
+    /// a failed call is answered `503`, and Twilio's retry must then not be refused as a replay.
     fn check_and_mark<'a>(
         &'a self,
         key: &'a ReplayKey,
         window: Duration,
     ) -> BoxFuture<'a, Result<Seen, StoreError>>;
+
+    /// Forgets `key`, which [`check_and_mark`](Self::check_and_mark) recorded for a request whose
+    /// delivery then failed, so that a retry of it is accepted.
+    fn release<'a>(&'a self, key: &'a ReplayKey) -> BoxFuture<'a, Result<(), StoreError>>;
 }
 
 /// An in-memory store for one process: bounded, expiring, safe under concurrency.
@@ -202,6 +214,12 @@ impl ReplayStore for MemoryStore {
         let seen = self.record(*key, window, Instant::now());
         Box::pin(async move { Ok(seen) })
     }
+
+    fn release<'a>(&'a self, key: &'a ReplayKey) -> BoxFuture<'a, Result<(), StoreError>> {
+        // Its entry in `order` stays until it expires there; it no longer matches `expiries`.
+        self.lock().expiries.remove(key);
+        Box::pin(async move { Ok(()) })
+    }
 }
 
 /// What the guard does when its store cannot answer.
@@ -267,6 +285,19 @@ impl ReplayGuard {
         self.window
     }
 
+    /// Releases `key` after the delivery of its request failed, so that a retry of it passes. A store
+    /// that cannot answer keeps the key (a retry is then refused as a replay): that is logged.
+    pub async fn release(&self, key: &ReplayKey) {
+        match self.store.release(key).await {
+            Ok(()) => {
+                tracing::info!(target: "twilio_webhook", key = %key.to_hex(), "delivery failed: replay key released for a retry");
+            }
+            Err(e) => {
+                tracing::error!(target: "twilio_webhook", error = %e, "delivery failed but the replay key could not be released: a retry will be refused");
+            }
+        }
+    }
+
     /// Records `key`, or says why the request must be refused.
     pub async fn check(&self, key: &ReplayKey) -> Result<(), ReplayRefusal> {
         match self.store.check_and_mark(key, self.window).await {
@@ -324,4 +355,4 @@ mod redis_store;
 pub use redis_store::RedisStore;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

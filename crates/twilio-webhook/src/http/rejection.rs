@@ -28,6 +28,9 @@ pub enum Refusal {
     AccountLookupFailed,
     /// The client sent its body too slowly (a server's read deadline passed).
     ClientTimeout,
+    /// The request target is not a path a decision can be made on (`400`): not in origin or absolute
+    /// form, or, where a path rule depends on it, not in normal form.
+    BadTarget(crate::TargetError),
 }
 
 /// A refused request: the reason, and the URLs that were tried. It renders as a status and a short
@@ -79,7 +82,7 @@ impl WebhookRejection {
         &self.urls_tried
     }
 
-    /// `400` for a missing signature header, `413` for a body over the limit, `408` for a body sent too
+    /// `400` for a missing signature header or a bad request target, `413` for a body over the limit, `408` for a body sent too
     /// slowly, `409` for a replay, `503` when the replay store cannot answer, `403` for every other
     /// rejection.
     pub fn status(&self) -> StatusCode {
@@ -88,9 +91,9 @@ impl WebhookRejection {
             Refusal::ReplayStoreUnavailable | Refusal::AccountLookupFailed => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            Refusal::Rejected(Rejection::MissingSignature) | Refusal::BodyUnreadable => {
-                StatusCode::BAD_REQUEST
-            }
+            Refusal::Rejected(Rejection::MissingSignature)
+            | Refusal::BodyUnreadable
+            | Refusal::BadTarget(_) => StatusCode::BAD_REQUEST,
             Refusal::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
             Refusal::Rejected(_) => StatusCode::FORBIDDEN,
@@ -112,6 +115,7 @@ fn refusal_code(refusal: Refusal) -> &'static str {
         Refusal::ReplayStoreUnavailable => "replay_store_unavailable",
         Refusal::AccountLookupFailed => "account_lookup_failed",
         Refusal::ClientTimeout => "client_timeout",
+        Refusal::BadTarget(_) => "bad_request_target",
     }
 }
 
@@ -127,6 +131,7 @@ impl fmt::Display for WebhookRejection {
                 f.write_str("the account's secrets could not be looked up")?
             }
             Refusal::ClientTimeout => f.write_str("the client sent its body too slowly")?,
+            Refusal::BadTarget(e) => write!(f, "{e}")?,
         }
         if !self.urls_tried.is_empty() {
             write!(f, " (tried {})", self.urls_tried.join(", "))?;

@@ -168,6 +168,7 @@ fn from_env_child() {
         Ok(v) => {
             let map = http::HeaderMap::new();
             let incoming = Incoming {
+                method: &http::Method::POST,
                 target: "/x",
                 headers: &map,
                 peer: None,
@@ -182,4 +183,125 @@ fn from_env_child() {
         }
         Err(e) => println!("RESULT: {e}"),
     }
+}
+
+#[test]
+fn a_target_that_is_not_a_path_is_a_bad_request() {
+    let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN))
+        .public_url(PublicUrl::base("https://hooks.example.com").unwrap());
+    let sig = sign_form("https://hooks.example.com/", &[]);
+    let headers = {
+        let parts = request("/", &[("x-twilio-signature", &sig)]);
+        parts.headers
+    };
+    let check =
+        |target: &str| verifier.verify(&Incoming::new(&http::Method::POST, target, &headers), b"");
+    assert!(check("/").is_ok());
+    // The absolute form counts by its path: a root signature does not cover another path.
+    let e = check("http://hooks.example.com/admin/delete-account").unwrap_err();
+    assert_eq!(e.rejection(), Some(Rejection::SignatureMismatch));
+    assert_eq!(
+        e.urls_tried(),
+        ["https://hooks.example.com/admin/delete-account"]
+    );
+    assert!(check("http://hooks.example.com/").is_ok());
+    for bad in ["*", "hooks.example.com:443", "admin/delete-account", "/#x"] {
+        let e = check(bad).unwrap_err();
+        assert_eq!(
+            e.refusal(),
+            Refusal::BadTarget(crate::TargetError::Form),
+            "{bad:?}"
+        );
+        assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(e.code(), "bad_request_target");
+        assert!(e.to_string().contains("origin or absolute form"));
+    }
+}
+
+#[test]
+fn only_a_real_handshake_leaves_its_body_unread() {
+    let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN));
+    let parts = |method: http::Method, extra: &[(&str, &str)]| {
+        let mut builder = http::Request::builder().method(method).uri("/ws");
+        for (n, v) in [("connection", "Upgrade"), ("upgrade", "websocket")]
+            .iter()
+            .chain(extra)
+        {
+            builder = builder.header(*n, *v);
+        }
+        builder.body(()).unwrap().into_parts().0
+    };
+    let reads = |p: &http::request::Parts| verifier.reads_body(&Incoming::from_parts(p));
+    assert!(!reads(&parts(http::Method::GET, &[])));
+    assert!(!reads(&parts(
+        http::Method::GET,
+        &[("content-length", "0")]
+    )));
+    assert!(reads(&parts(http::Method::POST, &[])));
+    assert!(reads(&parts(http::Method::GET, &[("content-length", "3")])));
+    assert!(reads(&parts(
+        http::Method::GET,
+        &[("transfer-encoding", "chunked")]
+    )));
+    assert!(reads(&request("/sms", &[("connection", "upgrade")])));
+}
+
+#[test]
+fn a_declared_length_over_the_limit_is_refused_before_reading() {
+    let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN)).body_limit(8);
+    let check = |lengths: &[&str]| {
+        let mut headers = http::HeaderMap::new();
+        for l in lengths {
+            headers.append("content-length", l.parse().unwrap());
+        }
+        verifier.check_declared_length(&headers)
+    };
+    assert!(check(&[]).is_ok());
+    assert!(check(&["8"]).is_ok(), "the limit itself is accepted");
+    assert!(check(&["not a number"]).is_ok(), "left to the body read");
+    let e = check(&["9"]).unwrap_err();
+    assert_eq!(e.refusal(), Refusal::BodyTooLarge { limit: 8 });
+    assert_eq!(e.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(check(&["1", "9"]).is_err(), "any declared length counts");
+    assert!(check(&[" 9 "]).is_err());
+}
+
+#[test]
+fn a_failed_delivery_releases_the_replay_key_and_only_then() {
+    use crate::replay::tests::block_on;
+    let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN))
+        .replay_guard(ReplayGuard::new(crate::MemoryStore::new()));
+    let sig = sign_form("http://a.com/sms", &[("Body", "Hi")]);
+    let parts = request(
+        "/sms",
+        &[
+            ("host", "a.com"),
+            ("content-type", FORM),
+            ("x-twilio-signature", &sig),
+        ],
+    );
+    let incoming = Incoming::from_parts(&parts);
+    let deliver = || block_on(verifier.verify_async(&incoming, b"Body=Hi"));
+    let first = deliver().unwrap();
+    for kept in [
+        StatusCode::OK,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        StatusCode::FORBIDDEN,
+    ] {
+        block_on(verifier.delivered(&first, kept));
+        let again = deliver().unwrap_err();
+        assert_eq!(again.refusal(), Refusal::Replayed, "after {kept}");
+    }
+    for failed in [
+        StatusCode::BAD_GATEWAY,
+        StatusCode::SERVICE_UNAVAILABLE,
+        StatusCode::GATEWAY_TIMEOUT,
+    ] {
+        block_on(verifier.delivered(&first, failed));
+        let retry = deliver();
+        assert!(retry.is_ok(), "the retry after {failed} is delivered");
+    }
+    // Without a guard it does nothing (and needs nothing).
+    let plain = WebhookVerifier::new(RequestValidator::new(TOKEN));
+    block_on(plain.delivered(&first, StatusCode::BAD_GATEWAY));
 }

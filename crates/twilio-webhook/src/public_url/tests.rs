@@ -12,8 +12,19 @@ fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
 }
 
 fn urls(policy: &PublicUrl, target: &str, h: &[(&str, &str)], peer: Option<&str>) -> Vec<String> {
+    urls_with(policy, http::Method::POST, target, h, peer)
+}
+
+fn urls_with(
+    policy: &PublicUrl,
+    method: http::Method,
+    target: &str,
+    h: &[(&str, &str)],
+    peer: Option<&str>,
+) -> Vec<String> {
     let map = headers(h);
     let request = Incoming {
+        method: &method,
         target,
         headers: &map,
         peer: peer.map(|p| p.parse().unwrap()),
@@ -113,6 +124,7 @@ fn without_a_base_host_and_connection_scheme() {
     // An HTTP/2 authority wins over Host.
     let map = headers(&[("host", "a.com")]);
     let request = Incoming {
+        method: &http::Method::POST,
         target: "/x",
         headers: &map,
         peer: None,
@@ -203,20 +215,67 @@ fn forwarded_rfc7239_wins_and_the_nearest_proxy_speaks() {
 }
 
 #[test]
-fn websocket_upgrades_use_ws_schemes() {
+fn websocket_handshakes_use_ws_schemes() {
+    let get = |policy: &PublicUrl, target: &str, h: &[(&str, &str)]| {
+        urls_with(policy, http::Method::GET, target, h, None)
+    };
     let up = [
         ("host", "a.com"),
-        ("connection", "Upgrade"),
+        ("connection", "keep-alive, Upgrade"),
         ("upgrade", "WebSocket"),
     ];
-    assert_eq!(
-        urls(&PublicUrl::from_host(), "/ws", &up, None),
-        ["ws://a.com/ws"]
-    );
+    assert_eq!(get(&PublicUrl::from_host(), "/ws", &up), ["ws://a.com/ws"]);
     let base = PublicUrl::base("https://a.com").unwrap();
-    assert_eq!(urls(&base, "/ws?x=1", &up, None), ["wss://a.com/ws?x=1"]);
-    let h2c = [("host", "a.com"), ("upgrade", "h2c")];
-    assert_eq!(urls(&base, "/ws", &h2c, None), ["https://a.com/ws"]);
+    assert_eq!(get(&base, "/ws?x=1", &up), ["wss://a.com/ws?x=1"]);
+    let with = |extra: (&'static str, &'static str)| {
+        let mut h = up.to_vec();
+        h.push(extra);
+        get(&base, "/ws", &h)
+    };
+    assert_eq!(with(("content-length", "0")), ["wss://a.com/ws"]);
+    // Anything that is not a real handshake is a plain request, verified with its body.
+    assert_eq!(urls(&base, "/ws", &up, None), ["https://a.com/ws"], "POST");
+    assert_eq!(with(("content-length", "5")), ["https://a.com/ws"]);
+    assert_eq!(with(("transfer-encoding", "chunked")), ["https://a.com/ws"]);
+    let h2c = [
+        ("host", "a.com"),
+        ("connection", "upgrade"),
+        ("upgrade", "h2c"),
+    ];
+    assert_eq!(get(&base, "/ws", &h2c), ["https://a.com/ws"]);
+    let no_connection = [("host", "a.com"), ("upgrade", "websocket")];
+    assert_eq!(get(&base, "/ws", &no_connection), ["https://a.com/ws"]);
+    let substring = [
+        ("host", "a.com"),
+        ("connection", "keep-alive, x-upgradeish"),
+        ("upgrade", "websocket"),
+    ];
+    assert_eq!(get(&base, "/ws", &substring), ["https://a.com/ws"]);
+}
+
+#[test]
+fn absolute_form_targets_count_by_their_path_and_other_forms_by_nothing() {
+    let base = PublicUrl::base("https://hooks.example.com").unwrap();
+    assert_eq!(
+        urls(
+            &base,
+            "http://hooks.example.com/admin/delete-account",
+            &[],
+            None
+        ),
+        ["https://hooks.example.com/admin/delete-account"]
+    );
+    assert_eq!(
+        urls(&base, "http://x?a=1", &[], None),
+        ["https://hooks.example.com/?a=1"]
+    );
+    for bad in ["*", "hooks.example.com:443", "admin", "/sms#x", ""] {
+        assert!(urls(&base, bad, &[], None).is_empty(), "{bad:?}");
+        assert!(
+            urls(&PublicUrl::from_host(), bad, &[("host", "a.com")], None).is_empty(),
+            "{bad:?}"
+        );
+    }
 }
 
 #[test]

@@ -1,5 +1,11 @@
-//! The Redis store (feature `redis`): one atomic `SET key 1 NX PX window` per request, so several
+//! The Redis store (feature `redis`): one atomic `SET key token NX PX window` per request, so several
 //! instances behind a load balancer share what they have seen.
+//!
+//! A command that times out may still run later: its key would then be recorded although the request
+//! was refused (`503`), and Twilio's retry refused as a replay. So each `SET` carries a token of its
+//! own, and a timed-out one is followed, on the same connection (Redis runs one connection's commands
+//! in order), by a delete of the key if it still holds that token: whenever the `SET` runs, the key is
+//! gone after it, and a key another instance recorded is never touched.
 
 use std::time::Duration;
 
@@ -82,6 +88,55 @@ fn redact(text: &str, url: &str) -> String {
     }
 }
 
+/// Deletes `KEYS[1]` only if it holds `ARGV[1]`: undoes one `SET` and nothing else.
+const DELETE_IF_OURS: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+
+/// A value no other `SET` of this process or another one uses: the process's random hasher seed,
+/// its id and a counter.
+fn unique_token() -> String {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEED: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = SEED.get_or_init(Default::default).build_hasher();
+    hasher.write_u32(std::process::id());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    hasher.write_u64(n);
+    format!("{:016x}{:08x}{n:x}", hasher.finish(), std::process::id())
+}
+
+impl RedisStore {
+    fn key(&self, key: &ReplayKey) -> String {
+        format!("{}{}", self.prefix, key.to_hex())
+    }
+
+    /// Sends the delete of a timed-out `SET` behind it on the same connection, and lets it finish in
+    /// the background (its answer changes nothing for the request, already refused).
+    fn undo_later(&self, key: String, token: String) {
+        let mut connection = self.connection.clone();
+        let mut command = redis::cmd("EVAL");
+        command.arg(DELETE_IF_OURS).arg(1).arg(key).arg(token);
+        let wait = self.timeout * 30;
+        // Polled once here so that the command is queued now, before anything else this task sends.
+        let mut undo = Box::pin(async move {
+            let result =
+                tokio::time::timeout(wait, command.query_async::<i64>(&mut connection)).await;
+            if !matches!(result, Ok(Ok(_))) {
+                tracing::error!(target: "twilio_webhook", "a timed-out replay key could not be undone: a retry of that request may be refused");
+            }
+        });
+        let waker = std::task::Waker::noop();
+        if undo
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(waker))
+            .is_pending()
+        {
+            tokio::spawn(undo);
+        }
+    }
+}
+
 impl ReplayStore for RedisStore {
     fn check_and_mark<'a>(
         &'a self,
@@ -91,20 +146,32 @@ impl ReplayStore for RedisStore {
         Box::pin(async move {
             let mut connection = self.connection.clone();
             let millis = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+            let (key, token) = (self.key(key), unique_token());
             let mut command = redis::cmd("SET");
             command
-                .arg(format!("{}{}", self.prefix, key.to_hex()))
-                .arg(1)
+                .arg(&key)
+                .arg(&token)
                 .arg("NX")
                 .arg("PX")
                 .arg(millis);
-            let reply = tokio::time::timeout(
+            let answer = tokio::time::timeout(
                 self.timeout,
                 command.query_async::<Option<String>>(&mut connection),
             )
-            .await
-            .map_err(|_| StoreError(format!("no answer within {:?}", self.timeout)))?
-            .map_err(|e| StoreError(e.to_string()))?;
+            .await;
+            // Whatever failed (our time-out, the client's, the connection), the SET may have run or
+            // may still run: undo it.
+            let reply = match answer {
+                Ok(Ok(reply)) => reply,
+                Ok(Err(e)) => {
+                    self.undo_later(key, token);
+                    return Err(StoreError(e.to_string()));
+                }
+                Err(_) => {
+                    self.undo_later(key, token);
+                    return Err(StoreError(format!("no answer within {:?}", self.timeout)));
+                }
+            };
             // `SET … NX` answers OK when it set the key, nil when the key existed.
             Ok(if reply.is_some() {
                 Seen::First
@@ -113,10 +180,30 @@ impl ReplayStore for RedisStore {
             })
         })
     }
+
+    fn release<'a>(&'a self, key: &'a ReplayKey) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let mut command = redis::cmd("DEL");
+            command.arg(self.key(key));
+            tokio::time::timeout(self.timeout, command.query_async::<i64>(&mut connection))
+                .await
+                .map_err(|_| StoreError(format!("no answer within {:?}", self.timeout)))?
+                .map_err(|e| StoreError(e.to_string()))?;
+            Ok(())
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn tokens_are_unique() {
+        let tokens: std::collections::HashSet<String> =
+            (0..1000).map(|_| super::unique_token()).collect();
+        assert_eq!(tokens.len(), 1000);
+    }
+
     #[test]
     fn passwords_never_reach_error_texts() {
         let url = "redis://user:hunter2@127.0.0.1:1/";

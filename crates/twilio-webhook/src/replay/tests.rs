@@ -102,9 +102,13 @@ impl ReplayStore for Down {
     ) -> BoxFuture<'a, Result<Seen, StoreError>> {
         Box::pin(async { Err(StoreError("connection refused".into())) })
     }
+
+    fn release<'a>(&'a self, _: &'a ReplayKey) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async { Err(StoreError("connection refused".into())) })
+    }
 }
 
-fn block_on<F: Future>(future: F) -> F::Output {
+pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     // The guard's futures never wait on anything but the store: a no-op waker drives them.
     let mut future = std::pin::pin!(future);
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -155,4 +159,25 @@ fn an_unavailable_store_fails_closed_unless_told_otherwise_by_name() {
     let guard = ReplayGuard::new(MemoryStore::new());
     assert_eq!(block_on(guard.check(&key(2))), Ok(()));
     assert_eq!(block_on(guard.check(&key(2))), Err(ReplayRefusal::Replayed));
+}
+
+#[test]
+fn a_released_key_lets_the_retry_through_and_nothing_else_changes() {
+    let store = Arc::new(MemoryStore::with_max_entries(4));
+    let guard = ReplayGuard::shared(Arc::clone(&store) as Arc<dyn ReplayStore>);
+    assert_eq!(block_on(guard.check(&key(1))), Ok(()));
+    assert_eq!(block_on(guard.check(&key(2))), Ok(()));
+    block_on(guard.release(&key(1)));
+    assert_eq!(store.len(), 1, "only the released key is gone");
+    assert_eq!(block_on(guard.check(&key(1))), Ok(()), "the retry passes");
+    assert_eq!(block_on(guard.check(&key(1))), Err(ReplayRefusal::Replayed));
+    assert_eq!(block_on(guard.check(&key(2))), Err(ReplayRefusal::Replayed));
+    // The released key's stale place in the expiry order never evicts its newer record.
+    for k in 3..=4 {
+        assert_eq!(block_on(guard.check(&key(k))), Ok(()));
+    }
+    assert_eq!(store.evictions(), 0);
+    assert_eq!(block_on(guard.check(&key(1))), Err(ReplayRefusal::Replayed));
+    // A store that cannot release keeps the key, and says so in the log (no panic, no error out).
+    block_on(ReplayGuard::new(Down).release(&key(1)));
 }

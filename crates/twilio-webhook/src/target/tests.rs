@@ -1,0 +1,152 @@
+use super::*;
+
+#[test]
+fn origin_and_absolute_forms_give_the_path_and_query() {
+    let ok = |t: &str| origin_form(t).map(Cow::into_owned);
+    assert_eq!(ok("/"), Ok("/".into()));
+    assert_eq!(ok("/sms?x=1&y"), Ok("/sms?x=1&y".into()));
+    assert_eq!(
+        ok("http://hooks.example.com/admin/delete-account"),
+        Ok("/admin/delete-account".into())
+    );
+    assert_eq!(ok("HTTPS://u:p@h:8443/a?b"), Ok("/a?b".into()));
+    assert_eq!(ok("http://h"), Ok("/".into()));
+    assert_eq!(ok("http://h?q=1"), Ok("/?q=1".into()));
+    // An empty first segment is still origin form (RFC 9112): path rules refuse it, not this.
+    assert_eq!(ok("//h/x"), Ok("//h/x".into()));
+    for bad in [
+        "",
+        "*",
+        "sms",
+        "h:443",
+        "1http://h/x",
+        "http:///x",
+        "/sms#rc=2",
+        "http://h/x#f",
+        "://h/x",
+    ] {
+        assert_eq!(ok(bad), Err(TargetError::Form), "{bad:?}");
+    }
+}
+
+#[test]
+fn prefixes_match_whole_segments_and_the_longest_wins() {
+    let rules = PathRules::new()
+        .pass("/health")
+        .and_then(|r| r.pass("/static/"))
+        .and_then(|r| r.require("/health/twilio"))
+        .unwrap();
+    let d = |t: &str| rules.decide(t);
+    assert_eq!(d("/health"), Ok(PathDecision::Pass));
+    assert_eq!(d("/health/"), Ok(PathDecision::Pass));
+    assert_eq!(d("/health/live?x=1"), Ok(PathDecision::Pass));
+    assert_eq!(d("/static/app.js"), Ok(PathDecision::Pass));
+    assert_eq!(d("/static"), Ok(PathDecision::Pass));
+    assert_eq!(d("/healthcheck"), Ok(PathDecision::Verify));
+    assert_eq!(d("/health;x"), Ok(PathDecision::Verify));
+    assert_eq!(d("/health/twilio"), Ok(PathDecision::Verify));
+    assert_eq!(d("/health/twilio/sms"), Ok(PathDecision::Verify));
+    assert_eq!(d("/health/twilioX"), Ok(PathDecision::Pass));
+    assert_eq!(d("/sms"), Ok(PathDecision::Verify));
+    // Decoded before matching; require prefixes ignore case, pass prefixes do not.
+    assert_eq!(d("/%68ealth"), Ok(PathDecision::Pass));
+    assert_eq!(d("/HEALTH"), Ok(PathDecision::Verify));
+    assert_eq!(d("/health/TWILIO/sms"), Ok(PathDecision::Verify));
+    assert_eq!(d("/health/%54wilio/sms"), Ok(PathDecision::Verify));
+    // Absolute form: its path decides.
+    assert_eq!(d("http://h/health"), Ok(PathDecision::Pass));
+    assert_eq!(d("http://h/health/../sms"), Err(TargetError::NotNormal));
+    assert_eq!(d("*"), Err(TargetError::Form));
+}
+
+#[test]
+fn a_path_a_server_could_resolve_elsewhere_is_refused() {
+    let rules = PathRules::new().pass("/health").unwrap();
+    for bad in [
+        "/health/../sms",
+        "/health/./sms",
+        "/health/%2e%2e/sms",
+        "/health/%2E%2e/sms",
+        "/health/.%2e/sms",
+        "/health/..%2Fsms",
+        "/health/..%2fsms",
+        "/health//../sms",
+        "/health//sms",
+        "/health/..;/sms",
+        "/health/..;jsessionid=1/sms",
+        "/health/..\\sms",
+        "/health/..%5Csms",
+        "/health/%252e%252e/sms",
+        "/health/..%252fsms",
+        "/health/%00/sms",
+        "/health/..",
+        "/..",
+        "//health",
+    ] {
+        assert_eq!(rules.decide(bad), Err(TargetError::NotNormal), "{bad:?}");
+    }
+    // Dots inside a name, escapes of ordinary characters and a trailing slash are fine.
+    for good in [
+        "/health/v1.2/x",
+        "/health/...",
+        "/health/.well-known",
+        "/a%20b",
+        "/health/",
+        "/",
+        "/sms?next=/../x&y=%2e%2e",
+    ] {
+        assert!(rules.decide(good).is_ok(), "{good:?}");
+    }
+}
+
+#[test]
+fn with_no_prefix_every_request_is_verified_whatever_its_path() {
+    let rules = PathRules::new();
+    assert!(rules.verifies_everything());
+    for target in ["/sms", "//sms", "/a/../b", "*"] {
+        assert_eq!(rules.decide(target), Ok(PathDecision::Verify), "{target:?}");
+    }
+}
+
+#[test]
+fn only_verifies_the_prefixes_given() {
+    let rules = PathRules::only(["/twilio/", "/voice"]).unwrap();
+    assert!(!rules.verifies_everything());
+    assert_eq!(rules.decide("/twilio/sms"), Ok(PathDecision::Verify));
+    assert_eq!(rules.decide("/twilio"), Ok(PathDecision::Verify));
+    assert_eq!(rules.decide("/Voice/x"), Ok(PathDecision::Verify));
+    assert_eq!(rules.decide("/twiliox"), Ok(PathDecision::Pass));
+    assert_eq!(rules.decide("/"), Ok(PathDecision::Pass));
+    assert_eq!(
+        rules.decide("/static/../twilio/sms"),
+        Err(TargetError::NotNormal)
+    );
+}
+
+#[test]
+fn prefixes_must_be_paths_in_normal_form() {
+    for bad in ["health", "", "/a/../b", "/a?x", "/a#x", "/a//b"] {
+        assert!(PathRules::new().pass(bad).is_err(), "{bad:?}");
+        assert!(PathRules::new().require(bad).is_err(), "{bad:?}");
+    }
+    assert!(PathRules::new().pass(" /health/ ").is_ok());
+}
+
+#[test]
+fn rules_print_their_prefixes_as_text() {
+    let rules = PathRules::new().pass("/health/").unwrap();
+    assert_eq!(
+        format!("{rules:?}"),
+        r#"PathRules { pass: ["/health"], require: [] }"#
+    );
+}
+
+#[test]
+fn errors_explain_themselves() {
+    assert!(
+        TargetError::Form
+            .to_string()
+            .contains("origin or absolute form")
+    );
+    assert!(TargetError::NotNormal.to_string().contains("dot segments"));
+}
