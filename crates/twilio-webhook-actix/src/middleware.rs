@@ -108,7 +108,8 @@ where
                 Ok(req.into_response(response).map_into_right_body())
             };
             let (http_request, payload) = req.parts_mut();
-            let body = match crate::verify::read_body(verifier.limit(), http_request, payload).await
+            let head = crate::verify::Head::of(http_request);
+            let body = match crate::verify::read_body(&verifier, http_request, &head, payload).await
             {
                 Ok(body) => body,
                 Err(rejection) => return refuse(req, rejection),
@@ -116,20 +117,36 @@ where
             let checked = crate::verify::check(
                 &verifier,
                 req.request(),
+                &head,
                 body.as_deref().unwrap_or_default(),
             )
             .await;
-            match (checked, &report_only) {
+            let verified = match (checked, &report_only) {
                 (Ok(verified), _) => {
-                    req.extensions_mut().insert(verified);
+                    req.extensions_mut().insert(verified.clone());
+                    Some(verified)
                 }
-                (Err(rejection), Some(report)) => report.record(&rejection),
+                (Err(rejection), Some(report)) => {
+                    report.record(&rejection);
+                    None
+                }
                 (Err(rejection), None) => return refuse(req, rejection),
-            }
+            };
             if let Some(body) = body {
                 req.set_payload(Payload::from(body));
             }
-            let response = service.call(req).await?;
+            let response = service.call(req).await;
+            if let Some(verified) = &verified {
+                // A failed delivery (502, 503, 504) releases the replay key: the core decides.
+                let status = match &response {
+                    Ok(response) => response.status(),
+                    Err(e) => e.as_response_error().status_code(),
+                };
+                verifier
+                    .delivered(verified, crate::verify::status(status))
+                    .await;
+            }
+            let response = response?;
             Ok(response.map_into_left_body())
         })
     }

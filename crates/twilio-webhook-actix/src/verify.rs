@@ -1,5 +1,6 @@
-//! The one path the extractor and the middleware share: read the payload up to the limit, translate
-//! actix's request head (`http` 0.2 types) into the core's `http` 1 view, verify.
+//! The one path the extractor and the middleware share: translate actix's request head (`http` 0.2
+//! types) into the core's `http` 1 view, let the core decide whether the body is read, read it up to
+//! the limit, verify. Every decision about the request is the core's; this file only translates.
 
 use actix_web::HttpRequest;
 use actix_web::dev::Payload;
@@ -15,6 +16,44 @@ pub(crate) fn verifier(req: &HttpRequest) -> Option<WebhookVerifier> {
     })
 }
 
+/// The request's method and headers as `http` 1 types: actix-web 4 speaks `http` 0.2, whose types
+/// stop here.
+pub(crate) struct Head {
+    method: http::Method,
+    headers: http::HeaderMap,
+}
+
+impl Head {
+    pub(crate) fn of(req: &HttpRequest) -> Head {
+        let mut headers = http::HeaderMap::with_capacity(req.headers().len());
+        for (name, value) in req.headers() {
+            let name = http::HeaderName::from_bytes(name.as_str().as_bytes());
+            let value = http::HeaderValue::from_bytes(value.as_bytes());
+            if let (Ok(name), Ok(value)) = (name, value) {
+                headers.append(name, value);
+            }
+        }
+        // An unknown method stays unknown: never a GET, so never a handshake.
+        let method = http::Method::from_bytes(req.method().as_str().as_bytes())
+            .unwrap_or(http::Method::POST);
+        Head { method, headers }
+    }
+
+    /// What the core needs: the target as received (actix keeps scopes in the URI), the method, the
+    /// headers and the connection's peer.
+    fn incoming<'a>(&'a self, req: &'a HttpRequest) -> Incoming<'a> {
+        let uri = req.uri();
+        Incoming {
+            method: &self.method,
+            target: uri.path_and_query().map_or("/", |pq| pq.as_str()),
+            headers: &self.headers,
+            peer: req.peer_addr().map(|addr| addr.ip()),
+            scheme: uri.scheme_str(),
+            authority: uri.authority().map(|a| a.as_str()),
+        }
+    }
+}
+
 /// Reads the body from `payload` (refusing more than the verifier's limit) and verifies the request.
 /// Returns the body read, to be put back as the payload.
 pub(crate) async fn verify(
@@ -22,39 +61,37 @@ pub(crate) async fn verify(
     req: &HttpRequest,
     payload: &mut Payload,
 ) -> Result<(Option<Bytes>, VerifiedRequest), WebhookRejection> {
-    let body = read_body(verifier.limit(), req, payload).await?;
-    let verified = check(verifier, req, body.as_deref().unwrap_or_default()).await?;
+    let head = Head::of(req);
+    let body = read_body(verifier, req, &head, payload).await?;
+    let verified = check(verifier, req, &head, body.as_deref().unwrap_or_default()).await?;
     Ok((body, verified))
 }
 
-/// Reads the body whole, refusing more than `limit` bytes (declared or sent) and a broken payload.
-///
-/// An upgrade request (a WebSocket handshake) has no body: in actix its payload is the upgraded
-/// connection, which never ends. It is not read (`None`), and `payload` is left for the handler.
+/// Reads the body whole, refusing more than the limit (declared or sent) and a broken payload, unless
+/// the core says the request has none to read: a real WebSocket handshake, whose payload in actix is the
+/// upgraded connection (`None`, and `payload` is left for the handler). Anything else is read, whatever
+/// its `Connection` or `Upgrade` headers say.
 pub(crate) async fn read_body(
-    limit: usize,
+    verifier: &WebhookVerifier,
     req: &HttpRequest,
+    head: &Head,
     payload: &mut Payload,
 ) -> Result<Option<Bytes>, WebhookRejection> {
-    if req.head().upgrade() {
+    if !verifier.reads_body(&head.incoming(req)) {
         return Ok(None);
     }
-    let too_large = || WebhookRejection::new(Refusal::BodyTooLarge { limit }, Vec::new());
-    let declared = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit as u64) {
-        return Err(too_large());
-    }
+    verifier.check_declared_length(&head.headers)?;
+    let limit = verifier.limit();
     let mut payload = payload.take();
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
         let chunk =
             chunk.map_err(|_| WebhookRejection::new(Refusal::BodyUnreadable, Vec::new()))?;
         if body.len() + chunk.len() > limit {
-            return Err(too_large());
+            return Err(WebhookRejection::new(
+                Refusal::BodyTooLarge { limit },
+                Vec::new(),
+            ));
         }
         body.extend_from_slice(&chunk);
     }
@@ -65,36 +102,15 @@ pub(crate) async fn read_body(
 pub(crate) async fn check(
     verifier: &WebhookVerifier,
     req: &HttpRequest,
+    head: &Head,
     body: &[u8],
 ) -> Result<VerifiedRequest, WebhookRejection> {
-    let headers = headers(req);
-    verifier.verify_async(&incoming(req, &headers), body).await
+    verifier.verify_async(&head.incoming(req), body).await
 }
 
-/// The request's headers as `http` 1 types: actix-web 4 speaks `http` 0.2, whose types stop here.
-fn headers(req: &HttpRequest) -> http::HeaderMap {
-    let mut headers = http::HeaderMap::with_capacity(req.headers().len());
-    for (name, value) in req.headers() {
-        let name = http::HeaderName::from_bytes(name.as_str().as_bytes());
-        let value = http::HeaderValue::from_bytes(value.as_bytes());
-        if let (Ok(name), Ok(value)) = (name, value) {
-            headers.append(name, value);
-        }
-    }
-    headers
-}
-
-/// What the public-URL policy needs: the target as received (actix keeps scopes in the URI), the
-/// headers and the connection's peer.
-fn incoming<'a>(req: &'a HttpRequest, headers: &'a http::HeaderMap) -> Incoming<'a> {
-    let uri = req.uri();
-    Incoming {
-        target: uri.path_and_query().map_or("/", |pq| pq.as_str()),
-        headers,
-        peer: req.peer_addr().map(|addr| addr.ip()),
-        scheme: uri.scheme_str(),
-        authority: uri.authority().map(|a| a.as_str()),
-    }
+/// An actix status as an `http` 1 status.
+pub(crate) fn status(status: actix_web::http::StatusCode) -> http::StatusCode {
+    http::StatusCode::from_u16(status.as_u16()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// A refusal as an actix response: its status and a plain-text body naming the reason.

@@ -73,10 +73,10 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let verifier = WebhookVerifier::from_ref(state);
         let (mut parts, body) = req.into_parts();
-        let (bytes, verified) = crate::verify::verify(&verifier, &mut parts, body)
+        let (body, verified) = crate::verify::verify(&verifier, &mut parts, body)
             .await
             .map_err(TwilioWebhookRejection::Rejected)?;
-        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        let req = Request::from_parts(parts, body.into_body());
         let inner = T::from_request(req, state)
             .await
             .map_err(|e| TwilioWebhookRejection::Inner(e.into_response()))?;

@@ -85,10 +85,11 @@ impl<S, B, ResBody> Service<Request<B>> for RequireTwilioSignature<S>
 where
     S: Service<Request<B>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
+    S::Error: Send,
     B: http_body::Body + From<Bytes> + Send + Unpin + 'static,
     B::Data: Send,
     B::Error: Into<BoxError>,
-    ResBody: From<String>,
+    ResBody: From<String> + Send,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -106,17 +107,31 @@ where
         let report_only = self.report_only.clone();
         Box::pin(async move {
             let (mut parts, body) = req.into_parts();
-            let bytes = match crate::verify::read_body(verifier.limit(), &parts, body).await {
-                Ok(bytes) => bytes,
+            let body = match crate::verify::read_body(&verifier, &parts, body).await {
+                Ok(body) => body,
                 Err(rejection) => return Ok(crate::rejection_response(&rejection)),
             };
-            if let Err(rejection) = crate::verify::check(&verifier, &mut parts, &bytes).await {
-                match &report_only {
-                    Some(report) => report.record(&rejection),
+            let verified = match crate::verify::check(&verifier, &mut parts, body.bytes()).await {
+                Ok(verified) => Some(verified),
+                Err(rejection) => match &report_only {
+                    Some(report) => {
+                        report.record(&rejection);
+                        None
+                    }
                     None => return Ok(crate::rejection_response(&rejection)),
-                }
+                },
+            };
+            let response = inner
+                .call(Request::from_parts(parts, body.into_body()))
+                .await;
+            if let Some(verified) = &verified {
+                // A failed delivery (502, 503, 504, or no response) releases the replay key.
+                let status = response
+                    .as_ref()
+                    .map_or(http::StatusCode::BAD_GATEWAY, Response::status);
+                verifier.delivered(verified, status).await;
             }
-            inner.call(Request::from_parts(parts, B::from(bytes))).await
+            response
         })
     }
 }

@@ -1,6 +1,7 @@
-//! The one path the extractor and the layer share: buffer the body up to the limit, build the
-//! request's public URL from the URI the server received (`OriginalUri` inside nested routers) and the
-//! peer (`ConnectInfo`), verify, and record the verdict in the request's extensions.
+//! The one path the extractor and the layer share: translate the request (the URI the server received,
+//! `OriginalUri` inside nested routers, and the peer, `ConnectInfo`) into the core's view, let the core
+//! decide whether the body is read, buffer it up to the limit, verify, and record the verdict in the
+//! request's extensions. Every decision about the request is the core's; this file only translates.
 
 use std::net::SocketAddr;
 
@@ -14,42 +15,65 @@ use twilio_webhook::{Incoming, Refusal, VerifiedRequest, WebhookRejection, Webho
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Reads `body` (refusing more than the verifier's limit) and verifies the request; on success puts a
-/// copy of the verdict in `parts.extensions` (for `Extension<VerifiedRequest>`) and returns both.
+/// copy of the verdict in `parts.extensions` (for `Extension<VerifiedRequest>`) and returns the body to
+/// hand on: the bytes read, or the body untouched when the core says there is none to read.
 pub(crate) async fn verify<B>(
     verifier: &WebhookVerifier,
     parts: &mut Parts,
     body: B,
-) -> Result<(Bytes, VerifiedRequest), WebhookRejection>
+) -> Result<(Unread<B>, VerifiedRequest), WebhookRejection>
 where
     B: http_body::Body,
     B::Error: Into<BoxError>,
 {
-    let bytes = read_body(verifier.limit(), parts, body).await?;
-    let verified = check(verifier, parts, &bytes).await?;
-    Ok((bytes, verified))
+    let body = read_body(verifier, parts, body).await?;
+    let verified = check(verifier, parts, body.bytes()).await?;
+    Ok((body, verified))
 }
 
-/// Reads `body` whole, refusing more than `limit` bytes (declared or sent) and a broken body.
+/// A body read whole, or left unread (a real WebSocket handshake, which has none).
+pub(crate) enum Unread<B> {
+    Read(Bytes),
+    Unread(B),
+}
+
+impl<B> Unread<B> {
+    /// The bytes to verify: those read, or none.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            Unread::Read(bytes) => bytes,
+            Unread::Unread(_) => &[],
+        }
+    }
+
+    /// The body to hand on.
+    pub(crate) fn into_body(self) -> B
+    where
+        B: From<Bytes>,
+    {
+        match self {
+            Unread::Read(bytes) => B::from(bytes),
+            Unread::Unread(body) => body,
+        }
+    }
+}
+
+/// Reads `body` whole, refusing more than the limit (declared or sent) and a broken body, unless the
+/// core says the request has none to read.
 pub(crate) async fn read_body<B>(
-    limit: usize,
+    verifier: &WebhookVerifier,
     parts: &Parts,
     body: B,
-) -> Result<Bytes, WebhookRejection>
+) -> Result<Unread<B>, WebhookRejection>
 where
     B: http_body::Body,
     B::Error: Into<BoxError>,
 {
-    let declared = parts
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit as u64) {
-        return Err(WebhookRejection::new(
-            Refusal::BodyTooLarge { limit },
-            Vec::new(),
-        ));
+    if !verifier.reads_body(&incoming(parts)) {
+        return Ok(Unread::Unread(body));
     }
+    verifier.check_declared_length(&parts.headers)?;
+    let limit = verifier.limit();
     let bytes = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
@@ -64,15 +88,12 @@ where
         }
         Err(_) => return Err(WebhookRejection::new(Refusal::BodyUnreadable, Vec::new())),
     };
-    Ok(bytes)
+    Ok(Unread::Read(bytes))
 }
 
-/// Verifies the request with its body; on success puts a copy of the verdict in `parts.extensions`.
-pub(crate) async fn check(
-    verifier: &WebhookVerifier,
-    parts: &mut Parts,
-    bytes: &[u8],
-) -> Result<VerifiedRequest, WebhookRejection> {
+/// What the core needs: the target as received (`OriginalUri` inside nested routers), the method, the
+/// headers and the peer (`ConnectInfo`).
+fn incoming(parts: &Parts) -> Incoming<'_> {
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -82,10 +103,18 @@ pub(crate) async fn check(
         .and_then(|OriginalUri(uri)| uri.path_and_query())
         .or_else(|| parts.uri.path_and_query())
         .map_or("/", |pq| pq.as_str());
-    let incoming = Incoming::from_parts(parts)
+    Incoming::from_parts(parts)
         .with_target(target)
-        .with_peer(peer);
-    let verified = verifier.verify_async(&incoming, bytes).await?;
+        .with_peer(peer)
+}
+
+/// Verifies the request with its body; on success puts a copy of the verdict in `parts.extensions`.
+pub(crate) async fn check(
+    verifier: &WebhookVerifier,
+    parts: &mut Parts,
+    bytes: &[u8],
+) -> Result<VerifiedRequest, WebhookRejection> {
+    let verified = verifier.verify_async(&incoming(parts), bytes).await?;
     parts.extensions.insert(verified.clone());
     Ok(verified)
 }
