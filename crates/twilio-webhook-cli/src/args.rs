@@ -57,11 +57,22 @@ pub(crate) struct GuardArgs {
     /// The app to protect: http://HOST:PORT.
     #[arg(long, value_name = "URL", env = "TWILIO_GUARD_UPSTREAM")]
     pub(crate) upstream: Option<String>,
-    /// The URL Twilio calls, up to the path (repeat for several domains).
-    #[arg(long, value_name = "URL")]
+    /// The URL Twilio calls, up to the path (repeat, or comma-separate, for several domains).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "TWILIO_PUBLIC_URL",
+        value_delimiter = ','
+    )]
     pub(crate) public_url: Vec<String>,
-    /// A proxy in front of the guard whose Forwarded / X-Forwarded-* headers count (repeat).
-    #[arg(long, value_name = "CIDR")]
+    /// A proxy in front of the guard whose Forwarded / X-Forwarded-* headers count (repeat, or
+    /// comma-separate).
+    #[arg(
+        long,
+        value_name = "CIDR",
+        env = "TWILIO_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
     pub(crate) trusted_proxy: Vec<String>,
     /// The largest body accepted (default 1MiB).
     #[arg(long, value_name = "SIZE", env = "TWILIO_GUARD_MAX_BODY")]
@@ -78,11 +89,16 @@ pub(crate) struct GuardArgs {
     /// Where to serve /healthz and Prometheus /metrics.
     #[arg(long, value_name = "ADDR:PORT", env = "TWILIO_GUARD_ADMIN_LISTEN")]
     pub(crate) admin_listen: Option<String>,
-    /// A path prefix that requires verification (the longest matching prefix decides; by default
-    /// every path does).
+    /// The most client connections open at once (default 1024); more wait in the listen backlog.
+    #[arg(long, value_name = "N", env = "TWILIO_GUARD_MAX_CONNECTIONS")]
+    pub(crate) max_connections: Option<usize>,
+    /// A path prefix that requires verification (the longest matching prefix decides, on whole
+    /// segments of the decoded path; by default every path does).
     #[arg(long, value_name = "PREFIX")]
     pub(crate) require: Vec<String>,
-    /// A path prefix passed through WITHOUT verification (health checks, static files).
+    /// A path prefix passed through WITHOUT verification (health checks, static files), on whole
+    /// segments: /health covers /health/live, not /healthcheck. Once set, a path with dot segments,
+    /// encoded slashes or empty segments is refused (400).
     #[arg(long, value_name = "PREFIX")]
     pub(crate) pass: Vec<String>,
     /// A SharedKey: its id and a file holding its secret (repeat).

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use twilio_webhook::{PublicUrl, RequestValidator, WebhookVerifier};
+use twilio_webhook::{PathRules, PublicUrl, RequestValidator, WebhookVerifier};
 
 use crate::UsageError;
 use crate::args::GuardArgs;
@@ -24,6 +24,7 @@ struct File {
     upstream_timeout: Option<String>,
     replay: Option<String>,
     admin_listen: Option<String>,
+    max_connections: Option<usize>,
     require: Option<Vec<String>>,
     pass: Option<Vec<String>>,
     log_json: Option<bool>,
@@ -42,10 +43,10 @@ pub(crate) struct Config {
     pub(crate) upstream_timeout: Duration,
     pub(crate) replay: Option<String>,
     pub(crate) log_json: bool,
-    /// Path prefixes passed through without verification; everything else is verified.
-    pub(crate) pass: Vec<String>,
-    /// Path prefixes that require verification (they win over a shorter `pass` prefix).
-    pub(crate) require: Vec<String>,
+    /// The most client connections open at once.
+    pub(crate) max_connections: usize,
+    /// Which paths are verified (`--pass`, `--require`): the core's rule.
+    pub(crate) paths: PathRules,
     pub(crate) verifier: WebhookVerifier,
     /// What was worth a warning while reading the configuration.
     pub(crate) warnings: Vec<String>,
@@ -114,13 +115,50 @@ pub(crate) fn load(args: &GuardArgs) -> Result<Config, UsageError> {
     load_with(args, |name| std::env::var(name).ok())
 }
 
+/// A URL as it may be logged: its userinfo (`user:password@`) replaced, so no password reaches a log.
+pub(crate) fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest.get(..authority_end).and_then(|a| a.rfind('@')) {
+        Some(at) => format!(
+            "{scheme}://REDACTED@{}",
+            rest.get(at + 1..).unwrap_or_default()
+        ),
+        None => url.to_string(),
+    }
+}
+
+/// A TOML error as it may be shown: where it is and what kind, never the text of the file (a line
+/// may hold a secret, and `toml`'s messages quote values).
+fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> UsageError {
+    let place = e.span().map_or_else(String::new, |span| {
+        let before = text.get(..span.start).unwrap_or_default();
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        format!(" line {line}, column {column}:")
+    });
+    // An unknown setting's message names only the setting; any other message may quote a value.
+    let message = e.message();
+    let what = if message.starts_with("unknown field") {
+        message
+            .split(", expected")
+            .next()
+            .unwrap_or("unknown field")
+    } else {
+        "invalid setting (its value is not shown: it may hold a secret)"
+    };
+    UsageError(format!("{}:{place} {what}", path.display()))
+}
+
 /// [`load`] with the environment looked up through `env` (tests pass their own).
 fn load_with(args: &GuardArgs, env: impl Fn(&str) -> Option<String>) -> Result<Config, UsageError> {
     let file: File = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))?;
-            toml::from_str(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())))?
+            toml::from_str(&text).map_err(|e| toml_error(path, &text, &e))?
         }
         None => File::default(),
     };
@@ -175,9 +213,17 @@ fn load_with(args: &GuardArgs, env: impl Fn(&str) -> Option<String>) -> Result<C
         other => UsageError(other.to_string()),
     })?;
     let mut policy = PublicUrl::from_host();
-    for base in list(&args.public_url, &file.public_url) {
+    let bases = list(&args.public_url, &file.public_url);
+    if bases.is_empty() {
+        warnings.push(
+            "no public URL (--public-url, TWILIO_PUBLIC_URL): each request is checked against http:// + its \
+             Host header, which a TLS terminator or tunnel in front changes; set the URL Twilio calls"
+                .to_string(),
+        );
+    }
+    for base in bases {
         policy = policy
-            .also_base(&base)
+            .also_base(base.trim())
             .map_err(|e| UsageError(e.to_string()))?;
     }
     for proxy in list(&args.trusted_proxy, &file.trusted_proxy) {
@@ -192,6 +238,29 @@ fn load_with(args: &GuardArgs, env: impl Fn(&str) -> Option<String>) -> Result<C
     let admin_listen = pick(&args.admin_listen, &file.admin_listen)
         .map(|a| addr(&a, "--admin-listen"))
         .transpose()?;
+    let prefix_error = |flag: &str, prefix: &str, e: twilio_webhook::TargetError| {
+        UsageError(format!(
+            "{flag} {prefix:?}: a prefix must be a path such as /health ({e})"
+        ))
+    };
+    let mut paths = PathRules::new();
+    for prefix in list(&args.pass, &file.pass) {
+        paths = paths
+            .pass(&prefix)
+            .map_err(|e| prefix_error("--pass", &prefix, e))?;
+    }
+    for prefix in list(&args.require, &file.require) {
+        paths = paths
+            .require(&prefix)
+            .map_err(|e| prefix_error("--require", &prefix, e))?;
+    }
+    let max_connections = args
+        .max_connections
+        .or(file.max_connections)
+        .unwrap_or(1024);
+    if max_connections == 0 {
+        return Err(UsageError("--max-connections must be at least 1".into()));
+    }
     Ok(Config {
         listen: addr(
             &pick(&args.listen, &file.listen).unwrap_or_else(|| "127.0.0.1:8080".into()),
@@ -207,29 +276,11 @@ fn load_with(args: &GuardArgs, env: impl Fn(&str) -> Option<String>) -> Result<C
         )?,
         replay: pick(&args.replay, &file.replay),
         log_json: args.log_json || file.log_json.unwrap_or(false),
-        pass: list(&args.pass, &file.pass),
-        require: list(&args.require, &file.require),
+        max_connections,
+        paths,
         verifier,
         warnings,
     })
-}
-
-impl Config {
-    /// Whether `path` must be verified: the longest matching prefix decides; by default, yes.
-    pub(crate) fn requires_verification(&self, path: &str) -> bool {
-        let longest = |prefixes: &[String]| {
-            prefixes
-                .iter()
-                .filter(|p| path.starts_with(p.as_str()))
-                .map(String::len)
-                .max()
-        };
-        match (longest(&self.pass), longest(&self.require)) {
-            (Some(pass), Some(require)) => require >= pass,
-            (Some(_), None) => false,
-            _ => true,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -286,16 +337,20 @@ mod tests {
         );
         assert_eq!(config.verifier.limit(), 65_536);
         assert!(
-            config.warnings.is_empty(),
-            "the flag's token is used, the file's is not read"
+            !config.warnings.iter().any(|w| w.contains("plain text")),
+            "the flag's token is used, the file's is not read: {:?}",
+            config.warnings
         );
-        assert!(!config.requires_verification("/health"));
-        assert!(
-            config.requires_verification("/health/twilio/sms"),
+        use twilio_webhook::PathDecision::{Pass, Verify};
+        assert_eq!(config.paths.decide("/health"), Ok(Pass));
+        assert_eq!(
+            config.paths.decide("/health/twilio/sms"),
+            Ok(Verify),
             "the longer require prefix wins"
         );
-        assert!(
-            config.requires_verification("/sms"),
+        assert_eq!(
+            config.paths.decide("/sms"),
+            Ok(Verify),
             "everything else is verified"
         );
         let from_file = load_with(&guard_args(&["--config", &path]), no_env).unwrap();
@@ -317,6 +372,82 @@ mod tests {
             .is_err()
         );
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn config_errors_show_where_never_what() {
+        let dir = std::env::temp_dir().join(format!("guard-config-err-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("guard.toml");
+        let path = file.to_string_lossy().into_owned();
+        let load = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            load_with(&guard_args(&["--config", &path, "--token", "t"]), no_env)
+                .err()
+                .map(|e| e.0)
+                .unwrap_or_default()
+        };
+        // A type error whose message would quote the value, a syntax error, an unknown setting.
+        let e = load("upstream = \"http://x\"\nlog_json = \"hunter2-secret\"\n");
+        assert!(
+            e.contains("line 2, column 12") && !e.contains("hunter2"),
+            "{e}"
+        );
+        let e = load("auth_token = \"hunter2-secret\ntimeout = 1\n");
+        assert!(e.contains("line 1") && !e.contains("hunter2"), "{e}");
+        let e = load("upstream = \"http://x\"\nauth_tokn = \"hunter2-secret\"\n");
+        assert!(
+            e.contains("unknown field `auth_tokn`") && !e.contains("hunter2"),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn userinfo_is_redacted_from_logged_urls() {
+        assert_eq!(
+            redact("redis://user:hunter2@redis:6379/0"),
+            "redis://REDACTED@redis:6379/0"
+        );
+        assert_eq!(redact("rediss://:p@a@h/x?y@z"), "rediss://REDACTED@h/x?y@z");
+        assert_eq!(redact("http://127.0.0.1:3000"), "http://127.0.0.1:3000");
+        assert_eq!(redact("memory"), "memory");
+    }
+
+    #[test]
+    fn bad_prefixes_and_connection_caps_are_usage_errors() {
+        for args in [
+            &["--upstream", "http://x", "--token", "t", "--pass", "health"][..],
+            &[
+                "--upstream",
+                "http://x",
+                "--token",
+                "t",
+                "--require",
+                "/a/../b",
+            ],
+            &[
+                "--upstream",
+                "http://x",
+                "--token",
+                "t",
+                "--max-connections",
+                "0",
+            ],
+        ] {
+            assert!(load_with(&guard_args(args), no_env).is_err(), "{args:?}");
+        }
+        let config = load_with(
+            &guard_args(&["--upstream", "http://x", "--token", "t"]),
+            no_env,
+        )
+        .unwrap();
+        assert_eq!(config.max_connections, 1024);
+        assert!(
+            config.warnings.iter().any(|w| w.contains("no public URL")),
+            "{:?}",
+            config.warnings
+        );
     }
 
     #[test]

@@ -50,32 +50,54 @@ impl Histogram {
     }
 }
 
-/// Everything the admin listener reports. Forwarded and passed-through requests are counted without a
-/// lock; refusals by reason under one.
+/// Everything the admin listener reports: each request is counted once, by its outcome. Forwarded and
+/// passed-through requests are counted without a lock; refusals and failures by reason under one.
 #[derive(Default)]
 pub(crate) struct Metrics {
     forwarded: AtomicU64,
     passed_through: AtomicU64,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
+    upstream_failed: Mutex<BTreeMap<&'static str, u64>>,
+    open_connections: AtomicU64,
+    /// Time to read and verify a request, for every verified or refused request.
     pub(crate) verify: Histogram,
     pub(crate) upstream: Histogram,
 }
 
+fn count(map: &Mutex<BTreeMap<&'static str, u64>>, reason: &'static str) {
+    let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+    *map.entry(reason).or_insert(0) += 1;
+}
+
 impl Metrics {
-    /// Counts a verified request sent to the upstream.
+    /// Counts a verified request the upstream answered.
     pub(crate) fn forwarded(&self) {
         self.forwarded.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Counts a request on a route that is not verified.
+    /// Counts a request on a route that is not verified, which the upstream answered.
     pub(crate) fn passed_through(&self) {
         self.passed_through.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts a refused request by its reason code.
     pub(crate) fn rejected(&self, reason: &'static str) {
-        let mut rejected = self.rejected.lock().unwrap_or_else(|p| p.into_inner());
-        *rejected.entry(reason).or_insert(0) += 1;
+        count(&self.rejected, reason);
+    }
+
+    /// Counts a request the guard could not deliver (`upstream_unavailable`, `upstream_timeout`), or
+    /// whose body failed on the way (`body_too_large`, `client_timeout`).
+    pub(crate) fn upstream_failed(&self, reason: &'static str) {
+        count(&self.upstream_failed, reason);
+    }
+
+    /// A client connection opened (`1`) or closed (`-1`).
+    pub(crate) fn connection(&self, opened: bool) {
+        if opened {
+            self.open_connections.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.open_connections.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 
     /// The Prometheus text exposition.
@@ -95,14 +117,20 @@ impl Metrics {
             "",
             self.passed_through.load(Ordering::Relaxed),
         );
-        let rejected = self
-            .rejected
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        for (reason, n) in rejected {
-            line("rejected", reason, n);
+        for (verdict, map) in [
+            ("rejected", &self.rejected),
+            ("upstream_failed", &self.upstream_failed),
+        ] {
+            let counts = map.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            for (reason, n) in counts {
+                line(verdict, reason, n);
+            }
         }
+        let _ = writeln!(
+            out,
+            "# HELP twilio_guard_open_connections Client connections open now.\n# TYPE twilio_guard_open_connections gauge\ntwilio_guard_open_connections {}",
+            self.open_connections.load(Ordering::Relaxed)
+        );
         self.verify.render(
             "twilio_guard_verify_seconds",
             "Time to read and verify a request.",
@@ -126,13 +154,23 @@ mod tests {
         let m = Metrics::default();
         m.rejected("signature_mismatch");
         m.rejected("signature_mismatch");
+        m.upstream_failed("upstream_timeout");
         m.forwarded();
+        m.connection(true);
+        m.connection(true);
+        m.connection(false);
         m.verify.observe(Duration::from_micros(300));
         let text = m.render();
         assert!(
             text.contains(
                 "twilio_guard_requests_total{verdict=\"rejected\",reason=\"signature_mismatch\"} 2"
             ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "twilio_guard_requests_total{verdict=\"upstream_failed\",reason=\"upstream_timeout\"} 1"
+            ) && text.contains("twilio_guard_open_connections 1"),
             "{text}"
         );
         assert!(

@@ -44,9 +44,10 @@ pub(crate) fn run(args: &GuardArgs) -> Result<Outcome, UsageError> {
         tracing::info!(
             target: "twilio_webhook::guard",
             listen = %config.listen,
-            upstream = %config.upstream,
-            replay = config.replay.as_deref().unwrap_or("off"),
-            pass = ?config.pass,
+            upstream = %config::redact(&config.upstream),
+            replay = %config::redact(config.replay.as_deref().unwrap_or("off")),
+            paths = ?config.paths,
+            max_connections = config.max_connections,
             admin = ?config.admin_listen,
             "guarding"
         );

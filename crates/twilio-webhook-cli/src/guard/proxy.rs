@@ -49,6 +49,38 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// Makes a client's headers what the upstream will see, **before** anything is decided or verified,
+/// so that the request verified is the request forwarded: hop-by-hop headers and the ones `Connection`
+/// names go (even `Content-Type` or `X-Twilio-Signature`: they are then missing for verification
+/// too), and so does every copy of the verified header the client sent, in any spelling a server
+/// may read as it (`X_Twilio_Webhook_Verified`: WSGI servers map `-` and `_` to the same key).
+pub(crate) fn strip_client_headers(headers: &mut HeaderMap) {
+    strip_hop_by_hop(headers);
+    let forged: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| {
+            let name = name.as_str();
+            name.len() == VERIFIED_HEADER.len()
+                && name
+                    .bytes()
+                    .zip(VERIFIED_HEADER.bytes())
+                    .all(|(a, b)| a.to_ascii_lowercase() == b || (a == b'_' && b == b'-'))
+        })
+        .cloned()
+        .collect();
+    for name in forged {
+        headers.remove(&name);
+    }
+}
+
+/// When the request reached the guard (a request extension), for the verification histogram.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Received(pub(crate) Instant);
+
+/// Why the guard itself answered instead of the upstream (a response extension), for the metrics.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UpstreamFailure(pub(crate) &'static str);
+
 /// The upstream, as a tower service over axum's body.
 #[derive(Clone)]
 pub(crate) struct Forward {
@@ -69,25 +101,33 @@ impl Forward {
         }
     }
 
-    fn plain(status: StatusCode, text: &str) -> Response<Body> {
+    /// The guard's own answer: a status, a line of text, and why (for the metrics).
+    fn failure(status: StatusCode, text: &str, why: &'static str) -> Response<Body> {
         let mut response = Response::new(Body::from(format!("{text}\n")));
         *response.status_mut() = status;
+        response.extensions_mut().insert(UpstreamFailure(why));
         response
     }
 
     async fn forward(self, req: Request<Body>) -> Response<Body> {
         let (mut parts, body) = req.into_parts();
-        let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-        let Ok(uri) = format!("{}{target}", self.upstream).parse::<http::Uri>() else {
-            return Self::plain(StatusCode::BAD_REQUEST, "bad request target");
-        };
         let verified = parts
             .extensions
             .get::<VerifiedRequest>()
             .map(|v| v.verified().secret().name().to_string());
-        strip_hop_by_hop(&mut parts.headers);
-        // Only the guard says a request was verified: every copy the client sent goes.
-        parts.headers.remove(VERIFIED_HEADER);
+        if let (Some(_), Some(Received(at))) = (&verified, parts.extensions.get::<Received>()) {
+            self.metrics.verify.observe(at.elapsed());
+        }
+        let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+        let Ok(uri) = format!("{}{target}", self.upstream).parse::<http::Uri>() else {
+            return Self::failure(
+                StatusCode::BAD_REQUEST,
+                "bad request target",
+                "bad_request_target",
+            );
+        };
+        // The client's headers were made what the upstream sees before verification
+        // (`strip_client_headers`); only the guard's own header is added now.
         if let Some(name) = verified.and_then(|n| HeaderValue::from_str(&n).ok()) {
             parts.headers.insert(VERIFIED_HEADER, name);
         }
@@ -105,16 +145,60 @@ impl Forward {
                 strip_hop_by_hop(&mut parts.headers);
                 Response::from_parts(parts, Body::new(body))
             }
+            Ok(Err(e)) if caused_by::<http_body_util::LengthLimitError>(&e) => Self::failure(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Twilio webhook rejected: body_too_large",
+                "body_too_large",
+            ),
+            Ok(Err(e)) if timed_out(&e) => Self::failure(
+                StatusCode::REQUEST_TIMEOUT,
+                "Twilio webhook rejected: client_timeout",
+                "client_timeout",
+            ),
             Ok(Err(e)) => {
                 tracing::warn!(target: "twilio_webhook::guard", error = %e, "upstream unavailable");
-                Self::plain(StatusCode::BAD_GATEWAY, "upstream unavailable")
+                Self::failure(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream unavailable",
+                    "upstream_unavailable",
+                )
             }
             Err(_) => {
                 tracing::warn!(target: "twilio_webhook::guard", timeout = ?self.timeout, "upstream too slow");
-                Self::plain(StatusCode::GATEWAY_TIMEOUT, "upstream timed out")
+                Self::failure(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "upstream timed out",
+                    "upstream_timeout",
+                )
             }
         }
     }
+}
+
+/// Whether `error`, or an error it wraps, is an `E`.
+fn caused_by<E: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.is::<E>() {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
+/// Whether the request body failed because the client was too slow (the body's deadline).
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }
 
 impl tower_service::Service<Request<Body>> for Forward {
@@ -129,5 +213,35 @@ impl tower_service::Service<Request<Body>> for Forward {
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         let this = self.clone();
         Box::pin(async move { Ok(this.forward(req).await) })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_headers_lose_hop_by_hop_and_every_spelling_of_the_verified_header() {
+        let mut headers = HeaderMap::new();
+        for (n, v) in [
+            ("connection", "keep-alive, x-custom"),
+            ("x-custom", "1"),
+            ("keep-alive", "timeout=5"),
+            ("x-twilio-webhook-verified", "a"),
+            ("X_Twilio_Webhook_Verified", "b"),
+            ("x-twilio_webhook-verified", "c"),
+            ("x-twilio-webhook-verifiedx", "kept"),
+            ("x-twilio-signature", "kept"),
+        ] {
+            headers.append(
+                HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        strip_client_headers(&mut headers);
+        let mut names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["x-twilio-signature", "x-twilio-webhook-verifiedx"]);
     }
 }

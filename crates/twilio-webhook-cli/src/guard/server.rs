@@ -1,5 +1,11 @@
 //! The listener: HTTP/1.1 with a header deadline, a body deadline, verification through the tower
-//! layer for the routes that need it, forwarding, metrics, and a graceful shutdown.
+//! layer for the routes that need it, forwarding, metrics, a cap on connections, and a graceful
+//! shutdown.
+//!
+//! Every decision about a request is the core's: which path it was sent to and whether a rule exempts
+//! it (`PathRules`), whether its body is read and against which URL it is verified (the layer's
+//! `WebhookVerifier`), whether a failed delivery releases its replay key. This file translates and
+//! forwards.
 
 use std::convert::Infallible;
 use std::error::Error as StdError;
@@ -12,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use axum::response::IntoResponse as _;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body::Frame;
@@ -20,12 +27,12 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tower_service::Service as _;
-use twilio_webhook::WebhookRejection;
-use twilio_webhook_axum::{RequireTwilioSignature, TwilioWebhookLayer};
+use twilio_webhook::{PathDecision, Refusal, WebhookRejection};
+use twilio_webhook_axum::{RequireTwilioSignature, TwilioWebhookLayer, TwilioWebhookRejection};
 
 use super::config::Config;
 use super::metrics::Metrics;
-use super::proxy::Forward;
+use super::proxy::{Forward, Received, UpstreamFailure, strip_client_headers};
 
 /// A request body with a deadline: past it, reading fails as `TimedOut`, which the layer answers
 /// with `408` (a slow client), and a forwarded body stops.
@@ -63,12 +70,23 @@ impl http_body::Body for DeadlineBody {
     }
 }
 
+/// The first pause after a failed `accept`, doubled on each failure in a row up to the longest.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
 /// What every connection shares.
 struct Shared {
     config: Config,
     forward: Forward,
     guarded: RequireTwilioSignature<Forward>,
     metrics: Arc<Metrics>,
+}
+
+/// A refusal as the layer answers it, counted.
+fn refuse(metrics: &Metrics, refusal: Refusal) -> Response<Body> {
+    let rejection = WebhookRejection::new(refusal, Vec::new());
+    metrics.rejected(rejection.code());
+    TwilioWebhookRejection::Rejected(rejection).into_response()
 }
 
 async fn handle(
@@ -78,31 +96,52 @@ async fn handle(
 ) -> Result<Response<Body>, Infallible> {
     let start = Instant::now();
     let (mut parts, body) = req.into_parts();
+    // What is decided and verified is what the upstream will see.
+    strip_client_headers(&mut parts.headers);
     parts.extensions.insert(ConnectInfo(peer));
-    let deadline = Box::pin(tokio::time::sleep(shared.config.client_timeout));
-    let req = Request::from_parts(
-        parts,
-        Body::new(DeadlineBody {
-            inner: body,
-            deadline,
-        }),
-    );
-    let verify = shared.config.requires_verification(req.uri().path());
-    let response = if verify {
-        let response = shared.guarded.clone().call(req).await?;
-        match response.extensions().get::<WebhookRejection>() {
-            Some(rejection) => {
-                shared.metrics.verify.observe(start.elapsed());
-                shared.metrics.rejected(rejection.code());
-            }
-            None => shared.metrics.forwarded(),
-        }
-        response
-    } else {
-        let response = shared.forward.clone().call(req).await?;
-        shared.metrics.passed_through();
-        response
+    parts.extensions.insert(Received(start));
+    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let decision = match shared.config.paths.decide(target) {
+        Ok(decision) => decision,
+        Err(e) => return Ok(refuse(&shared.metrics, Refusal::BadTarget(e))),
     };
+    let deadline = Box::pin(tokio::time::sleep(shared.config.client_timeout));
+    let body = DeadlineBody {
+        inner: body,
+        deadline,
+    };
+    let metrics = &shared.metrics;
+    let response = match decision {
+        PathDecision::Pass => {
+            // Unverified, but bounded like any other: the declared length first, then as sent.
+            let verifier = &shared.config.verifier;
+            if let Err(rejection) = verifier.check_declared_length(&parts.headers) {
+                metrics.rejected(rejection.code());
+                return Ok(TwilioWebhookRejection::Rejected(rejection).into_response());
+            }
+            let limited = http_body_util::Limited::new(body, verifier.limit());
+            let req = Request::from_parts(parts, Body::new(limited));
+            let response = shared.forward.clone().call(req).await?;
+            if response.extensions().get::<UpstreamFailure>().is_none() {
+                metrics.passed_through();
+            }
+            response
+        }
+        _ => {
+            let req = Request::from_parts(parts, Body::new(body));
+            let response = shared.guarded.clone().call(req).await?;
+            if let Some(rejection) = response.extensions().get::<WebhookRejection>() {
+                metrics.verify.observe(start.elapsed());
+                metrics.rejected(rejection.code());
+            } else if response.extensions().get::<UpstreamFailure>().is_none() {
+                metrics.forwarded();
+            }
+            response
+        }
+    };
+    if let Some(UpstreamFailure(why)) = response.extensions().get::<UpstreamFailure>() {
+        metrics.upstream_failed(why);
+    }
     Ok(response)
 }
 
@@ -162,25 +201,54 @@ pub(crate) async fn serve(
     });
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    let permits = Arc::new(tokio::sync::Semaphore::new(shared.config.max_connections));
+    let mut backoff = ACCEPT_BACKOFF_MIN;
     loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, peer)) = accepted else { continue };
-                let shared = Arc::clone(&shared);
-                let service = hyper::service::service_fn(move |req| handle(Arc::clone(&shared), peer, req));
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(header_timeout)
-                    .serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(target: "twilio_webhook::guard", error = %e, "connection ended");
-                    }
-                });
-            }
+        // At the cap, wait for a connection to close: new ones wait in the listen backlog.
+        let permit = tokio::select! {
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
             () = &mut shutdown => break,
-        }
+        };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => {
+                backoff = ACCEPT_BACKOFF_MIN;
+                accepted
+            }
+            Err(e) => {
+                // EMFILE and its kind: retrying at once would spin. Back off, and say why.
+                tracing::warn!(target: "twilio_webhook::guard", error = %e, retry_in = ?backoff, "cannot accept a connection");
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = &mut shutdown => break,
+                }
+                backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+                continue;
+            }
+        };
+        let conn_shared = Arc::clone(&shared);
+        let service =
+            hyper::service::service_fn(move |req| handle(Arc::clone(&conn_shared), peer, req));
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        let metrics = Arc::clone(&shared.metrics);
+        metrics.connection(true);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(target: "twilio_webhook::guard", error = %e, "connection ended");
+            }
+            metrics.connection(false);
+            drop(permit);
+        });
     }
     drop(listener);
     tracing::info!(target: "twilio_webhook::guard", "shutting down: draining in-flight requests");
