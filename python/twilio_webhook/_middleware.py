@@ -3,6 +3,7 @@
 import logging
 import os
 from http import HTTPStatus
+from urllib.parse import quote
 from typing import Callable, Iterable, List, Optional, Tuple, Union
 
 from . import _native
@@ -29,13 +30,16 @@ class Protection:
             validator = Validator(token)  # an empty or missing token raises ValueError here, at startup
         if isinstance(public_url, str):
             public_url = _native.PublicUrl([public_url])
-        self.verifier = _native.WebhookVerifier(validator._native, public_url, body_limit)
+        prefixes = None if paths is None else list(paths)
+        # A prefix that is not a path in normal form raises ValueError here, at startup.
+        self.verifier = _native.WebhookVerifier(validator._native, public_url, body_limit, prefixes)
         self.limit: int = self.verifier.body_limit
-        self.paths = None if paths is None else tuple(paths)
 
-    def guards(self, path: str) -> bool:
-        """Whether requests to ``path`` must be verified (all of them when no prefixes are given)."""
-        return self.paths is None or any(path.startswith(p) for p in self.paths)
+    def decide(self, path: str) -> Tuple[bool, Optional[_native.Verdict]]:
+        """The core's path rule for the (decoded) path the app routes on: ``(verify, refusal)``. Prefixes
+        match whole segments; a path with dot segments, encoded slashes or empty segments is refused
+        (``400``) whenever ``paths`` are set, since a server could resolve it to a protected one."""
+        return self.verifier.decide(quote(path, safe="/;=,@:+$!*'()~"))
 
     def too_large(self) -> _native.Verdict:
         """The verdict for a body over the limit, without reading it."""
@@ -48,8 +52,9 @@ class Protection:
         body: bytes,
         peer: Optional[str],
         scheme: Optional[str],
+        method: str,
     ) -> _native.Verdict:
-        verdict = self.verifier.check(target, headers, body, peer, scheme)
+        verdict = self.verifier.check(target, headers, body, peer, scheme, method=method)
         if not verdict.valid:
             logger.warning(
                 "Twilio webhook rejected: %s (urls tried: %s)", verdict.reason, ", ".join(verdict.urls_tried)
@@ -78,7 +83,9 @@ class Middleware:
         :param public_url: the public base URL Twilio calls (``https://example.com``), or a
             :class:`~twilio_webhook.PublicUrl` (several bases, trusted proxies); default: the ``Host`` header
         :param body_limit: the largest body accepted, in bytes (default 1 MiB)
-        :param paths: path prefixes to protect (default: every request)
+        :param paths: path prefixes to protect (default: every request). They match whole segments of
+            the path the app routes on (``/twilio`` covers ``/twilio/sms``, not ``/twilios``); once set, a
+            request whose path has dot segments, encoded slashes or empty segments is refused (400).
         """
         self.app = app
         self._protection = Protection(auth_token, validator, public_url, body_limit, paths)

@@ -68,15 +68,22 @@ class PublicUrl:
         peer: Optional[str] = None,
         scheme: Optional[str] = None,
         authority: Optional[str] = None,
+        method: str = "POST",
     ) -> List[str]: ...
 
 class WebhookVerifier:
-    """A validator, a public-URL policy and a body limit: the whole check a web server makes."""
+    """A validator, a public-URL policy, a body limit and the paths it guards: the whole check a web server
+    makes."""
 
     body_limit: int
     def __init__(
-        self, validator: Validator, public_url: Optional[PublicUrl] = None, body_limit: Optional[int] = None
+        self,
+        validator: Validator,
+        public_url: Optional[PublicUrl] = None,
+        body_limit: Optional[int] = None,
+        paths: Optional[Sequence[str]] = None,
     ) -> None: ...
+    def decide(self, target: str) -> Tuple[bool, Optional[Verdict]]: ...
     def too_large(self) -> Verdict: ...
     def check(
         self,
@@ -86,6 +93,7 @@ class WebhookVerifier:
         peer: Optional[str] = None,
         scheme: Optional[str] = None,
         authority: Optional[str] = None,
+        method: str = "POST",
     ) -> Verdict: ...
 
 def body_sha256_hex(body: bytes) -> str: ...

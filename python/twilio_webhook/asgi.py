@@ -6,9 +6,13 @@ FastAPI::
     app.add_middleware(TwilioWebhookMiddleware, public_url="https://example.com")
 
 The body is received once (up to the limit), verified, and replayed to the app unchanged. A refusal is
-answered here: ``400`` (no signature), ``413`` (body over the limit), ``403`` (every other reason), with a
-plain-text body naming the reason. The request target is the raw path as received (``raw_path``) and the
-query string.
+answered here: ``400`` (no signature, or a path the core refuses), ``413`` (body over the limit), ``403``
+(every other reason), with a plain-text body naming the reason. The request target is the raw path as
+received (``raw_path``) and the query string.
+
+A WebSocket handshake (a ``websocket`` scope: Media Streams, ConversationRelay) is verified too, against its
+``ws``/``wss`` URL; a refused one is closed with code 1008 (policy violation) before it is accepted, which the
+server answers with ``403``. ``lifespan`` scopes go to the app; a scope of any other type never does.
 """
 
 from typing import Any, Awaitable, Callable
@@ -36,7 +40,17 @@ class TwilioWebhookMiddleware(Middleware):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
         protection = self._protection
-        if scope.get("type") != "http" or not protection.guards(scope.get("path", "")):
+        kind = scope.get("type")
+        if kind == "lifespan":
+            return await self.app(scope, receive, send)
+        verify, refused = protection.decide(scope.get("path", ""))
+        if kind == "websocket":
+            return await self._websocket(scope, receive, send, verify, refused)
+        if refused is not None:
+            return await _answer(send, refused)
+        if kind != "http":
+            return None  # no other kind of scope exists; an unknown one never reaches the app
+        if not verify:
             return await self.app(scope, receive, send)
         headers: Headers = [(bytes(n), bytes(v)) for n, v in scope.get("headers", [])]
         declared = next((v for n, v in headers if n.lower() == b"content-length"), None)
@@ -57,15 +71,11 @@ class TwilioWebhookMiddleware(Middleware):
             if size > protection.limit:
                 verdict = protection.too_large()
             else:
-                client = scope.get("client")
-                peer = client[0] if client else None
-                verdict = protection.check(_target(scope), headers, body, peer, scope.get("scheme"))
+                verdict = protection.check(
+                    _target(scope), headers, body, _peer(scope), scope.get("scheme"), scope.get("method", "POST")
+                )
         if not verdict.valid:
-            status, _, answer_headers, text = refusal(verdict)
-            encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer_headers]
-            await send({"type": "http.response.start", "status": status, "headers": encoded})
-            await send({"type": "http.response.body", "body": text})
-            return None
+            return await _answer(send, verdict)
         scope = dict(scope)
         scope[VERDICT_KEY] = verdict
         replayed = False
@@ -78,3 +88,34 @@ class TwilioWebhookMiddleware(Middleware):
             return await receive()
 
         return await self.app(scope, replay, send)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send, verify: bool, refused: Any) -> Any:
+        """A handshake is verified like any request (no body, its ``ws``/``wss`` URL); a refused one is closed
+        with 1008 before it is accepted."""
+        if verify and refused is None:
+            headers: Headers = [(bytes(n), bytes(v)) for n, v in scope.get("headers", [])]
+            verdict = self._protection.check(_target(scope), headers, b"", _peer(scope), scope.get("scheme"), "GET")
+            if verdict.valid:
+                scope = dict(scope)
+                scope[VERDICT_KEY] = verdict
+            else:
+                refused = verdict
+        if refused is None:
+            return await self.app(scope, receive, send)
+        message = await receive()  # websocket.connect comes first
+        if message.get("type") == "websocket.connect":
+            await send({"type": "websocket.close", "code": 1008, "reason": refused.reason or ""})
+        return None
+
+
+def _peer(scope: Scope) -> Any:
+    client = scope.get("client")
+    return client[0] if client else None
+
+
+async def _answer(send: Send, verdict: Any) -> None:
+    """A refusal as an HTTP response: its status and a plain-text body naming the reason."""
+    status, _, answer_headers, text = refusal(verdict)
+    encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer_headers]
+    await send({"type": "http.response.start", "status": status, "headers": encoded})
+    await send({"type": "http.response.body", "body": text})

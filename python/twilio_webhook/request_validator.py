@@ -50,8 +50,13 @@ def get_signature_algorithm(signature_settings_header: Optional[str]) -> str:
     return HMAC_SHA1
 
 
-def _algorithm(algorithm: Optional[str]) -> Optional[str]:
-    name = (algorithm or HMAC_SHA1).upper()
+def _algorithm(algorithm: Any) -> Optional[str]:
+    """The algorithm's name, or ``None`` when it is not one (a wrong type included: never an exception)."""
+    if algorithm is None or algorithm == "":
+        return HMAC_SHA1
+    if not isinstance(algorithm, str):
+        return None
+    name = algorithm.upper()
     return name if name in _ALGORITHMS else None
 
 

@@ -10,10 +10,11 @@ Django (``wsgi.py``)::
     application = TwilioWebhookMiddleware(get_wsgi_application(), paths=["/twilio/"])
 
 The body is read once (up to the limit), verified, and handed to the app unchanged. A refusal is answered
-here: ``400`` (no signature), ``413`` (body over the limit), ``403`` (every other reason), with a plain-text
-body naming the reason. The request target is taken as received from ``RAW_URI`` or ``REQUEST_URI``
-(gunicorn, uWSGI, werkzeug set them); without either it is rebuilt from ``PATH_INFO``, which may differ from
-what Twilio signed, and then fails closed.
+here: ``400`` (no signature, or a request target the core refuses), ``413`` (body over the limit), ``403``
+(every other reason), with a plain-text body naming the reason. The request target is taken as received from
+``RAW_URI`` or ``REQUEST_URI`` (gunicorn, uWSGI, werkzeug set them; an absolute-form one counts by its path and
+query, as the core rules); without either it is rebuilt from ``PATH_INFO``, which may differ from what Twilio
+signed, and then fails closed. ``paths`` are matched against ``PATH_INFO``, the path the app routes on.
 """
 
 import io
@@ -49,12 +50,21 @@ def _headers(environ: dict) -> Headers:
     return headers
 
 
+def _refuse(verdict: Any, start_response: Callable) -> Any:
+    _, line, headers, text = refusal(verdict)
+    start_response(line, headers)
+    return [text]
+
+
 class TwilioWebhookMiddleware(Middleware):
     """Wraps a WSGI app so that only verified Twilio webhooks reach it (parameters: see ``__init__``)."""
 
     def __call__(self, environ: dict, start_response: Callable) -> Any:
         protection = self._protection
-        if not protection.guards(environ.get("PATH_INFO", "")):
+        verify, refused = protection.decide(environ.get("PATH_INFO", ""))
+        if refused is not None:
+            return _refuse(refused, start_response)
+        if not verify:
             return self.app(environ, start_response)
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -71,11 +81,16 @@ class TwilioWebhookMiddleware(Middleware):
             else:
                 body = b""
             peer = environ.get("REMOTE_ADDR")
-            verdict = protection.check(_target(environ), _headers(environ), body, peer, environ.get("wsgi.url_scheme"))
+            verdict = protection.check(
+                _target(environ),
+                _headers(environ),
+                body,
+                peer,
+                environ.get("wsgi.url_scheme"),
+                environ.get("REQUEST_METHOD", "POST"),
+            )
         if not verdict.valid:
-            _, line, headers, text = refusal(verdict)
-            start_response(line, headers)
-            return [text]
+            return _refuse(verdict, start_response)
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         environ[VERDICT_KEY] = verdict
