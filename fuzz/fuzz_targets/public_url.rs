@@ -1,6 +1,7 @@
 //! The public-URL policy on arbitrary headers and targets: no panic; forwarded headers count only from
-//! a trusted peer (from anyone else the URL is what Host alone gives); every URL ends with the target
-//! exactly as received.
+//! a trusted peer (from anyone else the URL is what Host alone gives); every URL ends with the target's
+//! path and query exactly as received, and a target that is neither in origin nor in absolute form
+//! gives no URL at all; only a real WebSocket handshake gets a ws/wss URL.
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -17,6 +18,9 @@ struct Input<'a> {
     xf_port: Option<&'a str>,
     xf_prefix: Option<&'a str>,
     upgrade: Option<&'a str>,
+    connection: Option<&'a str>,
+    content_length: Option<&'a str>,
+    get: bool,
     from_proxy: bool,
     base: Option<&'a str>,
 }
@@ -35,9 +39,13 @@ fuzz_target!(|input: Input<'_>| {
     put("x-forwarded-port", input.xf_port);
     put("x-forwarded-prefix", input.xf_prefix);
     put("upgrade", input.upgrade);
+    put("connection", input.connection);
+    put("content-length", input.content_length);
     let Ok(policy) = PublicUrl::from_host().trust_proxy("10.0.0.0/8") else { return };
     let peer = if input.from_proxy { "10.1.2.3" } else { "203.0.113.9" };
+    let method = if input.get { http::Method::GET } else { http::Method::POST };
     let request = Incoming {
+        method: &method,
         target: input.target,
         headers: &headers,
         peer: peer.parse().ok(),
@@ -45,10 +53,17 @@ fuzz_target!(|input: Input<'_>| {
         authority: None,
     };
     let urls = policy.urls(&request);
-    let target = if input.target.starts_with('/') { input.target } else { "/" };
+    let Ok(target) = twilio_webhook::origin_form(input.target) else {
+        assert!(urls.is_empty(), "{:?} gave {urls:?}", input.target);
+        return;
+    };
+    assert!(target.starts_with('/') && !target.contains('#'));
+    let websocket = request.is_websocket_handshake();
+    assert!(!websocket || input.get, "only a GET is a handshake");
     for url in &urls {
-        assert!(url.ends_with(target), "{url:?} lost the target {target:?}");
-        assert!(["http://", "https://", "ws://", "wss://"].iter().any(|s| url.starts_with(s)), "{url:?}");
+        assert!(url.ends_with(&*target), "{url:?} lost the target {target:?}");
+        let schemes: &[&str] = if websocket { &["ws://", "wss://"] } else { &["http://", "https://"] };
+        assert!(schemes.iter().any(|s| url.starts_with(s)), "{url:?}");
     }
     if !input.from_proxy {
         // From an untrusted peer, the forwarded headers change nothing.
@@ -61,7 +76,7 @@ fuzz_target!(|input: Input<'_>| {
     }
     if let Some(base) = input.base.and_then(|b| PublicUrl::base(b).ok()) {
         for url in base.urls(&request) {
-            assert!(url.ends_with(target), "{url:?}");
+            assert!(url.ends_with(&*target), "{url:?}");
         }
     }
 });
