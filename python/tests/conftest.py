@@ -1,8 +1,12 @@
 """Shared test setup: the conformance data, and ``twilio.request_validator`` aliased to the drop-in."""
 
 import json
+import socket
 import sys
+import threading
+import time
 import types
+from contextlib import contextmanager
 from pathlib import Path
 
 import twilio_webhook.request_validator as drop_in
@@ -30,3 +34,38 @@ def jsonl(name):
 def sdk_vectors():
     with open(TESTDATA / "sdk-vectors.json", encoding="utf-8") as f:
         return json.load(f)
+
+
+@contextmanager
+def wsgi_server(app):
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+@contextmanager
+def asgi_server(app):
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(5)

@@ -4,16 +4,12 @@
 import http.client
 import importlib.util
 import json
-import socket
 import sys
-import threading
-import time
-from contextlib import contextmanager
 from urllib.parse import urlencode
 
 import pytest
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, asgi_server, wsgi_server
 from twilio_webhook import PublicUrl, Signer, Validator
 from twilio_webhook.wsgi import TwilioWebhookMiddleware as WsgiMiddleware
 
@@ -31,41 +27,6 @@ def load_example(name, monkeypatch):
     sys.modules[spec.name] = module  # Django imports its URL configuration by module name
     spec.loader.exec_module(module)
     return module
-
-
-@contextmanager
-def wsgi_server(app):
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_port
-    finally:
-        server.shutdown()
-        thread.join(5)
-
-
-@contextmanager
-def asgi_server(app):
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(5)
 
 
 _examples = {}

@@ -69,15 +69,16 @@ pub(crate) async fn verify(
 
 /// Reads the body whole, refusing more than the limit (declared or sent) and a broken payload, unless
 /// the core says the request has none to read: a real WebSocket handshake, whose payload in actix is the
-/// upgraded connection (`None`, and `payload` is left for the handler). Anything else is read, whatever
-/// its `Connection` or `Upgrade` headers say.
+/// upgraded connection (`None`, and `payload` is left for the handler). The core refuses a request that
+/// asks for a WebSocket without being a handshake (actix would read the rest of the connection as its
+/// body); anything else is read, whatever its `Connection` or `Upgrade` headers say.
 pub(crate) async fn read_body(
     verifier: &WebhookVerifier,
     req: &HttpRequest,
     head: &Head,
     payload: &mut Payload,
 ) -> Result<Option<Bytes>, WebhookRejection> {
-    if !verifier.reads_body(&head.incoming(req)) {
+    if !verifier.reads_body(&head.incoming(req))? {
         return Ok(None);
     }
     verifier.check_declared_length(&head.headers)?;

@@ -69,7 +69,7 @@ where
     B: http_body::Body,
     B::Error: Into<BoxError>,
 {
-    if !verifier.reads_body(&incoming(parts)) {
+    if !verifier.reads_body(&incoming(parts))? {
         return Ok(Unread::Unread(body));
     }
     verifier.check_declared_length(&parts.headers)?;

@@ -212,3 +212,49 @@ fn typed_payloads_work_as_the_inner_extractor() {
         422
     );
 }
+
+/// Issue 18: the fail-open attacks, against the example (the extractor) and the layer.
+#[test]
+fn issue_18_attacks_are_refused_by_the_example_and_the_layer() {
+    let example = suite::spawn_example("axum", &suite::CONFIGS[0]);
+    suite::attack_contract("axum example", &example);
+    let layer = serve(layered(&suite::CONFIGS[0]));
+    suite::attack_contract("axum layer", &layer);
+}
+
+/// Issue 18: a delivery that failed (the app answered 503) releases its replay key, so Twilio's retry
+/// of it is delivered rather than refused as a replay; a delivery that succeeded keeps it.
+#[test]
+fn issue_18_a_failed_delivery_does_not_burn_the_replay_key() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use twilio_webhook::{MemoryStore, ReplayGuard};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&calls);
+    let app = Router::new()
+        .route(
+            "/sms",
+            post(move || {
+                let first = seen.fetch_add(1, Ordering::SeqCst) == 0;
+                async move {
+                    if first {
+                        (http::StatusCode::SERVICE_UNAVAILABLE, "busy")
+                    } else {
+                        (http::StatusCode::OK, "processed")
+                    }
+                }
+            }),
+        )
+        .layer(TwilioWebhookLayer::new(
+            suite::CONFIGS[0]
+                .verifier()
+                .replay_guard(ReplayGuard::new(MemoryStore::new())),
+        ));
+    let server = serve(app);
+    let request = suite::signed_sms(&server, 1);
+    let status = || suite::send(server.port, &request).expect("response").status;
+    assert_eq!(status(), 503, "the app could not take it");
+    assert_eq!(status(), 200, "Twilio's retry is delivered");
+    assert_eq!(status(), 409, "after a success, a replay is refused");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}

@@ -4,160 +4,14 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use twilio_webhook::{Algorithm, Signer};
 use twilio_webhook_http_suite as suite;
 
-const TOKEN: &str = "guard-test-token";
-
-/// An upstream that answers with the exact body it received, the request line and headers in
-/// `x-echo` (JSON), and sleeps 1.5 s first on `/slow`.
-struct Echo {
-    port: u16,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Echo {
-    fn start() -> Echo {
-        let port = suite::free_port();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Runtime::new().expect("runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
-                let mut rx = rx;
-                loop {
-                    tokio::select! {
-                        accepted = listener.accept() => {
-                            let Ok((stream, _)) = accepted else { continue };
-                            let service = hyper::service::service_fn(|req: http::Request<hyper::body::Incoming>| async move {
-                                use http_body_util::BodyExt as _;
-                                let (parts, body) = req.into_parts();
-                                if parts.uri.path() == "/slow" {
-                                    tokio::time::sleep(Duration::from_millis(1500)).await;
-                                }
-                                let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
-                                let headers: Vec<(String, String)> = parts.headers.iter()
-                                    .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-                                    .collect();
-                                let echo = serde_json::json!({"method": parts.method.as_str(), "target": parts.uri.to_string(), "headers": headers});
-                                let mut response = http::Response::new(http_body_util::Full::new(bytes));
-                                response.headers_mut().insert("x-echo", http::HeaderValue::from_str(&echo.to_string()).expect("ascii"));
-                                Ok::<_, std::convert::Infallible>(response)
-                            });
-                            tokio::spawn(hyper::server::conn::http1::Builder::new()
-                                .serve_connection(hyper_util::rt::TokioIo::new(stream), service));
-                        }
-                        _ = &mut rx => break,
-                    }
-                }
-            });
-        });
-        suite::wait_for(port);
-        Echo {
-            port,
-            stop: Some(tx),
-            thread: Some(thread),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn kill(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for Echo {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-struct Guard {
-    port: u16,
-    child: Child,
-}
-
-impl Guard {
-    fn start(upstream: &str, extra: &[&str]) -> Guard {
-        let port = suite::free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_twilio-webhook"))
-            .args([
-                "guard",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--upstream",
-                upstream,
-            ])
-            .args(extra)
-            .env("TWILIO_AUTH_TOKEN", TOKEN)
-            .env_remove("TWILIO_REPLAY")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("guard starts");
-        suite::wait_for(port);
-        Guard { port, child }
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn signed(
-    port: u16,
-    target: &str,
-    content_type: &str,
-    body: &[u8],
-    extra: &[(&str, &str)],
-) -> suite::RawRequest {
-    let host = format!("127.0.0.1:{port}");
-    let url = format!("http://{host}{target}");
-    let signer = Signer::new(TOKEN, Algorithm::HmacSha1).expect("signer");
-    let signature = if content_type.starts_with("application/x-www-form-urlencoded") {
-        signer.sign_form_body(&url, body).expect("form")
-    } else {
-        signer.sign_form(&url, std::iter::empty::<(&str, &str)>())
-    };
-    let mut headers = vec![
-        ("Host".to_string(), host),
-        ("Content-Type".to_string(), content_type.to_string()),
-        ("X-Twilio-Signature".to_string(), signature),
-    ];
-    headers.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
-    suite::RawRequest {
-        method: "POST",
-        target: target.to_string(),
-        headers,
-        body: body.to_vec(),
-    }
-}
-
-/// A JSON-mode request: `bodySHA256` of `body` appended to `path`, the URL alone signed.
-fn signed_body(port: u16, path: &str, body: &[u8]) -> suite::RawRequest {
-    let target = format!(
-        "{path}?bodySHA256={}",
-        twilio_webhook::body_sha256_hex(body)
-    );
-    signed(port, &target, "application/octet-stream", body, &[])
-}
-
-const FORM: &str = "application/x-www-form-urlencoded";
+mod support;
+use support::{Echo, FORM, Guard, TOKEN, raw_headers, signed, signed_body};
 
 #[test]
 fn verified_requests_are_forwarded_byte_exact_and_refusals_never_reach_the_upstream() {
@@ -260,40 +114,6 @@ fn the_verified_header_comes_only_from_the_guard() {
             .all(|(n, _)| n != "keep-alive" && n != "proxy-authorization"),
         "{headers:?}"
     );
-}
-
-/// Sends `request` on a raw socket and returns the upstream's view of the headers (the echo's
-/// `x-echo` response header).
-fn raw_headers(port: u16, request: &suite::RawRequest) -> Vec<(String, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    let mut head = format!("{} {} HTTP/1.1\r\n", request.method, request.target);
-    for (n, v) in &request.headers {
-        head.push_str(&format!("{n}: {v}\r\n"));
-    }
-    head.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        request.body.len()
-    ));
-    stream.write_all(head.as_bytes()).expect("write");
-    stream.write_all(&request.body).expect("write");
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    let echo = response
-        .lines()
-        .find_map(|l| l.strip_prefix("x-echo: "))
-        .unwrap_or_else(|| panic!("no x-echo header: {response}"));
-    let value: serde_json::Value = serde_json::from_str(echo).expect("echo JSON");
-    value["headers"]
-        .as_array()
-        .expect("headers")
-        .iter()
-        .map(|p| {
-            (
-                p[0].as_str().unwrap_or("").to_string(),
-                p[1].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect()
 }
 
 #[test]

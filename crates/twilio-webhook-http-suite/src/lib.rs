@@ -7,10 +7,12 @@
 //! against the `ws://` URL) answers `200` without upgrading; refusals are `400` (no signature), `413` (over
 //! 1 MiB) and `403`, with the reason in the body.
 
+mod attacks;
 mod client;
 mod replay;
 mod server;
 
+pub use attacks::attack_contract;
 pub use client::{RawRequest, RawResponse, send, send_to};
 pub use replay::{RedisServer, replay_contract, report_only_contract, signed_form, signed_sms};
 

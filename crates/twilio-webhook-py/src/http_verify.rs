@@ -7,7 +7,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use twilio_webhook::{
-    DEFAULT_BODY_LIMIT, Incoming, PublicUrl, Refusal, WebhookRejection, WebhookVerifier,
+    DEFAULT_BODY_LIMIT, Incoming, PathDecision, PathRules, PublicUrl, Refusal, WebhookRejection,
+    WebhookVerifier,
 };
 
 use crate::{PyValidator, Verdict};
@@ -30,8 +31,14 @@ fn header_map(headers: &RawHeaders<'_>) -> HeaderMap {
     map
 }
 
+/// A method name as the core reads it; one that is not a valid token is never a `GET`.
+fn method(name: &str) -> http::Method {
+    http::Method::from_bytes(name.as_bytes()).unwrap_or(http::Method::POST)
+}
+
 /// The request as the policy sees it; an unparseable peer address is unknown (so never trusted).
 fn incoming<'a>(
+    method: &'a http::Method,
     target: &'a str,
     headers: &'a HeaderMap,
     peer: Option<&str>,
@@ -39,6 +46,7 @@ fn incoming<'a>(
     authority: Option<&'a str>,
 ) -> Incoming<'a> {
     Incoming {
+        method,
         target,
         headers,
         peer: peer.and_then(|p| p.parse::<IpAddr>().ok()),
@@ -85,7 +93,7 @@ impl PyPublicUrl {
     }
 
     /// The URLs Twilio may have requested, in the order they are tried.
-    #[pyo3(signature = (target, headers, peer=None, scheme=None, authority=None))]
+    #[pyo3(signature = (target, headers, peer=None, scheme=None, authority=None, method="POST"))]
     fn urls(
         &self,
         target: &str,
@@ -93,35 +101,64 @@ impl PyPublicUrl {
         peer: Option<&str>,
         scheme: Option<&str>,
         authority: Option<&str>,
+        method: &str,
     ) -> Vec<String> {
         let map = header_map(&headers);
+        let method = self::method(method);
         self.inner
-            .urls(&incoming(target, &map, peer, scheme, authority))
+            .urls(&incoming(&method, target, &map, peer, scheme, authority))
     }
 }
 
-/// A validator, a public-URL policy and a body limit: the whole check a web server makes.
+/// A validator, a public-URL policy, a body limit and the paths it guards: the whole check a web
+/// server makes.
 #[pyclass(frozen, name = "WebhookVerifier", module = "twilio_webhook._native")]
 pub struct PyWebhookVerifier {
     inner: WebhookVerifier,
+    paths: PathRules,
 }
 
 #[pymethods]
 impl PyWebhookVerifier {
     /// `body_limit` defaults to 1 MiB; a larger body is refused with 413 without being hashed.
+    /// `paths`: the path prefixes to verify (every request when `None`); `ValueError` for a prefix that
+    /// is not a path in normal form.
     #[new]
-    #[pyo3(signature = (validator, public_url=None, body_limit=None))]
+    #[pyo3(signature = (validator, public_url=None, body_limit=None, paths=None))]
     fn new(
         validator: &PyValidator,
         public_url: Option<&PyPublicUrl>,
         body_limit: Option<usize>,
-    ) -> Self {
+        paths: Option<Vec<String>>,
+    ) -> PyResult<Self> {
         let mut inner = WebhookVerifier::new(validator.inner.clone())
             .body_limit(body_limit.unwrap_or(DEFAULT_BODY_LIMIT));
         if let Some(policy) = public_url {
             inner = inner.public_url(policy.inner.clone());
         }
-        PyWebhookVerifier { inner }
+        let paths = match paths {
+            Some(prefixes) => PathRules::only(&prefixes)
+                .map_err(|e| PyValueError::new_err(format!("paths: {e}")))?,
+            None => PathRules::new(),
+        };
+        Ok(PyWebhookVerifier { inner, paths })
+    }
+
+    /// What the path rules decide for a request to `target` (as received): `(verify, refusal)`. When
+    /// `refusal` is a verdict (400, `bad_request_target`), answer it; otherwise `verify` says whether
+    /// the request must be verified or passes unverified.
+    fn decide(&self, target: &str) -> (bool, Option<Verdict>) {
+        match self.paths.decide(target) {
+            Ok(PathDecision::Verify) => (true, None),
+            Ok(_) => (false, None),
+            Err(e) => (
+                true,
+                Some(Verdict::of_http(Err(WebhookRejection::new(
+                    Refusal::BadTarget(e),
+                    Vec::new(),
+                )))),
+            ),
+        }
     }
 
     /// The body limit in bytes.
@@ -140,10 +177,13 @@ impl PyWebhookVerifier {
         )))
     }
 
-    /// Checks a request: `target` is the path and query exactly as received, `headers` the raw
-    /// `(name, value)` byte pairs, `body` the raw body (read up to the limit plus one byte, so a longer
-    /// one is seen as too large). The verdict carries the status and text to answer with.
-    #[pyo3(signature = (target, headers, body, peer=None, scheme=None, authority=None))]
+    /// Checks a request: `target` is the path and query exactly as received (or an absolute-form
+    /// target), `headers` the raw `(name, value)` byte pairs, `body` the raw body (read up to the limit
+    /// plus one byte, so a longer one is seen as too large), `method` the request method (a `GET`
+    /// WebSocket handshake is checked against its `ws`/`wss` URL). The verdict carries the status and
+    /// text to answer with.
+    #[pyo3(signature = (target, headers, body, peer=None, scheme=None, authority=None, method="POST"))]
+    #[allow(clippy::too_many_arguments)]
     fn check(
         &self,
         target: &str,
@@ -152,9 +192,11 @@ impl PyWebhookVerifier {
         peer: Option<&str>,
         scheme: Option<&str>,
         authority: Option<&str>,
+        method: &str,
     ) -> Verdict {
         let map = header_map(&headers);
-        let request = incoming(target, &map, peer, scheme, authority);
+        let method = self::method(method);
+        let request = incoming(&method, target, &map, peer, scheme, authority);
         Verdict::of_http(self.inner.verify(&request, body))
     }
 }

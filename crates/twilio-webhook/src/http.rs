@@ -228,12 +228,25 @@ impl WebhookVerifier {
         self.replay.as_ref()
     }
 
-    /// Whether a server must read the request's body before verifying it: always, except for a real
-    /// WebSocket handshake ([`Incoming::is_websocket_handshake`]), which has no body and whose payload,
-    /// in some servers (actix-web), is the upgraded connection. A request that is not a handshake is
-    /// read and verified whatever its `Connection` or `Upgrade` headers say.
-    pub fn reads_body(&self, request: &Incoming<'_>) -> bool {
-        !request.is_websocket_handshake()
+    /// Whether a server must read the request's body before verifying it: `Ok(true)` always, except
+    /// for a real WebSocket handshake ([`Incoming::is_websocket_handshake`]), `Ok(false)`: it has no
+    /// body, and in some servers (actix-web) its payload is the upgraded connection. A request that
+    /// asks for a WebSocket (`Upgrade: websocket`) without being a handshake (a POST, a body) is refused
+    /// (`400`, `upgrade_not_handshake`): servers frame it differently (actix-web reads the rest of the
+    /// connection as its body, hyper its `Content-Length`), and such an ambiguity is how bodies are
+    /// smuggled past a check. Any other request is read and verified, whatever its `Connection` or
+    /// `Upgrade` headers say.
+    pub fn reads_body(&self, request: &Incoming<'_>) -> Result<bool, WebhookRejection> {
+        if request.is_websocket_handshake() {
+            return Ok(false);
+        }
+        if request.asks_for_websocket() {
+            return Err(WebhookRejection::new(
+                Refusal::UpgradeNotHandshake,
+                Vec::new(),
+            ));
+        }
+        Ok(true)
     }
 
     /// Refuses a body whose declared `Content-Length` is over the limit (`413`), before reading it.

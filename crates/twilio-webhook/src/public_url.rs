@@ -143,8 +143,8 @@ impl<'a> Incoming<'a> {
     /// `Connection: upgrade` (as tokens, any case) and no body framing (no `Transfer-Encoding`, no
     /// `Content-Length` other than `0`). Only such a request is verified against the `ws`/`wss` URL
     /// and may have its body left unread ([`WebhookVerifier::reads_body`](crate::WebhookVerifier::reads_body)):
-    /// anything else, whatever its `Upgrade` or `Connection` headers, is read and verified as a
-    /// plain request. (HTTP/2's extended `CONNECT` is not recognised.)
+    /// anything else is read and verified as a plain request, and one that asks for a WebSocket
+    /// without being a handshake is refused. (HTTP/2's extended `CONNECT` is not recognised.)
     ///
     /// ```
     /// use twilio_webhook::Incoming;
@@ -168,6 +168,11 @@ impl<'a> Incoming<'a> {
                 .get_all(http::header::CONTENT_LENGTH)
                 .iter()
                 .all(|v| v.as_bytes() == b"0")
+    }
+
+    /// Whether the request asks for a WebSocket (`Upgrade: websocket`), handshake or not.
+    pub(crate) fn asks_for_websocket(&self) -> bool {
+        has_token(self.headers, http::header::UPGRADE, "websocket")
     }
 }
 

@@ -28,6 +28,9 @@ pub enum Refusal {
     AccountLookupFailed,
     /// The client sent its body too slowly (a server's read deadline passed).
     ClientTimeout,
+    /// The request asks for a WebSocket upgrade (`Upgrade: websocket`) but is not a handshake (a `GET`
+    /// without a body): servers disagree on where its body ends (`400`).
+    UpgradeNotHandshake,
     /// The request target is not a path a decision can be made on (`400`): not in origin or absolute
     /// form, or, where a path rule depends on it, not in normal form.
     BadTarget(crate::TargetError),
@@ -82,7 +85,8 @@ impl WebhookRejection {
         &self.urls_tried
     }
 
-    /// `400` for a missing signature header or a bad request target, `413` for a body over the limit, `408` for a body sent too
+    /// `400` for a missing signature header, a bad request target or an upgrade that is not a
+    /// handshake, `413` for a body over the limit, `408` for a body sent too
     /// slowly, `409` for a replay, `503` when the replay store cannot answer, `403` for every other
     /// rejection.
     pub fn status(&self) -> StatusCode {
@@ -93,7 +97,8 @@ impl WebhookRejection {
             }
             Refusal::Rejected(Rejection::MissingSignature)
             | Refusal::BodyUnreadable
-            | Refusal::BadTarget(_) => StatusCode::BAD_REQUEST,
+            | Refusal::BadTarget(_)
+            | Refusal::UpgradeNotHandshake => StatusCode::BAD_REQUEST,
             Refusal::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
             Refusal::Rejected(_) => StatusCode::FORBIDDEN,
@@ -116,6 +121,7 @@ fn refusal_code(refusal: Refusal) -> &'static str {
         Refusal::AccountLookupFailed => "account_lookup_failed",
         Refusal::ClientTimeout => "client_timeout",
         Refusal::BadTarget(_) => "bad_request_target",
+        Refusal::UpgradeNotHandshake => "upgrade_not_handshake",
     }
 }
 
@@ -132,6 +138,9 @@ impl fmt::Display for WebhookRejection {
             }
             Refusal::ClientTimeout => f.write_str("the client sent its body too slowly")?,
             Refusal::BadTarget(e) => write!(f, "{e}")?,
+            Refusal::UpgradeNotHandshake => f.write_str(
+                "the request asks for a WebSocket upgrade but is not a WebSocket handshake",
+            )?,
         }
         if !self.urls_tried.is_empty() {
             write!(f, " (tried {})", self.urls_tried.join(", "))?;

@@ -232,18 +232,38 @@ fn only_a_real_handshake_leaves_its_body_unread() {
         builder.body(()).unwrap().into_parts().0
     };
     let reads = |p: &http::request::Parts| verifier.reads_body(&Incoming::from_parts(p));
-    assert!(!reads(&parts(http::Method::GET, &[])));
-    assert!(!reads(&parts(
-        http::Method::GET,
-        &[("content-length", "0")]
-    )));
-    assert!(reads(&parts(http::Method::POST, &[])));
-    assert!(reads(&parts(http::Method::GET, &[("content-length", "3")])));
-    assert!(reads(&parts(
-        http::Method::GET,
-        &[("transfer-encoding", "chunked")]
-    )));
-    assert!(reads(&request("/sms", &[("connection", "upgrade")])));
+    assert_eq!(reads(&parts(http::Method::GET, &[])), Ok(false));
+    assert_eq!(
+        reads(&parts(http::Method::GET, &[("content-length", "0")])),
+        Ok(false)
+    );
+    // Asking for a WebSocket without being a handshake: servers frame it differently, refused.
+    for not_a_handshake in [
+        parts(http::Method::POST, &[]),
+        parts(http::Method::GET, &[("content-length", "3")]),
+        parts(http::Method::GET, &[("transfer-encoding", "chunked")]),
+        request("/ws", &[("upgrade", "websocket")]),
+    ] {
+        let e = reads(&not_a_handshake).unwrap_err();
+        assert_eq!(e.refusal(), Refusal::UpgradeNotHandshake);
+        assert_eq!(
+            (e.status(), e.code()),
+            (StatusCode::BAD_REQUEST, "upgrade_not_handshake")
+        );
+        assert!(e.to_string().contains("not a WebSocket handshake"));
+    }
+    // Any other request is read, whatever its Connection or Upgrade headers.
+    assert_eq!(
+        reads(&request("/sms", &[("connection", "upgrade")])),
+        Ok(true)
+    );
+    assert_eq!(
+        reads(&request(
+            "/sms",
+            &[("connection", "upgrade"), ("upgrade", "h2c")]
+        )),
+        Ok(true)
+    );
 }
 
 #[test]

@@ -1,0 +1,204 @@
+//! The fail-open attacks of issue 18 against a real server that keeps the example contract, each with
+//! the variants found on the way. An attacker here holds **one captured signature** and nothing else:
+//! every request below must be refused, or reach the app only as the verified request it is.
+//!
+//! - **Upgrade smuggling** (actix): a `Connection` header holding `upgrade` made the adapter skip the
+//!   body, verify an empty one, and hand the unread form to the handler. With a captured URL-only
+//!   signature (a GET webhook, its parameters in the query), any form body got `200`.
+//! - **A handshake that is not one**: a POST, or a GET with a body, carrying `Upgrade: websocket` was
+//!   verified against the `ws://` URL of a captured handshake, its body unread. Servers disagree on
+//!   where such a body ends (actix-web reads the rest of the connection), so it is refused (`400`).
+//! - **Absolute-form targets**: only their path and query count, and never as another path.
+
+use crate::{RawRequest, Server, TOKEN, send};
+use twilio_webhook::{Algorithm, Signer};
+
+const FORM: &str = "application/x-www-form-urlencoded";
+const EVIL_FORM: &[u8] = b"Body=wire+the+money&From=%2B15550000000&To=%2B15551111111";
+
+/// One attack and what the server must answer: a status, and text the body must (not) hold.
+struct Attack {
+    name: &'static str,
+    request: RawRequest,
+    status: u16,
+    body_has: &'static str,
+}
+
+/// A URL-only signature (no form parameters): what a captured GET webhook or handshake carries.
+fn url_only(url: &str) -> String {
+    Signer::new(TOKEN, Algorithm::HmacSha1)
+        .expect("suite token")
+        .sign_form(url, std::iter::empty::<(&str, &str)>())
+}
+
+fn raw(
+    method: &'static str,
+    target: &str,
+    headers: &[(&str, &str)],
+    signature: &str,
+    body: &[u8],
+) -> RawRequest {
+    let mut all: Vec<(String, String)> = headers
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    all.push(("X-Twilio-Signature".into(), signature.into()));
+    RawRequest {
+        method,
+        target: target.to_string(),
+        headers: all,
+        body: body.to_vec(),
+    }
+}
+
+fn attacks(port: u16) -> Vec<Attack> {
+    let host = format!("127.0.0.1:{port}");
+    let query = "/sms?From=%2B15551234567&To=%2B15557654321&Body=captured";
+    let captured_get = url_only(&format!("http://{host}{query}"));
+    let captured_handshake = url_only(&format!("ws://{host}/ws"));
+    let captured_ws_sms = url_only(&format!("ws://{host}{query}"));
+    let form_headers = |connection: &'static str| {
+        vec![
+            ("Host", host.clone()),
+            ("Content-Type", FORM.to_string()),
+            ("Connection", connection.to_string()),
+        ]
+    };
+    let request = |method: &'static str,
+                   target: &str,
+                   headers: &[(&'static str, String)],
+                   signature: &str,
+                   body: &[u8]| {
+        let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        raw(method, target, &pairs, signature, body)
+    };
+    let genuine_sms = crate::form(
+        "/sms",
+        &host,
+        &format!("http://{host}/sms"),
+        b"Body=hi&From=%2B1&To=%2B2",
+        &[],
+    );
+    let mut absolute_nested = genuine_sms.clone();
+    absolute_nested.target = format!("http://{host}/nested/sms");
+    let mut absolute_same = genuine_sms.clone();
+    absolute_same.target = format!("http://{host}/sms");
+    vec![
+        Attack {
+            name: "unsigned form behind a URL-only signature, Connection: upgrade",
+            request: request(
+                "POST",
+                query,
+                &form_headers("upgrade"),
+                &captured_get,
+                EVIL_FORM,
+            ),
+            status: 403,
+            body_has: "signature_mismatch",
+        },
+        Attack {
+            name: "the same, Connection: keep-alive, x-upgradeish",
+            request: request(
+                "POST",
+                query,
+                &form_headers("keep-alive, x-upgradeish"),
+                &captured_get,
+                EVIL_FORM,
+            ),
+            status: 403,
+            body_has: "signature_mismatch",
+        },
+        Attack {
+            name: "a POST dressed as a handshake, behind a captured ws:// signature",
+            request: request(
+                "POST",
+                query,
+                &[
+                    ("Host", host.clone()),
+                    ("Content-Type", FORM.to_string()),
+                    ("Connection", "Upgrade".to_string()),
+                    ("Upgrade", "websocket".to_string()),
+                ],
+                &captured_ws_sms,
+                EVIL_FORM,
+            ),
+            status: 400,
+            body_has: "upgrade_not_handshake",
+        },
+        Attack {
+            name: "a GET handshake with a body, behind a captured handshake signature",
+            request: request(
+                "GET",
+                "/ws",
+                &[
+                    ("Host", host.clone()),
+                    ("Connection", "Upgrade".to_string()),
+                    ("Upgrade", "websocket".to_string()),
+                    ("Sec-WebSocket-Version", "13".to_string()),
+                    ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==".to_string()),
+                    ("Content-Type", FORM.to_string()),
+                ],
+                &captured_handshake,
+                EVIL_FORM,
+            ),
+            status: 400,
+            body_has: "upgrade_not_handshake",
+        },
+        Attack {
+            name: "an absolute-form target to another path than the one signed",
+            request: absolute_nested,
+            status: 403,
+            body_has: "signature_mismatch",
+        },
+        Attack {
+            name: "control: an absolute-form target to the path signed is that request",
+            request: absolute_same,
+            status: 200,
+            body_has: "Verified: 3 parameters",
+        },
+        Attack {
+            name: "control: a real handshake, signed for its ws:// URL",
+            request: request(
+                "GET",
+                "/ws",
+                &[
+                    ("Host", host.clone()),
+                    ("Connection", "Upgrade".to_string()),
+                    ("Upgrade", "websocket".to_string()),
+                    ("Sec-WebSocket-Version", "13".to_string()),
+                    ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==".to_string()),
+                ],
+                &captured_handshake,
+                b"",
+            ),
+            status: 200,
+            body_has: "handshake verified",
+        },
+    ]
+}
+
+/// Runs every attack against `server` (it keeps the example contract and uses the `host`
+/// configuration: no public URL, no trusted proxy); panics with every one that got through.
+pub fn attack_contract(label: &str, server: &Server) {
+    let mut failures = Vec::new();
+    for attack in attacks(server.port) {
+        match send(server.port, &attack.request) {
+            Ok(r) if r.status == attack.status && r.text().contains(attack.body_has) => {}
+            Ok(r) => failures.push(format!(
+                "{}: expected {} containing {:?}, got {} {:?}",
+                attack.name,
+                attack.status,
+                attack.body_has,
+                r.status,
+                r.text()
+            )),
+            Err(e) => failures.push(format!("{}: {e}", attack.name)),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{label}: {} attacks got through:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -1,0 +1,128 @@
+"""Issue 18: the fail-open attacks on the Python middleware, each against a real server on loopback (werkzeug
+for WSGI, uvicorn for ASGI) driven over raw sockets, so that the request goes on the wire exactly as an attacker
+writes it. An attacker here holds one captured signature and nothing else."""
+
+import socket
+from urllib.parse import urlencode
+
+from conftest import asgi_server, wsgi_server
+from twilio_webhook import Signer
+from twilio_webhook.request_validator import RequestValidator
+from twilio_webhook.wsgi import TwilioWebhookMiddleware as WsgiMiddleware
+
+TOKEN = "attack-test-token-0123456789abcd"
+signer = Signer(TOKEN)
+FORM = "application/x-www-form-urlencoded"
+
+
+def raw(port, request: bytes) -> bytes:
+    """Sends bytes as written and returns the whole answer (the server closes the connection)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(request)
+        chunks = []
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if b"\r\n\r\n" in b"".join(chunks) and request.startswith(b"GET") and b"Upgrade" in request:
+                break  # a handshake's answer: 101 keeps the connection open
+        return b"".join(chunks)
+
+
+def status_of(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1])
+
+
+def form_request(target: str, host: str, body: str, signature: str) -> bytes:
+    head = (
+        f"POST {target} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {FORM}\r\nContent-Length: {len(body)}\r\n"
+        f"X-Twilio-Signature: {signature}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body.encode()
+
+
+def routes(environ, start_response):
+    """An app with a dangerous route beside its webhook."""
+    path = environ.get("PATH_INFO", "")
+    answer = {"/": b"webhook ok", "/admin/delete-account": b"account deleted", "/twilio": b"twilio webhook"}
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [answer.get(path, b"not found")]
+
+
+def test_wsgi_an_absolute_form_target_counts_by_its_path():
+    """werkzeug puts the absolute form in RAW_URI; the core turned any target not starting with '/' into '/',
+    so a signature captured for the root URL verified a request to /admin/delete-account."""
+    params = [("From", "+15551234567"), ("Body", "hi")]
+    signature = signer.sign_form("https://hooks.example.com/", params)
+    app = WsgiMiddleware(routes, TOKEN, public_url="https://hooks.example.com")
+    with wsgi_server(app) as port:
+        attack = form_request("http://hooks.example.com/admin/delete-account", "hooks.example.com", urlencode(params), signature)
+        answer = raw(port, attack)
+        assert status_of(answer) == 403, answer
+        assert b"account deleted" not in answer
+        # The absolute form of the URL that was signed is that request.
+        genuine = form_request("http://hooks.example.com/", "hooks.example.com", urlencode(params), signature)
+        assert b"webhook ok" in raw(port, genuine)
+
+
+def test_wsgi_paths_match_whole_segments():
+    """paths=["/twilio/"] was a raw string prefix: /twilio itself, the webhook, passed unverified."""
+    app = WsgiMiddleware(routes, TOKEN, public_url="https://hooks.example.com", paths=["/twilio/"])
+    with wsgi_server(app) as port:
+        answer = raw(port, form_request("/twilio", "hooks.example.com", "Body=forged", ""))
+        assert status_of(answer) == 400 and b"missing_signature" in answer, answer
+        answer = raw(port, form_request("/static/../twilio", "hooks.example.com", "Body=forged", ""))
+        assert status_of(answer) == 400 and b"bad_request_target" in answer, answer
+        # Outside the prefixes, requests pass unverified, as configured.
+        assert b"webhook ok" in raw(port, form_request("/", "hooks.example.com", "", ""))
+
+
+def websocket_app():
+    from starlette.applications import Starlette
+    from starlette.routing import WebSocketRoute
+
+    async def ws(websocket):
+        await websocket.accept()
+        await websocket.send_text("streaming")
+        await websocket.close()
+
+    from twilio_webhook.asgi import TwilioWebhookMiddleware
+
+    app = Starlette(routes=[WebSocketRoute("/ws", ws)])
+    app.add_middleware(TwilioWebhookMiddleware, auth_token=TOKEN)
+    return app
+
+
+def handshake(port, signature=None) -> bytes:
+    head = (
+        f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    )
+    if signature:
+        head += f"X-Twilio-Signature: {signature}\r\n"
+    return (head + "\r\n").encode()
+
+
+def test_asgi_websocket_handshakes_are_verified():
+    """Every scope that was not http passed unverified: Media Streams and ConversationRelay sockets were open to
+    anyone. A refused handshake is closed with 1008 before it is accepted (the server answers 403)."""
+    with asgi_server(websocket_app()) as port:
+        assert status_of(raw(port, handshake(port))) == 403
+        wrong = signer.sign_form(f"http://127.0.0.1:{port}/ws", [])
+        assert status_of(raw(port, handshake(port, wrong))) == 403
+        right = signer.sign_form(f"ws://127.0.0.1:{port}/ws", [])
+        assert status_of(raw(port, handshake(port, right))) == 101
+
+
+def test_a_wrong_algorithm_type_is_a_rejection_not_an_exception():
+    validator = RequestValidator(TOKEN)
+    url = "https://example.com/sms"
+    params = {"Body": "hi"}
+    signature = validator.compute_signature(url, params)
+    assert validator.validate(url, params, signature) is True
+    for algorithm in (5, object(), b"HMAC_SHA1", ["HMAC_SHA1"], "MD5"):
+        assert validator.validate(url, params, signature, algorithm=algorithm) is False
