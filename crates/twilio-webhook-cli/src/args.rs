@@ -238,9 +238,9 @@ pub(crate) struct ExplainArgs {
     /// A captured raw HTTP/1.1 request (request line, headers, blank line, body); `-` reads stdin.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["url", "data", "form_body_file", "body_file"])]
     pub(crate) raw: Option<PathBuf>,
-    /// With --raw: the URL configured in Twilio up to the path (https://abc.ngrok.app), joined with the
-    /// request target as received.
-    #[arg(long, value_name = "URL", requires = "raw")]
+    /// The URL configured in Twilio up to the path (https://abc.ngrok.app): with --raw, joined with the
+    /// request target as received; with --url, its scheme, host, port and prefix are tried first.
+    #[arg(long, value_name = "URL")]
     pub(crate) public_url: Option<String>,
     /// Another path prefix a proxy or router may strip or add (repeat for each).
     #[arg(long, value_name = "PREFIX")]

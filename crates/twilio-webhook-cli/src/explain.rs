@@ -1,10 +1,11 @@
-//! `twilio-webhook explain`: the strict verdict first, then why a request fails and how to fix it.
+//! `twilio-webhook explain`: the strict verdict first, then why a request fails and how to fix it. A thin
+//! layer over the core's diagnosis (`twilio_webhook::diagnose`), which the servers' logs use too.
 
 use serde::Serialize;
-use twilio_webhook::{Algorithm, SignatureHeaders, string_to_sign};
+use twilio_webhook::diagnose::{Cause, CauseCode, Diagnosis, Hints, Payload, Suspect};
+use twilio_webhook::{SignatureHeaders, string_to_sign};
 
 use crate::args::ExplainArgs;
-use crate::diagnose::{self, Cause, Checked, Code};
 use crate::request::{self, Request};
 use crate::{Outcome, UsageError, raw, secrets, verify};
 
@@ -14,7 +15,25 @@ struct Report {
     valid: bool,
     reason: Option<&'static str>,
     matched_url: Option<String>,
-    causes: Vec<Cause>,
+    causes: Vec<JsonCause>,
+}
+
+/// One cause in `--json`: `{"code", "signed_url", "fix"}`.
+#[derive(Debug, Serialize)]
+struct JsonCause {
+    code: &'static str,
+    signed_url: Option<String>,
+    fix: String,
+}
+
+impl From<&Cause> for JsonCause {
+    fn from(cause: &Cause) -> Self {
+        JsonCause {
+            code: cause.code().as_str(),
+            signed_url: cause.signed_url().map(str::to_string),
+            fix: cause.fix().to_string(),
+        }
+    }
 }
 
 /// The request to explain, from flags or from a captured raw request.
@@ -69,66 +88,37 @@ fn input(args: &ExplainArgs) -> Result<Input, UsageError> {
     })
 }
 
-fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
 pub(crate) fn run(args: &ExplainArgs) -> Result<Outcome, UsageError> {
     let input = input(args)?;
     let secret = secrets::read(&args.secret)?;
     let validator = verify::strict_validator(&secret, args.secret.key_id.as_deref())?;
     let headers = SignatureHeaders::new(&input.signature).with_settings(input.settings.as_deref());
     let verdict = verify::check(&validator, &input.url, &input.request, headers);
-    let (params, alternative) = match &input.request {
-        Request::Params(pairs) => (Some(pairs.clone()), None),
-        Request::FormBody(body) => (Some(form_pairs(body)), None),
-        Request::Body(body) => (
-            None,
-            std::str::from_utf8(body)
-                .ok()
-                .filter(|b| b.contains('='))
-                .map(|b| form_pairs(b.as_bytes())),
-        ),
-    };
-    let sha256 = input
-        .settings
-        .as_deref()
-        .is_some_and(|s| s.to_ascii_uppercase().contains("HMAC_SHA256"));
-    let algorithm = if sha256 {
-        Algorithm::HmacSha256
-    } else {
-        Algorithm::HmacSha1
-    };
     let report = match &verdict {
         Ok(verified) => {
             let matched = verified.matched_url(&input.url);
-            let signed = match &params {
-                Some(pairs) if !matches!(input.request, Request::Body(_)) => {
-                    string_to_sign(&matched, pairs.iter())
-                }
-                _ => matched.clone(),
+            let signed = match &input.request {
+                Request::Params(pairs) => string_to_sign(&matched, pairs.iter()),
+                Request::FormBody(body) => string_to_sign(&matched, form_pairs(body).iter()),
+                Request::Body(_) => matched.clone(),
             };
-            if !args.json {
-                crate::output::out!("{verified}");
-                crate::output::out!("Twilio signed: {matched}");
-                crate::output::out!("the string that was signed (it holds no secret): {signed}");
-            }
-            // A valid request may still have needed its fragment cut off: say so, it explains why
-            // the signed URL differs from the one checked.
-            let causes: Vec<Cause> = verified
+            // A valid request may still have needed its fragment cut off: that explains why the
+            // signed URL differs from the one checked.
+            let causes: Vec<JsonCause> = verified
                 .fragment_removed()
-                .then(|| Cause {
-                    code: Code::Fragment,
+                .then(|| JsonCause {
+                    code: CauseCode::Fragment.as_str(),
                     signed_url: Some(matched.clone()),
-                    fix: diagnose::fragment_fix(),
+                    fix: FRAGMENT.to_string(),
                 })
                 .into_iter()
                 .collect();
             if !args.json {
+                crate::output::out!("{verified}");
+                crate::output::out!("Twilio signed: {matched}");
+                crate::output::out!("the string that was signed (it holds no secret): {signed}");
                 for cause in &causes {
-                    crate::output::out!("note, {}: {}", code_name(cause.code), cause.fix);
+                    crate::output::out!("note, {}: {}", cause.code.replace('_', " "), cause.fix);
                 }
             }
             Report {
@@ -139,62 +129,15 @@ pub(crate) fn run(args: &ExplainArgs) -> Result<Outcome, UsageError> {
             }
         }
         Err(reason) => {
-            let checked = Checked {
-                url: &input.url,
-                params: params.as_deref(),
-                alternative_params: alternative.as_deref(),
-                signature: &input.signature,
-                secret: &secret,
-                algorithm,
-                prefixes: &args.prefix,
-            };
-            let (found, tried) = diagnose::diagnose(&checked);
-            let causes = match &found {
-                Some(found) => found.causes.clone(),
-                None => vec![Cause {
-                    code: Code::Secret,
-                    signed_url: None,
-                    fix: "no URL, body mode or algorithm variant matched with this secret: the Auth Token \
-                          is probably not the one that signed (test credentials, another account or \
-                          subaccount, a rotated token), or the parameters were changed on the way"
-                        .into(),
-                }],
-            };
+            let diagnosis = diagnose(&validator, &input, args);
             if !args.json {
-                crate::output::out!("rejected ({}): {reason}", reason.as_str());
-                crate::output::out!("checked URL: {}", input.url);
-                match &found {
-                    Some(found) => {
-                        crate::output::out!("Twilio signed: {}", found.signed_url);
-                        crate::output::out!(
-                            "the string that was signed (it holds no secret): {}",
-                            found.string_to_sign
-                        );
-                        crate::output::out!("why, and the fix:");
-                        for cause in &causes {
-                            crate::output::out!("  - {}: {}", code_name(cause.code), cause.fix);
-                        }
-                    }
-                    None => {
-                        crate::output::out!(
-                            "nothing matched ({tried} signed strings tried: schemes, ports, trailing slash, \
-                                  path prefixes, query encodings, body modes, algorithms). Likely causes:"
-                        );
-                        for cause in &causes {
-                            crate::output::out!("  - {}", cause.fix);
-                        }
-                        crate::output::out!(
-                            "  - the host differs (a tunnel or proxy rewrote Host): pass --public-url with \
-                                  the URL configured in Twilio"
-                        );
-                    }
-                }
+                print_rejection(reason.as_str(), &reason.to_string(), &input.url, &diagnosis)?;
             }
             Report {
                 valid: false,
                 reason: Some(reason.as_str()),
                 matched_url: None,
-                causes,
+                causes: diagnosis.causes().iter().map(JsonCause::from).collect(),
             }
         }
     };
@@ -209,15 +152,65 @@ pub(crate) fn run(args: &ExplainArgs) -> Result<Outcome, UsageError> {
     })
 }
 
-fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Scheme => "scheme",
-        Code::Port => "port",
-        Code::TrailingSlash => "trailing slash",
-        Code::PathPrefix => "path prefix",
-        Code::QueryEncoding => "query encoding",
-        Code::Fragment => "fragment",
-        Code::BodyMode => "body mode",
-        Code::Secret => "algorithm",
+/// What `explain` says of a cut-off fragment on a valid request: the core's own words.
+const FRAGMENT: &str = "Twilio never signs a URL's fragment (its connection overrides such as #rc=2&rp=all \
+    or #ct=… live there): the signed URL is the one without it. Validation already tries it that way (spec \
+    §4.4), so nothing needs to change for the fragment itself";
+
+/// The core's diagnosis of the rejected request, with the prefixes and public URL given.
+fn diagnose(
+    validator: &twilio_webhook::RequestValidator,
+    input: &Input,
+    args: &ExplainArgs,
+) -> Diagnosis {
+    let payload = match &input.request {
+        Request::Params(pairs) => Payload::Params(pairs),
+        Request::FormBody(body) => Payload::FormBody(body),
+        Request::Body(body) => Payload::Body(body),
+    };
+    let mut hints = args.prefix.iter().fold(Hints::new(), |h, p| h.prefix(p));
+    if let Some(public) = &args.public_url {
+        hints = hints.public_url(public);
     }
+    let suspect = Suspect::new(&input.url, payload, &input.signature)
+        .settings(input.settings.as_deref())
+        .hints(hints);
+    validator.diagnose(&suspect)
+}
+
+fn print_rejection(
+    code: &str,
+    reason: &str,
+    url: &str,
+    diagnosis: &Diagnosis,
+) -> Result<(), UsageError> {
+    crate::output::out!("rejected ({code}): {reason}");
+    crate::output::out!("checked URL: {url}");
+    match (diagnosis.signed_url(), diagnosis.string_to_sign()) {
+        (Some(signed), Some(string)) => {
+            crate::output::out!("Twilio signed: {signed}");
+            crate::output::out!("the string that was signed (it holds no secret): {string}");
+            crate::output::out!("why, and the fix:");
+            for cause in diagnosis.causes() {
+                crate::output::out!("  - {}: {}", cause.code(), cause.fix());
+            }
+        }
+        _ => {
+            crate::output::out!(
+                "nothing matched ({} signed strings tried: schemes, hosts, ports, trailing slash, path \
+                 prefixes, query encodings, fragment, body modes, algorithms, secrets). Likely causes:",
+                diagnosis.hmacs()
+            );
+            for cause in diagnosis.causes() {
+                crate::output::out!("  - {}", cause.fix());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }

@@ -14,7 +14,6 @@
 
 mod args;
 mod batch;
-mod diagnose;
 mod explain;
 mod guard;
 mod kinds;

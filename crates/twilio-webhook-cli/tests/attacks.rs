@@ -432,9 +432,9 @@ fn issue_18_the_guards_surface_is_consistent() {
     .expect("metrics")
     .text();
     for line in [
-        "twilio_guard_requests_total{verdict=\"forwarded\",reason=\"\"} 1",
-        "twilio_guard_requests_total{verdict=\"upstream_failed\",reason=\"upstream_unavailable\"} 1",
-        "twilio_guard_requests_total{verdict=\"rejected\",reason=\"body_too_large\"} 1",
+        "twilio_guard_requests_total{verdict=\"forwarded\",reason=\"\",cause=\"\"} 1",
+        "twilio_guard_requests_total{verdict=\"upstream_failed\",reason=\"upstream_unavailable\",cause=\"\"} 1",
+        "twilio_guard_requests_total{verdict=\"rejected\",reason=\"body_too_large\",cause=\"\"} 1",
         "twilio_guard_verify_seconds_count 2",
     ] {
         assert!(metrics.contains(line), "{line} missing:\n{metrics}");

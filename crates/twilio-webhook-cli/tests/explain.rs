@@ -109,6 +109,43 @@ fn a_stripped_or_added_prefix_is_a_path_prefix_cause() {
     assert_eq!(report["causes"][0]["code"], "path_prefix", "{report}");
 }
 
+/// Issue 19: a two-segment mount is found without `--prefix`, and `--public-url` counts in `--url` mode.
+#[test]
+fn two_segment_prefixes_and_the_public_url_in_url_mode() {
+    finds(
+        "https://example.com/api/v2/sms",
+        "https://example.com/sms",
+        &["path_prefix"],
+    );
+    // A tunnel's host that no list could guess, given as the public URL Twilio calls.
+    let sig = sign(
+        "https://abc123.ngrok-free.app/hooks/sms",
+        Algorithm::HmacSha1,
+    );
+    let (code, report) = explain(&[
+        "--url",
+        "http://127.0.0.1:3000/sms",
+        "--signature",
+        &sig,
+        "--public-url",
+        "https://abc123.ngrok-free.app/hooks",
+    ]);
+    assert_eq!(code, Some(1), "{report}");
+    let codes: Vec<&str> = report["causes"]
+        .as_array()
+        .expect("causes")
+        .iter()
+        .filter_map(|c| c["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["scheme", "host", "port", "path_prefix"], "{report}");
+    assert!(
+        report["causes"][0]["fix"]
+            .as_str()
+            .is_some_and(|f| f.contains("TWILIO_PUBLIC_URL=https://abc123.ngrok-free.app/hooks")),
+        "{report}"
+    );
+}
+
 #[test]
 fn a_reencoded_query_is_a_query_encoding_cause() {
     finds(

@@ -278,12 +278,14 @@ fn admin_health_and_metrics() {
     );
     let metrics = get("/metrics").text();
     assert!(
-        metrics.contains("twilio_guard_requests_total{verdict=\"forwarded\",reason=\"\"} 1"),
+        metrics.contains(
+            "twilio_guard_requests_total{verdict=\"forwarded\",reason=\"\",cause=\"\"} 1"
+        ),
         "{metrics}"
     );
     assert!(
         metrics.contains(
-            "twilio_guard_requests_total{verdict=\"rejected\",reason=\"signature_mismatch\"} 1"
+            "twilio_guard_requests_total{verdict=\"rejected\",reason=\"signature_mismatch\",cause=\"unexplained\"} 1"
         ),
         "{metrics}"
     );

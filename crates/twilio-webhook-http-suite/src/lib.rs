@@ -11,10 +11,12 @@ mod attacks;
 mod client;
 mod replay;
 mod server;
+mod tunnel;
 
 pub use attacks::attack_contract;
 pub use client::{RawRequest, RawResponse, send, send_to};
 pub use replay::{RedisServer, replay_contract, report_only_contract, signed_form, signed_sms};
+pub use tunnel::tunnel_contract;
 
 /// What a typed-payload handler answers for a message: what [`MMS_DESCRIPTION`] expects of [`MMS_BODY`].
 pub fn describe_message(m: &twilio_webhook::payload::IncomingMessage) -> String {
@@ -36,8 +38,8 @@ pub const MMS_DESCRIPTION: &str = r#"MM0123456789abcdef0123456789abcdef from +15
 /// A real inbound MMS webhook body (two media, a repeated parameter), for typed-payload tests.
 pub const MMS_BODY: &[u8] = b"ToCountry=US&MessageSid=MM0123456789abcdef0123456789abcdef&AccountSid=AC0123456789abcdef0123456789abcdef&From=%2B15551234567&To=%2B15557654321&Body=Look%21&NumMedia=2&MediaUrl0=https%3A%2F%2Fapi.twilio.com%2Fm0&MediaContentType0=image%2Fjpeg&MediaUrl1=https%3A%2F%2Fapi.twilio.com%2Fm1&MediaContentType1=image%2Fpng&Tag=a&Tag=b";
 pub use server::{
-    Config, Server, TOKEN, example_binary, example_contract, free_port, spawn_example,
-    spawn_example_with, wait_for,
+    Config, Example, Server, TOKEN, command_contract, example_binary, example_contract, free_port,
+    spawn_example, spawn_example_with, wait_for,
 };
 
 use twilio_webhook::{Algorithm, Signer};
@@ -74,6 +76,8 @@ struct Case {
     request: RawRequest,
     status: u16,
     body_has: &'static str,
+    /// A WebSocket server may answer the handshake by switching protocols (`101`) instead.
+    or_switching: bool,
 }
 
 fn signer() -> Signer {
@@ -148,6 +152,7 @@ fn case(name: &'static str, request: RawRequest, status: u16, body_has: &'static
         request,
         status,
         body_has,
+        or_switching: false,
     }
 }
 
@@ -305,12 +310,15 @@ fn cases(config: &Config, port: u16) -> Vec<Case> {
                     403,
                     "signature_mismatch",
                 ),
-                case(
-                    "websocket handshake signed for the ws:// URL",
-                    handshake(&host, &format!("ws://{host}/ws")),
-                    200,
-                    "handshake verified",
-                ),
+                Case {
+                    or_switching: true,
+                    ..case(
+                        "websocket handshake signed for the ws:// URL",
+                        handshake(&host, &format!("ws://{host}/ws")),
+                        200,
+                        "handshake verified",
+                    )
+                },
                 case(
                     "websocket handshake signed for the http:// URL",
                     handshake(&host, &by_host("/ws")),
@@ -435,6 +443,7 @@ pub fn run(label: &str, start: impl Fn(&Config) -> Server) -> usize {
             count += 1;
             match send(server.port, &case.request) {
                 Ok(r) if r.status == case.status && r.text().contains(case.body_has) => {}
+                Ok(r) if case.or_switching && r.status == 101 => {}
                 Ok(r) => failures.push(format!(
                     "[{}] {}: expected {} containing {:?}, got {} {:?}",
                     config.name,

@@ -2,7 +2,7 @@
 //! a test starts itself, each on a free loopback port.
 
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -88,8 +88,8 @@ fn wait_for_child(port: u16, child: &mut Child, name: &str) {
             panic!("example {name} exited before listening: {status}");
         }
         assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{name}: no server on port {port} after 30 s"
+            start.elapsed() < Duration::from_secs(60),
+            "{name}: no server on port {port} after 60 s"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -104,6 +104,89 @@ impl Drop for Kill {
     }
 }
 
+/// An example server: the command that starts it (a Rust example binary, or `python …/flask_app.py`).
+#[derive(Debug, Clone)]
+pub struct Example {
+    /// A name for failure messages.
+    pub name: String,
+    program: PathBuf,
+    args: Vec<String>,
+}
+
+impl Example {
+    /// The workspace's example binary `name` (`axum`, `actix`).
+    pub fn binary(name: &str) -> Example {
+        Example {
+            name: name.to_string(),
+            program: example_binary(name),
+            args: Vec::new(),
+        }
+    }
+
+    /// Any command: `program` and its arguments (`python3 python/examples/flask_app.py`).
+    pub fn command(name: &str, program: impl Into<PathBuf>, args: &[String]) -> Example {
+        Example {
+            name: name.to_string(),
+            program: program.into(),
+            args: args.to_vec(),
+        }
+    }
+
+    fn command_with(&self, env: &[(&str, String)]) -> Command {
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args)
+            .env_remove("TWILIO_PUBLIC_URL")
+            .env_remove("TWILIO_TRUSTED_PROXIES")
+            .env_remove("TWILIO_REPLAY")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        cmd
+    }
+
+    /// Starts it with the contract's environment (`PORT`, `TWILIO_AUTH_TOKEN`, `TWILIO_PUBLIC_URL`,
+    /// `TWILIO_TRUSTED_PROXIES`, and `extra`), its standard error to `log` if given, and waits until it
+    /// listens.
+    pub fn spawn(&self, config: &Config, extra: &[(&str, String)], log: Option<&Path>) -> Server {
+        let port = free_port();
+        let mut env = vec![
+            ("PORT", port.to_string()),
+            ("TWILIO_AUTH_TOKEN", TOKEN.to_string()),
+        ];
+        env.extend(
+            config
+                .public_url
+                .map(|v| ("TWILIO_PUBLIC_URL", v.to_string())),
+        );
+        env.extend(
+            config
+                .trusted_proxies
+                .map(|v| ("TWILIO_TRUSTED_PROXIES", v.to_string())),
+        );
+        env.extend(extra.iter().cloned());
+        let mut cmd = self.command_with(&env);
+        if let Some(log) = log {
+            cmd.stderr(std::fs::File::create(log).expect("log file"));
+        }
+        let mut child = cmd.spawn().expect("example starts");
+        wait_for_child(port, &mut child, &self.name);
+        Server::new(port, Box::new(Kill(child)))
+    }
+
+    /// Runs it to its end with `env` (for the start-up refusals): exit code and standard error.
+    fn run(&self, env: &[(&str, String)]) -> (Option<i32>, String) {
+        let mut cmd = self.command_with(env);
+        cmd.env_remove("TWILIO_AUTH_TOKEN")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stderr(Stdio::piped());
+        let out = cmd.output().expect("example runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
 /// Starts an example binary with the contract's environment (`PORT`, `TWILIO_AUTH_TOKEN`,
 /// `TWILIO_PUBLIC_URL`, `TWILIO_TRUSTED_PROXIES`) and waits until it listens.
 pub fn spawn_example(name: &str, config: &Config) -> Server {
@@ -112,50 +195,31 @@ pub fn spawn_example(name: &str, config: &Config) -> Server {
 
 /// [`spawn_example`] with more environment variables (`TWILIO_REPLAY`).
 pub fn spawn_example_with(name: &str, config: &Config, extra: &[(&str, String)]) -> Server {
-    let port = free_port();
-    let mut cmd = Command::new(example_binary(name));
-    cmd.env("PORT", port.to_string())
-        .env("TWILIO_AUTH_TOKEN", TOKEN)
-        .env_remove("TWILIO_PUBLIC_URL")
-        .env_remove("TWILIO_TRUSTED_PROXIES")
-        .env_remove("TWILIO_REPLAY")
-        .envs(extra.iter().map(|(k, v)| (k, v)))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if let Some(v) = config.public_url {
-        cmd.env("TWILIO_PUBLIC_URL", v);
-    }
-    if let Some(v) = config.trusted_proxies {
-        cmd.env("TWILIO_TRUSTED_PROXIES", v);
-    }
-    let mut child = cmd.spawn().expect("example starts");
-    wait_for_child(port, &mut child, name);
-    Server::new(port, Box::new(Kill(child)))
+    Example::binary(name).spawn(config, extra, None)
 }
 
-/// The example server `name` keeps its contract: every case of the suite, and no start without
-/// `TWILIO_AUTH_TOKEN` or with a bad `PORT`. Returns the number of cases run.
+/// The example server `name` keeps its contract (see [`command_contract`]).
 pub fn example_contract(name: &str) -> usize {
-    assert_refuses_without_token(name);
-    let out = Command::new(example_binary(name))
-        .env("TWILIO_AUTH_TOKEN", TOKEN)
-        .env("PORT", "not-a-port")
-        .output()
-        .expect("example runs");
-    assert_eq!(out.status.code(), Some(2), "{name} with PORT=not-a-port");
-    crate::run(&format!("{name} example"), |config| {
-        spawn_example(name, config)
-    })
+    command_contract(&Example::binary(name))
 }
 
-/// The example refuses to start without `TWILIO_AUTH_TOKEN`: exit code 2 and a message naming it.
-fn assert_refuses_without_token(name: &str) {
-    let out = Command::new(example_binary(name))
-        .env_remove("TWILIO_AUTH_TOKEN")
-        .env("PORT", free_port().to_string())
-        .output()
-        .expect("example runs");
-    assert_eq!(out.status.code(), Some(2), "{name} without a token");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+/// An example server keeps its contract: every case of the suite under every configuration; no start
+/// without `TWILIO_AUTH_TOKEN` or with a bad `PORT` (exit code 2, a message naming what is wrong); and,
+/// behind a tunnel with no configuration, its own log says at the first refused webhook what Twilio
+/// signed and the setting to change, while the response stays the terse reason. Returns the number of
+/// cases run.
+pub fn command_contract(example: &Example) -> usize {
+    let name = &example.name;
+    let (code, stderr) = example.run(&[("PORT", free_port().to_string())]);
+    assert_eq!(code, Some(2), "{name} without a token: {stderr}");
     assert!(stderr.contains("TWILIO_AUTH_TOKEN"), "{name}: {stderr}");
+    let (code, stderr) = example.run(&[
+        ("TWILIO_AUTH_TOKEN", TOKEN.to_string()),
+        ("PORT", "not-a-port".to_string()),
+    ]);
+    assert_eq!(code, Some(2), "{name} with PORT=not-a-port: {stderr}");
+    crate::tunnel_contract(example);
+    crate::run(&format!("{name} example"), |config| {
+        example.spawn(config, &[], None)
+    })
 }

@@ -10,8 +10,10 @@ use crate::secret::ConfigError;
 use crate::validator::RequestValidator;
 use crate::verdict::{Rejection, Verified};
 
+mod explain;
 mod rejection;
 
+pub use explain::DEFAULT_DIAGNOSES_PER_SECOND;
 pub use rejection::{Refusal, ReportOnly, WebhookRejection};
 
 /// The default body limit: 1 MiB (Twilio's requests are a few KiB).
@@ -44,6 +46,7 @@ pub struct WebhookVerifier {
     replay: Option<ReplayGuard>,
     accounts: Option<std::sync::Arc<dyn AccountSecrets>>,
     json_account_sid: Option<JsonAccountSid>,
+    explainer: explain::Explainer,
 }
 
 /// A reader of the claimed `AccountSid` of a JSON body.
@@ -127,6 +130,7 @@ impl WebhookVerifier {
             replay: None,
             accounts: None,
             json_account_sid: None,
+            explainer: explain::Explainer::default(),
         }
     }
 
@@ -171,6 +175,16 @@ impl WebhookVerifier {
             policy = policy.trust_proxy(&proxy).map_err(EnvError::PublicUrl)?;
         }
         Ok(WebhookVerifier::new(validator).public_url(policy))
+    }
+
+    /// Sets how many rejections a second are explained in the log with a diagnosis (default
+    /// [`DEFAULT_DIAGNOSES_PER_SECOND`]; `0` turns diagnoses off). Each is bounded (at most
+    /// `MAX_HMACS`), and past the budget a rejection gets its terse line: a flood of forged requests
+    /// costs no more than that. Clones share the budget.
+    #[must_use]
+    pub fn diagnoses_per_second(mut self, rate: u32) -> Self {
+        self.explainer.budget = explain::Budget::new(rate);
+        self
     }
 
     /// Sets the public-URL policy.
@@ -417,6 +431,9 @@ impl WebhookVerifier {
         if let Err(e) = crate::target::origin_form(request.target) {
             return Err(WebhookRejection::new(Refusal::BadTarget(e), Vec::new()));
         }
+        if request.peer.is_none() && self.public_url.trusts_proxies() {
+            self.explainer.no_peer();
+        }
         let headers = SignatureHeaders::from_pairs(request.headers);
         let content_type = request
             .headers
@@ -443,7 +460,15 @@ impl WebhookVerifier {
                 }
             }
         }
-        Err(WebhookRejection::new(Refusal::Rejected(reason), urls))
+        Err(explain::rejected(
+            &self.explainer,
+            &self.public_url,
+            validator,
+            request,
+            body,
+            reason,
+            urls,
+        ))
     }
 }
 

@@ -55,6 +55,7 @@
 //! | `http` | `WebhookVerifier` (validator + public-URL policy + body limit, verifying `http` 1 requests), `PublicUrl` (base URLs, `Host`, trusted proxies), `Incoming` |
 //! | `redis` | `RedisStore`: replay protection shared by several instances through Redis |
 //! | `serde` | `payload`: typed incoming message and call, message and call status callbacks |
+//! | `diagnose` | `diagnose`: why a request was rejected, what Twilio signed and the setting to change (implies `http`) |
 //!
 //! With `http`, `WebhookVerifier` also takes a `ReplayGuard` (a second delivery of a signed request is
 //! refused) and `AccountSecrets` (a subaccount's own token). The `twilio-webhook-axum` and
@@ -96,6 +97,8 @@
 #[cfg(feature = "http")]
 mod accounts;
 mod canonical;
+#[cfg(feature = "diagnose")]
+pub mod diagnose;
 mod form;
 mod headers;
 #[cfg(feature = "http")]
@@ -119,12 +122,14 @@ mod verdict;
 
 #[cfg(feature = "http")]
 pub use accounts::{AccountSecrets, CachedAccounts, LoadTokens, LookupError, StaticAccounts};
+#[cfg(feature = "diagnose")]
+pub use diagnose::{Cause, CauseCode, Diagnosis, Hints, MAX_HMACS, Payload, Suspect};
 pub use form::FormParam;
 pub use headers::SignatureHeaders;
 #[cfg(feature = "http")]
 pub use http::{
-    DEFAULT_BODY_LIMIT, EnvError, Refusal, ReportOnly, VerifiedRequest, WebhookRejection,
-    WebhookVerifier,
+    DEFAULT_BODY_LIMIT, DEFAULT_DIAGNOSES_PER_SECOND, EnvError, Refusal, ReportOnly,
+    VerifiedRequest, WebhookRejection, WebhookVerifier,
 };
 #[cfg(feature = "http")]
 pub use public_url::{Incoming, PublicUrl, PublicUrlError};

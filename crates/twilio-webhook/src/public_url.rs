@@ -235,6 +235,20 @@ impl PublicUrl {
         self
     }
 
+    /// The path prefixes of the configured base URLs (`/twilio` of `https://example.com/twilio`).
+    #[cfg_attr(not(feature = "diagnose"), allow(dead_code))]
+    pub(crate) fn prefixes(&self) -> impl Iterator<Item = &str> {
+        self.bases
+            .iter()
+            .map(|b| b.prefix.as_str())
+            .filter(|p| !p.is_empty())
+    }
+
+    /// Whether any proxy is trusted.
+    pub(crate) fn trusts_proxies(&self) -> bool {
+        !self.trusted.is_empty()
+    }
+
     /// Whether a peer's forwarded headers are honoured.
     pub fn is_trusted(&self, peer: Option<IpAddr>) -> bool {
         peer.is_some_and(|ip| self.trusted.iter().any(|net| net.contains(&ip)))
@@ -411,7 +425,7 @@ impl<'h> Forwarded<'h> {
 }
 
 /// Splits at `sep` outside double-quoted strings (RFC 7230 quoted-string, with `\` escapes).
-fn split_quoted(s: &str, sep: u8) -> impl DoubleEndedIterator<Item = &str> {
+pub(crate) fn split_quoted(s: &str, sep: u8) -> impl DoubleEndedIterator<Item = &str> {
     let mut cuts = Vec::new();
     let (mut quoted, mut escaped) = (false, false);
     for (i, b) in s.bytes().enumerate() {
@@ -433,7 +447,7 @@ fn split_quoted(s: &str, sep: u8) -> impl DoubleEndedIterator<Item = &str> {
 }
 
 /// A token or a quoted-string's content (a quoted value with escapes is refused: no host has them).
-fn unquote(v: &str) -> &str {
+pub(crate) fn unquote(v: &str) -> &str {
     match v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
         Some(inner) if !inner.contains('\\') => inner,
         Some(_) => "",

@@ -398,6 +398,40 @@ impl RequestValidator {
     }
 }
 
+#[cfg(feature = "diagnose")]
+impl RequestValidator {
+    /// Every configured secret keyed for `algorithm`, by its id: the Auth Tokens (HMAC-SHA1 only), then
+    /// the SharedKeys. For a diagnosis, which tries them all.
+    pub(crate) fn secrets(&self, algorithm: Algorithm) -> Vec<(SecretId, &Keyed)> {
+        let inner = &*self.inner;
+        let tokens = inner
+            .auth_tokens
+            .iter()
+            .filter(|_| algorithm == Algorithm::HmacSha1)
+            .map(|t| (SecretId::new(SecretKind::AuthToken, &t.name), &t.keyed));
+        let shared = inner.shared_keys.iter().map(|k| {
+            (
+                SecretId::new(SecretKind::SharedKey, &k.id),
+                k.keyed(algorithm),
+            )
+        });
+        tokens.chain(shared).collect()
+    }
+
+    /// The secrets a request's settings header selects, with the algorithm it selects (none when the
+    /// header selects nothing configured).
+    pub(crate) fn selected_secrets(&self, settings: Option<&str>) -> Vec<(SecretId, Algorithm)> {
+        let Ok(selected) = settings::parse(settings).and_then(|s| self.select(s)) else {
+            return Vec::new();
+        };
+        let algorithm = selected.algorithm();
+        selected
+            .keys()
+            .map(|((kind, name), _)| (SecretId::new(kind, name), algorithm))
+            .collect()
+    }
+}
+
 /// One secret with one candidate URL.
 struct Match<'s, 'u> {
     secret: Secret<'s>,

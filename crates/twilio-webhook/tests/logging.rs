@@ -1,6 +1,7 @@
-//! What the `http` feature logs: one `tracing` warning per rejection with its reason and the URLs
-//! tried, never a secret or the presented signature; nothing for a valid request; report-only mode
-//! announcing itself and counting what it passes.
+//! What the `http` and `diagnose` features log: one `tracing` warning per rejection with its reason,
+//! the URLs tried and, within the budget, what Twilio signed and the setting to change; never a secret
+//! or the presented signature; nothing for a valid request; report-only mode announcing itself and
+//! counting what it passes; trusted proxies without a peer address, said once.
 //!
 //! Its own test binary with one test: tracing caches each log site's interest process-wide, and a
 //! test capturing logs while other tests fire the same log sites can lose events.
@@ -75,9 +76,33 @@ fn rejections_and_report_only_are_logged_without_secrets() {
     report.clone().record(&unsigned);
     assert_eq!(report.would_reject(), 2, "clones share the count");
 
+    // A tunnel's https URL checked as http: the line says what Twilio signed and the setting to change;
+    // past the budget (one a second here), the terse line.
+    let budgeted = WebhookVerifier::new(RequestValidator::new(TOKEN)).diagnoses_per_second(1);
+    let tunnel = sign("https://a.com/sms");
+    for _ in 0..2 {
+        let e = budgeted
+            .verify_parts(&request(Some(&tunnel)), b"Body=Hi")
+            .unwrap_err();
+        assert!(
+            e.explanation()
+                .is_some_and(|x| x.starts_with("rejected POST /sms"))
+        );
+    }
+    // Trusted proxies without a peer address: said once, however many requests.
+    let proxied =
+        WebhookVerifier::from_vars(Some(TOKEN), None, Some("10.0.0.1")).expect("verifier");
+    for _ in 0..2 {
+        assert!(
+            proxied
+                .verify_parts(&request(Some(&good)), b"Body=Hi")
+                .is_ok()
+        );
+    }
+
     let log = String::from_utf8(captured.0.lock().expect("log buffer").clone()).expect("UTF-8");
     let lines: Vec<&str> = log.lines().collect();
-    assert_eq!(lines.len(), 6, "{log}");
+    assert_eq!(lines.len(), 9, "{log}");
     assert!(
         lines[0].contains("WARN") && lines[0].contains(r#"reason="signature_mismatch""#),
         "{log}"
@@ -99,7 +124,23 @@ fn rejections_and_report_only_are_logged_without_secrets() {
         "{log}"
     );
     assert!(
+        lines[6].contains(
+            "rejected POST /sms (signature_mismatch): Twilio signed https://a.com/sms; this server \
+             checked http://a.com/sms (scheme). Fix: set TWILIO_PUBLIC_URL=https://a.com (PublicUrl::base)"
+        ) && lines[6].contains(r#"cause="scheme""#),
+        "{log}"
+    );
+    assert!(
+        lines[7].contains("checked http://a.com/sms (diagnosis over its budget)"),
+        "{log}"
+    );
+    assert!(
+        lines[8].contains("ERROR") && lines[8].contains("no peer address"),
+        "{log}"
+    );
+    assert!(
         !log.contains(TOKEN) && !log.contains(&wrong) && !log.contains(&wrong[..8]),
         "{log}"
     );
+    assert!(!log.contains(&tunnel[..8]), "{log}");
 }

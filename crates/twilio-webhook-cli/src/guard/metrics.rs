@@ -56,17 +56,20 @@ impl Histogram {
 pub(crate) struct Metrics {
     forwarded: AtomicU64,
     passed_through: AtomicU64,
-    rejected: Mutex<BTreeMap<&'static str, u64>>,
-    upstream_failed: Mutex<BTreeMap<&'static str, u64>>,
+    rejected: ByReason,
+    upstream_failed: ByReason,
     open_connections: AtomicU64,
     /// Time to read and verify a request, for every verified or refused request.
     pub(crate) verify: Histogram,
     pub(crate) upstream: Histogram,
 }
 
-fn count(map: &Mutex<BTreeMap<&'static str, u64>>, reason: &'static str) {
+/// Counts, by reason and cause.
+type ByReason = Mutex<BTreeMap<(&'static str, &'static str), u64>>;
+
+fn count(map: &ByReason, reason: &'static str, cause: &'static str) {
     let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
-    *map.entry(reason).or_insert(0) += 1;
+    *map.entry((reason, cause)).or_insert(0) += 1;
 }
 
 impl Metrics {
@@ -80,15 +83,16 @@ impl Metrics {
         self.passed_through.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Counts a refused request by its reason code.
-    pub(crate) fn rejected(&self, reason: &'static str) {
-        count(&self.rejected, reason);
+    /// Counts a refused request by its reason code and, when a diagnosis found one, its first cause
+    /// (`scheme`, `host`, `path_prefix`, …; empty otherwise).
+    pub(crate) fn rejected(&self, reason: &'static str, cause: Option<&'static str>) {
+        count(&self.rejected, reason, cause.unwrap_or(""));
     }
 
     /// Counts a request the guard could not deliver (`upstream_unavailable`, `upstream_timeout`), or
     /// whose body failed on the way (`body_too_large`, `client_timeout`).
     pub(crate) fn upstream_failed(&self, reason: &'static str) {
-        count(&self.upstream_failed, reason);
+        count(&self.upstream_failed, reason, "");
     }
 
     /// A client connection opened (`1`) or closed (`-1`).
@@ -105,16 +109,20 @@ impl Metrics {
         let mut out = String::from(
             "# HELP twilio_guard_requests_total Requests by verdict and reason.\n# TYPE twilio_guard_requests_total counter\n",
         );
-        let mut line = |verdict: &str, reason: &str, n: u64| {
+        let mut line = |verdict: &str, (reason, cause): (&str, &str), n: u64| {
             let _ = writeln!(
                 out,
-                "twilio_guard_requests_total{{verdict=\"{verdict}\",reason=\"{reason}\"}} {n}"
+                "twilio_guard_requests_total{{verdict=\"{verdict}\",reason=\"{reason}\",cause=\"{cause}\"}} {n}"
             );
         };
-        line("forwarded", "", self.forwarded.load(Ordering::Relaxed));
+        line(
+            "forwarded",
+            ("", ""),
+            self.forwarded.load(Ordering::Relaxed),
+        );
         line(
             "passed_through",
-            "",
+            ("", ""),
             self.passed_through.load(Ordering::Relaxed),
         );
         for (verdict, map) in [
@@ -122,8 +130,8 @@ impl Metrics {
             ("upstream_failed", &self.upstream_failed),
         ] {
             let counts = map.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            for (reason, n) in counts {
-                line(verdict, reason, n);
+            for (labels, n) in counts {
+                line(verdict, labels, n);
             }
         }
         let _ = writeln!(
@@ -152,8 +160,9 @@ mod tests {
     #[test]
     fn the_exposition_counts_and_buckets() {
         let m = Metrics::default();
-        m.rejected("signature_mismatch");
-        m.rejected("signature_mismatch");
+        m.rejected("signature_mismatch", Some("scheme"));
+        m.rejected("signature_mismatch", Some("scheme"));
+        m.rejected("signature_mismatch", None);
         m.upstream_failed("upstream_timeout");
         m.forwarded();
         m.connection(true);
@@ -163,13 +172,15 @@ mod tests {
         let text = m.render();
         assert!(
             text.contains(
-                "twilio_guard_requests_total{verdict=\"rejected\",reason=\"signature_mismatch\"} 2"
+                "twilio_guard_requests_total{verdict=\"rejected\",reason=\"signature_mismatch\",cause=\"scheme\"} 2"
+            ) && text.contains(
+                "twilio_guard_requests_total{verdict=\"rejected\",reason=\"signature_mismatch\",cause=\"\"} 1"
             ),
             "{text}"
         );
         assert!(
             text.contains(
-                "twilio_guard_requests_total{verdict=\"upstream_failed\",reason=\"upstream_timeout\"} 1"
+                "twilio_guard_requests_total{verdict=\"upstream_failed\",reason=\"upstream_timeout\",cause=\"\"} 1"
             ) && text.contains("twilio_guard_open_connections 1"),
             "{text}"
         );

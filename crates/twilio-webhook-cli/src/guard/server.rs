@@ -85,7 +85,7 @@ struct Shared {
 /// A refusal as the layer answers it, counted.
 fn refuse(metrics: &Metrics, refusal: Refusal) -> Response<Body> {
     let rejection = WebhookRejection::new(refusal, Vec::new());
-    metrics.rejected(rejection.code());
+    metrics.rejected(rejection.code(), rejection.cause());
     TwilioWebhookRejection::Rejected(rejection).into_response()
 }
 
@@ -116,7 +116,7 @@ async fn handle(
             // Unverified, but bounded like any other: the declared length first, then as sent.
             let verifier = &shared.config.verifier;
             if let Err(rejection) = verifier.check_declared_length(&parts.headers) {
-                metrics.rejected(rejection.code());
+                metrics.rejected(rejection.code(), rejection.cause());
                 return Ok(TwilioWebhookRejection::Rejected(rejection).into_response());
             }
             let limited = http_body_util::Limited::new(body, verifier.limit());
@@ -132,7 +132,7 @@ async fn handle(
             let response = shared.guarded.clone().call(req).await?;
             if let Some(rejection) = response.extensions().get::<WebhookRejection>() {
                 metrics.verify.observe(start.elapsed());
-                metrics.rejected(rejection.code());
+                metrics.rejected(rejection.code(), rejection.cause());
             } else if response.extensions().get::<UpstreamFailure>().is_none() {
                 metrics.forwarded();
             }

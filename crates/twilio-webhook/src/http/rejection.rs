@@ -42,6 +42,8 @@ pub enum Refusal {
 pub struct WebhookRejection {
     refusal: Refusal,
     urls_tried: Vec<String>,
+    pub(crate) explanation: Option<String>,
+    pub(crate) cause: Option<&'static str>,
 }
 
 impl WebhookRejection {
@@ -55,10 +57,30 @@ impl WebhookRejection {
             urls_tried = ?urls_tried,
             "rejected a webhook request"
         );
+        WebhookRejection::quiet(refusal, urls_tried)
+    }
+
+    /// A rejection that the verifier logs itself, with its explanation.
+    pub(crate) fn quiet(refusal: Refusal, urls_tried: Vec<String>) -> Self {
         WebhookRejection {
             refusal,
             urls_tried,
+            explanation: None,
+            cause: None,
         }
+    }
+
+    /// The line the server logged for this rejection: the method, path and reason, and what Twilio
+    /// signed with the setting to change when a diagnosis found it (feature `diagnose`). For logs
+    /// only: never put it in a response.
+    pub fn explanation(&self) -> Option<&str> {
+        self.explanation.as_deref()
+    }
+
+    /// The first cause the diagnosis found (`scheme`, `host`, `path_prefix`, …), `unexplained` when it
+    /// found none, `None` when no diagnosis ran: for a metric's label.
+    pub fn cause(&self) -> Option<&'static str> {
+        self.cause
     }
 
     /// Why.

@@ -1,0 +1,533 @@
+//! Why a request was rejected (feature `diagnose`): what Twilio signed, and the one setting to change.
+//!
+//! A genuine webhook is most often refused because the application checked another URL than the one
+//! Twilio called: a tunnel's `https` and host, a TLS-terminating proxy's port, a trailing slash, a
+//! stripped mount prefix, a re-encoded query. A diagnosis searches for the URL (and the body mode, the
+//! algorithm, the secret) that makes the presented signature match, with the configured secrets, and
+//! says which differences it took, each with its fix in the user's terms (`TWILIO_PUBLIC_URL=…`,
+//! `PublicUrl::base`, `TWILIO_TRUSTED_PROXIES`, …).
+//!
+//! - **Never a verdict.** A diagnosis returns an explanation, never a [`Verified`](crate::Verified): a
+//!   request it explains is still rejected. It tries far more than validation ever accepts (spec §4),
+//!   including hosts announced by the request's own `Host` and forwarded headers *from any peer*: they
+//!   are clues for the explanation, never for the verdict.
+//! - **Bounded.** At most [`MAX_HMACS`] HMACs per diagnosis, tried cheapest first: one difference before
+//!   two, what the request announced before common mistakes. About 1 ms on this project's 2-core VM
+//!   (README, "Rejections explain themselves").
+//!
+//! ```
+//! use twilio_webhook::{Payload, RequestValidator, Suspect};
+//!
+//! let validator = RequestValidator::new("12345");
+//! // Twilio called the tunnel's https URL; the app, behind it, checked http.
+//! let signature = validator.compute_signature("https://abc123.ngrok.app/sms", [("Body", "Hi")]);
+//! let params = [("Body".to_string(), "Hi".to_string())];
+//! let suspect = Suspect::new("http://abc123.ngrok.app/sms", Payload::Params(&params), &signature);
+//! let diagnosis = validator.diagnose(&suspect);
+//! assert_eq!(diagnosis.signed_url(), Some("https://abc123.ngrok.app/sms"));
+//! assert_eq!(diagnosis.causes()[0].code().as_str(), "scheme");
+//! assert!(diagnosis.causes()[0].fix().contains("TWILIO_PUBLIC_URL=https://abc123.ngrok.app"));
+//! ```
+
+use core::fmt;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
+use std::net::IpAddr;
+
+use crate::canonical::{Suffix, with_form_body, with_params};
+use crate::signature::{Algorithm, Keyed, Presented};
+use crate::url::Pieces;
+use crate::validator::RequestValidator;
+use crate::verdict::{SecretId, SecretKind};
+
+mod fix;
+mod hints;
+mod split;
+mod variants;
+
+use split::Split;
+
+/// The most HMACs one diagnosis computes. Past it, the search stops and says so.
+pub const MAX_HMACS: usize = 4096;
+
+/// What a rejected request carried after its URL.
+#[derive(Debug, Clone, Copy)]
+pub enum Payload<'a> {
+    /// Decoded form parameters.
+    Params(&'a [(String, String)]),
+    /// A raw `application/x-www-form-urlencoded` body.
+    FormBody(&'a [u8]),
+    /// Any other body (JSON): the signature covers the URL alone.
+    Body(&'a [u8]),
+}
+
+/// Clues about the URL Twilio called, from the request and the configuration. The request's own are
+/// taken from **any** peer: a diagnosis only explains, it never accepts.
+#[derive(Debug, Clone, Default)]
+pub struct Hints {
+    pub(crate) schemes: Vec<String>,
+    pub(crate) hosts: Vec<String>,
+    pub(crate) host_ports: Vec<String>,
+    pub(crate) ports: Vec<String>,
+    pub(crate) prefixes: Vec<String>,
+    pub(crate) peer: Option<IpAddr>,
+    pub(crate) forwarded: bool,
+    pub(crate) trusted: bool,
+}
+
+/// A rejected request, as a diagnosis needs it.
+#[derive(Debug, Clone)]
+pub struct Suspect<'a> {
+    url: &'a str,
+    payload: Payload<'a>,
+    signature: &'a str,
+    settings: Option<&'a str>,
+    hints: Hints,
+}
+
+impl<'a> Suspect<'a> {
+    /// The URL that was checked, what followed it, and the `X-Twilio-Signature` presented.
+    pub fn new(url: &'a str, payload: Payload<'a>, signature: &'a str) -> Self {
+        Suspect {
+            url,
+            payload,
+            signature,
+            settings: None,
+            hints: Hints::default(),
+        }
+    }
+
+    /// The `X-Twilio-Webhooks-Signature-Settings` header, if any.
+    #[must_use]
+    pub fn settings(mut self, settings: Option<&'a str>) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Clues from the request and the configuration.
+    #[must_use]
+    pub fn hints(mut self, hints: Hints) -> Self {
+        self.hints = hints;
+        self
+    }
+}
+
+/// What differs between the URL (or the request) checked and what Twilio signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CauseCode {
+    /// `http` for `https`, `ws` for `wss` (TLS terminated in front), or a WebSocket scheme.
+    Scheme,
+    /// Another host (a tunnel, a proxy, a load balancer rewrote `Host`).
+    Host,
+    /// A port added, removed or changed (a port mapping, a proxy).
+    Port,
+    /// The path with or without its trailing slash.
+    TrailingSlash,
+    /// A mount prefix added or stripped (an ingress, a router, a proxy).
+    PathPrefix,
+    /// The query re-encoded between Twilio and the application.
+    QueryEncoding,
+    /// The fragment, which Twilio never signs (spec §4.4; validation already cuts it).
+    Fragment,
+    /// Form parameters where Twilio signed the URL alone, or the reverse.
+    BodyMode,
+    /// Another secret or algorithm than the request's settings select, or none of the configured
+    /// secrets.
+    Secret,
+}
+
+impl CauseCode {
+    /// The code as a stable `snake_case` name (`scheme`, `path_prefix`, …), as in logs and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CauseCode::Scheme => "scheme",
+            CauseCode::Host => "host",
+            CauseCode::Port => "port",
+            CauseCode::TrailingSlash => "trailing_slash",
+            CauseCode::PathPrefix => "path_prefix",
+            CauseCode::QueryEncoding => "query_encoding",
+            CauseCode::Fragment => "fragment",
+            CauseCode::BodyMode => "body_mode",
+            CauseCode::Secret => "secret",
+        }
+    }
+}
+
+impl fmt::Display for CauseCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.as_str().replace('_', " "))
+    }
+}
+
+/// One difference, the URL that really matched (none when nothing did) and the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    code: CauseCode,
+    signed_url: Option<String>,
+    fix: String,
+    /// The fix alone, short, for a log line (empty when there is nothing to do).
+    action: String,
+}
+
+impl Cause {
+    /// What differs.
+    pub fn code(&self) -> CauseCode {
+        self.code
+    }
+
+    /// The URL Twilio signed, when it was found.
+    pub fn signed_url(&self) -> Option<&str> {
+        self.signed_url.as_deref()
+    }
+
+    /// What to change, in the terms of the configuration (an environment variable, a builder call).
+    pub fn fix(&self) -> &str {
+        &self.fix
+    }
+}
+
+/// What the signature was found to cover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Found {
+    signed_url: String,
+    string_to_sign: String,
+    secret: SecretId,
+    algorithm: Algorithm,
+}
+
+/// The answer: what Twilio signed and why it differs, or that nothing matched and the likely reasons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnosis {
+    found: Option<Found>,
+    causes: Vec<Cause>,
+    hmacs: usize,
+    exhausted: bool,
+}
+
+impl Diagnosis {
+    /// The URL Twilio signed, when one matched.
+    pub fn signed_url(&self) -> Option<&str> {
+        self.found.as_ref().map(|f| f.signed_url.as_str())
+    }
+
+    /// The exact string that was signed (it holds no secret), when one matched.
+    pub fn string_to_sign(&self) -> Option<&str> {
+        self.found.as_ref().map(|f| f.string_to_sign.as_str())
+    }
+
+    /// The secret that made the signature, when one matched.
+    pub fn secret(&self) -> Option<&SecretId> {
+        self.found.as_ref().map(|f| &f.secret)
+    }
+
+    /// The algorithm that made the signature, when one matched.
+    pub fn algorithm(&self) -> Option<Algorithm> {
+        self.found.as_ref().map(|f| f.algorithm)
+    }
+
+    /// Each difference and its fix; when nothing matched, the likely reasons (without a signed URL).
+    pub fn causes(&self) -> &[Cause] {
+        &self.causes
+    }
+
+    /// How many HMACs the search computed (at most [`MAX_HMACS`]).
+    pub fn hmacs(&self) -> usize {
+        self.hmacs
+    }
+
+    /// Whether the search stopped at [`MAX_HMACS`] before trying everything.
+    pub fn exhausted(&self) -> bool {
+        self.exhausted
+    }
+
+    /// One sentence for a log line, given the URL that was checked: what Twilio signed and what to
+    /// change, or that nothing matched and what to look at.
+    ///
+    /// ```
+    /// # use twilio_webhook::{Payload, RequestValidator, Suspect};
+    /// # let validator = RequestValidator::new("12345");
+    /// # let signature = validator.compute_signature("https://abc123.ngrok.app/sms", [("Body", "Hi")]);
+    /// # let params = [("Body".to_string(), "Hi".to_string())];
+    /// let checked = "http://abc123.ngrok.app/sms";
+    /// let diagnosis = validator.diagnose(&Suspect::new(checked, Payload::Params(&params), &signature));
+    /// assert_eq!(
+    ///     diagnosis.summary(checked),
+    ///     "Twilio signed https://abc123.ngrok.app/sms; this server checked http://abc123.ngrok.app/sms \
+    ///      (scheme). Fix: set TWILIO_PUBLIC_URL=https://abc123.ngrok.app (PublicUrl::base)"
+    /// );
+    /// ```
+    pub fn summary(&self, checked: &str) -> String {
+        let mut actions: Vec<&str> = Vec::new();
+        for cause in &self.causes {
+            if !cause.action.is_empty() && !actions.contains(&cause.action.as_str()) {
+                actions.push(&cause.action);
+            }
+        }
+        let codes: Vec<&str> = self.causes.iter().map(|c| c.code.as_str()).collect();
+        match &self.found {
+            Some(found) => {
+                let mut line = format!(
+                    "Twilio signed {}; this server checked {checked} ({})",
+                    found.signed_url,
+                    codes.join(", ")
+                );
+                if !actions.is_empty() {
+                    line.push_str(". Fix: ");
+                    line.push_str(&actions.join("; "));
+                }
+                line
+            }
+            None => format!(
+                "this server checked {checked}; no variant of the URL, body mode, algorithm or configured \
+                 secret matches the signature ({} HMACs tried). {}",
+                self.hmacs,
+                actions.join("; ")
+            ),
+        }
+    }
+}
+
+/// A configured secret, keyed, and whether the request's settings select it.
+struct Candidate<'v> {
+    id: SecretId,
+    keyed: &'v Keyed,
+    selected: bool,
+}
+
+/// The variants of every part of a URL, cheapest first.
+struct Lattice {
+    schemes: variants::Variants<String>,
+    hosts: variants::Variants<String>,
+    ports: variants::Variants<Option<String>>,
+    paths: variants::Variants<String>,
+    queries: variants::Variants<Option<String>>,
+    fragments: variants::Variants<Option<String>>,
+}
+
+/// A point of the lattice: one index per part.
+type Point = [u8; 6];
+
+impl Lattice {
+    fn new(split: &Split, hints: &Hints) -> Self {
+        Lattice {
+            schemes: variants::schemes(split, hints),
+            hosts: variants::hosts(split, hints),
+            ports: variants::ports(split, hints),
+            paths: variants::paths(split, hints),
+            queries: variants::queries(split),
+            fragments: variants::fragments(split),
+        }
+    }
+
+    fn lens(&self) -> [usize; 6] {
+        [
+            self.schemes.0.len(),
+            self.hosts.0.len(),
+            self.ports.0.len(),
+            self.paths.0.len(),
+            self.queries.0.len(),
+            self.fragments.0.len(),
+        ]
+    }
+
+    /// The URL at `p`, its cost and the causes it stands for, in the order of the URL's parts.
+    fn at(&self, checked: &Split, p: Point) -> Option<(Split, u16, Vec<CauseCode>)> {
+        let [s, h, po, pa, q, f] = p.map(usize::from);
+        let (s, h, po) = (
+            self.schemes.0.get(s)?,
+            self.hosts.0.get(h)?,
+            self.ports.0.get(po)?,
+        );
+        let (pa, q, f) = (
+            self.paths.0.get(pa)?,
+            self.queries.0.get(q)?,
+            self.fragments.0.get(f)?,
+        );
+        let cost = [s.cost, h.cost, po.cost, pa.cost, q.cost, f.cost]
+            .iter()
+            .map(|&c| u16::from(c))
+            .sum();
+        let codes = [s.code, h.code, po.code, pa.code, q.code, f.code]
+            .into_iter()
+            .flatten()
+            .collect();
+        let url = Split {
+            scheme: s.value.clone(),
+            host: h.value.clone(),
+            port: po.value.clone(),
+            path: pa.value.clone(),
+            query: q.value.clone(),
+            fragment: f.value.clone(),
+            ..checked.clone()
+        };
+        Some((url, cost, codes))
+    }
+}
+
+impl RequestValidator {
+    /// Searches for what the presented signature covers (see the [module docs](crate::diagnose)):
+    /// never a verdict, at most [`MAX_HMACS`] HMACs.
+    pub fn diagnose(&self, suspect: &Suspect<'_>) -> Diagnosis {
+        let mut diagnosis = Diagnosis {
+            found: None,
+            causes: Vec::new(),
+            hmacs: 0,
+            exhausted: false,
+        };
+        let signature = suspect.signature.trim();
+        let algorithm = match signature.len() {
+            28 => Algorithm::HmacSha1,
+            44 => Algorithm::HmacSha256,
+            _ => {
+                diagnosis.causes = fix::malformed_signature();
+                return diagnosis;
+            }
+        };
+        let (Ok(presented), Some(checked)) = (
+            Presented::decode(signature, algorithm),
+            Split::parse(suspect.url),
+        ) else {
+            diagnosis.causes = fix::malformed_signature();
+            return diagnosis;
+        };
+        let candidates = self.candidates(suspect.settings, algorithm);
+        let modes = modes(suspect.payload);
+        let lattice = Lattice::new(&checked, &suspect.hints);
+        let lens = lattice.lens();
+        let mut heap = BinaryHeap::new();
+        let mut seen: HashSet<Point> = HashSet::new();
+        let start: Point = [0; 6];
+        heap.push(Reverse((0u16, 0usize, start)));
+        seen.insert(start);
+        'search: while let Some(Reverse((_, _, point))) = heap.pop() {
+            let Some((url, _, url_codes)) = lattice.at(&checked, point) else {
+                continue;
+            };
+            let joined = url.join();
+            let pieces = Pieces([joined.as_str(), "", ""]);
+            for (suffix, mode_code) in &modes {
+                for candidate in &candidates {
+                    if diagnosis.hmacs >= MAX_HMACS {
+                        diagnosis.exhausted = true;
+                        break 'search;
+                    }
+                    diagnosis.hmacs += 1;
+                    if candidate
+                        .keyed
+                        .verify(&pieces, suffix.as_slice(), &presented)
+                    {
+                        let mut codes = url_codes.clone();
+                        codes.extend(*mode_code);
+                        if !candidate.selected {
+                            codes.push(CauseCode::Secret);
+                        }
+                        let string_to_sign = format!("{joined}{}", String::from_utf8_lossy(suffix));
+                        let found = Found {
+                            signed_url: joined.clone(),
+                            string_to_sign,
+                            secret: candidate.id.clone(),
+                            algorithm,
+                        };
+                        diagnosis.causes = codes
+                            .iter()
+                            .map(|&code| Cause {
+                                code,
+                                signed_url: Some(joined.clone()),
+                                fix: fix::fix(code, &checked, &url, &found, suspect),
+                                action: fix::action(code, &checked, &url, suspect),
+                            })
+                            .collect();
+                        diagnosis.found = Some(found);
+                        break 'search;
+                    }
+                }
+            }
+            for dim in 0..6 {
+                let mut next = point;
+                let (Some(index), Some(&len)) = (next.get_mut(dim), lens.get(dim)) else {
+                    continue;
+                };
+                if usize::from(*index) + 1 >= len {
+                    continue;
+                }
+                *index += 1;
+                if seen.insert(next) {
+                    if let Some((_, cost, codes)) = lattice.at(&checked, next) {
+                        heap.push(Reverse((cost, codes.len(), next)));
+                    }
+                }
+            }
+        }
+        if diagnosis.found.is_none() {
+            diagnosis.causes = fix::nothing_matched(suspect, diagnosis.exhausted);
+        }
+        diagnosis
+    }
+
+    /// Every configured secret keyed for `algorithm`, those the settings select first.
+    fn candidates(&self, settings: Option<&str>, algorithm: Algorithm) -> Vec<Candidate<'_>> {
+        let selected = self.selected_secrets(settings);
+        let mut all: Vec<Candidate<'_>> = self
+            .secrets(algorithm)
+            .into_iter()
+            .map(|(id, keyed)| Candidate {
+                selected: selected.iter().any(|(s, a)| *s == id && *a == algorithm),
+                id,
+                keyed,
+            })
+            .collect();
+        all.sort_by_key(|c| !c.selected);
+        all
+    }
+}
+
+/// `P` of decoded parameters.
+fn joined_params(pairs: &[(String, String)]) -> Vec<u8> {
+    with_params(pairs.iter(), |canonical| {
+        let mut p = Vec::new();
+        canonical.feed(|run| p.extend_from_slice(run));
+        p
+    })
+}
+
+/// `P` of a raw form body, if its decoded fields are UTF-8.
+fn joined_form(body: &[u8]) -> Option<Vec<u8>> {
+    with_form_body(body, |canonical| {
+        let mut p = Vec::new();
+        canonical.feed(|run| p.extend_from_slice(run));
+        p
+    })
+}
+
+/// The suffixes to try after a URL: the payload as checked, then the other mode (`BodyMode`).
+fn modes(payload: Payload<'_>) -> Vec<(Vec<u8>, Option<CauseCode>)> {
+    let url_only = (Vec::new(), Some(CauseCode::BodyMode));
+    match payload {
+        Payload::Params(pairs) => vec![(joined_params(pairs), None), url_only],
+        Payload::FormBody(body) => joined_form(body)
+            .map(|p| (p, None))
+            .into_iter()
+            .chain([url_only])
+            .collect(),
+        Payload::Body(body) => {
+            let as_form = body
+                .contains(&b'=')
+                .then(|| joined_form(body))
+                .flatten()
+                .map(|p| (p, Some(CauseCode::BodyMode)));
+            [(Vec::new(), None)].into_iter().chain(as_form).collect()
+        }
+    }
+}
+
+/// The name a configured secret goes by in a fix.
+fn describe(id: &SecretId) -> String {
+    match id.kind() {
+        SecretKind::SharedKey => format!("SharedKey {}", id.name()),
+        _ => format!("the Auth Token {:?}", id.name()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,266 @@
+use super::*;
+use crate::{SignatureHeaders, Signer};
+
+const TOKEN: &str = "diagnose-test-token";
+
+fn params() -> Vec<(String, String)> {
+    vec![
+        ("Body".to_string(), "Hello".to_string()),
+        ("From".to_string(), "+15551234567".to_string()),
+    ]
+}
+
+fn sign(url: &str) -> String {
+    RequestValidator::new(TOKEN).compute_signature(url, params())
+}
+
+/// The codes a diagnosis of a request signed for `signed`, checked as `checked`, names.
+fn codes_with(signed: &str, checked: &str, hints: Hints) -> (Vec<&'static str>, Diagnosis) {
+    let validator = RequestValidator::new(TOKEN);
+    let p = params();
+    let signature = sign(signed);
+    let suspect = Suspect::new(checked, Payload::Params(&p), &signature).hints(hints);
+    let d = validator.diagnose(&suspect);
+    let codes = d.causes().iter().map(|c| c.code().as_str()).collect();
+    (codes, d)
+}
+
+fn finds(signed: &str, checked: &str, want: &[&str]) -> Diagnosis {
+    let (codes, d) = codes_with(signed, checked, Hints::new());
+    assert_eq!(codes, want, "{signed} checked as {checked}: {d:?}");
+    assert_eq!(d.signed_url(), Some(signed));
+    assert!(d.causes().iter().all(|c| c.signed_url() == Some(signed)));
+    d
+}
+
+#[test]
+fn each_difference_is_found_and_named() {
+    finds("https://a.com/sms", "http://a.com/sms", &["scheme"]);
+    finds("wss://a.com/ws", "https://a.com/ws", &["scheme"]);
+    finds(
+        "https://a.com:8443/sms",
+        "https://a.com:8080/sms",
+        &["port"],
+    );
+    finds("http://a.com:3000/sms", "http://a.com/sms", &["port"]);
+    finds(
+        "https://a.com/sms/",
+        "https://a.com/sms",
+        &["trailing_slash"],
+    );
+    finds(
+        "https://a.com/twilio/sms",
+        "https://a.com/sms",
+        &["path_prefix"],
+    );
+    finds(
+        "https://a.com/api/v2/sms",
+        "https://a.com/sms",
+        &["path_prefix"],
+    );
+    finds(
+        "https://a.com/twilio/webhooks/sms",
+        "https://a.com/sms",
+        &["path_prefix"],
+    );
+    finds(
+        "https://a.com/sms",
+        "https://a.com/api/sms",
+        &["path_prefix"],
+    );
+    finds(
+        "https://a.com/sms?n=O'Brien",
+        "https://a.com/sms?n=O%27Brien",
+        &["query_encoding"],
+    );
+    finds(
+        "https://a.com/sms?q=a+b",
+        "https://a.com/sms?q=a%20b",
+        &["query_encoding"],
+    );
+    finds(
+        "https://a.com/twilio/sms",
+        "http://a.com:8080/sms",
+        &["scheme", "port", "path_prefix"],
+    );
+}
+
+#[test]
+fn hosts_prefixes_and_ports_announced_by_the_request_are_tried_first() {
+    let mut headers = http::HeaderMap::new();
+    headers.insert("host", "127.0.0.1:3000".parse().unwrap());
+    headers.insert("x-forwarded-host", "abc123.ngrok-free.app".parse().unwrap());
+    headers.insert("x-forwarded-proto", "https".parse().unwrap());
+    headers.insert("x-forwarded-prefix", "/custom-mount".parse().unwrap());
+    let hints = Hints::from_headers(&headers).peer(Some("127.0.0.1".parse().unwrap()), false);
+    let (codes, d) = codes_with(
+        "https://abc123.ngrok-free.app/custom-mount/sms",
+        "http://127.0.0.1:3000/sms",
+        hints,
+    );
+    assert_eq!(codes, ["scheme", "host", "port", "path_prefix"], "{d:?}");
+    let fix = d.causes()[0].fix();
+    assert!(
+        fix.contains("TWILIO_PUBLIC_URL=https://abc123.ngrok-free.app/custom-mount"),
+        "{fix}"
+    );
+    assert!(fix.contains("TWILIO_TRUSTED_PROXIES=127.0.0.1"), "{fix}");
+    // Forwarded (RFC 7239) counts too.
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "forwarded",
+        "for=1.2.3.4;host=\"pub.example\";proto=https"
+            .parse()
+            .unwrap(),
+    );
+    let (codes, _) = codes_with(
+        "https://pub.example/sms",
+        "http://internal/sms",
+        Hints::from_headers(&headers),
+    );
+    assert_eq!(codes, ["scheme", "host"]);
+}
+
+#[test]
+fn the_fragment_body_mode_and_secret_are_causes_too() {
+    finds(
+        "https://a.com/sms",
+        "http://a.com/sms#rc=2",
+        &["scheme", "fragment"],
+    );
+    // The URL alone was signed; the request was checked with its parameters.
+    let validator = RequestValidator::new(TOKEN);
+    let url_only =
+        validator.compute_signature("https://a.com/sms", std::iter::empty::<(&str, &str)>());
+    let p = params();
+    let d = validator.diagnose(&Suspect::new(
+        "https://a.com/sms",
+        Payload::Params(&p),
+        &url_only,
+    ));
+    assert_eq!(d.causes()[0].code(), CauseCode::BodyMode, "{d:?}");
+    // A SharedKey's SHA-1 signature under a header that names SHA-256.
+    let ks = "KS00000000000000000000000000000000";
+    let v = RequestValidator::builder()
+        .auth_token("primary", TOKEN)
+        .shared_key(ks, "shared-secret")
+        .build()
+        .unwrap();
+    let sha1 = Signer::new("shared-secret", Algorithm::HmacSha1)
+        .unwrap()
+        .sign_form("https://a.com/sms", &p);
+    let settings = crate::settings_header_value(ks, Algorithm::HmacSha256);
+    let d = v.diagnose(
+        &Suspect::new("https://a.com/sms", Payload::Params(&p), &sha1).settings(Some(&settings)),
+    );
+    assert_eq!(d.causes()[0].code(), CauseCode::Secret, "{d:?}");
+    assert_eq!(d.secret().map(SecretId::name), Some(ks));
+    assert!(d.causes()[0].fix().contains(ks));
+}
+
+#[test]
+fn a_diagnosis_never_turns_a_rejection_into_an_acceptance() {
+    let validator = RequestValidator::new(TOKEN);
+    let p = params();
+    let signature = sign("https://a.com/sms");
+    let checked = "http://a.com/sms";
+    let before = validator.verify_form(checked, &p, SignatureHeaders::new(&signature));
+    assert_eq!(before.err(), Some(crate::Rejection::SignatureMismatch));
+    let d = validator.diagnose(&Suspect::new(checked, Payload::Params(&p), &signature));
+    assert_eq!(d.signed_url(), Some("https://a.com/sms"));
+    let after = validator.verify_form(checked, &p, SignatureHeaders::new(&signature));
+    assert_eq!(after.err(), Some(crate::Rejection::SignatureMismatch));
+}
+
+#[test]
+fn nothing_matched_gives_the_likely_reasons_and_stays_bounded() {
+    let other =
+        RequestValidator::new("another-token").compute_signature("https://a.com/sms", params());
+    let p = params();
+    let d = RequestValidator::new(TOKEN).diagnose(&Suspect::new(
+        "https://a.com/sms?x=1#f",
+        Payload::Params(&p),
+        &other,
+    ));
+    assert_eq!(d.signed_url(), None);
+    assert!(!d.causes().is_empty() && d.causes().iter().all(|c| c.signed_url().is_none()));
+    assert!(d.hmacs() <= MAX_HMACS && d.hmacs() > 100, "{}", d.hmacs());
+    // A URL with every part to vary reaches the ceiling, and says so.
+    let mut headers = http::HeaderMap::new();
+    headers.insert("host", "h1.example:81".parse().unwrap());
+    headers.insert(
+        "x-forwarded-host",
+        "h2.example, h3.example".parse().unwrap(),
+    );
+    headers.insert("x-forwarded-port", "9999".parse().unwrap());
+    headers.insert("x-forwarded-prefix", "/p".parse().unwrap());
+    let busy = Suspect::new(
+        "https://a.com:1/x/y/z/?a=%20'+b#c",
+        Payload::Params(&p),
+        &other,
+    )
+    .hints(Hints::from_headers(&headers));
+    let d = RequestValidator::builder()
+        .auth_token("a", "1")
+        .auth_token("b", "2")
+        .auth_token("c", "3")
+        .build()
+        .unwrap()
+        .diagnose(&busy);
+    assert!(d.exhausted() && d.hmacs() == MAX_HMACS, "{}", d.hmacs());
+}
+
+#[test]
+fn a_malformed_signature_is_not_searched() {
+    let p = params();
+    let d = RequestValidator::new(TOKEN).diagnose(&Suspect::new(
+        "https://a.com/sms",
+        Payload::Params(&p),
+        "short",
+    ));
+    assert_eq!((d.hmacs(), d.causes()[0].code()), (0, CauseCode::Secret));
+    assert!(d.causes()[0].fix().contains("base64"));
+}
+
+#[test]
+fn raw_bodies_are_diagnosed_in_both_modes() {
+    let validator = RequestValidator::new(TOKEN);
+    let body = b"Body=Hello&From=%2B15551234567";
+    let signature = sign("https://a.com/sms");
+    // A form body, checked at http.
+    let d = validator.diagnose(&Suspect::new(
+        "http://a.com/sms",
+        Payload::FormBody(body),
+        &signature,
+    ));
+    assert_eq!(d.causes()[0].code(), CauseCode::Scheme);
+    assert!(
+        d.string_to_sign()
+            .is_some_and(|s| s.ends_with("BodyHelloFrom+15551234567"))
+    );
+    // The same bytes checked as a non-form body: the form mode is the cause.
+    let d = validator.diagnose(&Suspect::new(
+        "https://a.com/sms",
+        Payload::Body(body),
+        &signature,
+    ));
+    assert_eq!(d.causes()[0].code(), CauseCode::BodyMode);
+}
+
+#[test]
+fn codes_have_stable_names() {
+    for (code, name) in [
+        (CauseCode::Scheme, "scheme"),
+        (CauseCode::Host, "host"),
+        (CauseCode::Port, "port"),
+        (CauseCode::TrailingSlash, "trailing_slash"),
+        (CauseCode::PathPrefix, "path_prefix"),
+        (CauseCode::QueryEncoding, "query_encoding"),
+        (CauseCode::Fragment, "fragment"),
+        (CauseCode::BodyMode, "body_mode"),
+        (CauseCode::Secret, "secret"),
+    ] {
+        assert_eq!(code.as_str(), name);
+        assert_eq!(code.to_string(), name.replace('_', " "));
+    }
+}

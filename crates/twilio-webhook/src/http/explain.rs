@@ -1,0 +1,249 @@
+//! How a refused request explains itself in the server's own log: one `WARN` line, with what Twilio
+//! signed and the one setting to change (feature `diagnose`; without it, the reason and the URLs
+//! tried), under a rate budget so that a flood of forged requests costs no more than the terse line.
+//! The explanation goes to the log (and [`WebhookRejection::explanation`]), never into the response.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use super::{Refusal, WebhookRejection};
+use crate::public_url::{Incoming, PublicUrl};
+use crate::validator::RequestValidator;
+use crate::verdict::Rejection;
+
+/// The default budget: at most 10 diagnoses a second.
+pub const DEFAULT_DIAGNOSES_PER_SECOND: u32 = 10;
+
+/// A token bucket: at most `rate` diagnoses a second, in bursts of at most `rate`. Clones of a verifier
+/// share it.
+#[derive(Debug)]
+#[cfg_attr(not(feature = "diagnose"), allow(dead_code))]
+pub(crate) struct Budget {
+    rate: u32,
+    state: Mutex<(Instant, f64)>,
+}
+
+impl Budget {
+    pub(crate) fn new(rate: u32) -> Option<Arc<Budget>> {
+        (rate > 0).then(|| {
+            Arc::new(Budget {
+                rate,
+                state: Mutex::new((Instant::now(), f64::from(rate))),
+            })
+        })
+    }
+
+    /// Takes one diagnosis from the budget, if one is left.
+    #[cfg_attr(not(feature = "diagnose"), allow(dead_code))]
+    pub(crate) fn take(&self) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (last, tokens) = *state;
+        let now = Instant::now();
+        let refilled = (tokens + now.duration_since(last).as_secs_f64() * f64::from(self.rate))
+            .min(f64::from(self.rate));
+        let (left, granted) = if refilled >= 1.0 {
+            (refilled - 1.0, true)
+        } else {
+            (refilled, false)
+        };
+        *state = (now, left);
+        granted
+    }
+}
+
+/// What a verifier keeps for explaining: its budget, and whether it said that no peer address comes.
+#[derive(Debug, Clone)]
+pub(crate) struct Explainer {
+    pub(crate) budget: Option<Arc<Budget>>,
+    warned_no_peer: Arc<AtomicBool>,
+}
+
+impl Default for Explainer {
+    fn default() -> Self {
+        Explainer {
+            budget: Budget::new(DEFAULT_DIAGNOSES_PER_SECOND),
+            warned_no_peer: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+impl Explainer {
+    /// Says once, loudly, that trusted proxies are configured but the server gives no peer address,
+    /// so their forwarded headers are ignored.
+    pub(crate) fn no_peer(&self) {
+        if !self.warned_no_peer.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                target: "twilio_webhook",
+                "trusted proxies are configured, but this server gives no peer address: every Forwarded / \
+                 X-Forwarded-* header is ignored. In axum, serve with \
+                 into_make_service_with_connect_info::<SocketAddr>()"
+            );
+        }
+    }
+}
+
+/// The path of a request target, for the log line (never its query).
+fn path(target: &str) -> &str {
+    target.split('?').next().unwrap_or(target)
+}
+
+/// What a reason that needs no search means, in one sentence.
+fn meaning(reason: Rejection) -> &'static str {
+    match reason {
+        Rejection::MissingSignature => {
+            "no X-Twilio-Signature: not a request from Twilio, or something in front drops the header"
+        }
+        Rejection::MalformedSignature => {
+            "the X-Twilio-Signature is not a base64 HMAC of the right length for its algorithm"
+        }
+        Rejection::BodyHashMismatch => {
+            "the URL's signature is valid, but the body is not the one its bodySHA256 names: something \
+             between Twilio and the app changed or re-serialised it (verify before any body parser)"
+        }
+        Rejection::BodyHashMissing => {
+            "a body that is not a form came without bodySHA256 in its URL: not a Twilio JSON webhook, or \
+             the query was stripped"
+        }
+        Rejection::BodyHashMalformed => {
+            "bodySHA256 is not once in the query as 64 lowercase hex digits"
+        }
+        Rejection::BodyNotHashed => {
+            "the URL carries bodySHA256 but no raw body was checked against it"
+        }
+        Rejection::MalformedBody => "the form body does not decode to UTF-8",
+        Rejection::NoSecretConfigured => "no secret is configured for this kind of request",
+        Rejection::UnknownAlgorithm => {
+            "X-Twilio-Webhooks-Signature-Settings names an algorithm this library does not know"
+        }
+        Rejection::UnknownKeyId => {
+            "X-Twilio-Webhooks-Signature-Settings names a SharedKey id that is not configured \
+             (RequestValidatorBuilder::shared_key)"
+        }
+        Rejection::NoPublicUrl => {
+            "no Host header and no public URL: set TWILIO_PUBLIC_URL to the URL Twilio calls"
+        }
+        _ => "the signature does not match",
+    }
+}
+
+/// A rejection of the signature check, explained and logged once.
+pub(crate) fn rejected(
+    explainer: &Explainer,
+    policy: &PublicUrl,
+    validator: &RequestValidator,
+    request: &Incoming<'_>,
+    body: &[u8],
+    reason: Rejection,
+    urls: Vec<String>,
+) -> WebhookRejection {
+    let head = format!(
+        "rejected {} {} ({})",
+        request.method,
+        path(request.target),
+        reason.as_str()
+    );
+    let mut rejection = WebhookRejection::quiet(Refusal::Rejected(reason), urls);
+    let checked = rejection.urls_tried().first().cloned();
+    let explanation = match (reason, checked) {
+        (Rejection::SignatureMismatch, Some(checked)) => explain(
+            explainer,
+            policy,
+            validator,
+            request,
+            body,
+            &checked,
+            &mut rejection,
+        ),
+        _ => meaning(reason).to_string(),
+    };
+    tracing::warn!(
+        target: "twilio_webhook",
+        reason = reason.as_str(),
+        cause = rejection.cause().unwrap_or(""),
+        urls_tried = ?rejection.urls_tried(),
+        "{head}: {explanation}"
+    );
+    rejection.explanation = Some(format!("{head}: {explanation}"));
+    rejection
+}
+
+#[cfg(feature = "diagnose")]
+fn explain(
+    explainer: &Explainer,
+    policy: &PublicUrl,
+    validator: &RequestValidator,
+    request: &Incoming<'_>,
+    body: &[u8],
+    checked: &str,
+    rejection: &mut WebhookRejection,
+) -> String {
+    use crate::diagnose::{Hints, Payload, Suspect};
+    let budget = explainer.budget.as_ref();
+    if !budget.is_some_and(|b| b.take()) {
+        let why = if budget.is_none() {
+            "off"
+        } else {
+            "over its budget"
+        };
+        return format!("this server checked {checked} (diagnosis {why})");
+    }
+    let headers = crate::headers::SignatureHeaders::from_pairs(request.headers);
+    let content_type = request
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let payload =
+        if body.is_empty() || content_type.is_some_and(crate::headers::is_form_content_type) {
+            Payload::FormBody(body)
+        } else {
+            Payload::Body(body)
+        };
+    let hints =
+        Hints::from_headers(request.headers).peer(request.peer, policy.is_trusted(request.peer));
+    let hints = policy.prefixes().fold(hints, |h, p| h.prefix(p));
+    let suspect = Suspect::new(checked, payload, headers.signature.unwrap_or_default())
+        .settings(headers.settings)
+        .hints(hints);
+    let diagnosis = validator.diagnose(&suspect);
+    // What a metric counts: the first difference found, or that nothing explains the signature.
+    rejection.cause = Some(match (diagnosis.signed_url(), diagnosis.causes().first()) {
+        (Some(_), Some(cause)) => cause.code().as_str(),
+        _ => "unexplained",
+    });
+    diagnosis.summary(checked)
+}
+
+#[cfg(not(feature = "diagnose"))]
+fn explain(
+    _: &Explainer,
+    _: &PublicUrl,
+    _: &RequestValidator,
+    _: &Incoming<'_>,
+    _: &[u8],
+    checked: &str,
+    _: &mut WebhookRejection,
+) -> String {
+    format!("this server checked {checked} (no diagnosis: feature `diagnose` is off)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_grants_its_rate_then_refills() {
+        let budget = Budget::new(3).expect("a budget");
+        assert_eq!((0..5).filter(|_| budget.take()).count(), 3);
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        assert!(budget.take(), "a third of a second refills one");
+        assert!(Budget::new(0).is_none(), "0 is off");
+    }
+
+    #[test]
+    fn paths_lose_their_query() {
+        assert_eq!(path("/sms?token=x"), "/sms");
+        assert_eq!(path("/sms"), "/sms");
+    }
+}
