@@ -1,52 +1,51 @@
 """A one-file Django project whose Twilio webhooks are verified by the middleware: ``application`` for WSGI
 servers, ``asgi_application`` for ASGI ones.
 
-    TWILIO_AUTH_TOKEN=... PUBLIC_BASE_URL=https://abc123.ngrok.app python python/examples/django_app.py
+    pip install django ./python
+    TWILIO_AUTH_TOKEN=... TWILIO_PUBLIC_URL=https://abc123.ngrok.app python python/examples/django_app.py
     TWILIO_AUTH_TOKEN=... uvicorn --app-dir python/examples django_app:asgi_application
 
-Routes as in ``flask_app.py``: ``POST /sms``, ``POST /events`` (JSON), ``GET /health`` (not protected).
-Twilio's POSTs carry no CSRF token, so the webhook views are ``csrf_exempt``: the signature is what
-authenticates them.
+The example-server contract (``example_settings.py``): ``127.0.0.1:$PORT`` (default 3000), ``TWILIO_AUTH_TOKEN``
+required, ``TWILIO_PUBLIC_URL`` and ``TWILIO_TRUSTED_PROXIES`` optional. ``POST /sms`` (form) answers TwiML,
+``POST /events`` (JSON with ``bodySHA256``) the number of events, ``POST /nested/sms`` is ``/sms`` under an
+``include``, ``GET /ws`` checks a WebSocket handshake (Django's views cannot upgrade it); ``GET /health`` is
+not a webhook. Refusals: 400 without a signature, 413 over 1 MiB, 403 otherwise. Twilio's POSTs carry no
+CSRF token, so the webhook views are ``csrf_exempt``: the signature is what authenticates them.
 """
 
 import json
-import os
 
 import django
+import example_settings
 from django.conf import settings
 
+protection = example_settings.protection()
 settings.configure(
     DEBUG=False,
     SECRET_KEY="example-only",
     ALLOWED_HOSTS=["*"],
     ROOT_URLCONF=__name__,
     MIDDLEWARE=["django.middleware.csrf.CsrfViewMiddleware"],
+    # The middleware in front already bounds the body (1 MiB); Django's own limit is lower.
+    DATA_UPLOAD_MAX_MEMORY_SIZE=None,
 )
 django.setup()
 
 from django.core.asgi import get_asgi_application  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.http import HttpResponse, JsonResponse  # noqa: E402
-from django.urls import path  # noqa: E402
+from django.urls import include, path  # noqa: E402
 from django.views.decorators.csrf import csrf_exempt  # noqa: E402
-from django.views.decorators.http import require_POST  # noqa: E402
+from django.views.decorators.http import require_GET, require_POST  # noqa: E402
 
 from twilio_webhook import asgi, wsgi  # noqa: E402
-
-
-def verdict(request):
-    """The verified request's verdict: in the ASGI scope, or in the WSGI environ (Django's META)."""
-    scope = getattr(request, "scope", None)
-    return scope[asgi.VERDICT_KEY] if scope is not None else request.META[wsgi.VERDICT_KEY]
 
 
 @csrf_exempt
 @require_POST
 def sms(request):
-    body = request.POST.get("Body", "")
-    secret = verdict(request).secret
-    twiml = f"<Response><Message>{len(body)} characters, signed with {secret}</Message></Response>"
-    return HttpResponse(twiml, content_type="text/xml")
+    count = sum(len(request.POST.getlist(key)) for key in request.POST)
+    return HttpResponse(example_settings.twiml(count), content_type="text/xml")
 
 
 @csrf_exempt
@@ -55,21 +54,33 @@ def events(request):
     return JsonResponse({"events": len(json.loads(request.body))})
 
 
+@require_GET
+def websocket(request):
+    return HttpResponse("WebSocket handshake verified\n")
+
+
 def health(request):
     return HttpResponse("ok")
 
 
-urlpatterns = [path("sms", sms), path("events", events), path("health", health)]
+urlpatterns = [
+    path("sms", sms),
+    path("events", events),
+    path("ws", websocket),
+    path("health", health),
+    path("nested/", include([path("sms", sms)])),
+]
 
-protection = {
-    "auth_token": os.environ.get("TWILIO_AUTH_TOKEN"),
-    "public_url": os.environ.get("PUBLIC_BASE_URL"),
-    "paths": ["/sms", "/events"],
-}
 application = wsgi.TwilioWebhookMiddleware(get_wsgi_application(), **protection)
 asgi_application = asgi.TwilioWebhookMiddleware(get_asgi_application(), **protection)
 
 if __name__ == "__main__":
-    from wsgiref.simple_server import make_server
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-    make_server("127.0.0.1", int(os.environ.get("PORT", "8000")), application).serve_forever()
+    class Handler(WSGIRequestHandler):
+        def log_message(self, format, *args):  # the middleware logs refusals; no access log
+            pass
+
+    port = example_settings.port()
+    print(f"listening on http://127.0.0.1:{port}", flush=True)
+    make_server("127.0.0.1", port, application, handler_class=Handler).serve_forever()

@@ -1,34 +1,34 @@
-"""A FastAPI app whose Twilio webhooks are verified by the ASGI middleware.
+"""A FastAPI app whose Twilio webhooks are verified by the ASGI middleware, WebSocket handshakes included.
 
-    TWILIO_AUTH_TOKEN=... PUBLIC_BASE_URL=https://abc123.ngrok.app uvicorn --app-dir python/examples fastapi_app:app
+    pip install fastapi uvicorn python-multipart websockets ./python
+    TWILIO_AUTH_TOKEN=... TWILIO_PUBLIC_URL=https://abc123.ngrok.app python python/examples/fastapi_app.py
 
-Routes as in ``flask_app.py``: ``POST /sms``, ``POST /events`` (JSON), ``GET /health`` (not protected).
+The example-server contract (``example_settings.py``): ``127.0.0.1:$PORT`` (default 3000), ``TWILIO_AUTH_TOKEN``
+required, ``TWILIO_PUBLIC_URL`` and ``TWILIO_TRUSTED_PROXIES`` optional. ``POST /sms`` (form) answers TwiML,
+``POST /events`` (JSON with ``bodySHA256``) the number of events, ``POST /nested/sms`` is ``/sms`` in a
+router mounted at ``/nested``, ``/ws`` is a WebSocket (Media Streams, ConversationRelay) whose handshake is
+verified against its ``ws://`` URL; ``GET /health`` is not a webhook. Refusals: 400 without a signature, 413
+over 1 MiB, 403 otherwise.
 """
 
 import json
-import os
 
-from fastapi import FastAPI, Request
+import example_settings
+from fastapi import APIRouter, FastAPI, Request, WebSocket
 from fastapi.responses import Response
 
-from twilio_webhook.asgi import VERDICT_KEY, TwilioWebhookMiddleware
+from twilio_webhook.asgi import TwilioWebhookMiddleware
 
 app = FastAPI()
-app.add_middleware(
-    TwilioWebhookMiddleware,
-    auth_token=os.environ.get("TWILIO_AUTH_TOKEN"),
-    public_url=os.environ.get("PUBLIC_BASE_URL"),
-    paths=["/sms", "/events"],
-)
+nested = APIRouter()
+app.add_middleware(TwilioWebhookMiddleware, **example_settings.protection())
 
 
 @app.post("/sms")
+@nested.post("/sms")
 async def sms(request: Request) -> Response:
     form = await request.form()
-    body = form.get("Body", "")
-    secret = request.scope[VERDICT_KEY].secret
-    twiml = f"<Response><Message>{len(body)} characters, signed with {secret}</Message></Response>"
-    return Response(twiml, media_type="text/xml")
+    return Response(example_settings.twiml(len(form.multi_items())), media_type="text/xml")
 
 
 @app.post("/events")
@@ -36,12 +36,23 @@ async def events(request: Request) -> dict:
     return {"events": len(json.loads(await request.body()))}
 
 
+@app.websocket("/ws")
+async def websocket(socket: WebSocket) -> None:
+    await socket.accept()
+    await socket.send_text("WebSocket handshake verified")
+    await socket.close()
+
+
 @app.get("/health")
 async def health() -> Response:
     return Response("ok")
 
 
+app.include_router(nested, prefix="/nested")
+
 if __name__ == "__main__":
     import uvicorn
 
-    uvicorn.run(app, port=int(os.environ.get("PORT", "8000")))
+    # proxy_headers off: which proxy's X-Forwarded-* count is TWILIO_TRUSTED_PROXIES's decision. uvicorn
+    # would otherwise rewrite the scheme and the client address from them first (for 127.0.0.1 by default).
+    uvicorn.run(app, host="127.0.0.1", port=example_settings.port(), log_level="warning", proxy_headers=False)

@@ -1,28 +1,31 @@
 """A Flask app whose Twilio webhooks are verified by the WSGI middleware.
 
-    TWILIO_AUTH_TOKEN=... PUBLIC_BASE_URL=https://abc123.ngrok.app python python/examples/flask_app.py
+    pip install flask ./python
+    TWILIO_AUTH_TOKEN=... TWILIO_PUBLIC_URL=https://abc123.ngrok.app python python/examples/flask_app.py
 
-Routes: ``POST /sms`` answers TwiML echoing the message; ``POST /events`` (JSON, signed with ``bodySHA256``)
-answers the number of events; ``GET /health`` is not a webhook and is not protected.
+The example-server contract (``example_settings.py``): ``127.0.0.1:$PORT`` (default 3000), ``TWILIO_AUTH_TOKEN``
+required, ``TWILIO_PUBLIC_URL`` and ``TWILIO_TRUSTED_PROXIES`` optional. ``POST /sms`` (form) answers TwiML,
+``POST /events`` (JSON with ``bodySHA256``) the number of events, ``POST /nested/sms`` is ``/sms`` in a
+blueprint, ``GET /ws`` checks a WebSocket handshake (WSGI cannot upgrade it); ``GET /health`` is not a webhook.
+Refusals: 400 without a signature, 413 over 1 MiB, 403 otherwise.
 """
 
 import json
-import os
 
-from flask import Flask, request
+import example_settings
+from flask import Blueprint, Flask, request
 
-from twilio_webhook.wsgi import VERDICT_KEY, TwilioWebhookMiddleware
+from twilio_webhook.wsgi import TwilioWebhookMiddleware
 
 app = Flask(__name__)
+nested = Blueprint("nested", __name__, url_prefix="/nested")
 
 
 @app.post("/sms")
+@nested.post("/sms")
 def sms():
-    body = request.form.get("Body", "")
-    secret = request.environ[VERDICT_KEY].secret
-    return f"<Response><Message>{len(body)} characters, signed with {secret}</Message></Response>", 200, {
-        "Content-Type": "text/xml"
-    }
+    count = len(list(request.form.items(multi=True)))
+    return example_settings.twiml(count), 200, {"Content-Type": "text/xml"}
 
 
 @app.post("/events")
@@ -30,17 +33,18 @@ def events():
     return {"events": len(json.loads(request.get_data()))}
 
 
+@app.route("/ws", methods=["GET"], websocket=True)  # werkzeug routes a handshake only to such a rule
+def websocket():
+    return "WebSocket handshake verified\n"
+
+
 @app.get("/health")
 def health():
     return "ok"
 
 
-app.wsgi_app = TwilioWebhookMiddleware(
-    app.wsgi_app,
-    os.environ.get("TWILIO_AUTH_TOKEN"),
-    public_url=os.environ.get("PUBLIC_BASE_URL"),
-    paths=["/sms", "/events"],
-)
+app.register_blueprint(nested)
+app.wsgi_app = TwilioWebhookMiddleware(app.wsgi_app, **example_settings.protection())
 
 if __name__ == "__main__":
-    app.run(port=int(os.environ.get("PORT", "5000")))
+    app.run(host="127.0.0.1", port=example_settings.port())

@@ -109,13 +109,37 @@ def handshake(port, signature=None) -> bytes:
 
 def test_asgi_websocket_handshakes_are_verified():
     """Every scope that was not http passed unverified: Media Streams and ConversationRelay sockets were open to
-    anyone. A refused handshake is closed with 1008 before it is accepted (the server answers 403)."""
+    anyone. A refused handshake gets the refusal a request gets (uvicorn supports ASGI's denial response)."""
     with asgi_server(websocket_app()) as port:
-        assert status_of(raw(port, handshake(port))) == 403
+        answer = raw(port, handshake(port))
+        assert status_of(answer) == 400 and b"missing_signature" in answer, answer
         wrong = signer.sign_form(f"http://127.0.0.1:{port}/ws", [])
-        assert status_of(raw(port, handshake(port, wrong))) == 403
+        answer = raw(port, handshake(port, wrong))
+        assert status_of(answer) == 403 and b"signature_mismatch" in answer, answer
         right = signer.sign_form(f"ws://127.0.0.1:{port}/ws", [])
         assert status_of(raw(port, handshake(port, right))) == 101
+
+
+def test_asgi_a_refused_handshake_is_closed_with_1008_without_the_denial_extension():
+    """A server without ASGI's WebSocket denial response: the socket is closed with 1008 before it is accepted."""
+    import asyncio
+
+    from twilio_webhook.asgi import TwilioWebhookMiddleware
+
+    async def app(scope, receive, send):
+        raise AssertionError("a refused handshake reached the app")
+
+    sent = []
+
+    async def receive():
+        return {"type": "websocket.connect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "websocket", "path": "/ws", "raw_path": b"/ws", "query_string": b"", "headers": [], "scheme": "ws"}
+    asyncio.run(TwilioWebhookMiddleware(app, TOKEN)(scope, receive, send))
+    assert sent == [{"type": "websocket.close", "code": 1008, "reason": "missing_signature"}]
 
 
 def test_a_wrong_algorithm_type_is_a_rejection_not_an_exception():

@@ -24,6 +24,7 @@ class Protection:
         public_url: Union[None, str, _native.PublicUrl],
         body_limit: Optional[int],
         paths: Optional[Iterable[str]],
+        diagnose: Union[int, str],
     ) -> None:
         if validator is None:
             token = auth_token if auth_token is not None else os.environ.get("TWILIO_AUTH_TOKEN", "")
@@ -31,19 +32,27 @@ class Protection:
         if isinstance(public_url, str):
             public_url = _native.PublicUrl([public_url])
         prefixes = None if paths is None else list(paths)
+        rate = 0 if diagnose == "off" else int(diagnose)
+        if rate < 0:
+            raise ValueError("diagnose must be 'off' or a number of diagnoses a second")
         # A prefix that is not a path in normal form raises ValueError here, at startup.
-        self.verifier = _native.WebhookVerifier(validator._native, public_url, body_limit, prefixes)
+        self.verifier = _native.WebhookVerifier(validator._native, public_url, body_limit, prefixes, rate)
         self.limit: int = self.verifier.body_limit
 
     def decide(self, path: str) -> Tuple[bool, Optional[_native.Verdict]]:
         """The core's path rule for the (decoded) path the app routes on: ``(verify, refusal)``. Prefixes
         match whole segments; a path with dot segments, encoded slashes or empty segments is refused
         (``400``) whenever ``paths`` are set, since a server could resolve it to a protected one."""
-        return self.verifier.decide(quote(path, safe="/;=,@:+$!*'()~"))
+        verify, refused = self.verifier.decide(quote(path, safe="/;=,@:+$!*'()~"))
+        if refused is not None:
+            explain(refused)
+        return verify, refused
 
     def too_large(self) -> _native.Verdict:
         """The verdict for a body over the limit, without reading it."""
-        return self.verifier.too_large()
+        verdict = self.verifier.too_large()
+        explain(verdict)
+        return verdict
 
     def check(
         self,
@@ -56,9 +65,7 @@ class Protection:
     ) -> _native.Verdict:
         verdict = self.verifier.check(target, headers, body, peer, scheme, method=method)
         if not verdict.valid:
-            logger.warning(
-                "Twilio webhook rejected: %s (urls tried: %s)", verdict.reason, ", ".join(verdict.urls_tried)
-            )
+            explain(verdict)
         return verdict
 
 
@@ -74,6 +81,7 @@ class Middleware:
         public_url: Union[None, str, _native.PublicUrl] = None,
         body_limit: Optional[int] = None,
         paths: Optional[Iterable[str]] = None,
+        diagnose: Union[int, str] = 10,
     ) -> None:
         """
         :param app: the application to protect
@@ -86,9 +94,23 @@ class Middleware:
         :param paths: path prefixes to protect (default: every request). They match whole segments of
             the path the app routes on (``/twilio`` covers ``/twilio/sms``, not ``/twilios``); once set, a
             request whose path has dot segments, encoded slashes or empty segments is refused (400).
+        :param diagnose: how many refusals a second are explained in the log (the ``twilio_webhook`` logger,
+            at WARNING) with what Twilio signed and the setting to change; ``"off"`` or ``0`` for none. The
+            explanation goes to the log only, never into the response.
         """
         self.app = app
-        self._protection = Protection(auth_token, validator, public_url, body_limit, paths)
+        self._protection = Protection(auth_token, validator, public_url, body_limit, paths, diagnose)
+
+
+def explain(verdict: _native.Verdict) -> None:
+    """Logs a refusal once, at WARNING on the ``twilio_webhook`` logger: the core's explanation (what Twilio
+    signed and the setting to change), or its reason and the URLs tried."""
+    if verdict.explanation:
+        logger.warning("%s", verdict.explanation)
+    else:
+        logger.warning(
+            "rejected (%s); urls tried: %s", verdict.reason, ", ".join(verdict.urls_tried) or "none"
+        )
 
 
 def refusal(verdict: _native.Verdict) -> Tuple[int, str, List[Tuple[str, str]], bytes]:

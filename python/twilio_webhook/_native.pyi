@@ -19,6 +19,8 @@ class Verdict:
     status: Optional[int]
     urls_tried: List[str]
     message: Optional[str]
+    explanation: Optional[str]
+    cause: Optional[str]
     def __bool__(self) -> bool: ...
 
 class Validator:
@@ -82,6 +84,7 @@ class WebhookVerifier:
         public_url: Optional[PublicUrl] = None,
         body_limit: Optional[int] = None,
         paths: Optional[Sequence[str]] = None,
+        diagnoses_per_second: Optional[int] = None,
     ) -> None: ...
     def decide(self, target: str) -> Tuple[bool, Optional[Verdict]]: ...
     def too_large(self) -> Verdict: ...

@@ -11,8 +11,10 @@ answered here: ``400`` (no signature, or a path the core refuses), ``413`` (body
 received (``raw_path``) and the query string.
 
 A WebSocket handshake (a ``websocket`` scope: Media Streams, ConversationRelay) is verified too, against its
-``ws``/``wss`` URL; a refused one is closed with code 1008 (policy violation) before it is accepted, which the
-server answers with ``403``. ``lifespan`` scopes go to the app; a scope of any other type never does.
+``ws``/``wss`` URL. A refused one gets the same refusal as a request (``403`` and its reason) where the server
+supports ASGI's WebSocket denial response (uvicorn does), and is otherwise closed with code 1008 (policy
+violation) before it is accepted, which the server answers with ``403``. ``lifespan`` scopes go to the app; a
+scope of any other type never does.
 """
 
 from typing import Any, Awaitable, Callable
@@ -103,7 +105,15 @@ class TwilioWebhookMiddleware(Middleware):
         if refused is None:
             return await self.app(scope, receive, send)
         message = await receive()  # websocket.connect comes first
-        if message.get("type") == "websocket.connect":
+        if message.get("type") != "websocket.connect":
+            return None
+        if "websocket.http.response" in scope.get("extensions", {}):
+            # The server can answer the handshake with an HTTP response: the same one a request gets.
+            status, _, answer_headers, text = refusal(refused)
+            encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer_headers]
+            await send({"type": "websocket.http.response.start", "status": status, "headers": encoded})
+            await send({"type": "websocket.http.response.body", "body": text})
+        else:
             await send({"type": "websocket.close", "code": 1008, "reason": refused.reason or ""})
         return None
 

@@ -74,11 +74,11 @@ fn read_response(stream: &mut TcpStream) -> Result<RawResponse, String> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     loop {
-        if let Some(response) = parse(&buf)? {
+        if let Some(response) = parse(&buf, false)? {
             return Ok(response);
         }
         match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return parse(&buf)?.ok_or_else(|| incomplete(&buf)),
+            Ok(0) | Err(_) => return parse(&buf, true)?.ok_or_else(|| incomplete(&buf)),
             Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
         }
     }
@@ -91,8 +91,10 @@ fn incomplete(buf: &[u8]) -> String {
     )
 }
 
-/// A whole response from `buf`, or `None` if more bytes are needed.
-fn parse(buf: &[u8]) -> Result<Option<RawResponse>, String> {
+/// A whole response from `buf`, or `None` if more bytes are needed. A body with neither a length nor
+/// chunks ends with the connection (`closed`), as an HTTP/1.0 server such as wsgiref sends it; a `101`
+/// has none.
+fn parse(buf: &[u8], closed: bool) -> Result<Option<RawResponse>, String> {
     let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
         return Ok(None);
     };
@@ -114,9 +116,12 @@ fn parse(buf: &[u8]) -> Result<Option<RawResponse>, String> {
     if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
         return Ok(dechunk(rest).map(|body| RawResponse { status, body }));
     }
-    let length: usize = header("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let length = match header("content-length").and_then(|v| v.parse().ok()) {
+        Some(length) => length,
+        None if status == 101 || status == 204 || status == 304 => 0,
+        None if closed => rest.len(),
+        None => return Ok(None),
+    };
     Ok(rest.get(..length).map(|body| RawResponse {
         status,
         body: body.to_vec(),

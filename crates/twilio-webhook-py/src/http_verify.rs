@@ -122,17 +122,22 @@ pub struct PyWebhookVerifier {
 impl PyWebhookVerifier {
     /// `body_limit` defaults to 1 MiB; a larger body is refused with 413 without being hashed.
     /// `paths`: the path prefixes to verify (every request when `None`); `ValueError` for a prefix that
-    /// is not a path in normal form.
+    /// is not a path in normal form. `diagnoses_per_second`: how many refusals a second are explained
+    /// with a diagnosis (`verdict.explanation`; default 10, 0 is off).
     #[new]
-    #[pyo3(signature = (validator, public_url=None, body_limit=None, paths=None))]
+    #[pyo3(signature = (validator, public_url=None, body_limit=None, paths=None, diagnoses_per_second=None))]
     fn new(
         validator: &PyValidator,
         public_url: Option<&PyPublicUrl>,
         body_limit: Option<usize>,
         paths: Option<Vec<String>>,
+        diagnoses_per_second: Option<u32>,
     ) -> PyResult<Self> {
         let mut inner = WebhookVerifier::new(validator.inner.clone())
-            .body_limit(body_limit.unwrap_or(DEFAULT_BODY_LIMIT));
+            .body_limit(body_limit.unwrap_or(DEFAULT_BODY_LIMIT))
+            .diagnoses_per_second(
+                diagnoses_per_second.unwrap_or(twilio_webhook::DEFAULT_DIAGNOSES_PER_SECOND),
+            );
         if let Some(policy) = public_url {
             inner = inner.public_url(policy.inner.clone());
         }

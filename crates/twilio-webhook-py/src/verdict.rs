@@ -25,6 +25,11 @@ pub struct Verdict {
     pub urls_tried: Vec<String>,
     /// The plain-text body of a refusal: `Twilio webhook rejected: <reason>` (HTTP checks only).
     pub message: Option<String>,
+    /// The refusal explained for the server's log: what Twilio signed and the setting to change, when a
+    /// diagnosis found it (HTTP checks only). Never for the response.
+    pub explanation: Option<String>,
+    /// The first cause a diagnosis found (`scheme`, `host`, …; `unexplained`), for a metric.
+    pub cause: Option<&'static str>,
 }
 
 impl Verdict {
@@ -66,6 +71,8 @@ impl Verdict {
                 status: Some(rejection.status().as_u16()),
                 urls_tried: rejection.urls_tried().to_vec(),
                 message: Some(rejection.body_text()),
+                explanation: rejection.explanation().map(str::to_string),
+                cause: rejection.cause(),
                 ..Verdict::default()
             },
         }

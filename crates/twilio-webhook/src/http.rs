@@ -440,7 +440,11 @@ impl WebhookVerifier {
             .get(http::header::CONTENT_TYPE)
             .map(|v| v.to_str().unwrap_or("\u{FFFD}"));
         let urls = self.public_url.urls(request);
-        let mut reason = Rejection::NoPublicUrl;
+        // Without a URL, a missing signature is still the first thing wrong (400, not 403).
+        let mut reason = match headers.signature {
+            Some(s) if !s.is_empty() => Rejection::NoPublicUrl,
+            _ => Rejection::MissingSignature,
+        };
         for url in &urls {
             match validator.verify_request(url, content_type, body, headers) {
                 Ok(verified) => {

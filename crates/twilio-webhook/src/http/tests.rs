@@ -325,3 +325,17 @@ fn a_failed_delivery_releases_the_replay_key_and_only_then() {
     let plain = WebhookVerifier::new(RequestValidator::new(TOKEN));
     block_on(plain.delivered(&first, StatusCode::BAD_GATEWAY));
 }
+
+#[test]
+fn defaults_and_debug_output() {
+    assert_eq!(DEFAULT_BODY_LIMIT, 1_048_576);
+    let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN));
+    assert!(verifier.replay().is_none());
+    let guarded = verifier
+        .clone()
+        .replay_guard(ReplayGuard::new(crate::MemoryStore::new()));
+    assert!(guarded.replay().is_some());
+    let debug = format!("{:?}", verifier.json_account_sid(|_| None));
+    assert!(debug.contains("JsonAccountSid(fn)"), "{debug}");
+    assert!(!debug.contains(TOKEN), "{debug}");
+}

@@ -297,3 +297,60 @@ fn from_parts_takes_the_target_as_received() {
         ["http://a.com/nested/sms?a=%27&b=c+d"]
     );
 }
+
+/// Mutation testing found the quoted-string parser of `Forwarded` unchecked: each case below tells a
+/// correct split from a wrong one by the URL it gives.
+#[test]
+fn forwarded_quoted_strings_and_escapes_split_where_rfc_7239_says() {
+    let policy = PublicUrl::from_host().trust_proxy("10.0.0.0/8").unwrap();
+    let url = |forwarded: &str| {
+        urls(
+            &policy,
+            "/x",
+            &[("host", "internal"), ("forwarded", forwarded)],
+            PROXY,
+        )
+    };
+    // A comma inside quotes does not end the element.
+    assert_eq!(
+        url(r#"for="1.2.3.4, proto=http";host=pub.example;proto=https"#),
+        ["https://pub.example/x"]
+    );
+    // An escaped quote inside quotes does not close them.
+    assert_eq!(
+        url(r#"proto=https;host=pub.example;for="a\",b""#),
+        ["https://pub.example/x"]
+    );
+    // A backslash outside quotes escapes nothing: the comma ends the element.
+    assert_eq!(
+        url(r#"proto=https;host=pub.example;for=a\,b"#),
+        ["http://internal/x"]
+    );
+    // Unquoted commas separate proxies: the nearest (last) one speaks.
+    assert_eq!(
+        url("for=1.2.3.4;proto=https;host=pub.example, for=5.6.7.8;proto=http;host=last.example"),
+        ["http://last.example/x"]
+    );
+}
+
+#[test]
+fn forwarded_ports_and_prefixes_that_cannot_be_in_a_url_are_ignored() {
+    let policy = PublicUrl::from_host().trust_proxy("10.0.0.0/8").unwrap();
+    let with = |extra: (&str, &str)| urls(&policy, "/x", &[("host", "a.com"), extra], PROXY);
+    assert_eq!(with(("x-forwarded-port", "8443")), ["http://a.com:8443/x"]);
+    for port in ["123456", "8a", "-1"] {
+        assert_eq!(
+            with(("x-forwarded-port", port)),
+            ["http://a.com/x"],
+            "{port}"
+        );
+    }
+    assert_eq!(with(("x-forwarded-prefix", "/p/")), ["http://a.com/p/x"]);
+    for prefix in ["p", "/p?x", "/p#x", "/p q"] {
+        assert_eq!(
+            with(("x-forwarded-prefix", prefix)),
+            ["http://a.com/x"],
+            "{prefix}"
+        );
+    }
+}

@@ -181,3 +181,15 @@ fn a_released_key_lets_the_retry_through_and_nothing_else_changes() {
     // A store that cannot release keeps the key, and says so in the log (no panic, no error out).
     block_on(ReplayGuard::new(Down).release(&key(1)));
 }
+
+#[test]
+fn the_default_window_keys_and_errors_print_what_they_are() {
+    assert_eq!(DEFAULT_REPLAY_WINDOW, Duration::from_secs(300));
+    let k = ReplayKey::new("primary", "sig");
+    assert_eq!(format!("{k:?}"), format!("ReplayKey({})", k.to_hex()));
+    assert_eq!(k.to_hex().len(), 32);
+    assert_eq!(
+        StoreError("timed out".into()).to_string(),
+        "replay store unavailable: timed out"
+    );
+}
