@@ -6,7 +6,7 @@
   ``TWILIO_TRUSTED_PROXIES`` (comma-separated addresses or CIDR ranges whose ``Forwarded``/``X-Forwarded-*``
   count); without a public URL, the URL is built from ``Host`` and the connection's scheme;
 - log to stderr, so that a refused webhook explains itself there (what Twilio signed, and the setting to
-  change).
+  change), at most ``TWILIO_DIAGNOSE`` a second (default 10; ``off``).
 """
 
 import logging
@@ -39,7 +39,10 @@ def protection() -> dict:
         public_url = PublicUrl(_list("TWILIO_PUBLIC_URL"), _list("TWILIO_TRUSTED_PROXIES"))
     except ValueError as error:
         fail(str(error))
-    return {"auth_token": token, "public_url": public_url, "paths": PATHS}
+    diagnose = os.environ.get("TWILIO_DIAGNOSE", "").strip().lower() or "10"
+    if diagnose != "off" and not diagnose.isdigit():
+        fail(f"TWILIO_DIAGNOSE must be off or a number of diagnoses a second, got {diagnose!r}")
+    return {"auth_token": token, "public_url": public_url, "paths": PATHS, "diagnose": diagnose}
 
 
 def port() -> int:

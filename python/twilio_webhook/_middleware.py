@@ -32,7 +32,7 @@ class Protection:
         if isinstance(public_url, str):
             public_url = _native.PublicUrl([public_url])
         prefixes = None if paths is None else list(paths)
-        rate = 0 if diagnose == "off" else int(diagnose)
+        rate = 0 if str(diagnose).lower() == "off" else int(diagnose)
         if rate < 0:
             raise ValueError("diagnose must be 'off' or a number of diagnoses a second")
         # A prefix that is not a path in normal form raises ValueError here, at startup.

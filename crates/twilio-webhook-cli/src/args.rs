@@ -89,6 +89,10 @@ pub(crate) struct GuardArgs {
     /// Where to serve /healthz and Prometheus /metrics.
     #[arg(long, value_name = "ADDR:PORT", env = "TWILIO_GUARD_ADMIN_LISTEN")]
     pub(crate) admin_listen: Option<String>,
+    /// How many refusals a second are explained in the log with what Twilio signed and the setting to
+    /// change: a number, or off (default 10).
+    #[arg(long, value_name = "N|off", env = "TWILIO_DIAGNOSE")]
+    pub(crate) diagnose: Option<String>,
     /// The most client connections open at once (default 1024); more wait in the listen backlog.
     #[arg(long, value_name = "N", env = "TWILIO_GUARD_MAX_CONNECTIONS")]
     pub(crate) max_connections: Option<usize>,

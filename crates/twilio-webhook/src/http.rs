@@ -103,6 +103,8 @@ pub enum EnvError {
     Config(ConfigError),
     /// `TWILIO_PUBLIC_URL` or `TWILIO_TRUSTED_PROXIES` is invalid.
     PublicUrl(PublicUrlError),
+    /// `TWILIO_DIAGNOSE` is neither `off` nor a number of diagnoses a second (the value it had).
+    Diagnose(String),
 }
 
 impl fmt::Display for EnvError {
@@ -113,6 +115,10 @@ impl fmt::Display for EnvError {
             }
             EnvError::Config(e) => write!(f, "{e}"),
             EnvError::PublicUrl(e) => write!(f, "{e}"),
+            EnvError::Diagnose(value) => write!(
+                f,
+                "TWILIO_DIAGNOSE must be off or a number of diagnoses a second, got {value:?}"
+            ),
         }
     }
 }
@@ -135,15 +141,18 @@ impl WebhookVerifier {
     }
 
     /// From the environment: the Auth Token from `TWILIO_AUTH_TOKEN` (required), base URLs from
-    /// `TWILIO_PUBLIC_URL` (comma-separated, optional) and trusted proxies from
-    /// `TWILIO_TRUSTED_PROXIES` (comma-separated addresses or CIDR ranges, optional).
+    /// `TWILIO_PUBLIC_URL` (comma-separated, optional), trusted proxies from `TWILIO_TRUSTED_PROXIES`
+    /// (comma-separated addresses or CIDR ranges, optional), and the budget of diagnoses from
+    /// `TWILIO_DIAGNOSE` (`off`, or a number a second; default [`DEFAULT_DIAGNOSES_PER_SECOND`]).
     pub fn from_env() -> Result<Self, EnvError> {
         let var = |name: &str| std::env::var(name).ok();
+        let rate = diagnoses_setting(var("TWILIO_DIAGNOSE").as_deref())?;
         WebhookVerifier::from_vars(
             var("TWILIO_AUTH_TOKEN").as_deref(),
             var("TWILIO_PUBLIC_URL").as_deref(),
             var("TWILIO_TRUSTED_PROXIES").as_deref(),
         )
+        .map(|v| v.diagnoses_per_second(rate))
     }
 
     /// What [`from_env`](Self::from_env) builds, from the three values given: an Auth Token
@@ -473,6 +482,16 @@ impl WebhookVerifier {
             reason,
             urls,
         ))
+    }
+}
+
+/// The budget of diagnoses a `TWILIO_DIAGNOSE` value asks for: unset or blank, the default; `off`, none;
+/// else a number a second.
+pub fn diagnoses_setting(value: Option<&str>) -> Result<u32, EnvError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(DEFAULT_DIAGNOSES_PER_SECOND),
+        Some(v) if v.eq_ignore_ascii_case("off") => Ok(0),
+        Some(v) => v.parse().map_err(|_| EnvError::Diagnose(v.to_string())),
     }
 }
 

@@ -128,7 +128,7 @@ pub use form::FormParam;
 pub use headers::SignatureHeaders;
 #[cfg(feature = "http")]
 pub use http::{
-    DEFAULT_BODY_LIMIT, DEFAULT_DIAGNOSES_PER_SECOND, EnvError, Refusal, ReportOnly,
+    DEFAULT_BODY_LIMIT, DEFAULT_DIAGNOSES_PER_SECOND, EnvError, diagnoses_setting, Refusal, ReportOnly,
     VerifiedRequest, WebhookRejection, WebhookVerifier,
 };
 #[cfg(feature = "http")]

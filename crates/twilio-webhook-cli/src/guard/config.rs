@@ -24,6 +24,7 @@ struct File {
     upstream_timeout: Option<String>,
     replay: Option<String>,
     admin_listen: Option<String>,
+    diagnose: Option<String>,
     max_connections: Option<usize>,
     require: Option<Vec<String>>,
     pass: Option<Vec<String>>,
@@ -232,9 +233,12 @@ fn load_with(args: &GuardArgs, env: impl Fn(&str) -> Option<String>) -> Result<C
             .map_err(|e| UsageError(e.to_string()))?;
     }
     let max_body = size(&pick(&args.max_body, &file.max_body).unwrap_or_else(|| "1MiB".into()))?;
+    let diagnose = twilio_webhook::diagnoses_setting(pick(&args.diagnose, &file.diagnose).as_deref())
+        .map_err(|e| UsageError(e.to_string().replace("TWILIO_DIAGNOSE", "--diagnose")))?;
     let verifier = WebhookVerifier::new(validator)
         .public_url(policy)
-        .body_limit(max_body);
+        .body_limit(max_body)
+        .diagnoses_per_second(diagnose);
     let admin_listen = pick(&args.admin_listen, &file.admin_listen)
         .map(|a| addr(&a, "--admin-listen"))
         .transpose()?;

@@ -339,3 +339,14 @@ fn defaults_and_debug_output() {
     assert!(debug.contains("JsonAccountSid(fn)"), "{debug}");
     assert!(!debug.contains(TOKEN), "{debug}");
 }
+
+#[test]
+fn the_diagnose_setting() {
+    assert_eq!(diagnoses_setting(None), Ok(DEFAULT_DIAGNOSES_PER_SECOND));
+    assert_eq!(diagnoses_setting(Some(" ")), Ok(10));
+    assert_eq!(diagnoses_setting(Some("OFF")), Ok(0));
+    assert_eq!(diagnoses_setting(Some("25")), Ok(25));
+    let e = diagnoses_setting(Some("lots")).unwrap_err();
+    assert_eq!(e, EnvError::Diagnose("lots".into()));
+    assert!(e.to_string().contains("TWILIO_DIAGNOSE") && e.to_string().contains("\"lots\""));
+}

@@ -1,6 +1,7 @@
 //! The Python SDK's "Validate Incoming Requests" example, in Rust.
 //!
-//! Run it with `cargo run --example quickstart`.
+//! Run it with `cargo run -p twilio-webhook-quickstart` (its own package, so that it builds the core and
+//! its few dependencies only).
 
 use std::collections::HashMap;
 use std::process::ExitCode;
