@@ -1,6 +1,8 @@
 //! Twilio webhook verification for [axum](https://docs.rs/axum) 0.8 and any tower 0.5 service.
 //!
 //! ```no_run
+//! use std::net::SocketAddr;
+//!
 //! use axum::{Form, Router, routing::post};
 //! use twilio_webhook_axum::{TwilioWebhook, WebhookVerifier};
 //!
@@ -8,12 +10,16 @@
 //!     format!("verified, {} parameters", params.len())
 //! }
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let verifier = WebhookVerifier::from_env()?; // TWILIO_AUTH_TOKEN, TWILIO_PUBLIC_URL, ...
-//! let app = Router::new().route("/sms", post(sms)).with_state(verifier);
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-//! axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
-//! # Ok(()) }
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     tracing_subscriber::fmt::init(); // a refused webhook explains itself in this log
+//!     let verifier = WebhookVerifier::from_env()?; // TWILIO_AUTH_TOKEN, TWILIO_PUBLIC_URL, TWILIO_TRUSTED_PROXIES
+//!     let app = Router::new().route("/sms", post(sms)).with_state(verifier);
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//!     // The peer address is what TWILIO_TRUSTED_PROXIES is checked against: without it, proxies' headers never count.
+//!     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
+//!     Ok(())
+//! }
 //! ```
 //!
 //! # Which one do I use?
@@ -27,8 +33,9 @@
 //! Both read `OriginalUri`, so a handler inside `Router::nest` is checked against the URL Twilio
 //! requested, not the stripped one. Both refuse with `400` (no `X-Twilio-Signature`), `413` (body over
 //! the limit, 1 MiB by default) or `403` (every other reason), with a plain-text body naming the
-//! reason, and log a `tracing` warning with the reason and the URLs tried (never a secret or the
-//! signature).
+//! reason, and log one `tracing` warning that explains it: what Twilio signed and the setting to change,
+//! when the diagnosis finds it (never a secret or the signature). Without a `tracing` subscriber,
+//! nothing is logged.
 //!
 //! # The URL
 //!

@@ -278,12 +278,19 @@ impl Diagnosis {
                 }
                 line
             }
-            None => format!(
-                "this server checked {checked}; no variant of the URL, body mode, algorithm or configured \
-                 secret matches the signature ({} HMACs tried). {}",
-                self.hmacs,
-                actions.join("; ")
-            ),
+            None => {
+                let likely = actions.join("; ");
+                let mut chars = likely.chars();
+                let likely = chars
+                    .next()
+                    .map(|c| c.to_uppercase().chain(chars).collect::<String>())
+                    .unwrap_or_default();
+                format!(
+                    "this server checked {checked}; no variant of the URL, body mode, algorithm or \
+                     configured secret matches the signature ({} HMACs tried). {likely}",
+                    self.hmacs
+                )
+            }
         }
     }
 }
