@@ -71,13 +71,15 @@ impl Panel {
 
     fn axes(&self, out: &mut String, x_label: &str, y_label: &str, title: &str) {
         let (x0, y1) = (self.x, self.y + self.h);
-        let _ = writeln!(
-            out,
-            "<text x=\"{}\" y=\"{}\" font-size=\"14\" font-weight=\"bold\">{}</text>",
-            x0,
-            self.y - 12.0,
-            esc(title)
-        );
+        if !title.is_empty() {
+            let _ = writeln!(
+                out,
+                "<text x=\"{}\" y=\"{}\" font-size=\"14\" font-weight=\"bold\">{}</text>",
+                x0,
+                self.y - 12.0,
+                esc(title)
+            );
+        }
         let _ = writeln!(
             out,
             "<line x1=\"{x0}\" y1=\"{}\" x2=\"{x0}\" y2=\"{y1}\" stroke=\"#333\"/>",
@@ -173,7 +175,14 @@ fn legend(out: &mut String, x: f64, y: f64, series: &[(&str, &str)]) {
     }
 }
 
+/// The width a value label takes at font size 10 (Helvetica's digits and letters are about 0.6 em).
+fn label_width(text: &str) -> f64 {
+    text.chars().count() as f64 * 6.2
+}
+
 /// Grouped bars: `values[s][g]` is series `s` in group `g`, drawn on a log axis, labelled with `label`.
+/// Value labels stand vertically on their bars, so that neighbours never overlap, and the plot starts
+/// low enough for the longest to fit under the title.
 pub fn bars(
     title: &str,
     y_label: &str,
@@ -181,7 +190,6 @@ pub fn bars(
     series: &[(&str, Vec<f64>)],
     label: impl Fn(f64) -> String,
 ) -> String {
-    let (w, h) = (860.0, 380.0);
     let all: Vec<f64> = series
         .iter()
         .flat_map(|(_, v)| v.iter().copied())
@@ -189,17 +197,29 @@ pub fn bars(
         .collect();
     let lo = 10f64.powf(all.iter().copied().fold(f64::MAX, f64::min).log10().floor());
     let hi = 10f64.powf(all.iter().copied().fold(0.0, f64::max).log10().ceil());
+    let longest = all
+        .iter()
+        .map(|&v| label_width(&label(v)))
+        .fold(0.0, f64::max);
+    let top = 40.0 + longest + 8.0;
     let panel = Panel {
         x: 80.0,
-        y: 50.0,
+        y: top,
         w: 600.0,
         h: 300.0,
         x_range: (0.0, groups.len() as f64),
         y_range: (lo, hi),
         y_log: true,
     };
+    let (w, h) = (860.0, top + 300.0 + 40.0);
     let mut out = header(w, h);
-    panel.axes(&mut out, "", y_label, title);
+    panel.axes(&mut out, "", y_label, "");
+    let _ = writeln!(
+        out,
+        "<text x=\"{}\" y=\"24\" font-size=\"14\" font-weight=\"bold\">{}</text>",
+        panel.x,
+        esc(title)
+    );
     let slot = 1.0 / (series.len() as f64 + 1.0);
     for (gi, g) in groups.iter().enumerate() {
         let _ = writeln!(
@@ -221,11 +241,10 @@ pub fn bars(
                 x1 - x0 - 2.0,
                 yb - yt
             );
+            let (lx, ly) = ((x0 + x1) / 2.0 + 2.0, yt - 3.0);
             let _ = writeln!(
                 out,
-                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\">{}</text>",
-                (x0 + x1) / 2.0 - 1.0,
-                yt - 3.0,
+                "<text x=\"{lx:.1}\" y=\"{ly:.1}\" font-size=\"10\" transform=\"rotate(-90 {lx:.1} {ly:.1})\">{}</text>",
                 esc(&label(v))
             );
         }
@@ -300,6 +319,36 @@ pub fn lines(panels: &[(&str, &str, &str, Vec<Series>)]) -> String {
 mod tests {
     use super::*;
 
+    /// Every value label stands on its bar inside the canvas, below the title, and no two overlap.
+    #[test]
+    fn value_labels_fit_and_never_overlap() {
+        let values: Vec<f64> = vec![1.92e6, 1.40e6, 2.59e6, 9.9e5, 1.3e4];
+        let series: Vec<(&str, Vec<f64>)> =
+            (0..7).map(|i| ("s", values.iter().map(|v| v * (1.0 + i as f64 / 10.0)).collect())).collect();
+        let groups = ["valid forms", "valid JSON", "rejected forms", "a", "b"];
+        let label = |v: f64| format!("{:.2}M/s", v / 1e6);
+        let svg = bars("title", "y", &groups, &series, label);
+        let height: f64 = svg
+            .split("height=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .and_then(|h| h.parse().ok())
+            .unwrap();
+        let mut spans = Vec::new();
+        for line in svg.lines().filter(|l| l.contains("rotate(-90") && l.contains("font-size=\"10\"")) {
+            let num = |key: &str| -> f64 {
+                line.split(key).nth(1).and_then(|r| r.split('"').next()).and_then(|n| n.parse().ok()).unwrap()
+            };
+            let (x, y) = (num(" x=\""), num(" y=\""));
+            let text = line.split('>').nth(1).and_then(|t| t.split('<').next()).unwrap();
+            let top = y - label_width(text);
+            assert!(top > 30.0 && y < height, "{line}");
+            spans.push((x - 5.0, x + 5.0));
+        }
+        spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+        assert!(spans.windows(2).all(|w| w[0].1 <= w[1].0), "{spans:?}");
+    }
+
     #[test]
     fn ticks_cover_the_range() {
         assert_eq!(nice_ticks(0.0, 200.0), vec![0.0, 50.0, 100.0, 150.0, 200.0]);
@@ -319,6 +368,7 @@ mod tests {
         );
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert_eq!(svg.matches("<rect").count(), 1 + 4 + 2);
+        assert_eq!(svg.matches("rotate(-90").count(), 4 + 1, "value labels stand on their bars");
         let svg = lines(&[(
             "p",
             "x",
