@@ -294,3 +294,70 @@ fn admin_health_and_metrics() {
         "{metrics}"
     );
 }
+
+/// Issue 19: behind a tunnel with no public URL, the guard's own log says at the first refused webhook
+/// what Twilio signed and the setting to change, and the metrics count the cause; the response stays
+/// the terse reason.
+#[test]
+fn a_refusal_explains_itself_in_the_log_and_the_metrics() {
+    let echo = Echo::start();
+    let admin = suite::free_port();
+    let log = std::env::temp_dir().join(format!("guard-explain-{}.log", std::process::id()));
+    let file = std::fs::File::create(&log).expect("log file");
+    let guard = Guard::start_with(
+        &echo.url(),
+        &["--admin-listen", &format!("127.0.0.1:{admin}")],
+        std::process::Stdio::from(file),
+        |_| {},
+    );
+    suite::wait_for(admin);
+    let body = b"Body=Hello";
+    let signature = Signer::new(TOKEN, Algorithm::HmacSha1)
+        .expect("signer")
+        .sign_form_body("https://abc123.ngrok-free.app/sms", body)
+        .expect("form");
+    let request = suite::RawRequest {
+        method: "POST",
+        target: "/sms".into(),
+        headers: vec![
+            ("Host".into(), "abc123.ngrok-free.app".into()),
+            ("Content-Type".into(), FORM.into()),
+            ("X-Forwarded-Proto".into(), "https".into()),
+            ("X-Twilio-Signature".into(), signature),
+        ],
+        body: body.to_vec(),
+    };
+    let r = suite::send(guard.port, &request).expect("answer");
+    assert_eq!(
+        (r.status, r.text()),
+        (403, "Twilio webhook rejected: signature_mismatch\n".to_string())
+    );
+    let metrics = suite::send(
+        admin,
+        &suite::RawRequest {
+            method: "GET",
+            target: "/metrics".into(),
+            headers: vec![("Host".into(), "admin".into())],
+            body: vec![],
+        },
+    )
+    .expect("metrics")
+    .text();
+    assert!(
+        metrics.contains(
+            "twilio_guard_requests_total{verdict=\"rejected\",reason=\"signature_mismatch\",cause=\"scheme\"} 1"
+        ),
+        "{metrics}"
+    );
+    drop(guard);
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    for expected in [
+        "rejected POST /sms (signature_mismatch): Twilio signed https://abc123.ngrok-free.app/sms; this server checked http://abc123.ngrok-free.app/sms (scheme)",
+        "Fix: set TWILIO_PUBLIC_URL=https://abc123.ngrok-free.app",
+        "TWILIO_TRUSTED_PROXIES=127.0.0.1",
+    ] {
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
+    assert_eq!(echo.hits(), 0);
+}
