@@ -22,7 +22,8 @@ fn bench(c: &mut Criterion) {
         .collect();
     let tunnel = validator.compute_signature("https://abc123.ngrok.app/sms", &params);
     let mounted = validator.compute_signature("https://abc123.ngrok.app/twilio/sms", &params);
-    let forged = RequestValidator::new("another").compute_signature("https://abc123.ngrok.app/sms", &params);
+    let forged =
+        RequestValidator::new("another").compute_signature("https://abc123.ngrok.app/sms", &params);
     let checked = "http://abc123.ngrok.app:8080/sms";
     let diagnose = |signature: &str| {
         validator.diagnose(&Suspect::new(
@@ -32,14 +33,24 @@ fn bench(c: &mut Criterion) {
         ))
     };
     let full = diagnose(&forged);
-    assert!(full.exhausted() && full.hmacs() == MAX_HMACS, "{}", full.hmacs());
+    assert!(
+        full.exhausted() && full.hmacs() == MAX_HMACS,
+        "{}",
+        full.hmacs()
+    );
     let mut g = c.benchmark_group("diagnose");
     g.bench_function("one validation (rejected, for scale)", |b| {
-        b.iter(|| validator.verify_form(black_box(checked), &params, SignatureHeaders::new(&tunnel)))
+        b.iter(|| {
+            validator.verify_form(black_box(checked), &params, SignatureHeaders::new(&tunnel))
+        })
     });
     g.bench_function("scheme and port (found)", |b| b.iter(|| diagnose(&tunnel)));
-    g.bench_function("scheme, port and prefix (found)", |b| b.iter(|| diagnose(&mounted)));
-    g.bench_function("forged: nothing matches (4,096 HMACs)", |b| b.iter(|| diagnose(&forged)));
+    g.bench_function("scheme, port and prefix (found)", |b| {
+        b.iter(|| diagnose(&mounted))
+    });
+    g.bench_function("forged: nothing matches (4,096 HMACs)", |b| {
+        b.iter(|| diagnose(&forged))
+    });
     g.finish();
 }
 

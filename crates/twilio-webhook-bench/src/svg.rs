@@ -323,8 +323,14 @@ mod tests {
     #[test]
     fn value_labels_fit_and_never_overlap() {
         let values: Vec<f64> = vec![1.92e6, 1.40e6, 2.59e6, 9.9e5, 1.3e4];
-        let series: Vec<(&str, Vec<f64>)> =
-            (0..7).map(|i| ("s", values.iter().map(|v| v * (1.0 + i as f64 / 10.0)).collect())).collect();
+        let series: Vec<(&str, Vec<f64>)> = (0..7)
+            .map(|i| {
+                (
+                    "s",
+                    values.iter().map(|v| v * (1.0 + i as f64 / 10.0)).collect(),
+                )
+            })
+            .collect();
         let groups = ["valid forms", "valid JSON", "rejected forms", "a", "b"];
         let label = |v: f64| format!("{:.2}M/s", v / 1e6);
         let svg = bars("title", "y", &groups, &series, label);
@@ -335,12 +341,23 @@ mod tests {
             .and_then(|h| h.parse().ok())
             .unwrap();
         let mut spans = Vec::new();
-        for line in svg.lines().filter(|l| l.contains("rotate(-90") && l.contains("font-size=\"10\"")) {
+        for line in svg
+            .lines()
+            .filter(|l| l.contains("rotate(-90") && l.contains("font-size=\"10\""))
+        {
             let num = |key: &str| -> f64 {
-                line.split(key).nth(1).and_then(|r| r.split('"').next()).and_then(|n| n.parse().ok()).unwrap()
+                line.split(key)
+                    .nth(1)
+                    .and_then(|r| r.split('"').next())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap()
             };
             let (x, y) = (num(" x=\""), num(" y=\""));
-            let text = line.split('>').nth(1).and_then(|t| t.split('<').next()).unwrap();
+            let text = line
+                .split('>')
+                .nth(1)
+                .and_then(|t| t.split('<').next())
+                .unwrap();
             let top = y - label_width(text);
             assert!(top > 30.0 && y < height, "{line}");
             spans.push((x - 5.0, x + 5.0));
@@ -368,7 +385,11 @@ mod tests {
         );
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert_eq!(svg.matches("<rect").count(), 1 + 4 + 2);
-        assert_eq!(svg.matches("rotate(-90").count(), 4 + 1, "value labels stand on their bars");
+        assert_eq!(
+            svg.matches("rotate(-90").count(),
+            4 + 1,
+            "value labels stand on their bars"
+        );
         let svg = lines(&[(
             "p",
             "x",

@@ -330,7 +330,10 @@ fn a_refusal_explains_itself_in_the_log_and_the_metrics() {
     let r = suite::send(guard.port, &request).expect("answer");
     assert_eq!(
         (r.status, r.text()),
-        (403, "Twilio webhook rejected: signature_mismatch\n".to_string())
+        (
+            403,
+            "Twilio webhook rejected: signature_mismatch\n".to_string()
+        )
     );
     let metrics = suite::send(
         admin,

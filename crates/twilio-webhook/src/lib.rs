@@ -128,8 +128,8 @@ pub use form::FormParam;
 pub use headers::SignatureHeaders;
 #[cfg(feature = "http")]
 pub use http::{
-    DEFAULT_BODY_LIMIT, DEFAULT_DIAGNOSES_PER_SECOND, EnvError, diagnoses_setting, Refusal, ReportOnly,
-    VerifiedRequest, WebhookRejection, WebhookVerifier,
+    DEFAULT_BODY_LIMIT, DEFAULT_DIAGNOSES_PER_SECOND, EnvError, Refusal, ReportOnly,
+    VerifiedRequest, WebhookRejection, WebhookVerifier, diagnoses_setting,
 };
 #[cfg(feature = "http")]
 pub use public_url::{Incoming, PublicUrl, PublicUrlError};

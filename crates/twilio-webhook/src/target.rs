@@ -89,15 +89,13 @@ fn normal_path(origin: &str) -> Result<Vec<u8>, TargetError> {
     Ok(decoded)
 }
 
-/// A decoded path is in normal form: it starts with `/`, has as many slashes as the raw path (none
-/// was encoded), no backslash or control character, no dot segment (also as Tomcat reads one with a
-/// parameter, `..;x`) and no empty segment but the last (a trailing slash).
+/// A decoded path (of a target in origin form, or a prefix: both start with `/`) is in normal form: as
+/// many slashes as the raw path (none was encoded), no backslash or control character, no dot segment
+/// (also as Tomcat reads one with a parameter, `..;x`) and no empty segment but the last (a trailing
+/// slash).
 fn check_normal(path: &[u8], raw_slashes: usize) -> Result<(), TargetError> {
     let bad_byte = |b: &u8| *b == b'\\' || b.is_ascii_control();
-    if path.first() != Some(&b'/')
-        || path.iter().filter(|&&b| b == b'/').count() != raw_slashes
-        || path.iter().any(bad_byte)
-    {
+    if path.iter().filter(|&&b| b == b'/').count() != raw_slashes || path.iter().any(bad_byte) {
         return Err(TargetError::NotNormal);
     }
     let segments: Vec<&[u8]> = path.split(|&b| b == b'/').skip(1).collect();

@@ -233,8 +233,9 @@ fn load_with(args: &GuardArgs, env: impl Fn(&str) -> Option<String>) -> Result<C
             .map_err(|e| UsageError(e.to_string()))?;
     }
     let max_body = size(&pick(&args.max_body, &file.max_body).unwrap_or_else(|| "1MiB".into()))?;
-    let diagnose = twilio_webhook::diagnoses_setting(pick(&args.diagnose, &file.diagnose).as_deref())
-        .map_err(|e| UsageError(e.to_string().replace("TWILIO_DIAGNOSE", "--diagnose")))?;
+    let diagnose =
+        twilio_webhook::diagnoses_setting(pick(&args.diagnose, &file.diagnose).as_deref())
+            .map_err(|e| UsageError(e.to_string().replace("TWILIO_DIAGNOSE", "--diagnose")))?;
     let verifier = WebhookVerifier::new(validator)
         .public_url(policy)
         .body_limit(max_body)

@@ -193,3 +193,36 @@ fn the_default_window_keys_and_errors_print_what_they_are() {
         "replay store unavailable: timed out"
     );
 }
+
+/// Mutation testing found the window's edges and `is_empty` unchecked.
+#[test]
+fn a_key_expires_exactly_at_the_end_of_its_window() {
+    let store = MemoryStore::with_max_entries(1);
+    assert!(store.is_empty());
+    let (w, t0) = (Duration::from_secs(10), Instant::now());
+    assert_eq!(store.record(key(1), w, t0), Seen::First);
+    assert!(!store.is_empty());
+    assert_eq!(
+        store.record(key(1), w, t0 + w - Duration::from_nanos(1)),
+        Seen::Replay
+    );
+    // At the end of the window the key is gone: the same request is new again, and another key takes
+    // its place without evicting anything.
+    assert_eq!(store.record(key(1), w, t0 + w), Seen::First);
+    assert_eq!(store.record(key(2), w, t0 + w + w), Seen::First);
+    assert_eq!(store.evictions(), 0);
+    // Behind a key with a longer window, a shorter one still ends exactly at its window's end.
+    let store = MemoryStore::new();
+    assert_eq!(
+        store.record(key(1), Duration::from_secs(20), t0),
+        Seen::First
+    );
+    assert_eq!(
+        store.record(key(2), Duration::from_secs(5), t0),
+        Seen::First
+    );
+    assert_eq!(
+        store.record(key(2), Duration::from_secs(5), t0 + Duration::from_secs(5)),
+        Seen::First
+    );
+}
