@@ -40,11 +40,13 @@ use crate::url::Pieces;
 use crate::validator::RequestValidator;
 use crate::verdict::{SecretId, SecretKind};
 
+mod explain;
 mod fix;
 mod hints;
 mod split;
 mod variants;
 
+pub use explain::Explanation;
 use split::Split;
 
 /// The most HMACs one diagnosis computes. Past it, the search stops and says so.

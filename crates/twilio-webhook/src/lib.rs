@@ -123,7 +123,7 @@ mod verdict;
 #[cfg(feature = "http")]
 pub use accounts::{AccountSecrets, CachedAccounts, LoadTokens, LookupError, StaticAccounts};
 #[cfg(feature = "diagnose")]
-pub use diagnose::{Cause, CauseCode, Diagnosis, Hints, MAX_HMACS, Payload, Suspect};
+pub use diagnose::{Cause, CauseCode, Diagnosis, Explanation, Hints, MAX_HMACS, Payload, Suspect};
 pub use form::FormParam;
 pub use headers::SignatureHeaders;
 #[cfg(feature = "http")]
