@@ -142,6 +142,28 @@ fn rules_print_their_prefixes_as_text() {
         format!("{rules:?}"),
         r#"PathRules { pass: ["/health"], require: [] }"#
     );
+    // The root stays itself.
+    let only = PathRules::only(["/twilio"]).unwrap();
+    assert_eq!(
+        format!("{only:?}"),
+        r#"PathRules { pass: ["/"], require: ["/twilio"] }"#
+    );
+}
+
+/// Mutation testing found the longest-prefix comparison unchecked in one direction.
+#[test]
+fn a_longer_pass_prefix_wins_and_a_require_prefix_wins_a_tie() {
+    let rules = PathRules::new()
+        .require("/health")
+        .and_then(|r| r.pass("/health/live"))
+        .unwrap();
+    assert_eq!(rules.decide("/health/live/x"), Ok(PathDecision::Pass));
+    assert_eq!(rules.decide("/health/other"), Ok(PathDecision::Verify));
+    let tie = PathRules::new()
+        .pass("/a")
+        .and_then(|r| r.require("/a"))
+        .unwrap();
+    assert_eq!(tie.decide("/a/b"), Ok(PathDecision::Verify));
 }
 
 #[test]
