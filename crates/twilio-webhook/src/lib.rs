@@ -143,7 +143,7 @@ pub use replay::{
 };
 pub use secret::ConfigError;
 pub use settings::{SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, settings_header_value};
-pub use signature::{Algorithm, body_sha256_hex};
+pub use signature::{Algorithm, body_matches_hex, body_sha256_hex};
 pub use signer::{SignError, SignedBody, Signer, string_to_sign};
 #[cfg(feature = "http")]
 pub use target::{PathDecision, PathRules, TargetError, origin_form};

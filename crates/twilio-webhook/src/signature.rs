@@ -219,6 +219,21 @@ pub fn body_sha256_hex(body: &[u8]) -> String {
         })
 }
 
+/// Whether `hash` is the `bodySHA256` of `body`: 64 lowercase hex digits equal to the body's SHA-256,
+/// compared in constant time. Anything else is `false`.
+///
+/// ```
+/// use twilio_webhook::{body_matches_hex, body_sha256_hex};
+///
+/// let hash = body_sha256_hex(b"{}");
+/// assert!(body_matches_hex(b"{}", &hash));
+/// assert!(!body_matches_hex(b"[]", &hash));
+/// assert!(!body_matches_hex(b"{}", &hash.to_uppercase()));
+/// ```
+pub fn body_matches_hex(body: &[u8], hash: &str) -> bool {
+    crate::url::decode_lower_hex(hash).is_some_and(|expected| body_matches(body, &expected))
+}
+
 /// Whether the body's SHA-256 equals `expected`, compared in constant time.
 pub(crate) fn body_matches(body: &[u8], expected: &[u8; 32]) -> bool {
     body_digest(body).ct_eq(expected).into()

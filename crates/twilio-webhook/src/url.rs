@@ -379,7 +379,7 @@ pub(crate) fn body_sha256(url: &str) -> Result<[u8; 32], BodyHashError> {
     decode_lower_hex(value).ok_or(BodyHashError::Malformed)
 }
 
-fn decode_lower_hex(hex: &str) -> Option<[u8; 32]> {
+pub(crate) fn decode_lower_hex(hex: &str) -> Option<[u8; 32]> {
     fn nibble(b: u8) -> Option<u8> {
         match b {
             b'0'..=b'9' => Some(b - b'0'),
