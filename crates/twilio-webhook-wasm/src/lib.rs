@@ -1,10 +1,171 @@
-//! `twilio-webhook` for JavaScript: the core, compiled to WebAssembly. This layer only translates values.
+//! `twilio-webhook` for JavaScript: the core compiled to WebAssembly, behind wasm-bindgen.
+//!
+//! This layer only translates: strings, byte arrays and arrays of strings in; the core's verdicts out.
+//! Every rule (the string to sign, URL candidates, body mode, the public-URL policy, path rules,
+//! statuses, the diagnosis) is the core's. The npm package in `js/` adds the twilio-node-shaped API,
+//! the rich API and the framework adapters on top, in TypeScript.
+
 #![forbid(unsafe_code)]
 
+mod verdict;
+mod verifier;
+
+use twilio_webhook::diagnose::{Hints, Payload, Suspect};
+use twilio_webhook::{RequestValidator, SignatureHeaders};
 use wasm_bindgen::prelude::*;
 
-/// The lowercase hex SHA-256 of a body.
+pub use verdict::Verdict;
+pub use verifier::Verifier;
+
+/// Pairs from two arrays of the same length (keys, values): what JavaScript hands over for decoded
+/// form parameters, repeated keys included.
+fn pairs(keys: Vec<String>, values: Vec<String>) -> Vec<(String, String)> {
+    keys.into_iter().zip(values).collect()
+}
+
+/// A configuration mistake as a JavaScript error (it names the secret, never its value).
+fn config_error(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+/// A validator with named Auth Tokens and SharedKeys, keyed once.
+#[wasm_bindgen]
+pub struct Validator {
+    inner: RequestValidator,
+}
+
+#[wasm_bindgen]
+impl Validator {
+    /// Auth Tokens and SharedKeys as parallel arrays of names and secrets, tried in order; the two
+    /// opt-in URL relaxations. Throws on a configuration mistake (no secret, an empty one, a repeated
+    /// name), naming the secret, never showing it.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        token_names: Vec<String>,
+        tokens: Vec<String>,
+        key_ids: Vec<String>,
+        key_secrets: Vec<String>,
+        trailing_slash: bool,
+        query_reencoding: bool,
+    ) -> Result<Validator, JsError> {
+        let mut builder = RequestValidator::builder();
+        for (name, token) in token_names.into_iter().zip(tokens) {
+            builder = builder.auth_token(name, token);
+        }
+        for (id, secret) in key_ids.into_iter().zip(key_secrets) {
+            builder = builder.shared_key(id, secret);
+        }
+        if trailing_slash {
+            builder = builder.allow_trailing_slash_variant();
+        }
+        if query_reencoding {
+            builder = builder.allow_query_reencoding();
+        }
+        builder
+            .build()
+            .map(|inner| Validator { inner })
+            .map_err(config_error)
+    }
+
+    /// Whether a form request is signed: the drop-in's fast path.
+    #[wasm_bindgen(js_name = validateForm)]
+    pub fn validate_form(
+        &self,
+        url: &str,
+        keys: Vec<String>,
+        values: Vec<String>,
+        signature: &str,
+    ) -> bool {
+        self.inner.validate(url, pairs(keys, values), signature)
+    }
+
+    /// A form request from its decoded parameters (a URL with `bodySHA256` is `body_not_hashed`).
+    #[wasm_bindgen(js_name = verifyForm)]
+    pub fn verify_form(
+        &self,
+        url: &str,
+        keys: Vec<String>,
+        values: Vec<String>,
+        signature: Option<String>,
+        settings: Option<String>,
+    ) -> Verdict {
+        let headers = SignatureHeaders {
+            signature: signature.as_deref(),
+            settings: settings.as_deref(),
+        };
+        Verdict::of(
+            url,
+            self.inner.verify_form(url, pairs(keys, values), headers),
+        )
+    }
+
+    /// A request from its raw body: the URL and the `Content-Type` pick the mode (spec §5).
+    #[wasm_bindgen(js_name = verifyRequest)]
+    pub fn verify_request(
+        &self,
+        url: &str,
+        content_type: Option<String>,
+        body: &[u8],
+        signature: Option<String>,
+        settings: Option<String>,
+    ) -> Verdict {
+        let headers = SignatureHeaders {
+            signature: signature.as_deref(),
+            settings: settings.as_deref(),
+        };
+        Verdict::of(
+            url,
+            self.inner
+                .verify_request(url, content_type.as_deref(), body, headers),
+        )
+    }
+
+    /// The signature Twilio would send for a form request, with the first Auth Token.
+    #[wasm_bindgen(js_name = computeSignature)]
+    pub fn compute_signature(&self, url: &str, keys: Vec<String>, values: Vec<String>) -> String {
+        self.inner.compute_signature(url, pairs(keys, values))
+    }
+
+    /// The core's `explain` as its JSON document (`{"valid", "reason", "matched_url", "causes"}`):
+    /// `kind` is `params` (with `keys`/`values`), `form` (a raw form body) or `body` (any other body).
+    #[wasm_bindgen]
+    #[allow(clippy::too_many_arguments)]
+    pub fn explain(
+        &self,
+        url: &str,
+        kind: &str,
+        keys: Vec<String>,
+        values: Vec<String>,
+        body: &[u8],
+        signature: &str,
+        settings: Option<String>,
+        public_url: Option<String>,
+    ) -> String {
+        let params = pairs(keys, values);
+        let payload = match kind {
+            "params" => Payload::Params(&params),
+            "form" => Payload::FormBody(body),
+            _ => Payload::Body(body),
+        };
+        let hints = match &public_url {
+            Some(base) => Hints::new().public_url(base),
+            None => Hints::new(),
+        };
+        let suspect = Suspect::new(url, payload, signature)
+            .settings(settings.as_deref())
+            .hints(hints);
+        self.inner.explain(&suspect).to_json()
+    }
+}
+
+/// The lowercase hex SHA-256 of a body, as in `bodySHA256`.
 #[wasm_bindgen(js_name = bodySha256Hex)]
 pub fn body_sha256_hex(body: &[u8]) -> String {
     twilio_webhook::body_sha256_hex(body)
+}
+
+/// Whether `hash` is the `bodySHA256` of `body`, compared in constant time.
+#[wasm_bindgen(js_name = bodyMatches)]
+pub fn body_matches(body: &[u8], hash: &str) -> bool {
+    twilio_webhook::body_matches_hex(body, hash)
 }

@@ -1,0 +1,188 @@
+//! The whole HTTP check of a server (the Fetch, Express and Hono adapters): the path rules, the body
+//! plan, the public-URL policy and the verdict with its status, for a request given as strings.
+
+use std::net::IpAddr;
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use twilio_webhook::{
+    DEFAULT_BODY_LIMIT, Incoming, PathDecision, PathRules, PublicUrl, Refusal, WebhookRejection,
+    WebhookVerifier,
+};
+use wasm_bindgen::prelude::*;
+
+use crate::{Validator, Verdict, config_error};
+
+/// The headers as the core reads them. A header that is not valid HTTP is left out: it can then be
+/// neither a signature nor a host nor a trusted proxy's word, so leaving it out never lets a request in.
+fn header_map(names: Vec<String>, values: Vec<String>) -> HeaderMap {
+    let mut map = HeaderMap::with_capacity(names.len());
+    for (name, value) in names.into_iter().zip(values) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            map.append(name, value);
+        }
+    }
+    map
+}
+
+/// A request as the core reads it: an unknown method is never a `GET`, an unparseable peer is unknown.
+struct Request {
+    method: Method,
+    headers: HeaderMap,
+    peer: Option<IpAddr>,
+}
+
+impl Request {
+    fn new(method: &str, names: Vec<String>, values: Vec<String>, peer: Option<String>) -> Self {
+        Request {
+            method: Method::from_bytes(method.as_bytes()).unwrap_or(Method::POST),
+            headers: header_map(names, values),
+            peer: peer.and_then(|p| p.parse().ok()),
+        }
+    }
+
+    fn incoming<'a>(
+        &'a self,
+        target: &'a str,
+        scheme: Option<&'a str>,
+        authority: Option<&'a str>,
+    ) -> Incoming<'a> {
+        Incoming {
+            method: &self.method,
+            target,
+            headers: &self.headers,
+            peer: self.peer,
+            scheme,
+            authority,
+        }
+    }
+}
+
+/// What the path rules decide for a request: verify it, pass it, or answer the refusal.
+#[wasm_bindgen(getter_with_clone)]
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// Whether the request must be verified (else it passes unverified).
+    pub verify: bool,
+    /// The answer to a target the rules cannot decide (400), if any.
+    pub refusal: Option<Verdict>,
+}
+
+/// A validator, a public-URL policy, a body limit and the paths it guards.
+#[wasm_bindgen]
+pub struct Verifier {
+    inner: WebhookVerifier,
+    paths: PathRules,
+}
+
+#[wasm_bindgen]
+impl Verifier {
+    /// `public_urls`: the base URLs Twilio calls, tried in order (`Host` and `scheme` when empty);
+    /// `trusted_proxies`: addresses or CIDR ranges whose forwarded headers count; `body_limit` (0 for
+    /// the default 1 MiB); `paths`: the path prefixes to verify (every request when absent);
+    /// `diagnoses_per_second`: the budget of explained refusals (0 is off). Throws on a mistake.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        validator: &Validator,
+        public_urls: Vec<String>,
+        trusted_proxies: Vec<String>,
+        body_limit: usize,
+        paths: Option<Vec<String>>,
+        diagnoses_per_second: u32,
+    ) -> Result<Verifier, JsError> {
+        let mut policy = PublicUrl::from_host();
+        for base in &public_urls {
+            policy = policy.also_base(base).map_err(config_error)?;
+        }
+        for proxy in &trusted_proxies {
+            policy = policy.trust_proxy(proxy).map_err(config_error)?;
+        }
+        let limit = if body_limit == 0 {
+            DEFAULT_BODY_LIMIT
+        } else {
+            body_limit
+        };
+        let paths = match paths {
+            Some(prefixes) => PathRules::only(&prefixes)
+                .map_err(|e| JsError::new(&format!("paths: {e}")))?,
+            None => PathRules::new(),
+        };
+        let inner = WebhookVerifier::new(validator.inner.clone())
+            .public_url(policy)
+            .body_limit(limit)
+            .diagnoses_per_second(diagnoses_per_second);
+        Ok(Verifier { inner, paths })
+    }
+
+    /// The body limit in bytes.
+    #[wasm_bindgen(getter, js_name = bodyLimit)]
+    pub fn body_limit(&self) -> usize {
+        self.inner.limit()
+    }
+
+    /// What the path rules decide for a request to `target` (as received).
+    pub fn decide(&self, target: &str) -> Decision {
+        match self.paths.decide(target) {
+            Ok(decision) => Decision {
+                verify: decision == PathDecision::Verify,
+                refusal: None,
+            },
+            Err(e) => Decision {
+                verify: true,
+                refusal: Some(Verdict::of_http(Err(WebhookRejection::new(
+                    Refusal::BadTarget(e),
+                    Vec::new(),
+                )))),
+            },
+        }
+    }
+
+    /// Before the body is read: the refusal of a request whose declared length is over the limit, or
+    /// that asks for a WebSocket without being a handshake; `undefined` to go on and read it.
+    #[wasm_bindgen(js_name = checkHead)]
+    pub fn check_head(
+        &self,
+        method: &str,
+        target: &str,
+        names: Vec<String>,
+        values: Vec<String>,
+    ) -> Option<Verdict> {
+        let request = Request::new(method, names, values, None);
+        let plan = self
+            .inner
+            .reads_body(&request.incoming(target, None, None))
+            .and_then(|_| self.inner.check_declared_length(&request.headers));
+        plan.err().map(|rejection| Verdict::of_http(Err(rejection)))
+    }
+
+    /// The answer to a body that grew past the limit while it was read (413).
+    #[wasm_bindgen(js_name = tooLarge)]
+    pub fn too_large(&self) -> Verdict {
+        let limit = self.inner.limit();
+        Verdict::of_http(Err(WebhookRejection::new(
+            Refusal::BodyTooLarge { limit },
+            Vec::new(),
+        )))
+    }
+
+    /// Checks a request: its method, its target as received, its headers (parallel arrays of names and
+    /// values), its raw body, its peer address and the connection's scheme and authority, if known.
+    #[allow(clippy::too_many_arguments)]
+    pub fn check(
+        &self,
+        method: &str,
+        target: &str,
+        names: Vec<String>,
+        values: Vec<String>,
+        body: &[u8],
+        peer: Option<String>,
+        scheme: Option<String>,
+        authority: Option<String>,
+    ) -> Verdict {
+        let request = Request::new(method, names, values, peer);
+        let incoming = request.incoming(target, scheme.as_deref(), authority.as_deref());
+        Verdict::of_http(self.inner.verify(&incoming, body))
+    }
+}
