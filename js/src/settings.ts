@@ -1,0 +1,152 @@
+// What the server adapters (Fetch, Express, Hono) share: the settings, from the options or from the
+// environment (`process.env`, or a Worker's `env`), and the module's Verifier built from them once.
+import { WasmVerifier } from "./glue.js";
+import { type Secrets, type ValidatorOptions, wasmValidator } from "./validator.js";
+
+/** Where a refusal is explained: `console.warn` by default. */
+export interface Logger {
+  warn(message: string): void;
+}
+
+export interface WebhookOptions extends Omit<ValidatorOptions, "authTokens"> {
+  /** The Auth Token; default `TWILIO_AUTH_TOKEN`. */
+  authToken?: string;
+  /** Several Auth Tokens by name (a rotation); wins over `authToken`. */
+  authTokens?: Secrets;
+  /** The URL(s) Twilio calls, up to the path (`https://abc123.ngrok.app`); default `TWILIO_PUBLIC_URL` (comma-separated). */
+  publicUrl?: string | string[];
+  /** Proxies whose `Forwarded` / `X-Forwarded-*` count; default `TWILIO_TRUSTED_PROXIES` (comma-separated). */
+  trustedProxies?: string | string[];
+  /** The largest body accepted, in bytes (default 1 MiB: 413 above). */
+  bodyLimit?: number;
+  /** Path prefixes to verify (default: every request). */
+  paths?: string[];
+  /** Refusals explained a second (default `TWILIO_DIAGNOSE`, else 10); `"off"` or 0 for none. */
+  diagnose?: number | "off";
+  /** Where refusals are explained (default `console`). */
+  logger?: Logger;
+  /** The environment to read `TWILIO_*` from: a Worker's `env`; default `process.env`. */
+  env?: Record<string, unknown>;
+  /** The connection's peer address, for trusted proxies (the Fetch API has none: `Bun.serve` has `server.requestIP`). */
+  peer?: (request: Request, ...rest: unknown[]) => string | undefined;
+}
+
+/** A refusal or an acceptance, with the status and text a server answers with. */
+export interface HttpVerdict {
+  valid: boolean;
+  reason: string | null;
+  status: number;
+  /** The plain-text body of a refusal: `Twilio webhook rejected: <reason>`. */
+  message: string | null;
+  /** The refusal explained for the log (never for the response). */
+  explanation: string | null;
+  cause: string | null;
+  secret: string | null;
+  secretKind: "auth_token" | "shared_key" | null;
+  algorithm: "HMAC_SHA1" | "HMAC_SHA256" | null;
+  matchedUrl: string | null;
+  urlsTried: string[];
+}
+
+/** A module verdict of an HTTP check as a plain object (the module's object is freed). */
+export function httpVerdict(v: {
+  valid: boolean;
+  reason?: string;
+  status?: number;
+  message?: string;
+  explanation?: string;
+  cause?: string;
+  secret?: string;
+  secretKind?: string;
+  algorithm?: string;
+  matchedUrl?: string;
+  urlsTried: string[];
+  free(): void;
+}): HttpVerdict {
+  const verdict: HttpVerdict = {
+    valid: v.valid,
+    reason: v.reason ?? null,
+    status: v.status ?? (v.valid ? 200 : 403),
+    message: v.message ?? null,
+    explanation: v.explanation ?? null,
+    cause: v.cause ?? null,
+    secret: v.secret ?? null,
+    secretKind: (v.secretKind ?? null) as HttpVerdict["secretKind"],
+    algorithm: (v.algorithm ?? null) as HttpVerdict["algorithm"],
+    matchedUrl: v.matchedUrl ?? null,
+    urlsTried: v.urlsTried,
+  };
+  v.free();
+  return verdict;
+}
+
+/** `process.env`, where there is one. */
+function processEnv(): Record<string, unknown> {
+  const g = globalThis as { process?: { env?: Record<string, unknown> } };
+  return g.process?.env ?? {};
+}
+
+function list(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String);
+  if (typeof value !== "string") return [];
+  return value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** The settings of a server, resolved against its environment. */
+export interface Settings {
+  key: string;
+  options: WebhookOptions;
+  tokens: Secrets | undefined;
+  publicUrls: string[];
+  trustedProxies: string[];
+  diagnose: number;
+  logger: Logger;
+}
+
+export function settings(options: WebhookOptions, env?: Record<string, unknown>): Settings {
+  const vars = options.env ?? env ?? processEnv();
+  const tokenVar = vars.TWILIO_AUTH_TOKEN;
+  const tokens = options.authTokens ?? options.authToken ?? (typeof tokenVar === "string" && tokenVar.trim() ? tokenVar.trim() : undefined);
+  const publicUrls = options.publicUrl !== undefined ? list(options.publicUrl) : list(vars.TWILIO_PUBLIC_URL);
+  const trustedProxies = options.trustedProxies !== undefined ? list(options.trustedProxies) : list(vars.TWILIO_TRUSTED_PROXIES);
+  const setting = options.diagnose ?? (typeof vars.TWILIO_DIAGNOSE === "string" ? vars.TWILIO_DIAGNOSE.trim() : undefined);
+  const diagnose = setting === undefined || setting === "" ? 10 : String(setting).toLowerCase() === "off" ? 0 : Number(setting);
+  if (!Number.isInteger(diagnose) || diagnose < 0) throw new RangeError(`diagnose must be "off" or a number of diagnoses a second, got ${String(setting)}`);
+  return {
+    key: JSON.stringify([tokens, publicUrls, trustedProxies, diagnose]),
+    options,
+    tokens,
+    publicUrls,
+    trustedProxies,
+    diagnose,
+    logger: options.logger ?? console,
+  };
+}
+
+/** Verifiers by settings: built once per configuration, not per request. */
+const verifiers = new Map<string, WasmVerifier>();
+
+/**
+ * The module's Verifier for these settings. Throws a `RangeError` for a missing token or a mistake in
+ * the configuration (a base URL, a proxy, a secret: named, never shown).
+ */
+export function verifierFor(s: Settings): WasmVerifier {
+  let verifier = verifiers.get(s.key);
+  if (!verifier) {
+    if (s.tokens === undefined) throw new RangeError("TWILIO_AUTH_TOKEN is not set: refusing to verify without it");
+    const { authToken: _token, authTokens: _tokens, ...rest } = s.options;
+    const validator = wasmValidator({ ...rest, authTokens: s.tokens, allowQueryReencoding: rest.allowQueryReencoding ?? true });
+    try {
+      verifier = new WasmVerifier(validator, s.publicUrls, s.trustedProxies, s.options.bodyLimit ?? 0, s.options.paths, s.diagnose);
+    } catch (e) {
+      throw new RangeError(e instanceof Error ? e.message : String(e));
+    } finally {
+      validator.free();
+    }
+    verifiers.set(s.key, verifier);
+  }
+  return verifier;
+}
