@@ -63,6 +63,18 @@ pub enum Payload<'a> {
     Body(&'a [u8]),
 }
 
+impl<'a> Payload<'a> {
+    /// A raw body, read the way the validator reads it (spec §5): a form when it is empty or sent as
+    /// `application/x-www-form-urlencoded`, otherwise a body the signature does not cover.
+    pub fn raw(content_type: Option<&str>, body: &'a [u8]) -> Self {
+        if crate::headers::is_form_body(content_type, body) {
+            Payload::FormBody(body)
+        } else {
+            Payload::Body(body)
+        }
+    }
+}
+
 /// Clues about the URL Twilio called, from the request and the configuration. The request's own are
 /// taken from **any** peer: a diagnosis only explains, it never accepts.
 #[derive(Debug, Clone, Default)]

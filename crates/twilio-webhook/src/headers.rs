@@ -76,3 +76,9 @@ pub(crate) fn is_form_content_type(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or_default().trim();
     essence.eq_ignore_ascii_case("application/x-www-form-urlencoded")
 }
+
+/// Whether a raw body (without `bodySHA256` in its URL) is read as form parameters: an empty one, or one
+/// sent as `application/x-www-form-urlencoded` (spec §5). Any other is a body no signature covers.
+pub(crate) fn is_form_body(content_type: Option<&str>, body: &[u8]) -> bool {
+    body.is_empty() || content_type.is_some_and(is_form_content_type)
+}

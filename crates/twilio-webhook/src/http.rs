@@ -237,7 +237,7 @@ impl WebhookVerifier {
             .headers
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
-        if body.is_empty() || content_type.is_some_and(crate::headers::is_form_content_type) {
+        if crate::headers::is_form_body(content_type, body) {
             crate::form::first_value(body, "AccountSid")
         } else {
             self.json_account_sid

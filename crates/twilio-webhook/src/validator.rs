@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::canonical::{Canonical, Pairs, Suffix, with_form_body, with_params};
 use crate::form::FormParam;
-use crate::headers::{SignatureHeaders, is_form_content_type};
+use crate::headers::{SignatureHeaders, is_form_body};
 use crate::relax::{Relaxation, Relaxations};
 use crate::secret::{AuthTokenEntry, ConfigError, SharedKeyEntry};
 use crate::settings::{self, Settings};
@@ -300,7 +300,7 @@ impl RequestValidator {
         if url::carries_body_hash(url) {
             return self.verify_body(url, body, headers);
         }
-        if body.is_empty() || content_type.is_some_and(is_form_content_type) {
+        if is_form_body(content_type, body) {
             self.verify_raw_form(url, body, headers)
         } else {
             self.prepare(headers)?;

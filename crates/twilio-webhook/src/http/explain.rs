@@ -194,12 +194,7 @@ fn explain(
         .headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let payload =
-        if body.is_empty() || content_type.is_some_and(crate::headers::is_form_content_type) {
-            Payload::FormBody(body)
-        } else {
-            Payload::Body(body)
-        };
+    let payload = Payload::raw(content_type, body);
     let hints =
         Hints::from_headers(request.headers).peer(request.peer, policy.is_trusted(request.peer));
     let hints = policy.prefixes().fold(hints, |h, p| h.prefix(p));
