@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+mod packed;
 mod verdict;
 mod verifier;
 
@@ -17,10 +18,10 @@ use wasm_bindgen::prelude::*;
 pub use verdict::Verdict;
 pub use verifier::Verifier;
 
-/// Pairs from two arrays of the same length (keys, values): what JavaScript hands over for decoded
-/// form parameters, repeated keys included.
-fn pairs(keys: Vec<String>, values: Vec<String>) -> Vec<(String, String)> {
-    keys.into_iter().zip(values).collect()
+/// Decoded form parameters, repeated keys included, as JavaScript packs them: keys and values in turn,
+/// joined and encoded, with their lengths (see [`packed`]).
+fn pairs<'a>(bytes: &'a [u8], lengths: &[u32]) -> Result<Vec<(&'a str, &'a str)>, JsError> {
+    packed::pairs(bytes, lengths).ok_or_else(|| JsError::new("packed parameters do not add up"))
 }
 
 /// A configuration mistake as a JavaScript error (it names the secret, never its value).
@@ -67,16 +68,13 @@ impl Validator {
             .map_err(config_error)
     }
 
-    /// Whether a form request is signed: the drop-in's fast path.
+    /// Whether a form request is signed: the drop-in's fast path. `params` and `lengths` are the
+    /// packed parameters (keys and values in turn, their UTF-16 lengths); lengths that do not add up
+    /// are `false`.
     #[wasm_bindgen(js_name = validateForm)]
-    pub fn validate_form(
-        &self,
-        url: &str,
-        keys: Vec<String>,
-        values: Vec<String>,
-        signature: &str,
-    ) -> bool {
-        self.inner.validate(url, pairs(keys, values), signature)
+    pub fn validate_form(&self, url: &str, params: &[u8], lengths: &[u32], signature: &str) -> bool {
+        packed::pairs(params, lengths)
+            .is_some_and(|pairs| self.inner.validate(url, pairs, signature))
     }
 
     /// A form request from its decoded parameters (a URL with `bodySHA256` is `body_not_hashed`).
@@ -84,19 +82,17 @@ impl Validator {
     pub fn verify_form(
         &self,
         url: &str,
-        keys: Vec<String>,
-        values: Vec<String>,
+        params: &[u8],
+        lengths: &[u32],
         signature: Option<String>,
         settings: Option<String>,
-    ) -> Verdict {
+    ) -> Result<Verdict, JsError> {
         let headers = SignatureHeaders {
             signature: signature.as_deref(),
             settings: settings.as_deref(),
         };
-        Verdict::of(
-            url,
-            self.inner.verify_form(url, pairs(keys, values), headers),
-        )
+        let pairs = pairs(params, lengths)?;
+        Ok(Verdict::of(url, self.inner.verify_form(url, pairs, headers)))
     }
 
     /// A request from its raw body: the URL and the `Content-Type` pick the mode (spec §5).
@@ -122,30 +118,42 @@ impl Validator {
 
     /// The signature Twilio would send for a form request, with the first Auth Token.
     #[wasm_bindgen(js_name = computeSignature)]
-    pub fn compute_signature(&self, url: &str, keys: Vec<String>, values: Vec<String>) -> String {
-        self.inner.compute_signature(url, pairs(keys, values))
+    pub fn compute_signature(
+        &self,
+        url: &str,
+        params: &[u8],
+        lengths: &[u32],
+    ) -> Result<String, JsError> {
+        Ok(self.inner.compute_signature(url, pairs(params, lengths)?))
     }
 
-    /// The core's `explain` as its JSON document (`{"valid", "reason", "matched_url", "causes"}`):
-    /// `kind` is `params` (with `keys`/`values`), `form` (a raw form body) or `body` (any other body).
+    /// The core's `explain` as its JSON document (`{"valid", "reason", "matched_url", "causes"}`), for
+    /// packed form parameters (`params`, `lengths`) or else for a raw body and its content type.
     #[wasm_bindgen]
     #[allow(clippy::too_many_arguments)]
     pub fn explain(
         &self,
         url: &str,
-        kind: &str,
-        keys: Vec<String>,
-        values: Vec<String>,
+        params: Option<Vec<u8>>,
+        lengths: &[u32],
+        content_type: Option<String>,
         body: &[u8],
         signature: &str,
         settings: Option<String>,
         public_url: Option<String>,
-    ) -> String {
-        let params = pairs(keys, values);
-        let payload = match kind {
-            "params" => Payload::Params(&params),
-            "form" => Payload::FormBody(body),
-            _ => Payload::Body(body),
+    ) -> Result<String, JsError> {
+        let params: Option<Vec<(String, String)>> = match &params {
+            Some(packed) => Some(
+                pairs(packed, lengths)?
+                    .into_iter()
+                    .map(|(key, value)| (key.to_string(), value.to_string()))
+                    .collect(),
+            ),
+            None => None,
+        };
+        let payload = match &params {
+            Some(params) => Payload::Params(params),
+            None => Payload::raw(content_type.as_deref(), body),
         };
         let hints = match &public_url {
             Some(base) => Hints::new().public_url(base),
@@ -154,7 +162,7 @@ impl Validator {
         let suspect = Suspect::new(url, payload, signature)
             .settings(settings.as_deref())
             .hints(hints);
-        self.inner.explain(&suspect).to_json()
+        Ok(self.inner.explain(&suspect).to_json())
     }
 }
 

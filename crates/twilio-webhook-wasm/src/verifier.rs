@@ -10,21 +10,24 @@ use twilio_webhook::{
 };
 use wasm_bindgen::prelude::*;
 
-use crate::{Validator, Verdict, config_error};
+use crate::{Validator, Verdict, config_error, packed};
 
-/// The headers as the core reads them. A header that is not valid HTTP is left out: it can then be
-/// neither a signature nor a host nor a trusted proxy's word, so leaving it out never lets a request in.
-fn header_map(names: Vec<String>, values: Vec<String>) -> HeaderMap {
-    let mut map = HeaderMap::with_capacity(names.len());
-    for (name, value) in names.into_iter().zip(values) {
+/// The headers as the core reads them, from packed names and values (see [`crate::packed`]). A header
+/// that is not valid HTTP is left out: it can then be neither a signature nor a host nor a trusted
+/// proxy's word, so leaving it out never lets a request in.
+fn header_map(bytes: &[u8], lengths: &[u32]) -> Result<HeaderMap, JsError> {
+    let pairs = packed::pairs(bytes, lengths)
+        .ok_or_else(|| JsError::new("packed headers do not add up"))?;
+    let mut map = HeaderMap::with_capacity(pairs.len());
+    for (name, value) in pairs {
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
+            HeaderValue::from_str(value),
         ) {
             map.append(name, value);
         }
     }
-    map
+    Ok(map)
 }
 
 /// A request as the core reads it: an unknown method is never a `GET`, an unparseable peer is unknown.
@@ -35,12 +38,17 @@ struct Request {
 }
 
 impl Request {
-    fn new(method: &str, names: Vec<String>, values: Vec<String>, peer: Option<String>) -> Self {
-        Request {
+    fn new(
+        method: &str,
+        headers: &[u8],
+        lengths: &[u32],
+        peer: Option<String>,
+    ) -> Result<Self, JsError> {
+        Ok(Request {
             method: Method::from_bytes(method.as_bytes()).unwrap_or(Method::POST),
-            headers: header_map(names, values),
+            headers: header_map(headers, lengths)?,
             peer: peer.and_then(|p| p.parse().ok()),
-        }
+        })
     }
 
     fn incoming<'a>(
@@ -146,15 +154,15 @@ impl Verifier {
         &self,
         method: &str,
         target: &str,
-        names: Vec<String>,
-        values: Vec<String>,
-    ) -> Option<Verdict> {
-        let request = Request::new(method, names, values, None);
+        headers: &[u8],
+        lengths: &[u32],
+    ) -> Result<Option<Verdict>, JsError> {
+        let request = Request::new(method, headers, lengths, None)?;
         let plan = self
             .inner
             .reads_body(&request.incoming(target, None, None))
             .and_then(|_| self.inner.check_declared_length(&request.headers));
-        plan.err().map(|rejection| Verdict::of_http(Err(rejection)))
+        Ok(plan.err().map(|rejection| Verdict::of_http(Err(rejection))))
     }
 
     /// The answer to a body that grew past the limit while it was read (413).
@@ -167,22 +175,22 @@ impl Verifier {
         )))
     }
 
-    /// Checks a request: its method, its target as received, its headers (parallel arrays of names and
-    /// values), its raw body, its peer address and the connection's scheme and authority, if known.
+    /// Checks a request: its method, its target as received, its headers (packed names and values), its
+    /// raw body, its peer address and the connection's scheme and authority, if known.
     #[allow(clippy::too_many_arguments)]
     pub fn check(
         &self,
         method: &str,
         target: &str,
-        names: Vec<String>,
-        values: Vec<String>,
+        headers: &[u8],
+        lengths: &[u32],
         body: &[u8],
         peer: Option<String>,
         scheme: Option<String>,
         authority: Option<String>,
-    ) -> Verdict {
-        let request = Request::new(method, names, values, peer);
+    ) -> Result<Verdict, JsError> {
+        let request = Request::new(method, headers, lengths, peer)?;
         let incoming = request.incoming(target, scheme.as_deref(), authority.as_deref());
-        Verdict::of_http(self.inner.verify(&incoming, body))
+        Ok(Verdict::of_http(self.inner.verify(&incoming, body)))
     }
 }
