@@ -33,14 +33,21 @@ function buildWasm() {
   if (output("rustup", ["target", "list", "--installed"]).split("\n").includes("wasm32-unknown-unknown")) {
     run("cargo", [...cargoArgs, "--target-dir", targetDir]);
   } else if (existsSync("/usr/bin/rustc") && output("/usr/bin/rustc", ["--print", "sysroot"]) && output("wasm-ld", ["--version"])) {
-    run("/usr/bin/cargo", [...cargoArgs, "-Zbuild-std=std,panic_abort", "--target-dir", targetDir], {
-      env: {
-        ...process.env,
-        RUSTC: "/usr/bin/rustc",
-        RUSTC_BOOTSTRAP: "1",
-        CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER: "wasm-ld",
+    // std is rebuilt here anyway, so its panics trap at once, without their messages (the core never
+    // panics on input; a panic is a bug either way): about 20 KB less.
+    run(
+      "/usr/bin/cargo",
+      [...cargoArgs, "-Zbuild-std=std,panic_abort", "--target-dir", targetDir],
+      {
+        env: {
+          ...process.env,
+          RUSTC: "/usr/bin/rustc",
+          RUSTC_BOOTSTRAP: "1",
+          RUSTFLAGS: "-Zunstable-options -Cpanic=immediate-abort",
+          CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER: "wasm-ld",
+        },
       },
-    });
+    );
   } else {
     throw new Error(
       "no way to build wasm32-unknown-unknown: `rustup target add wasm32-unknown-unknown`, or install " +
@@ -62,8 +69,23 @@ function bindgen(wasm) {
   }
   const out = join(here, "build", "pkg");
   rmSync(out, { recursive: true, force: true });
-  run("wasm-bindgen", ["--target", "web", "--out-dir", out, "--out-name", "twilio_webhook_wasm", wasm]);
+  run("wasm-bindgen", [
+    "--target", "web", "--remove-name-section", "--remove-producers-section",
+    "--out-dir", out, "--out-name", "twilio_webhook_wasm", wasm,
+  ]);
   return out;
+}
+
+// binaryen's wasm-opt (the `binaryen` dev dependency): -O3 after LLVM's opt-level 3 takes off about a
+// fifth of the size, at the same speed.
+function shrink(wasm) {
+  const before = readFileSync(wasm).length;
+  const features = ["bulk-memory", "nontrapping-float-to-int", "sign-ext", "mutable-globals", "reference-types", "multivalue"];
+  run(process.execPath, [
+    join(here, "node_modules", "binaryen", "bin", "wasm-opt"), "-O3",
+    ...features.map((f) => `--enable-${f}`), wasm, "-o", wasm,
+  ]);
+  console.log(`wasm-opt: ${before} -> ${readFileSync(wasm).length} bytes`);
 }
 
 async function bundle() {
@@ -94,6 +116,7 @@ function types() {
 rmSync(join(here, "dist"), { recursive: true, force: true });
 mkdirSync(join(here, "dist"), { recursive: true });
 const pkg = bindgen(buildWasm());
+shrink(join(pkg, WASM));
 await bundle();
 copyFileSync(join(pkg, WASM), join(here, "dist", WASM));
 types();

@@ -2,7 +2,7 @@
 // Where they answer differently from twilio-node it is on purpose (the README's differences table):
 // keys in byte order, `wss` default ports, the body mode decided by the URL, no exception on any input.
 import { WasmValidator, bodyMatches, bodySha256Hex } from "./glue.js";
-import { headerOf, toBytes, toPairs } from "./params.js";
+import { headerOf, pack, toBytes } from "./params.js";
 
 /** Validators by Auth Token, keyed once: a server validates with the same token request after request. */
 const validators = new Map<string, WasmValidator>();
@@ -40,17 +40,17 @@ export function dropInValidator(authToken: unknown): WasmValidator | undefined {
  */
 export function validateRequest(authToken: string, twilioHeader: string, url: string, params: object): boolean {
   const validator = dropInValidator(authToken);
-  const pairs = toPairs(params);
-  if (!validator || !pairs || typeof url !== "string" || typeof twilioHeader !== "string") return false;
-  return validator.validateForm(url, pairs.keys, pairs.values, twilioHeader);
+  const packed = pack(params);
+  if (!validator || !packed || typeof url !== "string" || typeof twilioHeader !== "string") return false;
+  return validator.validateForm(url, packed.bytes, packed.lengths, twilioHeader);
 }
 
 /** The signature Twilio would send for `url` (exactly as given) and `params`. `""` when it cannot be made. */
 export function getExpectedTwilioSignature(authToken: string, url: string, params: object): string {
   const validator = dropInValidator(authToken);
-  const pairs = toPairs(params ?? {});
-  if (!validator || !pairs || typeof url !== "string") return "";
-  return validator.computeSignature(url, pairs.keys, pairs.values);
+  const packed = pack(params ?? {});
+  if (!validator || !packed || typeof url !== "string") return "";
+  return validator.computeSignature(url, packed.bytes, packed.lengths);
 }
 
 /**
@@ -140,9 +140,9 @@ export function validateIncomingRequest(request: Request, authToken: string, opt
       verdict.free();
       return valid;
     }
-    const pairs = toPairs(request.body ?? {});
-    if (!pairs) return false;
-    const verdict = validator.verifyForm(url, pairs.keys, pairs.values, signature, undefined);
+    const packed = pack(request.body ?? {});
+    if (!packed) return false;
+    const verdict = validator.verifyForm(url, packed.bytes, packed.lengths, signature, undefined);
     const valid = verdict.valid;
     verdict.free();
     return valid;

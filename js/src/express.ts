@@ -2,8 +2,8 @@
 // statuses and texts; the raw body read by the middleware itself, so JSON webhooks need no set-up.
 import { WasmVerifier } from "./glue.js";
 import { type Request as ExpressLike, type RequestValidatorOptions, dropInValidator, requestUrl } from "./dropin.js";
-import { headerLists, headerOf, toPairs } from "./params.js";
-import { type Logger, httpVerdict } from "./settings.js";
+import { headerOf, pack, packHeaders } from "./params.js";
+import { type HttpVerdict, type Logger, httpVerdict } from "./settings.js";
 import { wasmValidator } from "./validator.js";
 
 export interface WebhookMiddlewareOptions extends RequestValidatorOptions {
@@ -33,24 +33,32 @@ interface NodeRequest extends ExpressLike {
 }
 
 interface Response {
+  set?(field: string, value: string): Response;
   status(code: number): Response;
   type(type: string): Response;
   send(body: string): unknown;
 }
 
-/** Reads the request's body from its stream, at most `limit` bytes: `undefined` past it. */
+/**
+ * Reads the request's body from its stream, at most `limit` bytes: `undefined` as soon as it grows past
+ * them (the rest is discarded, never kept, and the 413 closes the connection).
+ */
 function readStream(req: NodeRequest, limit: number): Promise<Uint8Array | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Uint8Array[] = [];
     let size = 0;
     let over = false;
     req.on("data", (chunk: Uint8Array) => {
+      if (over) return;
       size += chunk.byteLength;
-      if (size > limit) over = true;
-      else chunks.push(chunk);
+      if (size > limit) {
+        over = true;
+        chunks.length = 0;
+        resolve(undefined);
+      } else chunks.push(chunk);
     });
     req.on("end", () => {
-      if (over) return resolve(undefined);
+      if (over) return;
       const body = new Uint8Array(size);
       let offset = 0;
       for (const c of chunks) {
@@ -139,6 +147,15 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
 
   return async function hook(req: NodeRequest, res: Response, next: (err?: unknown) => void) {
     if (!validate) return next();
+    // A refusal of the core (400, 413) keeps its status and reason; a rejected signature is
+    // twilio-node's 403. Each is explained in the log.
+    const refuse = (verdict: HttpVerdict) => {
+      logger.warn(verdict.explanation ?? `rejected ${req.method} ${req.originalUrl} (${verdict.reason})`);
+      if (verdict.status !== 400 && verdict.status !== 413) return res.type("text/plain").status(403).send(FAILED);
+      // The body of a 413 is left unread: the connection closes after the answer.
+      if (verdict.status === 413) res.set?.("Connection", "close");
+      return res.type("text/plain").status(verdict.status).send(verdict.message ?? "");
+    };
     const signature = headerOf(req.headers, "x-twilio-signature");
     if (!signature) return res.type("text/plain").status(400).send(NO_SIGNATURE);
     if (!token) {
@@ -146,15 +163,7 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
       return res.type("text/plain").status(500).send(NO_TOKEN);
     }
     try {
-      const contentType = headerOf(req.headers, "content-type");
-      let raw = req.rawBody === undefined ? undefined : toBytesOrString(req.rawBody);
-      if (raw === undefined && !req._body && req.readable !== false) {
-        raw = await readStream(req, limit);
-        if (raw === undefined) return res.type("text/plain").status(413).send("Twilio webhook rejected: body_too_large\n");
-        req.rawBody = Buffer.from(raw);
-        req.body = parsed(contentType, raw) ?? req.body;
-        req._body = true;
-      }
+      const headers = packHeaders(req.headers);
       const url = requestUrl(req, options);
       const parts = url === undefined ? undefined : splitUrl(url);
       const verifier = parts && verifierFor(parts[0]);
@@ -162,11 +171,23 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
         logger.warn(`rejected ${req.method} ${req.originalUrl}: no URL to check (${url ?? "no Host header"})`);
         return res.type("text/plain").status(403).send(FAILED);
       }
+      // Before the body: a declared length over the limit (413), an upgrade that is not a handshake.
+      const head = verifier.checkHead(req.method, req.originalUrl, headers.bytes, headers.lengths);
+      if (head) return refuse(httpVerdict(head));
+      const contentType = headerOf(req.headers, "content-type");
+      let raw = req.rawBody === undefined ? undefined : toBytesOrString(req.rawBody);
+      if (raw === undefined && !req._body && req.readable !== false) {
+        raw = await readStream(req, limit);
+        if (raw === undefined) return refuse(httpVerdict(verifier.tooLarge()));
+        req.rawBody = Buffer.from(raw);
+        req.body = parsed(contentType, raw) ?? req.body;
+        req._body = true;
+      }
       if (raw === undefined) {
         // A parser ran first and kept no raw body: the decoded parameters (as twilio-node), never a JSON body.
-        const pairs = toPairs(req.body ?? {});
+        const packed = pack(req.body ?? {});
         const validator = dropInValidator(token);
-        const verdict = pairs && validator?.verifyForm(url, pairs.keys, pairs.values, signature, undefined);
+        const verdict = packed && validator?.verifyForm(url, packed.bytes, packed.lengths, signature, undefined);
         const valid = verdict?.valid ?? false;
         const reason = verdict?.reason;
         verdict?.free();
@@ -179,14 +200,11 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
         );
         return res.type("text/plain").status(403).send(FAILED);
       }
-      const { keys, values } = headerLists(req.headers);
       const verdict = httpVerdict(
-        verifier.check(req.method, parts[1], keys, values, raw, req.socket?.remoteAddress, undefined, undefined),
+        verifier.check(req.method, parts[1], headers.bytes, headers.lengths, raw, req.socket?.remoteAddress, undefined, undefined),
       );
       if (verdict.valid) return next();
-      logger.warn(verdict.explanation ?? `rejected ${req.method} ${req.originalUrl} (${verdict.reason})`);
-      if (verdict.status === 413) return res.type("text/plain").status(413).send(verdict.message ?? "");
-      return res.type("text/plain").status(403).send(FAILED);
+      return refuse(verdict);
     } catch (error) {
       return next(error);
     }

@@ -2,7 +2,7 @@
 // Next.js route handlers, Bun.serve, Deno.serve, Node with a Fetch server. Every decision is the
 // core's: the path rules, whether the body is read, the URL Twilio signed, the verdict and its status.
 import { type HttpVerdict, type WebhookOptions, httpVerdict, settings, verifierFor } from "./settings.js";
-import { headerLists } from "./params.js";
+import { packHeaders } from "./params.js";
 
 export type { HttpVerdict, WebhookOptions };
 
@@ -52,8 +52,8 @@ export async function verifyRequest(
   const verifier = verifierFor(s);
   const url = new URL(request.url);
   const target = url.pathname + url.search;
-  const { keys, values } = headerLists(request.headers);
-  const head = verifier.checkHead(request.method, target, keys, values);
+  const headers = packHeaders(request.headers);
+  const head = verifier.checkHead(request.method, target, headers.bytes, headers.lengths);
   if (head) {
     const verdict = httpVerdict(head);
     explain(verdict, request, s.logger);
@@ -67,7 +67,7 @@ export async function verifyRequest(
   }
   const peer = options.peer?.(request, ...rest);
   const scheme = url.protocol.replace(/:$/, "");
-  const verdict = httpVerdict(verifier.check(request.method, target, keys, values, body, peer, scheme, url.host));
+  const verdict = httpVerdict(verifier.check(request.method, target, headers.bytes, headers.lengths, body, peer, scheme, url.host));
   explain(verdict, request, s.logger);
   return { verdict, body };
 }
@@ -91,8 +91,47 @@ export function refusal(verdict: HttpVerdict): Response {
 type Handler<Rest extends unknown[]> = (request: Request, ...rest: Rest) => Response | Promise<Response>;
 
 /** A Worker's `env`: an object of bindings holding the token (a Bun `Server` is not one). */
-function workerEnv(arg: unknown): Record<string, unknown> | undefined {
+export function workerEnv(arg: unknown): Record<string, unknown> | undefined {
   return arg && typeof arg === "object" && "TWILIO_AUTH_TOKEN" in arg ? (arg as Record<string, unknown>) : undefined;
+}
+
+/** What a wrapper does with a request: hand it on (verified, or outside the paths) or answer. */
+export type Screened =
+  | { kind: "pass"; request: Request; verdict: HttpVerdict | null }
+  | { kind: "answer"; response: Response };
+
+/**
+ * The wrappers' one path: the path rules (`paths`), then {@link verifyRequest}. A verified request is
+ * handed on as a new `Request` carrying the verified bytes; one outside the paths as it came; a
+ * refusal is answered with its status, and a configuration mistake with 500 (logged).
+ */
+export async function screen(request: Request, options: WebhookOptions, rest: unknown[]): Promise<Screened> {
+  let s;
+  try {
+    s = settings(options);
+    const verifier = verifierFor(s);
+    const url = new URL(request.url);
+    const decision = verifier.decide(url.pathname + url.search);
+    const refused = decision.refusal;
+    const verify = decision.verify;
+    decision.free();
+    if (refused) {
+      const verdict = httpVerdict(refused);
+      explain(verdict, request, s.logger);
+      return { kind: "answer", response: refusal(verdict) };
+    }
+    if (!verify) return { kind: "pass", request, verdict: null };
+  } catch (e) {
+    (options.logger ?? console).warn(`Twilio webhook: ${e instanceof Error ? e.message : String(e)}`);
+    return { kind: "answer", response: new Response("Twilio webhook: not configured\n", { status: 500 }) };
+  }
+  const { verdict, body } = await verifyRequest(request, options, ...rest);
+  if (!verdict.valid || !body) return { kind: "answer", response: refusal(verdict) };
+  // The Fetch API allows no body on GET and HEAD (a WebSocket handshake): the bytes read were none.
+  const hasBody = request.method !== "GET" && request.method !== "HEAD";
+  const verified = new Request(request, { body: hasBody ? body : null });
+  verdicts.set(verified, verdict);
+  return { kind: "pass", request: verified, verdict };
 }
 
 /**
@@ -105,30 +144,7 @@ function workerEnv(arg: unknown): Record<string, unknown> | undefined {
 export function withTwilioWebhook<Rest extends unknown[]>(handler: Handler<Rest>, options: WebhookOptions = {}): Handler<Rest> {
   return async (request: Request, ...rest: Rest) => {
     const opts = options.env ? options : { ...options, env: workerEnv(rest[0]) };
-    let s;
-    try {
-      s = settings(opts);
-      const verifier = verifierFor(s);
-      const url = new URL(request.url);
-      const decision = verifier.decide(url.pathname + url.search);
-      if (decision.refusal) {
-        const verdict = httpVerdict(decision.refusal);
-        decision.free();
-        explain(verdict, request, s.logger);
-        return refusal(verdict);
-      }
-      const verify = decision.verify;
-      decision.free();
-      if (!verify) return handler(request, ...rest);
-    } catch (e) {
-      (options.logger ?? console).warn(`Twilio webhook: ${e instanceof Error ? e.message : String(e)}`);
-      return new Response("Twilio webhook: not configured\n", { status: 500 });
-    }
-    const { verdict, body } = await verifyRequest(request, opts, ...rest);
-    if (!verdict.valid || !body) return refusal(verdict);
-    const hasBody = request.method !== "GET" && request.method !== "HEAD";
-    const verified = new Request(request, { body: hasBody ? body : null });
-    verdicts.set(verified, verdict);
-    return handler(verified, ...rest);
+    const screened = await screen(request, opts, rest);
+    return screened.kind === "pass" ? handler(screened.request, ...rest) : screened.response;
   };
 }

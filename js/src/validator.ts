@@ -1,6 +1,6 @@
 // The rich API: several secrets by name, verdicts that say why, and the mode chosen by spec §5.
 import { WasmValidator, WasmVerdict } from "./glue.js";
-import { headerLists, headerOf, type Params, toBytes, toPairs } from "./params.js";
+import { headerOf, pack, type Params, toBytes } from "./params.js";
 
 /** A secret, or secrets by name: `"token"`, `{ name: token }` or `[[name, token], …]`. */
 export type Secrets = string | Record<string, string> | ReadonlyArray<readonly [string, string]>;
@@ -122,9 +122,9 @@ export class Validator {
       return plain(this.#inner.verifyRequest(url, contentType, bytes, signature, settings));
     }
     if (input.params !== undefined) {
-      const pairs = toPairs(input.params);
-      if (!pairs) return rejected("malformed_body");
-      return plain(this.#inner.verifyForm(url, pairs.keys, pairs.values, signature, settings));
+      const packed = pack(input.params);
+      if (!packed) return rejected("malformed_body");
+      return plain(this.#inner.verifyForm(url, packed.bytes, packed.lengths, signature, settings));
     }
     return plain(this.#inner.verifyRequest(url, contentType, new Uint8Array(), signature, settings));
   }
@@ -134,26 +134,28 @@ export class Validator {
    * `twilio-webhook explain --json`. `publicUrl`: the URL configured in Twilio, tried first.
    */
   explain(input: VerifyInput & { publicUrl?: string }): Explanation {
-    const { url, signature, settings } = fields(input);
-    const empty: Uint8Array = new Uint8Array();
-    let kind = "params";
-    let pairs = toPairs(input.params) ?? { keys: [], values: [] };
-    let body = empty;
-    if (input.body !== undefined) {
-      body = toBytes(input.body) ?? empty;
-      const form = /^application\/x-www-form-urlencoded\s*(;|$)/i.test(fields(input).contentType ?? "");
-      kind = form || body.length === 0 ? "form" : "body";
-      pairs = { keys: [], values: [] };
-    }
-    const json = this.#inner.explain(url ?? "", kind, pairs.keys, pairs.values, body, signature ?? "", settings, input.publicUrl);
+    const { url, signature, settings, contentType } = fields(input);
+    // As verify: the raw body when there is one (the core reads it as verify does), else the parameters.
+    const raw = input.body === undefined ? undefined : (toBytes(input.body) ?? new Uint8Array());
+    const packed = raw ? undefined : (pack(input.params) ?? pack({}));
+    const json = this.#inner.explain(
+      url ?? "",
+      packed?.bytes,
+      packed?.lengths ?? new Uint32Array(),
+      contentType,
+      raw ?? new Uint8Array(),
+      signature ?? "",
+      settings,
+      input.publicUrl,
+    );
     return JSON.parse(json) as Explanation;
   }
 
   /** The signature Twilio would send for a form request, with the first Auth Token. */
   computeSignature(url: string, params: Params): string {
-    const pairs = toPairs(params);
-    if (!pairs) throw new TypeError("computeSignature: params must be form parameters");
-    return this.#inner.computeSignature(url, pairs.keys, pairs.values);
+    const packed = pack(params);
+    if (!packed) throw new TypeError("computeSignature: params must be form parameters");
+    return this.#inner.computeSignature(url, packed.bytes, packed.lengths);
   }
 
   /** The module's validator (for the adapters). @internal */
@@ -176,4 +178,3 @@ function fields(input: VerifyInput) {
   };
 }
 
-export { headerLists };
