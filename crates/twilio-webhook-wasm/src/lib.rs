@@ -72,7 +72,13 @@ impl Validator {
     /// packed parameters (keys and values in turn, their UTF-16 lengths); lengths that do not add up
     /// are `false`.
     #[wasm_bindgen(js_name = validateForm)]
-    pub fn validate_form(&self, url: &str, params: &[u8], lengths: &[u32], signature: &str) -> bool {
+    pub fn validate_form(
+        &self,
+        url: &str,
+        params: &[u8],
+        lengths: &[u32],
+        signature: &str,
+    ) -> bool {
         packed::pairs(params, lengths)
             .is_some_and(|pairs| self.inner.validate(url, pairs, signature))
     }
@@ -92,7 +98,10 @@ impl Validator {
             settings: settings.as_deref(),
         };
         let pairs = pairs(params, lengths)?;
-        Ok(Verdict::of(url, self.inner.verify_form(url, pairs, headers)))
+        Ok(Verdict::of(
+            url,
+            self.inner.verify_form(url, pairs, headers),
+        ))
     }
 
     /// A request from its raw body: the URL and the `Content-Type` pick the mode (spec §5).

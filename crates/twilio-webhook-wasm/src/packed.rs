@@ -139,12 +139,20 @@ mod tests {
     fn lengths_that_do_not_add_up_are_refused() {
         assert_eq!(pieces("abc", &[2]), None, "text left over");
         assert_eq!(pieces("abc", &[2, 2]), None, "lengths past the end");
-        assert_eq!(pieces("é😀", &[2, 1]), None, "a cut inside a surrogate pair");
+        assert_eq!(
+            pieces("é😀", &[2, 1]),
+            None,
+            "a cut inside a surrogate pair"
+        );
         assert_eq!(pieces("éa", &[1, 2]), None, "past the end, not ASCII");
         assert_eq!(pieces("é", &[2]), None, "bytes are not units");
         assert_eq!(pairs(b"abc", &[1, 1, 1]), None, "a key without a value");
         assert_eq!(pieces("ab", &[u32::MAX, 3]), None, "lengths that overflow");
-        assert_eq!(pieces("aé", &[3]), None, "an ASCII start, then past the end");
+        assert_eq!(
+            pieces("aé", &[3]),
+            None,
+            "an ASCII start, then past the end"
+        );
         assert_eq!(pieces_of_bytes(b"a\xff", &[2]), None, "not UTF-8");
     }
 }

@@ -2,6 +2,7 @@
 //! plan, the public-URL policy and the verdict with its status, for a request given as strings.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use twilio_webhook::{
@@ -68,6 +69,20 @@ impl Request {
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// `Date.now()`: the host's clock, in milliseconds.
+    #[wasm_bindgen(js_namespace = Date, js_name = now)]
+    fn date_now() -> f64;
+}
+
+/// The diagnosis budget's clock: std has none in WebAssembly (`Instant::now` traps there), so the
+/// host's. Wall-clock time may go back; the budget then grants nothing extra.
+fn clock() -> Duration {
+    // `as` saturates (and NaN is 0): a clock that cannot be read stands still, granting nothing.
+    Duration::from_millis(date_now() as u64)
+}
+
 /// What the path rules decide for a request: verify it, pass it, or answer the refusal.
 #[wasm_bindgen(getter_with_clone)]
 #[derive(Debug, Clone)]
@@ -113,11 +128,13 @@ impl Verifier {
             body_limit
         };
         let paths = match paths {
-            Some(prefixes) => PathRules::only(&prefixes)
-                .map_err(|e| JsError::new(&format!("paths: {e}")))?,
+            Some(prefixes) => {
+                PathRules::only(&prefixes).map_err(|e| JsError::new(&format!("paths: {e}")))?
+            }
             None => PathRules::new(),
         };
         let inner = WebhookVerifier::new(validator.inner.clone())
+            .clock(clock)
             .public_url(policy)
             .body_limit(limit)
             .diagnoses_per_second(diagnoses_per_second);

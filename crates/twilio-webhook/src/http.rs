@@ -13,7 +13,7 @@ use crate::verdict::{Rejection, Verified};
 mod explain;
 mod rejection;
 
-pub use explain::DEFAULT_DIAGNOSES_PER_SECOND;
+pub use explain::{Clock, DEFAULT_DIAGNOSES_PER_SECOND};
 pub use rejection::{Refusal, ReportOnly, WebhookRejection};
 
 /// The default body limit: 1 MiB (Twilio's requests are a few KiB).
@@ -192,7 +192,18 @@ impl WebhookVerifier {
     /// costs no more than that. Clones share the budget.
     #[must_use]
     pub fn diagnoses_per_second(mut self, rate: u32) -> Self {
-        self.explainer.budget = explain::Budget::new(rate);
+        self.explainer.budget = explain::Budget::new(rate, self.explainer.clock);
+        self
+    }
+
+    /// Sets the clock of the diagnosis budget: the time since any fixed origin (default: std's
+    /// monotonic clock). For platforms without one, such as WebAssembly in a JavaScript host, which
+    /// give theirs (`Date.now()`); a clock that goes back grants nothing extra.
+    #[must_use]
+    pub fn clock(mut self, clock: explain::Clock) -> Self {
+        self.explainer.clock = clock;
+        let rate = self.explainer.budget.as_ref().map_or(0, |b| b.rate());
+        self.explainer.budget = explain::Budget::new(rate, clock);
         self
     }
 

@@ -128,7 +128,7 @@ pub use form::FormParam;
 pub use headers::SignatureHeaders;
 #[cfg(feature = "http")]
 pub use http::{
-    DEFAULT_BODY_LIMIT, DEFAULT_DIAGNOSES_PER_SECOND, EnvError, Refusal, ReportOnly,
+    Clock, DEFAULT_BODY_LIMIT, DEFAULT_DIAGNOSES_PER_SECOND, EnvError, Refusal, ReportOnly,
     VerifiedRequest, WebhookRejection, WebhookVerifier, diagnoses_setting,
 };
 #[cfg(feature = "http")]

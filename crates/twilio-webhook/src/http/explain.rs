@@ -3,10 +3,9 @@
 //! tried), under a rate budget so that a flood of forged requests costs no more than the terse line.
 //! The explanation goes to the log (and [`WebhookRejection::explanation`]), never into the response.
 
-use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use super::{Refusal, WebhookRejection};
 use crate::public_url::{Incoming, PublicUrl};
@@ -16,39 +15,56 @@ use crate::verdict::Rejection;
 /// The default budget: at most 10 diagnoses a second.
 pub const DEFAULT_DIAGNOSES_PER_SECOND: u32 = 10;
 
+/// A clock for the budget: the time since some fixed origin, never going back.
+pub type Clock = fn() -> Duration;
+
+/// std's monotonic clock, from the first time it is read. (WebAssembly in a JavaScript host has
+/// none: the bindings give theirs, see [`super::WebhookVerifier::clock`].)
+pub(crate) fn monotonic() -> Duration {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    ORIGIN.get_or_init(Instant::now).elapsed()
+}
+
 /// A token bucket: at most `rate` diagnoses a second, in bursts of at most `rate`. Clones of a verifier
-/// share it.
+/// share it. The clock is first read at the first diagnosis, never when the verifier is built.
 #[derive(Debug)]
 #[cfg_attr(not(feature = "diagnose"), allow(dead_code))]
 pub(crate) struct Budget {
     rate: u32,
-    state: Mutex<(Instant, f64)>,
+    clock: Clock,
+    state: Mutex<Option<(Duration, f64)>>,
 }
 
 impl Budget {
-    pub(crate) fn new(rate: u32) -> Option<Arc<Budget>> {
+    pub(crate) fn new(rate: u32, clock: Clock) -> Option<Arc<Budget>> {
         (rate > 0).then(|| {
             Arc::new(Budget {
                 rate,
-                state: Mutex::new((Instant::now(), f64::from(rate))),
+                clock,
+                state: Mutex::new(None),
             })
         })
+    }
+
+    /// The rate it grants.
+    pub(crate) fn rate(&self) -> u32 {
+        self.rate
     }
 
     /// Takes one diagnosis from the budget, if one is left.
     #[cfg_attr(not(feature = "diagnose"), allow(dead_code))]
     pub(crate) fn take(&self) -> bool {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let (last, tokens) = *state;
-        let now = Instant::now();
-        let refilled = (tokens + now.duration_since(last).as_secs_f64() * f64::from(self.rate))
+        let now = (self.clock)();
+        let (last, tokens) = state.unwrap_or((now, f64::from(self.rate)));
+        let refilled = (tokens + now.saturating_sub(last).as_secs_f64() * f64::from(self.rate))
             .min(f64::from(self.rate));
         let (left, granted) = if refilled >= 1.0 {
             (refilled - 1.0, true)
         } else {
             (refilled, false)
         };
-        *state = (now, left);
+        *state = Some((now.max(last), left));
         granted
     }
 }
@@ -56,6 +72,7 @@ impl Budget {
 /// What a verifier keeps for explaining: its budget, and whether it said that no peer address comes.
 #[derive(Debug, Clone)]
 pub(crate) struct Explainer {
+    pub(crate) clock: Clock,
     pub(crate) budget: Option<Arc<Budget>>,
     warned_no_peer: Arc<AtomicBool>,
 }
@@ -63,7 +80,8 @@ pub(crate) struct Explainer {
 impl Default for Explainer {
     fn default() -> Self {
         Explainer {
-            budget: Budget::new(DEFAULT_DIAGNOSES_PER_SECOND),
+            clock: monotonic,
+            budget: Budget::new(DEFAULT_DIAGNOSES_PER_SECOND, monotonic),
             warned_no_peer: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -227,13 +245,34 @@ fn explain(
 mod tests {
     use super::*;
 
+    use std::sync::atomic::AtomicU64;
+
+    /// A clock the test moves by hand, in milliseconds.
+    static NOW_MS: AtomicU64 = AtomicU64::new(100_000);
+
+    fn test_clock() -> Duration {
+        Duration::from_millis(NOW_MS.load(Ordering::SeqCst))
+    }
+
     #[test]
-    fn the_budget_grants_its_rate_then_refills() {
-        let budget = Budget::new(3).expect("a budget");
+    fn the_budget_grants_its_rate_then_refills_and_a_clock_going_back_grants_nothing() {
+        let budget = Budget::new(3, test_clock).expect("a budget");
         assert_eq!((0..5).filter(|_| budget.take()).count(), 3);
-        std::thread::sleep(std::time::Duration::from_millis(400));
-        assert!(budget.take(), "a third of a second refills one");
-        assert!(Budget::new(0).is_none(), "0 is off");
+        NOW_MS.fetch_add(300, Ordering::SeqCst);
+        assert!(!budget.take(), "0.3 s refills 0.9 of a diagnosis");
+        NOW_MS.fetch_add(40, Ordering::SeqCst);
+        assert!(budget.take(), "0.34 s refills one");
+        NOW_MS.fetch_sub(10_000, Ordering::SeqCst);
+        assert!(!budget.take(), "a clock that goes back refills nothing");
+        NOW_MS.fetch_add(10_000, Ordering::SeqCst);
+        assert!(!budget.take(), "nor does coming back to where it was");
+        assert!(Budget::new(0, test_clock).is_none(), "0 is off");
+    }
+
+    #[test]
+    fn the_default_clock_is_monotonic() {
+        let (a, b) = (monotonic(), monotonic());
+        assert!(b >= a);
     }
 
     #[test]
