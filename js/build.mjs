@@ -113,10 +113,12 @@ function types() {
   run(join(here, "node_modules", ".bin", "tsc"), ["-p", join(here, "tsconfig.build.json")]);
 }
 
+// `--js-only`: keep the module built last time (build/pkg), rebuild the JavaScript around it.
+const jsOnly = process.argv.includes("--js-only") && existsSync(join(here, "build", "pkg", WASM));
 rmSync(join(here, "dist"), { recursive: true, force: true });
 mkdirSync(join(here, "dist"), { recursive: true });
-const pkg = bindgen(buildWasm());
-shrink(join(pkg, WASM));
+const pkg = jsOnly ? join(here, "build", "pkg") : bindgen(buildWasm());
+if (!jsOnly) shrink(join(pkg, WASM));
 await bundle();
 copyFileSync(join(pkg, WASM), join(here, "dist", WASM));
 types();

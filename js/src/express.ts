@@ -176,7 +176,8 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
       if (head) return refuse(httpVerdict(head));
       const contentType = headerOf(req.headers, "content-type");
       let raw = req.rawBody === undefined ? undefined : toBytesOrString(req.rawBody);
-      if (raw === undefined && !req._body && req.readable !== false) {
+      // The stream is still unread unless a parser took it (`_body`) or it is not one (a mock).
+      if (raw === undefined && req._body !== true && req.readable === true) {
         raw = await readStream(req, limit);
         if (raw === undefined) return refuse(httpVerdict(verifier.tooLarge()));
         req.rawBody = Buffer.from(raw);
