@@ -2,6 +2,7 @@
 // Next.js route handlers, Bun.serve, Deno.serve, Node with a Fetch server. Every decision is the
 // core's: the path rules, whether the body is read, the URL Twilio signed, the verdict and its status.
 import { type HttpVerdict, type WebhookOptions, httpVerdict, settings, verifierFor } from "./settings.js";
+import { runtimePeer } from "./node.js";
 import { packHeaders } from "./params.js";
 
 export type { HttpVerdict, WebhookOptions };
@@ -65,7 +66,7 @@ export async function verifyRequest(
     explain(verdict, request, s.logger);
     return { verdict, body: null };
   }
-  const peer = options.peer?.(request, ...rest);
+  const peer = (options.peer ?? runtimePeer)(request, ...rest);
   const scheme = url.protocol.replace(/:$/, "");
   const verdict = httpVerdict(verifier.check(request.method, target, headers.bytes, headers.lengths, body, peer, scheme, url.host));
   explain(verdict, request, s.logger);

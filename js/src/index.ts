@@ -18,6 +18,8 @@ export { webhook } from "./express.js";
 export type { WebhookMiddlewareOptions } from "./express.js";
 export { refusal, verdictOf, verifyRequest, withTwilioWebhook } from "./fetch.js";
 export type { HttpVerdict, Logger, WebhookOptions } from "./settings.js";
+export { runtimePeer, toNodeListener } from "./node.js";
+export type { NodeConnection } from "./node.js";
 export { Validator } from "./validator.js";
 export type { Explanation, Secrets, ValidatorOptions, Verdict, VerifyInput } from "./validator.js";
 export type { Params } from "./params.js";

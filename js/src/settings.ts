@@ -27,7 +27,10 @@ export interface WebhookOptions extends Omit<ValidatorOptions, "authTokens"> {
   logger?: Logger;
   /** The environment to read `TWILIO_*` from: a Worker's `env`; default `process.env`. */
   env?: Record<string, unknown>;
-  /** The connection's peer address, for trusted proxies (the Fetch API has none: `Bun.serve` has `server.requestIP`). */
+  /**
+   * The connection's peer address, for trusted proxies. The Fetch API has none; by default it is taken
+   * from what the runtime passes beside the request: `toNodeListener`, `Bun.serve`, `Deno.serve`.
+   */
   peer?: (request: Request, ...rest: unknown[]) => string | undefined;
 }
 

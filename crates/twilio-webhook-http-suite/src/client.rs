@@ -5,8 +5,8 @@ use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::time::Duration;
 
-/// A request as bytes on the wire; `Content-Length` is added, and `Connection: close` unless the
-/// request has a `Connection` header of its own.
+/// A request as bytes on the wire; `Content-Length` is added (except to a `GET` without a body), and
+/// `Connection: close` unless the request has a `Connection` header of its own.
 #[derive(Debug, Clone)]
 pub struct RawRequest {
     /// The method (`POST`, or `GET` for a WebSocket handshake).
@@ -51,7 +51,11 @@ pub fn send_to(addr: &str, request: &RawRequest) -> Result<RawResponse, String> 
     for (name, value) in &request.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    head.push_str(&format!("Content-Length: {}\r\n", request.body.len()));
+    // A GET without a body goes without Content-Length, as every client sends it (a WebSocket
+    // handshake with `Content-Length: 0` is refused by some servers, Deno's among them).
+    if !(request.method == "GET" && request.body.is_empty()) {
+        head.push_str(&format!("Content-Length: {}\r\n", request.body.len()));
+    }
     let has_connection = request
         .headers
         .iter()

@@ -95,10 +95,29 @@ fn wait_for_child(port: u16, child: &mut Child, name: &str) {
     }
 }
 
+/// A started example, stopped with everything it started: an example is often a launcher (`npm run`,
+/// a script that runs workerd), so it runs in a process group of its own, and the whole group is
+/// stopped (`SIGTERM`, then `SIGKILL` after a second).
 struct Kill(Child);
 
 impl Drop for Kill {
     fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let signal = |name: &str| {
+            let _ = Command::new("kill")
+                .args([name, "--", &group])
+                .stderr(Stdio::null())
+                .status();
+        };
+        signal("-TERM");
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(1) {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        signal("-KILL");
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -111,6 +130,9 @@ pub struct Example {
     pub name: String,
     program: PathBuf,
     args: Vec<String>,
+    /// Whether the server knows the peer address of a connection (a Cloudflare Worker does not, so it
+    /// trusts no proxy: the trusted-proxy configuration is not run against it).
+    pub peer: bool,
 }
 
 impl Example {
@@ -120,6 +142,7 @@ impl Example {
             name: name.to_string(),
             program: example_binary(name),
             args: Vec::new(),
+            peer: true,
         }
     }
 
@@ -129,11 +152,21 @@ impl Example {
             name: name.to_string(),
             program: program.into(),
             args: args.to_vec(),
+            peer: true,
         }
     }
 
+    /// The same server, known to have no peer address (it ignores `TWILIO_TRUSTED_PROXIES`).
+    #[must_use]
+    pub fn without_peer(mut self) -> Example {
+        self.peer = false;
+        self
+    }
+
     fn command_with(&self, env: &[(&str, String)]) -> Command {
+        use std::os::unix::process::CommandExt;
         let mut cmd = Command::new(&self.program);
+        cmd.process_group(0);
         cmd.args(&self.args)
             .env_remove("TWILIO_PUBLIC_URL")
             .env_remove("TWILIO_TRUSTED_PROXIES")
@@ -219,7 +252,7 @@ pub fn command_contract(example: &Example) -> usize {
     ]);
     assert_eq!(code, Some(2), "{name} with PORT=not-a-port: {stderr}");
     crate::tunnel_contract(example);
-    crate::run(&format!("{name} example"), |config| {
+    crate::run_configs(&format!("{name} example"), example.peer, |config| {
         example.spawn(config, &[], None)
     })
 }

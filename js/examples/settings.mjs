@@ -1,0 +1,22 @@
+// The examples' start-up contract: no start without TWILIO_AUTH_TOKEN or with a PORT that is not a
+// port (exit code 2, saying what is wrong); 127.0.0.1:$PORT, 3000 by default.
+
+function refuse(message) {
+  console.error(message);
+  process.exit(2);
+}
+
+/** The port to listen on, from `PORT` (3000 by default). */
+export function port(env = process.env) {
+  const raw = (env.PORT ?? "3000").trim();
+  const value = Number(raw);
+  if (!/^[0-9]+$/.test(raw) || value < 1 || value > 65535) refuse(`PORT must be a port number (1-65535), got "${raw}"`);
+  return value;
+}
+
+/** Refuses to start without `TWILIO_AUTH_TOKEN`. */
+export function requireToken(env = process.env) {
+  if (!env.TWILIO_AUTH_TOKEN?.trim()) {
+    refuse("TWILIO_AUTH_TOKEN is not set: the server would verify nothing. Set it to your account's Auth Token.");
+  }
+}

@@ -1,0 +1,79 @@
+// A Fetch handler served by node:http: what `withTwilioWebhook` wraps, on Node without a framework.
+// It translates the request and the response, nothing more: the connection's scheme and peer address
+// go along, so that trusted proxies work.
+
+/** What this needs of node:http's request (an `IncomingMessage`). */
+interface NodeRequest extends AsyncIterable<Uint8Array> {
+  method?: string;
+  url?: string;
+  headers: Record<string, string | string[] | undefined>;
+  socket: { remoteAddress?: string; encrypted?: boolean };
+}
+
+/** What this needs of node:http's response (a `ServerResponse`). */
+interface NodeResponse {
+  writeHead(status: number, headers: [string, string][]): unknown;
+  write(chunk: Uint8Array): unknown;
+  end(): unknown;
+  headersSent?: boolean;
+  destroy(error?: Error): unknown;
+}
+
+/** The connection a Node request came on, handed to the Fetch handler as its second argument. */
+export interface NodeConnection {
+  /** The peer's address (`socket.remoteAddress`). */
+  remoteAddress: string | undefined;
+}
+
+/**
+ * A `(req, res)` listener for `http.createServer` that serves a Fetch handler: the request's URL is
+ * built from its connection's scheme, its `Host` and its target as received; the handler gets the
+ * peer address as `{ remoteAddress }`, which `withTwilioWebhook` uses for trusted proxies.
+ */
+export function toNodeListener(handler: (request: Request, connection: NodeConnection) => Response | Promise<Response>) {
+  return async (req: NodeRequest, res: NodeResponse): Promise<void> => {
+    try {
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+        else if (typeof value === "string") headers.append(name, value);
+      }
+      const scheme = req.socket.encrypted ? "https" : "http";
+      const method = req.method ?? "GET";
+      const hasBody = method !== "GET" && method !== "HEAD";
+      const init: RequestInit & { duplex?: "half" } = { method, headers };
+      if (hasBody) {
+        init.body = req as unknown as ReadableStream<Uint8Array>;
+        init.duplex = "half";
+      }
+      const request = new Request(`${scheme}://${headers.get("host") ?? "localhost"}${req.url ?? "/"}`, init);
+      const response = await handler(request, { remoteAddress: req.socket.remoteAddress });
+      const out: [string, string][] = [];
+      response.headers.forEach((value, name) => out.push([name, value]));
+      res.writeHead(response.status, out);
+      if (response.body) for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) res.write(chunk);
+      res.end();
+    } catch (error) {
+      if (!res.headersSent) {
+        res.writeHead(400, [["content-type", "text/plain; charset=utf-8"]]);
+        res.end();
+      } else res.destroy(error instanceof Error ? error : undefined);
+    }
+  };
+}
+
+/**
+ * The peer address a runtime gives a Fetch handler beside the request, if any: Node through
+ * {@link toNodeListener} (`{ remoteAddress }`), `Bun.serve` (`server.requestIP(request)`),
+ * `Deno.serve` (`info.remoteAddr`). Workers have none.
+ */
+export function runtimePeer(request: Request, ...rest: unknown[]): string | undefined {
+  const second = rest[0] as
+    | { remoteAddress?: unknown; requestIP?: (r: Request) => { address?: string } | null; remoteAddr?: { hostname?: unknown } }
+    | undefined;
+  if (!second || typeof second !== "object") return undefined;
+  if (typeof second.remoteAddress === "string") return second.remoteAddress;
+  if (typeof second.requestIP === "function") return second.requestIP(request)?.address ?? undefined;
+  if (second.remoteAddr && typeof second.remoteAddr.hostname === "string") return second.remoteAddr.hostname;
+  return undefined;
+}
