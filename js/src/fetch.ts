@@ -32,6 +32,9 @@ async function readBody(request: Request, limit: number): Promise<Uint8Array<Arr
   return body;
 }
 
+/** The configurations already warned that no peer address comes. */
+const warnedNoPeer = new Set<string>();
+
 /** A refusal, explained in the log (the core's line: what Twilio signed and the setting to change). */
 function explain(verdict: HttpVerdict, request: Request, logger: { warn(message: string): void }) {
   if (verdict.valid) return;
@@ -42,7 +45,8 @@ function explain(verdict: HttpVerdict, request: Request, logger: { warn(message:
 /**
  * Verifies a request: reads its body once (up to the limit, 1 MiB by default, else 413) and checks it
  * against the URL Twilio signed (the public-URL policy: `publicUrl`, trusted proxies, or the URL as
- * received). The verified bytes go on to the handler: the request's own body is consumed.
+ * received). The verified bytes go on to the handler (`body`, `null` for a refusal): the request's own
+ * body is consumed.
  */
 export async function verifyRequest(
   request: Request,
@@ -67,10 +71,19 @@ export async function verifyRequest(
     return { verdict, body: null };
   }
   const peer = (options.peer ?? runtimePeer)(request, ...rest);
+  if (peer === undefined && s.trustedProxies.length > 0 && !warnedNoPeer.has(s.key)) {
+    // The core says this in its own log, which WebAssembly does not have: said here, once.
+    warnedNoPeer.add(s.key);
+    s.logger.warn(
+      "trusted proxies are configured, but this runtime gives no peer address: every Forwarded / X-Forwarded-* " +
+        "header is ignored. Pass `peer` in the options, or set TWILIO_PUBLIC_URL to the URL Twilio calls.",
+    );
+  }
   const scheme = url.protocol.replace(/:$/, "");
   const verdict = httpVerdict(verifier.check(request.method, target, headers.bytes, headers.lengths, body, peer, scheme, url.host));
   explain(verdict, request, s.logger);
-  return { verdict, body };
+  // Unverified bytes are nobody's business: a refusal comes without them.
+  return { verdict, body: verdict.valid ? body : null };
 }
 
 /** The verdict of a request a wrapped handler received. */

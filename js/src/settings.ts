@@ -119,7 +119,18 @@ export function settings(options: WebhookOptions, env?: Record<string, unknown>)
   const diagnose = setting === undefined || setting === "" ? 10 : String(setting).toLowerCase() === "off" ? 0 : Number(setting);
   if (!Number.isInteger(diagnose) || diagnose < 0) throw new RangeError(`diagnose must be "off" or a number of diagnoses a second, got ${String(setting)}`);
   return {
-    key: JSON.stringify([tokens, publicUrls, trustedProxies, diagnose]),
+    // Everything the Verifier is built from: two configurations share one only if they are the same.
+    key: JSON.stringify([
+      tokens,
+      options.sharedKeys ?? null,
+      !!options.allowTrailingSlashVariant,
+      options.allowQueryReencoding ?? true,
+      publicUrls,
+      trustedProxies,
+      diagnose,
+      options.bodyLimit ?? 0,
+      options.paths ?? null,
+    ]),
     options,
     tokens,
     publicUrls,
