@@ -1,8 +1,13 @@
-// twilio-node worker for bench/compare: the same protocol as python_worker.py.
+// twilio-node worker for bench/compare: the same protocol as python_worker.py. `--module PATH` loads
+// another package with twilio-node's webhook API instead (this project's, from js/).
 "use strict";
 const fs = require("fs");
+const path = require("path");
 const readline = require("readline");
-const twilio = require("twilio");
+const args = process.argv.slice(2);
+const modulePath = args[0] === "--module" ? path.resolve(args[1]) : "twilio";
+const corpusPath = args[0] === "--module" ? args[2] : args[0];
+const twilio = require(modulePath);
 
 function groupOf(c) {
   if (c.kind === "json") return c.expected ? "json_valid" : null;
@@ -31,7 +36,7 @@ function prepare(c) {
   return () => twilio.validateRequest(c.auth_token, sig, c.url, params);
 }
 
-const cases = fs.readFileSync(process.argv[2], "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+const cases = fs.readFileSync(corpusPath, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
 const prepared = new Map();
 for (const c of cases) {
   const g = groupOf(c);
@@ -48,7 +53,7 @@ for (const [id, p] of prepared) {
     // an SDK that throws is simply not right on that case
   }
 }
-const version = require("twilio/package.json").version;
+const version = require(modulePath === "twilio" ? "twilio/package.json" : path.join(modulePath, "package.json")).version;
 process.stdout.write(JSON.stringify({ ready: true, ok, version }) + "\n");
 
 let groups = new Map();

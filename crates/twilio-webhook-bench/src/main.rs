@@ -59,6 +59,9 @@ pub(crate) struct Args {
     /// The node_modules folder holding twilio@6.3.1.
     #[arg(long, default_value = "bench/.peers/node_modules")]
     pub node_modules: PathBuf,
+    /// The npm package of this project, built (`npm run build` in js/).
+    #[arg(long, default_value = "js")]
+    pub js: PathBuf,
     /// Where the worker scripts are.
     #[arg(long, default_value = "bench/peers")]
     pub workers: PathBuf,
@@ -114,6 +117,11 @@ fn run(args: &Args) -> Result<(), String> {
     let mut node = Command::new("node");
     node.env("NODE_PATH", &args.node_modules)
         .arg(args.workers.join("node_worker.js"));
+    let mut node_ours = Command::new("node");
+    node_ours
+        .arg(args.workers.join("node_worker.js"))
+        .arg("--module")
+        .arg(&args.js);
     eprintln!("starting the SDK workers (each checks its verdicts on the corpus first)...");
     let peers = vec![
         peers::Peer::start(report::PYTHON, python("twilio", "getall"), &args.corpus)?,
@@ -123,6 +131,7 @@ fn run(args: &Args) -> Result<(), String> {
             &args.corpus,
         )?,
         peers::Peer::start(report::NODE, node, &args.corpus)?,
+        peers::Peer::start(report::OURS_JS, node_ours, &args.corpus)?,
         peers::Peer::start(
             report::OURS_PYTHON,
             python("twilio_webhook", "pairs"),

@@ -28,12 +28,17 @@ pub const PYTHON_GETLIST: &str = "twilio-python getlist";
 /// list of pairs (its fastest accessor), in the same worker as twilio-python.
 pub const OURS_PYTHON: &str = "twilio-webhook-py";
 
+/// This library from JavaScript: the npm package's drop-in `validateRequest` / `validateRequestWithBody`
+/// (the core compiled to WebAssembly), in a worker of its own running twilio-node's worker script.
+pub const OURS_JS: &str = "twilio-webhook-js";
+
 /// Every contestant, in the order of the table and the chart (absent ones are skipped).
-const CONTESTANTS: [&str; 7] = [
+const CONTESTANTS: [&str; 8] = [
     OURS,
     FLOOR,
     GATHERED,
     NODE,
+    OURS_JS,
     PYTHON,
     PYTHON_GETLIST,
     OURS_PYTHON,
@@ -137,10 +142,13 @@ pub fn write(args: &Args, results: &Results, scaling: &Scaling) -> Result<(), St
     for c in &present {
         let _ = write!(table, " {c} |");
     }
-    let _ = writeln!(table, " ÷ floor | ÷ floor + gather | vs node | vs python |");
     let _ = writeln!(
         table,
-        "|---|---:|{}---:|---:|---:|---:|",
+        " ÷ floor | ÷ floor + gather | vs node | vs python | js vs node |"
+    );
+    let _ = writeln!(
+        table,
+        "|---|---:|{}---:|---:|---:|---:|---:|",
         "---:|".repeat(present.len())
     );
     let mut ratios = serde_json::Map::new();
@@ -161,20 +169,24 @@ pub fn write(args: &Args, results: &Results, scaling: &Scaling) -> Result<(), St
             ns(results, g, PYTHON),
             ns(results, g, OURS_PYTHON),
         );
+        // The npm package against twilio-node: both in Node, timed back to back in each round.
+        let js = round_ratios(results, g, NODE, OURS_JS);
+        let (jlo, jhi) = min_max(&js);
         let _ = writeln!(
             table,
-            " {:.2}× ({flo:.2}–{fhi:.2}) | {:.2}× ({glo:.2}–{ghi:.2}) | {:.1}× | {:.1}× | {:.1}× |",
+            " {:.2}× ({flo:.2}–{fhi:.2}) | {:.2}× ({glo:.2}–{ghi:.2}) | {:.1}× | {:.1}× | {:.2}× ({jlo:.2}–{jhi:.2}) |",
             median(&floor),
             median(&gathered),
             n / o,
             p / o,
-            p / py
+            median(&js)
         );
         ratios.insert(
             g.to_string(),
             json!({"vs_node": n / o, "vs_python": p / o, "over_floor": median(&floor),
                    "over_floor_range": [flo, fhi], "over_gathered_floor": median(&gathered),
-                   "over_gathered_floor_range": [glo, ghi], "python_package_vs_python": p / py}),
+                   "over_gathered_floor_range": [glo, ghi], "python_package_vs_python": p / py,
+                   "js_package_vs_node": median(&js), "js_package_vs_node_range": [jlo, jhi]}),
         );
     }
     let _ = writeln!(
@@ -216,6 +228,12 @@ pub fn write(args: &Args, results: &Results, scaling: &Scaling) -> Result<(), St
             "form_valid: twilio-python / twilio-webhook-py >= 10 (issue 12's aim)",
             fv(PYTHON) / fv(OURS_PYTHON),
             10.0,
+            true,
+        ),
+        goal(
+            "form_valid: twilio-node / twilio-webhook-js >= 1.5 (issue 20; its aim is 3)",
+            median(&round_ratios(results, "form_valid", NODE, OURS_JS)),
+            1.5,
             true,
         ),
         goal(

@@ -27,6 +27,14 @@ impl<'a> Cutter<'a> {
         let mut end = start;
         if self.ascii {
             end = end.checked_add(usize::try_from(units).ok()?)?;
+        } else if let Some(ascii) = self
+            .text
+            .as_bytes()
+            .get(start..start.saturating_add(usize::try_from(units).ok()?))
+            .filter(|b| b.is_ascii())
+        {
+            // An ASCII piece in a text that is not: most keys and many values.
+            end += ascii.len();
         } else {
             // A piece of n units takes at least n bytes (one per unit, two units in four bytes): count
             // the units of the next `left` bytes at once, until none are left, then step over the
