@@ -111,6 +111,10 @@ async function bundle() {
 
 function types() {
   run(join(here, "node_modules", ".bin", "tsc"), ["-p", join(here, "tsconfig.build.json")]);
+  // The types of the wasm-bindgen glue, where dist/types/glue.d.ts imports them from: a project that
+  // type-checks libraries (no skipLibCheck) must find them.
+  mkdirSync(join(here, "dist", "build", "pkg"), { recursive: true });
+  copyFileSync(join(here, "build", "pkg", "twilio_webhook_wasm.d.ts"), join(here, "dist", "build", "pkg", "twilio_webhook_wasm.d.ts"));
 }
 
 // `--js-only`: keep the module built last time (build/pkg), rebuild the JavaScript around it.

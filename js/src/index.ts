@@ -24,3 +24,30 @@ export { Validator } from "./validator.js";
 export type { Explanation, Secrets, ValidatorOptions, Verdict, VerifyInput } from "./validator.js";
 export type { Params } from "./params.js";
 export { twilioWebhook } from "./hono.js";
+
+import {
+  getExpectedBodyHash,
+  getExpectedTwilioSignature,
+  validateBody,
+  validateExpressRequest,
+  validateIncomingRequest,
+  validateRequest,
+  validateRequestWithBody,
+} from "./dropin.js";
+import { webhook } from "./express.js";
+
+/**
+ * The drop-in as one object, the shape of `import twilio from "twilio"`: `twilio.validateRequest(…)`,
+ * `twilio.webhook(…)`.
+ */
+const twilio = {
+  getExpectedBodyHash,
+  getExpectedTwilioSignature,
+  validateBody,
+  validateExpressRequest,
+  validateIncomingRequest,
+  validateRequest,
+  validateRequestWithBody,
+  webhook,
+};
+export default twilio;

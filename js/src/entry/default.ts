@@ -11,3 +11,4 @@ export function init(input?: RequestInfo | URL | WebAssembly.Module | BufferSour
 }
 
 export * from "../index.js";
+export { default } from "../index.js";

@@ -14,3 +14,4 @@ const here = typeof url === "string" ? dirname(fileURLToPath(url)) : (__dirname 
 initSync({ module: readFileSync(join(here, "..", "twilio_webhook_wasm_bg.wasm")) });
 
 export * from "../index.js";
+export { default } from "../index.js";

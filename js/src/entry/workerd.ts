@@ -7,3 +7,4 @@ import { initSync } from "../glue.js";
 initSync({ module: wasmModule });
 
 export * from "../index.js";
+export { default } from "../index.js";
