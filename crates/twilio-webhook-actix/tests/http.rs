@@ -210,3 +210,53 @@ fn issue_18_a_failed_delivery_does_not_burn_the_replay_key() {
     assert_eq!(status(), 409, "after a success, a replay is refused");
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
+
+/// The body limit counts every chunk of a body of unknown length: at the limit it is read, one byte
+/// past it (in any number of chunks) it is refused with 413 before verification.
+#[test]
+fn a_chunked_body_is_read_up_to_the_limit_exactly() {
+    use std::io::{Read as _, Write as _};
+    const LIMIT: usize = 16;
+    let verifier = suite::CONFIGS[0].verifier().body_limit(LIMIT);
+    let server = serve_app!(move || {
+        App::new().service(
+            web::scope("")
+                .route("/echo", web::post().to(|body: String| async move { body }))
+                .wrap(TwilioWebhookMiddleware::new(verifier.clone())),
+        )
+    });
+    let send = |chunks: &[usize]| {
+        let total: usize = chunks.iter().sum();
+        let body = vec![b'a'; total];
+        let url = format!("http://127.0.0.1:{}/echo", server.port);
+        // The form `aaa…`: one key, no value.
+        let key = String::from_utf8(body).expect("ASCII");
+        let signature = twilio_webhook::RequestValidator::new(suite::TOKEN)
+            .compute_signature(&url, [(key.as_str(), "")]);
+        let mut request = format!(
+            "POST /echo HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             X-Twilio-Signature: {signature}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+            server.port
+        )
+        .into_bytes();
+        for &n in chunks {
+            request.extend(format!("{n:x}\r\n").bytes());
+            request.extend(std::iter::repeat_n(b'a', n));
+            request.extend(b"\r\n");
+        }
+        request.extend(b"0\r\n\r\n");
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+        stream.write_all(&request).expect("write");
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer
+    };
+    for chunks in [&[16][..], &[8, 8], &[1, 15]] {
+        let answer = send(chunks);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{chunks:?}: {answer}");
+    }
+    for chunks in [&[17][..], &[8, 9], &[16, 1], &[4, 4, 4, 4, 1]] {
+        let answer = send(chunks);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{chunks:?}: {answer}");
+    }
+}

@@ -135,3 +135,39 @@ where
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use twilio_webhook::RequestValidator;
+
+    /// A service that is never ready: it says so with an error.
+    #[derive(Clone)]
+    struct Busy;
+
+    impl Service<Request<axum::body::Body>> for Busy {
+        type Response = Response<String>;
+        type Error = &'static str;
+        type Future = std::future::Ready<Result<Response<String>, &'static str>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Err("busy"))
+        }
+
+        fn call(&mut self, _: Request<axum::body::Body>) -> Self::Future {
+            std::future::ready(Ok(Response::new("called".into())))
+        }
+    }
+
+    #[test]
+    fn the_layer_is_ready_when_and_only_when_its_service_is() {
+        let verifier = WebhookVerifier::new(RequestValidator::new("token"));
+        let mut service = TwilioWebhookLayer::new(verifier).layer(Busy);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert_eq!(
+            Service::<Request<axum::body::Body>>::poll_ready(&mut service, &mut cx),
+            Poll::Ready(Err("busy")),
+            "backpressure and errors of the inner service pass through"
+        );
+    }
+}

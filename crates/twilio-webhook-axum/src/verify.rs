@@ -132,3 +132,81 @@ fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use http_body::Frame;
+    use twilio_webhook::RequestValidator;
+
+    use super::*;
+
+    /// A body whose first read fails with an I/O error of `kind`, wrapped the way hyper wraps it.
+    struct Failing(std::io::ErrorKind);
+
+    #[derive(Debug)]
+    struct Wrapped(std::io::Error);
+
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("reading the body failed")
+        }
+    }
+
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    impl http_body::Body for Failing {
+        type Data = Bytes;
+        type Error = Wrapped;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Wrapped>>> {
+            Poll::Ready(Some(Err(Wrapped(std::io::Error::from(self.0)))))
+        }
+    }
+
+    fn parts() -> Parts {
+        http::Request::post("/sms")
+            .body(())
+            .expect("a request")
+            .into_parts()
+            .0
+    }
+
+    fn code<B>(result: Result<Unread<B>, WebhookRejection>) -> &'static str {
+        match result {
+            Ok(_) => "read",
+            Err(rejection) => rejection.code(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_is_read_to_its_limit_and_its_failures_are_named() {
+        let verifier = WebhookVerifier::new(RequestValidator::new("token")).body_limit(16);
+        let full = |n: usize| http_body_util::Full::new(Bytes::from(vec![b'a'; n]));
+        assert_eq!(code(read_body(&verifier, &parts(), full(16)).await), "read");
+        assert_eq!(
+            code(read_body(&verifier, &parts(), full(17)).await),
+            "body_too_large",
+            "undeclared, found while reading"
+        );
+        let timed_out = Failing(std::io::ErrorKind::TimedOut);
+        assert_eq!(
+            code(read_body(&verifier, &parts(), timed_out).await),
+            "client_timeout"
+        );
+        let reset = Failing(std::io::ErrorKind::ConnectionReset);
+        assert_eq!(
+            code(read_body(&verifier, &parts(), reset).await),
+            "body_unreadable"
+        );
+    }
+}

@@ -138,6 +138,11 @@ fn a_redis_outage_passes_verified_requests_only_when_told_to_by_name() {
     let store = runtime
         .block_on(RedisStore::connect(&redis.url()))
         .expect("redis");
+    let shown = format!("{store:?}");
+    assert!(
+        shown.contains(RedisStore::DEFAULT_PREFIX) && !shown.contains(&redis.url()),
+        "the prefix, never the URL (it may hold a password): {shown}"
+    );
     let guard = ReplayGuard::new(store).on_store_error(OnStoreError::AllowUncheckedDuringOutage);
     let config = &suite::CONFIGS[0];
     let server = serve(layered_with(config.verifier().replay_guard(guard)));

@@ -364,3 +364,60 @@ fn a_refusal_explains_itself_in_the_log_and_the_metrics() {
     }
     assert_eq!(echo.hits(), 0);
 }
+
+/// Writes `head` and `body` on a fresh connection and reads the whole answer (the guard closes it).
+fn exchange(port: u16, head: &str, body: &[u8]) -> (String, Duration) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let start = Instant::now();
+    stream.write_all(head.as_bytes()).expect("head");
+    let _ = stream.write_all(body);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    (
+        String::from_utf8_lossy(&answer).into_owned(),
+        start.elapsed(),
+    )
+}
+
+#[test]
+fn a_pass_route_streams_its_body_under_the_limit_and_the_client_timeout() {
+    let echo = Echo::start();
+    let guard = Guard::start(
+        &echo.url(),
+        &[
+            "--pass",
+            "/health",
+            "--max-body",
+            "1KiB",
+            "--client-timeout",
+            "500ms",
+        ],
+    );
+    let chunked = |size: usize| {
+        let mut body = format!("{size:x}\r\n").into_bytes();
+        body.extend(std::iter::repeat_n(b'a', size));
+        body.extend_from_slice(b"\r\n0\r\n\r\n");
+        body
+    };
+    let head = "POST /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    // Under the limit, unverified (a pass route), the body reaches the upstream whole.
+    let (answer, _) = exchange(guard.port, head, &chunked(1000));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with(&"a".repeat(1000)), "{answer}");
+    // Past it, without a declared length: only streaming finds it out, and the answer is 413.
+    let (answer, _) = exchange(guard.port, head, &chunked(2000));
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("body_too_large"), "{answer}");
+    // A body that stops coming: 408 at the client timeout, not the upstream's.
+    let (answer, took) = exchange(
+        guard.port,
+        "POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nConnection: close\r\n\r\n",
+        b"0123456789",
+    );
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("client_timeout"), "{answer}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}

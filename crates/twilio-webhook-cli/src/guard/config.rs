@@ -380,6 +380,82 @@ mod tests {
     }
 
     #[test]
+    fn sizes_take_their_units_and_refuse_others() {
+        for (text, bytes) in [
+            ("1048576", 1_048_576),
+            ("7b", 7),
+            ("2k", 2_000),
+            ("2KB", 2_000),
+            ("512KiB", 524_288),
+            ("3m", 3_000_000),
+            ("3 MB", 3_000_000),
+            ("1MiB", 1_048_576),
+        ] {
+            assert_eq!(size(text).map_err(|e| e.0), Ok(bytes), "{text}");
+        }
+        for bad in [
+            "",
+            "MB",
+            "1GB",
+            "1.5MB",
+            "99999999999999999999",
+            "18446744073709551615MiB",
+        ] {
+            assert!(size(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn secrets_come_from_their_files_trimmed_and_the_log_format_from_the_flag() {
+        use twilio_webhook::SignatureHeaders;
+        let dir = std::env::temp_dir().join(format!("guard-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let token = dir.join("token");
+        std::fs::write(&token, "  file-secret\n").unwrap();
+        let path = token.to_string_lossy().into_owned();
+        let config = load_with(
+            &guard_args(&[
+                "--upstream",
+                "http://127.0.0.1:3000",
+                "--token-file",
+                &path,
+                "--log-json",
+            ]),
+            no_env,
+        )
+        .unwrap();
+        assert!(config.log_json, "--log-json alone turns JSON logs on");
+        let validator = config.verifier.validator();
+        let url = "https://example.com/sms";
+        let signed_with = |secret: &str| {
+            twilio_webhook::RequestValidator::new(secret).compute_signature(url, [("A", "1")])
+        };
+        let check = |signature: &str| {
+            validator
+                .verify_form(url, [("A", "1")], SignatureHeaders::new(signature))
+                .is_ok()
+        };
+        assert!(
+            check(&signed_with("file-secret")),
+            "the file's secret, trimmed"
+        );
+        assert!(!check(&signed_with("  file-secret\n")));
+        let missing = dir.join("missing").to_string_lossy().into_owned();
+        let e = load_with(
+            &guard_args(&["--upstream", "http://x", "--token-file", &missing]),
+            no_env,
+        )
+        .err()
+        .map(|e| e.0)
+        .unwrap_or_default();
+        assert!(
+            e.contains("cannot read the secret file") && e.contains("missing"),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
     fn config_errors_show_where_never_what() {
         let dir = std::env::temp_dir().join(format!("guard-config-err-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
