@@ -40,9 +40,9 @@ export function dropInValidator(authToken: unknown): WasmValidator | undefined {
  */
 export function validateRequest(authToken: string, twilioHeader: string, url: string, params: object): boolean {
   const validator = dropInValidator(authToken);
-  const packed = pack(params);
-  if (!validator || !packed || typeof url !== "string" || typeof twilioHeader !== "string") return false;
-  return validator.validateForm(url, packed.bytes, packed.lengths, twilioHeader);
+  if (!validator || typeof url !== "string" || typeof twilioHeader !== "string") return false;
+  const packed = pack(params, [url, twilioHeader]);
+  return packed !== undefined && validator.validateForm(packed.bytes, packed.lengths);
 }
 
 /** The signature Twilio would send for `url` (exactly as given) and `params`. `""` when it cannot be made. */

@@ -86,12 +86,14 @@ function scalar(value: unknown): string | undefined {
 }
 
 /**
- * `params` packed, or `undefined` when they are not form parameters (a value that is an object, `null`,
+ * `params` packed (after `head`, if given), or `undefined` when they are not form parameters (a value that is an object, `null`,
  * a function): a request with such input is rejected, never an exception.
  */
-export function pack(params: unknown): Packed | undefined {
+export function pack(params: unknown, head?: readonly [string, string]): Packed | undefined {
   const out = paramsPacker;
   out.reset();
+  // Strings that cross with the parameters, first (the drop-in's URL and signature).
+  if (head) out.add(head[0], head[1]);
   const add = (key: unknown, value: unknown): boolean => {
     if (typeof key !== "string") return false;
     if (Array.isArray(value)) {
