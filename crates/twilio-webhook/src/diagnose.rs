@@ -12,8 +12,10 @@
 //!   including hosts announced by the request's own `Host` and forwarded headers *from any peer*: they
 //!   are clues for the explanation, never for the verdict.
 //! - **Bounded.** At most [`MAX_HMACS`] HMACs per diagnosis, tried cheapest first: one difference before
-//!   two, what the request announced before common mistakes. About 1 ms on this project's 2-core VM
-//!   (README, "Rejections explain themselves").
+//!   two, what the request announced before common mistakes. On this project's 2-core VM
+//!   (`cargo bench -p twilio-webhook-bench --bench diagnose`, 2026-12-06): 59 µs to find a tunnel's
+//!   scheme and port, 2.6 ms to find nothing in the 2,560 variants of a plain URL, 3.7 ms at the
+//!   ceiling.
 //!
 //! ```
 //! use twilio_webhook::{Payload, RequestValidator, Suspect};
