@@ -15,9 +15,7 @@ use crate::kinds::{self, Ids};
 use crate::output::out;
 use crate::{Outcome, UsageError, request, secrets};
 
-#[allow(dead_code)]
-#[path = "../../twilio-webhook-http-suite/src/client.rs"]
-mod http1;
+use twilio_webhook_cli::wire as http1;
 
 /// Where the requests go: `http://host[:port]/path?query`.
 struct Target {

@@ -8,13 +8,12 @@
 //! 1 MiB) and `403`, with the reason in the body.
 
 mod attacks;
-mod client;
 mod replay;
 mod server;
 mod tunnel;
 
 pub use attacks::attack_contract;
-pub use client::{RawRequest, RawResponse, send, send_to};
+pub use twilio_webhook_cli::wire::{RawRequest, RawResponse, send, send_to};
 pub use replay::{RedisServer, replay_contract, report_only_contract, signed_form, signed_sms};
 pub use tunnel::tunnel_contract;
 
@@ -254,8 +253,10 @@ fn cases(config: &Config, port: u16) -> Vec<Case> {
                 ),
                 case(
                     "wrong signature",
-                    form("/sms", &host, &by_host("/sms"), SMS, &[])
-                        .with_body(b"From=%2B15550000000&To=%2B15557654321&Body=Hello+there"),
+                    with_body(
+                        form("/sms", &host, &by_host("/sms"), SMS, &[]),
+                        b"From=%2B15550000000&To=%2B15557654321&Body=Hello+there",
+                    ),
                     403,
                     "signature_mismatch",
                 ),
@@ -425,11 +426,10 @@ fn cases(config: &Config, port: u16) -> Vec<Case> {
     }
 }
 
-impl RawRequest {
-    fn with_body(mut self, body: &[u8]) -> Self {
-        self.body = body.to_vec();
-        self
-    }
+/// `request` with `body` instead of its own.
+fn with_body(mut request: RawRequest, body: &[u8]) -> RawRequest {
+    request.body = body.to_vec();
+    request
 }
 
 /// Starts a server for each configuration with `start` and runs every case against it; panics with

@@ -1,5 +1,6 @@
 //! A raw HTTP/1.1 client: the request goes on the wire byte for byte as written (the target's query,
-//! the headers), which no HTTP client library promises. The CLI's `send` includes this file too.
+//! the headers), which no HTTP client library promises, as Twilio would send it. `twilio-webhook send`
+//! sends with it, and so does this project's HTTP test suite.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
