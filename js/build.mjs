@@ -126,4 +126,7 @@ if (!jsOnly) shrink(join(pkg, WASM));
 await bundle();
 copyFileSync(join(pkg, WASM), join(here, "dist", WASM));
 types();
+// The licence texts ship in the tarball (npm adds LICENSE* files at the package's root); the repository
+// keeps one copy of each, at its root.
+for (const licence of ["LICENSE-MIT", "LICENSE-APACHE"]) copyFileSync(join(root, licence), join(here, licence));
 console.log(`built js/dist (${WASM}: ${readFileSync(join(here, "dist", WASM)).length} bytes)`);

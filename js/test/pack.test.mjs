@@ -18,14 +18,21 @@ describe("npm pack, installed elsewhere", () => {
   before(() => {
     scratch = mkdtempSync(join(tmpdir(), "twilio-webhook-pack-"));
     const out = execFileSync("npm", ["pack", "--pack-destination", scratch, "--json"], { cwd: js, encoding: "utf8" });
-    const [{ filename, files }] = JSON.parse(out);
+    const [{ filename, files, size, unpackedSize }] = JSON.parse(out);
     tarball = join(scratch, filename);
     const names = files.map((f) => f.path);
-    // What a user gets: the module, every runtime's entry, the types, the README; no sources or tests.
-    for (const needed of ["dist/twilio_webhook_wasm_bg.wasm", "dist/node/index.mjs", "dist/node/index.cjs", "dist/workerd/index.mjs", "dist/edge/index.mjs", "dist/default/index.mjs", "dist/types/index.d.ts", "README.md", "package.json"]) {
+    // What a user gets: the module, every runtime's entry, the types, the README and the licences.
+    for (const needed of ["dist/twilio_webhook_wasm_bg.wasm", "dist/node/index.mjs", "dist/node/index.cjs", "dist/workerd/index.mjs", "dist/edge/index.mjs", "dist/default/index.mjs", "dist/types/index.d.ts", "dist/build/pkg/twilio_webhook_wasm.d.ts", "README.md", "LICENSE-MIT", "LICENSE-APACHE", "package.json"]) {
       assert.ok(names.includes(needed), `${needed} is in the tarball`);
     }
-    assert.ok(!names.some((n) => n.startsWith("src/") || n.startsWith("test/")), names.join(" "));
+    // And nothing else: no sources, tests, examples, source maps or build leftovers.
+    const shipped = /^(package\.json|README\.md|LICENSE-(MIT|APACHE)|dist\/twilio_webhook_wasm_bg\.wasm|dist\/(node|workerd|edge|default)\/(index|hono)\.(mjs|cjs)|dist\/types\/[a-z/]+\.d\.ts|dist\/build\/pkg\/twilio_webhook_wasm\.d\.ts)$/;
+    const unexpected = names.filter((n) => !shipped.test(n));
+    assert.deepEqual(unexpected, [], "files that have no business in the tarball");
+    // The .wasm is most of it (about 400 KB; 140 KB gzipped): a tarball much larger has picked up something.
+    assert.ok(size < 300_000, `tarball ${size} bytes`);
+    assert.ok(unpackedSize < 1_000_000, `unpacked ${unpackedSize} bytes`);
+    console.log(`npm pack: ${files.length} files, ${size} bytes (${unpackedSize} unpacked)`);
     const project = join(scratch, "project");
     execFileSync("mkdir", ["-p", project]);
     writeFileSync(join(project, "package.json"), JSON.stringify({ name: "scratch", private: true }));

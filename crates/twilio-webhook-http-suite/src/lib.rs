@@ -13,9 +13,9 @@ mod server;
 mod tunnel;
 
 pub use attacks::attack_contract;
-pub use twilio_webhook_cli::wire::{RawRequest, RawResponse, send, send_to};
 pub use replay::{RedisServer, replay_contract, report_only_contract, signed_form, signed_sms};
 pub use tunnel::tunnel_contract;
+pub use twilio_webhook_cli::wire::{RawRequest, RawResponse, send, send_to};
 
 /// What a typed-payload handler answers for a message: what [`MMS_DESCRIPTION`] expects of [`MMS_BODY`].
 pub fn describe_message(m: &twilio_webhook::payload::IncomingMessage) -> String {

@@ -84,6 +84,8 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// docs.rs (`--cfg docsrs`, nightly) labels each item with the features it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(
     not(test),
     warn(
@@ -150,3 +152,8 @@ pub use target::{PathDecision, PathRules, TargetError, origin_form};
 pub use url::PortVariant;
 pub use validator::{RequestValidator, RequestValidatorBuilder};
 pub use verdict::{Rejection, SecretId, SecretKind, Verified};
+
+/// The crate's README (what crates.io shows), its example run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;
