@@ -4,10 +4,10 @@ use std::future::{Ready, ready};
 use std::rc::Rc;
 
 use actix_web::HttpMessage as _;
-use actix_web::body::EitherBody;
+use actix_web::body::{BodySize, EitherBody, MessageBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use futures_util::future::LocalBoxFuture;
-use twilio_webhook::{ReportOnly, WebhookVerifier};
+use twilio_webhook::{ReportOnly, StoredAnswer, WebhookVerifier};
 
 /// Requires a valid Twilio signature on every request of the app or scope it wraps; refused requests
 /// get `400`, `403` or `413` with a plain-text reason and never reach a handler. Handlers see the body
@@ -62,7 +62,7 @@ impl TwilioWebhookMiddleware {
 impl<S, B> Transform<S, ServiceRequest> for TwilioWebhookMiddleware
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    B: 'static,
+    B: MessageBody + 'static,
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = actix_web::Error;
@@ -90,7 +90,7 @@ pub struct RequireTwilioSignature<S> {
 impl<S, B> Service<ServiceRequest> for RequireTwilioSignature<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    B: 'static,
+    B: MessageBody + 'static,
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = actix_web::Error;
@@ -136,18 +136,50 @@ where
                 req.set_payload(Payload::from(body));
             }
             let response = service.call(req).await;
-            if let Some(verified) = &verified {
-                // A failed delivery (502, 503, 504) releases the replay key: the core decides.
-                let status = match &response {
-                    Ok(response) => response.status(),
-                    Err(e) => e.as_response_error().status_code(),
-                };
-                verifier
-                    .delivered(verified, crate::verify::status(status))
-                    .await;
+            let Some(verified) = &verified else {
+                return Ok(response?.map_into_left_body());
+            };
+            // A failed delivery (502, 503, 504) releases the replay key; in answer mode, the answer
+            // is kept for duplicates when the core says so.
+            let response = match response {
+                Ok(response) => response,
+                Err(e) => {
+                    let status = e.as_response_error().status_code();
+                    verifier
+                        .delivered(verified, crate::verify::status(status))
+                        .await;
+                    return Err(e);
+                }
+            };
+            let status = crate::verify::status(response.status());
+            let length = match response.response().body().size() {
+                BodySize::Sized(n) => Some(n),
+                BodySize::None => Some(0),
+                BodySize::Stream => None,
+            };
+            if !verifier.keeps_answer(status, length) {
+                verifier.delivered(verified, status).await;
+                return Ok(response.map_into_left_body());
             }
-            let response = response?;
-            Ok(response.map_into_left_body())
+            let (request, response) = response.into_parts();
+            let (head, body) = response.into_parts();
+            let Ok(bytes) = actix_web::body::to_bytes(body).await else {
+                // The body failed half-way: a failed delivery.
+                verifier
+                    .delivered(verified, http::StatusCode::BAD_GATEWAY)
+                    .await;
+                let failed = actix_web::HttpResponse::BadGateway()
+                    .body("the app's response failed half-way\n");
+                return Ok(ServiceResponse::new(request, failed).map_into_right_body());
+            };
+            let headers = head
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_bytes()));
+            let answer = StoredAnswer::new(status.as_u16(), headers, bytes.to_vec());
+            verifier.delivered_answer(verified, &answer).await;
+            let response = head.set_body(bytes).map_into_boxed_body();
+            Ok(ServiceResponse::new(request, response).map_into_right_body())
         })
     }
 }

@@ -118,6 +118,19 @@ pub(crate) fn status(status: actix_web::http::StatusCode) -> http::StatusCode {
 pub(crate) fn response(rejection: &WebhookRejection) -> actix_web::HttpResponse {
     let status = actix_web::http::StatusCode::from_u16(rejection.status().as_u16())
         .unwrap_or(actix_web::http::StatusCode::FORBIDDEN);
+    // Answer mode: a duplicate gets the first delivery's response, as the core kept it.
+    if let Some(answer) = rejection.stored_answer() {
+        let mut response = actix_web::HttpResponse::build(status);
+        for (name, value) in answer.headers() {
+            if let (Ok(name), Ok(value)) = (
+                actix_web::http::header::HeaderName::from_bytes(name.as_bytes()),
+                actix_web::http::header::HeaderValue::from_bytes(value),
+            ) {
+                response.append_header((name, value));
+            }
+        }
+        return response.body(answer.body().to_vec());
+    }
     actix_web::HttpResponse::build(status)
         .content_type("text/plain; charset=utf-8")
         .body(rejection.body_text())

@@ -260,3 +260,61 @@ fn a_chunked_body_is_read_up_to_the_limit_exactly() {
         assert!(answer.starts_with("HTTP/1.1 413"), "{chunks:?}: {answer}");
     }
 }
+
+/// Issue 21: in answer mode, a duplicate gets the first delivery's response (its status and body)
+/// without reaching the handler; a streamed answer (length unknown) is not kept, and its
+/// duplicate is refused.
+#[test]
+fn answer_mode_gives_a_duplicate_the_first_answer() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use twilio_webhook::{Duplicates, MemoryStore, ReplayGuard};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&calls);
+    let verifier = suite::CONFIGS[0]
+        .verifier()
+        .replay_guard(ReplayGuard::new(MemoryStore::new()).duplicates(Duplicates::answer()));
+    let server = serve_app!(move || {
+        let seen = Arc::clone(&seen);
+        App::new()
+            .wrap(TwilioWebhookMiddleware::new(verifier.clone()))
+            .route(
+                "/sms",
+                web::post().to(move |body: String| {
+                    let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
+                    async move {
+                        if body.contains("stream") {
+                            let chunk: Result<web::Bytes, actix_web::Error> =
+                                Ok(web::Bytes::from("streamed"));
+                            actix_web::HttpResponse::Created()
+                                .streaming(futures_util::stream::iter([chunk]))
+                        } else {
+                            actix_web::HttpResponse::Created()
+                                .insert_header(("x-call", n.to_string()))
+                                .body(format!("answer {n}"))
+                        }
+                    }
+                }),
+            )
+    });
+    let request = suite::signed_sms(&server, 1);
+    let first = suite::send(server.port, &request).expect("first");
+    let again = suite::send(server.port, &request).expect("duplicate");
+    assert_eq!((first.status, first.text()), (201, "answer 1".to_string()));
+    assert_eq!((again.status, again.text()), (201, "answer 1".to_string()));
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "the duplicate never reached the handler"
+    );
+    let streamed = suite::signed_form(&server, "/sms", b"Body=stream");
+    assert_eq!(
+        suite::send(server.port, &streamed).expect("stream").status,
+        201
+    );
+    assert_eq!(
+        suite::send(server.port, &streamed).expect("again").status,
+        409
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}

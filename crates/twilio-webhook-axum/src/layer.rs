@@ -89,7 +89,8 @@ where
     B: http_body::Body + From<Bytes> + Send + Unpin + 'static,
     B::Data: Send,
     B::Error: Into<BoxError>,
-    ResBody: From<String> + Send,
+    ResBody: http_body::Body<Data = Bytes> + From<Bytes> + Send + 'static,
+    ResBody::Error: Send,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -124,14 +125,26 @@ where
             let response = inner
                 .call(Request::from_parts(parts, body.into_body()))
                 .await;
-            if let Some(verified) = &verified {
-                // A failed delivery (502, 503, 504, or no response) releases the replay key.
-                let status = response
-                    .as_ref()
-                    .map_or(http::StatusCode::BAD_GATEWAY, Response::status);
-                verifier.delivered(verified, status).await;
+            let Some(verified) = &verified else {
+                return response;
+            };
+            // A failed delivery (502, 503, 504, or no response) releases the replay key; in answer
+            // mode, the answer is kept for duplicates when the core says so.
+            let response = match response {
+                Ok(response) => response,
+                Err(e) => {
+                    verifier
+                        .delivered(verified, http::StatusCode::BAD_GATEWAY)
+                        .await;
+                    return Err(e);
+                }
+            };
+            let length = http_body::Body::size_hint(response.body()).exact();
+            if !verifier.keeps_answer(response.status(), length) {
+                verifier.delivered(verified, response.status()).await;
+                return Ok(response);
             }
-            response
+            Ok(crate::verify::keep_answer(&verifier, verified, response).await)
         })
     }
 }
@@ -146,9 +159,9 @@ mod tests {
     struct Busy;
 
     impl Service<Request<axum::body::Body>> for Busy {
-        type Response = Response<String>;
+        type Response = Response<axum::body::Body>;
         type Error = &'static str;
-        type Future = std::future::Ready<Result<Response<String>, &'static str>>;
+        type Future = std::future::Ready<Result<Response<axum::body::Body>, &'static str>>;
 
         fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
             Poll::Ready(Err("busy"))

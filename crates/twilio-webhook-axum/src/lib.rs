@@ -52,6 +52,8 @@ mod extract;
 mod layer;
 mod verify;
 
+use bytes::Bytes;
+
 pub use extract::{TwilioWebhook, TwilioWebhookRejection};
 pub use layer::{RequireTwilioSignature, TwilioWebhookLayer};
 pub use twilio_webhook::{
@@ -60,8 +62,23 @@ pub use twilio_webhook::{
 
 /// A refusal as a response: its status and a plain-text body naming the reason. The rejection rides in
 /// the response's extensions, for a server that counts refusals by reason.
-fn rejection_response<B: From<String>>(rejection: &WebhookRejection) -> http::Response<B> {
-    let mut response = http::Response::new(B::from(rejection.body_text()));
+fn rejection_response<B: From<Bytes>>(rejection: &WebhookRejection) -> http::Response<B> {
+    // Answer mode: a duplicate gets the first delivery's response, as the core kept it.
+    if let Some(answer) = rejection.stored_answer() {
+        let mut response = http::Response::new(B::from(Bytes::copy_from_slice(answer.body())));
+        *response.status_mut() = rejection.status();
+        for (name, value) in answer.headers() {
+            if let (Ok(name), Ok(value)) = (
+                http::HeaderName::from_bytes(name.as_bytes()),
+                http::HeaderValue::from_bytes(value),
+            ) {
+                response.headers_mut().append(name, value);
+            }
+        }
+        response.extensions_mut().insert(rejection.clone());
+        return response;
+    }
+    let mut response = http::Response::new(B::from(Bytes::from(rejection.body_text())));
     *response.status_mut() = rejection.status();
     response.extensions_mut().insert(rejection.clone());
     response.headers_mut().insert(

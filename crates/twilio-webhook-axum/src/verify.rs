@@ -9,7 +9,9 @@ use axum::extract::{ConnectInfo, OriginalUri};
 use bytes::Bytes;
 use http::request::Parts;
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
-use twilio_webhook::{Incoming, Refusal, VerifiedRequest, WebhookRejection, WebhookVerifier};
+use twilio_webhook::{
+    Incoming, Refusal, StoredAnswer, VerifiedRequest, WebhookRejection, WebhookVerifier,
+};
 
 /// The error type of bodies this crate can read.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -131,6 +133,42 @@ fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
         current = e.source();
     }
     false
+}
+
+/// Answer mode: reads the app's response (its length is known and within the limit: the core said
+/// so), keeps it for the request's duplicates, and hands the same bytes on. A body that fails half-way
+/// is a failed delivery: `502`, and the replay key released.
+pub(crate) async fn keep_answer<ResBody>(
+    verifier: &WebhookVerifier,
+    verified: &VerifiedRequest,
+    response: http::Response<ResBody>,
+) -> http::Response<ResBody>
+where
+    ResBody: http_body::Body<Data = Bytes> + From<Bytes>,
+{
+    let (parts, body) = response.into_parts();
+    match body.collect().await {
+        Ok(collected) => {
+            let bytes = collected.to_bytes();
+            let headers = parts
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_bytes()));
+            let answer = StoredAnswer::new(parts.status.as_u16(), headers, bytes.to_vec());
+            verifier.delivered_answer(verified, &answer).await;
+            http::Response::from_parts(parts, ResBody::from(bytes))
+        }
+        Err(_) => {
+            verifier
+                .delivered(verified, http::StatusCode::BAD_GATEWAY)
+                .await;
+            let mut failed = http::Response::new(ResBody::from(Bytes::from_static(
+                b"the app's response failed half-way\n",
+            )));
+            *failed.status_mut() = http::StatusCode::BAD_GATEWAY;
+            failed
+        }
+    }
 }
 
 #[cfg(test)]

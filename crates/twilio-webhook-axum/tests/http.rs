@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use axum::response::IntoResponse as _;
 use axum::routing::post;
 use axum::{Extension, Form, Router};
 use twilio_webhook_axum::{TwilioWebhookLayer, VerifiedRequest};
@@ -261,5 +262,61 @@ fn issue_18_a_failed_delivery_does_not_burn_the_replay_key() {
     assert_eq!(status(), 503, "the app could not take it");
     assert_eq!(status(), 200, "Twilio's retry is delivered");
     assert_eq!(status(), 409, "after a success, a replay is refused");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+/// Issue 21: in answer mode, a duplicate gets the first delivery's response (its status and body)
+/// without reaching the handler; a streamed answer (length unknown) is not kept, and its duplicate is
+/// refused.
+#[test]
+fn answer_mode_gives_a_duplicate_the_first_answer() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use twilio_webhook::{Duplicates, MemoryStore, ReplayGuard};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&calls);
+    let app = Router::new()
+        .route(
+            "/sms",
+            post(move |body: String| {
+                let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
+                async move {
+                    if body.contains("stream") {
+                        let chunk: Result<bytes::Bytes, std::convert::Infallible> =
+                            Ok(bytes::Bytes::from("streamed"));
+                        let body =
+                            axum::body::Body::from_stream(futures_util::stream::iter([chunk]));
+                        (http::StatusCode::CREATED, body).into_response()
+                    } else {
+                        (http::StatusCode::CREATED, format!("answer {n}")).into_response()
+                    }
+                }
+            }),
+        )
+        .layer(TwilioWebhookLayer::new(
+            suite::CONFIGS[0].verifier().replay_guard(
+                ReplayGuard::new(MemoryStore::new()).duplicates(Duplicates::answer()),
+            ),
+        ));
+    let server = serve(app);
+    let request = suite::signed_sms(&server, 1);
+    let first = suite::send(server.port, &request).expect("first");
+    let again = suite::send(server.port, &request).expect("duplicate");
+    assert_eq!((first.status, first.text()), (201, "answer 1".to_string()));
+    assert_eq!((again.status, again.text()), (201, "answer 1".to_string()));
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "the duplicate never reached the handler"
+    );
+    let streamed = suite::signed_form(&server, "/sms", b"Body=stream");
+    assert_eq!(
+        suite::send(server.port, &streamed).expect("stream").status,
+        201
+    );
+    assert_eq!(
+        suite::send(server.port, &streamed).expect("again").status,
+        409
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }

@@ -86,6 +86,12 @@ pub(crate) struct GuardArgs {
     /// Replay protection: off (default), memory, or redis://HOST:PORT shared by several guards.
     #[arg(long, value_name = "STORE", env = "TWILIO_REPLAY")]
     pub(crate) replay: Option<String>,
+    /// With --replay, what a duplicate (the same signed request again inside the window, such as
+    /// Twilio's retry after a read time-out) gets: reject (default: 409) or answer (the first
+    /// delivery's response, kept with the key; one still in flight is waited for, up to
+    /// --upstream-timeout).
+    #[arg(long, value_name = "reject|answer", env = "TWILIO_REPLAY_DUPLICATES")]
+    pub(crate) replay_duplicates: Option<String>,
     /// Where to serve /healthz and Prometheus /metrics.
     #[arg(long, value_name = "ADDR:PORT", env = "TWILIO_GUARD_ADMIN_LISTEN")]
     pub(crate) admin_listen: Option<String>,

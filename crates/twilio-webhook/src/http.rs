@@ -5,7 +5,7 @@ use core::fmt;
 use crate::accounts::AccountSecrets;
 use crate::headers::SignatureHeaders;
 use crate::public_url::{Incoming, PublicUrl, PublicUrlError};
-use crate::replay::{ReplayGuard, ReplayKey, ReplayRefusal};
+use crate::replay::{ReplayGuard, ReplayKey, ReplayRefusal, StoredAnswer};
 use crate::secret::ConfigError;
 use crate::validator::RequestValidator;
 use crate::verdict::{Rejection, Verified};
@@ -307,10 +307,35 @@ impl WebhookVerifier {
     /// request's replay key, so that Twilio's retry of it is delivered rather than refused as a
     /// replay. Any other status keeps the key. Without a replay guard it does nothing. The tower layer
     /// and the actix middleware call it; the guard through the layer.
+    ///
+    /// In answer mode ([`Duplicates::Answer`](crate::Duplicates)), a delivery that did not fail is
+    /// marked delivered without a kept answer (its duplicates are refused): an adapter that can keep
+    /// the answer calls [`delivered_answer`](Self::delivered_answer) instead, when
+    /// [`keeps_answer`](Self::keeps_answer) says so.
     pub async fn delivered(&self, verified: &VerifiedRequest, status: http::StatusCode) {
-        match &self.replay {
-            Some(guard) if delivery_failed(status) => guard.release(verified.replay_key()).await,
-            _ => {}
+        if let Some(guard) = &self.replay {
+            guard
+                .delivered(verified.replay_key(), status.as_u16(), None)
+                .await;
+        }
+    }
+
+    /// Whether the app's response, with this status and body length (`None`: unknown), is to be kept
+    /// for the request's duplicates: only in answer mode, and only a body within its limit. The
+    /// adapter then reads the body and calls [`delivered_answer`](Self::delivered_answer).
+    pub fn keeps_answer(&self, status: http::StatusCode, body_length: Option<u64>) -> bool {
+        self.replay
+            .as_ref()
+            .is_some_and(|guard| guard.keeps_answer(status.as_u16(), body_length))
+    }
+
+    /// [`delivered`](Self::delivered), with the app's whole response, kept for the request's
+    /// duplicates inside the window.
+    pub async fn delivered_answer(&self, verified: &VerifiedRequest, answer: &StoredAnswer) {
+        if let Some(guard) = &self.replay {
+            guard
+                .delivered(verified.replay_key(), answer.status(), Some(answer))
+                .await;
         }
     }
 
@@ -344,8 +369,11 @@ impl WebhookVerifier {
         if let Some(guard) = &self.replay {
             let refusal = match guard.check(verified.replay_key()).await {
                 Ok(()) => return Ok(verified),
-                Err(ReplayRefusal::Replayed) => Refusal::Replayed,
+                Err(ReplayRefusal::Answered(answer)) => {
+                    return Err(WebhookRejection::answered(answer, vec![verified.url]));
+                }
                 Err(ReplayRefusal::StoreUnavailable) => Refusal::ReplayStoreUnavailable,
+                Err(_) => Refusal::Replayed,
             };
             return Err(WebhookRejection::new(refusal, vec![verified.url]));
         }
@@ -504,16 +532,6 @@ pub fn diagnoses_setting(value: Option<&str>) -> Result<u32, EnvError> {
         Some(v) if v.eq_ignore_ascii_case("off") => Ok(0),
         Some(v) => v.parse().map_err(|_| EnvError::Diagnose(v.to_string())),
     }
-}
-
-/// Whether a delivery failed, by the status it was answered with: the app did not take the request.
-fn delivery_failed(status: http::StatusCode) -> bool {
-    matches!(
-        status,
-        http::StatusCode::BAD_GATEWAY
-            | http::StatusCode::SERVICE_UNAVAILABLE
-            | http::StatusCode::GATEWAY_TIMEOUT
-    )
 }
 
 #[cfg(test)]

@@ -140,8 +140,8 @@ pub use relax::Relaxation;
 pub use replay::RedisStore;
 #[cfg(feature = "http")]
 pub use replay::{
-    BoxFuture, DEFAULT_REPLAY_WINDOW, MemoryStore, OnStoreError, ReplayGuard, ReplayKey,
-    ReplayRefusal, ReplayStore, Seen, StoreError,
+    BoxFuture, DEFAULT_REPLAY_WINDOW, Duplicates, Entry, MemoryStore, OnStoreError, ReplayGuard,
+    ReplayKey, ReplayRefusal, ReplayStore, Seen, StoreError, StoredAnswer,
 };
 pub use secret::ConfigError;
 pub use settings::{SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, settings_header_value};

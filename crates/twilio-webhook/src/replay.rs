@@ -99,6 +99,27 @@ pub trait ReplayStore: Send + Sync + fmt::Debug {
     /// Forgets `key`, which [`check_and_mark`](Self::check_and_mark) recorded for a request whose
     /// delivery then failed, so that a retry of it is accepted.
     fn release<'a>(&'a self, key: &'a ReplayKey) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Answer mode ([`Duplicates::Answer`]): replaces what `key` holds with `value` (its delivered
+    /// request's answer) for the rest of its window, if it is still recorded. A store that cannot
+    /// keep values answers an error (the default), and its guard refuses duplicates instead.
+    fn keep<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        value: Vec<u8>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let _ = (key, value);
+        Box::pin(async { Err(StoreError("this store cannot keep answers".to_string())) })
+    }
+
+    /// Answer mode: what `key` holds, `None` when it is not recorded (expired or released).
+    fn value<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        let _ = key;
+        Box::pin(async { Err(StoreError("this store cannot keep answers".to_string())) })
+    }
 }
 
 /// An in-memory store for one process: bounded, expiring, safe under concurrency.
@@ -118,6 +139,15 @@ pub struct MemoryStore {
 struct MemoryState {
     expiries: HashMap<ReplayKey, Instant>,
     order: VecDeque<(ReplayKey, Instant)>,
+    /// Answer mode: what a delivered key holds, dropped with the key.
+    values: HashMap<ReplayKey, Vec<u8>>,
+}
+
+impl MemoryState {
+    fn forget(&mut self, key: &ReplayKey) {
+        self.expiries.remove(key);
+        self.values.remove(key);
+    }
 }
 
 impl MemoryStore {
@@ -177,7 +207,7 @@ impl MemoryStore {
             }
             state.order.pop_front();
             if state.expiries.get(&old) == Some(&expiry) {
-                state.expiries.remove(&old);
+                state.forget(&old);
             }
         }
         if state.expiries.get(&key).is_some_and(|&expiry| expiry > now) {
@@ -188,11 +218,12 @@ impl MemoryStore {
                 break;
             };
             if state.expiries.get(&old) == Some(&expiry) {
-                state.expiries.remove(&old);
+                state.forget(&old);
                 self.evictions.fetch_add(1, Ordering::Relaxed);
             }
         }
         let expiry = now + window;
+        state.values.remove(&key);
         state.expiries.insert(key, expiry);
         state.order.push_back((key, expiry));
         Seen::First
@@ -217,8 +248,34 @@ impl ReplayStore for MemoryStore {
 
     fn release<'a>(&'a self, key: &'a ReplayKey) -> BoxFuture<'a, Result<(), StoreError>> {
         // Its entry in `order` stays until it expires there; it no longer matches `expiries`.
-        self.lock().expiries.remove(key);
+        self.lock().forget(key);
         Box::pin(async move { Ok(()) })
+    }
+
+    fn keep<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        value: Vec<u8>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let mut state = self.lock();
+        if state.expiries.get(key).is_some_and(|&e| e > Instant::now()) {
+            state.values.insert(*key, value);
+        }
+        Box::pin(async move { Ok(()) })
+    }
+
+    fn value<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        let state = self.lock();
+        let value = state
+            .expiries
+            .get(key)
+            .filter(|&&e| e > Instant::now())
+            // In flight: any value that is not an answer or the "not kept" mark.
+            .map(|_| state.values.get(key).cloned().unwrap_or_default());
+        Box::pin(async move { Ok(value) })
     }
 }
 
@@ -234,21 +291,26 @@ pub enum OnStoreError {
     AllowUncheckedDuringOutage,
 }
 
-/// Refuses a second delivery of the same verified request inside a window.
+/// Refuses a second delivery of the same verified request inside a window (or, in answer mode,
+/// answers it with the first delivery's response).
 #[derive(Debug, Clone)]
 pub struct ReplayGuard {
     store: Arc<dyn ReplayStore>,
     window: Duration,
     on_error: OnStoreError,
+    duplicates: Duplicates,
 }
 
-/// Why the guard refused a request.
+/// Why the guard did not let a request through.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ReplayRefusal {
     /// The request was already accepted inside the window.
     Replayed,
     /// The store could not answer and the policy is to fail closed.
     StoreUnavailable,
+    /// Answer mode: the request was already delivered, and this was its answer.
+    Answered(Arc<StoredAnswer>),
 }
 
 impl ReplayGuard {
@@ -263,6 +325,46 @@ impl ReplayGuard {
             store,
             window: DEFAULT_REPLAY_WINDOW,
             on_error: OnStoreError::FailClosed,
+            duplicates: Duplicates::Reject,
+        }
+    }
+
+    /// Sets how a duplicate is treated: refused (the default) or answered with the first answer.
+    #[must_use]
+    pub fn duplicates(mut self, mode: Duplicates) -> Self {
+        self.duplicates = mode;
+        self
+    }
+
+    /// How duplicates are treated.
+    pub fn duplicates_mode(&self) -> Duplicates {
+        self.duplicates
+    }
+
+    /// Answer mode: whether a response with this status and body length is kept for duplicates
+    /// (a failed delivery is not: it releases its key; a body of unknown length is not either).
+    pub fn keeps_answer(&self, status: u16, body_length: Option<u64>) -> bool {
+        match self.duplicates {
+            Duplicates::Answer { max_body, .. } => {
+                !delivery_failed(status)
+                    && body_length.is_some_and(|n| n <= u64::try_from(max_body).unwrap_or(u64::MAX))
+            }
+            Duplicates::Reject => false,
+        }
+    }
+
+    /// Tells the guard how the delivery of `key`'s request ended: a failed one (`502`, `503`,
+    /// `504`) releases the key; in answer mode, any other keeps `answer` (or, without one, the mark
+    /// that its answer was not kept) for the key's duplicates.
+    pub async fn delivered(&self, key: &ReplayKey, status: u16, answer: Option<&StoredAnswer>) {
+        if delivery_failed(status) {
+            return self.release(key).await;
+        }
+        if let Duplicates::Answer { .. } = self.duplicates {
+            let value = Entry::value_for(answer.filter(|a| a.status() == status));
+            if let Err(e) = self.store.keep(key, value).await {
+                tracing::error!(target: "twilio_webhook", error = %e, "the answer could not be kept: duplicates of this request will be refused");
+            }
         }
     }
 
@@ -298,11 +400,15 @@ impl ReplayGuard {
         }
     }
 
-    /// Records `key`, or says why the request must be refused.
+    /// Records `key`, or says why the request must not reach the app: refused, or, in answer mode,
+    /// answered.
     pub async fn check(&self, key: &ReplayKey) -> Result<(), ReplayRefusal> {
         match self.store.check_and_mark(key, self.window).await {
             Ok(Seen::First) => Ok(()),
-            Ok(Seen::Replay) => Err(ReplayRefusal::Replayed),
+            Ok(Seen::Replay) => match self.duplicates {
+                Duplicates::Reject => Err(ReplayRefusal::Replayed),
+                Duplicates::Answer { wait, .. } => self.duplicate(key, wait).await,
+            },
             Err(e) => match self.on_error {
                 OnStoreError::FailClosed => {
                     tracing::error!(target: "twilio_webhook", error = %e, "replay store unavailable: refusing the request");
@@ -315,6 +421,12 @@ impl ReplayGuard {
             },
         }
     }
+}
+
+/// Whether a delivery that ended with `status` failed: the app or upstream was down (`502`), said it
+/// could not take the request (`503`), or was too slow (`504`).
+pub(crate) fn delivery_failed(status: u16) -> bool {
+    matches!(status, 502..=504)
 }
 
 impl ReplayGuard {
@@ -348,6 +460,9 @@ impl ReplayGuard {
         Err("TWILIO_REPLAY=redis://… needs twilio-webhook's `redis` feature".to_string())
     }
 }
+
+mod answer;
+pub use answer::{Duplicates, Entry, StoredAnswer};
 
 #[cfg(feature = "redis")]
 mod redis_store;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use twilio_webhook::{PathRules, PublicUrl, RequestValidator, WebhookVerifier};
+use twilio_webhook::{Duplicates, PathRules, PublicUrl, RequestValidator, WebhookVerifier};
 
 use crate::UsageError;
 use crate::args::GuardArgs;
@@ -23,6 +23,7 @@ struct File {
     client_timeout: Option<String>,
     upstream_timeout: Option<String>,
     replay: Option<String>,
+    replay_duplicates: Option<String>,
     admin_listen: Option<String>,
     diagnose: Option<String>,
     max_connections: Option<usize>,
@@ -43,6 +44,8 @@ pub(crate) struct Config {
     pub(crate) client_timeout: Duration,
     pub(crate) upstream_timeout: Duration,
     pub(crate) replay: Option<String>,
+    /// What a duplicate gets (`--replay-duplicates`), with the wait set to the upstream time-out.
+    pub(crate) duplicates: Duplicates,
     pub(crate) log_json: bool,
     /// The most client connections open at once.
     pub(crate) max_connections: usize,
@@ -266,6 +269,29 @@ fn load_with(args: &GuardArgs, env: impl Fn(&str) -> Option<String>) -> Result<C
     if max_connections == 0 {
         return Err(UsageError("--max-connections must be at least 1".into()));
     }
+    let upstream_timeout = duration(
+        &pick(&args.upstream_timeout, &file.upstream_timeout).unwrap_or_else(|| "30s".into()),
+    )?;
+    let replay = pick(&args.replay, &file.replay);
+    let duplicates = match pick(&args.replay_duplicates, &file.replay_duplicates) {
+        None => Duplicates::Reject,
+        Some(text) => match Duplicates::parse(&text)
+            .map_err(|e| UsageError(format!("--replay-duplicates: {e}")))?
+        {
+            Duplicates::Answer { max_body, .. } => {
+                if replay.is_none() {
+                    return Err(UsageError(
+                        "--replay-duplicates answer needs --replay (memory or redis://…)".into(),
+                    ));
+                }
+                Duplicates::Answer {
+                    max_body,
+                    wait: upstream_timeout,
+                }
+            }
+            other => other,
+        },
+    };
     Ok(Config {
         listen: addr(
             &pick(&args.listen, &file.listen).unwrap_or_else(|| "127.0.0.1:8080".into()),
@@ -276,10 +302,9 @@ fn load_with(args: &GuardArgs, env: impl Fn(&str) -> Option<String>) -> Result<C
         client_timeout: duration(
             &pick(&args.client_timeout, &file.client_timeout).unwrap_or_else(|| "10s".into()),
         )?,
-        upstream_timeout: duration(
-            &pick(&args.upstream_timeout, &file.upstream_timeout).unwrap_or_else(|| "30s".into()),
-        )?,
-        replay: pick(&args.replay, &file.replay),
+        upstream_timeout,
+        duplicates,
+        replay,
         log_json: args.log_json || file.log_json.unwrap_or(false),
         max_connections,
         paths,

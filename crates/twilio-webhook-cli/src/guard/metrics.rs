@@ -57,6 +57,8 @@ pub(crate) struct Metrics {
     forwarded: AtomicU64,
     passed_through: AtomicU64,
     rejected: ByReason,
+    /// Duplicates of a delivered request (`--replay`), by how they were answered.
+    duplicates: ByReason,
     upstream_failed: ByReason,
     open_connections: AtomicU64,
     /// Time to read and verify a request, for every verified or refused request.
@@ -87,6 +89,12 @@ impl Metrics {
     /// (`scheme`, `host`, `path_prefix`, …; empty otherwise).
     pub(crate) fn rejected(&self, reason: &'static str, cause: Option<&'static str>) {
         count(&self.rejected, reason, cause.unwrap_or(""));
+    }
+
+    /// Counts a duplicate of a delivered request by how it was answered: `answered` (the first
+    /// answer, `--replay-duplicates answer`) or `refused` (`409`).
+    pub(crate) fn duplicate(&self, how: &'static str) {
+        count(&self.duplicates, how, "");
     }
 
     /// Counts a request the guard could not deliver (`upstream_unavailable`, `upstream_timeout`), or
@@ -127,6 +135,7 @@ impl Metrics {
         );
         for (verdict, map) in [
             ("rejected", &self.rejected),
+            ("duplicate", &self.duplicates),
             ("upstream_failed", &self.upstream_failed),
         ] {
             let counts = map.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -164,6 +173,7 @@ mod tests {
         m.rejected("signature_mismatch", Some("scheme"));
         m.rejected("signature_mismatch", None);
         m.upstream_failed("upstream_timeout");
+        m.duplicate("answered");
         m.forwarded();
         m.connection(true);
         m.connection(true);
@@ -182,6 +192,12 @@ mod tests {
             text.contains(
                 "twilio_guard_requests_total{verdict=\"upstream_failed\",reason=\"upstream_timeout\",cause=\"\"} 1"
             ) && text.contains("twilio_guard_open_connections 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "twilio_guard_requests_total{verdict=\"duplicate\",reason=\"answered\",cause=\"\"} 1"
+            ),
             "{text}"
         );
         assert!(

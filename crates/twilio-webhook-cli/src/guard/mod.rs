@@ -36,6 +36,7 @@ pub(crate) fn run(args: &GuardArgs) -> Result<Outcome, UsageError> {
             .await
             .map_err(UsageError)?
         {
+            let guard = guard.duplicates(config.duplicates);
             config.verifier = config.verifier.clone().replay_guard(guard);
         }
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -46,6 +47,7 @@ pub(crate) fn run(args: &GuardArgs) -> Result<Outcome, UsageError> {
             listen = %config.listen,
             upstream = %config::redact(&config.upstream),
             replay = %config::redact(config.replay.as_deref().unwrap_or("off")),
+            duplicates = ?config.duplicates,
             paths = ?config.paths,
             max_connections = config.max_connections,
             admin = ?config.admin_listen,

@@ -132,7 +132,11 @@ async fn handle(
             let response = shared.guarded.clone().call(req).await?;
             if let Some(rejection) = response.extensions().get::<WebhookRejection>() {
                 metrics.verify.observe(start.elapsed());
-                metrics.rejected(rejection.code(), rejection.cause());
+                match rejection.refusal() {
+                    Refusal::AnsweredDuplicate => metrics.duplicate("answered"),
+                    Refusal::Replayed => metrics.duplicate("refused"),
+                    _ => metrics.rejected(rejection.code(), rejection.cause()),
+                }
             } else if response.extensions().get::<UpstreamFailure>().is_none() {
                 metrics.forwarded();
             }

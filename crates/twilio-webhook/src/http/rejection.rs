@@ -3,8 +3,11 @@
 
 use core::fmt;
 
+use std::sync::Arc;
+
 use http::StatusCode;
 
+use crate::replay::StoredAnswer;
 use crate::verdict::Rejection;
 
 /// Why a request was refused, as a web server answers it.
@@ -34,6 +37,9 @@ pub enum Refusal {
     /// The request target is not a path a decision can be made on (`400`): not in origin or absolute
     /// form, or, where a path rule depends on it, not in normal form.
     BadTarget(crate::TargetError),
+    /// Answer mode: a duplicate of a delivered request, answered with the first delivery's response
+    /// ([`WebhookRejection::stored_answer`]) instead of reaching the app.
+    AnsweredDuplicate,
 }
 
 /// A refused request: the reason, and the URLs that were tried. It renders as a status and a short
@@ -44,6 +50,7 @@ pub struct WebhookRejection {
     urls_tried: Vec<String>,
     pub(crate) explanation: Option<String>,
     pub(crate) cause: Option<&'static str>,
+    answer: Option<Arc<StoredAnswer>>,
 }
 
 impl WebhookRejection {
@@ -67,7 +74,27 @@ impl WebhookRejection {
             urls_tried,
             explanation: None,
             cause: None,
+            answer: None,
         }
+    }
+
+    /// A duplicate answered with the first delivery's response (answer mode), logged at `info`.
+    pub(crate) fn answered(answer: Arc<StoredAnswer>, urls_tried: Vec<String>) -> Self {
+        tracing::info!(
+            target: "twilio_webhook",
+            status = answer.status(),
+            "a duplicate of a delivered request: answered with the first answer"
+        );
+        WebhookRejection {
+            answer: Some(answer),
+            ..WebhookRejection::quiet(Refusal::AnsweredDuplicate, urls_tried)
+        }
+    }
+
+    /// Answer mode: the response to send instead of the app's, for a duplicate of a delivered request
+    /// ([`Refusal::AnsweredDuplicate`]). Adapters answer with its status, headers and body.
+    pub fn stored_answer(&self) -> Option<&StoredAnswer> {
+        self.answer.as_deref()
     }
 
     /// The line the server logged for this rejection: the method, path and reason, and what Twilio
@@ -109,10 +136,15 @@ impl WebhookRejection {
 
     /// `400` for a missing signature header, a bad request target or an upgrade that is not a
     /// handshake, `413` for a body over the limit, `408` for a body sent too
-    /// slowly, `409` for a replay, `503` when the replay store cannot answer, `403` for every other
-    /// rejection.
+    /// slowly, `409` for a replay, `503` when the replay store cannot answer, the first answer's
+    /// status for an answered duplicate, `403` for every other rejection.
     pub fn status(&self) -> StatusCode {
         match self.refusal {
+            Refusal::AnsweredDuplicate => self
+                .answer
+                .as_ref()
+                .and_then(|a| StatusCode::from_u16(a.status()).ok())
+                .unwrap_or(StatusCode::CONFLICT),
             Refusal::Replayed => StatusCode::CONFLICT,
             Refusal::ReplayStoreUnavailable | Refusal::AccountLookupFailed => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -144,6 +176,7 @@ fn refusal_code(refusal: Refusal) -> &'static str {
         Refusal::ClientTimeout => "client_timeout",
         Refusal::BadTarget(_) => "bad_request_target",
         Refusal::UpgradeNotHandshake => "upgrade_not_handshake",
+        Refusal::AnsweredDuplicate => "duplicate_answered",
     }
 }
 
@@ -163,6 +196,9 @@ impl fmt::Display for WebhookRejection {
             Refusal::UpgradeNotHandshake => f.write_str(
                 "the request asks for a WebSocket upgrade but is not a WebSocket handshake",
             )?,
+            Refusal::AnsweredDuplicate => {
+                f.write_str("a duplicate of a delivered request, answered with the first answer")?
+            }
         }
         if !self.urls_tried.is_empty() {
             write!(f, " (tried {})", self.urls_tried.join(", "))?;

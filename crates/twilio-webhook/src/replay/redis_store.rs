@@ -183,15 +183,49 @@ impl ReplayStore for RedisStore {
 
     fn release<'a>(&'a self, key: &'a ReplayKey) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            let mut connection = self.connection.clone();
             let mut command = redis::cmd("DEL");
             command.arg(self.key(key));
-            tokio::time::timeout(self.timeout, command.query_async::<i64>(&mut connection))
-                .await
-                .map_err(|_| StoreError(format!("no answer within {:?}", self.timeout)))?
-                .map_err(|e| StoreError(e.to_string()))?;
-            Ok(())
+            self.query::<i64>(command).await.map(drop)
         })
+    }
+
+    fn keep<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        value: Vec<u8>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            // Only over a key still recorded (`XX`), for the rest of its window (`KEEPTTL`, Redis 6).
+            let mut command = redis::cmd("SET");
+            command
+                .arg(self.key(key))
+                .arg(value)
+                .arg("XX")
+                .arg("KEEPTTL");
+            self.query::<Option<String>>(command).await.map(drop)
+        })
+    }
+
+    fn value<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        Box::pin(async move {
+            let mut command = redis::cmd("GET");
+            command.arg(self.key(key));
+            self.query::<Option<Vec<u8>>>(command).await
+        })
+    }
+}
+
+impl RedisStore {
+    /// Runs `command` within the timeout.
+    async fn query<T: redis::FromRedisValue>(&self, command: redis::Cmd) -> Result<T, StoreError> {
+        let mut connection = self.connection.clone();
+        tokio::time::timeout(self.timeout, command.query_async::<T>(&mut connection))
+            .await
+            .map_err(|_| StoreError(format!("no answer within {:?}", self.timeout)))?
+            .map_err(|e| StoreError(e.to_string()))
     }
 }
 

@@ -226,3 +226,115 @@ fn a_key_expires_exactly_at_the_end_of_its_window() {
         Seen::First
     );
 }
+
+fn answer_mode(store: Arc<MemoryStore>, wait: Duration) -> ReplayGuard {
+    ReplayGuard::shared(store).duplicates(Duplicates::Answer { max_body: 16, wait })
+}
+
+#[test]
+fn answer_mode_gives_a_duplicate_the_first_answer_and_refuses_what_it_cannot_answer() {
+    let store = Arc::new(MemoryStore::new());
+    let guard = answer_mode(store.clone(), Duration::from_millis(50));
+    let twiml = StoredAnswer::new(
+        200,
+        [("content-type", b"text/xml".as_slice())],
+        b"<Response/>".to_vec(),
+    );
+    // The first delivery goes through; its answer is kept; the duplicate gets it.
+    assert_eq!(block_on(guard.check(&key(1))), Ok(()));
+    assert!(guard.keeps_answer(200, Some(11)));
+    block_on(guard.delivered(&key(1), 200, Some(&twiml)));
+    assert_eq!(
+        block_on(guard.check(&key(1))),
+        Err(ReplayRefusal::Answered(Arc::new(twiml.clone())))
+    );
+    // A body over the limit, or of unknown length, is not kept: its duplicate is refused.
+    assert!(!guard.keeps_answer(200, Some(17)) && !guard.keeps_answer(200, None));
+    assert_eq!(block_on(guard.check(&key(2))), Ok(()));
+    block_on(guard.delivered(&key(2), 200, None));
+    assert_eq!(block_on(guard.check(&key(2))), Err(ReplayRefusal::Replayed));
+    // An answer whose status is not the delivery's is not kept either.
+    assert_eq!(block_on(guard.check(&key(3))), Ok(()));
+    block_on(guard.delivered(&key(3), 204, Some(&twiml)));
+    assert_eq!(block_on(guard.check(&key(3))), Err(ReplayRefusal::Replayed));
+    // A failed delivery releases the key: the duplicate is delivered, and then answered as any other.
+    assert!(!guard.keeps_answer(502, Some(3)));
+    assert_eq!(block_on(guard.check(&key(4))), Ok(()));
+    block_on(guard.delivered(&key(4), 502, None));
+    assert_eq!(block_on(guard.check(&key(4))), Ok(()));
+    block_on(guard.delivered(&key(4), 200, Some(&twiml)));
+    assert!(matches!(
+        block_on(guard.check(&key(4))),
+        Err(ReplayRefusal::Answered(_))
+    ));
+    // A duplicate of a request still in flight waits for the answer, then is refused when none comes.
+    assert_eq!(block_on(guard.check(&key(5))), Ok(()));
+    let start = Instant::now();
+    assert_eq!(block_on(guard.check(&key(5))), Err(ReplayRefusal::Replayed));
+    assert!(
+        start.elapsed() >= Duration::from_millis(50),
+        "{:?}",
+        start.elapsed()
+    );
+    // Reject mode keeps nothing and refuses at once.
+    let reject = ReplayGuard::shared(store.clone());
+    assert!(!reject.keeps_answer(200, Some(1)));
+    assert_eq!(
+        block_on(reject.check(&key(1))),
+        Err(ReplayRefusal::Replayed)
+    );
+}
+
+#[test]
+fn a_duplicate_in_flight_gets_the_answer_when_it_comes() {
+    let store = Arc::new(MemoryStore::new());
+    let guard = answer_mode(store.clone(), Duration::from_secs(10));
+    assert_eq!(block_on(guard.check(&key(1))), Ok(()));
+    let first = guard.clone();
+    let answer = StoredAnswer::new(200, [], b"late".to_vec());
+    let kept = answer.clone();
+    let slow_app = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        block_on(first.delivered(&key(1), 200, Some(&kept)));
+    });
+    let start = Instant::now();
+    assert_eq!(
+        block_on(guard.check(&key(1))),
+        Err(ReplayRefusal::Answered(Arc::new(answer)))
+    );
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(250) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+    slow_app.join().unwrap();
+}
+
+/// A store that keeps no values: the trait's defaults.
+#[derive(Debug)]
+struct KeysOnly(MemoryStore);
+
+impl ReplayStore for KeysOnly {
+    fn check_and_mark<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        window: Duration,
+    ) -> BoxFuture<'a, Result<Seen, StoreError>> {
+        self.0.check_and_mark(key, window)
+    }
+
+    fn release<'a>(&'a self, key: &'a ReplayKey) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.0.release(key)
+    }
+}
+
+#[test]
+fn a_store_that_cannot_keep_answers_fails_closed_in_answer_mode() {
+    let guard = ReplayGuard::new(KeysOnly(MemoryStore::new())).duplicates(Duplicates::answer());
+    assert_eq!(block_on(guard.check(&key(1))), Ok(()));
+    block_on(guard.delivered(&key(1), 200, Some(&StoredAnswer::new(200, [], Vec::new()))));
+    assert_eq!(
+        block_on(guard.check(&key(1))),
+        Err(ReplayRefusal::StoreUnavailable)
+    );
+}

@@ -1,0 +1,181 @@
+//! `--replay-duplicates answer`: two guards sharing a real `redis-server`, in front of an echo upstream
+//! that takes 1.5 s on `/slow`. A duplicate (Twilio's retry carries the same signature) that arrives
+//! while the first delivery is in flight waits for it and gets the same answer; one that arrives later
+//! gets it at once; neither reaches the app. A duplicate of a delivery that failed (`504`) is delivered.
+
+use std::time::{Duration, Instant};
+
+use twilio_webhook::{Algorithm, Signer};
+use twilio_webhook_http_suite as suite;
+
+mod support;
+use support::{Echo, FORM, Guard, TOKEN};
+
+fn request(path: &str, body: &[u8]) -> suite::RawRequest {
+    let signer = Signer::new(TOKEN, Algorithm::HmacSha1).expect("signer");
+    let url = format!("https://hooks.example.com{path}");
+    let signature = signer.sign_form_body(&url, body).expect("form");
+    suite::RawRequest {
+        method: "POST",
+        target: path.into(),
+        headers: vec![
+            ("Host".into(), "internal".into()),
+            ("Content-Type".into(), FORM.into()),
+            ("X-Twilio-Signature".into(), signature),
+        ],
+        body: body.to_vec(),
+    }
+}
+
+fn guard(echo: &Echo, redis: &suite::RedisServer, extra: &[&str]) -> Guard {
+    let url = redis.url();
+    let mut args = vec![
+        "--replay",
+        &url,
+        "--replay-duplicates",
+        "answer",
+        "--public-url",
+        "https://hooks.example.com",
+    ];
+    args.extend_from_slice(extra);
+    Guard::start(&echo.url(), &args)
+}
+
+fn metrics(admin: u16) -> String {
+    let request = suite::RawRequest {
+        method: "GET",
+        target: "/metrics".into(),
+        headers: vec![("Host".into(), "admin".into())],
+        body: vec![],
+    };
+    suite::send(admin, &request).expect("admin answers").text()
+}
+
+#[test]
+fn duplicates_get_the_first_answer_across_two_guards_and_never_reach_the_app() {
+    let echo = Echo::start();
+    let redis = suite::RedisServer::start();
+    let admin = suite::free_port();
+    let a = guard(&echo, &redis, &[]);
+    let b = guard(
+        &echo,
+        &redis,
+        &["--admin-listen", &format!("127.0.0.1:{admin}")],
+    );
+    suite::wait_for(admin);
+    let retry = request("/slow", b"Body=retried&CallSid=CA1");
+
+    // The first delivery to guard a; Twilio's retry reaches guard b while the app is still working.
+    let first = {
+        let retry = retry.clone();
+        let port = a.port;
+        std::thread::spawn(move || suite::send(port, &retry).expect("a answers"))
+    };
+    std::thread::sleep(Duration::from_millis(400));
+    let started = Instant::now();
+    let during = suite::send(b.port, &retry).expect("b answers");
+    let waited = started.elapsed();
+    let first = first.join().expect("first");
+    assert_eq!(
+        (first.status, first.text()),
+        (200, "Body=retried&CallSid=CA1".to_string())
+    );
+    assert_eq!((during.status, during.text()), (first.status, first.text()));
+    assert!(
+        waited >= Duration::from_millis(700),
+        "it waited for the first answer: {waited:?}"
+    );
+    assert_eq!(
+        echo.hits(),
+        1,
+        "the duplicate in flight never reached the app"
+    );
+
+    // A later duplicate, to either guard: the same answer at once.
+    for port in [b.port, a.port] {
+        let started = Instant::now();
+        let later = suite::send(port, &retry).expect("answer");
+        assert_eq!((later.status, later.text()), (first.status, first.text()));
+        assert!(
+            started.elapsed() < Duration::from_millis(1000),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    assert_eq!(echo.hits(), 1);
+    let shown = metrics(admin);
+    assert!(
+        shown.contains(
+            "twilio_guard_requests_total{verdict=\"duplicate\",reason=\"answered\",cause=\"\"} 2"
+        ),
+        "{shown}"
+    );
+
+    // A different request is not a duplicate; a forged one is still refused.
+    let other = suite::send(b.port, &request("/sms", b"Body=other")).expect("b");
+    assert_eq!((other.status, echo.hits()), (200, 2));
+    let mut forged = request("/sms", b"Body=other");
+    forged.body = b"Body=forged".to_vec();
+    assert_eq!(suite::send(a.port, &forged).expect("a").status, 403);
+}
+
+#[test]
+fn a_duplicate_of_a_failed_delivery_is_delivered() {
+    let echo = Echo::start();
+    let redis = suite::RedisServer::start();
+    // Guard c gives up on the slow app after 1 s (504): the key is released.
+    let c = guard(&echo, &redis, &["--upstream-timeout", "1s"]);
+    let a = guard(&echo, &redis, &[]);
+    let slow = request("/slow", b"Body=timed+out");
+    assert_eq!(suite::send(c.port, &slow).expect("c").status, 504);
+    let retried = suite::send(a.port, &slow).expect("a");
+    assert_eq!(
+        (retried.status, retried.text()),
+        (200, "Body=timed+out".to_string())
+    );
+    // Both deliveries reached the app; the answer of the second is now kept.
+    assert_eq!(echo.hits(), 2);
+    let again = suite::send(c.port, &slow).expect("c");
+    assert_eq!(
+        (again.status, again.text()),
+        (200, "Body=timed+out".to_string())
+    );
+    assert_eq!(echo.hits(), 2);
+}
+
+#[test]
+fn answer_mode_without_a_store_is_a_usage_error() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_twilio-webhook"))
+        .args([
+            "guard",
+            "--upstream",
+            "http://127.0.0.1:9",
+            "--replay-duplicates",
+            "answer",
+        ])
+        .env("TWILIO_AUTH_TOKEN", TOKEN)
+        .env_remove("TWILIO_REPLAY")
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--replay-duplicates answer needs --replay"),
+        "{stderr}"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_twilio-webhook"))
+        .args([
+            "guard",
+            "--upstream",
+            "http://127.0.0.1:9",
+            "--replay",
+            "memory",
+            "--replay-duplicates",
+            "maybe",
+        ])
+        .env("TWILIO_AUTH_TOKEN", TOKEN)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("reject or answer"));
+}

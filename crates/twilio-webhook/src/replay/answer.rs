@@ -1,0 +1,328 @@
+//! Duplicates answered with the first answer (an opt-in [`Duplicates::Answer`] mode): what is stored
+//! with a key once its request was delivered, and how a store's value is read back.
+//!
+//! Twilio retries a request with the same signature (connection overrides such as `#rc=3&rp=all` retry
+//! after a read time-out, even when the app had answered). In the default mode such a retry is a
+//! replay (`409`). In answer mode it gets the first delivery's response again, without reaching the
+//! app: the trade-off is that anyone holding a captured request can read the app's answer to it.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant};
+
+use super::{ReplayGuard, ReplayKey, ReplayRefusal, Seen};
+
+/// How a replay guard treats a second delivery, inside the window, of a request it let through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Duplicates {
+    /// Refuse it: `409 replayed` (the default). Right against an attacker; a retry by Twilio of a
+    /// request the app already answered gets the `409` too.
+    #[default]
+    Reject,
+    /// Answer it with the first delivery's response (status, headers, body up to `max_body` bytes),
+    /// stored with the key for the window, without reaching the app. A duplicate that arrives while
+    /// the first is still in flight waits for its answer, up to `wait`; a duplicate of a delivery that
+    /// failed (`502`, `503`, `504`: the key was released) is delivered. A response whose body is over
+    /// `max_body`, or of unknown length, is not kept: its duplicates are refused as in `Reject`.
+    Answer {
+        /// The largest response body kept, in bytes.
+        max_body: usize,
+        /// How long a duplicate waits for the answer to a request still in flight.
+        wait: Duration,
+    },
+}
+
+impl Duplicates {
+    /// The largest body kept by default in answer mode: 64 KiB (TwiML is a few hundred bytes).
+    pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
+    /// How long a duplicate waits by default for a first delivery in flight: 15 s (Twilio's default
+    /// webhook time-out).
+    pub const DEFAULT_WAIT: Duration = Duration::from_secs(15);
+
+    /// Answer mode with the default body limit and wait.
+    pub fn answer() -> Self {
+        Duplicates::Answer {
+            max_body: Self::DEFAULT_MAX_BODY,
+            wait: Self::DEFAULT_WAIT,
+        }
+    }
+
+    /// `reject` or `answer`, as a command line or an environment variable says it.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "reject" => Ok(Duplicates::Reject),
+            "answer" => Ok(Duplicates::answer()),
+            other => Err(format!(
+                "duplicates must be reject or answer, got {other:?}"
+            )),
+        }
+    }
+}
+
+/// The response a first delivery got, as kept for its duplicates: the status, the headers that
+/// describe the content (not the hop-by-hop ones, `Content-Length` or `Date`), and the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    status: u16,
+    headers: Vec<(String, Vec<u8>)>,
+    body: Vec<u8>,
+}
+
+/// Headers not kept: the connection's own, and those a server writes for each response.
+const NOT_KEPT: [&str; 11] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+    "date",
+    "set-cookie",
+];
+
+/// The first bytes of a stored answer, and of a "delivered, answer not kept" mark: never the start of
+/// a store's own "in flight" value (a hex token).
+const ANSWER_MAGIC: &[u8] = b"\0twa1";
+const NOT_KEPT_MAGIC: &[u8] = b"\0twn1";
+
+impl StoredAnswer {
+    /// The answer with `status`, the headers worth replaying from `headers` (names compared without
+    /// case), and `body`.
+    pub fn new<'a>(
+        status: u16,
+        headers: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+        body: Vec<u8>,
+    ) -> Self {
+        let headers = headers
+            .into_iter()
+            .filter(|(name, _)| !NOT_KEPT.iter().any(|n| name.eq_ignore_ascii_case(n)))
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.to_vec()))
+            .collect();
+        StoredAnswer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The headers kept, names in lower case, in their order.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
+    }
+
+    /// The body.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The bytes a store keeps.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut out = ANSWER_MAGIC.to_vec();
+        out.extend_from_slice(&self.status.to_be_bytes());
+        put(
+            &mut out,
+            &u32::try_from(self.headers.len()).unwrap_or(0).to_be_bytes(),
+        );
+        for (name, value) in &self.headers {
+            put_piece(&mut out, name.as_bytes());
+            put_piece(&mut out, value);
+        }
+        put_piece(&mut out, &self.body);
+        out
+    }
+
+    fn decode(mut bytes: &[u8]) -> Option<Self> {
+        bytes = bytes.strip_prefix(ANSWER_MAGIC)?;
+        let status = u16::from_be_bytes(take(&mut bytes, 2)?.try_into().ok()?);
+        let count = u32::from_be_bytes(take(&mut bytes, 4)?.try_into().ok()?);
+        let mut headers = Vec::new();
+        for _ in 0..count {
+            let name = String::from_utf8(take_piece(&mut bytes)?.to_vec()).ok()?;
+            headers.push((name, take_piece(&mut bytes)?.to_vec()));
+        }
+        let body = take_piece(&mut bytes)?.to_vec();
+        bytes.is_empty().then_some(StoredAnswer {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+fn put(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(bytes);
+}
+
+fn put_piece(out: &mut Vec<u8>, piece: &[u8]) {
+    put(
+        out,
+        &u32::try_from(piece.len()).unwrap_or(u32::MAX).to_be_bytes(),
+    );
+    put(out, piece);
+}
+
+fn take<'a>(bytes: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+    let (head, rest) = (bytes.get(..n)?, bytes.get(n..)?);
+    *bytes = rest;
+    Some(head)
+}
+
+fn take_piece<'a>(bytes: &mut &'a [u8]) -> Option<&'a [u8]> {
+    let len = u32::from_be_bytes(take(bytes, 4)?.try_into().ok()?);
+    take(bytes, usize::try_from(len).ok()?)
+}
+
+/// What a store holds for a key, read back for a duplicate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// Nothing: the key expired, or its delivery failed and released it.
+    Absent,
+    /// Recorded, and its request is still in flight.
+    InFlight,
+    /// Delivered, and its answer was not kept (too large, or of unknown length).
+    NotKept,
+    /// Delivered, with this answer.
+    Answered(Arc<StoredAnswer>),
+}
+
+impl Entry {
+    /// What a store's value for a key means: a stored answer, the "not kept" mark, or (anything else,
+    /// the store's own mark) in flight. A value that starts as an answer but does not decode is read
+    /// as not kept: a duplicate is then refused, never answered with a broken response.
+    pub(crate) fn from_value(value: &[u8]) -> Entry {
+        if value.starts_with(ANSWER_MAGIC) {
+            StoredAnswer::decode(value).map_or(Entry::NotKept, |a| Entry::Answered(Arc::new(a)))
+        } else if value.starts_with(NOT_KEPT_MAGIC) {
+            Entry::NotKept
+        } else {
+            Entry::InFlight
+        }
+    }
+
+    /// The value a store keeps for a delivered request: its answer, or the "not kept" mark.
+    pub(crate) fn value_for(answer: Option<&StoredAnswer>) -> Vec<u8> {
+        answer.map_or_else(|| NOT_KEPT_MAGIC.to_vec(), StoredAnswer::encode)
+    }
+}
+
+impl ReplayGuard {
+    /// Answer mode: a duplicate of `key`'s request waits (at most `wait`) for the first delivery's
+    /// answer and gets it; if that delivery failed and released the key, this one is delivered.
+    pub(super) async fn duplicate(
+        &self,
+        key: &ReplayKey,
+        wait: Duration,
+    ) -> Result<(), ReplayRefusal> {
+        let deadline = Instant::now() + wait;
+        let mut pause = Duration::from_millis(10);
+        loop {
+            let value = self.store.value(key).await.map_err(|e| {
+                tracing::error!(target: "twilio_webhook", error = %e, "replay store unavailable: refusing a duplicate");
+                ReplayRefusal::StoreUnavailable
+            })?;
+            match value.as_deref().map(Entry::from_value) {
+                // The first delivery failed: this one takes its place, unless another got there first.
+                None => match self.store.check_and_mark(key, self.window).await {
+                    Ok(Seen::First) => return Ok(()),
+                    Ok(Seen::Replay) => {}
+                    Err(_) => return Err(ReplayRefusal::StoreUnavailable),
+                },
+                Some(Entry::Answered(answer)) => return Err(ReplayRefusal::Answered(answer)),
+                Some(Entry::NotKept) => return Err(ReplayRefusal::Replayed),
+                Some(Entry::InFlight | Entry::Absent) => {}
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                tracing::warn!(target: "twilio_webhook", key = %key.to_hex(), ?wait, "a duplicate waited for the first delivery's answer in vain: refused");
+                return Err(ReplayRefusal::Replayed);
+            }
+            let sleep = pause.min(deadline - now);
+            sleep_for(sleep).await;
+            pause = (pause * 2).min(Duration::from_millis(200));
+        }
+    }
+}
+
+/// A pause that works under any executor (the core depends on none): a thread sleeps and wakes the
+/// task. Only a duplicate waiting for an answer pauses, a few times, so a thread each is cheap enough.
+fn sleep_for(duration: Duration) -> impl Future<Output = ()> {
+    let state: Arc<Mutex<(bool, Option<Waker>)>> = Arc::default();
+    let mut started = false;
+    std::future::poll_fn(move |cx| {
+        let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.0 {
+            return Poll::Ready(());
+        }
+        guard.1 = Some(cx.waker().clone());
+        if !started {
+            started = true;
+            let state = Arc::clone(&state);
+            std::thread::spawn(move || {
+                std::thread::sleep(duration);
+                let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
+                guard.0 = true;
+                if let Some(waker) = guard.1.take() {
+                    waker.wake();
+                }
+            });
+        }
+        Poll::Pending
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_survives_the_store_and_keeps_only_content_headers() {
+        let answer = StoredAnswer::new(
+            200,
+            [
+                ("Content-Type", b"text/xml".as_slice()),
+                ("Content-Length", b"11".as_slice()),
+                ("Connection", b"close".as_slice()),
+                ("Set-Cookie", b"session=1".as_slice()),
+                ("X-App", b"\xff binary".as_slice()),
+            ],
+            b"<Response/>".to_vec(),
+        );
+        let names: Vec<&str> = answer.headers().map(|(n, _)| n).collect();
+        assert_eq!(names, ["content-type", "x-app"]);
+        let value = Entry::value_for(Some(&answer));
+        assert_eq!(
+            Entry::from_value(&value),
+            Entry::Answered(Arc::new(answer.clone()))
+        );
+        // Every truncation, and one byte too many, is read as not kept, never as an answer.
+        for end in ANSWER_MAGIC.len()..value.len() {
+            assert_eq!(Entry::from_value(&value[..end]), Entry::NotKept, "{end}");
+        }
+        let mut longer = value.clone();
+        longer.push(0);
+        assert_eq!(Entry::from_value(&longer), Entry::NotKept);
+        assert_eq!(Entry::from_value(&Entry::value_for(None)), Entry::NotKept);
+        assert_eq!(Entry::from_value(b"0123abcd"), Entry::InFlight);
+    }
+
+    #[test]
+    fn modes_parse_by_name() {
+        assert_eq!(Duplicates::parse("reject"), Ok(Duplicates::Reject));
+        assert_eq!(Duplicates::parse(" Answer "), Ok(Duplicates::answer()));
+        assert!(
+            Duplicates::parse("yes")
+                .unwrap_err()
+                .contains("reject or answer")
+        );
+    }
+}
