@@ -102,6 +102,10 @@ pub(crate) struct GuardArgs {
     /// The most client connections open at once (default 1024); more wait in the listen backlog.
     #[arg(long, value_name = "N", env = "TWILIO_GUARD_MAX_CONNECTIONS")]
     pub(crate) max_connections: Option<usize>,
+    /// Worker threads, each a single-threaded runtime that serves its connections start to end
+    /// (default: one per CPU core).
+    #[arg(long, value_name = "N", env = "TWILIO_GUARD_WORKERS")]
+    pub(crate) workers: Option<usize>,
     /// A path prefix that requires verification (the longest matching prefix decides, on whole
     /// segments of the decoded path; by default every path does).
     #[arg(long, value_name = "PREFIX")]

@@ -27,6 +27,7 @@ struct File {
     admin_listen: Option<String>,
     diagnose: Option<String>,
     max_connections: Option<usize>,
+    workers: Option<usize>,
     require: Option<Vec<String>>,
     pass: Option<Vec<String>>,
     log_json: Option<bool>,
@@ -49,6 +50,8 @@ pub(crate) struct Config {
     pub(crate) log_json: bool,
     /// The most client connections open at once.
     pub(crate) max_connections: usize,
+    /// Worker threads (`--workers`, default one per core).
+    pub(crate) workers: usize,
     /// Which paths are verified (`--pass`, `--require`): the core's rule.
     pub(crate) paths: PathRules,
     pub(crate) verifier: WebhookVerifier,
@@ -269,6 +272,11 @@ fn load_with(args: &GuardArgs, env: impl Fn(&str) -> Option<String>) -> Result<C
     if max_connections == 0 {
         return Err(UsageError("--max-connections must be at least 1".into()));
     }
+    let workers = match args.workers.or(file.workers) {
+        Some(0) => return Err(UsageError("--workers must be at least 1".into())),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    };
     let upstream_timeout = duration(
         &pick(&args.upstream_timeout, &file.upstream_timeout).unwrap_or_else(|| "30s".into()),
     )?;
@@ -307,6 +315,7 @@ fn load_with(args: &GuardArgs, env: impl Fn(&str) -> Option<String>) -> Result<C
         replay,
         log_json: args.log_json || file.log_json.unwrap_or(false),
         max_connections,
+        workers,
         paths,
         verifier,
         warnings,

@@ -6,6 +6,7 @@ mod metrics;
 mod proxy;
 mod server;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use twilio_webhook::ReplayGuard;
@@ -27,7 +28,9 @@ pub(crate) fn run(args: &GuardArgs) -> Result<Outcome, UsageError> {
     for warning in &config.warnings {
         tracing::warn!(target: "twilio_webhook::guard", "{warning}");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // Worker 0 runs on this thread, with the accept loop, the admin listener, the replay store's
+    // connection and the signal handlers; the others each on a thread of their own.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| UsageError(format!("cannot start the runtime: {e}")))?;
@@ -42,6 +45,14 @@ pub(crate) fn run(args: &GuardArgs) -> Result<Outcome, UsageError> {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| UsageError(format!("cannot listen on {}: {e}", config.listen)))?;
+        let admin = match config.admin_listen {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| UsageError(format!("cannot listen on {addr}: {e}")))?,
+            ),
+            None => None,
+        };
         tracing::info!(
             target: "twilio_webhook::guard",
             listen = %config.listen,
@@ -50,13 +61,46 @@ pub(crate) fn run(args: &GuardArgs) -> Result<Outcome, UsageError> {
             duplicates = ?config.duplicates,
             paths = ?config.paths,
             max_connections = config.max_connections,
+            workers = config.workers,
             admin = ?config.admin_listen,
             "guarding"
         );
+        let config = Arc::new(config);
+        let metrics = Arc::new(metrics::Metrics::default());
+        if let Some(admin) = admin {
+            tokio::spawn(server::admin_server(admin, Arc::clone(&metrics)));
+        }
         let grace = Duration::from_secs(30);
-        server::serve(config, listener, shutdown_signal(), grace)
-            .await
-            .map_err(|e| UsageError(e.to_string()))
+        let (first, first_inbox) = tokio::sync::mpsc::unbounded_channel();
+        let mut inboxes = vec![first];
+        let mut threads = Vec::new();
+        for n in 1..config.workers {
+            let (inbox, rx) = tokio::sync::mpsc::unbounded_channel();
+            inboxes.push(inbox);
+            let (config, metrics) = (Arc::clone(&config), Arc::clone(&metrics));
+            let thread = std::thread::Builder::new()
+                .name(format!("guard-worker-{n}"))
+                .spawn(move || {
+                    match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(runtime) => runtime.block_on(server::work(config, metrics, rx, grace)),
+                        Err(e) => {
+                            tracing::error!(target: "twilio_webhook::guard", error = %e, "a worker cannot start its runtime")
+                        }
+                    }
+                })
+                .map_err(|e| UsageError(format!("cannot start a worker thread: {e}")))?;
+            threads.push(thread);
+        }
+        let accepting = server::accept(listener, inboxes, config.max_connections, shutdown_signal());
+        let working = server::work(Arc::clone(&config), metrics, first_inbox, grace);
+        tokio::join!(accepting, working);
+        for thread in threads {
+            let _ = thread.join();
+        }
+        Ok::<(), UsageError>(())
     })?;
     Ok(Outcome::Success)
 }

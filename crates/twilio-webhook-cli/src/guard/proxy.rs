@@ -20,32 +20,31 @@ use super::metrics::Metrics;
 /// The header the guard adds to a verified request: the name of the secret that matched.
 pub(crate) const VERIFIED_HEADER: &str = "x-twilio-webhook-verified";
 
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+const HOP_BY_HOP: [HeaderName; 8] = [
+    http::header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    http::header::PROXY_AUTHENTICATE,
+    http::header::PROXY_AUTHORIZATION,
+    http::header::TE,
+    http::header::TRAILER,
+    http::header::TRANSFER_ENCODING,
+    http::header::UPGRADE,
 ];
 
 /// Removes hop-by-hop headers, and those the `Connection` header names.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Most requests have no `Connection` header, or only `keep-alive`/`close`: nothing to collect.
     let named: Vec<HeaderName> = headers
         .get_all(http::header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+        .map(str::trim)
+        .filter(|t| !t.eq_ignore_ascii_case("keep-alive") && !t.eq_ignore_ascii_case("close"))
+        .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
         .collect();
-    for name in HOP_BY_HOP
-        .iter()
-        .filter_map(|n| HeaderName::from_bytes(n.as_bytes()).ok())
-        .chain(named)
-    {
-        headers.remove(&name);
+    for name in HOP_BY_HOP.iter().chain(&named) {
+        headers.remove(name);
     }
 }
 

@@ -26,6 +26,8 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tower_service::Service as _;
 use twilio_webhook::{PathDecision, Refusal, WebhookRejection};
 use twilio_webhook_axum::{RequireTwilioSignature, TwilioWebhookLayer, TwilioWebhookRejection};
@@ -74,9 +76,9 @@ impl http_body::Body for DeadlineBody {
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
-/// What every connection shares.
+/// What every connection of a worker shares.
 struct Shared {
-    config: Config,
+    config: Arc<Config>,
     forward: Forward,
     guarded: RequireTwilioSignature<Forward>,
     metrics: Arc<Metrics>,
@@ -163,52 +165,25 @@ async fn admin(
     Ok(response)
 }
 
-/// Serves until `shutdown` completes, then stops accepting and lets in-flight requests finish (for at
-/// most `grace`).
-pub(crate) async fn serve(
-    config: Config,
+/// A connection accepted and handed to a worker: the socket (out of the accepting runtime), its peer,
+/// and its place under `--max-connections`.
+pub(crate) type Handoff = (std::net::TcpStream, SocketAddr, OwnedSemaphorePermit);
+
+/// Accepts connections until `shutdown` completes, handing them in turn to the workers (each a
+/// single-threaded runtime on its own thread: a connection and its upstream requests stay on one
+/// core, with no wake-up across threads). At `max_connections` open, new ones wait in the backlog.
+/// Dropping the workers' inboxes at the end tells them to drain.
+pub(crate) async fn accept(
     listener: TcpListener,
+    workers: Vec<UnboundedSender<Handoff>>,
+    max_connections: usize,
     shutdown: impl Future<Output = ()>,
-    grace: Duration,
-) -> std::io::Result<()> {
-    let metrics = Arc::new(Metrics::default());
-    let forward = Forward::new(
-        &config.upstream,
-        config.upstream_timeout,
-        Arc::clone(&metrics),
-    );
-    let guarded = tower_layer::Layer::layer(
-        &TwilioWebhookLayer::new(config.verifier.clone()),
-        forward.clone(),
-    );
-    if let Some(addr) = config.admin_listen {
-        let admin_listener = TcpListener::bind(addr).await?;
-        let metrics = Arc::clone(&metrics);
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = admin_listener.accept().await {
-                let metrics = Arc::clone(&metrics);
-                let service =
-                    hyper::service::service_fn(move |req| admin(Arc::clone(&metrics), req));
-                tokio::spawn(
-                    hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service),
-                );
-            }
-        });
-    }
-    let header_timeout = config.client_timeout;
-    let shared = Arc::new(Shared {
-        config,
-        forward,
-        guarded,
-        metrics,
-    });
-    let graceful = GracefulShutdown::new();
+) {
     let mut shutdown = std::pin::pin!(shutdown);
-    let permits = Arc::new(tokio::sync::Semaphore::new(shared.config.max_connections));
+    let permits = Arc::new(tokio::sync::Semaphore::new(max_connections));
     let mut backoff = ACCEPT_BACKOFF_MIN;
+    let mut next = 0usize;
     loop {
-        // At the cap, wait for a connection to close: new ones wait in the listen backlog.
         let permit = tokio::select! {
             permit = Arc::clone(&permits).acquire_owned() => match permit {
                 Ok(permit) => permit,
@@ -236,6 +211,50 @@ pub(crate) async fn serve(
                 continue;
             }
         };
+        let Ok(stream) = stream.into_std() else {
+            continue;
+        };
+        let Some(worker) = workers.get(next % workers.len().max(1)) else {
+            break;
+        };
+        next = next.wrapping_add(1);
+        if worker.send((stream, peer, permit)).is_err() {
+            break;
+        }
+    }
+    drop(listener);
+    tracing::info!(target: "twilio_webhook::guard", "shutting down: draining in-flight requests");
+}
+
+/// One worker: serves the connections handed to it, each through hyper's HTTP/1 with a header
+/// deadline, until its inbox closes; then lets its in-flight requests finish (for at most `grace`).
+pub(crate) async fn work(
+    config: Arc<Config>,
+    metrics: Arc<Metrics>,
+    mut inbox: UnboundedReceiver<Handoff>,
+    grace: Duration,
+) {
+    let forward = Forward::new(
+        &config.upstream,
+        config.upstream_timeout,
+        Arc::clone(&metrics),
+    );
+    let guarded = tower_layer::Layer::layer(
+        &TwilioWebhookLayer::new(config.verifier.clone()),
+        forward.clone(),
+    );
+    let header_timeout = config.client_timeout;
+    let shared = Arc::new(Shared {
+        config,
+        forward,
+        guarded,
+        metrics,
+    });
+    let graceful = GracefulShutdown::new();
+    while let Some((stream, peer, permit)) = inbox.recv().await {
+        let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
+            continue;
+        };
         let conn_shared = Arc::clone(&shared);
         let service =
             hyper::service::service_fn(move |req| handle(Arc::clone(&conn_shared), peer, req));
@@ -254,13 +273,22 @@ pub(crate) async fn serve(
             drop(permit);
         });
     }
-    drop(listener);
-    tracing::info!(target: "twilio_webhook::guard", "shutting down: draining in-flight requests");
     if tokio::time::timeout(grace, graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!(target: "twilio_webhook::guard", "in-flight requests did not finish in time");
     }
-    Ok(())
+}
+
+/// Serves `/healthz` and `/metrics` on `listener`.
+pub(crate) async fn admin_server(listener: TcpListener, metrics: Arc<Metrics>) {
+    while let Ok((stream, _)) = listener.accept().await {
+        let metrics = Arc::clone(&metrics);
+        let service = hyper::service::service_fn(move |req| admin(Arc::clone(&metrics), req));
+        tokio::spawn(
+            hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service),
+        );
+    }
 }
