@@ -37,10 +37,12 @@ use super::metrics::Metrics;
 use super::proxy::{Forward, Received, UpstreamFailure, strip_client_headers};
 
 /// A request body with a deadline: past it, reading fails as `TimedOut`, which the layer answers
-/// with `408` (a slow client), and a forwarded body stops.
+/// with `408` (a slow client), and a forwarded body stops. The timer is armed only when the body
+/// makes the reader wait: a body that came with its headers costs no timer.
 struct DeadlineBody {
     inner: Incoming,
-    deadline: Pin<Box<tokio::time::Sleep>>,
+    until: tokio::time::Instant,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl http_body::Body for DeadlineBody {
@@ -54,7 +56,11 @@ impl http_body::Body for DeadlineBody {
         if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
-        match self.deadline.as_mut().poll(cx) {
+        let until = self.until;
+        let deadline = self
+            .deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until)));
+        match deadline.as_mut().poll(cx) {
             Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
                 "the client sent its body too slowly",
@@ -107,10 +113,10 @@ async fn handle(
         Ok(decision) => decision,
         Err(e) => return Ok(refuse(&shared.metrics, Refusal::BadTarget(e))),
     };
-    let deadline = Box::pin(tokio::time::sleep(shared.config.client_timeout));
     let body = DeadlineBody {
         inner: body,
-        deadline,
+        until: tokio::time::Instant::from_std(start) + shared.config.client_timeout,
+        deadline: None,
     };
     let metrics = &shared.metrics;
     let response = match decision {
