@@ -92,6 +92,15 @@ pub(crate) struct GuardArgs {
     /// --upstream-timeout).
     #[arg(long, value_name = "reject|answer", env = "TWILIO_REPLAY_DUPLICATES")]
     pub(crate) replay_duplicates: Option<String>,
+    /// With --replay rediss://…: the CA certificate(s) to trust (PEM) instead of the system's roots.
+    #[arg(long, value_name = "FILE", env = "TWILIO_REDIS_CA")]
+    pub(crate) redis_ca: Option<PathBuf>,
+    /// With --replay rediss://…: a client certificate (PEM) for mutual TLS, with --redis-client-key.
+    #[arg(long, value_name = "FILE", env = "TWILIO_REDIS_CLIENT_CERT")]
+    pub(crate) redis_client_cert: Option<PathBuf>,
+    /// The private key (PEM) of --redis-client-cert.
+    #[arg(long, value_name = "FILE", env = "TWILIO_REDIS_CLIENT_KEY")]
+    pub(crate) redis_client_key: Option<PathBuf>,
     /// Where to serve /healthz and Prometheus /metrics.
     #[arg(long, value_name = "ADDR:PORT", env = "TWILIO_GUARD_ADMIN_LISTEN")]
     pub(crate) admin_listen: Option<String>,

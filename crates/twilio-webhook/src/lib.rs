@@ -136,13 +136,13 @@ pub use http::{
 #[cfg(feature = "http")]
 pub use public_url::{Incoming, PublicUrl, PublicUrlError};
 pub use relax::Relaxation;
-#[cfg(feature = "redis")]
-pub use replay::RedisStore;
 #[cfg(feature = "http")]
 pub use replay::{
     BoxFuture, DEFAULT_REPLAY_WINDOW, Duplicates, Entry, MemoryStore, OnStoreError, ReplayGuard,
     ReplayKey, ReplayRefusal, ReplayStore, Seen, StoreError, StoredAnswer,
 };
+#[cfg(feature = "redis")]
+pub use replay::{RedisStore, RedisTls};
 pub use secret::ConfigError;
 pub use settings::{SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, settings_header_value};
 pub use signature::{Algorithm, body_matches_hex, body_sha256_hex};

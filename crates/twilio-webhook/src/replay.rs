@@ -467,7 +467,7 @@ pub use answer::{Duplicates, Entry, StoredAnswer};
 #[cfg(feature = "redis")]
 mod redis_store;
 #[cfg(feature = "redis")]
-pub use redis_store::RedisStore;
+pub use redis_store::{RedisStore, RedisTls};
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use twilio_webhook::{Duplicates, PathRules, PublicUrl, RequestValidator, WebhookVerifier};
+use twilio_webhook::{
+    Duplicates, PathRules, PublicUrl, RedisTls, RequestValidator, WebhookVerifier,
+};
 
 use crate::UsageError;
 use crate::args::GuardArgs;
@@ -24,6 +26,9 @@ struct File {
     upstream_timeout: Option<String>,
     replay: Option<String>,
     replay_duplicates: Option<String>,
+    redis_ca: Option<PathBuf>,
+    redis_client_cert: Option<PathBuf>,
+    redis_client_key: Option<PathBuf>,
     admin_listen: Option<String>,
     diagnose: Option<String>,
     max_connections: Option<usize>,
@@ -47,6 +52,8 @@ pub(crate) struct Config {
     pub(crate) replay: Option<String>,
     /// What a duplicate gets (`--replay-duplicates`), with the wait set to the upstream time-out.
     pub(crate) duplicates: Duplicates,
+    /// TLS material for a `rediss://` store (`--redis-ca`, `--redis-client-cert`/`-key`), if any.
+    pub(crate) redis_tls: Option<RedisTls>,
     pub(crate) log_json: bool,
     /// The most client connections open at once.
     pub(crate) max_connections: usize,
@@ -57,6 +64,48 @@ pub(crate) struct Config {
     pub(crate) verifier: WebhookVerifier,
     /// What was worth a warning while reading the configuration.
     pub(crate) warnings: Vec<String>,
+}
+
+/// The TLS material the flags name, read now (a file that cannot be read is a usage error naming the
+/// flag, never showing the contents); only for a `rediss://` store.
+fn redis_tls(
+    ca: Option<&PathBuf>,
+    cert: Option<&PathBuf>,
+    key: Option<&PathBuf>,
+    replay: Option<&str>,
+) -> Result<Option<RedisTls>, UsageError> {
+    if ca.is_none() && cert.is_none() && key.is_none() {
+        return Ok(None);
+    }
+    if !replay.is_some_and(|r| r.trim_start().starts_with("rediss://")) {
+        return Err(UsageError(
+            "--redis-ca, --redis-client-cert and --redis-client-key need --replay rediss://…"
+                .into(),
+        ));
+    }
+    let read = |path: &PathBuf, flag: &str| {
+        std::fs::read(path)
+            .map_err(|e| UsageError(format!("{flag}: cannot read {}: {e}", path.display())))
+    };
+    let mut tls = RedisTls::default();
+    if let Some(ca) = ca {
+        tls = tls.ca_pem(read(ca, "--redis-ca")?);
+    }
+    match (cert, key) {
+        (Some(cert), Some(key)) => {
+            tls = tls.client_pem(
+                read(cert, "--redis-client-cert")?,
+                read(key, "--redis-client-key")?,
+            );
+        }
+        (None, None) => {}
+        _ => {
+            return Err(UsageError(
+                "--redis-client-cert and --redis-client-key go together".into(),
+            ));
+        }
+    }
+    Ok(Some(tls))
 }
 
 /// `1048576`, `512KiB`, `1MiB`, `2MB`.
@@ -281,6 +330,16 @@ fn load_with(args: &GuardArgs, env: impl Fn(&str) -> Option<String>) -> Result<C
         &pick(&args.upstream_timeout, &file.upstream_timeout).unwrap_or_else(|| "30s".into()),
     )?;
     let replay = pick(&args.replay, &file.replay);
+    let redis_tls = redis_tls(
+        args.redis_ca.as_ref().or(file.redis_ca.as_ref()),
+        args.redis_client_cert
+            .as_ref()
+            .or(file.redis_client_cert.as_ref()),
+        args.redis_client_key
+            .as_ref()
+            .or(file.redis_client_key.as_ref()),
+        replay.as_deref(),
+    )?;
     let duplicates = match pick(&args.replay_duplicates, &file.replay_duplicates) {
         None => Duplicates::Reject,
         Some(text) => match Duplicates::parse(&text)
@@ -312,6 +371,7 @@ fn load_with(args: &GuardArgs, env: impl Fn(&str) -> Option<String>) -> Result<C
         )?,
         upstream_timeout,
         duplicates,
+        redis_tls,
         replay,
         log_json: args.log_json || file.log_json.unwrap_or(false),
         max_connections,

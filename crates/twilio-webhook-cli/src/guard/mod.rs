@@ -9,7 +9,7 @@ mod server;
 use std::sync::Arc;
 use std::time::Duration;
 
-use twilio_webhook::ReplayGuard;
+use twilio_webhook::{RedisStore, ReplayGuard};
 
 use crate::args::GuardArgs;
 use crate::{Outcome, UsageError};
@@ -35,10 +35,18 @@ pub(crate) fn run(args: &GuardArgs) -> Result<Outcome, UsageError> {
         .build()
         .map_err(|e| UsageError(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async move {
-        if let Some(guard) = ReplayGuard::from_setting(config.replay.as_deref())
-            .await
-            .map_err(UsageError)?
-        {
+        let replay = match (&config.redis_tls, config.replay.as_deref()) {
+            (Some(tls), Some(url)) => {
+                let store = RedisStore::connect_with(url.trim(), tls)
+                    .await
+                    .map_err(|e| UsageError(e.to_string()))?;
+                Some(ReplayGuard::new(store))
+            }
+            _ => ReplayGuard::from_setting(config.replay.as_deref())
+                .await
+                .map_err(UsageError)?,
+        };
+        if let Some(guard) = replay {
             let guard = guard.duplicates(config.duplicates);
             config.verifier = config.verifier.clone().replay_guard(guard);
         }
