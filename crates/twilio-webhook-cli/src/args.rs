@@ -43,7 +43,7 @@ pub(crate) enum Command {
     /// Refusals: 400 missing signature, 403 invalid, 409 replay, 413 too large, 408 slow client; 502
     /// upstream down, 504 upstream slow. Verified requests carry X-Twilio-Webhook-Verified: <secret
     /// name>. SIGTERM drains in-flight requests.
-    Guard(GuardArgs),
+    Guard(Box<GuardArgs>),
 }
 
 #[derive(Debug, Args)]

@@ -396,7 +396,7 @@ mod tests {
         let cli = crate::args::Cli::try_parse_from(["twilio-webhook", "guard"].iter().chain(args))
             .unwrap();
         match cli.command {
-            crate::args::Command::Guard(g) => g,
+            crate::args::Command::Guard(g) => *g,
             _ => unreachable!("parsed the guard subcommand"),
         }
     }
