@@ -441,11 +441,19 @@ impl ReplayGuard {
         if value.eq_ignore_ascii_case("memory") {
             return Ok(Some(ReplayGuard::new(MemoryStore::new())));
         }
-        if value.starts_with("redis://") || value.starts_with("rediss://") {
+        if [
+            "redis://",
+            "rediss://",
+            "redis-cluster://",
+            "rediss-cluster://",
+        ]
+        .iter()
+        .any(|scheme| value.starts_with(scheme))
+        {
             return Self::redis(value).await.map(Some);
         }
         Err(format!(
-            "TWILIO_REPLAY must be off, memory or redis://HOST:PORT, got {value:?}"
+            "TWILIO_REPLAY must be off, memory, redis://HOST:PORT or redis-cluster://HOST:PORT,…, got {value:?}"
         ))
     }
 
@@ -464,6 +472,8 @@ impl ReplayGuard {
 mod answer;
 pub use answer::{Duplicates, Entry, StoredAnswer};
 
+#[cfg(feature = "redis")]
+mod redis_link;
 #[cfg(feature = "redis")]
 mod redis_store;
 #[cfg(feature = "redis")]

@@ -9,8 +9,8 @@
 
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-
+use super::redis_link::Link;
+pub use super::redis_link::RedisTls;
 use super::{BoxFuture, ReplayKey, ReplayStore, Seen, StoreError};
 
 /// A [`ReplayStore`] in Redis. The key is `<prefix><32 hex digits>`; it expires by itself after the
@@ -19,7 +19,7 @@ use super::{BoxFuture, ReplayKey, ReplayStore, Seen, StoreError};
 /// into `503` (fail closed) unless told otherwise by name.
 #[derive(Clone)]
 pub struct RedisStore {
-    connection: ConnectionManager,
+    connection: Link,
     prefix: String,
     timeout: Duration,
 }
@@ -38,33 +38,22 @@ impl RedisStore {
     /// The default key prefix.
     pub const DEFAULT_PREFIX: &'static str = "twilio-webhook:replay:";
 
-    /// Connects to `url` (`redis://host:port`; `rediss://…` for TLS, with feature `redis-tls`,
-    /// verified against the system's roots). Fails when Redis cannot be reached now: a startup mistake
-    /// fails at startup.
+    /// Connects to `url`: `redis://host:port`; `rediss://…` for TLS (feature `redis-tls`, verified
+    /// against the system's roots); `redis-cluster://host:port,host:port` (or `rediss-cluster://`) for
+    /// a Redis Cluster, given some of its nodes. Fails when Redis cannot be reached now: a startup
+    /// mistake fails at startup.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         Self::connect_with(url, &RedisTls::default()).await
     }
 
     /// [`connect`](Self::connect) over TLS with `tls`: a CA of your own (a managed Redis's, or a
-    /// private one), a client certificate (mutual TLS), or both. `url` must be `rediss://`.
+    /// private one), a client certificate (mutual TLS), or both. `url` must be `rediss://` or
+    /// `rediss-cluster://`.
     pub async fn connect_with(url: &str, tls: &RedisTls) -> Result<Self, StoreError> {
         let timeout = Duration::from_secs(1);
-        let error = |e: redis::RedisError| StoreError(redact(&e.to_string(), url));
-        let client = if tls.is_empty() {
-            #[cfg(feature = "redis-tls")]
-            install_crypto_provider();
-            redis::Client::open(url).map_err(error)?
-        } else {
-            tls_client(url, tls).map_err(error)?
-        };
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(1);
-        let connection = client
-            .get_connection_manager_with_config(config)
+        let connection = Link::connect(url, tls, timeout)
             .await
-            .map_err(error)?;
+            .map_err(|e| StoreError(redact(&e.to_string(), url)))?;
         Ok(RedisStore {
             connection,
             prefix: Self::DEFAULT_PREFIX.to_string(),
@@ -85,82 +74,6 @@ impl RedisStore {
         self.timeout = timeout;
         self
     }
-}
-
-/// TLS material for a `rediss://` store, in PEM: the CA to trust instead of the system's roots, and a
-/// client certificate with its key for mutual TLS. Never printed (`Debug` shows which parts are set).
-#[derive(Clone, Default)]
-pub struct RedisTls {
-    ca_pem: Option<Vec<u8>>,
-    client: Option<(Vec<u8>, Vec<u8>)>,
-}
-
-impl std::fmt::Debug for RedisTls {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisTls")
-            .field("ca", &self.ca_pem.is_some())
-            .field("client_certificate", &self.client.is_some())
-            .finish()
-    }
-}
-
-impl RedisTls {
-    /// Trusts the CA certificate(s) in `pem` instead of the system's roots.
-    #[must_use]
-    pub fn ca_pem(mut self, pem: Vec<u8>) -> Self {
-        self.ca_pem = Some(pem);
-        self
-    }
-
-    /// Presents the client certificate `cert_pem`, with its private key `key_pem` (mutual TLS).
-    #[must_use]
-    pub fn client_pem(mut self, cert_pem: Vec<u8>, key_pem: Vec<u8>) -> Self {
-        self.client = Some((cert_pem, key_pem));
-        self
-    }
-
-    fn is_empty(&self) -> bool {
-        self.ca_pem.is_none() && self.client.is_none()
-    }
-}
-
-#[cfg(feature = "redis-tls")]
-// rustls deprecates ring's provider for lacking post-quantum key exchange; aws-lc-rs, which has it,
-// needs a C toolchain with CMake to build. ring's classical TLS 1.2/1.3 is sound for a Redis link.
-#[allow(deprecated)]
-fn install_crypto_provider() {
-    // One process-wide provider: ring. Already installed (by us or the application) is fine.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-#[cfg(feature = "redis-tls")]
-fn tls_client(url: &str, tls: &RedisTls) -> redis::RedisResult<redis::Client> {
-    if !url.starts_with("rediss://") {
-        return Err(redis::RedisError::from((
-            redis::ErrorKind::InvalidClientConfig,
-            "a CA or client certificate needs a rediss:// URL",
-        )));
-    }
-    install_crypto_provider();
-    let certificates = redis::TlsCertificates {
-        client_tls: tls
-            .client
-            .clone()
-            .map(|(client_cert, client_key)| redis::ClientTlsConfig {
-                client_cert,
-                client_key,
-            }),
-        root_cert: tls.ca_pem.clone(),
-    };
-    redis::Client::build_with_tls(url, certificates)
-}
-
-#[cfg(not(feature = "redis-tls"))]
-fn tls_client(_url: &str, _tls: &RedisTls) -> redis::RedisResult<redis::Client> {
-    Err(redis::RedisError::from((
-        redis::ErrorKind::InvalidClientConfig,
-        "TLS settings need twilio-webhook's `redis-tls` feature",
-    )))
 }
 
 /// An error text without the URL's password, if it was echoed.
