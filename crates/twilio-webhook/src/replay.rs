@@ -446,6 +446,7 @@ impl ReplayGuard {
             "rediss://",
             "redis-cluster://",
             "rediss-cluster://",
+            "redis-sentinel://",
         ]
         .iter()
         .any(|scheme| value.starts_with(scheme))
@@ -453,7 +454,7 @@ impl ReplayGuard {
             return Self::redis(value).await.map(Some);
         }
         Err(format!(
-            "TWILIO_REPLAY must be off, memory, redis://HOST:PORT or redis-cluster://HOST:PORT,…, got {value:?}"
+            "TWILIO_REPLAY must be off, memory, redis://HOST:PORT, redis-cluster://HOST:PORT,… or redis-sentinel://HOST:PORT,…/SERVICE, got {value:?}"
         ))
     }
 

@@ -1,18 +1,71 @@
 //! The connection of the Redis store: one server through a `ConnectionManager` (which reconnects), over
-//! TLS when asked (feature `redis-tls`), or a Redis Cluster through the client's own cluster connection
-//! (which follows slots and redirections). Both answer commands as one `ConnectionLike`.
+//! TLS when asked (feature `redis-tls`); a Redis Cluster through the client's own cluster connection
+//! (which follows slots and redirections); or the master that Redis Sentinel names, found again after
+//! a failover. All answer commands as one `ConnectionLike`.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{
+    ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
+};
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
+use redis::sentinel::{SentinelClient, SentinelServerType};
+use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, RedisResult, Value};
 
-/// A connection to one Redis, or to a cluster.
+/// A connection to one Redis, to a cluster, or to a Sentinel-managed master.
 #[derive(Clone)]
 pub(super) enum Link {
     One(ConnectionManager),
     Cluster(ClusterConnection),
+    Sentinel(SentinelLink),
+}
+
+/// The master Sentinel names: a connection to it while it answers, and, after a connection error,
+/// a new one to whichever master Sentinel names then. A command that failed is not retried (a `SET`
+/// may have run): the store reports it, and the guard fails closed.
+#[derive(Clone)]
+pub(super) struct SentinelLink {
+    client: Arc<tokio::sync::Mutex<SentinelClient>>,
+    current: Arc<Mutex<Option<MultiplexedConnection>>>,
+    timeout: Duration,
+}
+
+impl SentinelLink {
+    async fn connection(&self) -> RedisResult<MultiplexedConnection> {
+        if let Some(connection) = self.lock().clone() {
+            return Ok(connection);
+        }
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout));
+        let found = tokio::time::timeout(self.timeout * 2, async {
+            let client = self.client.lock().await.async_get_client().await?;
+            client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await
+        })
+        .await
+        .map_err(|_| invalid("Sentinel named no master in time"))??;
+        *self.lock() = Some(found.clone());
+        Ok(found)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<MultiplexedConnection>> {
+        self.current.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets the connection after an error that may mean the master changed.
+    fn failed(&self, error: &redis::RedisError) {
+        if error.is_io_error()
+            || error.is_connection_dropped()
+            || error.is_unrecoverable_error()
+            || error.is_timeout()
+            || error.code() == Some("READONLY")
+        {
+            *self.lock() = None;
+        }
+    }
 }
 
 impl Link {
@@ -20,6 +73,17 @@ impl Link {
     pub(super) async fn connect(url: &str, tls: &RedisTls, timeout: Duration) -> RedisResult<Link> {
         #[cfg(feature = "redis-tls")]
         install_crypto_provider();
+        if let Some(sentinel) = sentinel_nodes(url) {
+            let (nodes, service) = sentinel?;
+            let client = SentinelClient::build(nodes, service, None, SentinelServerType::Master)?;
+            let link = SentinelLink {
+                client: Arc::new(tokio::sync::Mutex::new(client)),
+                current: Arc::default(),
+                timeout,
+            };
+            link.connection().await?;
+            return Ok(Link::Sentinel(link));
+        }
         if let Some(nodes) = cluster_nodes(url) {
             let mut builder = redis::cluster::ClusterClient::builder(nodes?)
                 .connection_timeout(timeout)
@@ -46,11 +110,27 @@ impl Link {
     }
 }
 
+impl Link {
+    /// Whether writes must reach a replica before they count (Sentinel: a failover must not lose a
+    /// recorded key).
+    pub(super) fn replicated(&self) -> bool {
+        matches!(self, Link::Sentinel(_))
+    }
+}
+
 impl ConnectionLike for Link {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
             Link::One(c) => c.req_packed_command(cmd),
             Link::Cluster(c) => c.req_packed_command(cmd),
+            Link::Sentinel(link) => Box::pin(async move {
+                let mut connection = link.connection().await?;
+                let answer = connection.req_packed_command(cmd).await;
+                if let Err(e) = &answer {
+                    link.failed(e);
+                }
+                answer
+            }),
         }
     }
 
@@ -63,6 +143,14 @@ impl ConnectionLike for Link {
         match self {
             Link::One(c) => c.req_packed_commands(cmd, offset, count),
             Link::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+            Link::Sentinel(link) => Box::pin(async move {
+                let mut connection = link.connection().await?;
+                let answer = connection.req_packed_commands(cmd, offset, count).await;
+                if let Err(e) = &answer {
+                    link.failed(e);
+                }
+                answer
+            }),
         }
     }
 
@@ -70,12 +158,37 @@ impl ConnectionLike for Link {
         match self {
             Link::One(c) => c.get_db(),
             Link::Cluster(c) => c.get_db(),
+            Link::Sentinel(_) => 0,
         }
     }
 }
 
 fn invalid(message: &'static str) -> redis::RedisError {
     redis::RedisError::from((redis::ErrorKind::InvalidClientConfig, message))
+}
+
+/// The Sentinel URLs and the service of `redis-sentinel://[user:password@]host:port,host:port/service`,
+/// each Sentinel as `redis://host:port` (the password, if any, is the master's); `None` for any other URL.
+fn sentinel_nodes(url: &str) -> Option<RedisResult<(Vec<String>, String)>> {
+    let rest = url.strip_prefix("redis-sentinel://")?;
+    let Some((hosts, service)) = rest.split_once('/') else {
+        return Some(Err(invalid("a Sentinel URL ends with /<service name>")));
+    };
+    let hosts = hosts.rsplit_once('@').map_or(hosts, |(_, hosts)| hosts);
+    let service = service.trim_end_matches('/');
+    let nodes: Vec<String> = hosts
+        .split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(|host| format!("redis://{host}"))
+        .collect();
+    Some(if nodes.is_empty() || service.is_empty() {
+        Err(invalid(
+            "a Sentinel URL names at least one Sentinel and a service",
+        ))
+    } else {
+        Ok((nodes, service.to_string()))
+    })
 }
 
 /// The node URLs of `redis-cluster://[user:password@]host:port,host:port` (`rediss-cluster://` for
@@ -218,5 +331,23 @@ mod tests {
         );
         assert!(matches!(nodes("redis-cluster://"), Some(Err(_))));
         assert_eq!(nodes("redis://h:6379"), None);
+    }
+
+    #[test]
+    fn sentinel_urls_name_their_sentinels_and_service() {
+        let parse = |url| super::sentinel_nodes(url).map(|r| r.map_err(|e| e.to_string()));
+        assert_eq!(
+            parse("redis-sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster"),
+            Some(Ok((
+                vec![
+                    "redis://10.0.0.1:26379".to_string(),
+                    "redis://10.0.0.2:26379".to_string()
+                ],
+                "mymaster".to_string()
+            )))
+        );
+        assert!(matches!(parse("redis-sentinel://h:26379"), Some(Err(_))));
+        assert!(matches!(parse("redis-sentinel://h:26379/"), Some(Err(_))));
+        assert_eq!(parse("redis://h:6379/0"), None);
     }
 }

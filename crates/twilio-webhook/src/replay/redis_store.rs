@@ -40,7 +40,9 @@ impl RedisStore {
 
     /// Connects to `url`: `redis://host:port`; `rediss://…` for TLS (feature `redis-tls`, verified
     /// against the system's roots); `redis-cluster://host:port,host:port` (or `rediss-cluster://`) for
-    /// a Redis Cluster, given some of its nodes. Fails when Redis cannot be reached now: a startup
+    /// a Redis Cluster, given some of its nodes; `redis-sentinel://host:port,host:port/service` for the
+    /// master that Redis Sentinel names (found again after a failover; a key counts once a replica has
+    /// it, `WAIT 1`). Fails when Redis cannot be reached now: a startup
     /// mistake fails at startup.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         Self::connect_with(url, &RedisTls::default()).await
@@ -175,11 +177,26 @@ impl ReplayStore for RedisStore {
                 }
             };
             // `SET … NX` answers OK when it set the key, nil when the key existed.
-            Ok(if reply.is_some() {
-                Seen::First
-            } else {
-                Seen::Replay
-            })
+            if reply.is_none() {
+                return Ok(Seen::Replay);
+            }
+            // Behind Sentinel, a key counts once a replica holds it too: a failover must not forget it
+            // and let the request through again. No replica in time: undone, and refused (`503`).
+            if self.connection.replicated() {
+                let millis = u64::try_from(self.timeout.as_millis())
+                    .unwrap_or(u64::MAX)
+                    .max(1);
+                let mut wait = redis::cmd("WAIT");
+                wait.arg(1).arg(millis);
+                let replicas = self.query::<i64>(wait).await;
+                if !matches!(replicas, Ok(n) if n >= 1) {
+                    self.undo_later(key, token);
+                    return Err(StoreError(
+                        "the key reached no replica in time (Sentinel)".to_string(),
+                    ));
+                }
+            }
+            Ok(Seen::First)
         })
     }
 
