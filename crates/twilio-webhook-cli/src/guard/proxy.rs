@@ -91,7 +91,9 @@ pub(crate) struct Forward {
 
 impl Forward {
     pub(crate) fn new(upstream: &str, timeout: Duration, metrics: Arc<Metrics>) -> Self {
-        let client = Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector);
         Forward {
             client,
             upstream: upstream.into(),

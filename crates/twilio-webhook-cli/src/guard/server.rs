@@ -261,6 +261,7 @@ pub(crate) async fn work(
         let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
             continue;
         };
+        let _ = stream.set_nodelay(true);
         let conn_shared = Arc::clone(&shared);
         let service =
             hyper::service::service_fn(move |req| handle(Arc::clone(&conn_shared), peer, req));
