@@ -5,26 +5,13 @@
 
 use std::time::{Duration, Instant};
 
-use twilio_webhook::{Algorithm, Signer};
 use twilio_webhook_http_suite as suite;
 
 mod support;
-use support::{Echo, FORM, Guard, TOKEN};
+use support::{Echo, Guard, TOKEN};
 
 fn request(path: &str, body: &[u8]) -> suite::RawRequest {
-    let signer = Signer::new(TOKEN, Algorithm::HmacSha1).expect("signer");
-    let url = format!("https://hooks.example.com{path}");
-    let signature = signer.sign_form_body(&url, body).expect("form");
-    suite::RawRequest {
-        method: "POST",
-        target: path.into(),
-        headers: vec![
-            ("Host".into(), "internal".into()),
-            ("Content-Type".into(), FORM.into()),
-            ("X-Twilio-Signature".into(), signature),
-        ],
-        body: body.to_vec(),
-    }
+    support::signed_public(path, body)
 }
 
 fn guard(echo: &Echo, redis: &suite::RedisServer, extra: &[&str]) -> Guard {

@@ -138,21 +138,7 @@ fn replays_are_refused_across_two_guards_sharing_redis() {
             "https://hooks.example.com",
         ],
     );
-    let signer = Signer::new(TOKEN, Algorithm::HmacSha1).expect("signer");
-    let body = b"Body=shared";
-    let signature = signer
-        .sign_form_body("https://hooks.example.com/sms", body)
-        .expect("form");
-    let request = suite::RawRequest {
-        method: "POST",
-        target: "/sms".into(),
-        headers: vec![
-            ("Host".into(), "internal".into()),
-            ("Content-Type".into(), FORM.into()),
-            ("X-Twilio-Signature".into(), signature),
-        ],
-        body: body.to_vec(),
-    };
+    let request = support::signed_public("/sms", b"Body=shared");
     assert_eq!(suite::send(a.port, &request).expect("a").status, 200);
     let second = suite::send(b.port, &request).expect("b");
     assert_eq!(

@@ -5,11 +5,10 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use twilio_webhook::{Algorithm, Signer};
 use twilio_webhook_http_suite as suite;
 
 mod support;
-use support::{Echo, FORM, Guard, TOKEN};
+use support::{Echo, Guard};
 
 struct Cluster {
     ports: Vec<u16>,
@@ -104,21 +103,7 @@ impl Drop for Cluster {
 }
 
 fn request(n: usize) -> suite::RawRequest {
-    let body = format!("Body=message+{n}");
-    let signer = Signer::new(TOKEN, Algorithm::HmacSha1).expect("signer");
-    let signature = signer
-        .sign_form_body("https://hooks.example.com/sms", body.as_bytes())
-        .expect("form");
-    suite::RawRequest {
-        method: "POST",
-        target: "/sms".into(),
-        headers: vec![
-            ("Host".into(), "internal".into()),
-            ("Content-Type".into(), FORM.into()),
-            ("X-Twilio-Signature".into(), signature),
-        ],
-        body: body.into_bytes(),
-    }
+    support::signed_public("/sms", format!("Body=message+{n}").as_bytes())
 }
 
 #[test]

@@ -5,11 +5,10 @@
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use twilio_webhook::{Algorithm, Signer};
 use twilio_webhook_http_suite as suite;
 
 mod support;
-use support::{Echo, FORM, Guard, TOKEN};
+use support::{Echo, Guard, TOKEN};
 
 /// A CA, a server certificate for 127.0.0.1 and a client certificate, in a directory of their own.
 struct Pki(PathBuf);
@@ -160,21 +159,7 @@ impl Drop for TlsRedis {
 }
 
 fn request() -> suite::RawRequest {
-    let body = b"Body=over+tls";
-    let signer = Signer::new(TOKEN, Algorithm::HmacSha1).expect("signer");
-    let signature = signer
-        .sign_form_body("https://hooks.example.com/sms", body)
-        .expect("form");
-    suite::RawRequest {
-        method: "POST",
-        target: "/sms".into(),
-        headers: vec![
-            ("Host".into(), "internal".into()),
-            ("Content-Type".into(), FORM.into()),
-            ("X-Twilio-Signature".into(), signature),
-        ],
-        body: body.to_vec(),
-    }
+    support::signed_public("/sms", b"Body=over+tls")
 }
 
 /// The guard's exit status and stderr when it is expected to stop at start.

@@ -204,6 +204,28 @@ pub fn signed(
     }
 }
 
+/// The public URL the guards of the replay tests are started with (`--public-url`).
+pub const PUBLIC: &str = "https://hooks.example.com";
+
+/// A form POST of `body` to `path`, signed for [`PUBLIC`]`<path>` as Twilio would send it to a guard
+/// started with `--public-url` (its `Host` is then irrelevant): the same request for every guard.
+pub fn signed_public(path: &str, body: &[u8]) -> suite::RawRequest {
+    let signer = Signer::new(TOKEN, Algorithm::HmacSha1).expect("signer");
+    let signature = signer
+        .sign_form_body(&format!("{PUBLIC}{path}"), body)
+        .expect("form");
+    suite::RawRequest {
+        method: "POST",
+        target: path.into(),
+        headers: vec![
+            ("Host".into(), "internal".into()),
+            ("Content-Type".into(), FORM.into()),
+            ("X-Twilio-Signature".into(), signature),
+        ],
+        body: body.to_vec(),
+    }
+}
+
 /// The same request without its signature.
 pub fn unsigned(mut request: suite::RawRequest) -> suite::RawRequest {
     request
