@@ -18,12 +18,10 @@
 //! Redis store), so a time-out never burns a key either.
 
 use core::fmt;
-use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
 
@@ -119,163 +117,6 @@ pub trait ReplayStore: Send + Sync + fmt::Debug {
     ) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
         let _ = key;
         Box::pin(async { Err(StoreError("this store cannot keep answers".to_string())) })
-    }
-}
-
-/// An in-memory store for one process: bounded, expiring, safe under concurrency.
-///
-/// At most `max_entries` keys are held (16-byte keys and their expiry instants). A key expires after its
-/// window. When a new key arrives and the store is full, the oldest key is evicted early (and counted
-/// in [`evictions`](Self::evictions)): a replay of an evicted request would pass, so size the bound for
-/// your traffic (requests per second × window) and watch the counter.
-#[derive(Debug)]
-pub struct MemoryStore {
-    state: Mutex<MemoryState>,
-    max_entries: usize,
-    evictions: AtomicU64,
-}
-
-#[derive(Debug, Default)]
-struct MemoryState {
-    expiries: HashMap<ReplayKey, Instant>,
-    order: VecDeque<(ReplayKey, Instant)>,
-    /// Answer mode: what a delivered key holds, dropped with the key.
-    values: HashMap<ReplayKey, Vec<u8>>,
-}
-
-impl MemoryState {
-    fn forget(&mut self, key: &ReplayKey) {
-        self.expiries.remove(key);
-        self.values.remove(key);
-    }
-}
-
-impl MemoryStore {
-    /// The default bound: 100,000 keys (about 330 requests a second over a 5-minute window).
-    pub const DEFAULT_MAX_ENTRIES: usize = 100_000;
-
-    /// A store holding at most [`DEFAULT_MAX_ENTRIES`](Self::DEFAULT_MAX_ENTRIES) keys.
-    pub fn new() -> Self {
-        MemoryStore::with_max_entries(Self::DEFAULT_MAX_ENTRIES)
-    }
-
-    /// A store holding at most `max_entries` keys (at least one).
-    pub fn with_max_entries(max_entries: usize) -> Self {
-        MemoryStore {
-            state: Mutex::new(MemoryState::default()),
-            max_entries: max_entries.max(1),
-            evictions: AtomicU64::new(0),
-        }
-    }
-
-    /// How many unexpired keys were evicted to make room.
-    pub fn evictions(&self) -> u64 {
-        self.evictions.load(Ordering::Relaxed)
-    }
-
-    /// How many keys are held now.
-    pub fn len(&self) -> usize {
-        self.lock().expiries.len()
-    }
-
-    /// Whether no key is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The bound.
-    pub fn max_entries(&self) -> usize {
-        self.max_entries
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryState> {
-        // A panic while holding the lock cannot leave the maps inconsistent in a way that admits a
-        // replay: at worst a key is missing from `order`, and it still expires through `expiries`.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// The atomic step, under the lock.
-    fn record(&self, key: ReplayKey, window: Duration, now: Instant) -> Seen {
-        let mut state = self.lock();
-        // Expire from the front. `order` is in insertion order; an entry whose key was re-recorded later
-        // (after expiring) is skipped by comparing instants.
-        while let Some(&(old, expiry)) = state.order.front() {
-            if expiry > now {
-                break;
-            }
-            state.order.pop_front();
-            if state.expiries.get(&old) == Some(&expiry) {
-                state.forget(&old);
-            }
-        }
-        if state.expiries.get(&key).is_some_and(|&expiry| expiry > now) {
-            return Seen::Replay;
-        }
-        while state.expiries.len() >= self.max_entries {
-            let Some((old, expiry)) = state.order.pop_front() else {
-                break;
-            };
-            if state.expiries.get(&old) == Some(&expiry) {
-                state.forget(&old);
-                self.evictions.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        let expiry = now + window;
-        state.values.remove(&key);
-        state.expiries.insert(key, expiry);
-        state.order.push_back((key, expiry));
-        Seen::First
-    }
-}
-
-impl Default for MemoryStore {
-    fn default() -> Self {
-        MemoryStore::new()
-    }
-}
-
-impl ReplayStore for MemoryStore {
-    fn check_and_mark<'a>(
-        &'a self,
-        key: &'a ReplayKey,
-        window: Duration,
-    ) -> BoxFuture<'a, Result<Seen, StoreError>> {
-        let seen = self.record(*key, window, Instant::now());
-        Box::pin(async move { Ok(seen) })
-    }
-
-    fn release<'a>(&'a self, key: &'a ReplayKey) -> BoxFuture<'a, Result<(), StoreError>> {
-        // Its entry in `order` stays until it expires there; it no longer matches `expiries`.
-        self.lock().forget(key);
-        Box::pin(async move { Ok(()) })
-    }
-
-    fn keep<'a>(
-        &'a self,
-        key: &'a ReplayKey,
-        value: Vec<u8>,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        let mut state = self.lock();
-        if state.expiries.get(key).is_some_and(|&e| e > Instant::now()) {
-            state.values.insert(*key, value);
-        }
-        Box::pin(async move { Ok(()) })
-    }
-
-    fn value<'a>(
-        &'a self,
-        key: &'a ReplayKey,
-    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
-        let state = self.lock();
-        let value = state
-            .expiries
-            .get(key)
-            .filter(|&&e| e > Instant::now())
-            // In flight: any value that is not an answer or the "not kept" mark.
-            .map(|_| state.values.get(key).cloned().unwrap_or_default());
-        Box::pin(async move { Ok(value) })
     }
 }
 
@@ -471,7 +312,9 @@ impl ReplayGuard {
 }
 
 mod answer;
+mod memory;
 pub use answer::{Duplicates, Entry, StoredAnswer};
+pub use memory::MemoryStore;
 
 #[cfg(feature = "redis")]
 mod redis_link;

@@ -1,4 +1,5 @@
 use super::*;
+use std::time::Instant;
 
 fn key(n: u32) -> ReplayKey {
     ReplayKey::new("primary", &n.to_string())
@@ -337,4 +338,26 @@ fn a_store_that_cannot_keep_answers_fails_closed_in_answer_mode() {
         block_on(guard.check(&key(1))),
         Err(ReplayRefusal::StoreUnavailable)
     );
+}
+
+#[test]
+fn kept_answers_stay_within_the_memory_budget() {
+    let store = MemoryStore::new();
+    let w = Duration::from_secs(300);
+    let now = Instant::now();
+    // Two fit beside a few small marks, three do not.
+    let big = vec![b'x'; MemoryStore::ANSWER_BYTES / 2 - 64];
+    for n in 0..3 {
+        assert_eq!(store.record(key(n), w, now), Seen::First);
+        block_on(store.keep(&key(n), big.clone())).unwrap();
+    }
+    let kept = |n| block_on(store.value(&key(n))).unwrap().unwrap();
+    // Two fit; the third is marked "not kept" instead of growing past the budget.
+    assert_eq!((kept(0).len(), kept(1).len()), (big.len(), big.len()));
+    assert_eq!(Entry::from_value(&kept(2)), Entry::NotKept);
+    // A released key gives its bytes back.
+    block_on(store.release(&key(0))).unwrap();
+    assert_eq!(store.record(key(3), w, now), Seen::First);
+    block_on(store.keep(&key(3), big.clone())).unwrap();
+    assert_eq!(kept(3).len(), big.len());
 }
