@@ -225,6 +225,7 @@ pub(crate) async fn accept(
         };
         next = next.wrapping_add(1);
         if worker.send((stream, peer, permit)).is_err() {
+            tracing::error!(target: "twilio_webhook::guard", "a worker stopped: no longer accepting connections");
             break;
         }
     }
