@@ -2,53 +2,56 @@
 //! processes on loopback, joined by `redis-cli --cluster create`), each given different seed nodes. Keys
 //! land on every master, and a request replayed to the other guard is refused wherever its key lives.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use twilio_webhook_http_suite as suite;
 
 mod support;
+use support::redis::{Redis, Scratch, redis_cli, until};
 use support::{Echo, Guard};
 
+/// Three masters, each a `redis-server` in a scratch directory, joined into one cluster.
 struct Cluster {
     ports: Vec<u16>,
-    children: Vec<Child>,
-    dir: std::path::PathBuf,
+    // Stopped before their directory is removed (fields drop in this order).
+    _nodes: Vec<Redis>,
+    _dir: Scratch,
 }
 
 impl Cluster {
     fn start() -> Cluster {
-        let dir =
-            std::env::temp_dir().join(format!("twilio-webhook-cluster-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir = Scratch::new("cluster");
         let ports: Vec<u16> = (0..3).map(|_| suite::free_port()).collect();
-        let children = ports
+        let nodes = ports
             .iter()
             .map(|port| {
-                Command::new("redis-server")
-                    .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                    .args([
-                        "--cluster-enabled",
-                        "yes",
-                        "--cluster-config-file",
-                        &format!("nodes-{port}.conf"),
-                    ])
-                    .args(["--save", "", "--appendonly", "no"])
-                    .current_dir(&dir)
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .expect("redis-server runs (apt-get install redis-server; .ci/run does)")
+                let (port, config) = (port.to_string(), format!("nodes-{port}.conf"));
+                let args = [
+                    "--port",
+                    port.as_str(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--cluster-enabled",
+                    "yes",
+                ];
+                let rest = [
+                    "--cluster-config-file",
+                    config.as_str(),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ];
+                Redis::start(dir.path(), &[&args[..], &rest].concat())
             })
             .collect();
         for &port in &ports {
             suite::wait_for(port);
         }
-        let nodes: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let addresses: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
         let out = Command::new("redis-cli")
             .args(["--cluster", "create"])
-            .args(&nodes)
+            .args(&addresses)
             .args(["--cluster-replicas", "0", "--cluster-yes"])
             .output()
             .expect("redis-cli runs");
@@ -57,48 +60,21 @@ impl Cluster {
             "{}",
             String::from_utf8_lossy(&out.stdout)
         );
-        let cluster = Cluster {
+        until("the cluster comes up", 20, || {
+            ports
+                .iter()
+                .all(|&p| redis_cli(p, &["cluster", "info"]).contains("cluster_state:ok"))
+        });
+        Cluster {
             ports,
-            children,
-            dir,
-        };
-        let start = Instant::now();
-        while !cluster.ports.iter().all(|&p| {
-            cluster
-                .cli(p, &["cluster", "info"])
-                .contains("cluster_state:ok")
-        }) {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "the cluster did not come up"
-            );
-            std::thread::sleep(Duration::from_millis(100));
+            _nodes: nodes,
+            _dir: dir,
         }
-        cluster
-    }
-
-    fn cli(&self, port: u16, args: &[&str]) -> String {
-        let out = Command::new("redis-cli")
-            .args(["-p", &port.to_string()])
-            .args(args)
-            .output()
-            .expect("redis-cli");
-        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     fn url(&self, ports: &[u16]) -> String {
         let nodes: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
         format!("redis-cluster://{}", nodes.join(","))
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -153,7 +129,7 @@ fn replays_are_refused_across_two_guards_sharing_a_redis_cluster() {
     let per_node: Vec<usize> = cluster
         .ports
         .iter()
-        .map(|&p| cluster.cli(p, &["dbsize"]).trim().parse().expect("dbsize"))
+        .map(|&p| redis_cli(p, &["dbsize"]).trim().parse().expect("dbsize"))
         .collect();
     assert_eq!(per_node.iter().sum::<usize>(), N, "{per_node:?}");
     assert!(

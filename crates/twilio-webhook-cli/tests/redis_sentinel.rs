@@ -4,57 +4,11 @@
 //! the replica, the guards find it, no recorded key is lost, and a replay sent to the other guard is
 //! still refused.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use twilio_webhook_http_suite as suite;
 
 mod support;
+use support::redis::{Redis, Scratch, redis_cli as cli, until};
 use support::{Echo, Guard};
-
-struct Redis(Child);
-
-impl Redis {
-    fn start(dir: &std::path::Path, args: &[&str]) -> Redis {
-        Redis(
-            Command::new("redis-server")
-                .args(args)
-                .current_dir(dir)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("redis-server runs (apt-get install redis-server; .ci/run does)"),
-        )
-    }
-
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn cli(port: u16, args: &[&str]) -> String {
-    let out = Command::new("redis-cli")
-        .args(["-p", &port.to_string()])
-        .args(args)
-        .output()
-        .expect("redis-cli");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn until(what: &str, seconds: u64, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < Duration::from_secs(seconds), "{what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 fn request(n: usize) -> suite::RawRequest {
     support::signed_public("/sms", format!("Body=failover+{n}").as_bytes())
@@ -62,13 +16,12 @@ fn request(n: usize) -> suite::RawRequest {
 
 #[test]
 fn a_failover_fails_closed_then_loses_no_key() {
-    let dir = std::env::temp_dir().join(format!("twilio-webhook-sentinel-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let scratch = Scratch::new("sentinel");
+    let dir = scratch.path();
     let (master_port, sentinel_port) = (suite::free_port(), suite::free_port());
     let common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
     let mut master = Redis::start(
-        &dir,
+        dir,
         &[&["--port", &master_port.to_string()][..], &common].concat(),
     );
     // Two replicas: after the failover one is the master, and the other replicates from it (a key
@@ -85,7 +38,7 @@ fn a_failover_fails_closed_then_loses_no_key() {
                 "127.0.0.1",
                 master.as_str(),
             ];
-            Redis::start(&dir, &[&own[..], &common].concat())
+            Redis::start(dir, &[&own[..], &common].concat())
         })
         .collect();
     let conf = dir.join("sentinel.conf");
@@ -97,7 +50,7 @@ fn a_failover_fails_closed_then_loses_no_key() {
         ),
     )
     .expect("sentinel.conf");
-    let _sentinel = Redis::start(&dir, &[conf.to_str().expect("path"), "--sentinel"]);
+    let _sentinel = Redis::start(dir, &[conf.to_str().expect("path"), "--sentinel"]);
     suite::wait_for(sentinel_port);
     for port in replica_ports {
         until("the replicas are in sync", 20, || {
@@ -172,5 +125,4 @@ fn a_failover_fails_closed_then_loses_no_key() {
         echo.hits(),
         statuses.iter().filter(|&&s| s == 200).count() + 1
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

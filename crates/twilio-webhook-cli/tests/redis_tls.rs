@@ -2,27 +2,25 @@
 //! client certificate (certificates made by `openssl` for the test). Without the client certificate,
 //! or with a CA that did not sign the server's, the guard does not serve: it fails closed at start.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use twilio_webhook_http_suite as suite;
 
 mod support;
+use support::redis::{Redis, Scratch};
 use support::{Echo, Guard, TOKEN};
 
 /// A CA, a server certificate for 127.0.0.1 and a client certificate, in a directory of their own.
-struct Pki(PathBuf);
+struct Pki(Scratch);
 
 impl Pki {
     fn make(name: &str) -> Pki {
-        let dir =
-            std::env::temp_dir().join(format!("twilio-webhook-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        let scratch = Scratch::new(name);
+        let dir = scratch.path();
         let openssl = |args: &[&str]| {
             let out = Command::new("openssl")
                 .args(args)
-                .current_dir(&dir)
+                .current_dir(dir)
                 .output()
                 .expect("openssl runs");
             assert!(
@@ -93,68 +91,61 @@ impl Pki {
                 &format!("{who}.ext"),
             ]);
         }
-        Pki(dir)
+        Pki(scratch)
     }
 
     fn file(&self, name: &str) -> String {
-        self.0.join(name).to_string_lossy().into_owned()
-    }
-}
-
-impl Drop for Pki {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.file(name)
     }
 }
 
 /// `redis-server` on a free port, TLS only, client certificates required.
 struct TlsRedis {
     port: u16,
-    child: Child,
+    _server: Redis,
 }
 
 impl TlsRedis {
     fn start(pki: &Pki) -> TlsRedis {
         let port = suite::free_port();
-        let child = Command::new("redis-server")
-            .args([
+        let (port_arg, cert, key, ca) = (
+            port.to_string(),
+            pki.file("server.pem"),
+            pki.file("server.key"),
+            pki.file("ca.pem"),
+        );
+        let server = Redis::start(
+            pki.0.path(),
+            &[
                 "--port",
                 "0",
                 "--tls-port",
-                &port.to_string(),
+                &port_arg,
                 "--bind",
                 "127.0.0.1",
-            ])
-            .args([
                 "--tls-cert-file",
-                &pki.file("server.pem"),
+                &cert,
                 "--tls-key-file",
-                &pki.file("server.key"),
-            ])
-            .args([
+                &key,
                 "--tls-ca-cert-file",
-                &pki.file("ca.pem"),
+                &ca,
                 "--tls-auth-clients",
                 "yes",
-            ])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server runs (apt-get install redis-server; .ci/run does)");
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+        );
         suite::wait_for(port);
-        TlsRedis { port, child }
+        TlsRedis {
+            port,
+            _server: server,
+        }
     }
 
     fn url(&self) -> String {
         format!("rediss://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for TlsRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

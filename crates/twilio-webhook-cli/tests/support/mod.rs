@@ -12,6 +12,8 @@ use std::time::Duration;
 use twilio_webhook::{Algorithm, Signer};
 use twilio_webhook_http_suite as suite;
 
+pub mod redis;
+
 pub const TOKEN: &str = "guard-test-token";
 pub const FORM: &str = "application/x-www-form-urlencoded";
 
