@@ -10,6 +10,7 @@ use twilio_webhook::{
     Duplicates, PathRules, PublicUrl, RedisTls, RequestValidator, WebhookVerifier,
 };
 
+use super::upstream::Target;
 use crate::UsageError;
 use crate::args::GuardArgs;
 
@@ -45,7 +46,10 @@ struct File {
 /// Everything the guard runs with.
 pub(crate) struct Config {
     pub(crate) listen: SocketAddr,
-    pub(crate) upstream: String,
+    /// The app to protect (`--upstream`).
+    pub(crate) upstream: Target,
+    /// `--upstream` as given, for the log.
+    pub(crate) upstream_url: String,
     pub(crate) admin_listen: Option<SocketAddr>,
     pub(crate) client_timeout: Duration,
     pub(crate) upstream_timeout: Duration,
@@ -229,11 +233,7 @@ fn load_with(args: &GuardArgs, env: impl Fn(&str) -> Option<String>) -> Result<C
     };
     let upstream = pick(&args.upstream, &file.upstream)
         .ok_or_else(|| UsageError("--upstream URL is required (the app to protect)".into()))?;
-    if !upstream.starts_with("http://") {
-        return Err(UsageError(format!(
-            "--upstream must be an http:// URL, got {upstream:?}"
-        )));
-    }
+    let upstream_target = Target::parse(upstream.trim()).map_err(UsageError)?;
     let token = if let Some(token) = &args.secret.token {
         Some(token.clone())
     } else if let Some(path) = args
@@ -364,7 +364,8 @@ fn load_with(args: &GuardArgs, env: impl Fn(&str) -> Option<String>) -> Result<C
             &pick(&args.listen, &file.listen).unwrap_or_else(|| "127.0.0.1:8080".into()),
             "--listen",
         )?,
-        upstream: upstream.trim_end_matches('/').to_string(),
+        upstream: upstream_target,
+        upstream_url: upstream,
         admin_listen,
         client_timeout: duration(
             &pick(&args.client_timeout, &file.client_timeout).unwrap_or_else(|| "10s".into()),

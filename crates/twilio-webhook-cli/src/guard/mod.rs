@@ -5,6 +5,7 @@ mod config;
 mod metrics;
 mod proxy;
 mod server;
+mod upstream;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,7 +65,7 @@ pub(crate) fn run(args: &GuardArgs) -> Result<Outcome, UsageError> {
         tracing::info!(
             target: "twilio_webhook::guard",
             listen = %config.listen,
-            upstream = %config::redact(&config.upstream),
+            upstream = %config::redact(&config.upstream_url),
             replay = %config::redact(config.replay.as_deref().unwrap_or("off")),
             duplicates = ?config.duplicates,
             paths = ?config.paths,

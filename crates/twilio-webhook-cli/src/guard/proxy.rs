@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use twilio_webhook::VerifiedRequest;
 
 use super::metrics::Metrics;
+use super::upstream::{Failure, Target, Upstream};
 
 /// The header the guard adds to a verified request: the name of the secret that matched.
 pub(crate) const VERIFIED_HEADER: &str = "x-twilio-webhook-verified";
+const VERIFIED: HeaderName = HeaderName::from_static(VERIFIED_HEADER);
 
 const HOP_BY_HOP: [HeaderName; 8] = [
     http::header::CONNECTION,
@@ -80,26 +80,23 @@ pub(crate) struct Received(pub(crate) Instant);
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct UpstreamFailure(pub(crate) &'static str);
 
-/// The upstream, as a tower service over axum's body.
+/// The upstream, as a tower service over axum's body: one per worker, cheap to clone.
 #[derive(Clone)]
-pub(crate) struct Forward {
-    client: Client<HttpConnector, Body>,
-    upstream: Arc<str>,
+pub(crate) struct Forward(Arc<Forwarding>);
+
+struct Forwarding {
+    upstream: Arc<Upstream>,
     timeout: Duration,
     metrics: Arc<Metrics>,
 }
 
 impl Forward {
-    pub(crate) fn new(upstream: &str, timeout: Duration, metrics: Arc<Metrics>) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector);
-        Forward {
-            client,
-            upstream: upstream.into(),
+    pub(crate) fn new(upstream: Target, timeout: Duration, metrics: Arc<Metrics>) -> Self {
+        Forward(Arc::new(Forwarding {
+            upstream: Upstream::new(upstream),
             timeout,
             metrics,
-        }
+        }))
     }
 
     /// The guard's own answer: a status, a line of text, and why (for the metrics).
@@ -111,16 +108,16 @@ impl Forward {
     }
 
     async fn forward(self, req: Request<Body>) -> Response<Body> {
+        let this = &*self.0;
         let (mut parts, body) = req.into_parts();
         let verified = parts
             .extensions
             .get::<VerifiedRequest>()
-            .map(|v| v.verified().secret().name().to_string());
+            .map(|v| HeaderValue::from_str(v.verified().secret().name()));
         if let (Some(_), Some(Received(at))) = (&verified, parts.extensions.get::<Received>()) {
-            self.metrics.verify.observe(at.elapsed());
+            this.metrics.verify.observe(at.elapsed());
         }
-        let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-        let Ok(uri) = format!("{}{target}", self.upstream).parse::<http::Uri>() else {
+        let Some(uri) = this.upstream.target().request_target(&parts.uri) else {
             return Self::failure(
                 StatusCode::BAD_REQUEST,
                 "bad request target",
@@ -129,8 +126,8 @@ impl Forward {
         };
         // The client's headers were made what the upstream sees before verification
         // (`strip_client_headers`); only the guard's own header is added now.
-        if let Some(name) = verified.and_then(|n| HeaderValue::from_str(&n).ok()) {
-            parts.headers.insert(VERIFIED_HEADER, name);
+        if let Some(Ok(name)) = verified {
+            parts.headers.insert(VERIFIED, name);
         }
         let mut upstream = Request::new(body);
         *upstream.method_mut() = parts.method;
@@ -138,25 +135,31 @@ impl Forward {
         *upstream.version_mut() = http::Version::HTTP_11;
         *upstream.headers_mut() = parts.headers;
         let start = Instant::now();
-        let answer = tokio::time::timeout(self.timeout, self.client.request(upstream)).await;
-        self.metrics.upstream.observe(start.elapsed());
+        let answer = tokio::time::timeout(this.timeout, this.upstream.send(upstream)).await;
+        this.metrics.upstream.observe(start.elapsed());
         match answer {
             Ok(Ok(response)) => {
                 let (mut parts, body) = response.into_parts();
                 strip_hop_by_hop(&mut parts.headers);
                 Response::from_parts(parts, Body::new(body))
             }
-            Ok(Err(e)) if caused_by::<http_body_util::LengthLimitError>(&e) => Self::failure(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Twilio webhook rejected: body_too_large",
-                "body_too_large",
-            ),
-            Ok(Err(e)) if timed_out(&e) => Self::failure(
+            Ok(Err(Failure::Exchange(e))) if caused_by::<http_body_util::LengthLimitError>(&e) => {
+                Self::failure(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Twilio webhook rejected: body_too_large",
+                    "body_too_large",
+                )
+            }
+            Ok(Err(Failure::Exchange(e))) if timed_out(&e) => Self::failure(
                 StatusCode::REQUEST_TIMEOUT,
                 "Twilio webhook rejected: client_timeout",
                 "client_timeout",
             ),
             Ok(Err(e)) => {
+                let e: &dyn std::fmt::Display = match &e {
+                    Failure::Connect(e) => e,
+                    Failure::Exchange(e) => e,
+                };
                 tracing::warn!(target: "twilio_webhook::guard", error = %e, "upstream unavailable");
                 Self::failure(
                     StatusCode::BAD_GATEWAY,
@@ -165,7 +168,7 @@ impl Forward {
                 )
             }
             Err(_) => {
-                tracing::warn!(target: "twilio_webhook::guard", timeout = ?self.timeout, "upstream too slow");
+                tracing::warn!(target: "twilio_webhook::guard", timeout = ?this.timeout, "upstream too slow");
                 Self::failure(
                     StatusCode::GATEWAY_TIMEOUT,
                     "upstream timed out",

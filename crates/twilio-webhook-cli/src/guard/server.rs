@@ -242,7 +242,7 @@ pub(crate) async fn work(
     grace: Duration,
 ) {
     let forward = Forward::new(
-        &config.upstream,
+        config.upstream.clone(),
         config.upstream_timeout,
         Arc::clone(&metrics),
     );

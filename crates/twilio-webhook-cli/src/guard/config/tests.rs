@@ -48,7 +48,7 @@ fn flags_win_over_the_file_and_a_plain_text_token_is_a_warning() {
         "the flag wins"
     );
     assert_eq!(
-        config.upstream, "http://127.0.0.1:3000",
+        config.upstream_url, "http://127.0.0.1:3000",
         "the file fills what flags leave"
     );
     assert_eq!(config.verifier.limit(), 65_536);

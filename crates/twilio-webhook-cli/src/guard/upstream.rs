@@ -1,0 +1,307 @@
+//! The upstream as one worker reaches it: HTTP/1.1 connections, each driven by a task on the worker's
+//! runtime, kept while idle and reused once the answer on them has been read to the end.
+//!
+//! This is hyper's own client connection (`hyper::client::conn::http1`) with a pool of a few lines:
+//! a worker is single-threaded, so its pool needs neither a key per host nor a task per connection
+//! handed back, which is what hyper-util's general client spends its time on.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::header::{HOST, HeaderValue};
+use http::{Request, Response, Uri};
+use http_body::Frame;
+use hyper::body::Incoming;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+
+/// Idle connections a worker keeps at most; one more is closed.
+const MAX_IDLE: usize = 256;
+/// How long an idle connection is kept for reuse.
+const IDLE_FOR: Duration = Duration::from_secs(90);
+
+/// Where the upstream is: `--upstream`, parsed once.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    /// What to connect to: `host:port` (a name is resolved at each new connection).
+    connect: String,
+    /// The `Host` header for a request that came without one.
+    host: HeaderValue,
+    /// A path the upstream's URL ends with, put before every request target (`""` for none).
+    prefix: String,
+}
+
+impl Target {
+    /// `http://host[:port][/prefix]`: anything else is refused with the reason.
+    pub(crate) fn parse(url: &str) -> Result<Self, String> {
+        let uri: Uri = url
+            .parse()
+            .map_err(|e| format!("--upstream is not a URL ({e})"))?;
+        if uri.scheme_str() != Some("http") {
+            return Err(format!("--upstream must be an http:// URL, got {url:?}"));
+        }
+        let Some(authority) = uri.authority() else {
+            return Err(format!("--upstream has no host: {url:?}"));
+        };
+        if authority.as_str().contains('@') {
+            return Err(
+                "--upstream must not hold credentials: the guard would not send them".into(),
+            );
+        }
+        if uri.query().is_some() {
+            return Err(format!("--upstream must not have a query: {url:?}"));
+        }
+        let host = match authority.port_u16() {
+            Some(port) if port != 80 => format!("{}:{port}", authority.host()),
+            _ => authority.host().to_string(),
+        };
+        Ok(Target {
+            connect: format!(
+                "{}:{}",
+                authority.host(),
+                authority.port_u16().unwrap_or(80)
+            ),
+            host: HeaderValue::from_str(&host)
+                .map_err(|_| format!("--upstream has a bad host: {url:?}"))?,
+            prefix: uri.path().trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// The request target to send upstream for `uri` (as the client sent it): origin-form, after
+    /// the upstream's prefix. `None` for an asterisk-form target (`OPTIONS *`).
+    pub(crate) fn request_target(&self, uri: &Uri) -> Option<Uri> {
+        let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
+        if !target.starts_with('/') {
+            return None;
+        }
+        if self.prefix.is_empty() {
+            if uri.scheme().is_none() {
+                return Some(uri.clone());
+            }
+            return target.parse().ok();
+        }
+        format!("{}{target}", self.prefix).parse().ok()
+    }
+}
+
+/// Why a request did not get the upstream's answer.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// No connection could be made.
+    Connect(std::io::Error),
+    /// The exchange failed: the upstream, or the client's body (too large, too slow).
+    Exchange(hyper::Error),
+}
+
+/// One worker's connections to the upstream.
+pub(crate) struct Upstream {
+    target: Target,
+    idle: Mutex<VecDeque<(SendRequest<Body>, Instant)>>,
+}
+
+impl Upstream {
+    pub(crate) fn new(target: Target) -> Arc<Self> {
+        Arc::new(Upstream {
+            target,
+            idle: Mutex::new(VecDeque::new()),
+        })
+    }
+
+    /// The upstream's place.
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Sends `req` (its target already made with [`Target::request_target`]) on an idle connection,
+    /// or a new one; a request that an idle connection closed before it was written is sent again
+    /// on a new connection.
+    pub(crate) async fn send(
+        self: &Arc<Self>,
+        mut req: Request<Body>,
+    ) -> Result<Response<Pooled>, Failure> {
+        if !req.headers().contains_key(HOST) {
+            req.headers_mut().insert(HOST, self.target.host.clone());
+        }
+        let (mut sender, reused) = match self.checkout().await {
+            Some(sender) => (sender, true),
+            None => (self.connect().await?, false),
+        };
+        let answer = match sender.try_send_request(req).await {
+            Ok(answer) => answer,
+            Err(mut e) => match e.take_message() {
+                Some(req) if reused => {
+                    sender = self.connect().await?;
+                    sender.send_request(req).await.map_err(Failure::Exchange)?
+                }
+                _ => return Err(Failure::Exchange(e.into_error())),
+            },
+        };
+        Ok(answer.map(|body| Pooled {
+            body,
+            ended: false,
+            sender: Some(sender),
+            upstream: Arc::clone(self),
+        }))
+    }
+
+    /// The most recently used idle connection that is still open and ready.
+    async fn checkout(&self) -> Option<SendRequest<Body>> {
+        loop {
+            let (mut sender, _) = self.lock().pop_back()?;
+            if !sender.is_closed() && sender.ready().await.is_ok() {
+                return Some(sender);
+            }
+        }
+    }
+
+    async fn connect(&self) -> Result<SendRequest<Body>, Failure> {
+        let stream = tokio::net::TcpStream::connect(self.target.connect.as_str())
+            .await
+            .map_err(Failure::Connect)?;
+        let _ = stream.set_nodelay(true);
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(Failure::Exchange)?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(target: "twilio_webhook::guard", error = %e, "upstream connection ended");
+            }
+        });
+        Ok(sender)
+    }
+
+    /// Keeps a connection whose answer was read to the end, and lets go of those idle too long.
+    fn put(&self, sender: SendRequest<Body>) {
+        let now = Instant::now();
+        let mut idle = self.lock();
+        while idle
+            .front()
+            .is_some_and(|(_, since)| now.duration_since(*since) > IDLE_FOR)
+        {
+            idle.pop_front();
+        }
+        if idle.len() < MAX_IDLE && !sender.is_closed() {
+            idle.push_back((sender, now));
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(SendRequest<Body>, Instant)>> {
+        // The queue is consistent after any panic (a push or a pop): keep using it.
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The upstream's answer body: its connection goes back to the worker's pool once the body has been
+/// read to the end, and is closed if the body is dropped before.
+pub(crate) struct Pooled {
+    body: Incoming,
+    ended: bool,
+    sender: Option<SendRequest<Body>>,
+    upstream: Arc<Upstream>,
+}
+
+impl http_body::Body for Pooled {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let frame = Pin::new(&mut self.body).poll_frame(cx);
+        if let Poll::Ready(None) = frame {
+            self.ended = true;
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended || self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if http_body::Body::is_end_stream(self)
+            && let Some(sender) = self.sender.take()
+        {
+            self.upstream.put(sender);
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_upstream_url_is_a_place_and_nothing_else() {
+        let t = Target::parse("http://127.0.0.1:8080").unwrap();
+        assert_eq!(
+            (
+                t.connect.as_str(),
+                t.host.to_str().unwrap(),
+                t.prefix.as_str()
+            ),
+            ("127.0.0.1:8080", "127.0.0.1:8080", "")
+        );
+        let t = Target::parse("http://app/base/").unwrap();
+        assert_eq!(
+            (
+                t.connect.as_str(),
+                t.host.to_str().unwrap(),
+                t.prefix.as_str()
+            ),
+            ("app:80", "app", "/base")
+        );
+        let t = Target::parse("http://[::1]:80/").unwrap();
+        assert_eq!(
+            (t.connect.as_str(), t.host.to_str().unwrap()),
+            ("[::1]:80", "[::1]")
+        );
+        for bad in [
+            "https://app",
+            "app:80",
+            "http://user:pw@app",
+            "http://app/?x=1",
+            "http://",
+            "http:// app",
+        ] {
+            assert!(Target::parse(bad).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn request_targets_are_origin_form_after_the_prefix() {
+        let plain = Target::parse("http://app:81").unwrap();
+        let based = Target::parse("http://app:81/base").unwrap();
+        for (uri, want_plain, want_based) in [
+            ("/sms?a=1", Some("/sms?a=1"), Some("/base/sms?a=1")),
+            ("http://other/sms", Some("/sms"), Some("/base/sms")),
+            ("*", None, None),
+        ] {
+            let uri: Uri = uri.parse().unwrap();
+            let show = |u: Option<Uri>| u.map(|u| u.to_string());
+            assert_eq!(
+                show(plain.request_target(&uri)).as_deref(),
+                want_plain,
+                "{uri}"
+            );
+            assert_eq!(
+                show(based.request_target(&uri)).as_deref(),
+                want_based,
+                "{uri}"
+            );
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! The guard's connections to the upstream, against an upstream written byte by byte: idle ones are
+//! reused, one the upstream closed is not, a streamed answer arrives whole, and the request target
+//! and `Host` are what the upstream's URL says.
+
+mod support;
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use support::{FORM, Guard, signed};
+use twilio_webhook_http_suite as suite;
+
+/// How the upstream ends an answer.
+#[derive(Clone, Copy)]
+enum Ending {
+    /// `Content-Length`, then waits for the next request on the same connection.
+    KeepAlive,
+    /// `Content-Length`, then closes the connection without having said so.
+    Close,
+    /// `Connection: close`, then closes.
+    SaysClose,
+    /// A 1 MiB chunked body, then waits for the next request.
+    Chunked,
+}
+
+/// An upstream that counts its connections and keeps the head of every request it read.
+struct Upstream {
+    port: u16,
+    connections: Arc<Mutex<usize>>,
+    heads: Arc<Mutex<Vec<String>>>,
+}
+
+/// The chunked answer's body.
+fn big_body() -> Vec<u8> {
+    (0..1 << 20).map(|i| b"0123456789abcdef"[i % 16]).collect()
+}
+
+impl Upstream {
+    fn start(ending: Ending) -> Upstream {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let connections = Arc::new(Mutex::new(0));
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let (count, seen) = (Arc::clone(&connections), Arc::clone(&heads));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                *count.lock().expect("count") += 1;
+                let seen = Arc::clone(&seen);
+                std::thread::spawn(move || serve(stream, ending, &seen));
+            }
+        });
+        Upstream {
+            port,
+            connections,
+            heads,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn connections(&self) -> usize {
+        *self.connections.lock().expect("count")
+    }
+
+    fn last_head(&self) -> String {
+        self.heads
+            .lock()
+            .expect("heads")
+            .last()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// Answers requests on `stream` until the client closes it or `ending` says to.
+fn serve(stream: TcpStream, ending: Ending, seen: &Mutex<Vec<String>>) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut stream = stream;
+    loop {
+        let mut head = String::new();
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            if let Some(value) = line
+                .to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(str::trim)
+            {
+                length = value.parse().expect("length");
+            }
+            head.push_str(&line);
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).expect("body");
+        seen.lock().expect("heads").push(head);
+        let answer: Vec<u8> = match ending {
+            Ending::KeepAlive | Ending::Close => {
+                b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n<Response/>".to_vec()
+            }
+            Ending::SaysClose => {
+                b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 11\r\n\r\n<Response/>"
+                    .to_vec()
+            }
+            Ending::Chunked => {
+                let mut answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+                for chunk in big_body().chunks(10_000) {
+                    answer.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+                    answer.extend_from_slice(chunk);
+                    answer.extend_from_slice(b"\r\n");
+                }
+                answer.extend_from_slice(b"0\r\n\r\n");
+                answer
+            }
+        };
+        if stream.write_all(&answer).is_err() {
+            return;
+        }
+        if matches!(ending, Ending::Close | Ending::SaysClose) {
+            return;
+        }
+    }
+}
+
+/// `n` signed requests to `/sms`, one after the other, each on a connection of its own; the
+/// bodies of their answers.
+fn send_signed(guard: &Guard, n: usize, pause: Duration) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| {
+            std::thread::sleep(pause);
+            let body = format!("Body=message+{i}");
+            let r = suite::send(
+                guard.port,
+                &signed(guard.port, "/sms", FORM, body.as_bytes(), &[]),
+            )
+            .expect("answer");
+            assert_eq!(r.status, 200, "request {i}: {}", r.text());
+            r.body
+        })
+        .collect()
+}
+
+#[test]
+fn an_idle_upstream_connection_is_reused() {
+    let upstream = Upstream::start(Ending::KeepAlive);
+    let guard = Guard::start(&upstream.url(), &["--workers", "1"]);
+    let bodies = send_signed(&guard, 10, Duration::ZERO);
+    assert!(bodies.iter().all(|b| b == b"<Response/>"));
+    assert_eq!(upstream.connections(), 1, "ten requests, one connection");
+}
+
+#[test]
+fn a_connection_the_upstream_closed_is_not_used_again() {
+    // Closed without a word: the guard sees the end of the connection and opens a new one.
+    let upstream = Upstream::start(Ending::Close);
+    let guard = Guard::start(&upstream.url(), &["--workers", "1"]);
+    send_signed(&guard, 5, Duration::from_millis(100));
+    assert_eq!(upstream.connections(), 5);
+    // Closed as announced: not even a pause is needed.
+    let upstream = Upstream::start(Ending::SaysClose);
+    let guard = Guard::start(&upstream.url(), &["--workers", "1"]);
+    send_signed(&guard, 5, Duration::ZERO);
+    assert_eq!(upstream.connections(), 5);
+}
+
+#[test]
+fn a_streamed_answer_arrives_whole_and_its_connection_is_reused_after() {
+    let upstream = Upstream::start(Ending::Chunked);
+    let guard = Guard::start(&upstream.url(), &["--workers", "1"]);
+    let bodies = send_signed(&guard, 3, Duration::ZERO);
+    let want = big_body();
+    assert!(
+        bodies.iter().all(|b| *b == want),
+        "a body was cut or changed"
+    );
+    assert_eq!(upstream.connections(), 1);
+}
+
+#[test]
+fn the_upstream_sees_its_own_path_prefix_and_a_host_when_the_client_sent_none() {
+    let upstream = Upstream::start(Ending::KeepAlive);
+    let guard = Guard::start(&format!("{}/base/", upstream.url()), &["--pass", "/health"]);
+    let mut stream = TcpStream::connect(("127.0.0.1", guard.port)).expect("connect");
+    stream
+        .write_all(b"GET /health?x=1 HTTP/1.0\r\n\r\n")
+        .expect("write");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+    let head = upstream.last_head();
+    assert!(
+        head.starts_with("GET /base/health?x=1 HTTP/1.1\r\n"),
+        "{head}"
+    );
+    let host = format!("host: 127.0.0.1:{}\r\n", upstream.port);
+    assert!(head.to_ascii_lowercase().contains(&host), "{head}");
+    // A client's own Host is kept.
+    let r = suite::send(
+        guard.port,
+        &suite::RawRequest {
+            method: "GET",
+            target: "/health".into(),
+            headers: vec![("Host".into(), "public.example.com".into())],
+            body: Vec::new(),
+        },
+    )
+    .expect("answer");
+    assert_eq!(r.status, 200);
+    assert!(
+        upstream
+            .last_head()
+            .to_ascii_lowercase()
+            .contains("host: public.example.com\r\n")
+    );
+}
