@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -67,8 +68,7 @@ impl<S> Layer<S> for TwilioWebhookLayer {
     fn layer(&self, inner: S) -> Self::Service {
         RequireTwilioSignature {
             inner,
-            verifier: self.verifier.clone(),
-            report_only: self.report_only.clone(),
+            settings: Arc::new(self.clone()),
         }
     }
 }
@@ -77,8 +77,8 @@ impl<S> Layer<S> for TwilioWebhookLayer {
 #[derive(Debug, Clone)]
 pub struct RequireTwilioSignature<S> {
     inner: S,
-    verifier: WebhookVerifier,
-    report_only: Option<ReportOnly>,
+    /// The layer's settings, shared: a request clones one `Arc`, not the verifier.
+    settings: Arc<TwilioWebhookLayer>,
 }
 
 impl<S, B, ResBody> Service<Request<B>> for RequireTwilioSignature<S>
@@ -104,17 +104,20 @@ where
         // The clone that was polled ready is the one that is called.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let verifier = self.verifier.clone();
-        let report_only = self.report_only.clone();
+        let settings = Arc::clone(&self.settings);
         Box::pin(async move {
+            let TwilioWebhookLayer {
+                verifier,
+                report_only,
+            } = &*settings;
             let (mut parts, body) = req.into_parts();
-            let body = match crate::verify::read_body(&verifier, &parts, body).await {
+            let body = match crate::verify::read_body(verifier, &parts, body).await {
                 Ok(body) => body,
                 Err(rejection) => return Ok(crate::rejection_response(&rejection)),
             };
-            let verified = match crate::verify::check(&verifier, &mut parts, body.bytes()).await {
+            let verified = match crate::verify::check(verifier, &mut parts, body.bytes()).await {
                 Ok(verified) => Some(verified),
-                Err(rejection) => match &report_only {
+                Err(rejection) => match report_only {
                     Some(report) => {
                         report.record(&rejection);
                         None
@@ -144,7 +147,7 @@ where
                 verifier.delivered(verified, response.status()).await;
                 return Ok(response);
             }
-            Ok(crate::verify::keep_answer(&verifier, verified, response).await)
+            Ok(crate::verify::keep_answer(verifier, verified, response).await)
         })
     }
 }

@@ -127,15 +127,17 @@ impl Upstream {
         if !req.headers().contains_key(HOST) {
             req.headers_mut().insert(HOST, self.target.host.clone());
         }
+        // Connecting is the rare path: boxed, so that it does not make every request's future
+        // larger (and slower to move).
         let (mut sender, reused) = match self.checkout().await {
             Some(sender) => (sender, true),
-            None => (self.connect().await?, false),
+            None => (Box::pin(self.connect()).await?, false),
         };
         let answer = match sender.try_send_request(req).await {
             Ok(answer) => answer,
             Err(mut e) => match e.take_message() {
                 Some(req) if reused => {
-                    sender = self.connect().await?;
+                    sender = Box::pin(self.connect()).await?;
                     sender.send_request(req).await.map_err(Failure::Exchange)?
                 }
                 _ => return Err(Failure::Exchange(e.into_error())),
