@@ -1,17 +1,35 @@
 //! Prometheus metrics: requests by verdict and reason, and latency histograms for verification and
 //! the upstream.
+//!
+//! What every request touches (the forwarded count and both histograms) is kept per worker, on a
+//! cache line of its own, and summed when rendered: two cores counting into the same line would
+//! pass it back and forth on every request.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
+use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-const BUCKETS: [f64; 12] = [
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
+/// The histograms' upper bounds, in seconds as rendered and in nanoseconds as compared.
+const BUCKETS: [(&str, u64); 12] = [
+    ("0.0001", 100_000),
+    ("0.00025", 250_000),
+    ("0.0005", 500_000),
+    ("0.001", 1_000_000),
+    ("0.0025", 2_500_000),
+    ("0.005", 5_000_000),
+    ("0.01", 10_000_000),
+    ("0.025", 25_000_000),
+    ("0.05", 50_000_000),
+    ("0.1", 100_000_000),
+    ("0.5", 500_000_000),
+    ("1.0", 1_000_000_000),
 ];
 
-/// A latency histogram with fixed buckets (seconds).
+/// A latency histogram with fixed buckets: one count per bucket (the smallest bound the value is
+/// under), made cumulative when rendered.
 #[derive(Default)]
 pub(crate) struct Histogram {
     counts: [AtomicU64; BUCKETS.len()],
@@ -20,50 +38,99 @@ pub(crate) struct Histogram {
 }
 
 impl Histogram {
-    pub(crate) fn observe(&self, elapsed: Duration) {
-        let seconds = elapsed.as_secs_f64();
-        for (bound, count) in BUCKETS.iter().zip(&self.counts) {
-            if seconds <= *bound {
-                count.fetch_add(1, Ordering::Relaxed);
-            }
+    fn observe(&self, elapsed: Duration) {
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        if let Some(bucket) = BUCKETS
+            .iter()
+            .zip(&self.counts)
+            .find_map(|((_, bound), count)| (nanos <= *bound).then_some(count))
+        {
+            bucket.fetch_add(1, Ordering::Relaxed);
         }
-        self.sum_nanos.fetch_add(
-            u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
+        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
         self.count.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn render(&self, name: &str, help: &str, out: &mut String) {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
-        for (bound, count) in BUCKETS.iter().zip(&self.counts) {
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{le=\"{bound}\"}} {}",
-                count.load(Ordering::Relaxed)
-            );
-        }
-        let count = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let sum = self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
-        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
     }
 }
 
-/// Everything the admin listener reports: each request is counted once, by its outcome. Forwarded and
-/// passed-through requests are counted without a lock; refusals and failures by reason under one.
+/// Renders the sum of `histograms` (one per worker).
+fn render_histogram<'h>(
+    histograms: impl Iterator<Item = &'h Histogram> + Clone,
+    name: &str,
+    help: &str,
+    out: &mut String,
+) {
+    let total = |read: &dyn Fn(&Histogram) -> u64| histograms.clone().map(read).sum::<u64>();
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+    let mut cumulative = 0;
+    for (i, (bound, _)) in BUCKETS.iter().enumerate() {
+        cumulative += total(&|h| h.counts.get(i).map_or(0, |c| c.load(Ordering::Relaxed)));
+        let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+    }
+    let count = total(&|h| h.count.load(Ordering::Relaxed));
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+    let sum = total(&|h| h.sum_nanos.load(Ordering::Relaxed)) as f64 / 1e9;
+    let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
+}
+
+/// A worker's own counts, on a cache line no other worker writes.
 #[derive(Default)]
-pub(crate) struct Metrics {
+#[repr(align(128))]
+pub(crate) struct Shard {
     forwarded: AtomicU64,
     passed_through: AtomicU64,
+    /// Time to read and verify a request, for every verified or refused request.
+    verify: Histogram,
+    upstream: Histogram,
+}
+
+/// Everything the admin listener reports: each request is counted once, by its outcome. Forwarded and
+/// passed-through requests are counted without a lock, per worker; refusals and failures by reason
+/// under one.
+#[derive(Default)]
+pub(crate) struct Metrics {
+    shards: Mutex<Vec<Arc<Shard>>>,
     rejected: ByReason,
     /// Duplicates of a delivered request (`--replay`), by how they were answered.
     duplicates: ByReason,
     upstream_failed: ByReason,
     open_connections: AtomicU64,
-    /// Time to read and verify a request, for every verified or refused request.
-    pub(crate) verify: Histogram,
-    pub(crate) upstream: Histogram,
+}
+
+/// The metrics as one worker counts into them: its own [`Shard`], and the shared rest.
+#[derive(Clone)]
+pub(crate) struct WorkerMetrics {
+    all: Arc<Metrics>,
+    own: Arc<Shard>,
+}
+
+impl Deref for WorkerMetrics {
+    type Target = Metrics;
+
+    fn deref(&self) -> &Metrics {
+        &self.all
+    }
+}
+
+impl WorkerMetrics {
+    /// Counts a verified request the upstream answered.
+    pub(crate) fn forwarded(&self) {
+        self.own.forwarded.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a request on a route that is not verified, which the upstream answered.
+    pub(crate) fn passed_through(&self) {
+        self.own.passed_through.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records how long reading and verifying a request took.
+    pub(crate) fn verified_in(&self, elapsed: Duration) {
+        self.own.verify.observe(elapsed);
+    }
+
+    /// Records how long the upstream took to answer.
+    pub(crate) fn upstream_in(&self, elapsed: Duration) {
+        self.own.upstream.observe(elapsed);
+    }
 }
 
 /// Counts, by reason and cause.
@@ -75,14 +142,18 @@ fn count(map: &ByReason, reason: &'static str, cause: &'static str) {
 }
 
 impl Metrics {
-    /// Counts a verified request the upstream answered.
-    pub(crate) fn forwarded(&self) {
-        self.forwarded.fetch_add(1, Ordering::Relaxed);
+    /// A new worker's view: a shard of its own.
+    pub(crate) fn worker(self: &Arc<Self>) -> WorkerMetrics {
+        let own = Arc::new(Shard::default());
+        self.lock_shards().push(Arc::clone(&own));
+        WorkerMetrics {
+            all: Arc::clone(self),
+            own,
+        }
     }
 
-    /// Counts a request on a route that is not verified, which the upstream answered.
-    pub(crate) fn passed_through(&self) {
-        self.passed_through.fetch_add(1, Ordering::Relaxed);
+    fn lock_shards(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Shard>>> {
+        self.shards.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Counts a refused request by its reason code and, when a diagnosis found one, its first cause
@@ -117,22 +188,21 @@ impl Metrics {
         let mut out = String::from(
             "# HELP twilio_guard_requests_total Requests by verdict and reason.\n# TYPE twilio_guard_requests_total counter\n",
         );
+        let shards = self.lock_shards().clone();
+        let sum = |read: fn(&Shard) -> &AtomicU64| {
+            shards
+                .iter()
+                .map(|s| read(s).load(Ordering::Relaxed))
+                .sum::<u64>()
+        };
         let mut line = |verdict: &str, (reason, cause): (&str, &str), n: u64| {
             let _ = writeln!(
                 out,
                 "twilio_guard_requests_total{{verdict=\"{verdict}\",reason=\"{reason}\",cause=\"{cause}\"}} {n}"
             );
         };
-        line(
-            "forwarded",
-            ("", ""),
-            self.forwarded.load(Ordering::Relaxed),
-        );
-        line(
-            "passed_through",
-            ("", ""),
-            self.passed_through.load(Ordering::Relaxed),
-        );
+        line("forwarded", ("", ""), sum(|s| &s.forwarded));
+        line("passed_through", ("", ""), sum(|s| &s.passed_through));
         for (verdict, map) in [
             ("rejected", &self.rejected),
             ("duplicate", &self.duplicates),
@@ -148,12 +218,14 @@ impl Metrics {
             "# HELP twilio_guard_open_connections Client connections open now.\n# TYPE twilio_guard_open_connections gauge\ntwilio_guard_open_connections {}",
             self.open_connections.load(Ordering::Relaxed)
         );
-        self.verify.render(
+        render_histogram(
+            shards.iter().map(|s| &s.verify),
             "twilio_guard_verify_seconds",
             "Time to read and verify a request.",
             &mut out,
         );
-        self.upstream.render(
+        render_histogram(
+            shards.iter().map(|s| &s.upstream),
             "twilio_guard_upstream_seconds",
             "Time the upstream took to answer.",
             &mut out,
@@ -168,7 +240,8 @@ mod tests {
 
     #[test]
     fn the_exposition_counts_and_buckets() {
-        let m = Metrics::default();
+        let all = Arc::new(Metrics::default());
+        let (m, other) = (all.worker(), all.worker());
         m.rejected("signature_mismatch", Some("scheme"));
         m.rejected("signature_mismatch", Some("scheme"));
         m.rejected("signature_mismatch", None);
@@ -178,7 +251,10 @@ mod tests {
         m.connection(true);
         m.connection(true);
         m.connection(false);
-        m.verify.observe(Duration::from_micros(300));
+        m.verified_in(Duration::from_micros(300));
+        other.verified_in(Duration::from_micros(90));
+        other.verified_in(Duration::from_secs(2));
+        other.forwarded();
         let text = m.render();
         assert!(
             text.contains(
@@ -200,17 +276,29 @@ mod tests {
             ),
             "{text}"
         );
+        // Both workers' counts, cumulative: 90 µs, 300 µs, and 2 s past every bound.
+        for (bound, n) in [
+            ("0.0001", 1),
+            ("0.00025", 1),
+            ("0.0005", 2),
+            ("1.0", 2),
+            ("+Inf", 3),
+        ] {
+            assert!(
+                text.contains(&format!(
+                    "twilio_guard_verify_seconds_bucket{{le=\"{bound}\"}} {n}\n"
+                )),
+                "{bound}: {text}"
+            );
+        }
         assert!(
-            text.contains("twilio_guard_verify_seconds_bucket{le=\"0.00025\"} 0"),
-            "{text}"
-        );
-        assert!(
-            text.contains("twilio_guard_verify_seconds_bucket{le=\"0.0005\"} 1"),
-            "{text}"
-        );
-        assert!(
-            text.contains("twilio_guard_verify_seconds_count 1")
+            text.contains("twilio_guard_verify_seconds_count 3\n")
+                && text.contains("twilio_guard_verify_seconds_sum 2.00039\n")
                 && text.contains("twilio_guard_upstream_seconds_count 0")
+                && text.contains(
+                    "twilio_guard_requests_total{verdict=\"forwarded\",reason=\"\",cause=\"\"} 2\n"
+                ),
+            "{text}"
         );
     }
 }

@@ -13,7 +13,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
 use twilio_webhook::VerifiedRequest;
 
-use super::metrics::Metrics;
+use super::metrics::WorkerMetrics;
 use super::upstream::{Failure, Target, Upstream};
 
 /// The header the guard adds to a verified request: the name of the secret that matched.
@@ -87,11 +87,11 @@ pub(crate) struct Forward(Arc<Forwarding>);
 struct Forwarding {
     upstream: Arc<Upstream>,
     timeout: Duration,
-    metrics: Arc<Metrics>,
+    metrics: WorkerMetrics,
 }
 
 impl Forward {
-    pub(crate) fn new(upstream: Target, timeout: Duration, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(upstream: Target, timeout: Duration, metrics: WorkerMetrics) -> Self {
         Forward(Arc::new(Forwarding {
             upstream: Upstream::new(upstream),
             timeout,
@@ -114,8 +114,10 @@ impl Forward {
             .extensions
             .get::<VerifiedRequest>()
             .map(|v| HeaderValue::from_str(v.verified().secret().name()));
+        let start = Instant::now();
         if let (Some(_), Some(Received(at))) = (&verified, parts.extensions.get::<Received>()) {
-            this.metrics.verify.observe(at.elapsed());
+            this.metrics
+                .verified_in(start.saturating_duration_since(*at));
         }
         let Some(uri) = this.upstream.target().request_target(&parts.uri) else {
             return Self::failure(
@@ -134,9 +136,8 @@ impl Forward {
         *upstream.uri_mut() = uri;
         *upstream.version_mut() = http::Version::HTTP_11;
         *upstream.headers_mut() = parts.headers;
-        let start = Instant::now();
         let answer = tokio::time::timeout(this.timeout, this.upstream.send(upstream)).await;
-        this.metrics.upstream.observe(start.elapsed());
+        this.metrics.upstream_in(start.elapsed());
         match answer {
             Ok(Ok(response)) => {
                 let (mut parts, body) = response.into_parts();

@@ -33,7 +33,7 @@ use twilio_webhook::{PathDecision, Refusal, WebhookRejection};
 use twilio_webhook_axum::{RequireTwilioSignature, TwilioWebhookLayer, TwilioWebhookRejection};
 
 use super::config::Config;
-use super::metrics::Metrics;
+use super::metrics::{Metrics, WorkerMetrics};
 use super::proxy::{Forward, Received, UpstreamFailure, strip_client_headers};
 
 /// A request body with a deadline: past it, reading fails as `TimedOut`, which the layer answers
@@ -87,7 +87,7 @@ struct Shared {
     config: Arc<Config>,
     forward: Forward,
     guarded: RequireTwilioSignature<Forward>,
-    metrics: Arc<Metrics>,
+    metrics: WorkerMetrics,
 }
 
 /// A refusal as the layer answers it, counted.
@@ -139,7 +139,7 @@ async fn handle(
             let req = Request::from_parts(parts, Body::new(body));
             let response = shared.guarded.clone().call(req).await?;
             if let Some(rejection) = response.extensions().get::<WebhookRejection>() {
-                metrics.verify.observe(start.elapsed());
+                metrics.verified_in(start.elapsed());
                 match rejection.refusal() {
                     Refusal::AnsweredDuplicate => metrics.duplicate("answered"),
                     Refusal::Replayed => metrics.duplicate("refused"),
@@ -241,10 +241,11 @@ pub(crate) async fn work(
     mut inbox: UnboundedReceiver<Handoff>,
     grace: Duration,
 ) {
+    let metrics = metrics.worker();
     let forward = Forward::new(
         config.upstream.clone(),
         config.upstream_timeout,
-        Arc::clone(&metrics),
+        metrics.clone(),
     );
     let guarded = tower_layer::Layer::layer(
         &TwilioWebhookLayer::new(config.verifier.clone()),
@@ -271,7 +272,7 @@ pub(crate) async fn work(
             .header_read_timeout(header_timeout)
             .serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
-        let metrics = Arc::clone(&shared.metrics);
+        let metrics = shared.metrics.clone();
         metrics.connection(true);
         tokio::spawn(async move {
             if let Err(e) = conn.await {
