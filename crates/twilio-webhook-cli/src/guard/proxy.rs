@@ -144,14 +144,14 @@ impl Forward {
                 strip_hop_by_hop(&mut parts.headers);
                 Response::from_parts(parts, Body::new(body))
             }
-            Ok(Err(Failure::Exchange(e))) if caused_by::<http_body_util::LengthLimitError>(&e) => {
+            Ok(Err(Failure::Exchange(e))) if caused_by::<http_body_util::LengthLimitError>(&*e) => {
                 Self::failure(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "Twilio webhook rejected: body_too_large",
                     "body_too_large",
                 )
             }
-            Ok(Err(Failure::Exchange(e))) if timed_out(&e) => Self::failure(
+            Ok(Err(Failure::Exchange(e))) if timed_out(&*e) => Self::failure(
                 StatusCode::REQUEST_TIMEOUT,
                 "Twilio webhook rejected: client_timeout",
                 "client_timeout",

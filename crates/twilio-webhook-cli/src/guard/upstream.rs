@@ -2,8 +2,9 @@
 //! runtime, kept while idle and reused once the answer on them has been read to the end.
 //!
 //! This is hyper's own client connection (`hyper::client::conn::http1`) with a pool of a few lines:
-//! a worker is single-threaded, so its pool needs neither a key per host nor a task per connection
-//! handed back, which is what hyper-util's general client spends its time on.
+//! a worker is single-threaded, so its pool needs no key per host, and a connection needs no task
+//! of its own: the request that uses it drives it. hyper-util's general client spends its time on
+//! both.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -17,8 +18,9 @@ use http::header::{HOST, HeaderValue};
 use http::{Request, Response, Uri};
 use http_body::Frame;
 use hyper::body::Incoming;
-use hyper::client::conn::http1::SendRequest;
+use hyper::client::conn::http1::{Connection, SendRequest};
 use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 
 /// Idle connections a worker keeps at most; one more is closed.
 const MAX_IDLE: usize = 256;
@@ -95,13 +97,81 @@ pub(crate) enum Failure {
     /// No connection could be made.
     Connect(std::io::Error),
     /// The exchange failed: the upstream, or the client's body (too large, too slow).
-    Exchange(hyper::Error),
+    Exchange(BoxError),
+}
+
+/// One connection to the upstream: hyper's handle to send on it, and the connection itself, which
+/// the request using it drives (polls) from its own task, so an exchange costs no hand-over to a
+/// connection task and back.
+struct Link {
+    sender: SendRequest<Body>,
+    connection: Connection<TokioIo<TcpStream>, Body>,
+    /// The connection has ended (it must not be polled again, nor reused).
+    ended: bool,
+}
+
+/// Why an exchange failed, and the request if it was never written (it can go on a new connection).
+struct Unsent(BoxError, Option<Request<Body>>);
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl Link {
+    /// Drives the connection once (writing, reading); false once it has ended.
+    fn drive(&mut self, cx: &mut Context<'_>) -> bool {
+        if !self.ended {
+            self.ended = Pin::new(&mut self.connection).poll(cx).is_ready();
+        }
+        !self.ended
+    }
+
+    /// Sends `req` and drives the connection until the head of the answer is in. On success the
+    /// link comes back with the answer, its body still to be driven.
+    async fn exchange(mut self, req: Request<Body>) -> Result<(Response<Incoming>, Link), Unsent> {
+        let mut answer = std::pin::pin!(self.sender.try_send_request(req));
+        let answered = std::future::poll_fn(|cx| {
+            let open = self.drive(cx);
+            match answer.as_mut().poll(cx) {
+                Poll::Pending if !open => Poll::Ready(None),
+                polled => polled.map(Some),
+            }
+        })
+        .await;
+        match answered {
+            Some(Ok(response)) => Ok((response, self)),
+            Some(Err(mut e)) => {
+                let req = e.take_message();
+                Err(Unsent(e.into_error().into(), req))
+            }
+            None => {
+                // The connection ended without taking the request: dropping it hands the request
+                // back through the answer.
+                drop(self);
+                match answer.await {
+                    // Not seen: an answer needs the connection that was just dropped.
+                    Ok(_) => Err(Unsent(
+                        std::io::Error::from(std::io::ErrorKind::ConnectionAborted).into(),
+                        None,
+                    )),
+                    Err(mut e) => {
+                        let req = e.take_message();
+                        Err(Unsent(e.into_error().into(), req))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether an idle connection is still open and ready for a request: driven once, so that an
+    /// upstream that closed it is seen now.
+    fn is_ready(&mut self, cx: &mut Context<'_>) -> bool {
+        self.drive(cx) && self.sender.is_ready()
+    }
 }
 
 /// One worker's connections to the upstream.
 pub(crate) struct Upstream {
     target: Target,
-    idle: Mutex<VecDeque<(SendRequest<Body>, Instant)>>,
+    idle: Mutex<VecDeque<(Link, Instant)>>,
 }
 
 impl Upstream {
@@ -129,56 +199,58 @@ impl Upstream {
         }
         // Connecting is the rare path: boxed, so that it does not make every request's future
         // larger (and slower to move).
-        let (mut sender, reused) = match self.checkout().await {
-            Some(sender) => (sender, true),
+        let (link, reused) = match self.checkout().await {
+            Some(link) => (link, true),
             None => (Box::pin(self.connect()).await?, false),
         };
-        let answer = match sender.try_send_request(req).await {
-            Ok(answer) => answer,
-            Err(mut e) => match e.take_message() {
-                Some(req) if reused => {
-                    sender = Box::pin(self.connect()).await?;
-                    sender.send_request(req).await.map_err(Failure::Exchange)?
-                }
-                _ => return Err(Failure::Exchange(e.into_error())),
-            },
+        let (answer, link) = match link.exchange(req).await {
+            Ok(exchanged) => exchanged,
+            Err(Unsent(_, Some(req))) if reused => Box::pin(self.connect())
+                .await?
+                .exchange(req)
+                .await
+                .map_err(|Unsent(e, _)| Failure::Exchange(e))?,
+            Err(Unsent(e, _)) => return Err(Failure::Exchange(e)),
         };
         Ok(answer.map(|body| Pooled {
             body,
             ended: false,
-            sender: Some(sender),
+            link: Some(link),
             upstream: Arc::clone(self),
         }))
     }
 
     /// The most recently used idle connection that is still open and ready.
-    async fn checkout(&self) -> Option<SendRequest<Body>> {
-        loop {
-            let (mut sender, _) = self.lock().pop_back()?;
-            if !sender.is_closed() && sender.ready().await.is_ok() {
-                return Some(sender);
+    async fn checkout(&self) -> Option<Link> {
+        std::future::poll_fn(|cx| {
+            let mut idle = self.lock();
+            while let Some((mut link, _)) = idle.pop_back() {
+                if link.is_ready(cx) {
+                    return Poll::Ready(Some(link));
+                }
             }
-        }
+            Poll::Ready(None)
+        })
+        .await
     }
 
-    async fn connect(&self) -> Result<SendRequest<Body>, Failure> {
-        let stream = tokio::net::TcpStream::connect(self.target.connect.as_str())
+    async fn connect(&self) -> Result<Link, Failure> {
+        let stream = TcpStream::connect(self.target.connect.as_str())
             .await
             .map_err(Failure::Connect)?;
         let _ = stream.set_nodelay(true);
         let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
-            .map_err(Failure::Exchange)?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(target: "twilio_webhook::guard", error = %e, "upstream connection ended");
-            }
-        });
-        Ok(sender)
+            .map_err(|e| Failure::Exchange(e.into()))?;
+        Ok(Link {
+            sender,
+            connection,
+            ended: false,
+        })
     }
 
     /// Keeps a connection whose answer was read to the end, and lets go of those idle too long.
-    fn put(&self, sender: SendRequest<Body>) {
+    fn put(&self, link: Link) {
         let now = Instant::now();
         let mut idle = self.lock();
         while idle
@@ -187,23 +259,24 @@ impl Upstream {
         {
             idle.pop_front();
         }
-        if idle.len() < MAX_IDLE && !sender.is_closed() {
-            idle.push_back((sender, now));
+        if idle.len() < MAX_IDLE {
+            idle.push_back((link, now));
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(SendRequest<Body>, Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(Link, Instant)>> {
         // The queue is consistent after any panic (a push or a pop): keep using it.
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-/// The upstream's answer body: its connection goes back to the worker's pool once the body has been
-/// read to the end, and is closed if the body is dropped before.
+/// The upstream's answer body, which drives its connection as it is read: the connection goes back
+/// to the worker's pool once the body has been read to the end, and is closed if the body is
+/// dropped before.
 pub(crate) struct Pooled {
     body: Incoming,
     ended: bool,
-    sender: Option<SendRequest<Body>>,
+    link: Option<Link>,
     upstream: Arc<Upstream>,
 }
 
@@ -215,6 +288,9 @@ impl http_body::Body for Pooled {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        if let Some(link) = self.link.as_mut() {
+            link.drive(cx);
+        }
         let frame = Pin::new(&mut self.body).poll_frame(cx);
         if let Poll::Ready(None) = frame {
             self.ended = true;
@@ -233,10 +309,14 @@ impl http_body::Body for Pooled {
 
 impl Drop for Pooled {
     fn drop(&mut self) {
-        if http_body::Body::is_end_stream(self)
-            && let Some(sender) = self.sender.take()
+        if !http_body::Body::is_end_stream(self) {
+            return;
+        }
+        // Read to the end: one more turn lets the connection take its next request.
+        if let Some(mut link) = self.link.take()
+            && link.is_ready(&mut Context::from_waker(std::task::Waker::noop()))
         {
-            self.upstream.put(sender);
+            self.upstream.put(link);
         }
     }
 }
