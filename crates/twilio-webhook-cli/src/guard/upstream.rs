@@ -126,7 +126,10 @@ impl Link {
 
     /// Sends `req` and drives the connection until the head of the answer is in. On success the
     /// link comes back with the answer, its body still to be driven.
-    async fn exchange(mut self, req: Request<Body>) -> Result<(Response<Incoming>, Link), Unsent> {
+    async fn exchange(
+        mut self: Box<Self>,
+        req: Request<Body>,
+    ) -> Result<(Response<Incoming>, Box<Link>), Unsent> {
         let mut answer = std::pin::pin!(self.sender.try_send_request(req));
         let answered = std::future::poll_fn(|cx| {
             let open = self.drive(cx);
@@ -171,7 +174,9 @@ impl Link {
 /// One worker's connections to the upstream.
 pub(crate) struct Upstream {
     target: Target,
-    idle: Mutex<VecDeque<(Link, Instant)>>,
+    /// Boxed: a link is moved in and out of the pool and the answer on each request, and it is
+    /// some 700 bytes.
+    idle: Mutex<VecDeque<(Box<Link>, Instant)>>,
 }
 
 impl Upstream {
@@ -221,7 +226,7 @@ impl Upstream {
     }
 
     /// The most recently used idle connection that is still open and ready.
-    async fn checkout(&self) -> Option<Link> {
+    async fn checkout(&self) -> Option<Box<Link>> {
         std::future::poll_fn(|cx| {
             let mut idle = self.lock();
             while let Some((mut link, _)) = idle.pop_back() {
@@ -234,7 +239,7 @@ impl Upstream {
         .await
     }
 
-    async fn connect(&self) -> Result<Link, Failure> {
+    async fn connect(&self) -> Result<Box<Link>, Failure> {
         let stream = TcpStream::connect(self.target.connect.as_str())
             .await
             .map_err(Failure::Connect)?;
@@ -242,15 +247,15 @@ impl Upstream {
         let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| Failure::Exchange(e.into()))?;
-        Ok(Link {
+        Ok(Box::new(Link {
             sender,
             connection,
             ended: false,
-        })
+        }))
     }
 
     /// Keeps a connection whose answer was read to the end, and lets go of those idle too long.
-    fn put(&self, link: Link) {
+    fn put(&self, link: Box<Link>) {
         let now = Instant::now();
         let mut idle = self.lock();
         while idle
@@ -264,7 +269,7 @@ impl Upstream {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(Link, Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(Box<Link>, Instant)>> {
         // The queue is consistent after any panic (a push or a pop): keep using it.
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -276,7 +281,7 @@ impl Upstream {
 pub(crate) struct Pooled {
     body: Incoming,
     ended: bool,
-    link: Option<Link>,
+    link: Option<Box<Link>>,
     upstream: Arc<Upstream>,
 }
 
