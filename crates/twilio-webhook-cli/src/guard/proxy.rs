@@ -99,6 +99,11 @@ impl Forward {
         }))
     }
 
+    /// Closes the worker's idle upstream connections that are closed or idle too long.
+    pub(crate) fn sweep_idle(&self) {
+        self.0.upstream.sweep(Instant::now());
+    }
+
     /// The guard's own answer: a status, a line of text, and why (for the metrics).
     fn failure(status: StatusCode, text: &str, why: &'static str) -> Response<Body> {
         let mut response = Response::new(Body::from(format!("{text}\n")));

@@ -82,6 +82,10 @@ impl http_body::Body for DeadlineBody {
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
+/// How often a worker closes the idle upstream connections that the upstream closed or that were idle
+/// too long.
+const SWEEP_EVERY: Duration = Duration::from_secs(15);
+
 /// What every connection of a worker shares.
 struct Shared {
     config: Arc<Config>,
@@ -257,6 +261,14 @@ pub(crate) async fn work(
         forward,
         guarded,
         metrics,
+    });
+    let sweeper = shared.forward.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            every.tick().await;
+            sweeper.sweep_idle();
+        }
     });
     let graceful = GracefulShutdown::new();
     while let Some((stream, peer, permit)) = inbox.recv().await {

@@ -269,6 +269,15 @@ impl Upstream {
         }
     }
 
+    /// Closes the idle connections that the upstream closed, or that were idle too long (as of
+    /// `now`): nothing polls an idle connection, so without this a quiet worker would keep them.
+    pub(crate) fn sweep(&self, now: Instant) {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        self.lock().retain_mut(|(link, since)| {
+            now.saturating_duration_since(*since) <= IDLE_FOR && link.is_ready(&mut cx)
+        });
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(Box<Link>, Instant)>> {
         // The queue is consistent after any panic (a push or a pop): keep using it.
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
@@ -366,6 +375,29 @@ mod tests {
         ] {
             assert!(Target::parse(bad).is_err(), "{bad} was accepted");
         }
+    }
+
+    #[tokio::test]
+    async fn idle_connections_go_when_the_upstream_closes_them_or_when_idle_too_long() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = Upstream::new(Target::parse(&url).unwrap());
+        let first = upstream.connect().await.unwrap();
+        let (closed, _) = listener.accept().await.unwrap();
+        let second = upstream.connect().await.unwrap();
+        let (_open, _) = listener.accept().await.unwrap();
+        upstream.put(first);
+        upstream.put(second);
+        drop(closed);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        upstream.sweep(Instant::now());
+        assert_eq!(
+            upstream.lock().len(),
+            1,
+            "the closed one went, the open one stayed"
+        );
+        upstream.sweep(Instant::now() + IDLE_FOR + Duration::from_secs(1));
+        assert_eq!(upstream.lock().len(), 0, "idle too long");
     }
 
     #[test]
