@@ -54,7 +54,8 @@ pub(crate) struct GuardArgs {
     /// Where to listen (default 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR:PORT", env = "TWILIO_GUARD_LISTEN")]
     pub(crate) listen: Option<String>,
-    /// The app to protect: http://HOST:PORT.
+    /// The app to protect: http://HOST[:PORT][/PREFIX] (a prefix goes before every path; no credentials
+    /// or query).
     #[arg(long, value_name = "URL", env = "TWILIO_GUARD_UPSTREAM")]
     pub(crate) upstream: Option<String>,
     /// The URL Twilio calls, up to the path (repeat, or comma-separate, for several domains).
