@@ -11,7 +11,7 @@ use twilio_webhook::{Algorithm, Signer};
 use twilio_webhook_http_suite as suite;
 
 mod support;
-use support::{Echo, FORM, Guard, TOKEN, raw_headers, signed, signed_body};
+use support::{Echo, FORM, Guard, TOKEN, exchange, raw_headers, signed, signed_body};
 
 #[test]
 fn verified_requests_are_forwarded_byte_exact_and_refusals_never_reach_the_upstream() {
@@ -349,23 +349,6 @@ fn a_refusal_explains_itself_in_the_log_and_the_metrics() {
         assert!(text.contains(expected), "{expected}\n{text}");
     }
     assert_eq!(echo.hits(), 0);
-}
-
-/// Writes `head` and `body` on a fresh connection and reads the whole answer (the guard closes it).
-fn exchange(port: u16, head: &str, body: &[u8]) -> (String, Duration) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
-    let start = Instant::now();
-    stream.write_all(head.as_bytes()).expect("head");
-    let _ = stream.write_all(body);
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    (
-        String::from_utf8_lossy(&answer).into_owned(),
-        start.elapsed(),
-    )
 }
 
 #[test]

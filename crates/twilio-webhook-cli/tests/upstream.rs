@@ -9,7 +9,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use support::{FORM, Guard, signed};
+use support::{FORM, Guard, exchange, signed};
 use twilio_webhook_http_suite as suite;
 
 /// How the upstream ends an answer.
@@ -189,15 +189,7 @@ fn a_streamed_answer_arrives_whole_and_its_connection_is_reused_after() {
 fn the_upstream_sees_its_own_path_prefix_and_a_host_when_the_client_sent_none() {
     let upstream = Upstream::start(Ending::KeepAlive);
     let guard = Guard::start(&format!("{}/base/", upstream.url()), &["--pass", "/health"]);
-    let mut stream = TcpStream::connect(("127.0.0.1", guard.port)).expect("connect");
-    stream
-        .write_all(b"GET /health?x=1 HTTP/1.0\r\n\r\n")
-        .expect("write");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("read");
+    let (answer, _) = exchange(guard.port, "GET /health?x=1 HTTP/1.0\r\n\r\n", b"");
     assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
     let head = upstream.last_head();
     assert!(

@@ -346,29 +346,27 @@ mod tests {
 
     #[test]
     fn the_upstream_url_is_a_place_and_nothing_else() {
-        let t = Target::parse("http://127.0.0.1:8080").unwrap();
-        assert_eq!(
+        for (url, connect, host, prefix) in [
             (
-                t.connect.as_str(),
-                t.host.to_str().unwrap(),
-                t.prefix.as_str()
+                "http://127.0.0.1:8080",
+                "127.0.0.1:8080",
+                "127.0.0.1:8080",
+                "",
             ),
-            ("127.0.0.1:8080", "127.0.0.1:8080", "")
-        );
-        let t = Target::parse("http://app/base/").unwrap();
-        assert_eq!(
-            (
-                t.connect.as_str(),
-                t.host.to_str().unwrap(),
-                t.prefix.as_str()
-            ),
-            ("app:80", "app", "/base")
-        );
-        let t = Target::parse("http://[::1]:80/").unwrap();
-        assert_eq!(
-            (t.connect.as_str(), t.host.to_str().unwrap()),
-            ("[::1]:80", "[::1]")
-        );
+            ("http://app/base/", "app:80", "app", "/base"),
+            ("http://[::1]:80/", "[::1]:80", "[::1]", ""),
+        ] {
+            let t = Target::parse(url).unwrap();
+            assert_eq!(
+                (
+                    t.connect.as_str(),
+                    t.host.to_str().unwrap(),
+                    t.prefix.as_str()
+                ),
+                (connect, host, prefix),
+                "{url}"
+            );
+        }
         for bad in [
             "https://app",
             "app:80",

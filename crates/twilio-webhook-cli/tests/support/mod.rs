@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use twilio_webhook::{Algorithm, Signer};
 use twilio_webhook_http_suite as suite;
@@ -277,4 +277,21 @@ pub fn raw_headers(port: u16, request: &suite::RawRequest) -> Vec<(String, Strin
             )
         })
         .collect()
+}
+
+/// Writes `head` and `body` on a fresh connection and reads the whole answer (the guard closes it).
+pub fn exchange(port: u16, head: &str, body: &[u8]) -> (String, Duration) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let start = Instant::now();
+    stream.write_all(head.as_bytes()).expect("head");
+    let _ = stream.write_all(body);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    (
+        String::from_utf8_lossy(&answer).into_owned(),
+        start.elapsed(),
+    )
 }
