@@ -187,28 +187,23 @@ impl Forward {
 
 /// Whether `error`, or an error it wraps, is an `E`.
 fn caused_by<E: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current = Some(error);
-    while let Some(e) = current {
-        if e.is::<E>() {
-            return true;
-        }
-        current = e.source();
-    }
-    false
+    any_cause(error, |e| e.is::<E>())
 }
 
 /// Whether the request body failed because the client was too slow (the body's deadline).
 fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current = Some(error);
-    while let Some(e) = current {
-        if e.downcast_ref::<std::io::Error>()
+    any_cause(error, |e| {
+        e.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-        {
-            return true;
-        }
-        current = e.source();
-    }
-    false
+    })
+}
+
+/// Whether `error`, or an error it wraps, is what `is` looks for.
+fn any_cause(
+    error: &(dyn std::error::Error + 'static),
+    is: impl Fn(&(dyn std::error::Error + 'static)) -> bool,
+) -> bool {
+    std::iter::successors(Some(error), |e| e.source()).any(is)
 }
 
 impl tower_service::Service<Request<Body>> for Forward {

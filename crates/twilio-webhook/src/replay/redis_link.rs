@@ -176,12 +176,7 @@ fn sentinel_nodes(url: &str) -> Option<RedisResult<(Vec<String>, String)>> {
     };
     let hosts = hosts.rsplit_once('@').map_or(hosts, |(_, hosts)| hosts);
     let service = service.trim_end_matches('/');
-    let nodes: Vec<String> = hosts
-        .split(',')
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
-        .map(|host| format!("redis://{host}"))
-        .collect();
+    let nodes = node_urls(hosts, "redis://");
     Some(if nodes.is_empty() || service.is_empty() {
         Err(invalid(
             "a Sentinel URL names at least one Sentinel and a service",
@@ -189,6 +184,16 @@ fn sentinel_nodes(url: &str) -> Option<RedisResult<(Vec<String>, String)>> {
     } else {
         Ok((nodes, service.to_string()))
     })
+}
+
+/// `start` followed by each of the comma-separated `hosts` (blanks skipped): the URL of each node.
+fn node_urls(hosts: &str, start: &str) -> Vec<String> {
+    hosts
+        .split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(|host| format!("{start}{host}"))
+        .collect()
 }
 
 /// The node URLs of `redis-cluster://[user:password@]host:port,host:port` (`rediss-cluster://` for
@@ -203,13 +208,10 @@ fn cluster_nodes(url: &str) -> Option<RedisResult<Vec<String>>> {
         Some((userinfo, hosts)) => (format!("{userinfo}@"), hosts),
         None => (String::new(), rest),
     };
-    let hosts = hosts.trim_end_matches('/');
-    let nodes: Vec<String> = hosts
-        .split(',')
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
-        .map(|host| format!("{scheme}://{userinfo}{host}"))
-        .collect();
+    let nodes = node_urls(
+        hosts.trim_end_matches('/'),
+        &format!("{scheme}://{userinfo}"),
+    );
     Some(if nodes.is_empty() {
         Err(invalid("a cluster URL names at least one node"))
     } else {
