@@ -2,10 +2,13 @@
 //! upstream, through the same tower layer and public-URL policy as the axum crate.
 
 mod config;
+mod conn;
+mod h1;
 mod metrics;
 mod proxy;
 mod server;
 mod upstream;
+mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;

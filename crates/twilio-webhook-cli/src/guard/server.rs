@@ -1,82 +1,24 @@
-//! The listener: HTTP/1.1 with a header deadline, a body deadline, verification through the tower
-//! layer for the routes that need it, forwarding, metrics, a cap on connections, and a graceful
-//! shutdown.
-//!
-//! Every decision about a request is the core's: which path it was sent to and whether a rule exempts
-//! it (`PathRules`), whether its body is read and against which URL it is verified (the layer's
-//! `WebhookVerifier`), whether a failed delivery releases its replay key. This file translates and
-//! forwards.
+//! The listener: connections accepted under a cap and handed to the workers in turn, each worker a
+//! single-threaded runtime serving its connections (`conn`), a graceful shutdown, and the admin
+//! listener.
 
-use std::convert::Infallible;
-use std::error::Error as StdError;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::response::IntoResponse as _;
-use bytes::Bytes;
-use http::{Request, Response, StatusCode};
-use http_body::Frame;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use http::StatusCode;
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpListener;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
-use tower_service::Service as _;
-use twilio_webhook::{PathDecision, Refusal, WebhookRejection};
-use twilio_webhook_axum::{RequireTwilioSignature, TwilioWebhookLayer, TwilioWebhookRejection};
 
 use super::config::Config;
-use super::metrics::{Metrics, WorkerMetrics};
-use super::proxy::{Forward, Received, UpstreamFailure, strip_client_headers};
-
-/// A request body with a deadline: past it, reading fails as `TimedOut`, which the layer answers
-/// with `408` (a slow client), and a forwarded body stops. The timer is armed only when the body
-/// makes the reader wait: a body that came with its headers costs no timer.
-struct DeadlineBody {
-    inner: Incoming,
-    until: tokio::time::Instant,
-    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
-}
-
-impl http_body::Body for DeadlineBody {
-    type Data = Bytes;
-    type Error = Box<dyn StdError + Send + Sync>;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
-            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
-        }
-        let until = self.until;
-        let deadline = self
-            .deadline
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until)));
-        match deadline.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "the client sent its body too slowly",
-            ))))),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
-    }
-}
+use super::conn::{self, Worker};
+use super::h1::{self, Framing};
+use super::metrics::Metrics;
+use super::upstream::Upstream;
+use super::wire::Wire;
 
 /// The first pause after a failed `accept`, doubled on each failure in a row up to the longest.
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
@@ -85,95 +27,6 @@ const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// How often a worker closes the idle upstream connections that the upstream closed or that were idle
 /// too long.
 const SWEEP_EVERY: Duration = Duration::from_secs(15);
-
-/// What every connection of a worker shares.
-struct Shared {
-    config: Arc<Config>,
-    forward: Forward,
-    guarded: RequireTwilioSignature<Forward>,
-    metrics: WorkerMetrics,
-}
-
-/// A refusal as the layer answers it, counted.
-fn refuse(metrics: &Metrics, refusal: Refusal) -> Response<Body> {
-    let rejection = WebhookRejection::new(refusal, Vec::new());
-    metrics.rejected(rejection.code(), rejection.cause());
-    TwilioWebhookRejection::Rejected(rejection).into_response()
-}
-
-async fn handle(
-    shared: Arc<Shared>,
-    peer: SocketAddr,
-    req: Request<Incoming>,
-) -> Result<Response<Body>, Infallible> {
-    let start = Instant::now();
-    let (mut parts, body) = req.into_parts();
-    // What is decided and verified is what the upstream will see.
-    strip_client_headers(&mut parts.headers);
-    parts.extensions.insert(ConnectInfo(peer));
-    parts.extensions.insert(Received(start));
-    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let decision = match shared.config.paths.decide(target) {
-        Ok(decision) => decision,
-        Err(e) => return Ok(refuse(&shared.metrics, Refusal::BadTarget(e))),
-    };
-    let body = DeadlineBody {
-        inner: body,
-        until: tokio::time::Instant::from_std(start) + shared.config.client_timeout,
-        deadline: None,
-    };
-    let metrics = &shared.metrics;
-    let response = match decision {
-        PathDecision::Pass => {
-            // Unverified, but bounded like any other: the declared length first, then as sent.
-            let verifier = &shared.config.verifier;
-            if let Err(rejection) = verifier.check_declared_length(&parts.headers) {
-                metrics.rejected(rejection.code(), rejection.cause());
-                return Ok(TwilioWebhookRejection::Rejected(rejection).into_response());
-            }
-            let limited = http_body_util::Limited::new(body, verifier.limit());
-            let req = Request::from_parts(parts, Body::new(limited));
-            let response = shared.forward.clone().call(req).await?;
-            if response.extensions().get::<UpstreamFailure>().is_none() {
-                metrics.passed_through();
-            }
-            response
-        }
-        _ => {
-            let req = Request::from_parts(parts, Body::new(body));
-            let response = shared.guarded.clone().call(req).await?;
-            if let Some(rejection) = response.extensions().get::<WebhookRejection>() {
-                metrics.verified_in(start.elapsed());
-                match rejection.refusal() {
-                    Refusal::AnsweredDuplicate => metrics.duplicate("answered"),
-                    Refusal::Replayed => metrics.duplicate("refused"),
-                    _ => metrics.rejected(rejection.code(), rejection.cause()),
-                }
-            } else if response.extensions().get::<UpstreamFailure>().is_none() {
-                metrics.forwarded();
-            }
-            response
-        }
-    };
-    if let Some(UpstreamFailure(why)) = response.extensions().get::<UpstreamFailure>() {
-        metrics.upstream_failed(why);
-    }
-    Ok(response)
-}
-
-async fn admin(
-    metrics: Arc<Metrics>,
-    req: Request<Incoming>,
-) -> Result<Response<Body>, Infallible> {
-    let (status, body) = match req.uri().path() {
-        "/healthz" => (StatusCode::OK, "ok\n".to_string()),
-        "/metrics" => (StatusCode::OK, metrics.render()),
-        _ => (StatusCode::NOT_FOUND, "not found\n".to_string()),
-    };
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
-    Ok(response)
-}
 
 /// A connection accepted and handed to a worker: the socket (out of the accepting runtime), its peer,
 /// and its place under `--max-connections`.
@@ -237,79 +90,100 @@ pub(crate) async fn accept(
     tracing::info!(target: "twilio_webhook::guard", "shutting down: draining in-flight requests");
 }
 
-/// One worker: serves the connections handed to it, each through hyper's HTTP/1 with a header
-/// deadline, until its inbox closes; then lets its in-flight requests finish (for at most `grace`).
+/// One worker: serves the connections handed to it (`conn::serve`) until its inbox closes; then
+/// closes its idle connections and lets its in-flight requests finish (for at most `grace`).
 pub(crate) async fn work(
     config: Arc<Config>,
     metrics: Arc<Metrics>,
     mut inbox: UnboundedReceiver<Handoff>,
     grace: Duration,
 ) {
-    let metrics = metrics.worker();
-    let forward = Forward::new(
-        config.upstream.clone(),
-        config.upstream_timeout,
-        metrics.clone(),
-    );
-    let guarded = tower_layer::Layer::layer(
-        &TwilioWebhookLayer::new(config.verifier.clone()),
-        forward.clone(),
-    );
-    let header_timeout = config.client_timeout;
-    let shared = Arc::new(Shared {
+    let worker = Arc::new(Worker {
+        upstream: Upstream::new(config.upstream.clone()),
         config,
-        forward,
-        guarded,
-        metrics,
+        metrics: metrics.worker(),
     });
-    let sweeper = shared.forward.clone();
-    tokio::spawn(async move {
+    let sweeper = Arc::clone(&worker);
+    let sweeping = tokio::spawn(async move {
         let mut every = tokio::time::interval(SWEEP_EVERY);
         loop {
             every.tick().await;
-            sweeper.sweep_idle();
+            sweeper.upstream.sweep(Instant::now());
         }
     });
-    let graceful = GracefulShutdown::new();
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    // Each connection holds a sender: when all are gone, the receiver says so.
+    let (open, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
     while let Some((stream, peer, permit)) = inbox.recv().await {
         let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let conn_shared = Arc::clone(&shared);
-        let service =
-            hyper::service::service_fn(move |req| handle(Arc::clone(&conn_shared), peer, req));
-        let conn = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(header_timeout)
-            .serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
-        let metrics = shared.metrics.clone();
-        metrics.connection(true);
+        let (worker, stopping, open) = (Arc::clone(&worker), stopping.clone(), open.clone());
+        worker.metrics.connection(true);
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(target: "twilio_webhook::guard", error = %e, "connection ended");
-            }
-            metrics.connection(false);
-            drop(permit);
+            conn::serve(Arc::clone(&worker), stream, peer, stopping).await;
+            worker.metrics.connection(false);
+            drop((permit, open));
         });
     }
-    if tokio::time::timeout(grace, graceful.shutdown())
+    let _ = stop.send(true);
+    drop(open);
+    if tokio::time::timeout(grace, all_closed.recv())
         .await
         .is_err()
     {
         tracing::warn!(target: "twilio_webhook::guard", "in-flight requests did not finish in time");
     }
+    sweeping.abort();
 }
 
-/// Serves `/healthz` and `/metrics` on `listener`.
+/// Serves `/healthz` and `/metrics` on `listener`: one request a connection.
 pub(crate) async fn admin_server(listener: TcpListener, metrics: Arc<Metrics>) {
     while let Ok((stream, _)) = listener.accept().await {
-        let metrics = Arc::clone(&metrics);
-        let service = hyper::service::service_fn(move |req| admin(Arc::clone(&metrics), req));
-        tokio::spawn(
-            hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service),
-        );
+        tokio::spawn(admin(Wire::new(stream), Arc::clone(&metrics)));
     }
 }
+
+/// How long an admin connection may take to send its request.
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn admin(mut wire: Wire, metrics: Arc<Metrics>) {
+    let deadline = tokio::time::Instant::now() + ADMIN_TIMEOUT;
+    let (http10, status, kind, body) = loop {
+        match h1::parse_request(wire.buffered()) {
+            Ok(Some((head, _))) => {
+                let path = head.target.split('?').next().unwrap_or_default();
+                let (status, kind, body) = match path {
+                    "/healthz" => (StatusCode::OK, TEXT, "ok\n".to_string()),
+                    "/metrics" => (StatusCode::OK, PROMETHEUS, metrics.render()),
+                    _ => (StatusCode::NOT_FOUND, TEXT, "not found\n".to_string()),
+                };
+                break (head.http10, status, kind, body);
+            }
+            Ok(None) => {}
+            Err(h1::Bad(status, code)) => {
+                break (false, status, TEXT, format!("bad request: {code}\n"));
+            }
+        }
+        match tokio::time::timeout_at(deadline, wire.fill()).await {
+            Ok(Ok(n)) if n > 0 => {}
+            _ => return,
+        }
+    };
+    let mut out = Vec::new();
+    let length = Framing::Length(body.len() as u64);
+    h1::write_response_head(
+        &mut out,
+        http10,
+        status,
+        (kind, false),
+        Some(length),
+        Some("close"),
+    );
+    out.extend_from_slice(body.as_bytes());
+    let _ = wire.stream.write_all(&out).await;
+}
+
+const TEXT: &[u8] = b"content-type: text/plain; charset=utf-8\r\n";
+const PROMETHEUS: &[u8] = b"content-type: text/plain; version=0.0.4; charset=utf-8\r\n";

@@ -1,26 +1,19 @@
-//! The upstream as one worker reaches it: HTTP/1.1 connections, each driven by a task on the worker's
-//! runtime, kept while idle and reused once the answer on them has been read to the end.
-//!
-//! This is hyper's own client connection (`hyper::client::conn::http1`) with a pool of a few lines:
-//! a worker is single-threaded, so its pool needs no key per host, and a connection needs no task
-//! of its own: the request that uses it drives it. hyper-util's general client spends its time on
-//! both.
+//! The upstream as one worker reaches it: HTTP/1.1 connections kept while idle, in a plain list per
+//! worker, and reused once the answer on them has been read to the end. The request that uses a
+//! connection writes and reads it itself: no task per connection, no hand-over.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use bytes::Bytes;
-use http::header::{HOST, HeaderValue};
-use http::{Request, Response, Uri};
-use http_body::Frame;
-use hyper::body::Incoming;
-use hyper::client::conn::http1::{Connection, SendRequest};
-use hyper_util::rt::TokioIo;
+use http::header::{HOST, HeaderMap, HeaderValue};
+use http::{Method, Uri};
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
+
+use super::h1::{self, ResponseHead};
+use super::wire::Wire;
 
 /// Idle connections a worker keeps at most; one more is closed.
 const MAX_IDLE: usize = 256;
@@ -78,20 +71,15 @@ impl Target {
         })
     }
 
-    /// The request target to send upstream for `uri` (as the client sent it): origin-form, after
-    /// the upstream's prefix. `None` for an asterisk-form target (`OPTIONS *`).
-    pub(crate) fn request_target(&self, uri: &Uri) -> Option<Uri> {
-        let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
-        if !target.starts_with('/') {
-            return None;
-        }
+    /// The request target to send upstream for `target` (as the client sent it): its origin form
+    /// (the core's reading of which path it was sent to), after the upstream's prefix. `None` for a
+    /// target that has none (`OPTIONS *`, a fragment).
+    pub(crate) fn request_target<'a>(&self, target: &'a str) -> Option<Cow<'a, str>> {
+        let origin = twilio_webhook::origin_form(target).ok()?;
         if self.prefix.is_empty() {
-            if uri.scheme().is_none() {
-                return Some(uri.clone());
-            }
-            return target.parse().ok();
+            return Some(origin);
         }
-        format!("{}{target}", self.prefix).parse().ok()
+        Some(Cow::Owned(format!("{}{origin}", self.prefix)))
     }
 }
 
@@ -100,95 +88,31 @@ impl Target {
 pub(crate) enum Failure {
     /// No connection could be made.
     Connect(std::io::Error),
-    /// The exchange failed: the upstream, or the client's body (too large, too slow).
-    Exchange(BoxError),
+    /// The exchange failed: the connection, or an answer that cannot be relayed safely.
+    Exchange(std::io::Error),
 }
 
-/// One connection to the upstream: hyper's handle to send on it, and the connection itself, which
-/// the request using it drives (polls) from its own task, so an exchange costs no hand-over to a
-/// connection task and back.
-struct Link {
-    sender: SendRequest<Body>,
-    connection: Connection<TokioIo<TcpStream>, Body>,
-    /// The connection has ended (it must not be polled again, nor reused).
-    ended: bool,
-}
-
-/// Why an exchange failed, and the request if it was never written (it can go on a new connection).
-struct Unsent(BoxError, Option<Request<Body>>);
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-impl Link {
-    /// Drives the connection once (writing, reading); false once it has ended.
-    fn drive(&mut self, cx: &mut Context<'_>) -> bool {
-        if !self.ended {
-            self.ended = Pin::new(&mut self.connection).poll(cx).is_ready();
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Connect(e) => write!(f, "cannot connect: {e}"),
+            Failure::Exchange(e) => write!(f, "{e}"),
         }
-        !self.ended
-    }
-
-    /// Sends `req` and drives the connection until the head of the answer is in. On success the
-    /// link comes back with the answer, its body still to be driven.
-    async fn exchange(
-        mut self: Box<Self>,
-        req: Request<Body>,
-    ) -> Result<(Response<Incoming>, Box<Link>), Unsent> {
-        let mut answer = std::pin::pin!(self.sender.try_send_request(req));
-        let answered = std::future::poll_fn(|cx| {
-            let open = self.drive(cx);
-            match answer.as_mut().poll(cx) {
-                Poll::Pending if !open => Poll::Ready(None),
-                polled => polled.map(Some),
-            }
-        })
-        .await;
-        match answered {
-            Some(Ok(response)) => Ok((response, self)),
-            Some(Err(mut e)) => {
-                let req = e.take_message();
-                Err(Unsent(e.into_error().into(), req))
-            }
-            None => {
-                // The connection ended without taking the request: dropping it hands the request
-                // back through the answer.
-                drop(self);
-                match answer.await {
-                    // Not seen: an answer needs the connection that was just dropped.
-                    Ok(_) => Err(Unsent(
-                        std::io::Error::from(std::io::ErrorKind::ConnectionAborted).into(),
-                        None,
-                    )),
-                    Err(mut e) => {
-                        let req = e.take_message();
-                        Err(Unsent(e.into_error().into(), req))
-                    }
-                }
-            }
-        }
-    }
-
-    /// Whether an idle connection is still open and ready for a request: driven once, so that an
-    /// upstream that closed it is seen now.
-    fn is_ready(&mut self, cx: &mut Context<'_>) -> bool {
-        self.drive(cx) && self.sender.is_ready()
     }
 }
 
 /// One worker's connections to the upstream.
 pub(crate) struct Upstream {
     target: Target,
-    /// Boxed: a link is moved in and out of the pool and the answer on each request, and it is
-    /// some 700 bytes.
-    idle: Mutex<VecDeque<(Box<Link>, Instant)>>,
+    idle: Mutex<VecDeque<(Wire, Instant)>>,
 }
 
 impl Upstream {
-    pub(crate) fn new(target: Target) -> Arc<Self> {
-        Arc::new(Upstream {
+    pub(crate) fn new(target: Target) -> Self {
+        Upstream {
             target,
             idle: Mutex::new(VecDeque::new()),
-        })
+        }
     }
 
     /// The upstream's place.
@@ -196,70 +120,84 @@ impl Upstream {
         &self.target
     }
 
-    /// Sends `req` (its target already made with [`Target::request_target`]) on an idle connection,
-    /// or a new one; a request that an idle connection closed before it was written is sent again
-    /// on a new connection.
-    pub(crate) async fn send(
-        self: &Arc<Self>,
-        mut req: Request<Body>,
-    ) -> Result<Response<Pooled>, Failure> {
-        if !req.headers().contains_key(HOST) {
-            req.headers_mut().insert(HOST, self.target.host.clone());
+    /// The `Host` header for a request that came without one.
+    pub(crate) fn add_host(&self, headers: &mut HeaderMap) {
+        if !headers.contains_key(HOST) {
+            headers.insert(HOST, self.target.host.clone());
         }
-        // Connecting is the rare path: boxed, so that it does not make every request's future
-        // larger (and slower to move).
-        let (link, reused) = match self.checkout().await {
-            Some(link) => (link, true),
+    }
+
+    /// Sends `request` (a whole request, head and body) on an idle connection or a new one, and reads
+    /// the head of the answer to it (`method` says whether the answer has a body; the header lines
+    /// to relay go to `lines`). A request that an
+    /// idle connection could not take is sent again on a new connection. The connection comes back
+    /// with the answer, its body still to be read.
+    pub(crate) async fn exchange(
+        &self,
+        request: &[u8],
+        method: &Method,
+        lines: &mut Vec<u8>,
+    ) -> Result<(ResponseHead, Wire), Failure> {
+        let (mut wire, reused) = match self.checkout() {
+            Some(wire) => (wire, true),
             None => (Box::pin(self.connect()).await?, false),
         };
-        let (answer, link) = match link.exchange(req).await {
-            Ok(exchanged) => exchanged,
-            Err(Unsent(_, Some(req))) if reused => Box::pin(self.connect())
-                .await?
-                .exchange(req)
-                .await
-                .map_err(|Unsent(e, _)| Failure::Exchange(e))?,
-            Err(Unsent(e, _)) => return Err(Failure::Exchange(e)),
-        };
-        Ok(answer.map(|body| Pooled {
-            body,
-            ended: false,
-            link: Some(link),
-            upstream: Arc::clone(self),
-        }))
-    }
-
-    /// The most recently used idle connection that is still open and ready.
-    async fn checkout(&self) -> Option<Box<Link>> {
-        std::future::poll_fn(|cx| {
-            let mut idle = self.lock();
-            while let Some((mut link, _)) = idle.pop_back() {
-                if link.is_ready(cx) {
-                    return Poll::Ready(Some(link));
-                }
+        if let Err(e) = wire.stream.write_all(request).await {
+            if !reused {
+                return Err(Failure::Exchange(e));
             }
-            Poll::Ready(None)
-        })
-        .await
+            wire = Box::pin(self.connect()).await?;
+            wire.stream
+                .write_all(request)
+                .await
+                .map_err(Failure::Exchange)?;
+        }
+        loop {
+            match h1::parse_response(wire.buffered(), method, lines) {
+                Ok(Some((head, len))) => {
+                    wire.consume(len);
+                    // An interim answer (`100 Continue`, `103 Early Hints`): the final one follows.
+                    if head.status.is_informational() {
+                        if head.status == http::StatusCode::SWITCHING_PROTOCOLS {
+                            return Err(Failure::Exchange(invalid("an unasked protocol switch")));
+                        }
+                        continue;
+                    }
+                    return Ok((head, wire));
+                }
+                Ok(None) => {}
+                Err(why) => return Err(Failure::Exchange(invalid(why))),
+            }
+            if wire.fill().await.map_err(Failure::Exchange)? == 0 {
+                return Err(Failure::Exchange(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the upstream closed the connection without answering",
+                )));
+            }
+        }
     }
 
-    async fn connect(&self) -> Result<Box<Link>, Failure> {
+    /// The most recently used idle connection that is still open.
+    fn checkout(&self) -> Option<Wire> {
+        let mut idle = self.lock();
+        while let Some((wire, _)) = idle.pop_back() {
+            if wire.is_idle_and_open() {
+                return Some(wire);
+            }
+        }
+        None
+    }
+
+    async fn connect(&self) -> Result<Wire, Failure> {
         let stream = TcpStream::connect(self.target.connect.as_str())
             .await
             .map_err(Failure::Connect)?;
         let _ = stream.set_nodelay(true);
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| Failure::Exchange(e.into()))?;
-        Ok(Box::new(Link {
-            sender,
-            connection,
-            ended: false,
-        }))
+        Ok(Wire::new(stream))
     }
 
     /// Keeps a connection whose answer was read to the end, and lets go of those idle too long.
-    fn put(&self, link: Box<Link>) {
+    pub(crate) fn put(&self, wire: Wire) {
         let now = Instant::now();
         let mut idle = self.lock();
         while idle
@@ -269,74 +207,26 @@ impl Upstream {
             idle.pop_front();
         }
         if idle.len() < MAX_IDLE {
-            idle.push_back((link, now));
+            idle.push_back((wire, now));
         }
     }
 
     /// Closes the idle connections that the upstream closed, or that were idle too long (as of
-    /// `now`): nothing polls an idle connection, so without this a quiet worker would keep them.
+    /// `now`): nothing reads an idle connection, so without this a quiet worker would keep them.
     pub(crate) fn sweep(&self, now: Instant) {
-        let mut cx = Context::from_waker(std::task::Waker::noop());
-        self.lock().retain_mut(|(link, since)| {
-            now.saturating_duration_since(*since) <= IDLE_FOR && link.is_ready(&mut cx)
+        self.lock().retain(|(wire, since)| {
+            now.saturating_duration_since(*since) <= IDLE_FOR && wire.is_idle_and_open()
         });
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(Box<Link>, Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(Wire, Instant)>> {
         // The queue is consistent after any panic (a push or a pop): keep using it.
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-/// The upstream's answer body, which drives its connection as it is read: the connection goes back
-/// to the worker's pool once the body has been read to the end, and is closed if the body is
-/// dropped before.
-pub(crate) struct Pooled {
-    body: Incoming,
-    ended: bool,
-    link: Option<Box<Link>>,
-    upstream: Arc<Upstream>,
-}
-
-impl http_body::Body for Pooled {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        if let Some(link) = self.link.as_mut() {
-            link.drive(cx);
-        }
-        let frame = Pin::new(&mut self.body).poll_frame(cx);
-        if let Poll::Ready(None) = frame {
-            self.ended = true;
-        }
-        frame
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.ended || self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.body.size_hint()
-    }
-}
-
-impl Drop for Pooled {
-    fn drop(&mut self) {
-        if !http_body::Body::is_end_stream(self) {
-            return;
-        }
-        // Read to the end: one more turn lets the connection take its next request.
-        if let Some(mut link) = self.link.take()
-            && link.is_ready(&mut Context::from_waker(std::task::Waker::noop()))
-        {
-            self.upstream.put(link);
-        }
-    }
+fn invalid(why: &'static str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, why)
 }
 
 #[cfg(test)]
@@ -413,15 +303,14 @@ mod tests {
             ("http://other/sms", Some("/sms"), Some("/base/sms")),
             ("*", None, None),
         ] {
-            let uri: Uri = uri.parse().unwrap();
-            let show = |u: Option<Uri>| u.map(|u| u.to_string());
+            let show = |u: Option<Cow<'_, str>>| u.map(Cow::into_owned);
             assert_eq!(
-                show(plain.request_target(&uri)).as_deref(),
+                show(plain.request_target(uri)).as_deref(),
                 want_plain,
                 "{uri}"
             );
             assert_eq!(
-                show(based.request_target(&uri)).as_deref(),
+                show(based.request_target(uri)).as_deref(),
                 want_based,
                 "{uri}"
             );

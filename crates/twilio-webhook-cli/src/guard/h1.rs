@@ -1,0 +1,580 @@
+//! HTTP/1.1 as the guard reads and writes it, on both sides: the heads tokenised by `httparse` (the
+//! parser hyper uses), the framing decided here, strictly. Anything a server and the app behind it
+//! could read two ways is refused, never guessed at: `Transfer-Encoding` with `Content-Length`, a
+//! transfer coding other than `chunked` alone, a length that is not plain digits or given twice, a
+//! chunk size that is not plain hex, a line ended by a bare LF, obsolete line folding.
+//!
+//! The guard always forwards a request body with a `Content-Length` (it has read it whole), so what
+//! the upstream receives has one framing only, the one the guard verified.
+
+use std::fmt::Write as _;
+use std::mem::MaybeUninit;
+
+use bytes::Bytes;
+
+use http::header::{
+    CONNECTION, CONTENT_LENGTH, EXPECT, HeaderMap, HeaderName, HeaderValue, TRANSFER_ENCODING,
+};
+use http::{Method, StatusCode};
+
+/// The most header fields in a head.
+const MAX_HEADERS: usize = 100;
+/// The longest head, in bytes.
+pub(crate) const MAX_HEAD: usize = 64 * 1024;
+
+/// How a body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// Exactly this many bytes (0 for none).
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Until the connection closes (an answer only).
+    UntilClose,
+}
+
+/// Why a request head is refused: the status it gets, and the code named in its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Bad(pub(crate) StatusCode, pub(crate) &'static str);
+
+impl Bad {
+    const fn new(status: StatusCode, code: &'static str) -> Self {
+        Bad(status, code)
+    }
+}
+
+const MALFORMED: Bad = Bad::new(StatusCode::BAD_REQUEST, "malformed_request");
+const AMBIGUOUS_LENGTH: Bad = Bad::new(StatusCode::BAD_REQUEST, "ambiguous_length");
+const TOO_LARGE_HEAD: Bad = Bad::new(
+    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+    "head_too_large",
+);
+const CODING: Bad = Bad::new(StatusCode::NOT_IMPLEMENTED, "unsupported_transfer_coding");
+const VERSION: Bad = Bad::new(
+    StatusCode::HTTP_VERSION_NOT_SUPPORTED,
+    "unsupported_version",
+);
+
+/// A request head, parsed.
+#[derive(Debug)]
+pub(crate) struct RequestHead {
+    pub(crate) method: Method,
+    /// The request target as sent.
+    pub(crate) target: String,
+    /// HTTP/1.0 (else 1.1).
+    pub(crate) http10: bool,
+    pub(crate) headers: HeaderMap,
+    pub(crate) framing: Framing,
+    /// Whether the client keeps the connection after this exchange.
+    pub(crate) keep_alive: bool,
+    /// `Expect: 100-continue` (HTTP/1.1): the client waits for a go-ahead before its body.
+    pub(crate) expects_continue: bool,
+}
+
+/// Parses a request head at the start of `buf`: `Ok(None)` when more bytes are needed, else the head
+/// and its length in bytes.
+pub(crate) fn parse_request(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, Bad> {
+    // Left uninitialised until parsed: zeroing 100 fields costs more than parsing a small head.
+    let mut fields = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut []);
+    let len = match req.parse_with_uninit_headers(buf, &mut fields) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => return Ok(None),
+        Ok(httparse::Status::Partial) | Err(httparse::Error::TooManyHeaders) => {
+            return Err(TOO_LARGE_HEAD);
+        }
+        Err(httparse::Error::Version) => return Err(VERSION),
+        Err(_) => return Err(MALFORMED),
+    };
+    if len > MAX_HEAD {
+        return Err(TOO_LARGE_HEAD);
+    }
+    let http10 = match req.version {
+        Some(1) => false,
+        Some(0) => true,
+        _ => return Err(VERSION),
+    };
+    let method = req
+        .method
+        .and_then(|m| Method::from_bytes(m.as_bytes()).ok())
+        .ok_or(MALFORMED)?;
+    let target = req.path.ok_or(MALFORMED)?.to_string();
+    let headers = header_map(buf, len, req.headers).ok_or(MALFORMED)?;
+    let framing = request_framing(&headers, http10)?;
+    let tokens = connection_tokens(values(&headers, CONNECTION));
+    let keep_alive = if http10 {
+        tokens.keep_alive && !tokens.close
+    } else {
+        !tokens.close
+    };
+    let expects_continue = !http10
+        && headers
+            .get(EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let head = RequestHead {
+        method,
+        target,
+        http10,
+        headers,
+        framing,
+        keep_alive,
+        expects_continue,
+    };
+    Ok(Some((head, len)))
+}
+
+/// The fields as a header map (`None` if a name or value is not one). The values share one copy of
+/// the head (`buf`'s first `len` bytes): a value costs no allocation of its own.
+fn header_map(buf: &[u8], len: usize, fields: &[httparse::Header<'_>]) -> Option<HeaderMap> {
+    let head = Bytes::copy_from_slice(buf.get(..len)?);
+    // Room for the two the guard may add (`Host`, the verified header).
+    let mut headers = HeaderMap::with_capacity(fields.len() + 2);
+    for field in fields {
+        let name = HeaderName::from_bytes(field.name.as_bytes()).ok()?;
+        let start = (field.value.as_ptr() as usize).checked_sub(buf.as_ptr() as usize)?;
+        let end = start.checked_add(field.value.len())?;
+        if end > len {
+            return None;
+        }
+        let value = HeaderValue::from_maybe_shared(head.slice(start..end)).ok()?;
+        headers.append(name, value);
+    }
+    Some(headers)
+}
+
+/// A request's framing (RFC 9112 §6), refusing whatever is ambiguous.
+fn request_framing(headers: &HeaderMap, http10: bool) -> Result<Framing, Bad> {
+    let has_coding = headers.contains_key(TRANSFER_ENCODING);
+    if has_coding {
+        if http10 {
+            return Err(AMBIGUOUS_LENGTH);
+        }
+        if headers.contains_key(CONTENT_LENGTH) {
+            return Err(AMBIGUOUS_LENGTH);
+        }
+        return match coding(values(headers, TRANSFER_ENCODING)) {
+            Coding::Chunked => Ok(Framing::Chunked),
+            Coding::Other => Err(CODING),
+        };
+    }
+    match content_length(values(headers, CONTENT_LENGTH)) {
+        Ok(Some(n)) => Ok(Framing::Length(n)),
+        Ok(None) => Ok(Framing::Length(0)),
+        Err(()) => Err(AMBIGUOUS_LENGTH),
+    }
+}
+
+enum Coding {
+    /// `chunked`, alone.
+    Chunked,
+    Other,
+}
+
+/// The values of `name` in `headers`, as bytes.
+fn values<'a>(headers: &'a HeaderMap, name: HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a {
+    headers.get_all(name).into_iter().map(HeaderValue::as_bytes)
+}
+
+/// The transfer codings: `chunked` alone is the one the guard takes (in requests) or follows (in
+/// answers); any other list is `Other`.
+fn coding<'a>(values: impl Iterator<Item = &'a [u8]>) -> Coding {
+    let mut codings = values
+        .flat_map(|v| v.split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii)
+        .filter(|c| !c.is_empty());
+    match (codings.next(), codings.next()) {
+        (Some(only), None) if only.eq_ignore_ascii_case(b"chunked") => Coding::Chunked,
+        _ => Coding::Other,
+    }
+}
+
+/// The `Content-Length`: `Ok(None)` when absent; an error unless there is exactly one, of 1 to 18
+/// plain digits.
+fn content_length<'a>(mut values: impl Iterator<Item = &'a [u8]>) -> Result<Option<u64>, ()> {
+    let Some(digits) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(());
+    }
+    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(());
+    }
+    Ok(Some(
+        digits
+            .iter()
+            .fold(0u64, |n, d| n * 10 + u64::from(d - b'0')),
+    ))
+}
+
+#[derive(Default)]
+struct Tokens {
+    close: bool,
+    keep_alive: bool,
+}
+
+/// Whether `Connection` (its `values`) says `close` or `keep-alive`.
+fn connection_tokens<'a>(values: impl Iterator<Item = &'a [u8]>) -> Tokens {
+    let mut tokens = Tokens::default();
+    for token in values
+        .flat_map(|v| v.split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii)
+    {
+        tokens.close |= token.eq_ignore_ascii_case(b"close");
+        tokens.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+    }
+    tokens
+}
+
+/// An answer head from the upstream, parsed.
+#[derive(Debug)]
+pub(crate) struct ResponseHead {
+    pub(crate) status: StatusCode,
+    pub(crate) framing: Framing,
+    /// Whether the upstream keeps the connection after this answer.
+    pub(crate) keep_alive: bool,
+    /// An answer without a body whatever its headers say (to `HEAD`, `1xx`, `204`, `304`): its
+    /// `Content-Length`, if any, is relayed as it is.
+    pub(crate) bodiless: bool,
+    /// Whether it has a `Date`.
+    pub(crate) has_date: bool,
+}
+
+/// Parses an answer at the start of `buf` to a request with `method`: `Ok(None)` when more bytes
+/// are needed; `Err` for an answer that cannot be relayed safely. The header lines to relay go to
+/// `lines` (`name: value` and CRLF each): all but the hop-by-hop ones, those `Connection` names, and
+/// the framing, which the guard sets itself.
+pub(crate) fn parse_response(
+    buf: &[u8],
+    method: &Method,
+    lines: &mut Vec<u8>,
+) -> Result<Option<(ResponseHead, usize)>, &'static str> {
+    let mut fields = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut res = httparse::Response::new(&mut []);
+    let config = httparse::ParserConfig::default();
+    let len = match config.parse_response_with_uninit_headers(&mut res, buf, &mut fields) {
+        Ok(httparse::Status::Complete(len)) if len <= MAX_HEAD => len,
+        Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => return Ok(None),
+        _ => return Err("a malformed answer"),
+    };
+    let status = res
+        .code
+        .and_then(|c| StatusCode::from_u16(c).ok())
+        .ok_or("a malformed status")?;
+    let http10 = res.version == Some(0);
+    let fields: &[httparse::Header<'_>] = res.headers;
+    let named = |name: &'static str| {
+        fields
+            .iter()
+            .filter(move |f| f.name.eq_ignore_ascii_case(name))
+            .map(|f| f.value)
+    };
+    let bodiless = method == Method::HEAD
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    let framing = if bodiless {
+        Framing::Length(0)
+    } else if named("transfer-encoding").next().is_some() {
+        match coding(named("transfer-encoding")) {
+            Coding::Chunked if !http10 => Framing::Chunked,
+            _ => return Err("an unsupported transfer coding"),
+        }
+    } else {
+        match content_length(named("content-length")) {
+            Ok(Some(n)) => Framing::Length(n),
+            Ok(None) => Framing::UntilClose,
+            Err(()) => return Err("an ambiguous Content-Length"),
+        }
+    };
+    let tokens = connection_tokens(named("connection"));
+    let keep_alive =
+        framing != Framing::UntilClose && !tokens.close && (!http10 || tokens.keep_alive);
+    lines.clear();
+    let mut has_date = false;
+    for field in fields {
+        let name = field.name.as_bytes();
+        let framed = name.eq_ignore_ascii_case(b"content-length") && !bodiless;
+        if framed || is_hop_by_hop(name, named("connection")) {
+            continue;
+        }
+        if HeaderName::from_bytes(name).is_err() || HeaderValue::from_bytes(field.value).is_err() {
+            return Err("a malformed header");
+        }
+        has_date |= name.eq_ignore_ascii_case(b"date");
+        push_line(lines, name, field.value);
+    }
+    let head = ResponseHead {
+        status,
+        framing,
+        keep_alive,
+        bodiless,
+        has_date,
+    };
+    Ok(Some((head, len)))
+}
+
+/// The hop-by-hop header names (RFC 9110 §7.6.1, and `Keep-Alive`, `Proxy-Authenticate`,
+/// `Proxy-Authorization`, `TE`, `Trailer`, `Upgrade` as proxies drop them).
+pub(crate) const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Whether a header is hop-by-hop: one of [`HOP_BY_HOP`], or named by `connection` (the values of the
+/// `Connection` headers).
+pub(crate) fn is_hop_by_hop<'a>(name: &[u8], connection: impl Iterator<Item = &'a [u8]>) -> bool {
+    HOP_BY_HOP
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h.as_bytes()))
+        || connection
+            .flat_map(|v| v.split(|&b| b == b','))
+            .any(|token| name.eq_ignore_ascii_case(token.trim_ascii()))
+}
+
+/// Appends the line `name: value` and CRLF.
+pub(crate) fn push_line(lines: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    lines.extend_from_slice(name);
+    lines.extend_from_slice(b": ");
+    lines.extend_from_slice(value);
+    lines.extend_from_slice(b"\r\n");
+}
+
+/// The fields of header `lines` (as [`parse_response`] and [`push_line`] write them).
+pub(crate) fn fields(lines: &[u8]) -> impl Iterator<Item = (&str, &[u8])> {
+    lines
+        .split(|&b| b == b'\n')
+        .filter_map(|line| line.strip_suffix(b"\r"))
+        .filter_map(|line| {
+            let colon = line.iter().position(|&b| b == b':')?;
+            let name = std::str::from_utf8(line.get(..colon)?).ok()?;
+            Some((name, line.get(colon + 2..).unwrap_or_default()))
+        })
+}
+
+/// Where a chunked body stands, fed as bytes arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Chunked {
+    /// A chunk-size line is next.
+    Size,
+    /// This many data bytes of the current chunk are still to come.
+    Data(u64),
+    /// The CRLF after a chunk's data.
+    DataEnd,
+    /// The trailer section after the last chunk (discarded).
+    Trailers,
+    /// The body has ended.
+    Done,
+}
+
+/// What one step of [`Chunked::step`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// `consumed` bytes were framing or trailers.
+    Framing(usize),
+    /// The next `n` bytes of the input are data.
+    Data(usize),
+    /// More input is needed.
+    More,
+}
+
+impl Chunked {
+    /// Advances over the start of `input`; `Err` for a body that is not valid chunked coding.
+    pub(crate) fn step(&mut self, input: &[u8]) -> Result<Step, &'static str> {
+        match *self {
+            Chunked::Size => {
+                let Some(line) = line(input)? else {
+                    return Ok(Step::More);
+                };
+                let size = chunk_size(line.0)?;
+                *self = if size == 0 {
+                    Chunked::Trailers
+                } else {
+                    Chunked::Data(size)
+                };
+                Ok(Step::Framing(line.1))
+            }
+            Chunked::Data(left) => {
+                if input.is_empty() {
+                    return Ok(Step::More);
+                }
+                let n = usize::try_from(left).unwrap_or(usize::MAX).min(input.len());
+                let left = left - n as u64;
+                *self = if left == 0 {
+                    Chunked::DataEnd
+                } else {
+                    Chunked::Data(left)
+                };
+                Ok(Step::Data(n))
+            }
+            Chunked::DataEnd => match input {
+                [b'\r', b'\n', ..] => {
+                    *self = Chunked::Size;
+                    Ok(Step::Framing(2))
+                }
+                [] | [b'\r'] => Ok(Step::More),
+                _ => Err("no CRLF after a chunk"),
+            },
+            Chunked::Trailers => {
+                let Some((field, used)) = line(input)? else {
+                    return Ok(Step::More);
+                };
+                if field.is_empty() {
+                    *self = Chunked::Done;
+                }
+                Ok(Step::Framing(used))
+            }
+            Chunked::Done => Ok(Step::Framing(0)),
+        }
+    }
+}
+
+/// The line at the start of `input` (without its CRLF) and the bytes it takes; `None` if it has not
+/// ended yet. A bare LF, or a line over the head limit, is an error.
+fn line(input: &[u8]) -> Result<Option<(&[u8], usize)>, &'static str> {
+    match input.iter().position(|&b| b == b'\n') {
+        Some(end) => match input.get(..end) {
+            Some([text @ .., b'\r']) => Ok(Some((text, end + 1))),
+            _ => Err("a bare LF in chunked coding"),
+        },
+        None if input.len() > MAX_HEAD => Err("a chunk line too long"),
+        None => Ok(None),
+    }
+}
+
+/// A chunk-size line: hex digits, then optionally `;` and extensions (ignored).
+fn chunk_size(line: &[u8]) -> Result<u64, &'static str> {
+    let digits = line
+        .split(|&b| b == b';')
+        .next()
+        .unwrap_or_default()
+        .trim_ascii_end();
+    if digits.is_empty() || digits.len() > 15 || !digits.iter().all(u8::is_ascii_hexdigit) {
+        return Err("a bad chunk size");
+    }
+    let text = std::str::from_utf8(digits).map_err(|_| "a bad chunk size")?;
+    u64::from_str_radix(text, 16).map_err(|_| "a bad chunk size")
+}
+
+/// Writes an answer's head: the status line (in HTTP/1.0 to an HTTP/1.0 client, as hyper does), the
+/// header `lines` (with `has_date` if they hold a
+/// `Date`), then the framing (`None`: the lines' own `Content-Length`, for an answer without a body)
+/// and the `Connection` header the guard sets itself.
+pub(crate) fn write_response_head(
+    out: &mut Vec<u8>,
+    http10: bool,
+    status: StatusCode,
+    (lines, has_date): (&[u8], bool),
+    framing: Option<Framing>,
+    connection: Option<&str>,
+) {
+    let _ = write!(
+        Writer(out),
+        "HTTP/1.{} {} {}\r\n",
+        u8::from(!http10),
+        status.as_str(),
+        status.canonical_reason().unwrap_or("")
+    );
+    out.extend_from_slice(lines);
+    if !has_date {
+        out.extend_from_slice(b"date: ");
+        date::now(out);
+        out.extend_from_slice(b"\r\n");
+    }
+    match framing {
+        Some(Framing::Length(n)) => {
+            let _ = write!(Writer(out), "content-length: {n}\r\n");
+        }
+        Some(Framing::Chunked) => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        Some(Framing::UntilClose) | None => {}
+    }
+    if let Some(connection) = connection {
+        let _ = write!(Writer(out), "connection: {connection}\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Writes a request's head for the upstream: `target` after the method, the headers, and the body's
+/// length.
+pub(crate) fn write_request_head(
+    out: &mut Vec<u8>,
+    method: &Method,
+    target: &str,
+    headers: &HeaderMap,
+    length: usize,
+) {
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(target.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in headers {
+        // The length is the body's as read (the body goes with a length, never chunked), and the
+        // guard has answered `Expect` itself.
+        if name == CONTENT_LENGTH || name == http::header::TRANSFER_ENCODING || name == EXPECT {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if length > 0 || method_expects_body(method) {
+        let _ = write!(Writer(out), "content-length: {length}\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Methods whose requests announce a length even when empty (as hyper does).
+fn method_expects_body(method: &Method) -> bool {
+    !matches!(
+        *method,
+        Method::GET
+            | Method::HEAD
+            | Method::DELETE
+            | Method::OPTIONS
+            | Method::CONNECT
+            | Method::TRACE
+    )
+}
+
+/// `fmt::Write` into bytes.
+struct Writer<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for Writer<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// The `Date` header's value, formatted once a second per thread.
+mod date {
+    use std::cell::RefCell;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    thread_local! {
+        static CACHED: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    }
+
+    pub(super) fn now(out: &mut Vec<u8>) {
+        let now = SystemTime::now();
+        let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        CACHED.with_borrow_mut(|(at, text)| {
+            if *at != second {
+                *at = second;
+                *text = httpdate::fmt_http_date(now);
+            }
+            out.extend_from_slice(text.as_bytes());
+        });
+    }
+}
+
+#[cfg(test)]
+#[path = "h1_tests.rs"]
+mod tests;

@@ -1,0 +1,235 @@
+//! The framing rules, one case each: what is taken, and what is refused with which status.
+
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
+use super::*;
+
+fn request(text: &str) -> Result<Option<(RequestHead, usize)>, Bad> {
+    parse_request(text.as_bytes())
+}
+
+fn head(text: &str) -> RequestHead {
+    request(text).unwrap().unwrap().0
+}
+
+fn refused(text: &str) -> (u16, &'static str) {
+    match request(text) {
+        Err(Bad(status, code)) => (status.as_u16(), code),
+        Ok(h) => panic!("taken: {h:?}"),
+    }
+}
+
+#[test]
+fn a_request_head_is_taken_with_its_framing_and_persistence() {
+    let text = "POST /sms?a=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\nX-Twilio-Signature: s\r\n\r\nBody=Hi";
+    let (h, len) = request(text).unwrap().unwrap();
+    assert_eq!(len, text.len() - 7, "the head ends before the body");
+    assert_eq!((h.method.as_str(), h.target.as_str()), ("POST", "/sms?a=1"));
+    assert_eq!(h.framing, Framing::Length(7));
+    assert!(h.keep_alive && !h.http10 && !h.expects_continue);
+    assert_eq!(h.headers["x-twilio-signature"], "s");
+    assert_eq!(
+        request("POST /sms HTTP/1.1\r\nHost: x\r\n")
+            .unwrap()
+            .map(|_| ()),
+        None
+    );
+    let get = head("GET / HTTP/1.1\r\n\r\n");
+    assert_eq!(get.framing, Framing::Length(0), "no length, no body");
+    assert!(!head("GET / HTTP/1.1\r\nConnection: close\r\n\r\n").keep_alive);
+    assert!(
+        !head("GET / HTTP/1.0\r\n\r\n").keep_alive,
+        "1.0 closes by default"
+    );
+    assert!(head("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").keep_alive);
+    let chunked = head("POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n");
+    assert_eq!(chunked.framing, Framing::Chunked);
+    let expects = head("POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n");
+    assert!(expects.expects_continue);
+}
+
+#[test]
+fn what_two_servers_could_frame_two_ways_is_refused() {
+    for (text, want) in [
+        (
+            "POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+            (400, "ambiguous_length"),
+        ),
+        (
+            "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+            (400, "ambiguous_length"),
+        ),
+        (
+            "POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n",
+            (400, "ambiguous_length"),
+        ),
+        (
+            "POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n",
+            (400, "ambiguous_length"),
+        ),
+        (
+            "POST / HTTP/1.1\r\nContent-Length: 0x5\r\n\r\n",
+            (400, "ambiguous_length"),
+        ),
+        (
+            "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",
+            (400, "ambiguous_length"),
+        ),
+        (
+            "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+            (400, "ambiguous_length"),
+        ),
+        (
+            "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+            (501, "unsupported_transfer_coding"),
+        ),
+        (
+            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+            (501, "unsupported_transfer_coding"),
+        ),
+        (
+            "POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n",
+            (501, "unsupported_transfer_coding"),
+        ),
+        (
+            "POST / HTTP/1.1\r\nX-A: 1\r\n folded\r\n\r\n",
+            (400, "malformed_request"),
+        ),
+        ("POST / HTTP/2.0\r\n\r\n", (505, "unsupported_version")),
+        ("POST  / HTTP/1.1\r\n\r\n", (400, "malformed_request")),
+        (
+            "POST / HTTP/1.1\r\nX A: 1\r\n\r\n",
+            (400, "malformed_request"),
+        ),
+    ] {
+        assert_eq!(refused(text), want, "{text:?}");
+    }
+}
+
+#[test]
+fn heads_too_large_are_refused_and_not_buffered_without_end() {
+    let many: String = (0..MAX_HEADERS + 1)
+        .map(|i| format!("X-{i}: v\r\n"))
+        .collect();
+    let text = format!("GET / HTTP/1.1\r\n{many}\r\n");
+    assert_eq!(refused(&text), (431, "head_too_large"));
+    let endless = format!("GET / HTTP/1.1\r\nX-Long: {}", "a".repeat(MAX_HEAD));
+    assert_eq!(refused(&endless), (431, "head_too_large"));
+}
+
+/// Runs a whole chunked body through the decoder: the data, or the first error.
+fn dechunk(input: &[u8]) -> Result<(Vec<u8>, usize), &'static str> {
+    let mut state = Chunked::Size;
+    let (mut at, mut data) = (0, Vec::new());
+    while state != Chunked::Done {
+        let rest = &input[at..];
+        match state.step(rest)? {
+            Step::Framing(n) => at += n,
+            Step::Data(n) => {
+                data.extend_from_slice(&rest[..n]);
+                at += n;
+            }
+            Step::More => return Err("more"),
+        }
+    }
+    Ok((data, at))
+}
+
+#[test]
+fn chunked_coding_is_decoded_strictly() {
+    let body =
+        b"5;ext=1\r\nhello\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-Trailer: t\r\n\r\nNEXT";
+    let (data, used) = dechunk(body).unwrap();
+    assert_eq!(data, b"helloabcdefghijklmnopqrstuvwxyz");
+    assert_eq!(&body[used..], b"NEXT", "the next request is left alone");
+    for (bad, why) in [
+        (&b"5\nhello\r\n0\r\n\r\n"[..], "a bare LF in chunked coding"),
+        (b"5\r\nhelloX\r\n0\r\n\r\n", "no CRLF after a chunk"),
+        (b"-5\r\nhello\r\n0\r\n\r\n", "a bad chunk size"),
+        (b" 5\r\nhello\r\n0\r\n\r\n", "a bad chunk size"),
+        (b"0x5\r\nhello\r\n0\r\n\r\n", "a bad chunk size"),
+        (b"\r\nhello\r\n0\r\n\r\n", "a bad chunk size"),
+        (b"1000000000000000\r\n", "a bad chunk size"),
+    ] {
+        assert_eq!(dechunk(bad), Err(why), "{:?}", String::from_utf8_lossy(bad));
+    }
+    assert_eq!(
+        dechunk(b"5\r\nhel"),
+        Err("more"),
+        "a body cut short waits for more"
+    );
+}
+
+fn response(text: &str, method: &Method) -> Result<(ResponseHead, String), &'static str> {
+    let mut lines = Vec::new();
+    let (head, _) = parse_response(text.as_bytes(), method, &mut lines)?.unwrap();
+    Ok((head, String::from_utf8(lines).unwrap()))
+}
+
+#[test]
+fn an_answer_keeps_its_end_to_end_headers_and_loses_its_framing() {
+    let text = "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nConnection: x-private\r\nX-Private: 1\r\nKeep-Alive: timeout=5\r\nContent-Length: 11\r\nDate: d\r\n\r\n";
+    let (head, lines) = response(text, &Method::POST).unwrap();
+    assert_eq!(lines, "Content-Type: text/xml\r\nDate: d\r\n");
+    assert_eq!(
+        (head.framing, head.keep_alive, head.has_date),
+        (Framing::Length(11), true, true)
+    );
+    assert_eq!(
+        fields(lines.as_bytes()).collect::<Vec<_>>(),
+        [("Content-Type", &b"text/xml"[..]), ("Date", b"d")]
+    );
+    // To HEAD: no body, and its length is relayed as it is.
+    let (head, lines) = response(
+        "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n",
+        &Method::HEAD,
+    )
+    .unwrap();
+    assert!(head.bodiless);
+    assert_eq!(lines, "Content-Length: 11\r\n");
+    let chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n";
+    let (head, lines) = response(chunked, &Method::POST).unwrap();
+    assert_eq!((head.framing, lines.as_str()), (Framing::Chunked, ""));
+    let (head, _) = response("HTTP/1.0 200 OK\r\n\r\n", &Method::POST).unwrap();
+    assert_eq!(
+        (head.framing, head.keep_alive),
+        (Framing::UntilClose, false)
+    );
+    for bad in [
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        "HTTP/1.1 2000 OK\r\n\r\n",
+    ] {
+        assert!(response(bad, &Method::POST).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn heads_are_written_with_the_guards_own_framing() {
+    let mut out = Vec::new();
+    let lines = b"content-type: text/plain\r\n";
+    write_response_head(
+        &mut out,
+        false,
+        StatusCode::FORBIDDEN,
+        (lines, false),
+        Some(Framing::Length(3)),
+        Some("close"),
+    );
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.starts_with("HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ndate: "));
+    assert!(
+        text.ends_with(" GMT\r\ncontent-length: 3\r\nconnection: close\r\n\r\n"),
+        "{text}"
+    );
+    let mut headers = HeaderMap::new();
+    headers.insert("content-length", HeaderValue::from_static("999"));
+    headers.insert("expect", HeaderValue::from_static("100-continue"));
+    headers.insert("x-a", HeaderValue::from_static("1"));
+    let mut out = Vec::new();
+    write_request_head(&mut out, &Method::POST, "/base/sms", &headers, 2);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "POST /base/sms HTTP/1.1\r\nx-a: 1\r\ncontent-length: 2\r\n\r\n"
+    );
+}
