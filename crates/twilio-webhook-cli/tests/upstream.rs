@@ -1,6 +1,7 @@
 //! The guard's connections to the upstream, against an upstream written byte by byte: idle ones are
-//! reused, one the upstream closed is not, a streamed answer arrives whole, and the request target
-//! and `Host` are what the upstream's URL says.
+//! reused, one the upstream closed is not, a streamed answer arrives whole (chunked, or ended by the
+//! end of the connection), an answer framed two ways is never relayed, and the request target and
+//! `Host` are what the upstream's URL says.
 
 mod support;
 
@@ -9,7 +10,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use support::{FORM, Guard, exchange, signed};
+use support::{FORM, Guard, exchange, head_of, signed};
 use twilio_webhook_http_suite as suite;
 
 /// How the upstream ends an answer.
@@ -23,6 +24,10 @@ enum Ending {
     SaysClose,
     /// A 1 MiB chunked body, then waits for the next request.
     Chunked,
+    /// The 1 MiB body without a length: it ends when the connection does.
+    UntilClose,
+    /// Two different lengths: two servers could read it two ways.
+    TwoLengths,
 }
 
 /// An upstream that counts its connections and keeps the head of every request it read.
@@ -121,11 +126,23 @@ fn serve(stream: TcpStream, ending: Ending, seen: &Mutex<Vec<String>>) {
                 answer.extend_from_slice(b"0\r\n\r\n");
                 answer
             }
+            Ending::UntilClose => {
+                let mut answer = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n".to_vec();
+                answer.extend_from_slice(&big_body());
+                answer
+            }
+            Ending::TwoLengths => {
+                b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\nContent-Length: 5\r\n\r\n<Response/>"
+                    .to_vec()
+            }
         };
         if stream.write_all(&answer).is_err() {
             return;
         }
-        if matches!(ending, Ending::Close | Ending::SaysClose) {
+        if matches!(
+            ending,
+            Ending::Close | Ending::SaysClose | Ending::UntilClose | Ending::TwoLengths
+        ) {
             return;
         }
     }
@@ -215,5 +232,38 @@ fn the_upstream_sees_its_own_path_prefix_and_a_host_when_the_client_sent_none() 
             .last_head()
             .to_ascii_lowercase()
             .contains("host: public.example.com\r\n")
+    );
+}
+
+#[test]
+fn an_answer_ended_by_its_connection_arrives_whole_and_chunked() {
+    let upstream = Upstream::start(Ending::UntilClose);
+    let guard = Guard::start(&upstream.url(), &["--workers", "1"]);
+    for _ in 0..2 {
+        let request = signed(guard.port, "/sms", FORM, b"Body=long", &[]);
+        let r = suite::send(guard.port, &request).expect("answer");
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert!(r.body == big_body(), "the body was cut or changed");
+    }
+    // To an HTTP/1.1 client, the guard frames it itself (chunked); the upstream's connection ends.
+    let request = signed(guard.port, "/sms", FORM, b"Body=raw", &[]);
+    let framing = "Content-Length: 8\r\nConnection: close\r\n";
+    let (answer, _) = exchange(guard.port, &head_of(&request, framing), &request.body);
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a head");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("transfer-encoding: chunked"), "{head}");
+    assert!(body.ends_with("\r\n0\r\n\r\n"), "the last chunk");
+    assert_eq!(upstream.connections(), 3);
+}
+
+#[test]
+fn an_answer_framed_two_ways_is_never_relayed() {
+    let upstream = Upstream::start(Ending::TwoLengths);
+    let guard = Guard::start(&upstream.url(), &["--workers", "1"]);
+    let request = signed(guard.port, "/sms", FORM, b"Body=two", &[]);
+    let r = suite::send(guard.port, &request).expect("answer");
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (502, "upstream unavailable\n")
     );
 }

@@ -245,19 +245,29 @@ pub fn signed_body(port: u16, path: &str, body: &[u8]) -> suite::RawRequest {
     signed(port, &target, "application/octet-stream", body, &[])
 }
 
-/// Sends `request` on a raw socket and returns the upstream's view of the headers (the echo's
-/// `x-echo` response header).
-pub fn raw_headers(port: u16, request: &suite::RawRequest) -> Vec<(String, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+/// The head of `request` as HTTP/1.1 text: its request line and headers, then `framing` (header lines
+/// such as `Content-Length`, each ending in CRLF), then the empty line.
+pub fn head_of(request: &suite::RawRequest, framing: &str) -> String {
     let mut head = format!("{} {} HTTP/1.1\r\n", request.method, request.target);
     for (n, v) in &request.headers {
         head.push_str(&format!("{n}: {v}\r\n"));
     }
-    head.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+    head.push_str(framing);
+    head.push_str("\r\n");
+    head
+}
+
+/// Sends `request` on a raw socket and returns the upstream's view of the headers (the echo's
+/// `x-echo` response header).
+pub fn raw_headers(port: u16, request: &suite::RawRequest) -> Vec<(String, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let framing = format!(
+        "Content-Length: {}\r\nConnection: close\r\n",
         request.body.len()
-    ));
-    stream.write_all(head.as_bytes()).expect("write");
+    );
+    stream
+        .write_all(head_of(request, &framing).as_bytes())
+        .expect("write");
     stream.write_all(&request.body).expect("write");
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
