@@ -1,5 +1,7 @@
 //! `twilio-webhook guard`: a validating reverse proxy. Only requests verified as Twilio's reach the
-//! upstream, through the same tower layer and public-URL policy as the axum crate.
+//! upstream. Every decision about a request is the core's (`WebhookVerifier`, `PathRules`, the
+//! public-URL policy), as in the axum and actix crates; the guard speaks HTTP/1.1 itself (`h1`, `wire`,
+//! `conn`), with one framing or a refusal, and forwards (`upstream`).
 
 mod config;
 mod conn;
