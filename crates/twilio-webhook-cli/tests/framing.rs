@@ -190,3 +190,40 @@ fn expect_100_continue_gets_its_go_ahead_only_when_the_body_is_wanted() {
     assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
     assert_eq!(echo.hits(), 1);
 }
+
+#[test]
+fn a_head_and_a_chunked_body_dribbled_byte_by_byte_arrive_whole() {
+    let echo = Echo::start();
+    let guard = Guard::start(&echo.url(), &[]);
+    let form = b"Body=slowly&From=%2B15551234567";
+    let request = signed(guard.port, "/sms", FORM, form, &[]);
+    let mut bytes = head_of(
+        &request,
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n",
+    )
+    .into_bytes();
+    for piece in form.chunks(5) {
+        bytes.extend(format!("{:x}\r\n", piece.len()).into_bytes());
+        bytes.extend_from_slice(piece);
+        bytes.extend_from_slice(b"\r\n");
+    }
+    bytes.extend_from_slice(b"0\r\n\r\n");
+    let mut stream = TcpStream::connect(("127.0.0.1", guard.port)).expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    for byte in &bytes {
+        stream
+            .write_all(std::slice::from_ref(byte))
+            .expect("a byte");
+        std::thread::sleep(Duration::from_micros(300));
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    assert!(
+        answer.ends_with(std::str::from_utf8(form).expect("ascii")),
+        "{answer}"
+    );
+}

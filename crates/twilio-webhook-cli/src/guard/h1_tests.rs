@@ -233,3 +233,77 @@ fn heads_are_written_with_the_guards_own_framing() {
         "POST /base/sms HTTP/1.1\r\nx-a: 1\r\ncontent-length: 2\r\n\r\n"
     );
 }
+
+/// A small deterministic generator (xorshift), for the property below.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+#[test]
+fn chunked_coding_fed_in_pieces_of_any_size_decodes_to_what_was_encoded() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for _ in 0..500 {
+        let data: Vec<u8> = (0..rng.below(300)).map(|_| rng.below(256) as u8).collect();
+        let mut encoded = Vec::new();
+        let mut rest = &data[..];
+        while !rest.is_empty() {
+            let n = 1 + rng.below(rest.len().min(40));
+            let ext = if rng.below(3) == 0 { ";a=b" } else { "" };
+            encoded.extend(format!("{n:X}{ext}\r\n").into_bytes());
+            encoded.extend_from_slice(&rest[..n]);
+            encoded.extend_from_slice(b"\r\n");
+            rest = &rest[n..];
+        }
+        encoded.extend_from_slice(b"0\r\n");
+        if rng.below(2) == 0 {
+            encoded.extend_from_slice(b"T: 1\r\n");
+        }
+        encoded.extend_from_slice(b"\r\n");
+        // Fed as a connection would deliver it: in pieces, each step seeing only what has arrived.
+        let (mut state, mut decoded) = (Chunked::Size, Vec::new());
+        let (mut arrived, mut at) = (0, 0);
+        while state != Chunked::Done {
+            match state.step(&encoded[at..arrived]).unwrap() {
+                Step::Framing(n) => at += n,
+                Step::Data(n) => {
+                    decoded.extend_from_slice(&encoded[at..at + n]);
+                    at += n;
+                }
+                Step::More => {
+                    assert!(arrived < encoded.len(), "asked for more after the end");
+                    arrived = (arrived + 1 + rng.below(16)).min(encoded.len());
+                }
+            }
+        }
+        assert_eq!(at, encoded.len(), "all of it used, nothing more");
+        assert_eq!(decoded, data);
+    }
+}
+
+#[test]
+fn no_input_makes_the_parsers_panic() {
+    let mut rng = Rng(7);
+    let alphabet = b"0123456789abcdefABCDEF;:= \t\r\n,chunkedxPOST/HTTP1.";
+    for _ in 0..5_000 {
+        let input: Vec<u8> = (0..rng.below(80))
+            .map(|_| alphabet[rng.below(alphabet.len())])
+            .collect();
+        let _ = parse_request(&input);
+        let _ = parse_response(&input, &Method::GET, &mut Vec::new());
+        let mut state = Chunked::Size;
+        let mut at = 0;
+        while let Ok(Step::Framing(n) | Step::Data(n)) = state.step(&input[at..]) {
+            if n == 0 {
+                break;
+            }
+            at += n;
+        }
+    }
+}
