@@ -1,5 +1,5 @@
 //! A connection with its read buffer (the client's, or one to the upstream), and a body read from it
-//! by its framing.
+//! by its framing. (The crate's `wire` module is another thing: the test client `send` uses.)
 
 use std::io;
 
