@@ -28,7 +28,20 @@ enum Ending {
     UntilClose,
     /// Two different lengths: two servers could read it two ways.
     TwoLengths,
+    /// The head and half the body, a pause, then the rest, framed as said.
+    Paused(Pause),
 }
+
+/// How a paused answer's body is framed.
+#[derive(Clone, Copy, Debug)]
+enum Pause {
+    Length,
+    Chunked,
+    UntilClose,
+}
+
+/// How long a paused answer waits between its halves.
+const PAUSE: Duration = Duration::from_millis(1500);
 
 /// An upstream that counts its connections and keeps the head of every request it read.
 struct Upstream {
@@ -135,7 +148,25 @@ fn serve(stream: TcpStream, ending: Ending, seen: &Mutex<Vec<String>>) {
                 b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\nContent-Length: 5\r\n\r\n<Response/>"
                     .to_vec()
             }
+            Ending::Paused(_) => Vec::new(),
         };
+        if let Ending::Paused(pause) = ending {
+            let (first, second): (&[u8], &[u8]) = match pause {
+                Pause::Length => (
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\nfirst-half",
+                    b"secondhalf",
+                ),
+                Pause::Chunked => (
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\nfirst-half\r\n",
+                    b"a\r\nsecondhalf\r\n0\r\n\r\n",
+                ),
+                Pause::UntilClose => (b"HTTP/1.1 200 OK\r\n\r\nfirst-half", b"secondhalf"),
+            };
+            let _ = stream.write_all(first);
+            std::thread::sleep(PAUSE);
+            let _ = stream.write_all(second);
+            return;
+        }
         if stream.write_all(&answer).is_err() {
             return;
         }
@@ -266,4 +297,41 @@ fn an_answer_framed_two_ways_is_never_relayed() {
         (r.status, r.text().as_str()),
         (502, "upstream unavailable\n")
     );
+}
+
+#[test]
+fn an_answer_is_relayed_as_it_arrives_whatever_its_framing() {
+    for pause in [Pause::Length, Pause::Chunked, Pause::UntilClose] {
+        let upstream = Upstream::start(Ending::Paused(pause));
+        let guard = Guard::start(&upstream.url(), &[]);
+        let request = signed(guard.port, "/sms", FORM, b"Body=wait", &[]);
+        let framing = "Content-Length: 9\r\nConnection: close\r\n";
+        let mut stream = TcpStream::connect(("127.0.0.1", guard.port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let start = std::time::Instant::now();
+        stream
+            .write_all(format!("{}Body=wait", head_of(&request, framing)).as_bytes())
+            .expect("request");
+        let mut seen = Vec::new();
+        let mut piece = [0u8; 1024];
+        while !String::from_utf8_lossy(&seen).contains("first-half") {
+            let n = stream.read(&mut piece).expect("the first half");
+            assert!(
+                n > 0,
+                "{pause:?}: closed early: {}",
+                String::from_utf8_lossy(&seen)
+            );
+            seen.extend_from_slice(&piece[..n]);
+        }
+        assert!(
+            start.elapsed() < PAUSE / 2,
+            "{pause:?}: the first half waited for the second ({:?})",
+            start.elapsed()
+        );
+        let _ = stream.read_to_end(&mut seen);
+        let text = String::from_utf8_lossy(&seen);
+        assert!(text.contains("secondhalf"), "{pause:?}: {text}");
+    }
 }

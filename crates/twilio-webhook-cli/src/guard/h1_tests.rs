@@ -307,3 +307,109 @@ fn no_input_makes_the_parsers_panic() {
         }
     }
 }
+
+/// A head of exactly `n` bytes.
+fn head_of_len(n: usize) -> String {
+    let fixed = "GET / HTTP/1.1\r\nX: \r\n\r\n".len();
+    format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(n - fixed))
+}
+
+#[test]
+fn the_limits_hold_at_their_edges() {
+    assert_eq!(MAX_HEAD, 64 * 1024, "the limit SECURITY.md states");
+    assert!(request(&head_of_len(MAX_HEAD)).unwrap().is_some());
+    assert_eq!(refused(&head_of_len(MAX_HEAD + 1)), (431, "head_too_large"));
+    let unfinished = head_of_len(MAX_HEAD + 10);
+    assert!(request(&unfinished[..MAX_HEAD - 1]).unwrap().is_none());
+    assert_eq!(refused(&unfinished[..MAX_HEAD]), (431, "head_too_large"));
+    let length = |digits: &str| format!("POST / HTTP/1.1\r\nContent-Length: {digits}\r\n\r\n");
+    assert_eq!(
+        head(&length("000000000000000012")).framing,
+        Framing::Length(12),
+        "18 digits"
+    );
+    assert_eq!(
+        refused(&length("0000000000000000012")),
+        (400, "ambiguous_length")
+    );
+    assert_eq!(
+        dechunk(b"000000000000005\r\nhello\r\n0\r\n\r\n").unwrap().0,
+        b"hello"
+    );
+    // A chunk line that never ends is refused once past the head limit, not waited for.
+    let endless = vec![b'0'; MAX_HEAD + 1];
+    assert_eq!(Chunked::Size.step(&endless[..MAX_HEAD]), Ok(Step::More));
+    assert_eq!(Chunked::Size.step(&endless), Err("a chunk line too long"));
+}
+
+#[test]
+fn answers_without_a_body_and_answers_that_keep_their_connection() {
+    for status in ["204 No Content", "304 Not Modified", "103 Early Hints"] {
+        let text = format!("HTTP/1.1 {status}\r\nContent-Length: 5\r\n\r\n");
+        let (head, lines) = response(&text, &Method::POST).unwrap();
+        assert!(head.bodiless, "{status}");
+        assert_eq!(
+            (head.framing, lines.as_str()),
+            (Framing::Length(0), "Content-Length: 5\r\n")
+        );
+    }
+    let (head, _) = response(
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+        &Method::POST,
+    )
+    .unwrap();
+    assert!(!head.bodiless);
+    for (text, kept) in [
+        ("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", true),
+        (
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            false,
+        ),
+        ("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false),
+        (
+            "HTTP/1.0 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n",
+            true,
+        ),
+        ("HTTP/1.1 200 OK\r\n\r\n", false),
+    ] {
+        assert_eq!(
+            response(text, &Method::POST).unwrap().0.keep_alive,
+            kept,
+            "{text:?}"
+        );
+    }
+    let chunked10 = "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    assert!(response(chunked10, &Method::POST).is_err());
+    let mut lines = Vec::new();
+    let big = head_of_len(MAX_HEAD + 1).replacen("GET / HTTP/1.1", "HTTP/1.1 200 OK", 1);
+    assert!(parse_response(big.as_bytes(), &Method::GET, &mut lines).is_err());
+    let unfinished = &big.as_bytes()[..MAX_HEAD];
+    assert!(parse_response(unfinished, &Method::GET, &mut lines).is_err());
+    let (head, _) = (&big.as_bytes()[..MAX_HEAD - 1], ());
+    assert_eq!(
+        parse_response(head, &Method::GET, &mut lines).map(|h| h.is_none()),
+        Ok(true)
+    );
+}
+
+#[test]
+fn a_request_announces_its_length_when_it_has_a_body_or_a_method_that_expects_one() {
+    let written = |method: Method, length: usize| {
+        let mut out = Vec::new();
+        write_request_head(&mut out, &method, "/", &HeaderMap::new(), length);
+        String::from_utf8(out).unwrap()
+    };
+    assert_eq!(written(Method::GET, 0), "GET / HTTP/1.1\r\n\r\n");
+    assert_eq!(
+        written(Method::POST, 0),
+        "POST / HTTP/1.1\r\ncontent-length: 0\r\n\r\n"
+    );
+    assert_eq!(
+        written(Method::PUT, 0),
+        "PUT / HTTP/1.1\r\ncontent-length: 0\r\n\r\n"
+    );
+    assert_eq!(
+        written(Method::DELETE, 3),
+        "DELETE / HTTP/1.1\r\ncontent-length: 3\r\n\r\n"
+    );
+}

@@ -171,3 +171,38 @@ impl Body {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use tokio::io::AsyncWriteExt as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_buffer_that_is_never_emptied_stays_bounded() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut writer = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let mut wire = Wire::new(listener.accept().await.unwrap().0);
+        let sent = tokio::spawn(async move {
+            for _ in 0..256 {
+                writer.write_all(&[b'x'; 4096]).await.unwrap();
+            }
+        });
+        // Pipelined requests: each read leaves a few bytes for the next one.
+        let mut read = 0;
+        while read < 256 * 4096 - 64 {
+            read += wire.fill().await.unwrap();
+            let used = wire.buffered().len().saturating_sub(10);
+            wire.consume(used);
+            assert!(
+                wire.buf.capacity() <= 4 * READ_SIZE,
+                "{}",
+                wire.buf.capacity()
+            );
+        }
+        sent.await.unwrap();
+    }
+}
