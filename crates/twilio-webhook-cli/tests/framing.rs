@@ -143,6 +143,11 @@ fn pipelined_requests_are_answered_in_order_and_a_body_is_only_ever_a_body() {
     let mut answers = String::new();
     let _ = stream.read_to_string(&mut answers);
     assert_eq!(answers.matches("HTTP/1.1 200 ").count(), 3, "{answers}");
+    assert_eq!(
+        answers.matches("connection: close\r\n").count(),
+        1,
+        "the last answer says it closes: {answers}"
+    );
     let at = |s: &str| answers.find(s).unwrap_or_else(|| panic!("{s}: {answers}"));
     assert!(at("Body=one") < at("Body=two") && at("Body=two") < at("Body=three"));
     // A body that holds a whole request stays a body: the upstream sees one request, with it.
@@ -226,4 +231,52 @@ fn a_head_and_a_chunked_body_dribbled_byte_by_byte_arrive_whole() {
         answer.ends_with(std::str::from_utf8(form).expect("ascii")),
         "{answer}"
     );
+}
+
+#[test]
+fn an_http_1_0_client_is_told_whether_its_connection_is_kept() {
+    let echo = Echo::start();
+    let guard = Guard::start(&echo.url(), &["--pass", "/open"]);
+    let mut stream = TcpStream::connect(("127.0.0.1", guard.port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let kept = "GET /open HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+    stream.write_all(kept.as_bytes()).expect("first");
+    let mut piece = [0u8; 4096];
+    let n = stream.read(&mut piece).expect("an answer");
+    let first = String::from_utf8_lossy(&piece[..n]).into_owned();
+    assert!(first.starts_with("HTTP/1.0 200 "), "{first}");
+    assert!(first.contains("connection: keep-alive\r\n"), "{first}");
+    // The same connection takes a second request, which closes it.
+    stream
+        .write_all(b"GET /open HTTP/1.0\r\n\r\n")
+        .expect("second");
+    let mut rest = String::new();
+    let _ = stream.read_to_string(&mut rest);
+    assert!(rest.starts_with("HTTP/1.0 200 "), "{rest}");
+    assert!(rest.contains("connection: close\r\n"), "{rest}");
+}
+
+#[test]
+fn a_body_cut_short_by_its_client_is_unreadable() {
+    let echo = Echo::start();
+    let guard = Guard::start(&echo.url(), &[]);
+    let request = signed(guard.port, "/sms", FORM, b"Body=cut", &[]);
+    let mut stream = TcpStream::connect(("127.0.0.1", guard.port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let head = head_of(&request, "Content-Length: 8\r\n");
+    stream
+        .write_all(format!("{head}Body").as_bytes())
+        .expect("a part of the body");
+    stream
+        .shutdown(std::net::Shutdown::Write)
+        .expect("half-close");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+    assert!(answer.contains("body_unreadable"), "{answer}");
+    assert_eq!(echo.hits(), 0);
 }

@@ -234,7 +234,12 @@ fn admin_health_and_metrics() {
     let admin = suite::free_port();
     let guard = Guard::start(
         &echo.url(),
-        &["--admin-listen", &format!("127.0.0.1:{admin}")],
+        &[
+            "--admin-listen",
+            &format!("127.0.0.1:{admin}"),
+            "--replay",
+            "memory",
+        ],
     );
     suite::wait_for(admin);
     assert_eq!(
@@ -245,6 +250,11 @@ fn admin_health_and_metrics() {
         .expect("ok")
         .status,
         200
+    );
+    let replayed = signed(guard.port, "/sms", FORM, b"Body=m", &[]);
+    assert_eq!(
+        suite::send(guard.port, &replayed).expect("answer").status,
+        409
     );
     let mut bad = signed(guard.port, "/sms", FORM, b"Body=m", &[]);
     bad.body.push(b'!');
@@ -272,6 +282,12 @@ fn admin_health_and_metrics() {
     assert!(
         metrics.contains(
             "twilio_guard_requests_total{verdict=\"rejected\",reason=\"signature_mismatch\",cause=\"unexplained\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            "twilio_guard_requests_total{verdict=\"duplicate\",reason=\"refused\",cause=\"\"} 1"
         ),
         "{metrics}"
     );

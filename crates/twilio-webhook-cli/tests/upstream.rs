@@ -30,6 +30,10 @@ enum Ending {
     TwoLengths,
     /// The head and half the body, a pause, then the rest, framed as said.
     Paused(Pause),
+    /// `100 Continue` first, then the answer.
+    Interim,
+    /// `101 Switching Protocols`, which nobody asked for.
+    Switch,
 }
 
 /// How a paused answer's body is framed.
@@ -149,6 +153,14 @@ fn serve(stream: TcpStream, ending: Ending, seen: &Mutex<Vec<String>>) {
                     .to_vec()
             }
             Ending::Paused(_) => Vec::new(),
+            Ending::Interim => {
+                b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n<Response/>"
+                    .to_vec()
+            }
+            Ending::Switch => {
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n"
+                    .to_vec()
+            }
         };
         if let Ending::Paused(pause) = ending {
             let (first, second): (&[u8], &[u8]) = match pause {
@@ -172,7 +184,11 @@ fn serve(stream: TcpStream, ending: Ending, seen: &Mutex<Vec<String>>) {
         }
         if matches!(
             ending,
-            Ending::Close | Ending::SaysClose | Ending::UntilClose | Ending::TwoLengths
+            Ending::Close
+                | Ending::SaysClose
+                | Ending::UntilClose
+                | Ending::TwoLengths
+                | Ending::Switch
         ) {
             return;
         }
@@ -334,4 +350,49 @@ fn an_answer_is_relayed_as_it_arrives_whatever_its_framing() {
         let text = String::from_utf8_lossy(&seen);
         assert!(text.contains("secondhalf"), "{pause:?}: {text}");
     }
+}
+
+#[test]
+fn interim_answers_are_skipped_and_a_protocol_switch_is_refused() {
+    let upstream = Upstream::start(Ending::Interim);
+    let guard = Guard::start(&upstream.url(), &[]);
+    let request = signed(guard.port, "/sms", FORM, b"Body=interim", &[]);
+    let r = suite::send(guard.port, &request).expect("answer");
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"<Response/>"[..]));
+    let upstream = Upstream::start(Ending::Switch);
+    let guard = Guard::start(&upstream.url(), &[]);
+    let request = signed(guard.port, "/sms", FORM, b"Body=switch", &[]);
+    assert_eq!(
+        suite::send(guard.port, &request).expect("answer").status,
+        502
+    );
+}
+
+#[test]
+fn an_http_1_0_client_gets_a_chunked_answer_unchunked_until_the_connection_ends() {
+    let upstream = Upstream::start(Ending::Chunked);
+    let guard = Guard::start(&upstream.url(), &[]);
+    let request = signed(guard.port, "/sms", FORM, b"Body=old", &[]);
+    let head = head_of(&request, "Content-Length: 8\r\n").replacen("HTTP/1.1", "HTTP/1.0", 1);
+    let mut stream = TcpStream::connect(("127.0.0.1", guard.port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    stream
+        .write_all(format!("{head}Body=old").as_bytes())
+        .expect("request");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let end = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head");
+    let head = String::from_utf8_lossy(&answer[..end]).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.0 200"), "{head}");
+    assert!(!head.contains("transfer-encoding"), "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+    assert!(
+        answer[end + 4..] == big_body()[..],
+        "the body, without chunk framing"
+    );
 }

@@ -198,7 +198,11 @@ impl Upstream {
 
     /// Keeps a connection whose answer was read to the end, and lets go of those idle too long.
     pub(crate) fn put(&self, wire: Wire) {
-        let now = Instant::now();
+        self.put_at(wire, Instant::now());
+    }
+
+    /// [`put`](Self::put) as of `now`.
+    fn put_at(&self, wire: Wire, now: Instant) {
         let mut idle = self.lock();
         while idle
             .front()
@@ -292,6 +296,39 @@ mod tests {
         );
         upstream.sweep(Instant::now() + IDLE_FOR + Duration::from_secs(1));
         assert_eq!(upstream.lock().len(), 0, "idle too long");
+    }
+
+    #[tokio::test]
+    async fn the_pool_keeps_at_most_its_size_and_lets_go_of_connections_idle_too_long() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = Upstream::new(Target::parse(&url).unwrap());
+        let start = Instant::now();
+        for _ in 0..=MAX_IDLE {
+            let wire = upstream.connect().await.unwrap();
+            drop(listener.accept().await.unwrap());
+            upstream.put_at(wire, start);
+        }
+        assert_eq!(upstream.lock().len(), MAX_IDLE, "one more is closed");
+        // Exactly at the end of their idle time the others stay (and the pool is full); past it they
+        // go, and only the new one is kept.
+        let wire = upstream.connect().await.unwrap();
+        upstream.put_at(wire, start + IDLE_FOR);
+        assert_eq!(upstream.lock().len(), MAX_IDLE);
+        let wire = upstream.connect().await.unwrap();
+        upstream.put_at(wire, start + IDLE_FOR + Duration::from_millis(1));
+        assert_eq!(upstream.lock().len(), 1);
+    }
+
+    #[test]
+    fn failures_say_what_failed() {
+        let refused = Failure::Connect(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert!(
+            refused.to_string().starts_with("cannot connect: "),
+            "{refused}"
+        );
+        let broken = Failure::Exchange(invalid("a malformed answer"));
+        assert_eq!(broken.to_string(), "a malformed answer");
     }
 
     #[test]
