@@ -235,7 +235,7 @@ fn batch_gives_every_expected_verdict_in_order() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(verdicts.len(), 2324);
+    assert_eq!(verdicts.len(), 2332);
     assert_eq!(cases.len(), verdicts.len());
     let mut failures = Vec::new();
     for (case, verdict) in cases.iter().zip(&verdicts) {
@@ -266,8 +266,8 @@ fn batch_gives_every_expected_verdict_in_order() {
     // The summary counts what the data expects (every verdict matched it above).
     let valid = cases.iter().filter(|c| c["expected"] == true).count();
     let summary = format!(
-        "2324 lines: {valid} valid, {} rejected, 0 bad input",
-        2324 - valid
+        "2332 lines: {valid} valid, {} rejected, 0 bad input",
+        2332 - valid
     );
     assert!(text(&out.stderr).contains(&summary), "{summary}");
 }

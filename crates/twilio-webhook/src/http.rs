@@ -487,7 +487,9 @@ impl WebhookVerifier {
             .headers
             .get(http::header::CONTENT_TYPE)
             .map(|v| v.to_str().unwrap_or("\u{FFFD}"));
-        let urls = self.public_url.urls(request);
+        let Ok(urls) = self.public_url.try_urls(request) else {
+            return Err(WebhookRejection::new(Refusal::BadHost, Vec::new()));
+        };
         // Without a URL, a missing signature is still the first thing wrong (400, not 403).
         let mut reason = match headers.signature {
             Some(s) if !s.is_empty() => Rejection::NoPublicUrl,

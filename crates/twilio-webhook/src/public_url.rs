@@ -255,11 +255,21 @@ impl PublicUrl {
     }
 
     /// The URLs Twilio may have requested, in the order to try them. Empty when there is no base URL
-    /// and no host to build one from, or when the request target is neither in origin nor in
-    /// absolute form ([`origin_form`](crate::origin_form)).
+    /// and no host to build one from, when the host to build one from is not a plain authority
+    /// (spec §4.5: [`WebhookVerifier`](crate::WebhookVerifier) refuses such a request as `bad_host`), or
+    /// when the request target is neither in origin nor in absolute form
+    /// ([`origin_form`](crate::origin_form)).
     pub fn urls(&self, request: &Incoming<'_>) -> Vec<String> {
+        self.try_urls(request).unwrap_or_default()
+    }
+
+    /// [`urls`](Self::urls), or [`BadHost`] when a URL would be rebuilt from a host that is not a plain
+    /// authority (spec §4.5): a `Host` (or HTTP/2 authority, or a trusted proxy's forwarded host) with
+    /// userinfo, a path, a query, a fragment, `%`, spaces or other characters a host cannot have, or
+    /// more than one `Host` field. Configured base URLs never consult the request's host.
+    pub(crate) fn try_urls(&self, request: &Incoming<'_>) -> Result<Vec<String>, BadHost> {
         let Ok(target) = crate::target::origin_form(request.target) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         let websocket = request.is_websocket_handshake();
         let join = |scheme: &str, authority: &str, prefix: &str| {
@@ -275,18 +285,14 @@ impl PublicUrl {
             url
         };
         if !self.bases.is_empty() {
-            return self
+            return Ok(self
                 .bases
                 .iter()
                 .map(|b| join(b.scheme, &b.authority, &b.prefix))
-                .collect();
+                .collect());
         }
         let mut scheme = request.scheme.map_or(self.connection_scheme, known_scheme);
-        let mut authority = request
-            .authority
-            .or_else(|| header(request.headers, "host"))
-            .filter(|h| is_authority(h))
-            .map(std::borrow::Cow::Borrowed);
+        let mut authority = request_host(request)?.map(std::borrow::Cow::Borrowed);
         let mut prefix = "";
         if self.is_trusted(request.peer) {
             let forwarded = Forwarded::from_headers(request.headers);
@@ -294,6 +300,9 @@ impl PublicUrl {
                 scheme = proto;
             }
             if let Some(host) = forwarded.host {
+                if !is_authority(host) {
+                    return Err(BadHost);
+                }
                 authority = Some(std::borrow::Cow::Borrowed(host));
             }
             if let (Some(port), Some(a)) = (forwarded.port, authority.as_mut()) {
@@ -303,10 +312,35 @@ impl PublicUrl {
                 prefix = p;
             }
         }
-        authority
+        Ok(authority
             .map(|a| join(scheme, &a, prefix))
             .into_iter()
-            .collect()
+            .collect())
+    }
+}
+
+/// A URL would be rebuilt from a host that is not a plain authority (spec §4.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BadHost;
+
+/// The host a request names: its HTTP/2 or absolute-form authority, else its one `Host` field; `None`
+/// when it names none. More than one `Host` field, a value that is not text, or one that is not a
+/// plain authority is [`BadHost`] (spec §4.5, RFC 9112 §3.2).
+fn request_host<'h>(request: &Incoming<'h>) -> Result<Option<&'h str>, BadHost> {
+    let mut fields = request.headers.get_all(http::header::HOST).iter();
+    let first = fields.next();
+    if fields.next().is_some() {
+        return Err(BadHost);
+    }
+    let host = match (request.authority, first) {
+        (Some(authority), _) => authority,
+        (None, Some(value)) => value.to_str().map_err(|_| BadHost)?,
+        (None, None) => return Ok(None),
+    };
+    if is_authority(host) {
+        Ok(Some(host))
+    } else {
+        Err(BadHost)
     }
 }
 
@@ -340,13 +374,37 @@ fn parse_base(url: &str) -> Result<Base, PublicUrlError> {
     })
 }
 
-/// A host with an optional port, as it may appear in a URL (no userinfo, path or spaces).
+/// A plain authority (spec §4.5): a name of letters, digits, `-`, `.`, `_` and `~` (which covers an IPv4
+/// address) or a bracketed IPv6 literal, then optionally `:` and a port of one to five digits. No
+/// userinfo, path, query, fragment, `%`, space or other character.
 fn is_authority(a: &str) -> bool {
-    !a.is_empty()
-        && a.bytes().all(|b| {
-            b.is_ascii_alphanumeric()
-                || matches!(b, b'.' | b'-' | b'_' | b'~' | b':' | b'[' | b']' | b'%')
-        })
+    let (host_ok, after) = match a.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((inside, after)) => (
+                inside.contains(':')
+                    && inside
+                        .bytes()
+                        .all(|b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.')),
+                after,
+            ),
+            None => (false, ""),
+        },
+        None => {
+            let (host, after) = a.split_at(a.find(':').unwrap_or(a.len()));
+            (
+                !host.is_empty()
+                    && host.bytes().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~')
+                    }),
+                after,
+            )
+        }
+    };
+    host_ok
+        && (after.is_empty()
+            || after.strip_prefix(':').is_some_and(|port| {
+                (1..=5).contains(&port.len()) && port.bytes().all(|b| b.is_ascii_digit())
+            }))
 }
 
 /// `https` for a TLS scheme (`https`, or `wss` as an ASGI WebSocket scope says), else `http`.
@@ -360,11 +418,6 @@ fn known_scheme(s: &str) -> &'static str {
 
 fn ws_scheme(scheme: &str) -> &'static str {
     if scheme == "https" { "wss" } else { "ws" }
-}
-
-/// The first value of a header, if it is text.
-fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// The last comma-separated entry of the last occurrence of a header: what the nearest proxy said.
@@ -395,8 +448,9 @@ struct Forwarded<'h> {
 }
 
 impl<'h> Forwarded<'h> {
-    /// `Forwarded` (its last element) first, then `X-Forwarded-*` for what it does not say. Values
-    /// that cannot be part of a URL are ignored.
+    /// `Forwarded` (its last element) first, then `X-Forwarded-*` for what it does not say. A scheme,
+    /// port or prefix that cannot be part of a URL is ignored; a host is checked where it is used (a
+    /// host that is not a plain authority is refused, spec §4.5).
     fn from_headers(headers: &'h HeaderMap) -> Self {
         let element = headers
             .get_all(http::header::FORWARDED)
@@ -422,7 +476,7 @@ impl<'h> Forwarded<'h> {
                 (p.eq_ignore_ascii_case("https") || p.eq_ignore_ascii_case("http"))
                     .then(|| known_scheme(p))
             }),
-            host: host.filter(|h| is_authority(h)),
+            host,
             port: port
                 .filter(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())),
             prefix: prefix

@@ -2,8 +2,9 @@
 //!
 //! Twilio is not consistent about ports, so a signature may have been made over the URL as received, the
 //! URL without its port, or the URL with the scheme's default port added. Twilio never signs a URL's
-//! fragment (its connection overrides, `#rc=2&rp=all`, live there), so a URL with one also has each of
-//! those with the fragment cut off (spec §4.4). The variants are built by string surgery on the
+//! connection overrides (`#rc=2&rp=all`, in the fragment), so a URL whose fragment is empty or made only
+//! of overrides also has each of those with the fragment cut off (spec §4.4); any other fragment is
+//! part of the URL as received and never cut. The variants are built by string surgery on the
 //! authority and the end alone: nothing is decoded, re-encoded, lower-cased or normalised, and nothing
 //! is allocated (a candidate is at most three borrowed pieces).
 
@@ -178,8 +179,8 @@ impl<'a> UrlShape<'a> {
     }
 
     /// Every default candidate, in the order they are tried: how it differs from the URL, and the
-    /// resulting URL. The URL as received, its port variant, then, for a URL with a fragment, both
-    /// again with the fragment cut off (spec §4.4). Each step is worked out only when the one before it
+    /// resulting URL. The URL as received, its port variant, then, for a URL whose fragment is empty or
+    /// made only of connection overrides, both again with the fragment cut off (spec §4.4). Each step is worked out only when the one before it
     /// did not match.
     pub(crate) fn candidates(self) -> Candidates<'a> {
         Candidates {
@@ -227,7 +228,7 @@ impl<'a> Iterator for Candidates<'a> {
                 ),
                 Step::PortVariant => {
                     let port = shape.port_edit();
-                    let next = match fragment_start(self.url) {
+                    let next = match cuttable_fragment(self.url) {
                         Some(end) => Step::FragmentCut { end, port },
                         None => Step::Done,
                     };
@@ -255,9 +256,28 @@ impl<'a> Iterator for Candidates<'a> {
     }
 }
 
-/// Where a URL's fragment starts: its first `#` (the authority, path and query all end there).
-fn fragment_start(url: &str) -> Option<usize> {
-    find_byte(url.as_bytes(), b'#')
+/// Where a URL's fragment starts, if the fragment may be cut off (spec §4.4): its first `#` (the
+/// authority, path and query all end there), when what follows is empty or made only of Twilio's
+/// connection overrides. Any other fragment is part of the URL as received: a URL rebuilt from a forged
+/// `Host: example.com/voice#` and the target `/sms` ends in `#/sms`, and cutting that would replay
+/// `/voice`'s signature to `/sms`.
+fn cuttable_fragment(url: &str) -> Option<usize> {
+    let start = find_byte(url.as_bytes(), b'#')?;
+    let fragment = url.get(start + 1..)?;
+    (fragment.is_empty() || fragment.split('&').all(is_override)).then_some(start)
+}
+
+/// One of Twilio's connection overrides (`rc=2`, `rp=4xx,5xx`, `e=sao-paulo`, `sni=y`): a lower-case
+/// name of `ct`, `rt`, `tt`, `rc`, `rp`, `e` or `sni`, `=`, and a value of letters, digits, `,`, `.`,
+/// `_` and `-` (spec §4.4).
+fn is_override(pair: &str) -> bool {
+    let Some((name, value)) = pair.split_once('=') else {
+        return false;
+    };
+    matches!(name, "ct" | "rt" | "tt" | "rc" | "rp" | "e" | "sni")
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b',' | b'.' | b'_' | b'-'))
 }
 
 /// A candidate URL as an edit of the received one: `url[..head] + insert + url[tail..end]`, where
@@ -513,21 +533,51 @@ mod tests {
                 (DefaultPortAdded, true, "wss://a.com:443"),
             ])
         );
-        // An empty fragment is still cut; a second '#' belongs to the first fragment.
+        // An empty fragment is still cut.
         assert_eq!(
-            all_candidates("ftp://a.com/x##y"),
+            all_candidates("ftp://a.com/x#"),
             own(&[
-                (AsReceived, false, "ftp://a.com/x##y"),
+                (AsReceived, false, "ftp://a.com/x#"),
                 (AsReceived, true, "ftp://a.com/x"),
             ])
         );
         assert_eq!(
-            all_candidates("not a url#x"),
+            all_candidates("not a url#rc=1"),
             own(&[
-                (AsReceived, false, "not a url#x"),
+                (AsReceived, false, "not a url#rc=1"),
                 (AsReceived, true, "not a url"),
             ])
         );
+    }
+
+    #[test]
+    fn only_an_empty_or_overrides_only_fragment_is_cut() {
+        // Spec §4.4: overrides are cut, with any value of the allowed characters, in any number.
+        for cut in [
+            "https://a.com/x#",
+            "https://a.com/x#rc=3&rp=4xx,5xx&e=sao-paulo",
+            "https://a.com/x#sni=y&tt=15000",
+            "https://a.com/x#ct=&rt=1.5_x",
+        ] {
+            assert!(all_candidates(cut).iter().any(|c| c.1), "{cut} is cut");
+        }
+        // Anything else stays: a path (a URL rebuilt from a forged Host), an unknown or upper-case
+        // name, an empty pair, a value with another character, a second '#'.
+        for kept in [
+            "https://a.com/voice#/sms",
+            "https://a.com/voice#rc=3/sms",
+            "https://a.com/voice#RC=3",
+            "https://a.com/voice?x=1#ct=1000&foo=bar",
+            "https://a.com/voice#ct=1000&",
+            "https://a.com/voice#&rc=1",
+            "https://a.com/voice#rc",
+            "https://a.com/voice#rc=1#",
+            "https://a.com/voice#rc=a%20b",
+            "https://a.com/voice##",
+            "not a url#x",
+        ] {
+            assert!(all_candidates(kept).iter().all(|c| !c.1), "{kept} is kept");
+        }
         // No fragment: nothing more than the port variant.
         assert_eq!(all_candidates("https://a.com/x?y=#").len(), 4);
         assert_eq!(all_candidates("https://a.com/x?y=1").len(), 2);

@@ -37,6 +37,10 @@ pub enum Refusal {
     /// The request target is not a path a decision can be made on (`400`): not in origin or absolute
     /// form, or, where a path rule depends on it, not in normal form.
     BadTarget(crate::TargetError),
+    /// The URL would be rebuilt from a host that is not a plain authority (`400`, spec §4.5): a `Host`
+    /// (or a trusted proxy's forwarded host) with userinfo, a path, a query, a fragment or other
+    /// characters a host cannot have, or more than one `Host` field. Refused before any HMAC.
+    BadHost,
     /// Answer mode: a duplicate of a delivered request, answered with the first delivery's response
     /// ([`WebhookRejection::stored_answer`]) instead of reaching the app.
     AnsweredDuplicate,
@@ -134,8 +138,8 @@ impl WebhookRejection {
         &self.urls_tried
     }
 
-    /// `400` for a missing signature header, a bad request target or an upgrade that is not a
-    /// handshake, `413` for a body over the limit, `408` for a body sent too
+    /// `400` for a missing signature header, a bad request target, a bad `Host` or an upgrade that is
+    /// not a handshake, `413` for a body over the limit, `408` for a body sent too
     /// slowly, `409` for a replay, `503` when the replay store cannot answer, the first answer's
     /// status for an answered duplicate, `403` for every other rejection.
     pub fn status(&self) -> StatusCode {
@@ -152,6 +156,7 @@ impl WebhookRejection {
             Refusal::Rejected(Rejection::MissingSignature)
             | Refusal::BodyUnreadable
             | Refusal::BadTarget(_)
+            | Refusal::BadHost
             | Refusal::UpgradeNotHandshake => StatusCode::BAD_REQUEST,
             Refusal::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -175,6 +180,7 @@ fn refusal_code(refusal: Refusal) -> &'static str {
         Refusal::AccountLookupFailed => "account_lookup_failed",
         Refusal::ClientTimeout => "client_timeout",
         Refusal::BadTarget(_) => "bad_request_target",
+        Refusal::BadHost => "bad_host",
         Refusal::UpgradeNotHandshake => "upgrade_not_handshake",
         Refusal::AnsweredDuplicate => "duplicate_answered",
     }
@@ -193,6 +199,9 @@ impl fmt::Display for WebhookRejection {
             }
             Refusal::ClientTimeout => f.write_str("the client sent its body too slowly")?,
             Refusal::BadTarget(e) => write!(f, "{e}")?,
+            Refusal::BadHost => f.write_str(
+                "the Host is not a plain host and port (or there is more than one Host field)",
+            )?,
             Refusal::UpgradeNotHandshake => f.write_str(
                 "the request asks for a WebSocket upgrade but is not a WebSocket handshake",
             )?,

@@ -350,3 +350,63 @@ fn the_diagnose_setting() {
     assert_eq!(e, EnvError::Diagnose("lots".into()));
     assert!(e.to_string().contains("TWILIO_DIAGNOSE") && e.to_string().contains("\"lots\""));
 }
+
+/// Spec §4.4 and §4.5 together: a request Twilio signed for `/voice` replayed to `/sms` with a forged
+/// `Host: a.com/voice#` would rebuild `http://a.com/voice#/sms`; it is refused as `bad_host` (400)
+/// before any HMAC, and even the URL itself would not have its `#/sms` cut.
+#[test]
+fn a_forged_host_cannot_move_a_signature_to_another_route() {
+    let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN));
+    let sig = sign_form("http://a.com/voice", &[("Body", "Hi")]);
+    let forged = request(
+        "/sms",
+        &[
+            ("host", "a.com/voice#"),
+            ("content-type", FORM),
+            ("x-twilio-signature", &sig),
+        ],
+    );
+    let e = verifier.verify_parts(&forged, b"Body=Hi").unwrap_err();
+    assert_eq!(e.refusal(), Refusal::BadHost);
+    assert_eq!(e.code(), "bad_host");
+    assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+    assert!(e.urls_tried().is_empty(), "no URL was tried");
+    // Without the Host check, the URL the request would rebuild does not verify either (§4.4).
+    let validator = RequestValidator::new(TOKEN);
+    assert!(
+        validator
+            .verify_request(
+                "http://a.com/voice#/sms",
+                Some(FORM),
+                b"Body=Hi",
+                crate::SignatureHeaders::from_pairs(&forged.headers)
+            )
+            .is_err()
+    );
+    // Two Host fields are refused the same way; a plain one verifies.
+    let twice = request(
+        "/voice",
+        &[
+            ("host", "a.com"),
+            ("host", "a.com"),
+            ("content-type", FORM),
+            ("x-twilio-signature", &sig),
+        ],
+    );
+    assert_eq!(
+        verifier
+            .verify_parts(&twice, b"Body=Hi")
+            .unwrap_err()
+            .code(),
+        "bad_host"
+    );
+    let genuine = request(
+        "/voice",
+        &[
+            ("host", "a.com"),
+            ("content-type", FORM),
+            ("x-twilio-signature", &sig),
+        ],
+    );
+    assert!(verifier.verify_parts(&genuine, b"Body=Hi").is_ok());
+}

@@ -203,15 +203,114 @@ fn forwarded_rfc7239_wins_and_the_nearest_proxy_speaks() {
         urls(&policy, "/s", &h, PROXY),
         ["https://[2001:db8::1]:443/s"]
     );
-    // Values that cannot be part of a URL are ignored.
+    // A scheme, port or prefix that cannot be part of a URL is ignored.
     let h = [
         ("host", "app"),
         ("x-forwarded-proto", "javascript"),
-        ("x-forwarded-host", "a.com/evil?"),
         ("x-forwarded-port", "99999x"),
         ("x-forwarded-prefix", "no-slash"),
     ];
     assert_eq!(urls(&policy, "/s", &h, PROXY), ["http://app/s"]);
+    // A forwarded host that is not a plain authority gives no URL (spec §4.5: refused as bad_host),
+    // not the proxy's own Host.
+    let h = [("host", "app"), ("x-forwarded-host", "a.com/evil?")];
+    assert!(urls(&policy, "/s", &h, PROXY).is_empty());
+}
+
+/// Spec §4.5: a URL rebuilt from a request takes its host from a plain, single authority; anything
+/// else is `BadHost`, which the verifier refuses (400) before any HMAC.
+#[test]
+fn a_rebuilt_url_needs_a_plain_single_host() {
+    let policy = PublicUrl::from_host();
+    let proxied = PublicUrl::from_host().trust_proxy("10.0.0.0/8").unwrap();
+    let try_urls = |policy: &PublicUrl, h: &[(&str, &str)], peer: Option<&str>| {
+        let map = headers(h);
+        let incoming = Incoming::new(&http::Method::POST, "/sms", &map)
+            .with_peer(peer.map(|p| p.parse().unwrap()));
+        policy.try_urls(&incoming)
+    };
+    for good in [
+        "a.com",
+        "a.com:8080",
+        "A-b.c_d~e",
+        "192.0.2.1:443",
+        "[2001:db8::1]",
+        "[2001:db8::1]:8443",
+        "[::ffff:192.0.2.1]",
+        "localhost",
+    ] {
+        assert_eq!(
+            try_urls(&policy, &[("host", good)], None),
+            Ok(vec![format!("http://{good}/sms")]),
+            "{good}"
+        );
+    }
+    for bad in [
+        "a.com/voice#",
+        "a.com/voice",
+        "a.com?x",
+        "a.com#",
+        "u@a.com",
+        "u:p@a.com",
+        "a.com:",
+        "a.com:123456",
+        "a.com:8x",
+        "a%2ecom",
+        "a com",
+        "a.com:80:80",
+        "[2001:db8::1%25eth0]",
+        "[2001:db8::1",
+        "[]",
+        "[a.com]",
+        "[2001:db8::1]x",
+        ":80",
+        "a,b",
+        "a;b",
+        "a!b",
+    ] {
+        assert_eq!(
+            try_urls(&policy, &[("host", bad)], None),
+            Err(BadHost),
+            "{bad}"
+        );
+        // The same from a trusted proxy's forwarded host, behind a good Host.
+        // (X-Forwarded-Host is a list: the nearest proxy's entry, after the last comma, counts.)
+        let headers: &[&str] = if bad.contains(',') {
+            &["forwarded"]
+        } else {
+            &["x-forwarded-host", "forwarded"]
+        };
+        for &header in headers {
+            let value = if header == "forwarded" {
+                format!("host=\"{bad}\"")
+            } else {
+                bad.to_string()
+            };
+            assert_eq!(
+                try_urls(&proxied, &[("host", "app"), (header, &value)], PROXY),
+                Err(BadHost),
+                "{header}: {bad}"
+            );
+        }
+    }
+    // Two Host fields, even equal ones (RFC 9112 §3.2).
+    assert_eq!(
+        try_urls(&policy, &[("host", "a.com"), ("host", "a.com")], None),
+        Err(BadHost)
+    );
+    // No Host at all is not a bad host: there is just no URL (no_public_url).
+    assert_eq!(try_urls(&policy, &[], None), Ok(vec![]));
+    // A Host that is not text.
+    let mut map = HeaderMap::new();
+    map.insert("host", http::HeaderValue::from_bytes(b"a\xe9.com").unwrap());
+    let incoming = Incoming::new(&http::Method::POST, "/sms", &map);
+    assert_eq!(policy.try_urls(&incoming), Err(BadHost));
+    // A configured base URL never looks at the Host.
+    let base = PublicUrl::base("https://pub.example").unwrap();
+    assert_eq!(
+        try_urls(&base, &[("host", "a.com/voice#")], None),
+        Ok(vec!["https://pub.example/sms".to_string()])
+    );
 }
 
 #[test]
