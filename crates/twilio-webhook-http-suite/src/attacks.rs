@@ -9,6 +9,9 @@
 //!   verified against the `ws://` URL of a captured handshake, its body unread. Servers disagree on
 //!   where such a body ends (actix-web reads the rest of the connection), so it is refused (`400`).
 //! - **Absolute-form targets**: only their path and query count, and never as another path.
+//! - **Forged `Host` forms** (issue 28, spec §4.4 and §4.5): a form Twilio signed for `/voice`, sent to
+//!   `/sms` with `Host: host/voice#`, rebuilds `http://host/voice#/sms`; cutting that fragment ran the
+//!   `/sms` handler. A `Host` that is not a plain authority, or two `Host` fields, is `400 bad_host`.
 
 use crate::{RawRequest, Server, TOKEN, send};
 use twilio_webhook::{Algorithm, Signer};
@@ -79,6 +82,25 @@ fn attacks(port: u16) -> Vec<Attack> {
         b"Body=hi&From=%2B1&To=%2B2",
         &[],
     );
+    let voice_body: &[u8] = b"Body=hi&From=%2B1&To=%2B2";
+    let forged_host = |forged: &str| {
+        let mut r = crate::form(
+            "/sms",
+            forged,
+            &format!("http://{host}/voice"),
+            voice_body,
+            &[],
+        );
+        r.target = "/sms".to_string();
+        Attack {
+            name: "a form signed for /voice, sent to /sms under a forged Host",
+            request: r,
+            status: 400,
+            body_has: "bad_host",
+        }
+    };
+    let mut two_hosts = genuine_sms.clone();
+    two_hosts.headers.push(("Host".into(), host.clone()));
     let mut absolute_nested = genuine_sms.clone();
     absolute_nested.target = format!("http://{host}/nested/sms");
     let mut absolute_same = genuine_sms.clone();
@@ -149,6 +171,16 @@ fn attacks(port: u16) -> Vec<Attack> {
             request: absolute_nested,
             status: 403,
             body_has: "signature_mismatch",
+        },
+        forged_host(&format!("{host}/voice#")),
+        forged_host(&format!("{host}/voice?")),
+        forged_host(&format!("x@{host}")),
+        forged_host(&format!("{host}%2fvoice")),
+        Attack {
+            name: "a genuine form with its Host field twice",
+            request: two_hosts,
+            status: 400,
+            body_has: "bad_host",
         },
         Attack {
             name: "control: an absolute-form target to the path signed is that request",
