@@ -338,8 +338,8 @@ pub(crate) fn parse_response(
         let name = field.name.as_bytes();
         // The guard frames what it relays; only an answer to `HEAD` keeps the length it announces
         // for a `GET` (RFC 9110 §8.6: a `1xx`, `204` or `304` has none to give).
-        let framed = name.eq_ignore_ascii_case(b"content-length")
-            && !(method == Method::HEAD && !no_content);
+        let framed =
+            name.eq_ignore_ascii_case(b"content-length") && (method != Method::HEAD || no_content);
         if framed || is_hop_by_hop(name, named("connection")) {
             continue;
         }
