@@ -2,7 +2,15 @@
 //! parser hyper uses), the framing decided here, strictly. Anything a server and the app behind it
 //! could read two ways is refused, never guessed at: `Transfer-Encoding` with `Content-Length`, a
 //! transfer coding other than `chunked` alone, a length that is not plain digits or given twice, a
-//! chunk size that is not plain hex, a line ended by a bare LF, obsolete line folding.
+//! chunk size that is not plain hex, a chunk extension or trailer line outside RFC 9112's grammar, a
+//! line ended by a bare LF (in the head too, where `httparse` would take it), obsolete line folding.
+//! A request has one `Host` (none allowed in HTTP/1.0 only: RFC 9112 §3.2, `bad_host`) and at most
+//! one `Content-Type`, `X-Twilio-Signature` and signature settings (`duplicate_header`): the core
+//! reads the first, and the app must not find another.
+//!
+//! Work and memory are bounded by bytes: a head's end is looked for in the bytes read since the last
+//! read only ([`HeadScan`]), and a request body's chunked framing by the body limit
+//! (`wire::Body::request`).
 //!
 //! The guard always forwards a request body with a `Content-Length` (it has read it whole), so what
 //! the upstream receives has one framing only, the one the guard verified.
