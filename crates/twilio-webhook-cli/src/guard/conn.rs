@@ -27,7 +27,7 @@ use super::h1::{self, Framing, RequestHead};
 use super::metrics::WorkerMetrics;
 use super::proxy::{VERIFIED, strip_client_headers};
 use super::upstream::Upstream;
-use super::wire::{Body, Wire};
+use super::wire::{self, Body, Wire};
 
 /// What every connection of a worker shares.
 pub(crate) struct Worker {
@@ -88,6 +88,8 @@ pub(crate) async fn serve(
             Ok(Next::KeepAlive) if !stopping => {}
             _ => return,
         }
+        // An idle connection keeps no large request's buffers.
+        wire::shrink([&mut conn.body, &mut conn.out, &mut conn.lines]);
     }
 }
 
@@ -100,8 +102,7 @@ impl Conn<'_> {
     ) -> Result<Option<RequestHead>, h1::Bad> {
         let deadline = tokio::time::Instant::now() + self.worker.config.client_timeout;
         loop {
-            if let Some((head, len)) = h1::parse_request(self.client.buffered())? {
-                self.client.consume(len);
+            if let Some(head) = self.client.request_head()? {
                 return Ok(Some(head));
             }
             let idle = self.client.buffered().is_empty();
@@ -215,7 +216,7 @@ impl Conn<'_> {
                 .await?;
         }
         let deadline = tokio::time::Instant::from_std(start + self.worker.config.client_timeout);
-        let mut reader = Body::new(head.framing);
+        let mut reader = Body::request(head.framing, limit);
         loop {
             match timeout_at(deadline, reader.read(&mut self.client, body)).await {
                 Err(_) => return Ok(Err(Refusal::ClientTimeout)),

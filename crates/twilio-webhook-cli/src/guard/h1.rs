@@ -2,18 +2,25 @@
 //! parser hyper uses), the framing decided here, strictly. Anything a server and the app behind it
 //! could read two ways is refused, never guessed at: `Transfer-Encoding` with `Content-Length`, a
 //! transfer coding other than `chunked` alone, a length that is not plain digits or given twice, a
-//! chunk size that is not plain hex, a line ended by a bare LF, obsolete line folding.
+//! chunk size that is not plain hex, a chunk extension or trailer line outside RFC 9112's grammar, a
+//! line ended by a bare LF (in the head too, where `httparse` would take it), obsolete line folding.
+//! A request has one `Host` (none allowed in HTTP/1.0 only: RFC 9112 §3.2, `bad_host`) and at most
+//! one `Content-Type`, `X-Twilio-Signature` and signature settings (`duplicate_header`): the core
+//! reads the first, and the app must not find another.
+//!
+//! Work and memory are bounded by bytes: a head's end is looked for in the bytes read since the last
+//! read only ([`HeadScan`]), and a request body's chunked framing by the body limit
+//! (`wire::Body::request`).
 //!
 //! The guard always forwards a request body with a `Content-Length` (it has read it whole), so what
 //! the upstream receives has one framing only, the one the guard verified.
 
-use std::fmt::Write as _;
 use std::mem::MaybeUninit;
 
 use bytes::Bytes;
 
 use http::header::{
-    CONNECTION, CONTENT_LENGTH, EXPECT, HeaderMap, HeaderName, HeaderValue, TRANSFER_ENCODING,
+    CONNECTION, CONTENT_LENGTH, EXPECT, HOST, HeaderMap, HeaderName, HeaderValue, TRANSFER_ENCODING,
 };
 use http::{Method, StatusCode};
 
@@ -54,6 +61,16 @@ const VERSION: Bad = Bad::new(
     StatusCode::HTTP_VERSION_NOT_SUPPORTED,
     "unsupported_version",
 );
+const BAD_HOST: Bad = Bad::new(StatusCode::BAD_REQUEST, "bad_host");
+const DUPLICATE: Bad = Bad::new(StatusCode::BAD_REQUEST, "duplicate_header");
+
+/// The fields a request may carry once at most: a second one could be read by the app in place of
+/// the one verified (the core reads the first).
+const SINGLE: [&str; 3] = [
+    "content-type",
+    twilio_webhook::SIGNATURE_HEADER,
+    twilio_webhook::SIGNATURE_SETTINGS_HEADER,
+];
 
 /// A request head, parsed.
 #[derive(Debug)]
@@ -89,6 +106,9 @@ pub(crate) fn parse_request(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, 
     if len > MAX_HEAD {
         return Err(TOO_LARGE_HEAD);
     }
+    if has_bare_lf(buf.get(..len).unwrap_or_default()) {
+        return Err(MALFORMED);
+    }
     let http10 = match req.version {
         Some(1) => false,
         Some(0) => true,
@@ -101,6 +121,18 @@ pub(crate) fn parse_request(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, 
     let target = req.path.ok_or(MALFORMED)?.to_string();
     let headers = header_map(buf, len, req.headers).ok_or(MALFORMED)?;
     let framing = request_framing(&headers, http10)?;
+    // RFC 9112 §3.2: exactly one `Host` in HTTP/1.1, at most one in HTTP/1.0.
+    match headers.get_all(HOST).iter().count() {
+        0 if http10 => {}
+        1 => {}
+        _ => return Err(BAD_HOST),
+    }
+    if SINGLE
+        .iter()
+        .any(|name| headers.get_all(*name).iter().nth(1).is_some())
+    {
+        return Err(DUPLICATE);
+    }
     let tokens = connection_tokens(values(&headers, CONNECTION));
     let keep_alive = if http10 {
         tokens.keep_alive && !tokens.close
@@ -121,6 +153,17 @@ pub(crate) fn parse_request(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, 
         expects_continue,
     };
     Ok(Some((head, len)))
+}
+
+/// Whether a line of `head` ends in a bare LF (one without its CR), which `httparse` takes and
+/// some servers do not: refused, so the head has one reading only.
+fn has_bare_lf(head: &[u8]) -> bool {
+    let mut prev = 0u8;
+    head.iter().any(|&b| {
+        let bare = b == b'\n' && prev != b'\r';
+        prev = b;
+        bare
+    })
 }
 
 /// The fields as a header map (`None` if a name or value is not one). The values share one copy of
@@ -233,8 +276,9 @@ pub(crate) struct ResponseHead {
     pub(crate) framing: Framing,
     /// Whether the upstream keeps the connection after this answer.
     pub(crate) keep_alive: bool,
-    /// An answer without a body whatever its headers say (to `HEAD`, `1xx`, `204`, `304`): its
-    /// `Content-Length`, if any, is relayed as it is.
+    /// An answer without a body whatever its headers say (to `HEAD`, `1xx`, `204`, `304`). Its
+    /// `Content-Length` is relayed as it is in an answer to `HEAD` only: a `1xx`, `204` or `304`
+    /// goes without one, so that no client waits for a body that never comes.
     pub(crate) bodiless: bool,
     /// Whether it has a `Date`.
     pub(crate) has_date: bool,
@@ -269,10 +313,10 @@ pub(crate) fn parse_response(
             .filter(move |f| f.name.eq_ignore_ascii_case(name))
             .map(|f| f.value)
     };
-    let bodiless = method == Method::HEAD
-        || status.is_informational()
+    let no_content = status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED;
+    let bodiless = method == Method::HEAD || no_content;
     let framing = if bodiless {
         Framing::Length(0)
     } else if named("transfer-encoding").next().is_some() {
@@ -288,13 +332,21 @@ pub(crate) fn parse_response(
         }
     };
     let tokens = connection_tokens(named("connection"));
-    let keep_alive =
-        framing != Framing::UntilClose && !tokens.close && (!http10 || tokens.keep_alive);
+    // A `204` or `304` that announces a body may send one: the connection is not used again.
+    let announces_body = named("transfer-encoding").next().is_some()
+        || named("content-length").any(|v| v.iter().any(|&d| d != b'0'));
+    let keep_alive = framing != Framing::UntilClose
+        && !tokens.close
+        && (!http10 || tokens.keep_alive)
+        && !(no_content && announces_body);
     lines.clear();
     let mut has_date = false;
     for field in fields {
         let name = field.name.as_bytes();
-        let framed = name.eq_ignore_ascii_case(b"content-length") && !bodiless;
+        // The guard frames what it relays; only an answer to `HEAD` keeps the length it announces
+        // for a `GET` (RFC 9110 §8.6: a `1xx`, `204` or `304` has none to give).
+        let framed =
+            name.eq_ignore_ascii_case(b"content-length") && (method != Method::HEAD || no_content);
         if framed || is_hop_by_hop(name, named("connection")) {
             continue;
         }
@@ -358,222 +410,16 @@ pub(crate) fn fields(lines: &[u8]) -> impl Iterator<Item = (&str, &[u8])> {
         })
 }
 
-/// Where a chunked body stands, fed as bytes arrive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Chunked {
-    /// A chunk-size line is next.
-    Size,
-    /// This many data bytes of the current chunk are still to come.
-    Data(u64),
-    /// The CRLF after a chunk's data.
-    DataEnd,
-    /// The trailer section after the last chunk (discarded).
-    Trailers,
-    /// The body has ended.
-    Done,
-}
+#[path = "h1_chunked.rs"]
+mod chunked;
+#[path = "h1_scan.rs"]
+mod scan;
+#[path = "h1_write.rs"]
+mod write;
 
-/// What one step of [`Chunked::step`] found.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Step {
-    /// `consumed` bytes were framing or trailers.
-    Framing(usize),
-    /// The next `n` bytes of the input are data.
-    Data(usize),
-    /// More input is needed.
-    More,
-}
-
-impl Chunked {
-    /// Advances over the start of `input`; `Err` for a body that is not valid chunked coding.
-    pub(crate) fn step(&mut self, input: &[u8]) -> Result<Step, &'static str> {
-        match *self {
-            Chunked::Size => {
-                let Some(line) = line(input)? else {
-                    return Ok(Step::More);
-                };
-                let size = chunk_size(line.0)?;
-                *self = if size == 0 {
-                    Chunked::Trailers
-                } else {
-                    Chunked::Data(size)
-                };
-                Ok(Step::Framing(line.1))
-            }
-            Chunked::Data(left) => {
-                if input.is_empty() {
-                    return Ok(Step::More);
-                }
-                let n = usize::try_from(left).unwrap_or(usize::MAX).min(input.len());
-                let left = left - n as u64;
-                *self = if left == 0 {
-                    Chunked::DataEnd
-                } else {
-                    Chunked::Data(left)
-                };
-                Ok(Step::Data(n))
-            }
-            Chunked::DataEnd => match input {
-                [b'\r', b'\n', ..] => {
-                    *self = Chunked::Size;
-                    Ok(Step::Framing(2))
-                }
-                [] | [b'\r'] => Ok(Step::More),
-                _ => Err("no CRLF after a chunk"),
-            },
-            Chunked::Trailers => {
-                let Some((field, used)) = line(input)? else {
-                    return Ok(Step::More);
-                };
-                if field.is_empty() {
-                    *self = Chunked::Done;
-                }
-                Ok(Step::Framing(used))
-            }
-            Chunked::Done => Ok(Step::Framing(0)),
-        }
-    }
-}
-
-/// The line at the start of `input` (without its CRLF) and the bytes it takes; `None` if it has not
-/// ended yet. A bare LF, or a line over the head limit, is an error.
-fn line(input: &[u8]) -> Result<Option<(&[u8], usize)>, &'static str> {
-    match input.iter().position(|&b| b == b'\n') {
-        Some(end) => match input.get(..end) {
-            Some([text @ .., b'\r']) => Ok(Some((text, end + 1))),
-            _ => Err("a bare LF in chunked coding"),
-        },
-        None if input.len() > MAX_HEAD => Err("a chunk line too long"),
-        None => Ok(None),
-    }
-}
-
-/// A chunk-size line: hex digits, then optionally `;` and extensions (ignored).
-fn chunk_size(line: &[u8]) -> Result<u64, &'static str> {
-    let digits = line
-        .split(|&b| b == b';')
-        .next()
-        .unwrap_or_default()
-        .trim_ascii_end();
-    if digits.is_empty() || digits.len() > 15 || !digits.iter().all(u8::is_ascii_hexdigit) {
-        return Err("a bad chunk size");
-    }
-    let text = std::str::from_utf8(digits).map_err(|_| "a bad chunk size")?;
-    u64::from_str_radix(text, 16).map_err(|_| "a bad chunk size")
-}
-
-/// Writes an answer's head: the status line (in HTTP/1.0 to an HTTP/1.0 client, as hyper does), the
-/// header `lines` (with `has_date` if they hold a
-/// `Date`), then the framing (`None`: the lines' own `Content-Length`, for an answer without a body)
-/// and the `Connection` header the guard sets itself.
-pub(crate) fn write_response_head(
-    out: &mut Vec<u8>,
-    http10: bool,
-    status: StatusCode,
-    (lines, has_date): (&[u8], bool),
-    framing: Option<Framing>,
-    connection: Option<&str>,
-) {
-    let _ = write!(
-        Writer(out),
-        "HTTP/1.{} {} {}\r\n",
-        u8::from(!http10),
-        status.as_str(),
-        status.canonical_reason().unwrap_or("")
-    );
-    out.extend_from_slice(lines);
-    if !has_date {
-        out.extend_from_slice(b"date: ");
-        date::now(out);
-        out.extend_from_slice(b"\r\n");
-    }
-    match framing {
-        Some(Framing::Length(n)) => {
-            let _ = write!(Writer(out), "content-length: {n}\r\n");
-        }
-        Some(Framing::Chunked) => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
-        Some(Framing::UntilClose) | None => {}
-    }
-    if let Some(connection) = connection {
-        let _ = write!(Writer(out), "connection: {connection}\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
-}
-
-/// Writes a request's head for the upstream: `target` after the method, the headers, and the body's
-/// length.
-pub(crate) fn write_request_head(
-    out: &mut Vec<u8>,
-    method: &Method,
-    target: &str,
-    headers: &HeaderMap,
-    length: usize,
-) {
-    out.extend_from_slice(method.as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(target.as_bytes());
-    out.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in headers {
-        // The length is the body's as read (the body goes with a length, never chunked), and the
-        // guard has answered `Expect` itself.
-        if name == CONTENT_LENGTH || name == http::header::TRANSFER_ENCODING || name == EXPECT {
-            continue;
-        }
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    if length > 0 || method_expects_body(method) {
-        let _ = write!(Writer(out), "content-length: {length}\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
-}
-
-/// Methods whose requests announce a length even when empty (as hyper does).
-fn method_expects_body(method: &Method) -> bool {
-    !matches!(
-        *method,
-        Method::GET
-            | Method::HEAD
-            | Method::DELETE
-            | Method::OPTIONS
-            | Method::CONNECT
-            | Method::TRACE
-    )
-}
-
-/// `fmt::Write` into bytes.
-struct Writer<'a>(&'a mut Vec<u8>);
-
-impl std::fmt::Write for Writer<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
-        Ok(())
-    }
-}
-
-/// The `Date` header's value, formatted once a second per thread.
-mod date {
-    use std::cell::RefCell;
-    use std::time::{SystemTime, UNIX_EPOCH};
-
-    thread_local! {
-        static CACHED: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
-    }
-
-    pub(super) fn now(out: &mut Vec<u8>) {
-        let now = SystemTime::now();
-        let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        CACHED.with_borrow_mut(|(at, text)| {
-            if *at != second {
-                *at = second;
-                *text = httpdate::fmt_http_date(now);
-            }
-            out.extend_from_slice(text.as_bytes());
-        });
-    }
-}
+pub(crate) use chunked::{Chunked, Step};
+pub(crate) use scan::HeadScan;
+pub(crate) use write::{write_request_head, write_response_head};
 
 #[cfg(test)]
 #[path = "h1_tests.rs"]

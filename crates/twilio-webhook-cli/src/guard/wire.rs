@@ -6,10 +6,24 @@ use std::io;
 use tokio::io::AsyncReadExt as _;
 use tokio::net::TcpStream;
 
-use super::h1::{Chunked, Framing, Step};
+use super::h1::{self, Chunked, Framing, HeadScan, RequestHead, Step};
 
 /// How much a read asks for at least.
 const READ_SIZE: usize = 16 * 1024;
+
+/// The most a buffer keeps between requests: one that grew past it for a large request is given
+/// back, so that an idle connection holds no more than this per buffer.
+pub(crate) const KEPT_CAPACITY: usize = 64 * 1024;
+
+/// Empties `bufs`, and gives back the memory of each one that grew past [`KEPT_CAPACITY`].
+pub(crate) fn shrink<const N: usize>(bufs: [&mut Vec<u8>; N]) {
+    for buf in bufs {
+        buf.clear();
+        if buf.capacity() > KEPT_CAPACITY {
+            buf.shrink_to(READ_SIZE);
+        }
+    }
+}
 
 /// A TCP connection and the bytes read from it but not yet used.
 #[derive(Debug)]
@@ -18,6 +32,8 @@ pub(crate) struct Wire {
     buf: Vec<u8>,
     /// Where the unused bytes start in `buf`.
     pos: usize,
+    /// How far the next request head has been scanned.
+    head: HeadScan,
 }
 
 impl Wire {
@@ -26,6 +42,7 @@ impl Wire {
             stream,
             buf: Vec::with_capacity(READ_SIZE),
             pos: 0,
+            head: HeadScan::default(),
         }
     }
 
@@ -37,10 +54,28 @@ impl Wire {
     /// Marks the first `n` buffered bytes as used.
     pub(crate) fn consume(&mut self, n: usize) {
         self.pos = (self.pos + n).min(self.buf.len());
+        self.head = HeadScan::default();
         if self.pos == self.buf.len() {
-            self.buf.clear();
             self.pos = 0;
+            shrink([&mut self.buf]);
         }
+    }
+
+    /// The request head at the start of the buffered bytes, consumed: `Ok(None)` while it has not
+    /// ended. Only the bytes read since the last call are scanned for its end.
+    pub(crate) fn request_head(&mut self) -> Result<Option<RequestHead>, h1::Bad> {
+        let buffered = self.buf.get(self.pos..).unwrap_or_default();
+        let Some((head, len)) = self.head.parse(buffered)? else {
+            return Ok(None);
+        };
+        self.consume(len);
+        Ok(Some(head))
+    }
+
+    /// The capacity of the read buffer (for the tests).
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.buf.capacity()
     }
 
     /// Reads more bytes after those buffered; the number read (0 at the end of the stream).
@@ -68,6 +103,8 @@ impl Wire {
 #[derive(Debug)]
 pub(crate) struct Body {
     state: State,
+    /// How many more bytes of chunked framing (sizes, extensions, CRLFs, trailers) may be read.
+    framing_left: usize,
 }
 
 #[derive(Debug)]
@@ -91,7 +128,20 @@ impl Body {
             Framing::Chunked => State::Chunked(Chunked::Size),
             Framing::UntilClose => State::UntilClose,
         };
-        Body { state }
+        Body {
+            state,
+            framing_left: usize::MAX,
+        }
+    }
+
+    /// A request's body, whose data the caller bounds by `limit`: its chunked framing is bounded
+    /// too, by the same number of bytes (by [`MAX_HEAD`](h1::MAX_HEAD) if that is more), so one
+    /// body never takes more than about twice the limit to read.
+    pub(crate) fn request(framing: Framing, limit: usize) -> Self {
+        Body {
+            framing_left: limit.max(h1::MAX_HEAD),
+            ..Body::new(framing)
+        }
     }
 
     /// Whether the body has been read to its end.
@@ -156,6 +206,10 @@ impl Body {
                 }
                 State::Chunked(chunked) => match chunked.step(input).map_err(broken)? {
                     Step::Framing(n) => {
+                        self.framing_left = self
+                            .framing_left
+                            .checked_sub(n)
+                            .ok_or_else(|| broken("chunked framing over its bound"))?;
                         wire.consume(n);
                         if *chunked == Chunked::Done {
                             self.state = State::Done;
@@ -204,5 +258,86 @@ mod tests {
             );
         }
         sent.await.unwrap();
+    }
+
+    /// A connected pair: what is written to the first is read by the second.
+    async fn pair() -> (TcpStream, Wire) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let writer = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        (writer, Wire::new(listener.accept().await.unwrap().0))
+    }
+
+    #[tokio::test]
+    async fn a_buffer_grown_for_a_large_request_is_given_back_once_used() {
+        let (mut writer, mut wire) = pair().await;
+        let sent = tokio::spawn(async move {
+            writer.write_all(&vec![b'x'; 1024 * 1024]).await.unwrap();
+            writer
+        });
+        // Nothing used until it has all arrived (a pipelined burst, a slow consumer).
+        while wire.buffered().len() < 1024 * 1024 {
+            wire.fill().await.unwrap();
+        }
+        assert!(wire.capacity() >= 1024 * 1024);
+        wire.consume(1024 * 1024 - 1);
+        assert!(wire.capacity() >= 1024 * 1024, "kept while bytes are left");
+        wire.consume(1);
+        assert!(wire.capacity() <= KEPT_CAPACITY, "{}", wire.capacity());
+        drop(sent.await.unwrap());
+        // The connection's own buffers (a body, an answer being written) likewise.
+        let (mut body, mut out, mut small) = (
+            vec![0u8; 1024 * 1024],
+            Vec::with_capacity(KEPT_CAPACITY + 1),
+            Vec::with_capacity(KEPT_CAPACITY),
+        );
+        small.push(1);
+        shrink([&mut body, &mut out, &mut small]);
+        assert!(body.capacity() <= KEPT_CAPACITY && out.capacity() <= KEPT_CAPACITY);
+        assert!(body.is_empty() && small.is_empty());
+        assert_eq!(
+            small.capacity(),
+            KEPT_CAPACITY,
+            "a small one is kept as it is"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_bodys_chunked_framing_is_bounded_by_the_limit() {
+        // 100 bytes of data, each in a chunk of its own with a 1000-byte extension: 100 KiB of
+        // framing for a body well under the limit.
+        let ext = "a".repeat(1000);
+        let mut bytes = Vec::new();
+        for _ in 0..100 {
+            bytes.extend(format!("1;{ext}\r\nx\r\n").into_bytes());
+        }
+        bytes.extend_from_slice(b"0\r\n\r\n");
+        for (limit, taken) in [(h1::MAX_HEAD, false), (2 * bytes.len(), true)] {
+            let (mut writer, mut wire) = pair().await;
+            writer.write_all(&bytes).await.unwrap();
+            let mut body = Body::request(Framing::Chunked, limit);
+            let mut data = Vec::new();
+            let result = loop {
+                match body.read(&mut wire, &mut data).await {
+                    Ok(true) => {}
+                    other => break other,
+                }
+            };
+            if taken {
+                assert!(result.is_ok() && data.len() == 100, "{result:?}");
+            } else {
+                let err = result.unwrap_err();
+                assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+                assert_eq!(err.to_string(), "chunked framing over its bound");
+            }
+        }
+        // An answer's framing is not bounded by a request's limit.
+        let (mut writer, mut wire) = pair().await;
+        writer.write_all(&bytes).await.unwrap();
+        let mut body = Body::new(Framing::Chunked);
+        let mut data = Vec::new();
+        while body.read(&mut wire, &mut data).await.unwrap() {}
+        assert_eq!(data.len(), 100);
     }
 }
