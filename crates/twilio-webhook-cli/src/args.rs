@@ -121,8 +121,10 @@ pub(crate) struct GuardArgs {
     #[arg(long, value_name = "PREFIX")]
     pub(crate) require: Vec<String>,
     /// A path prefix passed through WITHOUT verification (health checks, static files), on whole
-    /// segments: /health covers /health/live, not /healthcheck. Once set, a path with dot segments,
-    /// encoded slashes or empty segments is refused (400).
+    /// segments: /health covers /health/live, not /healthcheck. A path passes only if it does under
+    /// every reading a server may give it (;params, trailing dots or spaces, case, double escapes).
+    /// Once set, a path with dot segments in any encoding, encoded slashes, empty segments, NUL,
+    /// %u or overlong UTF-8 is refused (400).
     #[arg(long, value_name = "PREFIX")]
     pub(crate) pass: Vec<String>,
     /// A SharedKey: its id and a file holding its secret (repeat).

@@ -8,13 +8,18 @@
 //!   form (`*`, `host:443`, a relative path) and any target with a fragment is refused: no HTTP request
 //!   carries one (RFC 9112), so spec §4.4's cut never applies to what a client sends.
 //! - [`PathRules`] decide which paths are verified (the guard's `--pass` / `--require`, the Python
-//!   middleware's `paths`). Prefixes match on segment boundaries, on the percent-decoded path, and a
-//!   path a server could resolve to another one (dot segments, encoded dots, slashes or backslashes,
-//!   empty segments) is refused whenever a rule depends on it: such a path is never passed unverified.
+//!   middleware's `paths`, the wasm binding). Prefixes match on segment boundaries, on the
+//!   percent-decoded path, under every reading a common server (Tomcat, Jetty, Spring, IIS, PHP, Node,
+//!   Python, Go) could give it: a path is exempt only if it is exempt under every one, and protected
+//!   if it is protected under any one. A path no reading makes safe (dot segments in any encoding,
+//!   encoded slashes, backslashes, NUL, `%u` escapes, overlong UTF-8, empty segments) is refused
+//!   whenever a rule depends on it: such a path is never passed unverified.
 
 use std::borrow::Cow;
 
 use core::fmt;
+
+mod reading;
 
 /// Why a request target was refused (answered `400`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,9 +28,11 @@ pub enum TargetError {
     /// Neither origin form (`/path?query`) nor absolute form (`scheme://host/path?query`), or it
     /// carries a fragment.
     Form,
-    /// The path is not in normal form: a dot segment (`/a/../b`, `/a/%2e%2e/b`), an encoded slash or
-    /// backslash (`%2F`, `%5C`), a backslash, a double-encoded one of these, an empty segment
-    /// (`/a//b`) or a control character. A server or proxy behind could resolve it to another path.
+    /// The path is not in normal form: a server or proxy behind could resolve it to another path.
+    /// That is a dot segment under any reading (`/a/../b`, `/a/%2e%2e/b`, `..;x`, `%c0%ae%c0%ae`,
+    /// `．．`, `. .`), an encoded slash or backslash (`%2F`, `%5C`), a backslash, a double-encoded one
+    /// of these, an empty segment (`/a//b`, `/;x/b`), a control character (NUL included), an invalid
+    /// or `%u` escape, a `?` or `#` made by decoding, or bytes that are not UTF-8 once decoded.
     NotNormal,
 }
 
@@ -34,7 +41,8 @@ impl fmt::Display for TargetError {
         f.write_str(match self {
             TargetError::Form => "the request target is not a path (origin or absolute form)",
             TargetError::NotNormal => {
-                "the request path has dot segments, encoded slashes or empty segments"
+                "the request path has dot segments, encoded slashes, empty segments or another \
+                 spelling a server could resolve to a different path"
             }
         })
     }
@@ -77,63 +85,6 @@ pub fn origin_form(target: &str) -> Result<Cow<'_, str>, TargetError> {
     })
 }
 
-/// The path of an origin-form target, percent-decoded, if it is in normal form (see
-/// [`TargetError::NotNormal`]). The path decoded twice must be in normal form too: a server that
-/// decodes again would see what an escape encoded twice (`%252e%252e`) hides.
-fn normal_path(origin: &str) -> Result<Vec<u8>, TargetError> {
-    let raw = origin.split('?').next().unwrap_or_default().as_bytes();
-    let slashes = raw.iter().filter(|&&b| b == b'/').count();
-    let decoded = percent_decode(raw);
-    check_normal(&decoded, slashes)?;
-    check_normal(&percent_decode(&decoded), slashes)?;
-    Ok(decoded)
-}
-
-/// A decoded path (of a target in origin form, or a prefix: both start with `/`) is in normal form: as
-/// many slashes as the raw path (none was encoded), no backslash or control character, no dot segment
-/// (also as Tomcat reads one with a parameter, `..;x`) and no empty segment but the last (a trailing
-/// slash).
-fn check_normal(path: &[u8], raw_slashes: usize) -> Result<(), TargetError> {
-    let bad_byte = |b: &u8| *b == b'\\' || b.is_ascii_control();
-    if path.iter().filter(|&&b| b == b'/').count() != raw_slashes || path.iter().any(bad_byte) {
-        return Err(TargetError::NotNormal);
-    }
-    let segments: Vec<&[u8]> = path.split(|&b| b == b'/').skip(1).collect();
-    let last = segments.len().saturating_sub(1);
-    for (i, segment) in segments.iter().enumerate() {
-        let name = segment.split(|&b| b == b';').next().unwrap_or_default();
-        if name == b"." || name == b".." || (segment.is_empty() && i != last) {
-            return Err(TargetError::NotNormal);
-        }
-    }
-    Ok(())
-}
-
-/// `%XX` escapes decoded to bytes; anything else, invalid escapes included, kept as is.
-fn percent_decode(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let escaped = match (b, bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) => crate::form::hex_value(h)
-                .zip(crate::form::hex_value(l))
-                .map(|(h, l)| h << 4 | l),
-            _ => None,
-        };
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
 /// What a path rule decides for a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathDecision {
@@ -143,45 +94,64 @@ pub enum PathDecision {
     Pass,
 }
 
-/// A path prefix, percent-decoded, without a trailing slash (`/` stays `/`).
+/// A path prefix, percent-decoded, as segments, without a trailing slash (`/` has none): each
+/// segment's name, and its name folded for protection (see [`reading::fold`]).
 #[derive(Clone, PartialEq, Eq)]
-struct Prefix(Vec<u8>);
+struct Prefix {
+    names: Vec<String>,
+    folded: Vec<String>,
+}
 
 impl fmt::Debug for Prefix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", String::from_utf8_lossy(&self.0))
+        write!(f, "{:?}", format!("/{}", self.names.join("/")))
     }
 }
 
 impl Prefix {
+    /// A prefix must be a path in normal form that every server reads the same way.
     fn parse(prefix: &str) -> Result<Prefix, TargetError> {
         let prefix = prefix.trim();
         if !prefix.starts_with('/') || prefix.contains(['?', '#']) {
             return Err(TargetError::Form);
         }
-        let mut path = normal_path(prefix)?;
-        while path.len() > 1 && path.last() == Some(&b'/') {
-            path.pop();
+        let mut names = Vec::new();
+        for segment in reading::segments(prefix)? {
+            match segment.exact.as_slice() {
+                [name] => names.push(name.clone()),
+                _ => return Err(TargetError::NotNormal),
+            }
         }
-        Ok(Prefix(path))
+        if names.last().is_some_and(String::is_empty) {
+            names.pop();
+        }
+        let folded = names
+            .iter()
+            .map(|n| reading::fold(n))
+            .collect::<Result<_, _>>()?;
+        Ok(Prefix { names, folded })
     }
 
-    /// Whether `path` is this prefix or below it, on a segment boundary; `fold_case` compares ASCII
-    /// letters case-insensitively.
-    fn covers(&self, path: &[u8], fold_case: bool) -> bool {
-        let prefix = self.0.as_slice();
-        if prefix == b"/" {
-            return true;
-        }
-        let Some(head) = path.get(..prefix.len()) else {
-            return false;
-        };
-        let same = if fold_case {
-            head.eq_ignore_ascii_case(prefix)
-        } else {
-            head == prefix
-        };
-        same && matches!(path.get(prefix.len()), None | Some(b'/'))
+    /// Whether this prefix covers `path` under every reading of it, on segment boundaries: each
+    /// reading of each of its segments is the prefix's, in the same case.
+    fn exempts(&self, path: &[reading::Segment]) -> bool {
+        path.len() >= self.names.len()
+            && self
+                .names
+                .iter()
+                .zip(path)
+                .all(|(name, segment)| segment.exact.iter().all(|r| r == name))
+    }
+
+    /// Whether this prefix covers `path` under some reading of it, case folded: some reading of
+    /// each of its segments is the prefix's.
+    fn protects(&self, path: &[reading::Segment]) -> bool {
+        path.len() >= self.folded.len()
+            && self
+                .folded
+                .iter()
+                .zip(path)
+                .all(|(name, segment)| segment.folded.contains(name))
     }
 }
 
@@ -190,9 +160,15 @@ impl Prefix {
 ///
 /// - Prefixes match whole segments: `/health` covers `/health` and `/health/live`, never
 ///   `/healthcheck`.
-/// - The path is matched percent-decoded (`/%68ealth` is `/health`), and `require` prefixes ignore
-///   ASCII case (`/TWILIO/sms` is verified under `--require /twilio`, in case the app's routes ignore
-///   case). In both, an ambiguity is decided toward verification.
+/// - The path is matched percent-decoded (`/%68ealth` is `/health`), under every reading a common
+///   server could give it ([`TargetError::NotNormal`] lists what none can): decoded once or twice,
+///   with `;…` path parameters dropped from each segment (Tomcat, Jetty, Spring), with trailing dots
+///   and spaces dropped (Windows, IIS). A `pass` prefix exempts a path only if it covers every
+///   reading, in the same case; a `require` prefix protects it if it covers any reading, ignoring
+///   case (`/TWILIO/sms`, `/tw%C4%B1lio/sms`, fullwidth letters) and an extension (`/twilio.json`,
+///   for Spring's suffix patterns). So `/twilio;jsessionid=1/sms`, `/twilio./sms` and
+///   `/twilio%20/sms` are verified under `--require /twilio`, and an ambiguity is always decided
+///   toward verification.
 /// - Once any prefix is configured, a path that is not in normal form ([`TargetError::NotNormal`]) is
 ///   refused, because a server behind could resolve `/health/../sms` to `/sms`. With no prefix every
 ///   request is verified and the path decides nothing.
@@ -206,6 +182,12 @@ impl Prefix {
 /// assert_eq!(rules.decide("/healthcheck"), Ok(PathDecision::Verify));
 /// assert_eq!(rules.decide("/health/../sms"), Err(TargetError::NotNormal));
 /// assert_eq!(rules.decide("/health/%2e%2e/sms"), Err(TargetError::NotNormal));
+///
+/// let rules = PathRules::new().pass("/")?.require("/twilio")?;
+/// assert_eq!(rules.decide("/static/app.css"), Ok(PathDecision::Pass));
+/// assert_eq!(rules.decide("/twilio;jsessionid=1/sms"), Ok(PathDecision::Verify));
+/// assert_eq!(rules.decide("/twilio./sms"), Ok(PathDecision::Verify));
+/// assert_eq!(rules.decide("/static/%u002e%u002e/twilio"), Err(TargetError::NotNormal));
 /// # Ok::<(), TargetError>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -233,7 +215,8 @@ impl PathRules {
     }
 
     /// Exempts requests under `prefix` from verification (a health check, static files). A prefix
-    /// must be a path in normal form.
+    /// must be a path in normal form that every server reads alike (no `;` parameter, no trailing dot
+    /// or space in a segment).
     pub fn pass(mut self, prefix: &str) -> Result<Self, TargetError> {
         self.pass.push(Prefix::parse(prefix)?);
         Ok(self)
@@ -256,16 +239,19 @@ impl PathRules {
         if self.verifies_everything() {
             return Ok(PathDecision::Verify);
         }
-        let path = normal_path(&origin_form(target)?)?;
-        let longest = |prefixes: &[Prefix], fold_case: bool| {
+        let path = reading::segments(&origin_form(target)?)?;
+        let longest = |prefixes: &[Prefix], covers: fn(&Prefix, &[reading::Segment]) -> bool| {
             prefixes
                 .iter()
-                .filter(|p| p.covers(&path, fold_case))
-                .map(|p| p.0.len())
+                .filter(|p| covers(p, &path))
+                .map(|p| p.names.len())
                 .max()
         };
         Ok(
-            match (longest(&self.pass, false), longest(&self.require, true)) {
+            match (
+                longest(&self.pass, Prefix::exempts),
+                longest(&self.require, Prefix::protects),
+            ) {
                 (Some(pass), Some(require)) if pass > require => PathDecision::Pass,
                 (Some(_), None) => PathDecision::Pass,
                 _ => PathDecision::Verify,

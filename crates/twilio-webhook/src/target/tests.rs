@@ -85,13 +85,16 @@ fn a_path_a_server_could_resolve_elsewhere_is_refused() {
         "/health/..",
         "/..",
         "//health",
+        // A segment of dots and spaces only: Windows reads `...` and `. .` as a dot segment.
+        "/health/.../sms",
+        "/health/...",
+        "/health/.%20./sms",
     ] {
         assert_eq!(rules.decide(bad), Err(TargetError::NotNormal), "{bad:?}");
     }
     // Dots inside a name, escapes of ordinary characters and a trailing slash are fine.
     for good in [
         "/health/v1.2/x",
-        "/health/...",
         "/health/.well-known",
         "/a%20b",
         "/health/",
@@ -174,4 +177,179 @@ fn errors_explain_themselves() {
             .contains("origin or absolute form")
     );
     assert!(TargetError::NotNormal.to_string().contains("dot segments"));
+}
+
+/// Issue 28, finding 4: spellings of a path under `/twilio` that some common server routes there.
+/// Under `--pass / --require /twilio` each must be verified or refused, never exempt; before the fix
+/// the `;` parameters, `%u`, overlong UTF-8, trailing dots and spaces, folded letters, double escapes
+/// and the suffix were exempt.
+#[test]
+fn no_spelling_of_a_protected_prefix_is_exempt() {
+    use PathDecision::Verify;
+    use TargetError::NotNormal;
+    let rules = PathRules::new()
+        .pass("/")
+        .and_then(|r| r.require("/twilio"))
+        .unwrap();
+    let table: &[(&str, Result<PathDecision, TargetError>)] = &[
+        // Path parameters (Tomcat, Jetty, Spring), written or encoded, once or twice.
+        ("/twilio;jsessionid=1/sms", Ok(Verify)),
+        ("/twilio;/sms", Ok(Verify)),
+        ("/twilio;jsessionid=1", Ok(Verify)),
+        ("/TWILIO;x/sms", Ok(Verify)),
+        ("/twilio%3bx/sms", Ok(Verify)),
+        ("/twilio%253bx/sms", Ok(Verify)),
+        ("/twilio;x%3by/sms", Ok(Verify)),
+        ("http://h/twilio;x/sms", Ok(Verify)),
+        ("/;x/twilio/sms", Err(NotNormal)),
+        ("/static/;x/twilio/sms", Err(NotNormal)),
+        ("/static/..;x/twilio/sms", Err(NotNormal)),
+        ("/static/.;x/twilio/sms", Err(NotNormal)),
+        // IIS `%u` escapes, and invalid escapes.
+        ("/static/%u002e%u002e/twilio/sms", Err(NotNormal)),
+        ("/%u0074wilio/sms", Err(NotNormal)),
+        ("/%U0074wilio/sms", Err(NotNormal)),
+        ("/static/%25u002e%25u002e/twilio/sms", Err(NotNormal)),
+        ("/twilio%zz/sms", Err(NotNormal)),
+        ("/twilio%", Err(NotNormal)),
+        // Overlong UTF-8 and other bytes that are not UTF-8.
+        ("/static/%c0%ae%c0%ae/twilio/sms", Err(NotNormal)),
+        ("/static/%e0%80%ae%e0%80%ae/twilio/sms", Err(NotNormal)),
+        ("/static/%f0%80%80%ae./twilio/sms", Err(NotNormal)),
+        ("/static/..%c0%aftwilio/sms", Err(NotNormal)),
+        ("/twilio%c0%ae/sms", Err(NotNormal)),
+        ("/%ff/twilio", Err(NotNormal)),
+        ("/static/%25c0%25ae%25c0%25ae/twilio", Err(NotNormal)),
+        // Trailing dots and spaces (Windows, IIS).
+        ("/twilio./sms", Ok(Verify)),
+        ("/twilio%2e/sms", Ok(Verify)),
+        ("/twilio%20/sms", Ok(Verify)),
+        ("/twilio.%20./sms", Ok(Verify)),
+        ("/twilio.", Ok(Verify)),
+        ("/twilio%20", Ok(Verify)),
+        ("/twilio%2520/sms", Ok(Verify)),
+        ("/twilio;x./sms", Ok(Verify)),
+        // NUL and other control characters.
+        ("/twilio%00/sms", Err(NotNormal)),
+        ("/twilio/sms%00.css", Err(NotNormal)),
+        ("/twilio%2500/sms", Err(NotNormal)),
+        ("/twilio%09/sms", Err(NotNormal)),
+        ("/twilio%7f/sms", Err(NotNormal)),
+        // Case, and what case-insensitive servers or best-fit code pages fold to ASCII.
+        ("/TWILIO/sms", Ok(Verify)),
+        ("/Twilio", Ok(Verify)),
+        ("/tw%C4%B1lio/sms", Ok(Verify)),
+        ("/TW%C4%B0LIO/sms", Ok(Verify)),
+        (
+            "/%EF%BD%94%EF%BD%97%EF%BD%89%EF%BD%8C%EF%BD%89%EF%BD%8F/sms",
+            Ok(Verify),
+        ),
+        ("/static/%EF%BC%8E%EF%BC%8E/twilio/sms", Err(NotNormal)),
+        ("/static/%E2%80%A4%E2%80%A4/twilio/sms", Err(NotNormal)),
+        ("/static%EF%BC%8Ftwilio/sms", Err(NotNormal)),
+        ("/static%E2%88%95twilio/sms", Err(NotNormal)),
+        ("/static%EF%BC%BCtwilio/sms", Err(NotNormal)),
+        // Escapes decoded twice.
+        ("/%2574wilio/sms", Ok(Verify)),
+        ("/static/%252e%252e/twilio/sms", Err(NotNormal)),
+        ("/twilio%252fsms", Err(NotNormal)),
+        // Spring's suffix pattern matching.
+        ("/twilio.json", Ok(Verify)),
+        ("/TWILIO.x.y/sms", Ok(Verify)),
+        // A `?` or `#` made by decoding.
+        ("/twilio%3f/x", Err(NotNormal)),
+        ("/static%3f/../twilio", Err(NotNormal)),
+        ("/twilio%23x", Err(NotNormal)),
+    ];
+    let wrong: Vec<String> = table
+        .iter()
+        .filter(|(target, want)| rules.decide(target) != *want)
+        .map(|(target, want)| format!("{target}: {:?}, want {want:?}", rules.decide(target)))
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Genuine, ordinary paths decide as they did before the fix.
+#[test]
+fn ordinary_paths_decide_as_before() {
+    use PathDecision::{Pass, Verify};
+    let rules = PathRules::new()
+        .pass("/")
+        .and_then(|r| r.require("/twilio"))
+        .unwrap();
+    let health = PathRules::new()
+        .pass("/health")
+        .and_then(|r| r.pass("/static"))
+        .and_then(|r| r.pass("/favicon.ico"))
+        .and_then(|r| r.pass("/caf%C3%A9"))
+        .unwrap();
+    let table: &[(&PathRules, &str, PathDecision)] = &[
+        (&rules, "/", Pass),
+        (&rules, "/health", Pass),
+        (&rules, "/static/app.css", Pass),
+        (&rules, "/static/v1.2/app.min.js", Pass),
+        (&rules, "/static/caf%C3%A9.css", Pass),
+        (&rules, "/.well-known/acme-challenge/x", Pass),
+        (&rules, "/app;jsessionid=1/page", Pass),
+        (&rules, "/twiliox", Pass),
+        (&rules, "/twilio-status", Pass),
+        (&rules, "/a%20b", Pass),
+        (&rules, "/docs/", Pass),
+        (&rules, "/search?q=/twilio/sms&x=%2e%2e", Pass),
+        (&rules, "/twilio", Verify),
+        (&rules, "/twilio/", Verify),
+        (&rules, "/twilio/sms", Verify),
+        (&rules, "/twilio/voice?x=1", Verify),
+        (&rules, "/x/twilio", Pass),
+        (&health, "/health", Pass),
+        (&health, "/health/live", Pass),
+        (&health, "/static/app.css", Pass),
+        (&health, "/favicon.ico", Pass),
+        (&health, "/caf%C3%A9/menu", Pass),
+        (&health, "/twilio/sms", Verify),
+        (&health, "/healthz", Verify),
+        (&health, "/favicon", Verify),
+        // Not exempt under every reading: a server may read these as another path.
+        (&health, "/health;x", Verify),
+        (&health, "/health./x", Verify),
+        (&health, "/Health", Verify),
+        (&health, "/CAF%C3%89", Verify),
+    ];
+    for (rules, target, want) in table {
+        assert_eq!(rules.decide(target), Ok(*want), "{target:?}");
+    }
+}
+
+#[test]
+fn prefixes_must_read_alike_everywhere() {
+    for bad in [
+        "/a;b", "/a.", "/a%20", "/a%u0062", "/a/%2e", "/%c0%ae", "/a%00",
+    ] {
+        assert_eq!(
+            PathRules::new().pass(bad),
+            Err(TargetError::NotNormal),
+            "{bad:?}"
+        );
+    }
+    let rules = PathRules::new()
+        .pass("/")
+        .and_then(|r| r.require("/Caf%C3%A9/"))
+        .unwrap();
+    assert_eq!(
+        format!("{rules:?}"),
+        r#"PathRules { pass: ["/"], require: ["/Café"] }"#
+    );
+    assert_eq!(rules.decide("/caf%C3%A9/x"), Ok(PathDecision::Verify));
+    assert_eq!(rules.decide("/CAF%C3%89/x"), Ok(PathDecision::Verify));
+    assert_eq!(rules.decide("/cafe/x"), Ok(PathDecision::Pass));
+}
+
+/// Deciding stays linear in the path: a long path of many segments is cheap.
+#[test]
+fn long_paths_decide_quickly() {
+    let rules = PathRules::only(["/twilio"]).unwrap();
+    let long = format!("/{}", "a;b.c%20d/".repeat(20_000));
+    let start = std::time::Instant::now();
+    assert_eq!(rules.decide(&long), Ok(PathDecision::Pass));
+    assert!(start.elapsed() < std::time::Duration::from_secs(2));
 }

@@ -1,0 +1,127 @@
+//! Issue 28, finding 4: path rules against the real guard, started `--pass / --require /twilio` in
+//! front of an echo upstream that counts what reaches it. Every spelling below is one that a common
+//! server (Tomcat, Jetty, Spring, IIS, PHP, Node, Python, Go) can resolve to a path under `/twilio`;
+//! sent unsigned, none may reach the upstream. Before the fix the guard forwarded
+//! `/twilio;jsessionid=1/sms`, `%u002e`, overlong `%c0%ae`, `/twilio./` and `/twilio%20/`.
+
+use twilio_webhook_http_suite as suite;
+
+mod support;
+use support::{Echo, FORM, Guard, signed, unsigned};
+
+/// Spellings of a path under `/twilio` that some server routes there.
+const SPELLINGS: &[&str] = &[
+    // Path parameters: Tomcat, Jetty and Spring drop `;…` from every segment.
+    "/twilio;jsessionid=1/sms",
+    "/twilio;/sms",
+    "/twilio;jsessionid=1",
+    "/TWILIO;x/sms",
+    "/twilio%3bx/sms",
+    "/twilio%253bx/sms",
+    "/;x/twilio/sms",
+    "/static/..;x/twilio/sms",
+    // IIS's `%u` escapes, and dot segments hidden in them.
+    "/static/%u002e%u002e/twilio/sms",
+    "/%u0074wilio/sms",
+    "/static/%U002E%U002E/twilio/sms",
+    // Overlong UTF-8 that lax decoders read as `.` or `/`.
+    "/static/%c0%ae%c0%ae/twilio/sms",
+    "/static/%e0%80%ae%e0%80%ae/twilio/sms",
+    "/static/..%c0%aftwilio/sms",
+    "/twilio%c0%ae/sms",
+    // A trailing dot or space: Windows and IIS drop them.
+    "/twilio./sms",
+    "/twilio%2e/sms",
+    "/twilio%20/sms",
+    "/twilio.%20./sms",
+    "/twilio.",
+    "/twilio%20",
+    // NUL and other control characters, which C-based servers end a path at.
+    "/twilio%00/sms",
+    "/twilio/sms%00.css",
+    "/twilio%09/sms",
+    // Case, and characters that case-insensitive servers fold to ASCII.
+    "/TWILIO/sms",
+    "/Twilio/sms",
+    "/tw%C4%B1lio/sms",
+    "/%EF%BD%94%EF%BD%97%EF%BD%89%EF%BD%8C%EF%BD%89%EF%BD%8F/sms",
+    "/static/%EF%BC%8E%EF%BC%8E/twilio/sms",
+    // Escapes decoded twice.
+    "/%2574wilio/sms",
+    "/static/%252e%252e/twilio/sms",
+    // Spring's suffix pattern matching routes `/twilio.json` to `/twilio`.
+    "/twilio.json",
+    // Dot segments, backslashes and encoded slashes, already refused before.
+    "/static/../twilio/sms",
+    "/static/%2e%2e/twilio/sms",
+    "/static\\..\\twilio\\sms",
+    "/static%2f..%2ftwilio/sms",
+    "/static//../twilio/sms",
+];
+
+#[test]
+fn issue_28_no_spelling_of_a_protected_path_reaches_the_upstream_unsigned() {
+    let echo = Echo::start();
+    let guard = Guard::start(&echo.url(), &["--pass", "/", "--require", "/twilio"]);
+    let form = b"Body=not+from+twilio";
+    let mut forwarded = Vec::new();
+    for &target in SPELLINGS {
+        let request = unsigned(signed(guard.port, target, FORM, form, &[]));
+        let before = echo.hits();
+        let answer = suite::send(guard.port, &request).expect("an answer");
+        let text = answer.text();
+        let refused = text.contains("bad_request_target") || text.contains("missing_signature");
+        if echo.hits() != before || answer.status != 400 || !refused {
+            forwarded.push(format!("{target} -> {} {text}", answer.status));
+        }
+    }
+    assert!(
+        forwarded.is_empty(),
+        "unsigned requests not refused:\n{}",
+        forwarded.join("\n")
+    );
+    assert_eq!(echo.hits(), 0, "nothing reached the upstream");
+}
+
+/// Ordinary paths decide as before the fix: exempt ones reach the upstream unsigned, a Java session
+/// parameter outside `/twilio` included, and `/twilio` is verified, not refused.
+#[test]
+fn issue_28_ordinary_paths_still_decide_as_before() {
+    let echo = Echo::start();
+    let guard = Guard::start(&echo.url(), &["--pass", "/", "--require", "/twilio"]);
+    let send = |r: &suite::RawRequest| suite::send(guard.port, r).expect("an answer");
+    let exempt = [
+        "/",
+        "/health",
+        "/health/live?x=1",
+        "/static/app.css",
+        "/static/v1.2/app.min.js",
+        "/static/caf%C3%A9.css",
+        "/.well-known/acme-challenge/x",
+        "/app;jsessionid=1/page",
+        "/twiliox",
+        "/twilio-status",
+        "/a%20b",
+        "/docs/",
+        "/search?q=/twilio/sms",
+    ];
+    for (n, target) in exempt.iter().enumerate() {
+        let r = send(&unsigned(signed(guard.port, target, FORM, b"", &[])));
+        assert_eq!(r.status, 200, "{target}: {}", r.text());
+        assert_eq!(echo.hits(), n + 1, "{target} reached the upstream");
+    }
+    let hits = echo.hits();
+    for target in ["/twilio", "/twilio/", "/twilio/sms", "/twilio/voice?x=1"] {
+        let form = b"Body=hello";
+        let r = send(&unsigned(signed(guard.port, target, FORM, form, &[])));
+        assert!(
+            (r.status, r.text().contains("missing_signature")) == (400, true),
+            "{target}: {} {}",
+            r.status,
+            r.text()
+        );
+        let r = send(&signed(guard.port, target, FORM, form, &[]));
+        assert_eq!((r.status, r.body.as_slice()), (200, &form[..]), "{target}");
+    }
+    assert_eq!(echo.hits(), hits + 4, "only the signed ones reached it");
+}
