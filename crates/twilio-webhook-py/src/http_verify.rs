@@ -192,7 +192,9 @@ impl PyWebhookVerifier {
     /// target), `headers` the raw `(name, value)` byte pairs, `body` the raw body (read up to the limit
     /// plus one byte, so a longer one is seen as too large), `method` the request method (a `GET`
     /// WebSocket handshake is checked against its `ws`/`wss` URL). The verdict carries the status and
-    /// text to answer with.
+    /// text to answer with. As in the Rust adapters, a request that asks for a WebSocket without being
+    /// a handshake is `400` `upgrade_not_handshake`, and a body whose length is not its declared
+    /// `Content-Length` is `400` `body_unreadable`.
     #[pyo3(signature = (target, headers, body, peer=None, scheme=None, authority=None, method="POST"))]
     #[allow(clippy::too_many_arguments)]
     fn check(
