@@ -1,5 +1,6 @@
-"""A one-file Django project whose Twilio webhooks are verified by the middleware: ``application`` for WSGI
-servers, ``asgi_application`` for ASGI ones.
+"""A one-file Django project whose Twilio webhook views are verified by ``twilio_view`` (protection attached to
+each view, settings in ``TWILIO_WEBHOOK``): ``application`` for WSGI servers, ``asgi_application`` for ASGI
+ones.
 
     pip install django ./python
     TWILIO_AUTH_TOKEN=... TWILIO_PUBLIC_URL=https://abc123.ngrok.app python python/examples/django_app.py
@@ -10,7 +11,7 @@ required, ``TWILIO_PUBLIC_URL`` and ``TWILIO_TRUSTED_PROXIES`` optional. ``POST 
 ``POST /events`` (JSON with ``bodySHA256``) the number of events, ``POST /nested/sms`` is ``/sms`` under an
 ``include``, ``GET /ws`` checks a WebSocket handshake (Django's views cannot upgrade it); ``GET /health`` is
 not a webhook. Refusals: 400 without a signature, 413 over 1 MiB, 403 otherwise. Twilio's POSTs carry no
-CSRF token, so the webhook views are ``csrf_exempt``: the signature is what authenticates them.
+CSRF token, so ``twilio_view`` makes its views ``csrf_exempt``: the signature is what authenticates them.
 """
 
 import json
@@ -26,7 +27,9 @@ settings.configure(
     ALLOWED_HOSTS=["*"],
     ROOT_URLCONF=__name__,
     MIDDLEWARE=["django.middleware.csrf.CsrfViewMiddleware"],
-    # The middleware in front already bounds the body (1 MiB); Django's own limit is lower.
+    # What twilio_view (and twilio_webhook.django.TwilioWebhookMiddleware) read.
+    TWILIO_WEBHOOK=protection,
+    # twilio_view bounds the body (1 MiB) before Django reads it; Django's own limit is lower.
     DATA_UPLOAD_MAX_MEMORY_SIZE=None,
 )
 django.setup()
@@ -35,25 +38,25 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.http import HttpResponse, JsonResponse  # noqa: E402
 from django.urls import include, path  # noqa: E402
-from django.views.decorators.csrf import csrf_exempt  # noqa: E402
 from django.views.decorators.http import require_GET, require_POST  # noqa: E402
 
-from twilio_webhook import asgi, wsgi  # noqa: E402
+from twilio_webhook.django import twilio_view  # noqa: E402
 
 
-@csrf_exempt
+@twilio_view
 @require_POST
 def sms(request):
     count = sum(len(request.POST.getlist(key)) for key in request.POST)
     return HttpResponse(example_settings.twiml(count), content_type="text/xml")
 
 
-@csrf_exempt
+@twilio_view
 @require_POST
 def events(request):
     return JsonResponse({"events": len(json.loads(request.body))})
 
 
+@twilio_view
 @require_GET
 def websocket(request):
     return HttpResponse("WebSocket handshake verified\n")
@@ -71,8 +74,8 @@ urlpatterns = [
     path("nested/", include([path("sms", sms)])),
 ]
 
-application = wsgi.TwilioWebhookMiddleware(get_wsgi_application(), **protection)
-asgi_application = asgi.TwilioWebhookMiddleware(get_asgi_application(), **protection)
+application = get_wsgi_application()
+asgi_application = get_asgi_application()
 
 if __name__ == "__main__":
     from wsgiref.simple_server import WSGIRequestHandler, make_server

@@ -17,7 +17,8 @@ from typing import List, NoReturn
 from twilio_webhook import PublicUrl
 
 PATHS = ["/sms", "/events", "/nested", "/ws"]
-"""The webhook routes the middleware protects; anything else (``/health``) is not a webhook."""
+"""The webhook routes, for the app-wide middleware (the fallback: the examples protect each route instead);
+anything else (``/health``) is not a webhook."""
 
 
 def fail(message: str) -> NoReturn:
@@ -30,7 +31,8 @@ def _list(name: str) -> List[str]:
 
 
 def protection() -> dict:
-    """The middleware's settings from the environment; a mistake ends the program with exit code 2."""
+    """The protection's settings from the environment (``auth_token``, ``public_url``, ``diagnose``: what the
+    route decorators, the dependency and the middleware take); a mistake ends the program with exit code 2."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     token = os.environ.get("TWILIO_AUTH_TOKEN", "").strip()
     if not token:
@@ -42,7 +44,7 @@ def protection() -> dict:
     diagnose = os.environ.get("TWILIO_DIAGNOSE", "").strip().lower() or "10"
     if diagnose != "off" and not diagnose.isdigit():
         fail(f"TWILIO_DIAGNOSE must be off or a number of diagnoses a second, got {diagnose!r}")
-    return {"auth_token": token, "public_url": public_url, "paths": PATHS, "diagnose": diagnose}
+    return {"auth_token": token, "public_url": public_url, "diagnose": diagnose}
 
 
 def port() -> int:

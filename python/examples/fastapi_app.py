@@ -1,4 +1,5 @@
-"""A FastAPI app whose Twilio webhooks are verified by the ASGI middleware, WebSocket handshakes included.
+"""A FastAPI app whose Twilio webhooks are verified by a dependency on each webhook route, WebSocket handshakes
+included.
 
     pip install fastapi uvicorn python-multipart websockets ./python
     TWILIO_AUTH_TOKEN=... TWILIO_PUBLIC_URL=https://abc123.ngrok.app python python/examples/fastapi_app.py
@@ -14,29 +15,31 @@ over 1 MiB, 403 otherwise.
 import json
 
 import example_settings
-from fastapi import APIRouter, FastAPI, Request, WebSocket
+from fastapi import APIRouter, Depends, FastAPI, Request, WebSocket
 from fastapi.responses import Response
 
-from twilio_webhook.asgi import TwilioWebhookMiddleware
+from twilio_webhook.fastapi import Refused, TwilioWebhook, refusal_handler
 
+# Protection attached to each webhook route: no path list to keep in step with the routes.
+twilio_webhook = TwilioWebhook(**example_settings.protection())
 app = FastAPI()
+app.add_exception_handler(Refused, refusal_handler)  # refusals in plain text, as every adapter answers them
 nested = APIRouter()
-app.add_middleware(TwilioWebhookMiddleware, **example_settings.protection())
 
 
-@app.post("/sms")
-@nested.post("/sms")
+@app.post("/sms", dependencies=[Depends(twilio_webhook)])
+@nested.post("/sms", dependencies=[Depends(twilio_webhook)])
 async def sms(request: Request) -> Response:
     form = await request.form()
     return Response(example_settings.twiml(len(form.multi_items())), media_type="text/xml")
 
 
-@app.post("/events")
+@app.post("/events", dependencies=[Depends(twilio_webhook)])
 async def events(request: Request) -> dict:
     return {"events": len(json.loads(await request.body()))}
 
 
-@app.websocket("/ws")
+@app.websocket("/ws", dependencies=[Depends(twilio_webhook)])
 async def websocket(socket: WebSocket) -> None:
     await socket.accept()
     await socket.send_text("WebSocket handshake verified")

@@ -51,12 +51,33 @@ def wsgi_server(app):
 
 
 @contextmanager
-def asgi_server(app):
+def wsgiref_server(app):
+    """The standard library's WSGI server: no ``RAW_URI`` or ``REQUEST_URI``, so the target is rebuilt."""
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format, *args):
+            pass
+
+    server = make_server("127.0.0.1", 0, app, server_class=WSGIServer, handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        thread.join(5)
+        server.server_close()
+
+
+@contextmanager
+def asgi_server(app, **config):
+    """uvicorn on a free loopback port; ``config`` goes to ``uvicorn.Config`` (``root_path="/api"``)."""
     import uvicorn
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", **config)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

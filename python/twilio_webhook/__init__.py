@@ -2,7 +2,9 @@
 
 - :class:`RequestValidator` is a drop-in for twilio-python's (``from twilio_webhook import RequestValidator``);
 - :class:`Validator` verifies with several named secrets and returns a :class:`Verdict` that says why;
-- :mod:`twilio_webhook.wsgi` and :mod:`twilio_webhook.asgi` protect Flask, Django and FastAPI apps;
+- :mod:`twilio_webhook.flask`, :mod:`twilio_webhook.django` and :mod:`twilio_webhook.fastapi` protect each
+  webhook route (the default: no path is matched); :mod:`twilio_webhook.wsgi` and :mod:`twilio_webhook.asgi`
+  protect a whole app by path prefix (the fallback);
 - :class:`Signer` signs requests as Twilio does, and :class:`PublicUrl` rebuilds the URL Twilio requested
   behind proxies and tunnels.
 

@@ -1,9 +1,9 @@
-"""What the WSGI and ASGI middleware share: the verifier, which paths are protected, the refusal."""
+"""What the middleware and the per-route protections share: the verifier, which paths are protected, the
+refusal."""
 
 import logging
 import os
 from http import HTTPStatus
-from urllib.parse import quote
 from typing import Callable, Iterable, List, Optional, Tuple, Union
 
 from . import _native
@@ -19,13 +19,15 @@ class Protection:
 
     def __init__(
         self,
-        auth_token: Optional[str],
-        validator: Optional[Validator],
-        public_url: Union[None, str, _native.PublicUrl],
-        body_limit: Optional[int],
-        paths: Optional[Iterable[str]],
-        diagnose: Union[int, str],
+        auth_token: Optional[str] = None,
+        validator: Optional[Validator] = None,
+        public_url: Union[None, str, _native.PublicUrl] = None,
+        body_limit: Optional[int] = None,
+        paths: Optional[Iterable[str]] = None,
+        diagnose: Union[int, str] = 10,
     ) -> None:
+        """The settings are the middleware's (see :class:`Middleware`); ``paths=None`` verifies every
+        request it is asked about."""
         if validator is None:
             token = auth_token if auth_token is not None else os.environ.get("TWILIO_AUTH_TOKEN", "")
             validator = Validator(token)  # an empty or missing token raises ValueError here, at startup
@@ -39,14 +41,33 @@ class Protection:
         self.verifier = _native.WebhookVerifier(validator._native, public_url, body_limit, prefixes, rate)
         self.limit: int = self.verifier.body_limit
 
-    def decide(self, path: str) -> Tuple[bool, Optional[_native.Verdict]]:
-        """The core's path rule for the (decoded) path the app routes on: ``(verify, refusal)``. Prefixes
-        match whole segments; a path with dot segments, encoded slashes or empty segments is refused
-        (``400``) whenever ``paths`` are set, since a server could resolve it to a protected one."""
-        verify, refused = self.verifier.decide(quote(path, safe="/;=,@:+$!*'()~"))
+    def decide(self, path: bytes) -> Tuple[bool, Optional[_native.Verdict]]:
+        """The core's path rule for the path the app routes on, decoded, as bytes (WSGI's ``PATH_INFO``
+        encoded as latin-1, ASGI's ``path`` without ``root_path`` as UTF-8): ``(verify, refusal)``.
+        Prefixes match whole segments; a path with dot segments, encoded slashes or empty segments is
+        refused (``400``) whenever ``paths`` are set, since a server could resolve it to a protected one."""
+        verify, refused = self.verifier.decide_path(path)
         if refused is not None:
             explain(refused)
         return verify, refused
+
+    def decide_any(self, paths: Iterable[bytes]) -> Tuple[bool, Optional[_native.Verdict]]:
+        """:meth:`decide` for every view of one path an app may route on: verified if any view is, refused
+        if any view is refused. Two views never let a request through that one of them would verify."""
+        verify = False
+        for path in dict.fromkeys(paths):
+            one, refused = self.decide(path)
+            if refused is not None:
+                return True, refused
+            verify = verify or one
+        return verify, None
+
+    def unreadable(self) -> _native.Verdict:
+        """The verdict for a body that cannot be read whole, or that another part of the app already read:
+        ``400`` ``body_unreadable``. Nothing is verified against what is left of a body."""
+        verdict = self.verifier.unreadable()
+        explain(verdict)
+        return verdict
 
     def too_large(self) -> _native.Verdict:
         """The verdict for a body over the limit, without reading it."""
@@ -63,6 +84,8 @@ class Protection:
         scheme: Optional[str],
         method: str,
     ) -> _native.Verdict:
+        """The core's whole check of one request (target as received, raw headers, the body as read); a
+        refusal is explained in the log."""
         verdict = self.verifier.check(target, headers, body, peer, scheme, method=method)
         if not verdict.valid:
             explain(verdict)

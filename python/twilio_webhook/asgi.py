@@ -1,14 +1,21 @@
 """ASGI middleware (FastAPI, Starlette, Django ASGI): verifies every Twilio webhook before the app sees it.
 
+The documented default is protection attached to the route, where no path is matched: the dependency of
+:mod:`twilio_webhook.fastapi` for FastAPI and Starlette, :mod:`twilio_webhook.django` for Django. This
+app-wide middleware with its ``paths`` is the fallback for apps that cannot use them.
+
 FastAPI::
 
     from twilio_webhook.asgi import TwilioWebhookMiddleware
     app.add_middleware(TwilioWebhookMiddleware, public_url="https://example.com")
 
 The body is received once (up to the limit), verified, and replayed to the app unchanged. A refusal is
-answered here: ``400`` (no signature, or a path the core refuses), ``413`` (body over the limit), ``403``
+answered here: ``400`` (no signature, a path the core refuses, a body cut short, or a ``POST`` asking for a
+WebSocket), ``413`` (body over the limit), ``403``
 (every other reason), with a plain-text body naming the reason. The request target is the raw path as
-received (``raw_path``) and the query string.
+received (``raw_path``) and the query string. ``paths`` are matched against the path the app routes on:
+``path`` without ``root_path`` (under ``uvicorn --root-path`` and in a Starlette ``Mount``), and the whole
+``path`` as well: a request is verified when either is protected.
 
 A WebSocket handshake (a ``websocket`` scope: Media Streams, ConversationRelay) is verified too, against its
 ``ws``/``wss`` URL. A refused one gets the same refusal as a request (``403`` and its reason) where the server
@@ -17,10 +24,11 @@ violation) before it is accepted, which the server answers with ``403``. ``lifes
 scope of any other type never does.
 """
 
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterator, Optional, Tuple
 from urllib.parse import quote
 
-from ._middleware import Headers, Middleware, refusal
+from . import _native
+from ._middleware import Headers, Middleware, Protection, refusal
 
 Scope = dict
 Receive = Callable[[], Awaitable[dict]]
@@ -32,9 +40,67 @@ VERDICT_KEY = "twilio_webhook.verdict"
 
 def _target(scope: Scope) -> str:
     raw = scope.get("raw_path")
-    path = raw.decode("latin-1") if raw else quote(scope.get("root_path", "") + scope.get("path", ""))
+    if raw:
+        path = raw.decode("latin-1")
+    else:
+        full, root = scope.get("path", ""), scope.get("root_path", "")
+        path = quote(full if full.startswith(root) else root + full)
     query = scope.get("query_string", b"").decode("latin-1")
     return f"{path}?{query}" if query else path
+
+
+def routed_path(scope: Scope) -> str:
+    """The path the app routes on: ``path`` without ``root_path``, as Starlette (``get_route_path``) and
+    Django strip it. Under ``uvicorn --root-path /api`` and inside a ``Mount``, ``path`` holds the root."""
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/"):
+        return path[len(root) :] or "/"
+    return path
+
+
+def _views(scope: Scope) -> Iterator[bytes]:
+    """The views of a scope's path an app may route on: the routed path, and the path with its root (an
+    app or server that does not strip it). A request is verified when any of them is protected."""
+    yield routed_path(scope).encode("utf-8", "surrogateescape")
+    yield scope.get("path", "").encode("utf-8", "surrogateescape")
+
+
+def decide(protection: Protection, scope: Scope) -> Tuple[bool, Any]:
+    """The core's path rule for a scope: ``(verify, refusal)``, on the path the app routes on."""
+    return protection.decide_any(_views(scope))
+
+
+def headers_of(scope: Scope) -> Headers:
+    """A scope's headers as ``(name, value)`` byte pairs."""
+    return [(bytes(n), bytes(v)) for n, v in scope.get("headers", [])]
+
+
+def verify_body(protection: Protection, scope: Scope, body: bytes) -> _native.Verdict:
+    """Verifies an ASGI request (or a WebSocket handshake, with an empty body) whose body is ``body``: its
+    target as received, its headers, peer, scheme and method."""
+    method = scope.get("method", "POST") if scope.get("type") == "http" else "GET"
+    return protection.check(_target(scope), headers_of(scope), body, _peer(scope), scope.get("scheme"), method)
+
+
+async def read_and_verify(protection: Protection, scope: Scope, receive: Receive) -> Tuple[_native.Verdict, bytes]:
+    """Receives an HTTP request's body (up to the limit) and verifies the request: the verdict and the body."""
+    headers = headers_of(scope)
+    declared = next((v for n, v in headers if n.lower() == b"content-length"), None)
+    if declared is not None and declared.isdigit() and int(declared) > protection.limit:
+        return protection.too_large(), b""
+    chunks, size, more = [], 0, True
+    while more and size <= protection.limit:
+        message = await receive()
+        if message.get("type") != "http.request":
+            return protection.unreadable(), b""  # the client went away
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        more = message.get("more_body", False)
+    if size > protection.limit:
+        return protection.too_large(), b""
+    body = b"".join(chunks)
+    return verify_body(protection, scope, body), body
 
 
 class TwilioWebhookMiddleware(Middleware):
@@ -45,7 +111,7 @@ class TwilioWebhookMiddleware(Middleware):
         kind = scope.get("type")
         if kind == "lifespan":
             return await self.app(scope, receive, send)
-        verify, refused = protection.decide(scope.get("path", ""))
+        verify, refused = decide(protection, scope)
         if kind == "websocket":
             return await self._websocket(scope, receive, send, verify, refused)
         if refused is not None:
@@ -54,28 +120,7 @@ class TwilioWebhookMiddleware(Middleware):
             return None  # no other kind of scope exists; an unknown one never reaches the app
         if not verify:
             return await self.app(scope, receive, send)
-        headers: Headers = [(bytes(n), bytes(v)) for n, v in scope.get("headers", [])]
-        declared = next((v for n, v in headers if n.lower() == b"content-length"), None)
-        body = b""
-        if declared is not None and declared.isdigit() and int(declared) > protection.limit:
-            verdict = protection.too_large()
-        else:
-            chunks, size, more = [], 0, True
-            while more and size <= protection.limit:
-                message = await receive()
-                if message.get("type") != "http.request":
-                    break
-                chunk = message.get("body", b"")
-                chunks.append(chunk)
-                size += len(chunk)
-                more = message.get("more_body", False)
-            body = b"".join(chunks)
-            if size > protection.limit:
-                verdict = protection.too_large()
-            else:
-                verdict = protection.check(
-                    _target(scope), headers, body, _peer(scope), scope.get("scheme"), scope.get("method", "POST")
-                )
+        verdict, body = await read_and_verify(protection, scope, receive)
         if not verdict.valid:
             return await _answer(send, verdict)
         scope = dict(scope)
@@ -95,8 +140,7 @@ class TwilioWebhookMiddleware(Middleware):
         """A handshake is verified like any request (no body, its ``ws``/``wss`` URL); a refused one is closed
         with 1008 before it is accepted."""
         if verify and refused is None:
-            headers: Headers = [(bytes(n), bytes(v)) for n, v in scope.get("headers", [])]
-            verdict = self._protection.check(_target(scope), headers, b"", _peer(scope), scope.get("scheme"), "GET")
+            verdict = verify_body(self._protection, scope, b"")
             if verdict.valid:
                 scope = dict(scope)
                 scope[VERDICT_KEY] = verdict

@@ -1,4 +1,8 @@
-"""WSGI middleware (Flask, Django): verifies every Twilio webhook before the app sees it.
+"""WSGI middleware (Flask, Django): verifies Twilio webhooks before the app sees them.
+
+The documented default is protection attached to the route, where no path is matched:
+:func:`twilio_webhook.flask.twilio_webhook` for Flask views, :mod:`twilio_webhook.django` for Django. This
+app-wide middleware with its ``paths`` is the fallback for apps that cannot use them.
 
 Flask::
 
@@ -10,30 +14,40 @@ Django (``wsgi.py``)::
     application = TwilioWebhookMiddleware(get_wsgi_application(), paths=["/twilio/"])
 
 The body is read once (up to the limit), verified, and handed to the app unchanged. A refusal is answered
-here: ``400`` (no signature, or a request target the core refuses), ``413`` (body over the limit), ``403``
-(every other reason), with a plain-text body naming the reason. The request target is taken as received from
-``RAW_URI`` or ``REQUEST_URI`` (gunicorn, uWSGI, werkzeug set them; an absolute-form one counts by its path and
-query, as the core rules); without either it is rebuilt from ``PATH_INFO``, which may differ from what Twilio
-signed, and then fails closed. ``paths`` are matched against ``PATH_INFO``, the path the app routes on.
+here: ``400`` (no signature, a request target the core refuses, a body shorter than its ``Content-Length``,
+or a ``POST`` asking for a WebSocket), ``413`` (body over the limit), ``403`` (every other reason), with a
+plain-text body naming the reason. The request target is taken as received from ``RAW_URI`` or
+``REQUEST_URI`` (gunicorn, uWSGI, werkzeug set them; an absolute-form one counts by its path and query, as
+the core rules); without either (wsgiref) it is rebuilt from the bytes of ``SCRIPT_NAME`` and ``PATH_INFO``
+(latin-1 by PEP 3333), which may differ from what Twilio signed, and then fails closed. ``paths`` are matched
+against the bytes of ``PATH_INFO``, the path the app routes on.
 """
 
 import io
-from typing import Any, Callable
-from urllib.parse import quote
+from typing import Any, Callable, Optional, Tuple
 
-from ._middleware import Headers, Middleware, refusal
+from . import _native
+from ._middleware import Headers, Middleware, Protection, refusal
 
 VERDICT_KEY = "twilio_webhook.verdict"
 """The environ key under which a verified request's :class:`Verdict` is handed to the app."""
+
+
+def path_bytes(text: str) -> bytes:
+    """A WSGI path (``PATH_INFO``, ``SCRIPT_NAME``) as the bytes the server received: PEP 3333 carries them
+    as latin-1. A server that breaks the rule and hands over other text gets it as UTF-8, as it means it."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
 
 
 def _target(environ: dict) -> str:
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if raw:
         return raw
-    path = quote(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""), safe="/;=,@:+$!*'()~")
-    query = environ.get("QUERY_STRING", "")
-    return f"{path}?{query}" if query else path
+    path = path_bytes(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""))
+    return _native.origin_target(path, environ.get("QUERY_STRING", ""))
 
 
 def _headers(environ: dict) -> Headers:
@@ -56,42 +70,57 @@ def _refuse(verdict: Any, start_response: Callable) -> Any:
     return [text]
 
 
+def read_and_verify(protection: Protection, environ: dict) -> Tuple[_native.Verdict, Optional[bytes]]:
+    """Reads a request's body from ``wsgi.input`` (up to the limit) and verifies the request: the verdict,
+    and the body that was read (``None`` when it was not). The caller hands the same body on."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = -1
+    if length > protection.limit:
+        return protection.too_large(), None
+    stream = environ.get("wsgi.input")
+    if length > 0 and stream is not None:
+        body = stream.read(length)
+    elif environ.get("wsgi.input_terminated") and stream is not None:
+        body = stream.read(protection.limit + 1)
+    else:
+        body = b""
+    return verify_body(protection, environ, body), body
+
+
+def verify_body(protection: Protection, environ: dict, body: bytes) -> _native.Verdict:
+    """Verifies a WSGI request whose body is ``body``, as the core rules: its target as received, its
+    headers, peer, scheme and method."""
+    return protection.check(
+        _target(environ),
+        _headers(environ),
+        body,
+        environ.get("REMOTE_ADDR"),
+        environ.get("wsgi.url_scheme"),
+        environ.get("REQUEST_METHOD", "POST"),
+    )
+
+
+def hand_on(environ: dict, body: bytes, verdict: _native.Verdict) -> None:
+    """Puts the verified body back where the app reads it, and the verdict under :data:`VERDICT_KEY`."""
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ[VERDICT_KEY] = verdict
+
+
 class TwilioWebhookMiddleware(Middleware):
     """Wraps a WSGI app so that only verified Twilio webhooks reach it (parameters: see ``__init__``)."""
 
     def __call__(self, environ: dict, start_response: Callable) -> Any:
         protection = self._protection
-        verify, refused = protection.decide(environ.get("PATH_INFO", ""))
+        verify, refused = protection.decide(path_bytes(environ.get("PATH_INFO", "")))
         if refused is not None:
             return _refuse(refused, start_response)
         if not verify:
             return self.app(environ, start_response)
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = -1
-        if length > protection.limit:
-            verdict = protection.too_large()
-        else:
-            stream = environ.get("wsgi.input")
-            if length > 0 and stream is not None:
-                body = stream.read(length)
-            elif environ.get("wsgi.input_terminated") and stream is not None:
-                body = stream.read(protection.limit + 1)
-            else:
-                body = b""
-            peer = environ.get("REMOTE_ADDR")
-            verdict = protection.check(
-                _target(environ),
-                _headers(environ),
-                body,
-                peer,
-                environ.get("wsgi.url_scheme"),
-                environ.get("REQUEST_METHOD", "POST"),
-            )
-        if not verdict.valid:
+        verdict, body = read_and_verify(protection, environ)
+        if not verdict.valid or body is None:
             return _refuse(verdict, start_response)
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["CONTENT_LENGTH"] = str(len(body))
-        environ[VERDICT_KEY] = verdict
+        hand_on(environ, body, verdict)
         return self.app(environ, start_response)

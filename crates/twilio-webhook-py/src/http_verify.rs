@@ -153,17 +153,23 @@ impl PyWebhookVerifier {
     /// `refusal` is a verdict (400, `bad_request_target`), answer it; otherwise `verify` says whether
     /// the request must be verified or passes unverified.
     fn decide(&self, target: &str) -> (bool, Option<Verdict>) {
-        match self.paths.decide(target) {
-            Ok(PathDecision::Verify) => (true, None),
-            Ok(_) => (false, None),
-            Err(e) => (
-                true,
-                Some(Verdict::of_http(Err(WebhookRejection::new(
-                    Refusal::BadTarget(e),
-                    Vec::new(),
-                )))),
-            ),
-        }
+        self.decision(target)
+    }
+
+    /// [`decide`](Self::decide) for the path the application routes on, decoded, as bytes: ASGI's
+    /// `path` without `root_path` encoded as UTF-8, WSGI's `PATH_INFO` encoded as latin-1 (PEP 3333),
+    /// Django's `path_info`. The bytes are what the router compares, so the rules see exactly them.
+    fn decide_path(&self, path: &[u8]) -> (bool, Option<Verdict>) {
+        self.decision(&crate::target::encode_path(path))
+    }
+
+    /// The verdict for a body that could not be read whole, or that another part of the app already
+    /// took: 400, `body_unreadable`. Nothing is verified against what is left of a body.
+    fn unreadable(&self) -> Verdict {
+        Verdict::of_http(Err(WebhookRejection::new(
+            Refusal::BodyUnreadable,
+            Vec::new(),
+        )))
     }
 
     /// The body limit in bytes.
@@ -186,7 +192,9 @@ impl PyWebhookVerifier {
     /// target), `headers` the raw `(name, value)` byte pairs, `body` the raw body (read up to the limit
     /// plus one byte, so a longer one is seen as too large), `method` the request method (a `GET`
     /// WebSocket handshake is checked against its `ws`/`wss` URL). The verdict carries the status and
-    /// text to answer with.
+    /// text to answer with. As in the Rust adapters, a request that asks for a WebSocket without being
+    /// a handshake is `400` `upgrade_not_handshake`, and a body whose length is not its declared
+    /// `Content-Length` is `400` `body_unreadable`.
     #[pyo3(signature = (target, headers, body, peer=None, scheme=None, authority=None, method="POST"))]
     #[allow(clippy::too_many_arguments)]
     fn check(
@@ -202,6 +210,47 @@ impl PyWebhookVerifier {
         let map = header_map(&headers);
         let method = self::method(method);
         let request = incoming(&method, target, &map, peer, scheme, authority);
-        Verdict::of_http(self.inner.verify(&request, body))
+        Verdict::of_http(self.verify(&request, body))
     }
+}
+
+impl PyWebhookVerifier {
+    fn decision(&self, target: &str) -> (bool, Option<Verdict>) {
+        match self.paths.decide(target) {
+            Ok(PathDecision::Verify) => (true, None),
+            Ok(_) => (false, None),
+            Err(e) => (
+                true,
+                Some(Verdict::of_http(Err(WebhookRejection::new(
+                    Refusal::BadTarget(e),
+                    Vec::new(),
+                )))),
+            ),
+        }
+    }
+
+    /// The core's sequence, as the Rust adapters run it: whether the request has a body to verify
+    /// (a `POST` asking for a WebSocket is refused, as axum and actix refuse it), a declared length
+    /// over the limit, then the check. A body whose length differs from its declared `Content-Length`
+    /// is refused rather than verified: it is what is left of a body, not what was sent.
+    fn verify(
+        &self,
+        request: &Incoming<'_>,
+        body: &[u8],
+    ) -> Result<twilio_webhook::VerifiedRequest, WebhookRejection> {
+        self.inner.reads_body(request)?;
+        self.inner.check_declared_length(request.headers)?;
+        if body.len() <= self.inner.limit() && !declared_length_is(request.headers, body.len()) {
+            return Err(WebhookRejection::new(Refusal::BodyUnreadable, Vec::new()));
+        }
+        self.inner.verify(request, body)
+    }
+}
+
+/// Whether every `Content-Length` the request declares (if any) is `length`.
+fn declared_length_is(headers: &HeaderMap, length: usize) -> bool {
+    headers
+        .get_all(http::header::CONTENT_LENGTH)
+        .iter()
+        .all(|v| v.to_str().ok().and_then(|v| v.trim().parse::<usize>().ok()) == Some(length))
 }

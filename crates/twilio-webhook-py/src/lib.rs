@@ -7,6 +7,7 @@
 mod http_verify;
 mod params;
 mod signing;
+mod target;
 mod verdict;
 
 use pyo3::exceptions::PyValueError;
@@ -131,5 +132,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<http_verify::PyPublicUrl>()?;
     m.add_class::<http_verify::PyWebhookVerifier>()?;
     m.add_function(wrap_pyfunction!(body_sha256_hex, m)?)?;
+    m.add_function(wrap_pyfunction!(target::origin_target, m)?)?;
     Ok(())
 }

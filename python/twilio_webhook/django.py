@@ -1,0 +1,135 @@
+"""Django: a middleware class for ``settings.MIDDLEWARE`` and a view decorator, :func:`twilio_view`, in the
+manner of django-twilio's. Protection attached to the route is the documented default; the middleware class
+decides on ``request.path_info``, the path Django's URL resolver matches, under any ``SCRIPT_NAME`` or ASGI
+``root_path``.
+
+::
+
+    # settings.py
+    TWILIO_WEBHOOK = {"public_url": "https://hooks.example.com"}   # token: TWILIO_AUTH_TOKEN (setting or env)
+
+    # views.py
+    from twilio_webhook.django import twilio_view
+
+    @twilio_view
+    def sms(request):
+        ...
+
+    # or, app-wide, in settings.py (``paths`` from TWILIO_WEBHOOK; every request when absent):
+    MIDDLEWARE = ["twilio_webhook.django.TwilioWebhookMiddleware", ...]
+
+The settings are the keyword arguments of :class:`twilio_webhook.wsgi.TwilioWebhookMiddleware`
+(``auth_token``, ``validator``, ``public_url``, ``body_limit``, ``diagnose``, and ``paths`` for the middleware
+class), read from the ``TWILIO_WEBHOOK`` dict; the token defaults to ``settings.TWILIO_AUTH_TOKEN``, then to the
+``TWILIO_AUTH_TOKEN`` environment variable. A refused request never reaches the view: ``400`` (no signature, a
+body shorter than its ``Content-Length`` or already read as a stream), ``413`` or ``403`` with the reason. A
+verified request carries its verdict as ``request.twilio_webhook_verdict`` and is exempt from CSRF checks: the
+signature is what authenticates it (Twilio's POSTs carry no CSRF token).
+"""
+
+import functools
+import io
+from typing import Any, Callable, Optional
+
+from . import _native, asgi, wsgi
+from ._middleware import Protection, refusal
+
+__all__ = ["TwilioWebhookMiddleware", "twilio_view"]
+
+
+def _protection(with_paths: bool, options: dict) -> Protection:
+    from django.conf import settings  # type: ignore[import-untyped]
+
+    merged = dict(getattr(settings, "TWILIO_WEBHOOK", None) or {})
+    merged.update(options)
+    if merged.get("auth_token") is None and merged.get("validator") is None:
+        merged["auth_token"] = getattr(settings, "TWILIO_AUTH_TOKEN", None)
+    paths = merged.pop("paths", None) if with_paths else None
+    merged.pop("paths", None)
+    return Protection(paths=paths, **merged)
+
+
+def _verify(protection: Protection, request: Any) -> _native.Verdict:
+    """Verifies a Django request (WSGI or ASGI) with the body Django read, as the app will see it."""
+    meta = request.META
+    try:
+        declared = int(meta.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > protection.limit:
+        return protection.too_large()
+    scope = getattr(request, "scope", None)
+    if scope is None and not request._read_started and not hasattr(request, "_body"):
+        # WSGI, body unread: read it as the WSGI middleware does (a chunked one too, which Django alone
+        # reads as empty), and give Django the bytes that were verified.
+        verdict, body = wsgi.read_and_verify(protection, meta)
+        if body is not None:
+            wsgi.hand_on(meta, body, verdict)
+            request._stream = io.BytesIO(body)
+        return verdict
+    from django.http.request import RawPostDataException  # type: ignore[import-untyped]
+
+    try:
+        body = request.body
+    except RawPostDataException:
+        return protection.unreadable()  # read as a stream already: what is left is never verified
+    if scope is not None:
+        return asgi.verify_body(protection, scope, body)
+    return wsgi.verify_body(protection, meta, body)
+
+
+def _answer(protection: Protection, request: Any, view: Callable[[Any], Any]) -> Any:
+    verdict = _verify(protection, request)
+    if not verdict.valid:
+        return _answer_refusal(verdict)
+    request.twilio_webhook_verdict = verdict
+    request._dont_enforce_csrf_checks = True  # the signature authenticates it, as csrf_exempt says
+    return view(request)
+
+
+class TwilioWebhookMiddleware:
+    """Django middleware verifying the requests whose ``path_info`` is under ``TWILIO_WEBHOOK["paths"]``
+    (every request when absent): the path Django's resolver matches, without ``SCRIPT_NAME``/``root_path``."""
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        """Reads the settings once, at startup: a mistake raises here."""
+        self.get_response = get_response
+        self._protection = _protection(True, {})
+
+    def __call__(self, request: Any) -> Any:
+        """Answers a refused request; hands a verified or unprotected one on."""
+        verify, refused = self._protection.decide(request.path_info.encode("utf-8", "surrogateescape"))
+        if refused is not None:
+            return _answer_refusal(refused)
+        if not verify:
+            return self.get_response(request)
+        return _answer(self._protection, request, self.get_response)
+
+
+def _answer_refusal(verdict: _native.Verdict) -> Any:
+    from django.http import HttpResponse  # type: ignore[import-untyped]
+
+    status, _, headers, text = refusal(verdict)
+    response = HttpResponse(text, status=status)
+    for name, value in headers:
+        response[name] = value
+    return response
+
+
+def twilio_view(view: Optional[Callable[..., Any]] = None, **options: Any) -> Any:
+    """Decorates a Django view so that it runs only for a verified request, and exempts it from CSRF
+    checks (it is ``csrf_exempt``). Bare (``@twilio_view``) it reads ``settings.TWILIO_WEBHOOK``; called
+    (``@twilio_view(public_url=...)``) its keyword arguments override those settings."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        from django.views.decorators.csrf import csrf_exempt  # type: ignore[import-untyped]
+
+        protection = _protection(False, options)
+
+        @functools.wraps(view)
+        def verified_view(request: Any, *args: Any, **kwargs: Any) -> Any:
+            return _answer(protection, request, lambda r: view(r, *args, **kwargs))
+
+        return csrf_exempt(verified_view)
+
+    return decorate(view) if view is not None else decorate

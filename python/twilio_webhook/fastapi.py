@@ -1,0 +1,121 @@
+"""FastAPI and Starlette: a dependency that verifies the request before the endpoint runs. Protection attached
+to the route, where no path is matched: the documented default (the ASGI middleware with ``paths`` is the
+fallback).
+
+::
+
+    from fastapi import Depends, FastAPI, Request
+    from twilio_webhook.fastapi import TwilioWebhook
+
+    twilio_webhook = TwilioWebhook(public_url="https://hooks.example.com")  # token: TWILIO_AUTH_TOKEN
+
+    @app.post("/sms", dependencies=[Depends(twilio_webhook)])
+    async def sms(request: Request):
+        form = await request.form()  # the body that was verified
+
+    @app.websocket("/ws")
+    async def stream(socket: WebSocket, verdict=Depends(twilio_webhook)):
+        await socket.accept()
+
+The dependency reads the body through the request (up to the limit), so the endpoint reads the same bytes
+from ``request.body()``, ``request.form()`` or ``request.json()``. A refusal raises :class:`Refused`, an
+``HTTPException`` with the core's status and reason (``400``, ``413``, ``403``), answered as a WebSocket
+handshake's denial response too where the server supports it (uvicorn does); elsewhere a refused handshake
+raises ``WebSocketException`` (code 1008) before it is accepted, which the server answers with ``403``.
+``app.add_exception_handler(Refused, refusal_handler)`` answers with the plain text the middleware sends. Read forms
+with ``request.form()``: FastAPI reads ``Form(...)`` parameters before dependencies run, and a body already
+read is refused (``400`` ``body_unreadable``), never verified from what is left. The dependency returns the
+:class:`~twilio_webhook.Verdict`.
+"""
+
+from typing import Optional, Union
+
+from starlette.exceptions import HTTPException, WebSocketException
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
+from starlette.responses import Response
+
+from . import _native, asgi
+from ._middleware import Protection, refusal
+from .validator import Validator
+
+__all__ = ["Refused", "TwilioWebhook", "refusal_handler"]
+
+
+class TwilioWebhook:
+    """A dependency (``Depends(TwilioWebhook(...))``) verifying the request or WebSocket handshake it is
+    declared on (settings: see ``__init__``)."""
+
+    def __init__(
+        self,
+        auth_token: Optional[str] = None,
+        *,
+        validator: Optional[Validator] = None,
+        public_url: Union[None, str, _native.PublicUrl] = None,
+        body_limit: Optional[int] = None,
+        diagnose: Union[int, str] = 10,
+    ) -> None:
+        """The settings of :class:`twilio_webhook.asgi.TwilioWebhookMiddleware`, without ``paths``: the
+        route the dependency is declared on is the protected one. A missing or empty token raises
+        ``ValueError`` here."""
+        self._protection = Protection(auth_token, validator, public_url, body_limit, None, diagnose)
+
+    async def __call__(self, connection: HTTPConnection) -> _native.Verdict:
+        """Verifies the request (its body read through it) or the handshake; raises on a refusal."""
+        protection = self._protection
+        if connection.scope.get("type") == "websocket":
+            verdict = asgi.verify_body(protection, dict(connection.scope), b"")
+            if not verdict.valid and "websocket.http.response" not in connection.scope.get("extensions", {}):
+                raise WebSocketException(code=1008, reason=verdict.reason or "")
+        elif isinstance(connection, Request):
+            verdict = await _verify(protection, connection)
+        else:
+            verdict = protection.unreadable()  # an HTTP connection without its body: nothing to verify
+        if not verdict.valid:
+            raise Refused(verdict)
+        connection.scope[asgi.VERDICT_KEY] = verdict
+        return verdict
+
+
+class Refused(HTTPException):
+    """A refused request or handshake: an ``HTTPException`` with the core's status, its text as ``detail``
+    and the :class:`~twilio_webhook.Verdict` as ``verdict``. FastAPI's own handler answers it as JSON
+    (``{"detail": "Twilio webhook rejected: <reason>"}``); :func:`refusal_handler` answers it as plain text,
+    as the middleware and the other adapters do."""
+
+    def __init__(self, verdict: _native.Verdict) -> None:
+        """The refusal of ``verdict``."""
+        status, _, _, text = refusal(verdict)
+        super().__init__(status_code=status, detail=text.decode("utf-8").strip())
+        self.verdict = verdict
+
+
+async def refusal_handler(connection: HTTPConnection, exc: Exception) -> Response:
+    """An exception handler answering :class:`Refused` as the middleware does: the status and a plain-text
+    body naming the reason (``app.add_exception_handler(Refused, refusal_handler)``). For a WebSocket
+    handshake it is sent as the server's denial response."""
+    verdict = getattr(exc, "verdict", None)
+    if verdict is None:
+        raise exc
+    status, _, headers, text = refusal(verdict)
+    return Response(text, status_code=status, headers=dict(headers))
+
+
+async def _verify(protection: Protection, request: Request) -> _native.Verdict:
+    """Reads the body through the request (up to the limit), keeps it there for the endpoint, verifies."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > protection.limit:
+        return protection.too_large()
+    cached = getattr(request, "_body", None)
+    if cached is None:
+        chunks, size = [], 0
+        try:
+            async for chunk in request.stream():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > protection.limit:
+                    return protection.too_large()
+        except (RuntimeError, ClientDisconnect):  # the stream was read by another part of the app, or the client went away
+            return protection.unreadable()
+        cached = b"".join(chunks)
+        request._body = cached  # the endpoint reads the verified bytes from request.body()/form()/json()
+    return asgi.verify_body(protection, dict(request.scope), cached)
