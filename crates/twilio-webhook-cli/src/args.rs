@@ -81,6 +81,11 @@ pub(crate) struct GuardArgs {
     /// How long a client may take to send its headers, and its body (default 10s): then 408.
     #[arg(long, value_name = "DURATION")]
     pub(crate) client_timeout: Option<String>,
+    /// How long a client may leave an answer unread: each write to it must make progress within
+    /// this (default 60s, as nginx's send_timeout), else the connection closes, and with it the
+    /// upstream connection of an answer being relayed.
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) send_timeout: Option<String>,
     /// How long the upstream may take to answer (default 30s): then 504.
     #[arg(long, value_name = "DURATION")]
     pub(crate) upstream_timeout: Option<String>,

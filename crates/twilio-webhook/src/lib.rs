@@ -134,7 +134,7 @@ pub use http::{
     VerifiedRequest, WebhookRejection, WebhookVerifier, diagnoses_setting,
 };
 #[cfg(feature = "http")]
-pub use public_url::{Incoming, PublicUrl, PublicUrlError};
+pub use public_url::{Incoming, PassedHost, PublicUrl, PublicUrlError};
 pub use relax::Relaxation;
 #[cfg(feature = "http")]
 pub use replay::{

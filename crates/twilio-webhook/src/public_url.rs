@@ -517,5 +517,8 @@ pub(crate) fn unquote(v: &str) -> &str {
     }
 }
 
+mod host;
+pub use host::PassedHost;
+
 #[cfg(test)]
 mod tests;

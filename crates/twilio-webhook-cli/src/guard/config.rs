@@ -24,6 +24,7 @@ struct File {
     trusted_proxy: Option<Vec<String>>,
     max_body: Option<String>,
     client_timeout: Option<String>,
+    send_timeout: Option<String>,
     upstream_timeout: Option<String>,
     replay: Option<String>,
     replay_duplicates: Option<String>,
@@ -52,6 +53,9 @@ pub(crate) struct Config {
     pub(crate) upstream_url: String,
     pub(crate) admin_listen: Option<SocketAddr>,
     pub(crate) client_timeout: Duration,
+    /// How long one write to a client may wait for it to read (`--send-timeout`, nginx's
+    /// `send_timeout`): then the connection closes.
+    pub(crate) send_timeout: Duration,
     pub(crate) upstream_timeout: Duration,
     pub(crate) replay: Option<String>,
     /// What a duplicate gets (`--replay-duplicates`), with the wait set to the upstream time-out.
@@ -369,6 +373,9 @@ fn load_with(args: &GuardArgs, env: impl Fn(&str) -> Option<String>) -> Result<C
         admin_listen,
         client_timeout: duration(
             &pick(&args.client_timeout, &file.client_timeout).unwrap_or_else(|| "10s".into()),
+        )?,
+        send_timeout: duration(
+            &pick(&args.send_timeout, &file.send_timeout).unwrap_or_else(|| "60s".into()),
         )?,
         upstream_timeout,
         duplicates,

@@ -5,21 +5,27 @@
 //! it (`PathRules`), whether its body is read and how much of it (`reads_body`,
 //! `check_declared_length`, `limit`), against which URL it is verified and whether it passes
 //! (`verify_async`), whether a delivery releases its replay key or keeps its answer (`delivered`,
-//! `keeps_answer`). This file reads and writes HTTP/1.1 (`h1`) and forwards.
+//! `keeps_answer`), and which `Host` the upstream sees (the authority of the public URL that verified
+//! the request, `VerifiedRequest::authority`, or for a passed request `PublicUrl::passed_host`). This
+//! file reads and writes HTTP/1.1 (`h1`) and forwards; what it refuses itself, before the core is
+//! asked, is only what a proxy must not forward whatever the route: `CONNECT` and `TRACE`, and a
+//! body on a passed request whose method has none (an app that leaves it unread would take it for
+//! the next request). Every write to the client is bounded by the send time-out (`answer`).
+
+mod answer;
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::StatusCode;
-use http::header::{HeaderName, HeaderValue};
-use tokio::io::AsyncWriteExt as _;
+use http::header::{HOST, HeaderValue};
+use http::{Method, StatusCode};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::timeout_at;
 use twilio_webhook::{
-    Incoming, PathDecision, Refusal, StoredAnswer, VerifiedRequest, WebhookRejection,
+    Incoming, PassedHost, PathDecision, Refusal, StoredAnswer, VerifiedRequest, WebhookRejection,
 };
 
 use super::config::Config;
@@ -55,6 +61,8 @@ struct Conn<'w> {
     lines: Vec<u8>,
     /// The body of the request being handled.
     body: Vec<u8>,
+    /// The request being answered is a `HEAD`: the guard's own answers end at their head.
+    head_only: bool,
 }
 
 /// Serves one connection until the client closes it, an exchange ends it, or `shutdown` changes
@@ -72,8 +80,10 @@ pub(crate) async fn serve(
         out: Vec::with_capacity(8 * 1024),
         lines: Vec::with_capacity(1024),
         body: Vec::new(),
+        head_only: false,
     };
     loop {
+        conn.head_only = false;
         let head = match conn.read_head(&mut shutdown).await {
             Ok(Some(head)) => head,
             Ok(None) => return,
@@ -83,6 +93,7 @@ pub(crate) async fn serve(
                 return;
             }
         };
+        conn.head_only = head.method == Method::HEAD;
         let stopping = *shutdown.borrow();
         match conn.exchange(head, stopping).await {
             Ok(Next::KeepAlive) if !stopping => {}
@@ -128,6 +139,17 @@ impl Conn<'_> {
         let config = &*worker.config;
         let metrics = &worker.metrics;
         let keep_alive = head.keep_alive && !stopping;
+        // Never forwarded, on any route: a tunnel, or the request's headers echoed back.
+        if head.method == Method::CONNECT || head.method == Method::TRACE {
+            return self
+                .refuse_request(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    ALLOW,
+                    head.http10,
+                )
+                .await;
+        }
         // The target must be a URI, as hyper required.
         if head.target.parse::<http::Uri>().is_err() {
             let text = "bad request: malformed_target\n";
@@ -146,6 +168,31 @@ impl Conn<'_> {
         };
         let verifier = &config.verifier;
         let verifying = !matches!(decision, PathDecision::Pass);
+        if !verifying {
+            // A body where the method has none: an app that leaves it unread parses it as a second
+            // request (one that may carry a forged verified header).
+            if head.framing != Framing::Length(0) && is_bodiless(&head.method) {
+                return self
+                    .refuse_request(
+                        StatusCode::BAD_REQUEST,
+                        "body_not_allowed",
+                        b"",
+                        head.http10,
+                    )
+                    .await;
+            }
+            match config.verifier.policy().passed_host(&head.headers) {
+                PassedHost::Authority(host) => {
+                    let Ok(host) = HeaderValue::from_str(host) else {
+                        return self.bad_host(head.http10).await;
+                    };
+                    head.headers.insert(HOST, host);
+                }
+                // HTTP/1.0 without one: the upstream's own (`Upstream::add_host`).
+                PassedHost::Missing => {}
+                _ => return self.bad_host(head.http10).await,
+            }
+        }
         let incoming = Incoming::new(&head.method, &head.target, &head.headers)
             .with_peer(Some(self.peer.ip()));
         let reads_body = if verifying {
@@ -185,10 +232,24 @@ impl Conn<'_> {
         } else {
             None
         };
-        if let Some(verified) = &verified
-            && let Ok(name) = HeaderValue::from_str(verified.verified().secret().name())
-        {
-            head.headers.insert(VERIFIED, name);
+        if let Some(verified) = &verified {
+            // The upstream's virtual host is the one the signature was made for, never the client's.
+            let Ok(host) = HeaderValue::from_str(verified.authority()) else {
+                return self
+                    .fail(
+                        &head,
+                        Some(verified),
+                        StatusCode::BAD_REQUEST,
+                        "bad request: bad_host",
+                        "bad_host",
+                        Next::Close,
+                    )
+                    .await;
+            };
+            head.headers.insert(HOST, host);
+            if let Ok(name) = HeaderValue::from_str(verified.verified().secret().name()) {
+                head.headers.insert(VERIFIED, name);
+            }
         }
         let next = self
             .forward(&mut head, &body, verified.as_ref(), next)
@@ -210,10 +271,13 @@ impl Conn<'_> {
             return Ok(Ok(()));
         }
         if head.expects_continue && self.client.buffered().is_empty() {
-            self.client
-                .stream
-                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
-                .await?;
+            let within = self.worker.config.send_timeout;
+            answer::send(
+                &mut self.client.stream,
+                b"HTTP/1.1 100 Continue\r\n\r\n",
+                within,
+            )
+            .await?;
         }
         let deadline = tokio::time::Instant::from_std(start + self.worker.config.client_timeout);
         let mut reader = Body::request(head.framing, limit);
@@ -378,10 +442,10 @@ impl Conn<'_> {
             answer.status,
             (&self.lines, answer.has_date),
             shown,
-            connection(head.http10, next),
+            answer::connection(head.http10, next),
         );
         if answer.bodiless {
-            self.client.stream.write_all(&self.out).await?;
+            self.send_out().await?;
         } else if let Err(e) = self.relay(&mut reader, &mut upstream, framing).await {
             // Mid-answer: nothing can be said to the client any more but the end of the connection.
             tracing::warn!(target: "twilio_webhook::guard", error = %e, "the upstream's answer broke off");
@@ -418,126 +482,27 @@ impl Conn<'_> {
             } else {
                 reader.read(upstream, &mut self.out).await?
             };
-            self.client.stream.write_all(&self.out).await?;
-            self.out.clear();
+            // Bounded: a client that stops reading lets go of its place and of the upstream
+            // connection (dropped with the error) after the send time-out.
+            self.send_out().await?;
             if !more {
                 return Ok(());
             }
         }
     }
-
-    /// Answers with a refusal: the first answer for an answered duplicate, else its status and
-    /// reason; counted.
-    async fn refuse(
-        &mut self,
-        rejection: &WebhookRejection,
-        head: &RequestHead,
-        next: Next,
-    ) -> io::Result<Next> {
-        let metrics = &self.worker.metrics;
-        match rejection.refusal() {
-            Refusal::AnsweredDuplicate => metrics.duplicate("answered"),
-            Refusal::Replayed => metrics.duplicate("refused"),
-            _ => metrics.rejected(rejection.code(), rejection.cause()),
-        }
-        if let Some(answer) = rejection.stored_answer() {
-            let mut lines = Vec::new();
-            let mut has_date = false;
-            for (name, value) in answer.headers() {
-                // Kept from the upstream's answer; checked again all the same.
-                if HeaderName::from_bytes(name.as_bytes()).is_ok()
-                    && HeaderValue::from_bytes(value).is_ok()
-                {
-                    has_date |= name.eq_ignore_ascii_case("date");
-                    h1::push_line(&mut lines, name.as_bytes(), value);
-                }
-            }
-            return self
-                .answer(
-                    rejection.status(),
-                    (&lines, has_date),
-                    answer.body(),
-                    head.http10,
-                    next,
-                )
-                .await;
-        }
-        self.answer_text(
-            rejection.status(),
-            &rejection.body_text(),
-            head.http10,
-            next,
-        )
-        .await
-    }
-
-    /// The guard's own answer when the upstream's cannot be had; a verified delivery that failed
-    /// releases its replay key.
-    async fn fail(
-        &mut self,
-        head: &RequestHead,
-        verified: Option<&VerifiedRequest>,
-        status: StatusCode,
-        text: &str,
-        why: &'static str,
-        next: Next,
-    ) -> io::Result<Next> {
-        if let Some(verified) = verified {
-            self.worker
-                .config
-                .verifier
-                .delivered(verified, status)
-                .await;
-        }
-        self.worker.metrics.upstream_failed(why);
-        self.answer_text(status, &format!("{text}\n"), head.http10, next)
-            .await
-    }
-
-    /// A plain-text answer.
-    async fn answer_text(
-        &mut self,
-        status: StatusCode,
-        text: &str,
-        http10: bool,
-        next: Next,
-    ) -> io::Result<Next> {
-        let lines = b"content-type: text/plain; charset=utf-8\r\n";
-        self.answer(status, (lines, false), text.as_bytes(), http10, next)
-            .await
-    }
-
-    /// A whole answer, with its length.
-    async fn answer(
-        &mut self,
-        status: StatusCode,
-        lines: (&[u8], bool),
-        body: &[u8],
-        http10: bool,
-        next: Next,
-    ) -> io::Result<Next> {
-        self.out.clear();
-        let framing = Framing::Length(body.len() as u64);
-        h1::write_response_head(
-            &mut self.out,
-            http10,
-            status,
-            lines,
-            Some(framing),
-            connection(http10, next),
-        );
-        self.out.extend_from_slice(body);
-        self.client.stream.write_all(&self.out).await?;
-        Ok(next)
-    }
 }
 
-/// The `Connection` header an answer needs: `close` when the connection ends after it, `keep-alive`
-/// to an HTTP/1.0 client that keeps it.
-fn connection(http10: bool, next: Next) -> Option<&'static str> {
-    match (next, http10) {
-        (Next::Close, _) => Some("close"),
-        (Next::KeepAlive, true) => Some("keep-alive"),
-        (Next::KeepAlive, false) => None,
-    }
+/// What the guard allows: every method but `CONNECT` and `TRACE`.
+const ALLOW: &[u8] = b"allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n";
+
+/// A method whose request has no body (RFC 9110 §9.3): one sent with it is not passed.
+fn is_bodiless(method: &Method) -> bool {
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::DELETE,
+        Method::TRACE,
+    ]
+    .contains(method)
 }

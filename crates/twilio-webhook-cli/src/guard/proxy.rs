@@ -13,25 +13,35 @@ pub(crate) const VERIFIED: HeaderName = HeaderName::from_static(VERIFIED_HEADER)
 /// so that the request verified is the request forwarded: hop-by-hop headers and the ones `Connection`
 /// names go (even `Content-Type` or `X-Twilio-Signature`: they are then missing for verification
 /// too), and so does every copy of the verified header the client sent, in any spelling a server
-/// may read as it (`X_Twilio_Webhook_Verified`: WSGI servers map `-` and `_` to the same key).
+/// may read as it ([`is_verified_spelling`]).
 pub(crate) fn strip_client_headers(headers: &mut HeaderMap) {
     let connection = headers.get_all(http::header::CONNECTION);
     let gone: Vec<HeaderName> = headers
         .keys()
         .filter(|name| {
             let name = name.as_str();
-            let forged = name.len() == VERIFIED_HEADER.len()
-                && name
-                    .bytes()
-                    .zip(VERIFIED_HEADER.bytes())
-                    .all(|(a, b)| a.to_ascii_lowercase() == b || (a == b'_' && b == b'-'));
-            forged || h1::is_hop_by_hop(name.as_bytes(), connection.iter().map(|v| v.as_bytes()))
+            is_verified_spelling(name)
+                || h1::is_hop_by_hop(name.as_bytes(), connection.iter().map(|v| v.as_bytes()))
         })
         .cloned()
         .collect();
     for name in gone {
         headers.remove(&name);
     }
+}
+
+/// Whether a header name reads as the verified header once a server folds it: letters and digits
+/// case-insensitively, and every other character alike (CGI and WSGI map `-` to `_`, PHP maps `.`
+/// and ` ` to `_` too: `X.Twilio.Webhook.Verified` is `$_SERVER['HTTP_X_TWILIO_WEBHOOK_VERIFIED']`).
+fn is_verified_spelling(name: &str) -> bool {
+    name.len() == VERIFIED_HEADER.len()
+        && name.bytes().zip(VERIFIED_HEADER.bytes()).all(|(a, b)| {
+            if b.is_ascii_alphanumeric() {
+                a.eq_ignore_ascii_case(&b)
+            } else {
+                !a.is_ascii_alphanumeric()
+            }
+        })
 }
 
 #[cfg(test)]
@@ -49,10 +59,14 @@ mod tests {
             ("x-twilio-webhook-verified", "a"),
             ("X_Twilio_Webhook_Verified", "b"),
             ("x-twilio_webhook-verified", "c"),
+            // Every character but a letter or a digit folds alike (PHP turns `.` and `~` into `_`).
+            ("X.Twilio.Webhook.Verified", "d"),
+            ("x~twilio-webhook_verified", "e"),
+            ("x!twilio#webhook$verified", "f"),
             ("x-twilio-webhook-verifiedx", "kept"),
-            // `_` stands for `-`, nothing else does: a header no server reads as it stays.
-            ("x.twilio.webhook.verified", "kept"),
             ("x-twilio-webhook_verifie_", "kept"),
+            ("x-twilio-webhook-verifie1", "kept"),
+            ("x_twilio_webhook_verified_", "kept"),
             ("x-twilio-signature", "kept"),
         ] {
             headers.append(
@@ -67,9 +81,10 @@ mod tests {
             names,
             [
                 "x-twilio-signature",
+                "x-twilio-webhook-verifie1",
                 "x-twilio-webhook-verifiedx",
                 "x-twilio-webhook_verifie_",
-                "x.twilio.webhook.verified"
+                "x_twilio_webhook_verified_",
             ]
         );
     }

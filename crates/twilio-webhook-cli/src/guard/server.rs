@@ -145,7 +145,7 @@ pub(crate) async fn admin_server(listener: TcpListener, metrics: Arc<Metrics>) {
     }
 }
 
-/// How long an admin connection may take to send its request.
+/// How long an admin connection may take to send its request and read its answer.
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 async fn admin(mut wire: Wire, metrics: Arc<Metrics>) {
@@ -182,7 +182,8 @@ async fn admin(mut wire: Wire, metrics: Arc<Metrics>) {
         Some("close"),
     );
     out.extend_from_slice(body.as_bytes());
-    let _ = wire.stream.write_all(&out).await;
+    // A client that never reads its answer does not keep the task: the same deadline bounds it.
+    let _ = tokio::time::timeout_at(deadline, wire.stream.write_all(&out)).await;
 }
 
 const TEXT: &[u8] = b"content-type: text/plain; charset=utf-8\r\n";

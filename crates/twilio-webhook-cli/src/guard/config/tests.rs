@@ -253,3 +253,32 @@ fn sizes_and_durations() {
     assert_eq!(duration("3").unwrap(), Duration::from_secs(3));
     assert!(duration("-1s").is_err() && duration("soon").is_err());
 }
+
+#[test]
+fn the_send_timeout_is_nginxs_by_default_and_set_like_the_client_timeout() {
+    let base = ["--upstream", "http://127.0.0.1:3000", "--token", "t"];
+    let config = load_with(&guard_args(&base), no_env).unwrap();
+    assert_eq!(config.send_timeout, Duration::from_secs(60));
+    let flag: Vec<&str> = base
+        .iter()
+        .copied()
+        .chain(["--send-timeout", "1500ms"])
+        .collect();
+    let config = load_with(&guard_args(&flag), no_env).unwrap();
+    assert_eq!(config.send_timeout, Duration::from_millis(1500));
+    let dir = std::env::temp_dir().join(format!("guard-send-timeout-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("guard.toml");
+    std::fs::write(&file, "send_timeout = \"5\"\n").unwrap();
+    let path = file.to_string_lossy().into_owned();
+    let from_file: Vec<&str> = base.iter().copied().chain(["--config", &path]).collect();
+    let config = load_with(&guard_args(&from_file), no_env).unwrap();
+    assert_eq!(config.send_timeout, Duration::from_secs(5));
+    let bad: Vec<&str> = base
+        .iter()
+        .copied()
+        .chain(["--send-timeout", "0"])
+        .collect();
+    assert!(load_with(&guard_args(&bad), no_env).is_err());
+    let _ = std::fs::remove_dir_all(dir);
+}

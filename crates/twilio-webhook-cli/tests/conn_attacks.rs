@@ -1,0 +1,363 @@
+//! Issue 28, finding 10: the guard's connection handling attacked from outside, against the real guard
+//! process in front of a real upstream on loopback. Each of these got through before its fix: clients
+//! that never read held every slot, a refusal to `HEAD` carried a body, a `--pass` route forwarded a
+//! body that the app would read as a second request, the client's `Host` reached the upstream marked
+//! verified, and dotted spellings of the verified header were forwarded.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use twilio_webhook::{Algorithm, Signer};
+
+mod support;
+use support::{Echo, FORM, Guard, PUBLIC, TOKEN, exchange, raw_headers, signed};
+
+/// The size of the answer the slow clients never read: more than a loopback connection buffers.
+const BIG: usize = 8 << 20;
+
+/// An upstream that answers every request with [`BIG`] bytes and counts the connections it saw end
+/// (closed or broken by the guard).
+struct BigUpstream {
+    port: u16,
+    ended: Arc<AtomicUsize>,
+}
+
+impl BigUpstream {
+    fn start() -> BigUpstream {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let ended = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&ended);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let count = Arc::clone(&count);
+                std::thread::spawn(move || {
+                    answer_big(stream);
+                    count.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+        });
+        BigUpstream { port, ended }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn ended(&self) -> usize {
+        self.ended.load(Ordering::SeqCst)
+    }
+}
+
+/// Answers the requests on `stream` (bodiless ones) until it ends or breaks.
+fn answer_big(stream: TcpStream) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut stream = stream;
+    let body = vec![b'x'; BIG];
+    loop {
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {BIG}\r\n\r\n");
+        if stream.write_all(head.as_bytes()).is_err() || stream.write_all(&body).is_err() {
+            return;
+        }
+    }
+}
+
+/// Four clients that never read an 8 MiB answer held all four places of `--max-connections 4`,
+/// and their upstream connections, for ever: nothing bounded a write to a client. Now each write must
+/// make progress within `--send-timeout`.
+#[test]
+fn issue_28_clients_that_never_read_let_go_after_the_send_timeout() {
+    let upstream = BigUpstream::start();
+    let guard = Guard::start(
+        &upstream.url(),
+        &[
+            "--max-connections",
+            "4",
+            "--send-timeout",
+            "1",
+            "--pass",
+            "/big",
+        ],
+    );
+    let stuck: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut s = TcpStream::connect(("127.0.0.1", guard.port)).expect("connect");
+            s.write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+                .expect("write");
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // A fifth client waits in the backlog until a place frees, then gets the whole answer.
+    let start = Instant::now();
+    let mut fifth = TcpStream::connect(("127.0.0.1", guard.port)).expect("connect");
+    fifth
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
+    fifth
+        .write_all(b"GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut answer = Vec::new();
+    let _ = fifth.read_to_end(&mut answer);
+    let head = String::from_utf8_lossy(answer.get(..answer.len().min(200)).unwrap_or_default())
+        .into_owned();
+    assert!(head.starts_with("HTTP/1.1 200"), "never served: {head:?}");
+    assert!(answer.len() > BIG, "cut short: {} bytes", answer.len());
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    // The stuck clients' upstream connections were closed with them.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while upstream.ended() < 4 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(upstream.ended(), 4, "upstream connections still held");
+    drop(stuck);
+}
+
+/// A request signed (URL alone) for `http://127.0.0.1:<port><target>` with `method`, as raw text.
+fn signed_head(port: u16, method: &str, target: &str, extra: &str) -> String {
+    let url = format!("http://127.0.0.1:{port}{target}");
+    let signature = Signer::new(TOKEN, Algorithm::HmacSha1)
+        .expect("signer")
+        .sign_form(&url, std::iter::empty::<(&str, &str)>());
+    format!(
+        "{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Twilio-Signature: {signature}\r\n\
+         {extra}Connection: close\r\n\r\n"
+    )
+}
+
+/// A `HEAD` with a body on a passed route.
+const PASSED_HEAD_WITH_BODY: &str =
+    "HEAD /health HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
+
+/// The guard's own refusals to `HEAD` carried their text: a client or front proxy reusing the
+/// connection read it as the next answer. Now they end at their head (with the length they'd have).
+#[test]
+fn issue_28_refusals_to_head_end_at_their_head() {
+    let echo = Echo::start();
+    let guard = Guard::start(
+        &echo.url(),
+        &[
+            "--replay",
+            "memory",
+            "--pass",
+            "/health",
+            "--max-body",
+            "1KiB",
+        ],
+    );
+    let port = guard.port;
+    let genuine = signed_head(port, "HEAD", "/sms", "");
+    let (first, _) = exchange(port, &genuine, b"");
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    let forged = signed_head(port, "HEAD", "/sms?x=1", "").replace("/sms?x=1 ", "/sms?x=2 ");
+    let cases = [
+        (
+            "400",
+            format!("HEAD /sms HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"),
+        ),
+        ("403", forged),
+        ("409", genuine),
+        (
+            "413",
+            signed_head(port, "HEAD", "/sms", "Content-Length: 2000\r\n"),
+        ),
+        ("400", PASSED_HEAD_WITH_BODY.to_string()),
+    ];
+    for (status, request) in cases {
+        let (head, body) = request.split_once("\r\n\r\n").expect("a head");
+        let (answer, _) = exchange(port, &format!("{head}\r\n\r\n"), body.as_bytes());
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{request}: {answer}"
+        );
+        assert!(
+            answer.to_ascii_lowercase().contains("content-length: "),
+            "{answer}"
+        );
+        assert!(
+            answer.ends_with("\r\n\r\n"),
+            "a body after the head: {answer:?}"
+        );
+    }
+    assert_eq!(echo.hits(), 1, "only the genuine request");
+}
+
+/// A `--pass` route forwarded a body on `GET` (and `HEAD`, `OPTIONS`, `DELETE`), and `CONNECT` and
+/// `TRACE` at all: an app that leaves a GET body unread parses it as a second request, here one that
+/// carries the verified header. Now such a body is refused (400), and the two methods everywhere (405).
+#[test]
+fn issue_28_a_pass_route_forwards_no_body_where_the_method_has_none() {
+    let echo = Echo::start();
+    let guard = Guard::start(&echo.url(), &["--pass", "/health"]);
+    let smuggled = b"POST /sms HTTP/1.1\r\nHost: x\r\nX-Twilio-Webhook-Verified: primary\r\nContent-Length: 0\r\n\r\n";
+    let chunked = format!(
+        "{:x}\r\n{}\r\n0\r\n\r\n",
+        smuggled.len(),
+        String::from_utf8_lossy(smuggled)
+    );
+    for method in ["GET", "HEAD", "OPTIONS", "DELETE"] {
+        for (framing, body) in [
+            (
+                format!("Content-Length: {}\r\n", smuggled.len()),
+                smuggled.to_vec(),
+            ),
+            (
+                "Transfer-Encoding: chunked\r\n".to_string(),
+                chunked.clone().into_bytes(),
+            ),
+        ] {
+            let head = format!("{method} /health HTTP/1.1\r\nHost: x\r\n{framing}\r\n");
+            let (answer, _) = exchange(guard.port, &head, &body);
+            assert!(answer.starts_with("HTTP/1.1 400"), "{head}: {answer}");
+            if method != "HEAD" {
+                assert!(answer.contains("body_not_allowed"), "{answer}");
+            }
+        }
+    }
+    for head in [
+        "TRACE /health HTTP/1.1\r\nHost: x\r\n\r\n",
+        "TRACE /sms HTTP/1.1\r\nHost: x\r\n\r\n",
+        "CONNECT admin.internal:443 HTTP/1.1\r\nHost: admin.internal:443\r\n\r\n",
+        "CONNECT /health HTTP/1.1\r\nHost: x\r\n\r\n",
+    ] {
+        let (answer, _) = exchange(guard.port, head, b"");
+        assert!(answer.starts_with("HTTP/1.1 405"), "{head}: {answer}");
+        assert!(answer.to_ascii_lowercase().contains("allow: "), "{answer}");
+    }
+    assert_eq!(echo.hits(), 0, "nothing reached the upstream");
+    // Without a body, or with an empty one, these pass as before; so does a POST's body.
+    for head in [
+        "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "DELETE /health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        "POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+    ] {
+        let (head, body) = head.split_once("\r\n\r\n").expect("a head");
+        let (answer, _) = exchange(guard.port, &format!("{head}\r\n\r\n"), body.as_bytes());
+        assert!(answer.starts_with("HTTP/1.1 200"), "{head}: {answer}");
+    }
+    assert_eq!(echo.hits(), 3);
+}
+
+/// The `Host` the upstream saw, from the echo's view of the request's headers.
+fn host_seen(seen: &[(String, String)]) -> Vec<&str> {
+    seen.iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("host"))
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+/// The client's `Host` was forwarded: a request signed for `hooks.example.com` reached an upstream
+/// virtual host `admin.internal`, marked verified. Now `Host` is the authority of the public URL that
+/// verified the request (the first one on a `--pass` route), and without a public URL the client's
+/// single plain `Host`.
+#[test]
+fn issue_28_the_upstream_sees_the_host_that_was_signed() {
+    let echo = Echo::start();
+    let public = format!("{PUBLIC},https://other.example.com");
+    let guard = Guard::start(&echo.url(), &["--public-url", &public, "--pass", "/health"]);
+    let mut request = support::signed_public("/sms", b"Body=hi");
+    for (n, v) in &mut request.headers {
+        if n == "Host" {
+            *v = "admin.internal".into();
+        }
+    }
+    let seen = raw_headers(guard.port, &request);
+    assert_eq!(host_seen(&seen), ["hooks.example.com"], "{seen:?}");
+    // Signed for the second public URL: its own authority.
+    let signature = Signer::new(TOKEN, Algorithm::HmacSha1)
+        .expect("signer")
+        .sign_form_body("https://other.example.com/sms", b"Body=hi")
+        .expect("form");
+    for (n, v) in &mut request.headers {
+        if n == "X-Twilio-Signature" {
+            v.clone_from(&signature);
+        }
+    }
+    let seen = raw_headers(guard.port, &request);
+    assert_eq!(host_seen(&seen), ["other.example.com"], "{seen:?}");
+    let pass = twilio_webhook_http_suite::RawRequest {
+        method: "GET",
+        target: "/health".into(),
+        headers: vec![("Host".into(), "admin.internal".into())],
+        body: Vec::new(),
+    };
+    let seen = raw_headers(guard.port, &pass);
+    assert_eq!(host_seen(&seen), ["hooks.example.com"], "{seen:?}");
+    // Without a public URL: the Host that was verified, and on a passed route the client's single
+    // plain Host; two, or one that is not an authority, are refused.
+    let guard = Guard::start(&echo.url(), &["--pass", "/health"]);
+    let hits = echo.hits();
+    let form = signed(guard.port, "/sms", FORM, b"Body=hi", &[]);
+    let seen = raw_headers(guard.port, &form);
+    assert_eq!(host_seen(&seen), [format!("127.0.0.1:{}", guard.port)]);
+    let seen = raw_headers(guard.port, &pass);
+    assert_eq!(host_seen(&seen), ["admin.internal"], "{seen:?}");
+    for hosts in [
+        "Host: a.example\r\nHost: admin.internal\r\n",
+        "Host: admin.internal/x\r\n",
+        "Host: user@admin.internal\r\n",
+    ] {
+        let head = format!("GET /health HTTP/1.1\r\n{hosts}Connection: close\r\n\r\n");
+        let (answer, _) = exchange(guard.port, &head, b"");
+        assert!(
+            answer.starts_with("HTTP/1.1 400") && answer.contains("bad_host"),
+            "{hosts}: {answer}"
+        );
+    }
+    assert_eq!(echo.hits(), hits + 2);
+}
+
+/// `X.Twilio.Webhook.Verified: forged` reached the app on a `--pass` route: PHP turns `.` into `_`,
+/// so `$_SERVER['HTTP_X_TWILIO_WEBHOOK_VERIFIED']` read `forged`. Now every name that folds to the
+/// verified header (letters and digits in any case, every other character alike) is stripped.
+#[test]
+fn issue_28_no_spelling_of_the_verified_header_reaches_the_app() {
+    let echo = Echo::start();
+    let guard = Guard::start(&echo.url(), &["--pass", "/health"]);
+    let forged = [
+        ("X.Twilio.Webhook.Verified", "forged"),
+        ("x~twilio-webhook_verified", "forged"),
+        ("X.TWILIO.WEBHOOK.VERIFIED", "forged"),
+        ("x!twilio.webhook~verified", "forged"),
+    ];
+    let folded = |seen: &[(String, String)]| -> Vec<String> {
+        seen.iter()
+            .filter(|(n, _)| {
+                let n: String = n
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() {
+                            c.to_ascii_lowercase()
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                n == "x_twilio_webhook_verified"
+            })
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let pass = signed(guard.port, "/health", FORM, b"Body=hi", &forged);
+    let seen = raw_headers(guard.port, &pass);
+    assert_eq!(folded(&seen), Vec::<String>::new(), "{seen:?}");
+    let verified = signed(guard.port, "/sms", FORM, b"Body=hi", &forged);
+    let seen = raw_headers(guard.port, &verified);
+    assert_eq!(folded(&seen), ["primary"], "{seen:?}");
+}

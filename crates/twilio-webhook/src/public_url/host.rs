@@ -1,0 +1,72 @@
+//! The `Host` a proxy forwards: the authority a request was verified against, or for a request passed
+//! unverified, the first base URL's or the request's own single plain `Host`.
+
+use http::HeaderMap;
+
+use super::{PublicUrl, is_authority};
+
+/// The `Host` a proxy sends upstream with a request it passes without verifying it
+/// ([`PublicUrl::passed_host`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PassedHost<'a> {
+    /// This authority (`host[:port]`): the first base URL's, or the request's own single `Host`.
+    Authority(&'a str),
+    /// No base URL and no `Host` (HTTP/1.0): the proxy's own choice, its upstream's.
+    Missing,
+    /// No base URL, and several `Host` fields or one that is not a plain authority: refuse it
+    /// (`400`), forward no guess.
+    Bad,
+}
+
+impl PublicUrl {
+    /// What a proxy sends as `Host` with a request it passes unverified: the authority of the first
+    /// base URL when there is one (the app sees the same virtual host as for a verified request),
+    /// else the request's own `Host` when it has exactly one and it is a plain authority.
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use twilio_webhook::{PassedHost, PublicUrl};
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("host", "admin.internal".parse().unwrap());
+    /// let fixed = PublicUrl::base("https://hooks.example.com/twilio")?;
+    /// assert_eq!(fixed.passed_host(&headers), PassedHost::Authority("hooks.example.com"));
+    /// let from_host = PublicUrl::from_host();
+    /// assert_eq!(from_host.passed_host(&headers), PassedHost::Authority("admin.internal"));
+    /// headers.append("host", "hooks.example.com".parse().unwrap());
+    /// assert_eq!(from_host.passed_host(&headers), PassedHost::Bad);
+    /// assert_eq!(from_host.passed_host(&HeaderMap::new()), PassedHost::Missing);
+    /// # Ok::<(), twilio_webhook::PublicUrlError>(())
+    /// ```
+    pub fn passed_host<'a>(&'a self, headers: &'a HeaderMap) -> PassedHost<'a> {
+        if let Some(base) = self.bases.first() {
+            return PassedHost::Authority(host_of(&base.authority));
+        }
+        let mut hosts = headers.get_all(http::header::HOST).iter();
+        match (hosts.next().map(|h| h.to_str()), hosts.next()) {
+            (None, _) => PassedHost::Missing,
+            (Some(Ok(host)), None) if is_authority(host) => PassedHost::Authority(host),
+            _ => PassedHost::Bad,
+        }
+    }
+}
+
+impl crate::VerifiedRequest {
+    /// The authority (`host[:port]`, never userinfo) of the URL the request was verified against:
+    /// the `Host` a proxy forwards with it, so that the app's virtual host is the one the signature
+    /// was made for, whatever `Host` the client sent.
+    pub fn authority(&self) -> &str {
+        let url = self.url();
+        let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        host_of(rest.get(..end).unwrap_or(rest))
+    }
+}
+
+/// An authority without its userinfo (`user:password@`), if it has any.
+fn host_of(authority: &str) -> &str {
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host)
+}
