@@ -130,7 +130,7 @@ pub use form::FormParam;
 pub use headers::SignatureHeaders;
 #[cfg(feature = "http")]
 pub use http::{
-    Clock, DEFAULT_BODY_LIMIT, DEFAULT_DIAGNOSES_PER_SECOND, EnvError, Refusal, ReportOnly,
+    BodyError, BodyReader, BodySource, Checked, Clock, Delivery, DEFAULT_BODY_LIMIT, DEFAULT_DIAGNOSES_PER_SECOND, EnvError, Refusal, ReportOnly,
     VerifiedRequest, WebhookRejection, WebhookVerifier, diagnoses_setting,
 };
 #[cfg(feature = "http")]
