@@ -83,7 +83,9 @@ where
             let (Some(verifier), Some(reader)) = (verifier, reader) else {
                 // A configuration mistake: refuse, never pass.
                 let reason = Refusal::Rejected(twilio_webhook::Rejection::NoSecretConfigured);
-                return Err(TwilioWebhookRejection(WebhookRejection::new(reason, Vec::new())).into());
+                return Err(
+                    TwilioWebhookRejection(WebhookRejection::new(reason, Vec::new())).into(),
+                );
             };
             let checked = crate::verify::read_and_verify(&verifier, &req, &head, reader)
                 .await

@@ -111,7 +111,8 @@ where
             let head = crate::verify::Head::of(http_request);
             let reader = crate::verify::Reader::take(&verifier, http_request, &head, payload);
             let checked =
-                match crate::verify::read_and_verify(&verifier, req.request(), &head, reader).await {
+                match crate::verify::read_and_verify(&verifier, req.request(), &head, reader).await
+                {
                     Ok(checked) => checked,
                     Err(rejection) => return refuse(req, rejection),
                 };

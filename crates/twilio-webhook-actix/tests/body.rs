@@ -96,7 +96,10 @@ fn a_body_whose_length_differs_from_its_content_length_is_refused() {
     let verifier = suite::CONFIGS[0].verifier();
     let middleware = serve_app!(move || App::new()
         .wrap(TwilioWebhookMiddleware::new(verifier.clone()))
-        .route("/sms", web::post().to(|body: web::Bytes| async move { body })));
+        .route(
+            "/sms",
+            web::post().to(|body: web::Bytes| async move { body })
+        ));
     for port in [extractor.port, middleware.port] {
         let signed = sign(port, "/sms", &[("Body", "evil")]);
         for declared in ["4", "12"] {
@@ -122,9 +125,11 @@ fn a_handshake_hands_the_inner_extractor_no_body() {
     let verifier = suite::CONFIGS[0].verifier();
     let server = serve_app!(move || App::new().app_data(verifier.clone()).route(
         "/ws",
-        web::get().to(|TwilioWebhook(body, _): TwilioWebhook<web::Bytes>| async move {
-            format!("body of {} bytes: {:?}", body.len(), body)
-        }),
+        web::get().to(
+            |TwilioWebhook(body, _): TwilioWebhook<web::Bytes>| async move {
+                format!("body of {} bytes: {:?}", body.len(), body)
+            }
+        ),
     ));
     let port = server.port;
     let signature = RequestValidator::new(suite::TOKEN)
@@ -149,14 +154,15 @@ fn an_inner_extractor_that_refuses_does_not_spend_the_replay_key() {
     let verifier = suite::CONFIGS[0]
         .verifier()
         .replay_guard(ReplayGuard::new(MemoryStore::new()));
-    let server = serve_app!(move || App::new().app_data(verifier.clone()).route(
-        "/sms",
-        web::post().to(
-            |TwilioWebhook(web::Form(p), _): TwilioWebhook<web::Form<Vec<(String, String)>>>| async move {
-                format!("{} parameters", p.len())
-            }
-        ),
-    ));
+    let server =
+        serve_app!(move || App::new().app_data(verifier.clone()).route(
+            "/sms",
+            web::post().to(
+                |TwilioWebhook(web::Form(p), _): TwilioWebhook<
+                    web::Form<Vec<(String, String)>>,
+                >| async move { format!("{} parameters", p.len()) }
+            ),
+        ));
     let port = server.port;
     // The core reads an empty body as a form whatever its type; actix's Form wants the form type.
     let signature = sign(port, "/sms", &[]);

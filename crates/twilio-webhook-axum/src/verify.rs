@@ -216,7 +216,10 @@ mod tests {
     async fn a_body_is_read_to_its_limit_and_its_failures_are_named() {
         let verifier = WebhookVerifier::new(RequestValidator::new("token")).body_limit(16);
         let full = |n: usize| http_body_util::Full::new(Bytes::from(vec![b'a'; n]));
-        assert_eq!(code(read_and_verify(&verifier, &mut parts(), full(16)).await), "read");
+        assert_eq!(
+            code(read_and_verify(&verifier, &mut parts(), full(16)).await),
+            "read"
+        );
         assert_eq!(
             code(read_and_verify(&verifier, &mut parts(), full(17)).await),
             "body_too_large",

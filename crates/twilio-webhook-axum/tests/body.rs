@@ -64,7 +64,11 @@ fn a_body_taken_before_the_verifier_is_refused_not_verified_as_empty() {
     for path in ["/layer", "/extractor"] {
         let url_only = sign(port, path, &[]);
         let form = "application/x-www-form-urlencoded";
-        let answer = exchange(port, &post_form(port, path, form, &url_only, b"Body=evil"), false);
+        let answer = exchange(
+            port,
+            &post_form(port, path, form, &url_only, b"Body=evil"),
+            false,
+        );
         assert!(answer.starts_with("HTTP/1.1 400"), "{path}: {answer}");
         assert!(answer.contains("body_length_mismatch"), "{path}: {answer}");
     }

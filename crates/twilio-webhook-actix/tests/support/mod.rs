@@ -1,6 +1,5 @@
 //! What the tests share: a real actix-web server on a loopback port (stopped when dropped).
 
-
 /// Stops a server started by `serve_app!` when dropped.
 pub struct Stop(
     pub actix_web::dev::ServerHandle,
@@ -41,6 +40,9 @@ macro_rules! serve_app {
         });
         let handle = rx.recv().expect("server started");
         twilio_webhook_http_suite::wait_for(port);
-        twilio_webhook_http_suite::Server::new(port, Box::new($crate::support::Stop(handle, Some(thread))))
+        twilio_webhook_http_suite::Server::new(
+            port,
+            Box::new($crate::support::Stop(handle, Some(thread))),
+        )
     }};
 }

@@ -267,7 +267,8 @@ impl WebhookVerifier {
         // The declared length is at most the limit here (checked before): a capacity, not a promise.
         let capacity = declared.and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
         let mut read = Vec::with_capacity(capacity.min(limit));
-        while let Some(chunk) = core::future::poll_fn(|cx| Pin::new(&mut *body).poll_chunk(cx)).await
+        while let Some(chunk) =
+            core::future::poll_fn(|cx| Pin::new(&mut *body).poll_chunk(cx)).await
         {
             let chunk = chunk.map_err(|e| {
                 refuse(match e {

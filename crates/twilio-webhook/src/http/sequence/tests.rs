@@ -39,7 +39,7 @@ impl BodyReader for Chunks {
 fn headers(extra: &[(&str, &str)]) -> http::HeaderMap {
     let signature = Signer::new(TOKEN, Algorithm::HmacSha1)
         .unwrap()
-        .sign_form("http://a.com/sms", &[("Body", "Hi")]);
+        .sign_form("http://a.com/sms", [("Body", "Hi")]);
     let mut headers = http::HeaderMap::new();
     headers.insert("host", "a.com".parse().unwrap());
     headers.insert("content-type", FORM.parse().unwrap());
@@ -211,7 +211,10 @@ fn a_delivery_releases_or_keeps_its_key() {
     };
     let first = deliver().expect("verified");
     assert_eq!(first.verified().url(), "http://a.com/sms");
-    assert!(!first.keeps_answer(StatusCode::OK, Some(2)), "not answer mode");
+    assert!(
+        !first.keeps_answer(StatusCode::OK, Some(2)),
+        "not answer mode"
+    );
     block_on(first.not_delivered());
     let retry = deliver().expect("released: a retry is judged afresh");
     block_on(retry.finish(StatusCode::SERVICE_UNAVAILABLE));
