@@ -43,8 +43,9 @@ use twilio_webhook::{Refusal, VerifiedRequest, WebhookRejection};
 pub struct TwilioWebhook<T>(pub T, pub VerifiedRequest);
 
 /// A request [`TwilioWebhook`] or [`TwilioWebhookMiddleware`](crate::TwilioWebhookMiddleware)
-/// refused: `400` (no signature header), `413` (body over the limit) or `403`, with a plain-text
-/// body naming the reason.
+/// refused: `400` (no signature header, or a body whose length differs from its `Content-Length`),
+/// `413` (body over the limit), `500` (the body was taken by another extractor first) or `403`, with a
+/// plain-text body naming the reason.
 #[derive(Debug)]
 pub struct TwilioWebhookRejection(pub WebhookRejection);
 

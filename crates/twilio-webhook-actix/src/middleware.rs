@@ -13,6 +13,12 @@ use twilio_webhook::{ReportOnly, StoredAnswer, WebhookVerifier};
 /// get `400`, `403` or `413` with a plain-text reason and never reach a handler. Handlers see the body
 /// unchanged and the verdict as `web::ReqData<VerifiedRequest>`.
 ///
+/// A real WebSocket handshake has no body and is verified without one; its payload, which in actix is
+/// the upgraded connection, is left in place for the WebSocket handler. A handler behind this
+/// middleware that reads a handshake's payload as a body reads bytes no signature covers: for routes
+/// that are not WebSockets, prefer the extractor, [`TwilioWebhook`](crate::TwilioWebhook), which never
+/// hands a handshake's connection on as a body.
+///
 /// ```
 /// use actix_web::{App, web};
 /// use twilio_webhook_actix::{TwilioWebhookMiddleware, WebhookVerifier};
