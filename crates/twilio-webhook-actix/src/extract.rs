@@ -14,6 +14,16 @@ use twilio_webhook::{Refusal, VerifiedRequest, WebhookRejection};
 ///
 /// The second field says which secret and URL matched.
 ///
+/// The body is verified whole, as sent: a body another extractor already took is refused (`500`,
+/// `body_taken`: make `TwilioWebhook<web::Bytes>` the body extractor instead of taking `web::Bytes`
+/// beside it), and so is one whose length differs from its `Content-Length` (`400`). On a real
+/// WebSocket handshake `T` sees no body (the handshake has none); the upgraded connection stays in
+/// place for a `web::Payload` taken after this extractor. With a replay guard, the request's key is
+/// kept once `T` accepts the body, and released when `T` refuses it (the app never got the request,
+/// so Twilio's retry is not refused as a replay). The extractor cannot see the handler's answer: for
+/// answer mode, or to release the key when the handler answers `503`, use
+/// [`TwilioWebhookMiddleware`](crate::TwilioWebhookMiddleware).
+///
 /// ```
 /// use actix_web::{App, web};
 /// use twilio_webhook_actix::{TwilioWebhook, WebhookVerifier};
@@ -33,8 +43,9 @@ use twilio_webhook::{Refusal, VerifiedRequest, WebhookRejection};
 pub struct TwilioWebhook<T>(pub T, pub VerifiedRequest);
 
 /// A request [`TwilioWebhook`] or [`TwilioWebhookMiddleware`](crate::TwilioWebhookMiddleware)
-/// refused: `400` (no signature header), `413` (body over the limit) or `403`, with a plain-text
-/// body naming the reason.
+/// refused: `400` (no signature header, or a body whose length differs from its `Content-Length`),
+/// `413` (body over the limit), `500` (the body was taken by another extractor first) or `403`, with a
+/// plain-text body naming the reason.
 #[derive(Debug)]
 pub struct TwilioWebhookRejection(pub WebhookRejection);
 
@@ -63,23 +74,36 @@ where
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let req = req.clone();
-        let mut payload = payload.take();
+        let head = crate::verify::Head::of(&req);
+        let verifier = crate::verify::verifier(&req);
+        // The payload is taken now, while it is at hand (unless the core says it is not to be read).
+        let reader = verifier
+            .as_ref()
+            .map(|v| crate::verify::Reader::take(v, &req, &head, payload));
         Box::pin(async move {
-            let verifier = crate::verify::verifier(&req).ok_or_else(|| {
+            let (Some(verifier), Some(reader)) = (verifier, reader) else {
                 // A configuration mistake: refuse, never pass.
                 let reason = Refusal::Rejected(twilio_webhook::Rejection::NoSecretConfigured);
-                TwilioWebhookRejection(WebhookRejection::new(reason, Vec::new()))
-            })?;
-            let (bytes, verified) = crate::verify::verify(&verifier, &req, &mut payload)
+                return Err(
+                    TwilioWebhookRejection(WebhookRejection::new(reason, Vec::new())).into(),
+                );
+            };
+            let checked = crate::verify::read_and_verify(&verifier, &req, &head, reader)
                 .await
                 .map_err(TwilioWebhookRejection)?;
-            if let Some(bytes) = bytes {
-                payload = Payload::from(bytes);
+            let delivery = checked.verdict.map_err(TwilioWebhookRejection)?;
+            // `T` gets exactly the bytes verified (none for a handshake).
+            let mut payload = crate::verify::payload(checked.body);
+            match T::from_request(&req, &mut payload).await {
+                // The handler's answer is out of an extractor's sight: the key is kept.
+                Ok(inner) => Ok(TwilioWebhook(inner, delivery.handed_over().await)),
+                // The app never got the request: its key is released, so Twilio's retry is judged
+                // afresh rather than refused as a replay.
+                Err(e) => {
+                    delivery.not_delivered().await;
+                    Err(e.into())
+                }
             }
-            let inner = T::from_request(&req, &mut payload)
-                .await
-                .map_err(Into::into)?;
-            Ok(TwilioWebhook(inner, verified))
         })
     }
 }

@@ -26,7 +26,10 @@
 //!   nothing parses the body first. The verifier comes from the app data.
 //! - [`TwilioWebhookMiddleware`]: the same check for a whole app or scope.
 //!
-//! Both refuse with `400` (no `X-Twilio-Signature`), `413` (body over the limit, 1 MiB by default) or
+//! Both run the core's one verification sequence (`WebhookVerifier::read_and_verify`): the body is
+//! verified whole, as sent, and handed on unchanged. Both refuse with `400` (no `X-Twilio-Signature`,
+//! or a body whose length differs from its `Content-Length`), `413` (body over the limit, 1 MiB by
+//! default), `500` (`body_taken`: another extractor took the body before it could be verified) or
 //! `403` (every other reason), with a plain-text body naming the reason, and log a `tracing` warning
 //! with the reason and the URLs tried (never a secret or the signature). actix-web 4 uses `http` 0.2
 //! types; they are translated at this crate's edge and never reach the core. The URL is built from

@@ -5,13 +5,19 @@ use std::rc::Rc;
 
 use actix_web::HttpMessage as _;
 use actix_web::body::{BodySize, EitherBody, MessageBody};
-use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use futures_util::future::LocalBoxFuture;
 use twilio_webhook::{ReportOnly, StoredAnswer, WebhookVerifier};
 
 /// Requires a valid Twilio signature on every request of the app or scope it wraps; refused requests
 /// get `400`, `403` or `413` with a plain-text reason and never reach a handler. Handlers see the body
 /// unchanged and the verdict as `web::ReqData<VerifiedRequest>`.
+///
+/// A real WebSocket handshake has no body and is verified without one; its payload, which in actix is
+/// the upgraded connection, is left in place for the WebSocket handler. A handler behind this
+/// middleware that reads a handshake's payload as a body reads bytes no signature covers: for routes
+/// that are not WebSockets, prefer the extractor, [`TwilioWebhook`](crate::TwilioWebhook), which never
+/// hands a handshake's connection on as a body.
 ///
 /// ```
 /// use actix_web::{App, web};
@@ -109,22 +115,17 @@ where
             };
             let (http_request, payload) = req.parts_mut();
             let head = crate::verify::Head::of(http_request);
-            let body = match crate::verify::read_body(&verifier, http_request, &head, payload).await
-            {
-                Ok(body) => body,
-                Err(rejection) => return refuse(req, rejection),
-            };
-            let checked = crate::verify::check(
-                &verifier,
-                req.request(),
-                &head,
-                body.as_deref().unwrap_or_default(),
-            )
-            .await;
-            let verified = match (checked, &report_only) {
-                (Ok(verified), _) => {
-                    req.extensions_mut().insert(verified.clone());
-                    Some(verified)
+            let reader = crate::verify::Reader::take(&verifier, http_request, &head, payload);
+            let checked =
+                match crate::verify::read_and_verify(&verifier, req.request(), &head, reader).await
+                {
+                    Ok(checked) => checked,
+                    Err(rejection) => return refuse(req, rejection),
+                };
+            let delivery = match (checked.verdict, &report_only) {
+                (Ok(delivery), _) => {
+                    req.extensions_mut().insert(delivery.verified().clone());
+                    Some(delivery)
                 }
                 (Err(rejection), Some(report)) => {
                     report.record(&rejection);
@@ -132,11 +133,13 @@ where
                 }
                 (Err(rejection), None) => return refuse(req, rejection),
             };
-            if let Some(body) = body {
-                req.set_payload(Payload::from(body));
+            // The app gets exactly the bytes verified; a handshake's payload (the upgraded
+            // connection) stays in place.
+            if let Some(body) = checked.body {
+                req.set_payload(crate::verify::payload(Some(body)));
             }
             let response = service.call(req).await;
-            let Some(verified) = &verified else {
+            let Some(delivery) = delivery else {
                 return Ok(response?.map_into_left_body());
             };
             // A failed delivery (502, 503, 504) releases the replay key; in answer mode, the answer
@@ -145,9 +148,7 @@ where
                 Ok(response) => response,
                 Err(e) => {
                     let status = e.as_response_error().status_code();
-                    verifier
-                        .delivered(verified, crate::verify::status(status))
-                        .await;
+                    delivery.finish(crate::verify::status(status)).await;
                     return Err(e);
                 }
             };
@@ -157,17 +158,15 @@ where
                 BodySize::None => Some(0),
                 BodySize::Stream => None,
             };
-            if !verifier.keeps_answer(status, length) {
-                verifier.delivered(verified, status).await;
+            if !delivery.keeps_answer(status, length) {
+                delivery.finish(status).await;
                 return Ok(response.map_into_left_body());
             }
             let (request, response) = response.into_parts();
             let (head, body) = response.into_parts();
             let Ok(bytes) = actix_web::body::to_bytes(body).await else {
                 // The body failed half-way: a failed delivery.
-                verifier
-                    .delivered(verified, http::StatusCode::BAD_GATEWAY)
-                    .await;
+                delivery.finish(http::StatusCode::BAD_GATEWAY).await;
                 let failed = actix_web::HttpResponse::BadGateway()
                     .body("the app's response failed half-way\n");
                 return Ok(ServiceResponse::new(request, failed).map_into_right_body());
@@ -177,7 +176,7 @@ where
                 .iter()
                 .map(|(n, v)| (n.as_str(), v.as_bytes()));
             let answer = StoredAnswer::new(status.as_u16(), headers, bytes.to_vec());
-            verifier.delivered_answer(verified, &answer).await;
+            delivery.finish_with_answer(&answer).await;
             let response = head.set_body(bytes).map_into_boxed_body();
             Ok(ServiceResponse::new(request, response).map_into_right_body())
         })

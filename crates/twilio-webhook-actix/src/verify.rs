@@ -1,12 +1,18 @@
 //! The one path the extractor and the middleware share: translate actix's request head (`http` 0.2
-//! types) into the core's `http` 1 view, let the core decide whether the body is read, read it up to
-//! the limit, verify. Every decision about the request is the core's; this file only translates.
+//! types) into the core's `http` 1 view and its payload into the core's [`BodyReader`], and run the
+//! core's verification sequence ([`WebhookVerifier::read_and_verify`]). Every decision about the
+//! request is the core's; this file only translates.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use actix_web::HttpRequest;
 use actix_web::dev::Payload;
 use actix_web::web::Bytes;
-use futures_util::StreamExt as _;
-use twilio_webhook::{Incoming, Refusal, VerifiedRequest, WebhookRejection, WebhookVerifier};
+use futures_util::Stream as _;
+use twilio_webhook::{
+    BodyError, BodyReader, BodySource, Checked, Incoming, WebhookRejection, WebhookVerifier,
+};
 
 /// The verifier from the app data: `App::app_data(verifier)` or `App::app_data(web::Data::new(verifier))`.
 pub(crate) fn verifier(req: &HttpRequest) -> Option<WebhookVerifier> {
@@ -54,59 +60,77 @@ impl Head {
     }
 }
 
-/// Reads the body from `payload` (refusing more than the verifier's limit) and verifies the request.
-/// Returns the body read, to be put back as the payload.
-pub(crate) async fn verify(
-    verifier: &WebhookVerifier,
-    req: &HttpRequest,
-    payload: &mut Payload,
-) -> Result<(Option<Bytes>, VerifiedRequest), WebhookRejection> {
-    let head = Head::of(req);
-    let body = read_body(verifier, req, &head, payload).await?;
-    let verified = check(verifier, req, &head, body.as_deref().unwrap_or_default()).await?;
-    Ok((body, verified))
+/// actix's payload as the core's body reader.
+pub(crate) struct Reader {
+    payload: Payload,
+    source: BodySource,
 }
 
-/// Reads the body whole, refusing more than the limit (declared or sent) and a broken payload, unless
-/// the core says the request has none to read: a real WebSocket handshake, whose payload in actix is the
-/// upgraded connection (`None`, and `payload` is left for the handler). The core refuses a request that
-/// asks for a WebSocket without being a handshake (actix would read the rest of the connection as its
-/// body); anything else is read, whatever its `Connection` or `Upgrade` headers say.
-pub(crate) async fn read_body(
-    verifier: &WebhookVerifier,
-    req: &HttpRequest,
-    head: &Head,
-    payload: &mut Payload,
-) -> Result<Option<Bytes>, WebhookRejection> {
-    if !verifier.reads_body(&head.incoming(req))? {
-        return Ok(None);
-    }
-    verifier.check_declared_length(&head.headers)?;
-    let limit = verifier.limit();
-    let mut payload = payload.take();
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|_| WebhookRejection::new(Refusal::BodyUnreadable, Vec::new()))?;
-        if body.len() + chunk.len() > limit {
-            return Err(WebhookRejection::new(
-                Refusal::BodyTooLarge { limit },
-                Vec::new(),
-            ));
+impl Reader {
+    /// Takes the request's payload, unless the core says the request has no body to read: a real
+    /// WebSocket handshake, whose payload in actix is the rest of the connection. That stays in place
+    /// for a `web::Payload` taken after the verifying extractor (the upgraded stream), and the
+    /// sequence reads nothing.
+    ///
+    /// A payload that is already gone (`Payload::None`) is what actix leaves after another extractor
+    /// took it, and also what it gives an HTTP/1 request without a body: the core tells the two apart
+    /// by what the request declares. Over HTTP/2 actix always gives a stream, so none means taken.
+    pub(crate) fn take(
+        verifier: &WebhookVerifier,
+        req: &HttpRequest,
+        head: &Head,
+        payload: &mut Payload,
+    ) -> Reader {
+        if let Ok(false) = verifier.reads_body(&head.incoming(req)) {
+            return Reader {
+                payload: Payload::None,
+                source: BodySource::Stream,
+            };
         }
-        body.extend_from_slice(&chunk);
+        let source = match (&*payload, req.version()) {
+            (Payload::None, actix_web::http::Version::HTTP_2) => BodySource::Taken,
+            (Payload::None, _) => BodySource::NoStream,
+            _ => BodySource::Stream,
+        };
+        Reader {
+            payload: payload.take(),
+            source,
+        }
     }
-    Ok(Some(Bytes::from(body)))
 }
 
-/// Verifies the request with its body (empty for a handshake).
-pub(crate) async fn check(
+impl BodyReader for Reader {
+    type Chunk = Bytes;
+
+    fn source(&self) -> BodySource {
+        self.source
+    }
+
+    fn poll_chunk(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, BodyError>>> {
+        Pin::new(&mut self.payload)
+            .poll_next(cx)
+            .map(|chunk| chunk.map(|c| c.map_err(|_| BodyError::Unreadable)))
+    }
+}
+
+/// Runs the core's sequence on the request and the payload `reader` took.
+pub(crate) async fn read_and_verify(
     verifier: &WebhookVerifier,
     req: &HttpRequest,
     head: &Head,
-    body: &[u8],
-) -> Result<VerifiedRequest, WebhookRejection> {
-    verifier.verify_async(&head.incoming(req), body).await
+    mut reader: Reader,
+) -> Result<Checked, WebhookRejection> {
+    verifier
+        .read_and_verify(&head.incoming(req), &mut reader)
+        .await
+}
+
+/// The body to hand on: the bytes verified, or none (a handshake, whose body was not read).
+pub(crate) fn payload(body: Option<Vec<u8>>) -> Payload {
+    body.map_or(Payload::None, |bytes| Payload::from(Bytes::from(bytes)))
 }
 
 /// An actix status as an `http` 1 status.

@@ -1,9 +1,12 @@
 //! The shared HTTP suite against real actix-web servers on 127.0.0.1: the example (the extractor) and
 //! an app protected by the middleware.
 
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, web};
 use twilio_webhook_actix::{TwilioWebhookMiddleware, VerifiedRequest};
 use twilio_webhook_http_suite as suite;
+
+#[macro_use]
+mod support;
 
 #[test]
 fn the_example_server_keeps_its_contract() {
@@ -21,48 +24,6 @@ async fn sms(
         "<Response><Message>Verified: {} parameters</Message></Response>",
         params.len()
     )
-}
-
-struct Stop(
-    actix_web::dev::ServerHandle,
-    Option<std::thread::JoinHandle<()>>,
-);
-
-impl Drop for Stop {
-    fn drop(&mut self) {
-        let handle = self.0.clone();
-        let _ =
-            std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(true)))
-                .join();
-        if let Some(thread) = self.1.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// Serves the app that `$factory` (an `HttpServer::new` factory) builds, on a free loopback port, in
-/// its own actix system; the returned server stops it when dropped. A macro: the factory's type has
-/// bounds that name actix-http types this crate does not depend on.
-macro_rules! serve_app {
-    ($factory:expr) => {{
-        let port = suite::free_port();
-        let factory = $factory;
-        let (tx, rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let server = HttpServer::new(factory)
-                    .workers(1)
-                    .bind(("127.0.0.1", port))
-                    .expect("bind")
-                    .run();
-                tx.send(server.handle()).expect("handle");
-                server.await.expect("serve");
-            });
-        });
-        let handle = rx.recv().expect("server started");
-        suite::wait_for(port);
-        suite::Server::new(port, Box::new(Stop(handle, Some(thread))))
-    }};
 }
 
 /// An app like the example's, protected by the middleware (or not, with `protect` false).

@@ -10,6 +10,14 @@ use twilio_webhook::{VerifiedRequest, WebhookRejection, WebhookVerifier};
 ///
 /// The second field says which secret and URL matched.
 ///
+/// The body is verified whole, as sent: one whose length differs from its `Content-Length` is refused
+/// (`400`, `body_length_mismatch`). With a replay guard, the request's key is kept once `T` accepts
+/// the body, and released when `T` refuses it (the app never got the request, so Twilio's retry is
+/// not refused as a replay). The extractor cannot see the handler's answer: for answer mode, or to
+/// release the key when the handler answers `503`, use [`TwilioWebhookLayer`](crate::TwilioWebhookLayer).
+/// `T` must be `Send` (every axum body extractor is): the extractor waits on the replay store while
+/// it holds `T`'s value.
+///
 /// ```
 /// use axum::{Form, Router, routing::post};
 /// use twilio_webhook_axum::{TwilioWebhook, WebhookVerifier};
@@ -65,7 +73,7 @@ pub struct ViaTwilio;
 impl<S, T, M> FromRequest<S, (ViaTwilio, M)> for TwilioWebhook<T>
 where
     S: Send + Sync,
-    T: FromRequest<S, M>,
+    T: FromRequest<S, M> + Send,
     WebhookVerifier: FromRef<S>,
 {
     type Rejection = TwilioWebhookRejection;
@@ -73,13 +81,23 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let verifier = WebhookVerifier::from_ref(state);
         let (mut parts, body) = req.into_parts();
-        let (body, verified) = crate::verify::verify(&verifier, &mut parts, body)
+        let (body, verdict) = crate::verify::read_and_verify(&verifier, &mut parts, body)
             .await
             .map_err(TwilioWebhookRejection::Rejected)?;
-        let req = Request::from_parts(parts, body.into_body());
+        let delivery = verdict.map_err(TwilioWebhookRejection::Rejected)?;
+        let req = Request::from_parts(parts, body);
         let inner = T::from_request(req, state)
             .await
-            .map_err(|e| TwilioWebhookRejection::Inner(e.into_response()))?;
-        Ok(TwilioWebhook(inner, verified))
+            .map_err(IntoResponse::into_response);
+        match inner {
+            // The handler's answer is out of an extractor's sight: the key is kept.
+            Ok(inner) => Ok(TwilioWebhook(inner, delivery.handed_over().await)),
+            // The app never got the request: its key is released, so Twilio's retry is judged
+            // afresh rather than refused as a replay.
+            Err(response) => {
+                delivery.not_delivered().await;
+                Err(TwilioWebhookRejection::Inner(response))
+            }
+        }
     }
 }

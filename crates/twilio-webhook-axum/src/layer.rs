@@ -111,12 +111,13 @@ where
                 report_only,
             } = &*settings;
             let (mut parts, body) = req.into_parts();
-            let body = match crate::verify::read_body(verifier, &parts, body).await {
-                Ok(body) => body,
-                Err(rejection) => return Ok(crate::rejection_response(&rejection)),
-            };
-            let verified = match crate::verify::check(verifier, &mut parts, body.bytes()).await {
-                Ok(verified) => Some(verified),
+            let (body, verdict) =
+                match crate::verify::read_and_verify(verifier, &mut parts, body).await {
+                    Ok(read) => read,
+                    Err(rejection) => return Ok(crate::rejection_response(&rejection)),
+                };
+            let delivery = match verdict {
+                Ok(delivery) => Some(delivery),
                 Err(rejection) => match report_only {
                     Some(report) => {
                         report.record(&rejection);
@@ -125,10 +126,8 @@ where
                     None => return Ok(crate::rejection_response(&rejection)),
                 },
             };
-            let response = inner
-                .call(Request::from_parts(parts, body.into_body()))
-                .await;
-            let Some(verified) = &verified else {
+            let response = inner.call(Request::from_parts(parts, body)).await;
+            let Some(delivery) = delivery else {
                 return response;
             };
             // A failed delivery (502, 503, 504, or no response) releases the replay key; in answer
@@ -136,18 +135,16 @@ where
             let response = match response {
                 Ok(response) => response,
                 Err(e) => {
-                    verifier
-                        .delivered(verified, http::StatusCode::BAD_GATEWAY)
-                        .await;
+                    delivery.finish(http::StatusCode::BAD_GATEWAY).await;
                     return Err(e);
                 }
             };
             let length = http_body::Body::size_hint(response.body()).exact();
-            if !verifier.keeps_answer(response.status(), length) {
-                verifier.delivered(verified, response.status()).await;
+            if !delivery.keeps_answer(response.status(), length) {
+                delivery.finish(response.status()).await;
                 return Ok(response);
             }
-            Ok(crate::verify::keep_answer(verifier, verified, response).await)
+            Ok(crate::verify::keep_answer(delivery, response).await)
         })
     }
 }

@@ -31,8 +31,10 @@
 //!   service whose body can be rebuilt from bytes.
 //!
 //! Both read `OriginalUri`, so a handler inside `Router::nest` is checked against the URL Twilio
-//! requested, not the stripped one. Both refuse with `400` (no `X-Twilio-Signature`), `413` (body over
-//! the limit, 1 MiB by default) or `403` (every other reason), with a plain-text body naming the
+//! requested, not the stripped one. Both run the core's one verification sequence
+//! (`WebhookVerifier::read_and_verify`): the body is verified whole, as sent, and handed on unchanged.
+//! Both refuse with `400` (no `X-Twilio-Signature`, or a body whose length differs from its
+//! `Content-Length`), `413` (body over the limit, 1 MiB by default) or `403` (every other reason), with a plain-text body naming the
 //! reason, and log one `tracing` warning that explains it: what Twilio signed and the setting to change,
 //! when the diagnosis finds it (never a secret or the signature). Without a `tracing` subscriber,
 //! nothing is logged.

@@ -1,96 +1,88 @@
 //! The one path the extractor and the layer share: translate the request (the URI the server received,
-//! `OriginalUri` inside nested routers, and the peer, `ConnectInfo`) into the core's view, let the core
-//! decide whether the body is read, buffer it up to the limit, verify, and record the verdict in the
-//! request's extensions. Every decision about the request is the core's; this file only translates.
+//! `OriginalUri` inside nested routers, and the peer, `ConnectInfo`) into the core's view and its body
+//! into the core's `BodyReader`, run the core's verification sequence
+//! (`WebhookVerifier::read_and_verify`), and record the verdict in the request's extensions. Every
+//! decision about the request is the core's; this file only translates.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use axum::extract::{ConnectInfo, OriginalUri};
-use bytes::Bytes;
+use bytes::{Buf as _, Bytes};
 use http::request::Parts;
-use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use http_body_util::BodyExt as _;
 use twilio_webhook::{
-    Incoming, Refusal, StoredAnswer, VerifiedRequest, WebhookRejection, WebhookVerifier,
+    BodyError, BodyReader, Delivery, Incoming, StoredAnswer, WebhookRejection, WebhookVerifier,
 };
 
 /// The error type of bodies this crate can read.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Reads `body` (refusing more than the verifier's limit) and verifies the request; on success puts a
-/// copy of the verdict in `parts.extensions` (for `Extension<VerifiedRequest>`) and returns the body to
-/// hand on: the bytes read, or the body untouched when the core says there is none to read.
-pub(crate) async fn verify<B>(
+/// A body as the core's reader: its data frames, in order (trailers are not part of what is signed).
+struct Reader<B>(B);
+
+impl<B> BodyReader for Reader<B>
+where
+    B: http_body::Body + Unpin,
+    B::Error: Into<BoxError>,
+{
+    type Chunk = Bytes;
+
+    fn poll_chunk(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, BodyError>>> {
+        loop {
+            let frame = match Pin::new(&mut self.0).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Ready(Some(Err(e))) => {
+                    let e: BoxError = e.into();
+                    // A server that puts a deadline on the body (twilio-webhook guard) fails it as
+                    // TimedOut.
+                    let error = if timed_out(&*e) {
+                        BodyError::TimedOut
+                    } else {
+                        BodyError::Unreadable
+                    };
+                    return Poll::Ready(Some(Err(error)));
+                }
+                Poll::Ready(Some(Ok(frame))) => frame,
+            };
+            if let Ok(mut data) = frame.into_data() {
+                let len = data.remaining();
+                return Poll::Ready(Some(Ok(data.copy_to_bytes(len))));
+            }
+        }
+    }
+}
+
+/// Runs the core's verification sequence on the request; on success puts a copy of the verdict in
+/// `parts.extensions` (for `Extension<VerifiedRequest>`). Returns the body to hand on (exactly the
+/// bytes verified, or the body untouched when the core says there is none to read: a real WebSocket
+/// handshake) and the verdict; `Err` when no body could be read.
+pub(crate) async fn read_and_verify<B>(
     verifier: &WebhookVerifier,
     parts: &mut Parts,
     body: B,
-) -> Result<(Unread<B>, VerifiedRequest), WebhookRejection>
+) -> Result<(B, Result<Delivery, WebhookRejection>), WebhookRejection>
 where
-    B: http_body::Body,
+    B: http_body::Body + From<Bytes> + Unpin,
     B::Error: Into<BoxError>,
 {
-    let body = read_body(verifier, parts, body).await?;
-    let verified = check(verifier, parts, body.bytes()).await?;
-    Ok((body, verified))
-}
-
-/// A body read whole, or left unread (a real WebSocket handshake, which has none).
-pub(crate) enum Unread<B> {
-    Read(Bytes),
-    Unread(B),
-}
-
-impl<B> Unread<B> {
-    /// The bytes to verify: those read, or none.
-    pub(crate) fn bytes(&self) -> &[u8] {
-        match self {
-            Unread::Read(bytes) => bytes,
-            Unread::Unread(_) => &[],
-        }
+    let mut reader = Reader(body);
+    let checked = verifier
+        .read_and_verify(&incoming(parts), &mut reader)
+        .await?;
+    if let Ok(delivery) = &checked.verdict {
+        parts.extensions.insert(delivery.verified().clone());
     }
-
-    /// The body to hand on.
-    pub(crate) fn into_body(self) -> B
-    where
-        B: From<Bytes>,
-    {
-        match self {
-            Unread::Read(bytes) => B::from(bytes),
-            Unread::Unread(body) => body,
-        }
-    }
-}
-
-/// Reads `body` whole, refusing more than the limit (declared or sent) and a broken body, unless the
-/// core says the request has none to read.
-pub(crate) async fn read_body<B>(
-    verifier: &WebhookVerifier,
-    parts: &Parts,
-    body: B,
-) -> Result<Unread<B>, WebhookRejection>
-where
-    B: http_body::Body,
-    B::Error: Into<BoxError>,
-{
-    if !verifier.reads_body(&incoming(parts))? {
-        return Ok(Unread::Unread(body));
-    }
-    verifier.check_declared_length(&parts.headers)?;
-    let limit = verifier.limit();
-    let bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return Err(WebhookRejection::new(
-                Refusal::BodyTooLarge { limit },
-                Vec::new(),
-            ));
-        }
-        // A server that puts a deadline on the body (twilio-webhook guard) fails it as TimedOut.
-        Err(e) if timed_out(&*e) => {
-            return Err(WebhookRejection::new(Refusal::ClientTimeout, Vec::new()));
-        }
-        Err(_) => return Err(WebhookRejection::new(Refusal::BodyUnreadable, Vec::new())),
+    let body = match checked.body {
+        Some(bytes) => B::from(Bytes::from(bytes)),
+        None => reader.0,
     };
-    Ok(Unread::Read(bytes))
+    Ok((body, checked.verdict))
 }
 
 /// What the core needs: the target as received (`OriginalUri` inside nested routers), the method, the
@@ -108,17 +100,6 @@ fn incoming(parts: &Parts) -> Incoming<'_> {
     Incoming::from_parts(parts)
         .with_target(target)
         .with_peer(peer)
-}
-
-/// Verifies the request with its body; on success puts a copy of the verdict in `parts.extensions`.
-pub(crate) async fn check(
-    verifier: &WebhookVerifier,
-    parts: &mut Parts,
-    bytes: &[u8],
-) -> Result<VerifiedRequest, WebhookRejection> {
-    let verified = verifier.verify_async(&incoming(parts), bytes).await?;
-    parts.extensions.insert(verified.clone());
-    Ok(verified)
 }
 
 /// Whether an error, or any error it wraps, is an I/O time-out.
@@ -139,8 +120,7 @@ fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
 /// so), keeps it for the request's duplicates, and hands the same bytes on. A body that fails half-way
 /// is a failed delivery: `502`, and the replay key released.
 pub(crate) async fn keep_answer<ResBody>(
-    verifier: &WebhookVerifier,
-    verified: &VerifiedRequest,
+    delivery: Delivery,
     response: http::Response<ResBody>,
 ) -> http::Response<ResBody>
 where
@@ -155,13 +135,11 @@ where
                 .iter()
                 .map(|(n, v)| (n.as_str(), v.as_bytes()));
             let answer = StoredAnswer::new(parts.status.as_u16(), headers, bytes.to_vec());
-            verifier.delivered_answer(verified, &answer).await;
+            delivery.finish_with_answer(&answer).await;
             http::Response::from_parts(parts, ResBody::from(bytes))
         }
         Err(_) => {
-            verifier
-                .delivered(verified, http::StatusCode::BAD_GATEWAY)
-                .await;
+            delivery.finish(http::StatusCode::BAD_GATEWAY).await;
             let mut failed = http::Response::new(ResBody::from(Bytes::from_static(
                 b"the app's response failed half-way\n",
             )));
@@ -199,6 +177,12 @@ mod tests {
         }
     }
 
+    impl From<Bytes> for Failing {
+        fn from(_: Bytes) -> Self {
+            Failing(std::io::ErrorKind::Other)
+        }
+    }
+
     impl http_body::Body for Failing {
         type Data = Bytes;
         type Error = Wrapped;
@@ -219,7 +203,9 @@ mod tests {
             .0
     }
 
-    fn code<B>(result: Result<Unread<B>, WebhookRejection>) -> &'static str {
+    type Outcome<B> = Result<(B, Result<Delivery, WebhookRejection>), WebhookRejection>;
+
+    fn code<B>(result: Outcome<B>) -> &'static str {
         match result {
             Ok(_) => "read",
             Err(rejection) => rejection.code(),
@@ -230,20 +216,23 @@ mod tests {
     async fn a_body_is_read_to_its_limit_and_its_failures_are_named() {
         let verifier = WebhookVerifier::new(RequestValidator::new("token")).body_limit(16);
         let full = |n: usize| http_body_util::Full::new(Bytes::from(vec![b'a'; n]));
-        assert_eq!(code(read_body(&verifier, &parts(), full(16)).await), "read");
         assert_eq!(
-            code(read_body(&verifier, &parts(), full(17)).await),
+            code(read_and_verify(&verifier, &mut parts(), full(16)).await),
+            "read"
+        );
+        assert_eq!(
+            code(read_and_verify(&verifier, &mut parts(), full(17)).await),
             "body_too_large",
             "undeclared, found while reading"
         );
         let timed_out = Failing(std::io::ErrorKind::TimedOut);
         assert_eq!(
-            code(read_body(&verifier, &parts(), timed_out).await),
+            code(read_and_verify(&verifier, &mut parts(), timed_out).await),
             "client_timeout"
         );
         let reset = Failing(std::io::ErrorKind::ConnectionReset);
         assert_eq!(
-            code(read_body(&verifier, &parts(), reset).await),
+            code(read_and_verify(&verifier, &mut parts(), reset).await),
             "body_unreadable"
         );
     }

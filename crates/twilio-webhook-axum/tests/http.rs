@@ -1,13 +1,15 @@
 //! The shared HTTP suite against real axum servers on 127.0.0.1: the example (the extractor) and a
 //! router protected by the layer.
 
-use std::net::SocketAddr;
-
 use axum::response::IntoResponse as _;
 use axum::routing::post;
 use axum::{Extension, Form, Router};
 use twilio_webhook_axum::{TwilioWebhookLayer, VerifiedRequest};
 use twilio_webhook_http_suite as suite;
+
+mod support;
+
+use support::serve;
 
 #[test]
 fn the_example_server_keeps_its_contract() {
@@ -43,44 +45,6 @@ fn layered_with(verifier: twilio_webhook_axum::WebhookVerifier) -> Router {
         )
         .nest("/nested", sms_router)
         .layer(TwilioWebhookLayer::new(verifier))
-}
-
-struct Stop(
-    Option<tokio::sync::oneshot::Sender<()>>,
-    Option<std::thread::JoinHandle<()>>,
-);
-
-impl Drop for Stop {
-    fn drop(&mut self) {
-        if let Some(tx) = self.0.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.1.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn serve(app: Router) -> suite::Server {
-    let port = suite::free_port();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-                .await
-                .expect("bind");
-            let service = app.into_make_service_with_connect_info::<SocketAddr>();
-            axum::serve(listener, service)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await
-                .expect("serve");
-        });
-    });
-    suite::wait_for(port);
-    suite::Server::new(port, Box::new(Stop(Some(tx), Some(thread))))
 }
 
 #[test]

@@ -37,8 +37,8 @@ pub const MMS_DESCRIPTION: &str = r#"MM0123456789abcdef0123456789abcdef from +15
 /// A real inbound MMS webhook body (two media, a repeated parameter), for typed-payload tests.
 pub const MMS_BODY: &[u8] = b"ToCountry=US&MessageSid=MM0123456789abcdef0123456789abcdef&AccountSid=AC0123456789abcdef0123456789abcdef&From=%2B15551234567&To=%2B15557654321&Body=Look%21&NumMedia=2&MediaUrl0=https%3A%2F%2Fapi.twilio.com%2Fm0&MediaContentType0=image%2Fjpeg&MediaUrl1=https%3A%2F%2Fapi.twilio.com%2Fm1&MediaContentType1=image%2Fpng&Tag=a&Tag=b";
 pub use server::{
-    Config, Example, Server, TOKEN, command_contract, example_binary, example_contract, free_port,
-    spawn_example, spawn_example_with, wait_for,
+    Config, Example, Server, TOKEN, command_contract, example_binary, example_contract, exchange,
+    free_port, spawn_example, spawn_example_with, wait_for,
 };
 
 use twilio_webhook::{Algorithm, Signer};

@@ -52,6 +52,23 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// Sends `request` as it is on a new connection to `port` (closing the sending side after it when
+/// `half_close`), and returns all the server answered until it closed, or 10 s passed.
+pub fn exchange(port: u16, request: &[u8], half_close: bool) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("a read timeout");
+    stream.write_all(request).expect("write");
+    if half_close {
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+    }
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
 /// Waits until something accepts connections on `port`.
 pub fn wait_for(port: u16) {
     let start = Instant::now();

@@ -12,9 +12,11 @@ use crate::verdict::{Rejection, Verified};
 
 mod explain;
 mod rejection;
+mod sequence;
 
 pub use explain::{Clock, DEFAULT_DIAGNOSES_PER_SECOND};
 pub use rejection::{Refusal, ReportOnly, WebhookRejection};
+pub use sequence::{BodyError, BodyReader, BodySource, Checked, Delivery};
 
 /// The default body limit: 1 MiB (Twilio's requests are a few KiB).
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
@@ -301,12 +303,14 @@ impl WebhookVerifier {
         Ok(())
     }
 
-    /// Tells the replay guard how the delivery of a verified request ended, given the status the app
+    /// The low-level path, for a server that does not use
+    /// [`read_and_verify`](Self::read_and_verify) (whose [`Delivery`] does this and cannot be
+    /// forgotten): tells the replay guard how the delivery of a verified request ended, given the status the app
     /// (or the upstream, or the proxy itself) answered. A delivery that failed — `502`, `503` or
     /// `504`: the app was down, too slow, or said it could not take the request — releases the
     /// request's replay key, so that Twilio's retry of it is delivered rather than refused as a
-    /// replay. Any other status keeps the key. Without a replay guard it does nothing. The tower layer
-    /// and the actix middleware call it; the guard through the layer.
+    /// replay. Any other status keeps the key. Without a replay guard it does nothing. The guard
+    /// calls it.
     ///
     /// In answer mode ([`Duplicates::Answer`](crate::Duplicates)), a delivery that did not fail is
     /// marked delivered without a kept answer (its duplicates are refused): an adapter that can keep
@@ -320,7 +324,8 @@ impl WebhookVerifier {
         }
     }
 
-    /// Whether the app's response, with this status and body length (`None`: unknown), is to be kept
+    /// The low-level path ([`Delivery::keeps_answer`] for [`read_and_verify`](Self::read_and_verify)):
+    /// whether the app's response, with this status and body length (`None`: unknown), is to be kept
     /// for the request's duplicates: only in answer mode, and only a body within its limit. The
     /// adapter then reads the body and calls [`delivered_answer`](Self::delivered_answer).
     pub fn keeps_answer(&self, status: http::StatusCode, body_length: Option<u64>) -> bool {
@@ -329,8 +334,9 @@ impl WebhookVerifier {
             .is_some_and(|guard| guard.keeps_answer(status.as_u16(), body_length))
     }
 
-    /// [`delivered`](Self::delivered), with the app's whole response, kept for the request's
-    /// duplicates inside the window.
+    /// The low-level path ([`Delivery::finish_with_answer`] for
+    /// [`read_and_verify`](Self::read_and_verify)): [`delivered`](Self::delivered), with the app's
+    /// whole response, kept for the request's duplicates inside the window.
     pub async fn delivered_answer(&self, verified: &VerifiedRequest, answer: &StoredAnswer) {
         if let Some(guard) = &self.replay {
             guard
@@ -340,7 +346,8 @@ impl WebhookVerifier {
     }
 
     /// Verifies the request as [`verify`](Self::verify) does, then, if a replay guard is on, records
-    /// it and refuses a replay. This is the one call the adapters make.
+    /// it and refuses a replay. The adapters call it through [`read_and_verify`](Self::read_and_verify),
+    /// which reads the body first and returns a [`Delivery`] that owns the replay key.
     pub async fn verify_async(
         &self,
         request: &Incoming<'_>,

@@ -130,8 +130,9 @@ pub use form::FormParam;
 pub use headers::SignatureHeaders;
 #[cfg(feature = "http")]
 pub use http::{
-    Clock, DEFAULT_BODY_LIMIT, DEFAULT_DIAGNOSES_PER_SECOND, EnvError, Refusal, ReportOnly,
-    VerifiedRequest, WebhookRejection, WebhookVerifier, diagnoses_setting,
+    BodyError, BodyReader, BodySource, Checked, Clock, DEFAULT_BODY_LIMIT,
+    DEFAULT_DIAGNOSES_PER_SECOND, Delivery, EnvError, Refusal, ReportOnly, VerifiedRequest,
+    WebhookRejection, WebhookVerifier, diagnoses_setting,
 };
 #[cfg(feature = "http")]
 pub use public_url::{Incoming, PassedHost, PublicUrl, PublicUrlError};

@@ -44,6 +44,13 @@ pub enum Refusal {
     /// Answer mode: a duplicate of a delivered request, answered with the first delivery's response
     /// ([`WebhookRejection::stored_answer`]) instead of reaching the app.
     AnsweredDuplicate,
+    /// The body was already taken by another extractor before it could be verified (`500`): a
+    /// mistake in the app, such as a body extractor placed before the verifying one. Never verified
+    /// on what is left.
+    BodyTaken,
+    /// The body read is not as long as its `Content-Length` declared (`400`): something between the
+    /// client and the verifier changed it.
+    BodyLengthMismatch,
 }
 
 /// A refused request: the reason, and the URLs that were tried. It renders as a status and a short
@@ -138,8 +145,9 @@ impl WebhookRejection {
         &self.urls_tried
     }
 
-    /// `400` for a missing signature header, a bad request target, a bad `Host` or an upgrade that is
-    /// not a handshake, `413` for a body over the limit, `408` for a body sent too
+    /// `400` for a missing signature header, a bad request target, a bad `Host`, an upgrade that is
+    /// not a handshake or a body whose length differs from its `Content-Length`, `500` for a body
+    /// another extractor took first, `413` for a body over the limit, `408` for a body sent too
     /// slowly, `409` for a replay, `503` when the replay store cannot answer, the first answer's
     /// status for an answered duplicate, `403` for every other rejection.
     pub fn status(&self) -> StatusCode {
@@ -157,7 +165,9 @@ impl WebhookRejection {
             | Refusal::BodyUnreadable
             | Refusal::BadTarget(_)
             | Refusal::BadHost
-            | Refusal::UpgradeNotHandshake => StatusCode::BAD_REQUEST,
+            | Refusal::UpgradeNotHandshake
+            | Refusal::BodyLengthMismatch => StatusCode::BAD_REQUEST,
+            Refusal::BodyTaken => StatusCode::INTERNAL_SERVER_ERROR,
             Refusal::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
             Refusal::Rejected(_) => StatusCode::FORBIDDEN,
@@ -183,6 +193,8 @@ fn refusal_code(refusal: Refusal) -> &'static str {
         Refusal::BadHost => "bad_host",
         Refusal::UpgradeNotHandshake => "upgrade_not_handshake",
         Refusal::AnsweredDuplicate => "duplicate_answered",
+        Refusal::BodyTaken => "body_taken",
+        Refusal::BodyLengthMismatch => "body_length_mismatch",
     }
 }
 
@@ -207,6 +219,13 @@ impl fmt::Display for WebhookRejection {
             )?,
             Refusal::AnsweredDuplicate => {
                 f.write_str("a duplicate of a delivered request, answered with the first answer")?
+            }
+            Refusal::BodyTaken => f.write_str(
+                "the body was taken by another extractor before it was verified: \
+                 let the verifying extractor read it (make it the body extractor)",
+            )?,
+            Refusal::BodyLengthMismatch => {
+                f.write_str("the body read differs in length from its Content-Length")?
             }
         }
         if !self.urls_tried.is_empty() {

@@ -1,0 +1,312 @@
+//! The one verification sequence every adapter runs: ask whether the body is read at all
+//! ([`WebhookVerifier::reads_body`]), refuse a declared length over the limit
+//! ([`WebhookVerifier::check_declared_length`]), refuse a body another extractor already took, read the
+//! body up to the limit, refuse a body whose length differs from the declared one, verify
+//! ([`WebhookVerifier::verify_async`]), and hand back a [`Delivery`] that owns the replay key until the
+//! app's answer finishes it.
+//!
+//! Adapters only translate: their server's body into a [`BodyReader`], and the app's response into
+//! [`Delivery::finish`] or [`Delivery::finish_with_answer`].
+
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use crate::public_url::Incoming;
+use crate::replay::{ReplayGuard, StoredAnswer};
+
+use super::{Refusal, VerifiedRequest, WebhookRejection, WebhookVerifier};
+
+/// Why a [`BodyReader`] could not give its next chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BodyError {
+    /// The body could not be read: the client went away, a broken transfer encoding (`400`).
+    Unreadable,
+    /// The client sent the body too slowly: a server's read deadline passed (`408`).
+    TimedOut,
+}
+
+/// What a server's body looks like before it is read: what only the adapter can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BodySource {
+    /// A body to read (possibly empty).
+    Stream,
+    /// The server has no body stream for this request: either the request has no body, or another
+    /// extractor already took it (actix-web cannot tell the two apart). The sequence refuses it
+    /// ([`Refusal::BodyTaken`]) when the request declares a body (`Content-Length` above zero, or a
+    /// `Transfer-Encoding`), and reads it as empty otherwise.
+    NoStream,
+    /// Another extractor already took the body: always refused ([`Refusal::BodyTaken`]).
+    Taken,
+}
+
+/// A request body as the sequence reads it, chunk by chunk: what a server adapter implements over its
+/// own body type (hyper's `Incoming`, actix-web's `Payload`, …).
+///
+/// ```
+/// use std::pin::Pin;
+/// use std::task::{Context, Poll};
+/// use twilio_webhook::{BodyError, BodyReader};
+///
+/// /// A body already in memory, given in one chunk.
+/// struct InMemory(Option<Vec<u8>>);
+///
+/// impl BodyReader for InMemory {
+///     type Chunk = Vec<u8>;
+///     fn poll_chunk(
+///         mut self: Pin<&mut Self>,
+///         _: &mut Context<'_>,
+///     ) -> Poll<Option<Result<Vec<u8>, BodyError>>> {
+///         Poll::Ready(self.0.take().map(Ok))
+///     }
+/// }
+/// ```
+pub trait BodyReader {
+    /// One chunk of the body.
+    type Chunk: AsRef<[u8]>;
+
+    /// Whether there is a body to read, or another extractor took it (default: a stream).
+    fn source(&self) -> BodySource {
+        BodySource::Stream
+    }
+
+    /// The next chunk, `None` at the end of the body, or why it could not be read.
+    fn poll_chunk(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Self::Chunk, BodyError>>>;
+}
+
+/// What [`WebhookVerifier::read_and_verify`] found, once the body was read: the body, and whether the
+/// request is verified.
+#[derive(Debug)]
+#[must_use = "a verified request's Delivery must be finished, or its replay key is neither released nor kept"]
+pub struct Checked {
+    /// The body read (`None`: not read, for a request the core says has none to read: a real
+    /// WebSocket handshake). Hand exactly these bytes to the app.
+    pub body: Option<Vec<u8>>,
+    /// The verified request's delivery, or why it was refused. A refusal still comes with its body,
+    /// for report-only mode.
+    pub verdict: Result<Delivery, WebhookRejection>,
+}
+
+/// A verified request on its way to the app. It owns the request's replay key: finish it with the
+/// app's status ([`finish`](Self::finish)), with the app's whole answer when
+/// [`keeps_answer`](Self::keeps_answer) says so ([`finish_with_answer`](Self::finish_with_answer)),
+/// or, when the app never got the request, [`not_delivered`](Self::not_delivered). Each consumes it,
+/// so a key is released or kept once. A delivery dropped unfinished is logged as an error (its key
+/// stays marked until the replay window ends).
+#[derive(Debug)]
+#[must_use = "finish the delivery with the app's status, or its replay key is neither released nor kept"]
+pub struct Delivery {
+    verified: VerifiedRequest,
+    replay: Option<ReplayGuard>,
+    finished: bool,
+}
+
+impl Delivery {
+    /// Which secret, URL and replay key the request was verified with.
+    pub fn verified(&self) -> &VerifiedRequest {
+        &self.verified
+    }
+
+    /// Whether the app's response, with this status and body length (`None`: unknown), is to be kept
+    /// for the request's duplicates: only in answer mode, and only a body within its limit. If so,
+    /// read the response whole and call [`finish_with_answer`](Self::finish_with_answer).
+    pub fn keeps_answer(&self, status: http::StatusCode, body_length: Option<u64>) -> bool {
+        self.replay
+            .as_ref()
+            .is_some_and(|guard| guard.keeps_answer(status.as_u16(), body_length))
+    }
+
+    /// The app answered `status`: a failed delivery (`502`, `503`, `504`) releases the replay key, so
+    /// that Twilio's retry is delivered; any other keeps it (in answer mode, marked delivered without
+    /// a kept answer: its duplicates are refused).
+    pub async fn finish(mut self, status: http::StatusCode) {
+        self.finished = true;
+        if let Some(guard) = &self.replay {
+            guard
+                .delivered(self.verified.replay_key(), status.as_u16(), None)
+                .await;
+        }
+    }
+
+    /// The app answered `answer` whole: kept for the request's duplicates inside the window (answer
+    /// mode), or, for a failed delivery, the key released.
+    pub async fn finish_with_answer(mut self, answer: &StoredAnswer) {
+        self.finished = true;
+        if let Some(guard) = &self.replay {
+            guard
+                .delivered(self.verified.replay_key(), answer.status(), Some(answer))
+                .await;
+        }
+    }
+
+    /// The request was handed to the app, whose answer this adapter cannot see (an extractor): the
+    /// key is kept, as for a delivery that did not fail, and its duplicates are refused. Returns the
+    /// verified request, for the app.
+    pub async fn handed_over(self) -> VerifiedRequest {
+        let verified = self.verified.clone();
+        self.finish(http::StatusCode::OK).await;
+        verified
+    }
+
+    /// The app never got the request (an inner extractor refused its body after it was verified): the
+    /// replay key is released, so that a retry is judged afresh rather than refused as a replay.
+    pub async fn not_delivered(mut self) {
+        self.finished = true;
+        if let Some(guard) = &self.replay {
+            guard.release(self.verified.replay_key()).await;
+        }
+    }
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        if !self.finished && self.replay.is_some() {
+            tracing::error!(
+                target: "twilio_webhook",
+                "a verified delivery was dropped unfinished: its replay key stays marked until the window ends"
+            );
+        }
+    }
+}
+
+impl WebhookVerifier {
+    /// The whole verification sequence, the one every adapter runs: refuses a request that asks for a
+    /// WebSocket without being a handshake and leaves a real handshake's body unread
+    /// ([`reads_body`](Self::reads_body)); refuses a declared length over the limit (`413`), a body
+    /// another extractor already took (`500`, `body_taken`), a body that grows past the limit
+    /// (`413`), one that cannot be read (`400`) or is sent too slowly (`408`), and one whose length
+    /// differs from its `Content-Length` (`400`, `body_length_mismatch`); then verifies it with
+    /// [`verify_async`](Self::verify_async) (signature, account, replay).
+    ///
+    /// `Err` means no body could be read (never pass such a request on); `Ok` holds the body read and
+    /// the verdict. A verified request's [`Delivery`] owns its replay key until it is finished.
+    ///
+    /// ```
+    /// # use std::pin::Pin;
+    /// # use std::task::{Context, Poll};
+    /// # use twilio_webhook::{BodyError, BodyReader};
+    /// # struct InMemory(Option<Vec<u8>>);
+    /// # impl BodyReader for InMemory {
+    /// #     type Chunk = Vec<u8>;
+    /// #     fn poll_chunk(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Vec<u8>, BodyError>>> {
+    /// #         Poll::Ready(self.0.take().map(Ok))
+    /// #     }
+    /// # }
+    /// use twilio_webhook::{Incoming, PublicUrl, RequestValidator, WebhookVerifier};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let validator = RequestValidator::try_new("12345")?;
+    /// let signature = validator.compute_signature("https://example.com/sms", [("Body", "Hi")]);
+    /// let verifier = WebhookVerifier::new(validator).public_url(PublicUrl::base("https://example.com")?);
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("content-type", "application/x-www-form-urlencoded".parse()?);
+    /// headers.insert("content-length", "7".parse()?);
+    /// headers.insert("x-twilio-signature", signature.parse()?);
+    /// let request = Incoming::new(&http::Method::POST, "/sms", &headers);
+    ///
+    /// let checked = verifier.read_and_verify(&request, &mut InMemory(Some(b"Body=Hi".to_vec()))).await?;
+    /// assert_eq!(checked.body.as_deref(), Some(&b"Body=Hi"[..]));
+    /// let delivery = checked.verdict?;
+    /// // ... the app answers 200:
+    /// delivery.finish(http::StatusCode::OK).await;
+    ///
+    /// let short = verifier.read_and_verify(&request, &mut InMemory(Some(b"Body=".to_vec()))).await;
+    /// assert_eq!(short.unwrap_err().code(), "body_length_mismatch");
+    /// # Ok(()) }
+    /// # let mut run = std::pin::pin!(run());
+    /// # let mut cx = Context::from_waker(std::task::Waker::noop());
+    /// # loop { if let Poll::Ready(out) = run.as_mut().poll(&mut cx) { break out.unwrap() } }
+    /// ```
+    #[must_use = "a verified request's Delivery must be finished"]
+    pub async fn read_and_verify<R>(
+        &self,
+        request: &Incoming<'_>,
+        body: &mut R,
+    ) -> Result<Checked, WebhookRejection>
+    where
+        R: BodyReader + Unpin,
+    {
+        let body = if self.reads_body(request)? {
+            self.check_declared_length(request.headers)?;
+            Some(self.read_body(request.headers, body).await?)
+        } else {
+            None
+        };
+        let verdict = self
+            .verify_async(request, body.as_deref().unwrap_or_default())
+            .await
+            .map(|verified| Delivery {
+                verified,
+                replay: self.replay.clone(),
+                finished: false,
+            });
+        Ok(Checked { body, verdict })
+    }
+
+    /// Reads the body whole, up to the limit, and checks it against what the request declared.
+    async fn read_body<R>(
+        &self,
+        headers: &http::HeaderMap,
+        body: &mut R,
+    ) -> Result<Vec<u8>, WebhookRejection>
+    where
+        R: BodyReader + Unpin,
+    {
+        let declared = declared_length(headers);
+        let refuse = |refusal| WebhookRejection::new(refusal, Vec::new());
+        match body.source() {
+            BodySource::Stream => {}
+            BodySource::NoStream if !declares_body(headers, declared) => return Ok(Vec::new()),
+            BodySource::NoStream | BodySource::Taken => return Err(refuse(Refusal::BodyTaken)),
+        }
+        let limit = self.body_limit;
+        // The declared length is at most the limit here (checked before): a capacity, not a promise.
+        let capacity = declared.and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+        let mut read = Vec::with_capacity(capacity.min(limit));
+        while let Some(chunk) =
+            core::future::poll_fn(|cx| Pin::new(&mut *body).poll_chunk(cx)).await
+        {
+            let chunk = chunk.map_err(|e| {
+                refuse(match e {
+                    BodyError::Unreadable => Refusal::BodyUnreadable,
+                    BodyError::TimedOut => Refusal::ClientTimeout,
+                })
+            })?;
+            let chunk = chunk.as_ref();
+            if chunk.len() > limit.saturating_sub(read.len()) {
+                return Err(refuse(Refusal::BodyTooLarge { limit }));
+            }
+            read.extend_from_slice(chunk);
+        }
+        if declared.is_some_and(|n| n != read.len() as u64) {
+            return Err(refuse(Refusal::BodyLengthMismatch));
+        }
+        Ok(read)
+    }
+}
+
+/// The length the request declares: its `Content-Length`, when every one it carries says the same
+/// number (`None` when there is none, or they disagree: the server's framing is then what counts, and
+/// servers refuse such requests before an adapter sees them).
+fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    let mut values = headers
+        .get_all(http::header::CONTENT_LENGTH)
+        .iter()
+        .map(|v| v.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()));
+    let first = values.next()??;
+    values.all(|v| v == Some(first)).then_some(first)
+}
+
+/// Whether the request says it has a body: a `Transfer-Encoding`, or a `Content-Length` that is not
+/// zero (or not a number).
+fn declares_body(headers: &http::HeaderMap, declared: Option<u64>) -> bool {
+    headers.contains_key(http::header::TRANSFER_ENCODING)
+        || (headers.contains_key(http::header::CONTENT_LENGTH) && declared != Some(0))
+}
+
+#[cfg(test)]
+mod tests;
