@@ -35,9 +35,11 @@ fn cpu_time(pid: u32) -> Duration {
     Duration::from_millis(ticks * 1000 / per_second)
 }
 
-/// The bound: 0.5 s a request, all told. Before the fix one forged form cost 2.5 s in a release build
-/// (minutes in this debug build). After it, a release guard spends about 30 ms on each, reading and
-/// verifying it; this debug build 70 to 130 ms on a loaded 2-core VM, 10 to 30 ms of it diagnosing.
+/// The bound: 0.5 s a request, all told, for a debug build. Before the fix one forged form cost 2.5 s
+/// in a release build, minutes in this one (five took 6.5 s of CPU and no answer came in 25 s). After
+/// it (2026-12-07, a loaded 2-core VM): the core verifies a 1000 KiB form in about 30 ms and diagnoses
+/// it in under 2 ms in a release build; this debug guard spent 100 to 130 ms on each, 70 to 100 ms
+/// of them with `--diagnose off`.
 const BOUND: Duration = Duration::from_millis(2500);
 
 /// A 1000 KiB form that Twilio never signed: its signature covers another body.
