@@ -80,5 +80,19 @@ pub(crate) fn take_hashed() -> u64 {
     HASHED.with(|h| h.replace(0))
 }
 
+/// A forged form of exactly `size` bytes: many short fields, as cheap to send as they are dear to
+/// decode and hash (tests only).
+#[cfg(test)]
+pub(crate) fn forged_form(size: usize) -> Vec<u8> {
+    let mut body = Vec::with_capacity(size + 16);
+    let mut i = 0u32;
+    while body.len() < size {
+        body.extend_from_slice(format!("F{i}=v{i}&").as_bytes());
+        i += 1;
+    }
+    body.truncate(size);
+    body
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,23 +1,10 @@
 //! The cost of a diagnosis, counted in bytes hashed where each HMAC is computed.
 
 use super::super::*;
-use super::{MAX_DIAGNOSED_BODY, MAX_DIAGNOSIS_BYTES, take_hashed};
+use super::{MAX_DIAGNOSED_BODY, MAX_DIAGNOSIS_BYTES, forged_form, take_hashed};
 use crate::SignatureHeaders;
 
 const TOKEN: &str = "cost-test-token";
-
-/// A forged form of exactly `size` bytes: many short fields, as cheap to send as they are dear to
-/// decode and hash.
-pub(crate) fn forged_form(size: usize) -> Vec<u8> {
-    let mut body = Vec::with_capacity(size + 16);
-    let mut i = 0u32;
-    while body.len() < size {
-        body.extend_from_slice(format!("F{i}=v{i}&").as_bytes());
-        i += 1;
-    }
-    body.truncate(size);
-    body
-}
 
 /// A signature no configured secret made.
 fn forged_signature() -> String {

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::Bucket;
-use crate::diagnose::cost::take_hashed;
+use crate::diagnose::cost::{forged_form, take_hashed};
 use crate::diagnose::{DIAGNOSIS_BYTES_PER_SECOND, MAX_DIAGNOSED_BODY, MAX_DIAGNOSIS_BYTES};
 use crate::http::WebhookVerifier;
 use crate::validator::RequestValidator;
@@ -27,18 +27,6 @@ fn verifier() -> WebhookVerifier {
         .clock(clock);
     verifier.explainer.bytes = Box::leak(Box::new(Bucket::new(DIAGNOSIS_BYTES_PER_SECOND)));
     verifier
-}
-
-/// A forged form of exactly `size` bytes: many short fields.
-fn forged_form(size: usize) -> Vec<u8> {
-    let mut body = Vec::with_capacity(size + 16);
-    let mut i = 0u32;
-    while body.len() < size {
-        body.extend_from_slice(format!("F{i}=v{i}&").as_bytes());
-        i += 1;
-    }
-    body.truncate(size);
-    body
 }
 
 /// Sends a forged form to the verifier: the bytes its diagnosis hashed, and the explanation.
