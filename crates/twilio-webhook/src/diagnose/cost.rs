@@ -11,9 +11,9 @@
 //!   [`MAX_DIAGNOSED_BODY`] is neither decoded nor hashed again; only the URL alone is tried, and the
 //!   rejection says that the body was too large to diagnose.
 //! - **Per second, across the process**, the diagnoses of refused requests (every adapter, binding and
-//!   the guard, all verifiers together) hash at most [`DIAGNOSIS_BYTES_PER_SECOND`]; past it, a
-//!   rejection gets its terse line. Each verifier's own rate (`diagnoses_per_second`) still applies
-//!   first.
+//!   the guard, all verifiers together) hash at most [`DIAGNOSIS_BYTES_PER_SECOND`], each HMAC
+//!   counted 256 bytes more for its fixed cost; past it, a rejection gets its terse line. Each
+//!   verifier's own rate (`diagnoses_per_second`) still applies first.
 //!
 //! A diagnosis never changes a verdict: a request it explains is still rejected.
 
@@ -28,7 +28,8 @@ pub const MAX_DIAGNOSIS_BYTES: usize = 1024 * 1024;
 pub const MAX_DIAGNOSED_BODY: usize = 16 * 1024;
 
 /// The most bytes the diagnoses of refused requests hash in one second, across the whole process (a
-/// token bucket shared by every verifier, in bursts of at most as much): a few percent of one core.
+/// token bucket shared by every verifier, in bursts of at most as much; each HMAC is counted 256 bytes
+/// more, for its fixed cost): a few percent of one core.
 pub const DIAGNOSIS_BYTES_PER_SECOND: u32 = 16 * 1024 * 1024;
 
 /// The bytes a diagnosis hashed, against its budget.

@@ -110,3 +110,29 @@ fn a_burst_of_forged_forms_is_bounded_per_diagnosis_and_per_second_across_verifi
         "{hashed}: {explanation}"
     );
 }
+
+/// A clock that never moves, for the test of the search's fixed cost.
+fn still() -> Duration {
+    Duration::from_secs(60)
+}
+
+#[test]
+fn each_hmac_costs_the_process_something_even_over_short_urls() {
+    let mut verifier = WebhookVerifier::new(RequestValidator::new(TOKEN))
+        .diagnoses_per_second(10_000)
+        .clock(still);
+    verifier.explainer.bytes = Box::leak(Box::new(Bucket::new(DIAGNOSIS_BYTES_PER_SECOND)));
+    // A small forged form hashes a few dozen KiB over its 1,280 short URLs; counted by bytes alone,
+    // 400 of them a second would pass. Each is charged its HMACs too, so far fewer do.
+    let small = forged_form(16);
+    let (mut explained, mut total) = (0, 0);
+    for _ in 0..64 {
+        let (hashed, explanation) = forge(&verifier, &small);
+        total += hashed;
+        if !explanation.contains("(diagnosis over the process's budget of bytes)") {
+            explained += 1;
+        }
+    }
+    assert!(total > 0 && total < 64 * 64 * 1024, "{total}");
+    assert!((8..64).contains(&explained), "{explained} explained");
+}
