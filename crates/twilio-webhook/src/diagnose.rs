@@ -11,11 +11,15 @@
 //!   request it explains is still rejected. It tries far more than validation ever accepts (spec §4),
 //!   including hosts announced by the request's own `Host` and forwarded headers *from any peer*: they
 //!   are clues for the explanation, never for the verdict.
-//! - **Bounded.** At most [`MAX_HMACS`] HMACs per diagnosis, tried cheapest first: one difference before
-//!   two, what the request announced before common mistakes. On this project's 2-core VM
-//!   (`cargo bench -p twilio-webhook-bench --bench diagnose`, 2026-12-06): 59 µs to find a tunnel's
-//!   scheme and port, 2.6 ms to find nothing in the 2,560 variants of a plain URL, 3.7 ms at the
-//!   ceiling.
+//! - **Bounded by bytes.** At most [`MAX_DIAGNOSIS_BYTES`] bytes hashed per diagnosis, all HMACs
+//!   together, and at most [`MAX_HMACS`] HMACs, tried cheapest first: one difference before two, what
+//!   the request announced before common mistakes. A body larger than [`MAX_DIAGNOSED_BODY`] is not
+//!   decoded or hashed again: only the URL alone is tried, and the diagnosis says the body was too
+//!   large to diagnose. The diagnoses of refused requests also share one budget per process,
+//!   [`DIAGNOSIS_BYTES_PER_SECOND`]: past it, a rejection gets its terse line. On this project's
+//!   2-core VM (`cargo bench -p twilio-webhook-bench --bench diagnose`, 2026-12-06): 59 µs to find a
+//!   tunnel's scheme and port, 2.6 ms to find nothing in the 2,560 variants of a plain URL, 3.7 ms at
+//!   the ceiling.
 //!
 //! ```
 //! use twilio_webhook::{Payload, RequestValidator, Suspect};
@@ -36,22 +40,25 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 use std::net::IpAddr;
 
-use crate::canonical::{Suffix, with_form_body, with_params};
 use crate::signature::{Algorithm, Keyed, Presented};
 use crate::url::Pieces;
 use crate::validator::RequestValidator;
 use crate::verdict::{SecretId, SecretKind};
 
+pub(crate) mod cost;
 mod explain;
 mod fix;
 mod hints;
+mod modes;
 mod split;
 mod variants;
 
+pub use cost::{DIAGNOSIS_BYTES_PER_SECOND, MAX_DIAGNOSED_BODY, MAX_DIAGNOSIS_BYTES};
 pub use explain::Explanation;
 use split::Split;
 
-/// The most HMACs one diagnosis computes. Past it, the search stops and says so.
+/// The most HMACs one diagnosis computes. Past it, the search stops and says so. The real bound on a
+/// diagnosis's cost is [`MAX_DIAGNOSIS_BYTES`]: this one bounds the fixed cost of each HMAC.
 pub const MAX_HMACS: usize = 4096;
 
 /// What a rejected request carried after its URL.
@@ -218,7 +225,10 @@ pub struct Diagnosis {
     found: Option<Found>,
     causes: Vec<Cause>,
     hmacs: usize,
+    bytes: usize,
     exhausted: bool,
+    /// The length of a payload too large to diagnose ([`MAX_DIAGNOSED_BODY`]), when one was left out.
+    skipped: Option<usize>,
 }
 
 impl Diagnosis {
@@ -252,9 +262,21 @@ impl Diagnosis {
         self.hmacs
     }
 
-    /// Whether the search stopped at [`MAX_HMACS`] before trying everything.
+    /// How many bytes the search hashed, all HMACs together (at most [`MAX_DIAGNOSIS_BYTES`]).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether the search stopped at one of its bounds before trying everything: [`MAX_HMACS`], or
+    /// [`MAX_DIAGNOSIS_BYTES`] (an HMAC that did not fit was left out).
     pub fn exhausted(&self) -> bool {
         self.exhausted
+    }
+
+    /// Whether the body (or the decoded parameters) was too large to diagnose
+    /// ([`MAX_DIAGNOSED_BODY`]): only the URL alone was tried.
+    pub fn body_too_large(&self) -> bool {
+        self.skipped.is_some()
     }
 
     /// One sentence for a log line, given the URL that was checked: what Twilio signed and what to
@@ -301,9 +323,15 @@ impl Diagnosis {
                     .next()
                     .map(|c| c.to_uppercase().chain(chars).collect::<String>())
                     .unwrap_or_default();
+                let skipped = self
+                    .skipped
+                    .map(|len| {
+                        format!(", of the URL alone: diagnosis skipped the body, {len} bytes, too large to diagnose")
+                    })
+                    .unwrap_or_default();
                 format!(
                     "this server checked {checked}; no variant of the URL, body mode, algorithm or \
-                     configured secret matches the signature ({} HMACs tried). {likely}",
+                     configured secret matches the signature ({} HMACs tried{skipped}). {likely}",
                     self.hmacs
                 )
             }
@@ -390,13 +418,16 @@ impl Lattice {
 
 impl RequestValidator {
     /// Searches for what the presented signature covers (see the [module docs](crate::diagnose)):
-    /// never a verdict, at most [`MAX_HMACS`] HMACs.
+    /// never a verdict, at most [`MAX_HMACS`] HMACs over at most [`MAX_DIAGNOSIS_BYTES`] bytes, and
+    /// a body larger than [`MAX_DIAGNOSED_BODY`] left out.
     pub fn diagnose(&self, suspect: &Suspect<'_>) -> Diagnosis {
         let mut diagnosis = Diagnosis {
             found: None,
             causes: Vec::new(),
             hmacs: 0,
+            bytes: 0,
             exhausted: false,
+            skipped: None,
         };
         let signature = suspect.signature.trim();
         let algorithm = match signature.len() {
@@ -415,7 +446,9 @@ impl RequestValidator {
             return diagnosis;
         };
         let candidates = self.candidates(suspect.settings, algorithm);
-        let modes = modes(suspect.payload);
+        let (modes, skipped) = modes::modes(suspect.payload);
+        diagnosis.skipped = skipped;
+        let mut meter = cost::Meter::new();
         let lattice = Lattice::new(&checked, &suspect.hints);
         let lens = lattice.lens();
         let mut heap = BinaryHeap::new();
@@ -435,7 +468,12 @@ impl RequestValidator {
                         diagnosis.exhausted = true;
                         break 'search;
                     }
+                    if !meter.charge(joined.len() + suffix.len()) {
+                        continue;
+                    }
                     diagnosis.hmacs += 1;
+                    #[cfg(test)]
+                    cost::HASHED.with(|h| h.set(h.get() + (joined.len() + suffix.len()) as u64));
                     if candidate
                         .keyed
                         .verify(&pieces, suffix.as_slice(), &presented)
@@ -482,8 +520,10 @@ impl RequestValidator {
                 }
             }
         }
+        diagnosis.bytes = meter.used;
+        diagnosis.exhausted |= meter.short;
         if diagnosis.found.is_none() {
-            diagnosis.causes = fix::nothing_matched(suspect, diagnosis.exhausted);
+            diagnosis.causes = fix::nothing_matched(suspect, &diagnosis);
         }
         diagnosis
     }
@@ -502,45 +542,6 @@ impl RequestValidator {
             .collect();
         all.sort_by_key(|c| !c.selected);
         all
-    }
-}
-
-/// `P` of decoded parameters.
-fn joined_params(pairs: &[(String, String)]) -> Vec<u8> {
-    with_params(pairs.iter(), |canonical| {
-        let mut p = Vec::new();
-        canonical.feed(|run| p.extend_from_slice(run));
-        p
-    })
-}
-
-/// `P` of a raw form body, if its decoded fields are UTF-8.
-fn joined_form(body: &[u8]) -> Option<Vec<u8>> {
-    with_form_body(body, |canonical| {
-        let mut p = Vec::new();
-        canonical.feed(|run| p.extend_from_slice(run));
-        p
-    })
-}
-
-/// The suffixes to try after a URL: the payload as checked, then the other mode (`BodyMode`).
-fn modes(payload: Payload<'_>) -> Vec<(Vec<u8>, Option<CauseCode>)> {
-    let url_only = (Vec::new(), Some(CauseCode::BodyMode));
-    match payload {
-        Payload::Params(pairs) => vec![(joined_params(pairs), None), url_only],
-        Payload::FormBody(body) => joined_form(body)
-            .map(|p| (p, None))
-            .into_iter()
-            .chain([url_only])
-            .collect(),
-        Payload::Body(body) => {
-            let as_form = body
-                .contains(&b'=')
-                .then(|| joined_form(body))
-                .flatten()
-                .map(|p| (p, Some(CauseCode::BodyMode)));
-            [(Vec::new(), None)].into_iter().chain(as_form).collect()
-        }
     }
 }
 

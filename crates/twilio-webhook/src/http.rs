@@ -189,9 +189,10 @@ impl WebhookVerifier {
     }
 
     /// Sets how many rejections a second are explained in the log with a diagnosis (default
-    /// [`DEFAULT_DIAGNOSES_PER_SECOND`]; `0` turns diagnoses off). Each is bounded (at most
-    /// `MAX_HMACS`), and past the budget a rejection gets its terse line: a flood of forged requests
-    /// costs no more than that. Clones share the budget.
+    /// [`DEFAULT_DIAGNOSES_PER_SECOND`]; `0` turns diagnoses off). Each is bounded by bytes hashed
+    /// (`MAX_DIAGNOSIS_BYTES`), the diagnoses of every verifier of the process share
+    /// `DIAGNOSIS_BYTES_PER_SECOND`, and past either budget a rejection gets its terse line: a flood of
+    /// forged requests costs no more than that. Clones share the budget.
     #[must_use]
     pub fn diagnoses_per_second(mut self, rate: u32) -> Self {
         self.explainer.budget = explain::Budget::new(rate, self.explainer.clock);

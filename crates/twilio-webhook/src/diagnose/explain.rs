@@ -149,9 +149,9 @@ impl RequestValidator {
             Ok(verified) => {
                 let matched = verified.matched_url(url);
                 let suffix = match suspect.payload {
-                    Payload::Params(pairs) => super::joined_params(pairs),
+                    Payload::Params(pairs) => super::modes::joined_params(pairs),
                     Payload::FormBody(body) if !crate::url::carries_body_hash(url) => {
-                        super::joined_form(body).unwrap_or_default()
+                        super::modes::joined_form(body).unwrap_or_default()
                     }
                     _ => Vec::new(),
                 };

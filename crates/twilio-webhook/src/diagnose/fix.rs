@@ -2,7 +2,7 @@
 //! the builder call of the library.
 
 use super::split::Split;
-use super::{Cause, CauseCode, Found, Suspect, describe};
+use super::{Cause, CauseCode, Diagnosis, Found, Suspect, describe};
 
 /// The public base URL to configure: the signed URL's `scheme://host[:port]`, with the prefix Twilio's
 /// path has before the one checked.
@@ -176,11 +176,19 @@ pub(super) fn malformed_signature() -> Vec<Cause> {
 }
 
 /// The likely reasons when no variant matched.
-pub(super) fn nothing_matched(suspect: &Suspect<'_>, exhausted: bool) -> Vec<Cause> {
-    let searched = if exhausted {
-        "the search stopped at its limit of HMACs"
-    } else {
-        "no URL, body mode, algorithm or configured secret matched"
+pub(super) fn nothing_matched(suspect: &Suspect<'_>, diagnosis: &Diagnosis) -> Vec<Cause> {
+    let searched = match diagnosis.skipped {
+        Some(len) => format!(
+            "diagnosis skipped the body, {len} bytes, too large to diagnose (MAX_DIAGNOSED_BODY), and \
+             no variant of the URL alone matched"
+        ),
+        None if diagnosis.hmacs >= super::MAX_HMACS => {
+            "the search stopped at its limit of HMACs".to_string()
+        }
+        None if diagnosis.exhausted => {
+            "the search stopped at its limit of bytes hashed (MAX_DIAGNOSIS_BYTES)".to_string()
+        }
+        None => "no URL, body mode, algorithm or configured secret matched".to_string(),
     };
     let mut causes = vec![Cause {
         code: CauseCode::Secret,
