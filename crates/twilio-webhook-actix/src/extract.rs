@@ -73,6 +73,10 @@ where
             let (bytes, verified) = crate::verify::verify(&verifier, &req, &mut payload)
                 .await
                 .map_err(TwilioWebhookRejection)?;
+            // An extractor never sees the app's answer. In answer mode its delivery is finished
+            // now, as delivered with no answer kept (duplicates are refused), never left as an
+            // in-flight lease that lapses and lets a duplicate through. In reject mode: nothing.
+            verifier.delivered(&verified, http::StatusCode::OK).await;
             if let Some(bytes) = bytes {
                 payload = Payload::from(bytes);
             }

@@ -76,6 +76,10 @@ where
         let (body, verified) = crate::verify::verify(&verifier, &mut parts, body)
             .await
             .map_err(TwilioWebhookRejection::Rejected)?;
+        // An extractor never sees the app's answer. In answer mode its delivery is finished now, as
+        // delivered with no answer kept (duplicates are refused), never left as an in-flight lease
+        // that lapses and lets a duplicate through. In reject mode this does nothing.
+        verifier.delivered(&verified, http::StatusCode::OK).await;
         let req = Request::from_parts(parts, body.into_body());
         let inner = T::from_request(req, state)
             .await
