@@ -73,6 +73,7 @@ impl RedisStore {
     /// sends none on its own, so a Redis that wants one would otherwise pass.
     async fn check_commands_run(&self, url: &str) -> Result<(), StoreError> {
         let mut connection = self.connection.clone();
+        // Start-up, not a request: a slow first answer (a cluster's slot map) gets 5 time-outs.
         let answer = tokio::time::timeout(
             self.timeout * 5,
             redis::cmd("PING").query_async::<String>(&mut connection),
