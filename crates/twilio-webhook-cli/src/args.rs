@@ -89,7 +89,11 @@ pub(crate) struct GuardArgs {
     /// How long the upstream may take to answer (default 30s): then 504.
     #[arg(long, value_name = "DURATION")]
     pub(crate) upstream_timeout: Option<String>,
-    /// Replay protection: off (default), memory, or redis://HOST:PORT shared by several guards.
+    /// Replay protection: off (default); memory (this process); or a Redis shared by several guards:
+    /// redis://[USER:PASSWORD@]HOST:PORT[/DB], rediss://… (TLS), redis-cluster://HOST:PORT,HOST:PORT
+    /// (a Redis Cluster, given some of its nodes), rediss-cluster://… (a cluster over TLS), or
+    /// redis-sentinel://[USER:PASSWORD@]HOST:PORT,HOST:PORT/SERVICE (the master Sentinel names).
+    /// Schemes in any case. Start-up fails if Redis cannot be reached or refuses this client.
     #[arg(long, value_name = "STORE", env = "TWILIO_REPLAY")]
     pub(crate) replay: Option<String>,
     /// With --replay, what a duplicate (the same signed request again inside the window, such as
@@ -98,10 +102,12 @@ pub(crate) struct GuardArgs {
     /// --upstream-timeout).
     #[arg(long, value_name = "reject|answer", env = "TWILIO_REPLAY_DUPLICATES")]
     pub(crate) replay_duplicates: Option<String>,
-    /// With --replay rediss://…: the CA certificate(s) to trust (PEM) instead of the system's roots.
+    /// With --replay rediss://… or rediss-cluster://…: the CA certificate(s) to trust (PEM) instead of
+    /// the system's roots.
     #[arg(long, value_name = "FILE", env = "TWILIO_REDIS_CA")]
     pub(crate) redis_ca: Option<PathBuf>,
-    /// With --replay rediss://…: a client certificate (PEM) for mutual TLS, with --redis-client-key.
+    /// With --replay rediss://… or rediss-cluster://…: a client certificate (PEM) for mutual TLS, with
+    /// --redis-client-key.
     #[arg(long, value_name = "FILE", env = "TWILIO_REDIS_CLIENT_CERT")]
     pub(crate) redis_client_cert: Option<PathBuf>,
     /// The private key (PEM) of --redis-client-cert.

@@ -131,6 +131,45 @@ fn a_duplicate_of_a_failed_delivery_is_delivered() {
 }
 
 #[test]
+fn a_duplicate_of_a_delivery_whose_guard_crashed_is_delivered_once_its_lease_lapses() {
+    let echo = Echo::start();
+    let redis = suite::RedisServer::start();
+    // Guard a leases a request in flight for its upstream time-out, 3 s; b waits up to 30 s.
+    let mut a = guard(&echo, &redis, &["--upstream-timeout", "3s"]);
+    let b = guard(&echo, &redis, &[]);
+    let slow = request("/slow", b"Body=crashed&CallSid=CA2");
+    let first = {
+        let (slow, port) = (slow.clone(), a.port);
+        std::thread::spawn(move || suite::send(port, &slow).ok())
+    };
+    // Guard a is killed while the app works on the first delivery: its key stays marked in flight.
+    std::thread::sleep(Duration::from_millis(400));
+    let marked = Instant::now();
+    let _ = a.child.kill();
+    let _ = a.child.wait();
+    assert!(first.join().expect("first").is_none_or(|r| r.status != 200));
+    // Twilio's retry, to guard b: delivered once the lease lapses, long before b's 30 s wait.
+    let retried = suite::send(b.port, &slow).expect("b answers");
+    let waited = marked.elapsed();
+    assert_eq!(
+        (retried.status, retried.text()),
+        (200, "Body=crashed&CallSid=CA2".to_string())
+    );
+    assert!(
+        waited >= Duration::from_secs(2) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
+    assert_eq!(echo.hits(), 2, "the retry reached the app");
+    // Its answer is kept for the window: a later duplicate gets it without reaching the app.
+    let later = suite::send(b.port, &slow).expect("b answers");
+    assert_eq!(
+        (later.status, later.text()),
+        (retried.status, retried.text())
+    );
+    assert_eq!(echo.hits(), 2);
+}
+
+#[test]
 fn answer_mode_without_a_store_is_a_usage_error() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_twilio-webhook"))
         .args([

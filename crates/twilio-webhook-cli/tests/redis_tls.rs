@@ -271,3 +271,47 @@ fn tls_settings_are_checked_before_anything_connects() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("go together"), "{stderr}");
 }
+
+#[test]
+fn a_ca_file_that_is_not_pem_is_reported_as_such_not_as_an_unknown_issuer() {
+    let pki = Pki::make("redis-tls-der");
+    let redis = TlsRedis::start(&pki);
+    // The right CA, saved as DER: a common mistake.
+    let der = pki.file("ca.der");
+    let out = Command::new("openssl")
+        .args([
+            "x509",
+            "-in",
+            &pki.file("ca.pem"),
+            "-outform",
+            "der",
+            "-out",
+            &der,
+        ])
+        .output()
+        .expect("openssl runs");
+    assert!(out.status.success());
+    let (cert, key) = (pki.file("client.pem"), pki.file("client.key"));
+    for ca in [der.as_str(), "/etc/hostname"] {
+        let (code, stderr) = fails_to_start(
+            "http://127.0.0.1:9",
+            &[
+                "--replay",
+                &redis.url(),
+                "--redis-ca",
+                ca,
+                "--redis-client-cert",
+                &cert,
+                "--redis-client-key",
+                &key,
+            ],
+        );
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(
+            stderr.contains("CA file")
+                && stderr.contains("PEM")
+                && !stderr.contains("UnknownIssuer"),
+            "{stderr}"
+        );
+    }
+}

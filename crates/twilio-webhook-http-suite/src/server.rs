@@ -268,6 +268,25 @@ pub fn command_contract(example: &Example) -> usize {
         ("PORT", "not-a-port".to_string()),
     ]);
     assert_eq!(code, Some(2), "{name} with PORT=not-a-port: {stderr}");
+    // A setting's value is never shown: a public URL may carry `user:password@`. (Every binding says
+    // what is wrong in the core's words, "invalid public base URL".)
+    let (code, stderr) = example.run(&[
+        ("TWILIO_AUTH_TOKEN", TOKEN.to_string()),
+        ("PORT", free_port().to_string()),
+        (
+            "TWILIO_PUBLIC_URL",
+            "https://user:pw-s3cret-4711@hooks.example.com".to_string(),
+        ),
+    ]);
+    assert_eq!(
+        code,
+        Some(2),
+        "{name} with a password in TWILIO_PUBLIC_URL: {stderr}"
+    );
+    assert!(
+        stderr.contains("public base URL") && !stderr.contains("pw-s3cret-4711"),
+        "{name} shows TWILIO_PUBLIC_URL's value: {stderr}"
+    );
     crate::tunnel_contract(example);
     crate::run_configs(&format!("{name} example"), example.peer, |config| {
         example.spawn(config, &[], None)

@@ -105,10 +105,12 @@ pub enum EnvError {
     Config(ConfigError),
     /// `TWILIO_PUBLIC_URL` or `TWILIO_TRUSTED_PROXIES` is invalid.
     PublicUrl(PublicUrlError),
-    /// `TWILIO_DIAGNOSE` is neither `off` nor a number of diagnoses a second (the value it had).
-    Diagnose(String),
+    /// `TWILIO_DIAGNOSE` is neither `off` nor a number of diagnoses a second.
+    Diagnose,
 }
 
+/// Every error names its setting and what is wrong with it, never the setting's value (a public URL
+/// may hold `user:password@`).
 impl fmt::Display for EnvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -116,10 +118,14 @@ impl fmt::Display for EnvError {
                 f.write_str("TWILIO_AUTH_TOKEN is not set: refusing to start without it")
             }
             EnvError::Config(e) => write!(f, "{e}"),
-            EnvError::PublicUrl(e) => write!(f, "{e}"),
-            EnvError::Diagnose(value) => write!(
-                f,
-                "TWILIO_DIAGNOSE must be off or a number of diagnoses a second, got {value:?}"
+            EnvError::PublicUrl(PublicUrlError::InvalidBaseUrl(why)) => {
+                write!(f, "TWILIO_PUBLIC_URL holds an invalid public base URL: {why}")
+            }
+            EnvError::PublicUrl(PublicUrlError::InvalidProxy(_)) => f.write_str(
+                "TWILIO_TRUSTED_PROXIES holds an entry that is neither an IP address nor a CIDR range",
+            ),
+            EnvError::Diagnose => f.write_str(
+                "TWILIO_DIAGNOSE must be off or a number of diagnoses a second",
             ),
         }
     }
@@ -540,7 +546,7 @@ pub fn diagnoses_setting(value: Option<&str>) -> Result<u32, EnvError> {
     match value.map(str::trim) {
         None | Some("") => Ok(DEFAULT_DIAGNOSES_PER_SECOND),
         Some(v) if v.eq_ignore_ascii_case("off") => Ok(0),
-        Some(v) => v.parse().map_err(|_| EnvError::Diagnose(v.to_string())),
+        Some(v) => v.parse().map_err(|_| EnvError::Diagnose),
     }
 }
 

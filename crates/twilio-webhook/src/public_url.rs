@@ -27,7 +27,8 @@ use ipnet::IpNet;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PublicUrlError {
-    /// A base URL that is not `http(s)://host[:port][/prefix]`; the text says why.
+    /// A base URL that is not `http(s)://host[:port][/prefix]`; the text says why, without the URL
+    /// (which may hold a password).
     InvalidBaseUrl(String),
     /// A trusted proxy that is neither an IP address nor a CIDR range.
     InvalidProxy(String),
@@ -345,7 +346,8 @@ fn request_host<'h>(request: &Incoming<'h>) -> Result<Option<&'h str>, BadHost> 
 }
 
 fn parse_base(url: &str) -> Result<Base, PublicUrlError> {
-    let bad = |why: &str| PublicUrlError::InvalidBaseUrl(format!("{why}: {url:?}"));
+    // What is wrong, never the value: a URL may carry a password (`https://user:password@…`).
+    let bad = |why: &str| PublicUrlError::InvalidBaseUrl(why.to_string());
     let (scheme, rest) = url
         .split_once("://")
         .ok_or_else(|| bad("expected http:// or https://"))?;
@@ -359,7 +361,7 @@ fn parse_base(url: &str) -> Result<Base, PublicUrlError> {
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     if !is_authority(authority) {
         return Err(bad(
-            "the host is empty or has characters a host cannot have",
+            "the host is empty or has characters a host cannot have (a user:password@ among them)",
         ));
     }
     if path.contains(['?', '#']) || path.bytes().any(|b| b <= b' ' || b == 0x7f) {

@@ -16,6 +16,13 @@
 //! `503` or `504`: see `WebhookVerifier::delivered`), the key is released, so Twilio's retry of it is
 //! delivered instead of refused. A store command that timed out is undone when it runs late (the
 //! Redis store), so a time-out never burns a key either.
+//!
+//! In answer mode ([`Duplicates::Answer`]) the mark of a request in flight is a **lease**, shorter
+//! than Twilio's 15 s webhook time-out (10 s at most, see [`ReplayGuard::lease`]): the key holds it
+//! until the delivery ends, and then, for the rest of the window, the answer. A delivery that never
+//! ends (its process crashed or was killed half-way) lets its lease lapse, and the next duplicate
+//! (Twilio's retry) takes the lease and is delivered, instead of waiting and being refused for the
+//! whole window.
 
 use core::fmt;
 use std::future::Future;
@@ -98,16 +105,26 @@ pub trait ReplayStore: Send + Sync + fmt::Debug {
     /// delivery then failed, so that a retry of it is accepted.
     fn release<'a>(&'a self, key: &'a ReplayKey) -> BoxFuture<'a, Result<(), StoreError>>;
 
-    /// Answer mode ([`Duplicates::Answer`]): replaces what `key` holds with `value` (its delivered
-    /// request's answer) for the rest of its window, if it is still recorded. A store that cannot
-    /// keep values answers an error (the default), and its guard refuses duplicates instead.
+    /// Answer mode ([`Duplicates::Answer`]): records `key` with `value` (its delivered request's
+    /// answer) for `window` from now, whatever it held: the lease of its delivery ends here, and a
+    /// lease that lapsed during a slow delivery is recorded again, so a later replay is still caught.
+    /// A store that cannot keep values answers an error (the default), and its guard refuses
+    /// duplicates instead.
     fn keep<'a>(
         &'a self,
         key: &'a ReplayKey,
         value: Vec<u8>,
+        window: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        let _ = (key, value);
+        let _ = (key, value, window);
         Box::pin(async { Err(StoreError("this store cannot keep answers".to_string())) })
+    }
+
+    /// Whether [`keep`](Self::keep) and [`value`](Self::value) work (`false` by default). Only a
+    /// store that keeps answers gets leases in answer mode: in any other, a mark lasts its window,
+    /// since no kept answer would ever end a lease.
+    fn keeps_answers(&self) -> bool {
+        false
     }
 
     /// Answer mode: what `key` holds, `None` when it is not recorded (expired or released).
@@ -140,6 +157,8 @@ pub struct ReplayGuard {
     window: Duration,
     on_error: OnStoreError,
     duplicates: Duplicates,
+    /// Answer mode: the lease set with [`ReplayGuard::lease`]; `None`: derived from the wait.
+    lease: Option<Duration>,
 }
 
 /// Why the guard did not let a request through.
@@ -167,7 +186,39 @@ impl ReplayGuard {
             window: DEFAULT_REPLAY_WINDOW,
             on_error: OnStoreError::FailClosed,
             duplicates: Duplicates::Reject,
+            lease: None,
         }
+    }
+
+    /// The longest lease of a request in flight in answer mode: 10 s, under Twilio's 15 s webhook
+    /// time-out, so that Twilio's retry of a delivery whose process died finds the lease lapsed.
+    pub const MAX_LEASE: Duration = Duration::from_secs(10);
+
+    /// Answer mode: sets how long a request in flight holds its key before a duplicate may take it
+    /// over and be delivered (at most [`MAX_LEASE`](Self::MAX_LEASE); by default the duplicates'
+    /// `wait`, capped at it). Set it to the longest a delivery takes (the guard uses its upstream
+    /// time-out): a delivery still running when its lease lapses may be delivered twice.
+    #[must_use]
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
+    /// The lease of a request in flight: in answer mode over a store that keeps answers, the one
+    /// set (or the duplicates' `wait`), at most [`MAX_LEASE`](Self::MAX_LEASE); otherwise `None` (a
+    /// key is recorded for its whole window at once).
+    pub fn in_flight_lease(&self) -> Option<Duration> {
+        match self.duplicates {
+            Duplicates::Answer { wait, .. } if self.store.keeps_answers() => {
+                Some(self.lease.unwrap_or(wait).min(Self::MAX_LEASE))
+            }
+            _ => None,
+        }
+    }
+
+    /// How long a key is first recorded for: its lease in answer mode, else the window.
+    pub(crate) fn first_mark(&self) -> Duration {
+        self.in_flight_lease().unwrap_or(self.window)
     }
 
     /// Sets how a duplicate is treated: refused (the default) or answered with the first answer.
@@ -203,8 +254,8 @@ impl ReplayGuard {
         }
         if let Duplicates::Answer { .. } = self.duplicates {
             let value = Entry::value_for(answer.filter(|a| a.status() == status));
-            if let Err(e) = self.store.keep(key, value).await {
-                tracing::error!(target: "twilio_webhook", error = %e, "the answer could not be kept: duplicates of this request will be refused");
+            if let Err(e) = self.store.keep(key, value, self.window).await {
+                tracing::error!(target: "twilio_webhook", error = %e, "the answer could not be kept (unless the store runs the command late): once the delivery's lease lapses, a duplicate of this request is delivered again");
             }
         }
     }
@@ -228,15 +279,16 @@ impl ReplayGuard {
         self.window
     }
 
-    /// Releases `key` after the delivery of its request failed, so that a retry of it passes. A store
-    /// that cannot answer keeps the key (a retry is then refused as a replay): that is logged.
+    /// Releases `key` after the delivery of its request failed, so that a retry of it passes. A
+    /// release the store does not confirm is logged: unless it ran anyway (a command that timed out
+    /// may run once the store is back), the key stays and a retry is refused as a replay.
     pub async fn release(&self, key: &ReplayKey) {
         match self.store.release(key).await {
             Ok(()) => {
                 tracing::info!(target: "twilio_webhook", key = %key.to_hex(), "delivery failed: replay key released for a retry");
             }
             Err(e) => {
-                tracing::error!(target: "twilio_webhook", error = %e, "delivery failed but the replay key could not be released: a retry will be refused");
+                tracing::error!(target: "twilio_webhook", error = %e, "delivery failed, and the release of its replay key was not confirmed: unless the store ran it anyway, a retry is refused until the key expires");
             }
         }
     }
@@ -244,7 +296,7 @@ impl ReplayGuard {
     /// Records `key`, or says why the request must not reach the app: refused, or, in answer mode,
     /// answered.
     pub async fn check(&self, key: &ReplayKey) -> Result<(), ReplayRefusal> {
-        match self.store.check_and_mark(key, self.window).await {
+        match self.store.check_and_mark(key, self.first_mark()).await {
             Ok(Seen::First) => Ok(()),
             Ok(Seen::Replay) => match self.duplicates {
                 Duplicates::Reject => Err(ReplayRefusal::Replayed),
@@ -274,6 +326,9 @@ impl ReplayGuard {
     /// The guard `value` asks for, as the examples read `TWILIO_REPLAY`: unset, empty or `off`: none;
     /// `memory`: a [`MemoryStore`]; `redis://HOST:PORT` (or `rediss://`): a `RedisStore` (feature
     /// `redis`), connected now. Anything else is an error, never a silent "off".
+    ///
+    /// Schemes are read in any case (`Redis://`). No error holds the value, which may hold a
+    /// password: an error names the setting and what is wrong with it.
     pub async fn from_setting(value: Option<&str>) -> Result<Option<Self>, String> {
         let value = value.map(str::trim).unwrap_or_default();
         if value.is_empty() || value.eq_ignore_ascii_case("off") {
@@ -282,23 +337,45 @@ impl ReplayGuard {
         if value.eq_ignore_ascii_case("memory") {
             return Ok(Some(ReplayGuard::new(MemoryStore::new())));
         }
-        if [
-            "redis://",
-            "rediss://",
-            "redis-cluster://",
-            "rediss-cluster://",
-            "redis-sentinel://",
-        ]
-        .iter()
-        .any(|scheme| value.starts_with(scheme))
-        {
-            return Self::redis(value).await.map(Some);
+        let url = scheme_lowercased(value);
+        if REDIS_SCHEMES.iter().any(|scheme| {
+            url.strip_prefix(scheme)
+                .is_some_and(|r| r.starts_with("://"))
+        }) {
+            return Self::redis(&url).await.map(Some);
         }
+        let what = if url.contains("://") {
+            "its scheme is none of these"
+        } else {
+            "it is neither a word of these nor a URL"
+        };
         Err(format!(
-            "TWILIO_REPLAY must be off, memory, redis://HOST:PORT, redis-cluster://HOST:PORT,… or redis-sentinel://HOST:PORT,…/SERVICE, got {value:?}"
+            "TWILIO_REPLAY must be off, memory, redis://HOST:PORT (rediss:// for TLS), \
+             redis-cluster://HOST:PORT,… (rediss-cluster://) or redis-sentinel://HOST:PORT,…/SERVICE: \
+             {what} (the value is not shown: it may hold a password)"
         ))
     }
+}
 
+/// The URL schemes of a Redis store, as [`ReplayGuard::from_setting`] and `RedisStore::connect`
+/// read them.
+pub(crate) const REDIS_SCHEMES: [&str; 5] = [
+    "redis",
+    "rediss",
+    "redis-cluster",
+    "rediss-cluster",
+    "redis-sentinel",
+];
+
+/// `url` with its scheme (what comes before `://`) in lower case, as RFC 3986 compares schemes.
+pub(crate) fn scheme_lowercased(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => format!("{}://{rest}", scheme.to_ascii_lowercase()),
+        None => url.to_string(),
+    }
+}
+
+impl ReplayGuard {
     #[cfg(feature = "redis")]
     async fn redis(url: &str) -> Result<Self, String> {
         let store = RedisStore::connect(url).await.map_err(|e| e.to_string())?;

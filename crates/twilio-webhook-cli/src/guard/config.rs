@@ -85,9 +85,14 @@ fn redis_tls(
     if ca.is_none() && cert.is_none() && key.is_none() {
         return Ok(None);
     }
-    if !replay.is_some_and(|r| r.trim_start().starts_with("rediss://")) {
+    // The scheme in any case, as the store reads it; the value itself is never shown.
+    let scheme = replay
+        .and_then(|r| r.trim_start().split_once("://"))
+        .map(|(scheme, _)| scheme.to_ascii_lowercase());
+    if !matches!(scheme.as_deref(), Some("rediss" | "rediss-cluster")) {
         return Err(UsageError(
-            "--redis-ca, --redis-client-cert and --redis-client-key need --replay rediss://…"
+            "--redis-ca, --redis-client-cert and --redis-client-key need --replay rediss://… or \
+             rediss-cluster://…"
                 .into(),
         ));
     }
@@ -114,6 +119,15 @@ fn redis_tls(
         }
     }
     Ok(Some(tls))
+}
+
+/// A `--replay` store that cannot be used, as a usage error naming the flag. The core's text never
+/// holds the setting's value (its password).
+pub(crate) fn replay_error(text: &str) -> UsageError {
+    UsageError(format!(
+        "--replay (TWILIO_REPLAY): {}",
+        text.replace("TWILIO_REPLAY must", "it must")
+    ))
 }
 
 /// `1048576`, `512KiB`, `1MiB`, `2MB`.

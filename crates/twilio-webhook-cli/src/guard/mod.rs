@@ -45,12 +45,12 @@ pub(crate) fn run(args: &GuardArgs) -> Result<Outcome, UsageError> {
             (Some(tls), Some(url)) => {
                 let store = RedisStore::connect_with(url.trim(), tls)
                     .await
-                    .map_err(|e| UsageError(e.to_string()))?;
+                    .map_err(|e| config::replay_error(&e.to_string()))?;
                 Some(ReplayGuard::new(store))
             }
             _ => ReplayGuard::from_setting(config.replay.as_deref())
                 .await
-                .map_err(UsageError)?,
+                .map_err(|e| config::replay_error(&e))?,
         };
         if let Some(guard) = replay {
             let guard = guard.duplicates(config.duplicates);

@@ -101,8 +101,11 @@ fn bad_base_urls_and_proxies_are_errors() {
             "{bad}"
         );
     }
+    // What is wrong, never the value: a base URL may carry a password.
     let e = PublicUrl::base("ftp://x").unwrap_err().to_string();
-    assert!(e.contains("http or https") && e.contains("ftp://x"), "{e}");
+    assert!(e.contains("http or https") && !e.contains("ftp://x"), "{e}");
+    let e = PublicUrl::base("https://user:hunter2@example.com").unwrap_err();
+    assert!(!format!("{e} {e:?}").contains("hunter2"), "{e:?}");
 }
 
 #[test]

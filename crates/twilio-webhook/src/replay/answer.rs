@@ -24,8 +24,13 @@ pub enum Duplicates {
     /// Answer it with the first delivery's response (status, headers, body up to `max_body` bytes),
     /// stored with the key for the window, without reaching the app. A duplicate that arrives while
     /// the first is still in flight waits for its answer, up to `wait`; a duplicate of a delivery that
-    /// failed (`502`, `503`, `504`: the key was released) is delivered. A response whose body is over
+    /// failed (`502`, `503`, `504`: the key was released) is delivered, and so is one that finds the
+    /// first delivery's lease lapsed (its process died half-way: see
+    /// [`ReplayGuard::lease`](super::ReplayGuard::lease)). A response whose body is over
     /// `max_body`, or of unknown length, is not kept: its duplicates are refused as in `Reject`.
+    ///
+    /// Every delivery must then be finished (`WebhookVerifier::delivered` or `delivered_answer`):
+    /// one left unfinished lets its lease lapse, and its duplicates are delivered again.
     Answer {
         /// The largest response body kept, in bytes.
         max_body: usize,
@@ -54,9 +59,7 @@ impl Duplicates {
         match text.trim().to_ascii_lowercase().as_str() {
             "reject" => Ok(Duplicates::Reject),
             "answer" => Ok(Duplicates::answer()),
-            other => Err(format!(
-                "duplicates must be reject or answer, got {other:?}"
-            )),
+            _ => Err("duplicates must be reject or answer".to_string()),
         }
     }
 }
@@ -231,8 +234,9 @@ impl ReplayGuard {
                 ReplayRefusal::StoreUnavailable
             })?;
             match value.as_deref().map(Entry::from_value) {
-                // The first delivery failed: this one takes its place, unless another got there first.
-                None => match self.store.check_and_mark(key, self.window).await {
+                // The first delivery failed, or its lease lapsed: this one takes its place, unless
+                // another got there first.
+                None => match self.store.check_and_mark(key, self.first_mark()).await {
                     Ok(Seen::First) => return Ok(()),
                     Ok(Seen::Replay) => {}
                     Err(_) => return Err(ReplayRefusal::StoreUnavailable),

@@ -106,6 +106,19 @@ impl MemoryStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Evicts the oldest keys until there is room for one more.
+    fn evict_oldest(&self, state: &mut MemoryState) {
+        while state.expiries.len() >= self.max_entries {
+            let Some((old, expiry)) = state.order.pop_front() else {
+                break;
+            };
+            if state.expiries.get(&old) == Some(&expiry) {
+                state.forget(&old);
+                self.evictions.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
     /// The atomic step, under the lock.
     pub(super) fn record(&self, key: ReplayKey, window: Duration, now: Instant) -> Seen {
         let mut state = self.lock();
@@ -123,14 +136,8 @@ impl MemoryStore {
         if state.expiries.get(&key).is_some_and(|&expiry| expiry > now) {
             return Seen::Replay;
         }
-        while state.expiries.len() >= self.max_entries {
-            let Some((old, expiry)) = state.order.pop_front() else {
-                break;
-            };
-            if state.expiries.get(&old) == Some(&expiry) {
-                state.forget(&old);
-                self.evictions.fetch_add(1, Ordering::Relaxed);
-            }
+        if state.expiries.len() >= self.max_entries {
+            self.evict_oldest(&mut state);
         }
         let expiry = now + window;
         state.drop_value(&key);
@@ -166,12 +173,23 @@ impl ReplayStore for MemoryStore {
         &'a self,
         key: &'a ReplayKey,
         value: Vec<u8>,
+        window: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
+        // Recorded again for the window from now: the in-flight lease ends here, and a lease that
+        // lapsed during a slow delivery does not leave the request open to replays.
+        let expiry = Instant::now() + window;
         let mut state = self.lock();
-        if state.expiries.get(key).is_some_and(|&e| e > Instant::now()) {
-            state.set_value(*key, value);
+        if !state.expiries.contains_key(key) && state.expiries.len() >= self.max_entries {
+            self.evict_oldest(&mut state);
         }
+        state.expiries.insert(*key, expiry);
+        state.order.push_back((*key, expiry));
+        state.set_value(*key, value);
         Box::pin(async move { Ok(()) })
+    }
+
+    fn keeps_answers(&self) -> bool {
+        true
     }
 
     fn value<'a>(

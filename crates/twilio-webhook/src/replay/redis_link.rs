@@ -275,6 +275,9 @@ fn tls_client(url: &str, tls: &RedisTls) -> RedisResult<redis::Client> {
 
 #[cfg(feature = "redis-tls")]
 fn certificates(tls: &RedisTls) -> RedisResult<redis::TlsCertificates> {
+    if let Some(pem) = &tls.ca_pem {
+        check_ca(pem)?;
+    }
     Ok(redis::TlsCertificates {
         client_tls: tls
             .client
@@ -285,6 +288,30 @@ fn certificates(tls: &RedisTls) -> RedisResult<redis::TlsCertificates> {
             }),
         root_cert: tls.ca_pem.clone(),
     })
+}
+
+/// Refuses a CA that is not PEM certificates (at least one, each one parsable), which would
+/// otherwise trust nothing and fail every handshake as an unknown issuer.
+#[cfg(feature = "redis-tls")]
+fn check_ca(pem: &[u8]) -> RedisResult<()> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let certificates = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| invalid("the Redis CA file is not valid PEM"))?;
+    if certificates.is_empty() {
+        return Err(invalid(
+            "the Redis CA file holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+        ));
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    let (_, unparsable) = roots.add_parsable_certificates(certificates);
+    if unparsable > 0 {
+        return Err(invalid(
+            "the Redis CA file holds a PEM block that is not a valid certificate",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(not(feature = "redis-tls"))]

@@ -51,16 +51,52 @@ impl RedisStore {
     /// [`connect`](Self::connect) over TLS with `tls`: a CA of your own (a managed Redis's, or a
     /// private one), a client certificate (mutual TLS), or both. `url` must be `rediss://` or
     /// `rediss-cluster://`.
+    ///
+    /// The scheme may be in any case (`Redis://`). Connecting includes a `PING`, so a Redis that
+    /// refuses this client's commands (it needs a password the URL lacks: `NOAUTH`) fails here, at
+    /// startup, not on every request. No error text holds the URL's password.
     pub async fn connect_with(url: &str, tls: &RedisTls) -> Result<Self, StoreError> {
+        let url = super::scheme_lowercased(url.trim());
         let timeout = Duration::from_secs(1);
-        let connection = Link::connect(url, tls, timeout)
-            .await
-            .map_err(|e| StoreError(redact(&e.to_string(), url)))?;
-        Ok(RedisStore {
+        let redacted = |e: redis::RedisError| StoreError(redact(&e.to_string(), &url));
+        let connection = Link::connect(&url, tls, timeout).await.map_err(redacted)?;
+        let store = RedisStore {
             connection,
             prefix: Self::DEFAULT_PREFIX.to_string(),
             timeout,
-        })
+        };
+        store.check_commands_run(&url).await?;
+        Ok(store)
+    }
+
+    /// The start-up check: Redis runs a command of this client's. A connection with no password
+    /// sends none on its own, so a Redis that wants one would otherwise pass.
+    async fn check_commands_run(&self, url: &str) -> Result<(), StoreError> {
+        let mut connection = self.connection.clone();
+        // Start-up, not a request: a slow first answer (a cluster's slot map) gets 5 time-outs.
+        let answer = tokio::time::timeout(
+            self.timeout * 5,
+            redis::cmd("PING").query_async::<String>(&mut connection),
+        )
+        .await
+        .map_err(|_| {
+            StoreError(format!(
+                "Redis did not answer PING within {:?}",
+                self.timeout * 5
+            ))
+        })?;
+        match answer {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("NOAUTH") => Err(StoreError(
+                "Redis wants a password (NOAUTH) and the replay URL gives none: \
+                 redis://:PASSWORD@host:port, or redis://USER:PASSWORD@host:port with ACLs"
+                    .to_string(),
+            )),
+            Err(e) => Err(StoreError(format!(
+                "Redis refused the start-up PING: {}",
+                redact(&e.to_string(), url)
+            ))),
+        }
     }
 
     /// Sets the key prefix (one per application sharing a Redis).
@@ -90,6 +126,18 @@ fn redact(text: &str, url: &str) -> String {
         Some(p) => text.replace(p, "REDACTED"),
         None => text.to_string(),
     }
+}
+
+/// The error of a command that got no answer in time: it may still run once Redis answers.
+fn no_answer(timeout: Duration) -> String {
+    format!("no answer within {timeout:?} (the command may still run once Redis answers)")
+}
+
+/// `duration` in whole milliseconds, at least 1 (Redis refuses `PX 0`).
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 /// Deletes `KEYS[1]` only if it holds `ARGV[1]`: undoes one `SET` and nothing else.
@@ -127,7 +175,7 @@ impl RedisStore {
             let result =
                 tokio::time::timeout(wait, command.query_async::<i64>(&mut connection)).await;
             if !matches!(result, Ok(Ok(_))) {
-                tracing::error!(target: "twilio_webhook", "a timed-out replay key could not be undone: a retry of that request may be refused");
+                tracing::error!(target: "twilio_webhook", "the undo of a replay key whose recording was not confirmed was not confirmed either: unless Redis ran it late, a retry of that request is refused until the key expires");
             }
         });
         let waker = std::task::Waker::noop();
@@ -149,7 +197,6 @@ impl ReplayStore for RedisStore {
     ) -> BoxFuture<'a, Result<Seen, StoreError>> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
-            let millis = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
             let (key, token) = (self.key(key), unique_token());
             let mut command = redis::cmd("SET");
             command
@@ -157,7 +204,7 @@ impl ReplayStore for RedisStore {
                 .arg(&token)
                 .arg("NX")
                 .arg("PX")
-                .arg(millis);
+                .arg(millis(window));
             let answer = tokio::time::timeout(
                 self.timeout,
                 command.query_async::<Option<String>>(&mut connection),
@@ -173,7 +220,7 @@ impl ReplayStore for RedisStore {
                 }
                 Err(_) => {
                     self.undo_later(key, token);
-                    return Err(StoreError(format!("no answer within {:?}", self.timeout)));
+                    return Err(StoreError(no_answer(self.timeout)));
                 }
             };
             // `SET … NX` answers OK when it set the key, nil when the key existed.
@@ -183,11 +230,8 @@ impl ReplayStore for RedisStore {
             // Behind Sentinel, a key counts once a replica holds it too: a failover must not forget it
             // and let the request through again. No replica in time: undone, and refused (`503`).
             if self.connection.replicated() {
-                let millis = u64::try_from(self.timeout.as_millis())
-                    .unwrap_or(u64::MAX)
-                    .max(1);
                 let mut wait = redis::cmd("WAIT");
-                wait.arg(1).arg(millis);
+                wait.arg(1).arg(millis(self.timeout));
                 let replicas = self.query::<i64>(wait).await;
                 if !matches!(replicas, Ok(n) if n >= 1) {
                     self.undo_later(key, token);
@@ -212,17 +256,23 @@ impl ReplayStore for RedisStore {
         &'a self,
         key: &'a ReplayKey,
         value: Vec<u8>,
+        window: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            // Only over a key still recorded (`XX`), for the rest of its window (`KEEPTTL`, Redis 6).
+            // One `SET … PX window`: the in-flight lease (a `PX lease` of its own) ends here, and a
+            // lease that lapsed during a slow delivery is recorded again, so a replay is still caught.
             let mut command = redis::cmd("SET");
             command
                 .arg(self.key(key))
                 .arg(value)
-                .arg("XX")
-                .arg("KEEPTTL");
+                .arg("PX")
+                .arg(millis(window));
             self.query::<Option<String>>(command).await.map(drop)
         })
+    }
+
+    fn keeps_answers(&self) -> bool {
+        true
     }
 
     fn value<'a>(
@@ -243,7 +293,7 @@ impl RedisStore {
         let mut connection = self.connection.clone();
         tokio::time::timeout(self.timeout, command.query_async::<T>(&mut connection))
             .await
-            .map_err(|_| StoreError(format!("no answer within {:?}", self.timeout)))?
+            .map_err(|_| StoreError(no_answer(self.timeout)))?
             .map_err(|e| StoreError(e.to_string()))
     }
 }

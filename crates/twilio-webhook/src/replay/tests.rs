@@ -134,9 +134,138 @@ fn the_setting_turns_the_guard_on_or_is_an_error() {
     assert_eq!(memory.replay_window(), DEFAULT_REPLAY_WINDOW);
     let bad = block_on(ReplayGuard::from_setting(Some("mem"))).unwrap_err();
     assert!(
-        bad.contains("TWILIO_REPLAY") && bad.contains("\"mem\""),
+        bad.contains("TWILIO_REPLAY") && bad.contains("neither") && !bad.contains("mem\""),
         "{bad}"
     );
+    // A scheme that is not a store's: named as the fault, the value (and its password) never shown.
+    let bad = block_on(ReplayGuard::from_setting(Some("memcache://:hunter2@h:1"))).unwrap_err();
+    assert!(
+        bad.contains("TWILIO_REPLAY") && bad.contains("scheme") && !bad.contains("hunter2"),
+        "{bad}"
+    );
+}
+
+#[test]
+fn schemes_are_read_in_any_case() {
+    assert_eq!(
+        scheme_lowercased("Redis://:Pw@Host:1/0"),
+        "redis://:Pw@Host:1/0"
+    );
+    assert_eq!(
+        scheme_lowercased("REDISS-CLUSTER://h:1"),
+        "rediss-cluster://h:1"
+    );
+    assert_eq!(scheme_lowercased("memory"), "memory");
+}
+
+/// A guard in answer mode over a memory store, its lease `lease`, a duplicate waiting up to 5 s.
+fn leased(store: Arc<MemoryStore>, lease: Duration) -> ReplayGuard {
+    ReplayGuard::shared(store)
+        .duplicates(Duplicates::Answer {
+            max_body: 16,
+            wait: Duration::from_secs(5),
+        })
+        .lease(lease)
+}
+
+#[test]
+fn in_answer_mode_a_request_in_flight_holds_a_lease_under_twilios_time_out() {
+    let answer = |wait| {
+        ReplayGuard::new(MemoryStore::new()).duplicates(Duplicates::Answer { max_body: 1, wait })
+    };
+    // By default the duplicates' wait (the guard's upstream time-out), at most 10 s.
+    assert_eq!(ReplayGuard::MAX_LEASE, Duration::from_secs(10));
+    assert_eq!(
+        ReplayGuard::new(MemoryStore::new())
+            .duplicates(Duplicates::answer())
+            .in_flight_lease(),
+        Some(Duration::from_secs(10))
+    );
+    assert_eq!(
+        answer(Duration::from_secs(30)).in_flight_lease(),
+        Some(Duration::from_secs(10))
+    );
+    assert_eq!(
+        answer(Duration::from_secs(3)).in_flight_lease(),
+        Some(Duration::from_secs(3))
+    );
+    assert_eq!(
+        answer(Duration::from_secs(3))
+            .lease(Duration::from_secs(60))
+            .in_flight_lease(),
+        Some(Duration::from_secs(10)),
+        "capped below Twilio's 15 s"
+    );
+    // Reject mode, and a store that keeps no answers (no kept answer would end a lease): none.
+    assert_eq!(ReplayGuard::new(MemoryStore::new()).in_flight_lease(), None);
+    assert_eq!(
+        ReplayGuard::new(KeysOnly(MemoryStore::new()))
+            .duplicates(Duplicates::answer())
+            .in_flight_lease(),
+        None
+    );
+}
+
+#[test]
+fn a_duplicate_of_a_delivery_that_never_ended_is_delivered_once_its_lease_lapses() {
+    let store = Arc::new(MemoryStore::new());
+    let guard = leased(store.clone(), Duration::from_millis(300));
+    // The first delivery is marked in flight, then its process "crashes": never delivered.
+    assert_eq!(block_on(guard.check(&key(1))), Ok(()));
+    // Twilio's retry waits for the lease, not for the whole window, and takes it.
+    let start = Instant::now();
+    assert_eq!(block_on(guard.check(&key(1))), Ok(()));
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(250) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+    // Taken: a third delivery waits for the retry's answer and gets it.
+    let twiml = StoredAnswer::new(200, [], b"<R/>".to_vec());
+    let first = guard.clone();
+    let kept = twiml.clone();
+    let app = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        block_on(first.delivered(&key(1), 200, Some(&kept)));
+    });
+    assert_eq!(
+        block_on(guard.check(&key(1))),
+        Err(ReplayRefusal::Answered(Arc::new(twiml)))
+    );
+    app.join().unwrap();
+    // The kept answer lasts the window, far past the lease.
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(matches!(
+        block_on(guard.check(&key(1))),
+        Err(ReplayRefusal::Answered(_))
+    ));
+    // Reject mode never leases: a key whose delivery never ended is refused for the window.
+    let reject = ReplayGuard::new(MemoryStore::new()).window(Duration::from_secs(60));
+    assert_eq!(block_on(reject.check(&key(2))), Ok(()));
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(
+        block_on(reject.check(&key(2))),
+        Err(ReplayRefusal::Replayed)
+    );
+}
+
+#[test]
+fn a_delivery_slower_than_its_lease_is_still_recorded_for_the_window() {
+    let store = Arc::new(MemoryStore::with_max_entries(8));
+    let guard = leased(store.clone(), Duration::from_millis(50));
+    assert_eq!(block_on(guard.check(&key(1))), Ok(()));
+    std::thread::sleep(Duration::from_millis(100));
+    // The lease lapsed and no duplicate came: the answer, kept late, still records the key.
+    block_on(guard.delivered(&key(1), 200, None));
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(block_on(guard.check(&key(1))), Err(ReplayRefusal::Replayed));
+    assert_eq!(store.len(), 1);
+    // Keeping answers never grows the store past its bound.
+    for n in 2..20 {
+        assert_eq!(block_on(guard.check(&key(n))), Ok(()));
+        block_on(guard.delivered(&key(n), 200, None));
+        assert!(store.len() <= 8, "{}", store.len());
+    }
 }
 
 #[test]
@@ -228,8 +357,11 @@ fn a_key_expires_exactly_at_the_end_of_its_window() {
     );
 }
 
+/// Answer mode with a lease longer than `wait`: a duplicate in flight waits in vain, then is refused.
 fn answer_mode(store: Arc<MemoryStore>, wait: Duration) -> ReplayGuard {
-    ReplayGuard::shared(store).duplicates(Duplicates::Answer { max_body: 16, wait })
+    ReplayGuard::shared(store)
+        .duplicates(Duplicates::Answer { max_body: 16, wait })
+        .lease(ReplayGuard::MAX_LEASE)
 }
 
 #[test]
@@ -349,7 +481,7 @@ fn kept_answers_stay_within_the_memory_budget() {
     let big = vec![b'x'; MemoryStore::ANSWER_BYTES / 2 - 64];
     for n in 0..3 {
         assert_eq!(store.record(key(n), w, now), Seen::First);
-        block_on(store.keep(&key(n), big.clone())).unwrap();
+        block_on(store.keep(&key(n), big.clone(), w)).unwrap();
     }
     let kept = |n| block_on(store.value(&key(n))).unwrap().unwrap();
     // Two fit; the third is marked "not kept" instead of growing past the budget.
@@ -358,6 +490,6 @@ fn kept_answers_stay_within_the_memory_budget() {
     // A released key gives its bytes back.
     block_on(store.release(&key(0))).unwrap();
     assert_eq!(store.record(key(3), w, now), Seen::First);
-    block_on(store.keep(&key(3), big.clone())).unwrap();
+    block_on(store.keep(&key(3), big.clone(), w)).unwrap();
     assert_eq!(kept(3).len(), big.len());
 }
