@@ -249,11 +249,13 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
         // only, never a JSON body.
         const url = requestUrl(req, { url: options.url, host: options.host, protocol: options.protocol });
         const packed = pack(req.body ?? {}, undefined, true);
+        // Values that are not text are refused; the core still says why a bodySHA256 URL cannot pass.
+        const probe = packed ?? pack({});
         const validator = dropInValidator(secret);
         const verdict =
-          url !== undefined && packed ? validator?.verifyForm(url, packed.bytes, packed.lengths, signature, settings) : undefined;
-        const valid = verdict?.valid ?? false;
-        const reason = verdict?.reason;
+          url !== undefined && probe ? validator?.verifyForm(url, probe.bytes, probe.lengths, signature, settings) : undefined;
+        const valid = packed !== undefined && (verdict?.valid ?? false);
+        const reason = packed === undefined && verdict?.reason !== "body_not_hashed" ? "malformed_body" : verdict?.reason;
         verdict?.free();
         if (valid) return next();
         logger.warn(
