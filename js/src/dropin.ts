@@ -1,8 +1,27 @@
 // twilio-node 6.x's webhook functions, with their names, arguments and shapes, on the exact core.
 // Where they answer differently from twilio-node it is on purpose (the README's differences table):
 // keys in byte order, `wss` default ports, the body mode decided by the URL, no exception on any input.
-import { WasmValidator, bodyMatches, bodySha256Hex } from "./glue.js";
+import { WasmValidator, bodyMatches, bodySha256Hex, requestUrl as coreRequestUrl, signForm } from "./glue.js";
 import { headerOf, pack, toBytes } from "./params.js";
+
+/** The header that carries the webhook signature (twilio-node's `SIGNATURE_HEADER`). */
+export const SIGNATURE_HEADER = "X-Twilio-Signature";
+/**
+ * The header Twilio adds to webhooks signed with a SharedKey, `key=<sharedKeyId>,algorithm=<algorithm>`
+ * (twilio-node's `SIGNATURE_SETTINGS_HEADER`).
+ */
+export const SIGNATURE_SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings";
+/** The legacy Auth Token algorithm, the default. */
+export const HMAC_SHA1 = "HMAC_SHA1";
+/** The algorithm of SharedKey webhooks that name it. */
+export const HMAC_SHA256 = "HMAC_SHA256";
+
+/**
+ * The SharedKey id the drop-in's validators hold their secret under a second time: twilio-node's
+ * `algorithm` argument reaches the core as a settings header naming it (the core chooses the secret and
+ * the algorithm from that header, as for any request).
+ */
+export const DROP_IN_KEY = "dropin";
 
 /** Validators by Auth Token, keyed once: a server validates with the same token request after request. */
 const validators = new Map<string, WasmValidator>();
@@ -10,15 +29,17 @@ const MAX_VALIDATORS = 16;
 
 /**
  * The drop-in's validator for `authToken`: twilio-node 6.2+ also accepts the query re-encoded the way
- * WHATWG parsers do, so this one does too. `undefined` for a token that validates nothing (empty, not
- * a string).
+ * WHATWG parsers do, so this one does too. The token is both an Auth Token and a SharedKey secret
+ * (for `HMAC_SHA256`, see {@link settingsFor}). `undefined` for a token that validates nothing (empty,
+ * not a string). Use it at once: a validator evicted from the cache is freed, so none is held across
+ * an `await`.
  */
 export function dropInValidator(authToken: unknown): WasmValidator | undefined {
   if (typeof authToken !== "string" || authToken.length === 0) return undefined;
   let validator = validators.get(authToken);
   if (!validator) {
     try {
-      validator = new WasmValidator(["primary"], [authToken], [], [], false, true);
+      validator = new WasmValidator(["primary"], [authToken], [DROP_IN_KEY], [authToken], false, true);
     } catch {
       return undefined;
     }
@@ -33,36 +54,108 @@ export function dropInValidator(authToken: unknown): WasmValidator | undefined {
 }
 
 /**
- * Whether a request with these decoded `params` came from Twilio: the signature over `url` (as
- * received, without its port, with the default port, without its fragment, or with its query
- * re-encoded) and the parameters. Never throws: any input that is not a request (a URL that is not a
- * string, params that are not form parameters) is `false`.
+ * twilio-node's algorithm argument as the core's name: missing or empty is `HMAC_SHA1`; any case of
+ * `HMAC_SHA1` or `HMAC_SHA256` (as `toUpperCase` sees it) is that one; anything else `undefined`.
  */
-export function validateRequest(authToken: string, twilioHeader: string, url: string, params: object): boolean {
-  const validator = dropInValidator(authToken);
-  if (!validator || typeof url !== "string" || typeof twilioHeader !== "string") return false;
-  const packed = pack(params, [url, twilioHeader]);
-  return packed !== undefined && validator.validateForm(packed.bytes, packed.lengths);
+export function algorithmOf(algorithm: unknown): typeof HMAC_SHA1 | typeof HMAC_SHA256 | undefined {
+  if (!algorithm) return HMAC_SHA1;
+  if (typeof algorithm !== "string") return undefined;
+  const upper = algorithm.toUpperCase();
+  return upper === HMAC_SHA1 ? HMAC_SHA1 : upper === HMAC_SHA256 ? HMAC_SHA256 : undefined;
 }
 
-/** The signature Twilio would send for `url` (exactly as given) and `params`. `""` when it cannot be made. */
-export function getExpectedTwilioSignature(authToken: string, url: string, params: object): string {
+/**
+ * The settings header the core is given for a drop-in `algorithm`: none for `HMAC_SHA1` (the Auth
+ * Token) unless `shared`, else the drop-in's SharedKey with the algorithm.
+ */
+export function settingsFor(algorithm: typeof HMAC_SHA1 | typeof HMAC_SHA256, shared = false): string | undefined {
+  return algorithm === HMAC_SHA1 && !shared ? undefined : `key=${DROP_IN_KEY},algorithm=${algorithm}`;
+}
+
+/** twilio-node's warning for an algorithm it does not support, with which validation fails. */
+export function warnUnsupported(algorithm: unknown): void {
+  console.warn(
+    `[Twilio]: Unsupported webhook signature algorithm '${String(algorithm)}'. ` +
+      `Supported: ${HMAC_SHA1}, ${HMAC_SHA256}. Upgrade twilio if Twilio added a new one.`,
+  );
+}
+
+/**
+ * The signing algorithm named in the `X-Twilio-Webhooks-Signature-Settings` header: its first
+ * non-empty `algorithm=` part, as written; `HMAC_SHA1` for a missing or empty header, or one without
+ * it (twilio-node's `getSignatureAlgorithm`). Never throws.
+ */
+export function getSignatureAlgorithm(signatureSettingsHeader?: string | null): string {
+  const header = typeof signatureSettingsHeader === "string" ? signatureSettingsHeader : "";
+  for (const part of header.split(",")) {
+    const separator = part.indexOf("=");
+    if (separator !== -1 && part.slice(0, separator).trim() === "algorithm") {
+      const algorithm = part.slice(separator + 1).trim();
+      if (algorithm) return algorithm;
+    }
+  }
+  return HMAC_SHA1;
+}
+
+/**
+ * Whether a request with these decoded `params` came from Twilio: the signature over `url` (as
+ * received, without its port, with the default port, without its fragment, or with its query
+ * re-encoded) and the parameters, made with `algorithm` (`HMAC_SHA1` by default, or `HMAC_SHA256`: pass
+ * {@link getSignatureAlgorithm} of the settings header, and the SharedKey secret as `authToken`). An
+ * unsupported algorithm is `false`, with twilio-node's warning. Never throws: any input that is not a
+ * request (a URL that is not a string, params that are not form parameters, a value that is not text)
+ * is `false`.
+ */
+export function validateRequest(authToken: string, twilioHeader: string, url: string, params: object, algorithm?: string): boolean {
+  const name = algorithmOf(algorithm);
+  if (!name) {
+    warnUnsupported(algorithm);
+    return false;
+  }
+  const validator = dropInValidator(authToken);
+  if (!validator || typeof url !== "string" || typeof twilioHeader !== "string") return false;
+  const packed = pack(params, [url, twilioHeader], true);
+  return packed !== undefined && validator.validateForm(packed.bytes, packed.lengths, settingsFor(name));
+}
+
+/**
+ * The signature Twilio would send for `url` (exactly as given) and `params`, made with `algorithm`
+ * (`HMAC_SHA1` by default, or `HMAC_SHA256`). `""` when it cannot be made (a token that is not one,
+ * params that are not form parameters); like twilio-node, an unsupported algorithm throws, and nothing
+ * else does.
+ */
+export function getExpectedTwilioSignature(authToken: string, url: string, params: object, algorithm?: string): string {
+  const name = algorithmOf(algorithm);
+  if (!name) throw new Error(`Unsupported webhook signature algorithm: ${String(algorithm)}`);
   const validator = dropInValidator(authToken);
   const packed = pack(params ?? {});
   if (!validator || !packed || typeof url !== "string") return "";
-  return validator.computeSignature(url, packed.bytes, packed.lengths);
+  return name === HMAC_SHA1
+    ? validator.computeSignature(url, packed.bytes, packed.lengths)
+    : signForm(authToken, name, url, packed.bytes, packed.lengths);
 }
 
 /**
  * Whether a request with a raw body came from Twilio. A URL with `bodySHA256` is in body mode: its
  * signature covers the URL alone and the body must hash to it (spec §5). Without `bodySHA256`, a body
- * that is not empty is unauthenticated: `false`.
+ * that is not empty is unauthenticated: `false`. `algorithm` as for {@link validateRequest}.
  */
-export function validateRequestWithBody(authToken: string, twilioHeader: string, url: string, body: string | Uint8Array): boolean {
+export function validateRequestWithBody(
+  authToken: string,
+  twilioHeader: string,
+  url: string,
+  body: string | Uint8Array,
+  algorithm?: string,
+): boolean {
+  const name = algorithmOf(algorithm);
+  if (!name) {
+    warnUnsupported(algorithm);
+    return false;
+  }
   const validator = dropInValidator(authToken);
   const bytes = toBytes(body);
   if (!validator || !bytes || typeof url !== "string" || typeof twilioHeader !== "string") return false;
-  const verdict = validator.verifyRequest(url, undefined, bytes, twilioHeader, undefined);
+  const verdict = validator.verifyRequest(url, undefined, bytes, twilioHeader, settingsFor(name));
   const valid = verdict.valid;
   verdict.free();
   return valid;
@@ -105,15 +198,22 @@ export interface RequestValidatorOptions {
   host?: string;
   /** The protocol Twilio calls (`https`), when the request's is not it. */
   protocol?: string;
+  /** `HMAC_SHA1` (default) or `HMAC_SHA256`: pass {@link getSignatureAlgorithm} for SharedKey webhooks. */
+  algorithm?: string;
 }
 
-/** The URL twilio-node validates an Express request against: `url`, or protocol, host and original URL. */
+/**
+ * The URL twilio-node validates an Express request against: `url`, or else the protocol, the host and
+ * the original URL, joined by the core's public-URL policy (spec §4.5). `undefined` when there is no
+ * host, or it is not a plain host and port (`Host: host/voice#` names no host: it must never move the
+ * path the signature is checked for).
+ */
 export function requestUrl(request: Request, opts: RequestValidatorOptions = {}): string | undefined {
   if (typeof opts.url === "string") return opts.url;
-  const protocol = (opts.protocol ?? request.protocol ?? "http").replace(/:$/, "");
-  const host = opts.host ?? headerOf(request.headers, "host");
-  if (typeof host !== "string" || typeof request.originalUrl !== "string") return undefined;
-  return `${protocol}://${host}${request.originalUrl}`;
+  const protocol = opts.protocol || request.protocol || "http";
+  const host = opts.host || headerOf(request.headers, "host");
+  if (typeof host !== "string" || typeof request.originalUrl !== "string" || typeof protocol !== "string") return undefined;
+  return coreRequestUrl(protocol.replace(/:$/, ""), host, request.originalUrl);
 }
 
 function signatureOf(request: Request): string {
@@ -122,27 +222,46 @@ function signatureOf(request: Request): string {
 }
 
 /**
+ * The raw body of an Express-like request, if it has one: `rawBody` (a parser's `verify` kept it), or a
+ * `body` that is still bytes (`express.raw()` ran first). `null` for a `rawBody` that is not a body.
+ */
+export function rawBodyOf(request: { rawBody?: unknown; body?: unknown }): Uint8Array | null | undefined {
+  if (request.rawBody !== undefined) return toBytes(request.rawBody) ?? null;
+  if (request.body instanceof Uint8Array) return toBytes(request.body) ?? null;
+  return undefined;
+}
+
+/**
  * Whether an Express-like request came from Twilio. The raw body is used when the request has one
- * (`rawBody`: every form and JSON webhook is then exact); otherwise its decoded `body` as form
- * parameters. A URL with `bodySHA256` needs the raw body: without one it is `false` (twilio-node checks
- * it against `"{}"`).
+ * (`rawBody`, or a `body` that `express.raw()` left as bytes: every form and JSON webhook is then
+ * exact); otherwise its decoded `body` as form parameters, whose values must all be text. A URL with
+ * `bodySHA256` needs the raw body: without one it is `false` (twilio-node checks it against `"{}"`).
+ * The URL is built by the core from the `Host` header (or `opts`); one that is not a plain host is
+ * `false`. `opts.algorithm` as for {@link validateRequest}. Never throws.
  */
 export function validateIncomingRequest(request: Request, authToken: string, opts?: RequestValidatorOptions): boolean {
   try {
+    const name = algorithmOf(opts?.algorithm);
+    if (!name) {
+      warnUnsupported(opts?.algorithm);
+      return false;
+    }
+    const settings = settingsFor(name);
     const url = requestUrl(request, opts);
     const validator = dropInValidator(authToken);
     if (!validator || url === undefined) return false;
     const signature = signatureOf(request);
-    const raw = request.rawBody === undefined ? undefined : toBytes(request.rawBody);
+    const raw = rawBodyOf(request);
+    if (raw === null) return false;
     if (raw) {
-      const verdict = validator.verifyRequest(url, headerOf(request.headers, "content-type"), raw, signature, undefined);
+      const verdict = validator.verifyRequest(url, headerOf(request.headers, "content-type"), raw, signature, settings);
       const valid = verdict.valid;
       verdict.free();
       return valid;
     }
-    const packed = pack(request.body ?? {});
+    const packed = pack(request.body ?? {}, undefined, true);
     if (!packed) return false;
-    const verdict = validator.verifyForm(url, packed.bytes, packed.lengths, signature, undefined);
+    const verdict = validator.verifyForm(url, packed.bytes, packed.lengths, signature, settings);
     const valid = verdict.valid;
     verdict.free();
     return valid;

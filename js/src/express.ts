@@ -1,8 +1,20 @@
 // twilio-node's Express middleware, `webhook(opts?, authToken?)`, on the core: the same options,
 // statuses and texts; the raw body read by the middleware itself, so JSON webhooks need no set-up.
 import { WasmVerifier } from "./glue.js";
-import { type Request as ExpressLike, type RequestValidatorOptions, dropInValidator, requestUrl } from "./dropin.js";
-import { headerOf, pack, packHeaders } from "./params.js";
+import {
+  type Request as ExpressLike,
+  type RequestValidatorOptions,
+  DROP_IN_KEY,
+  SIGNATURE_SETTINGS_HEADER,
+  algorithmOf,
+  dropInValidator,
+  getSignatureAlgorithm,
+  rawBodyOf,
+  requestUrl,
+  settingsFor,
+  warnUnsupported,
+} from "./dropin.js";
+import { MAX_BYTES, headerOf, pack, packHeaders } from "./params.js";
 import { type HttpVerdict, type Logger, httpVerdict } from "./settings.js";
 import { wasmValidator } from "./validator.js";
 
@@ -13,6 +25,12 @@ export interface WebhookMiddlewareOptions extends RequestValidatorOptions {
   includeHelpers?: boolean;
   /** The Auth Token; default `TWILIO_AUTH_TOKEN`. */
   authToken?: string;
+  /**
+   * The SharedKey secret, used instead of the Auth Token for webhooks that carry the
+   * `X-Twilio-Webhooks-Signature-Settings` header (signed with a SharedKey), with the algorithm that
+   * header names (twilio-node 6.3).
+   */
+  sharedKeySecret?: string;
   /** Where a refusal is explained (default `console`). */
   logger?: Logger;
   /** The largest body the middleware reads itself, in bytes (default 1 MiB: 413 above). */
@@ -21,7 +39,6 @@ export interface WebhookMiddlewareOptions extends RequestValidatorOptions {
 
 const NO_SIGNATURE =
   "No signature header error - X-Twilio-Signature header does not exist, maybe this request is not coming from Twilio.";
-const NO_TOKEN = "Webhook Error - we attempted to validate this request without first configuring our auth token.";
 const FAILED = "Twilio Request Validation Failed.";
 
 interface NodeRequest extends ExpressLike {
@@ -71,11 +88,16 @@ function readStream(req: NodeRequest, limit: number): Promise<Uint8Array | undef
   });
 }
 
-/** The body as the parsers behind would have parsed it, for the app: forms as twilio-node's objects. */
+/**
+ * The body as the parsers behind would have parsed it, for the app, from the very text that was
+ * verified: a leading BOM is kept (it is part of the first key), and forms go into an object without
+ * a prototype, so that keys such as `__proto__`, `constructor` or `toString` are plain keys holding
+ * what was signed.
+ */
 function parsed(contentType: string | undefined, body: Uint8Array): unknown {
-  const text = new TextDecoder().decode(body);
+  const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(body);
   if (/^application\/x-www-form-urlencoded/i.test(contentType ?? "")) {
-    const out: Record<string, string | string[]> = {};
+    const out: Record<string, string | string[]> = Object.create(null);
     for (const [key, value] of new URLSearchParams(text)) {
       const seen = out[key];
       out[key] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
@@ -100,17 +122,53 @@ function splitUrl(url: string): [string, string] | undefined {
   return [match[1]!, target.startsWith("/") ? target : `/${target}`];
 }
 
+/** The module's verifiers by configuration: built once, never freed (a request may hold one across its body). */
+const verifiers = new Map<string, WasmVerifier>();
+
+/**
+ * The verifier for one secret of a middleware: the secret as an Auth Token (`token`) or as the drop-in's
+ * SharedKey (`shared`, chosen by the settings header the middleware hands the core), the base of the
+ * configured `url` if any (else the core rebuilds the URL from `Host`), and the body limit. Shared by
+ * every middleware with the same configuration, so that diagnoses share one budget; `undefined` for a
+ * secret the core refuses.
+ */
+function verifierFor(kind: "token" | "shared", secret: string, base: string | undefined, limit: number): WasmVerifier | undefined {
+  const key = JSON.stringify([kind, secret, base ?? null, limit]);
+  let verifier = verifiers.get(key);
+  if (!verifier) {
+    try {
+      const validator =
+        kind === "token"
+          ? wasmValidator({ authTokens: secret, allowQueryReencoding: true })
+          : wasmValidator({ sharedKeys: [[DROP_IN_KEY, secret]], allowQueryReencoding: true });
+      try {
+        verifier = new WasmVerifier(validator, base === undefined ? [] : [base], [], limit, undefined, 10);
+      } finally {
+        validator.free();
+      }
+    } catch {
+      return undefined;
+    }
+    verifiers.set(key, verifier);
+  }
+  return verifier;
+}
+
 /**
  * Express middleware for Twilio webhooks, with twilio-node's options (`validate`, `url`, `host`,
- * `protocol`, `authToken`, falling back to `TWILIO_AUTH_TOKEN`), statuses and texts: `400` without a
- * signature header, `403` for an invalid request, `500` without a token.
+ * `protocol`, `authToken`, falling back to `TWILIO_AUTH_TOKEN`, and `sharedKeySecret` for webhooks
+ * signed with a SharedKey), statuses and texts: `400` without a signature header, `403` for an invalid
+ * request, `500` without the secret the request needs.
  *
  * The middleware reads the raw body itself when no parser has yet (put it before `express.json()` and
  * `express.urlencoded()`, or on the route), sets `req.rawBody` and `req.body` as those parsers would, and
  * marks the body parsed so they skip it: form and JSON (`bodySHA256`) webhooks are verified exactly, with
- * no set-up. After a parser, it uses `req.rawBody` when the parser's `verify` kept it; otherwise form
- * parameters from `req.body`, and a JSON webhook is refused (its raw bytes are gone), with a log line
- * saying why.
+ * no set-up. After a parser, it uses `req.rawBody` when the parser's `verify` kept it, or `req.body` when
+ * `express.raw()` left it as bytes; otherwise form parameters from `req.body` (text values only), and a
+ * JSON webhook is refused (its raw bytes are gone), with a log line saying why.
+ *
+ * The URL is the core's: `url`, or the request target joined with `protocol` (else `req.protocol`) and
+ * `host` (else the `Host` header). A `Host` that is not a plain host and port is refused.
  */
 export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: string | WebhookMiddlewareOptions) {
   let token: string | undefined;
@@ -124,26 +182,11 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
   const validate = options.validate ?? true;
   const logger = options.logger ?? console;
   const limit = options.bodyLimit ?? 1024 * 1024;
-  const verifiers = new Map<string, WasmVerifier>();
-  const verifierFor = (base: string): WasmVerifier | undefined => {
-    let verifier = verifiers.get(base);
-    if (!verifier) {
-      try {
-        const validator = wasmValidator({ authTokens: token, allowQueryReencoding: true });
-        verifier = new WasmVerifier(validator, [base], [], limit, undefined, 10);
-        validator.free();
-      } catch {
-        return undefined;
-      }
-      if (verifiers.size >= 8) {
-        const [oldest, evicted] = verifiers.entries().next().value as [string, WasmVerifier];
-        verifiers.delete(oldest);
-        evicted.free();
-      }
-      verifiers.set(base, verifier);
-    }
-    return verifier;
-  };
+  if (!(Number.isSafeInteger(limit) && limit > 0 && limit <= MAX_BYTES)) {
+    throw new RangeError(`bodyLimit must be a number of bytes from 1 to ${MAX_BYTES}`);
+  }
+  // A configured URL: its scheme and authority are the base, its path and query the target.
+  const configured = typeof options.url === "string" ? splitUrl(options.url) : undefined;
 
   return async function hook(req: NodeRequest, res: Response, next: (err?: unknown) => void) {
     if (!validate) return next();
@@ -158,24 +201,40 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
     };
     const signature = headerOf(req.headers, "x-twilio-signature");
     if (!signature) return res.type("text/plain").status(400).send(NO_SIGNATURE);
-    if (!token) {
-      console.error("[Twilio]: Error - Twilio auth token is required for webhook request validation.");
-      return res.type("text/plain").status(500).send(NO_TOKEN);
+    // As twilio-node: a settings header means a SharedKey signature, with the algorithm it names.
+    const signatureSettings = headerOf(req.headers, SIGNATURE_SETTINGS_HEADER);
+    const secret = signatureSettings ? options.sharedKeySecret : token;
+    if (!secret) {
+      const missing = signatureSettings ? "SharedKey secret" : "auth token";
+      console.error(`[Twilio]: Error - Twilio ${missing} is required for webhook request validation.`);
+      return res
+        .type("text/plain")
+        .status(500)
+        .send(`Webhook Error - we attempted to validate this request without first configuring our ${missing}.`);
     }
+    const requested = getSignatureAlgorithm(signatureSettings);
+    const algorithm = algorithmOf(requested);
+    if (!algorithm) {
+      warnUnsupported(requested);
+      return res.type("text/plain").status(403).send(FAILED);
+    }
+    // What the core reads as the settings header: none (the Auth Token), or the drop-in's SharedKey.
+    const settings = signatureSettings ? settingsFor(algorithm, true) : undefined;
     try {
-      const headers = packHeaders(req.headers);
-      const url = requestUrl(req, options);
-      const parts = url === undefined ? undefined : splitUrl(url);
-      const verifier = parts && verifierFor(parts[0]);
-      if (!url || !parts || !verifier) {
-        logger.warn(`rejected ${req.method} ${req.originalUrl}: no URL to check (${url ?? "no Host header"})`);
+      const verifier = verifierFor(signatureSettings ? "shared" : "token", secret, configured?.[0], limit);
+      if (!verifier || (options.url !== undefined && !configured)) {
+        logger.warn(`rejected ${req.method} ${req.originalUrl}: no URL to check (the url option is not an absolute URL)`);
         return res.type("text/plain").status(403).send(FAILED);
       }
       // Before the body: a declared length over the limit (413), an upgrade that is not a handshake.
-      const head = verifier.checkHead(req.method, req.originalUrl, headers.bytes, headers.lengths);
+      // Headers are packed again after every await: the packer is shared by every request in flight.
+      const before = packHeaders(req.headers, settings);
+      if (!before) return res.type("text/plain").status(403).send(FAILED);
+      const head = verifier.checkHead(req.method, req.originalUrl, before.bytes, before.lengths);
       if (head) return refuse(httpVerdict(head));
       const contentType = headerOf(req.headers, "content-type");
-      let raw = req.rawBody === undefined ? undefined : toBytesOrString(req.rawBody);
+      let raw = rawBodyOf(req);
+      if (raw === null) return res.type("text/plain").status(403).send(FAILED);
       // The stream is still unread unless a parser took it (`_body`) or it is not one (a mock).
       if (raw === undefined && req._body !== true && req.readable === true) {
         raw = await readStream(req, limit);
@@ -184,36 +243,51 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
         req.body = parsed(contentType, raw) ?? req.body;
         req._body = true;
       }
+      const protocol = options.protocol || (req as { protocol?: string }).protocol || "http";
       if (raw === undefined) {
-        // A parser ran first and kept no raw body: the decoded parameters (as twilio-node), never a JSON body.
-        const packed = pack(req.body ?? {});
-        const validator = dropInValidator(token);
-        const verdict = packed && validator?.verifyForm(url, packed.bytes, packed.lengths, signature, undefined);
-        const valid = verdict?.valid ?? false;
-        const reason = verdict?.reason;
+        // A parser ran first and kept no raw body: the decoded parameters (as twilio-node), text values
+        // only, never a JSON body.
+        const url = requestUrl(req, { url: options.url, host: options.host, protocol: options.protocol });
+        const packed = pack(req.body ?? {}, undefined, true);
+        // Values that are not text are refused; the core still says why a bodySHA256 URL cannot pass.
+        const probe = packed ?? pack({});
+        const validator = dropInValidator(secret);
+        const verdict =
+          url !== undefined && probe ? validator?.verifyForm(url, probe.bytes, probe.lengths, signature, settings) : undefined;
+        const valid = packed !== undefined && (verdict?.valid ?? false);
+        const reason = packed === undefined && verdict?.reason !== "body_not_hashed" ? "malformed_body" : verdict?.reason;
         verdict?.free();
         if (valid) return next();
         logger.warn(
-          `rejected ${req.method} ${req.originalUrl} (${reason ?? "unreadable body"}): checked ${url} with the parsed body; ` +
+          `rejected ${req.method} ${req.originalUrl} (${reason ?? (url === undefined ? "no URL: the Host header is not a host" : "unreadable body")}): ` +
+            `checked ${url ?? "no URL"} with the parsed body; ` +
             (reason === "body_not_hashed"
               ? "a JSON webhook needs its raw bytes: put webhook() before express.json(), or keep them with express.json({ verify: (req, res, buf) => { req.rawBody = buf } })"
               : "put webhook() before the body parsers to verify the raw body"),
         );
         return res.type("text/plain").status(403).send(FAILED);
       }
-      const verdict = httpVerdict(
-        verifier.check(req.method, parts[1], headers.bytes, headers.lengths, raw, req.socket?.remoteAddress, undefined, undefined),
-      );
+      const headers = packHeaders(req.headers, settings);
+      const target = configured ? configured[1] : req.originalUrl;
+      const verdict =
+        headers &&
+        httpVerdict(
+          verifier.check(
+            req.method,
+            target,
+            headers.bytes,
+            headers.lengths,
+            raw,
+            req.socket?.remoteAddress,
+            String(protocol).replace(/:$/, ""),
+            options.host || undefined,
+          ),
+        );
+      if (!verdict) return res.type("text/plain").status(403).send(FAILED);
       if (verdict.valid) return next();
       return refuse(verdict);
     } catch (error) {
       return next(error);
     }
   };
-}
-
-function toBytesOrString(body: unknown): Uint8Array | undefined {
-  if (typeof body === "string") return new TextEncoder().encode(body);
-  if (body instanceof Uint8Array) return body;
-  return undefined;
 }

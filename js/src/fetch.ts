@@ -55,10 +55,17 @@ export async function verifyRequest(
 ): Promise<{ verdict: HttpVerdict; body: Uint8Array<ArrayBuffer> | null }> {
   const s = settings(options);
   const verifier = verifierFor(s);
+  if (request.bodyUsed) {
+    throw new TypeError(
+      "Twilio webhook: the request body was already read, so what Twilio signed cannot be checked: verify the " +
+        "request before anything reads its body (put the middleware first)",
+    );
+  }
   const url = new URL(request.url);
   const target = url.pathname + url.search;
-  const headers = packHeaders(request.headers);
-  const head = verifier.checkHead(request.method, target, headers.bytes, headers.lengths);
+  // Packed headers are the packer's buffer: used at once, and packed again after the body's await.
+  const before = packHeaders(request.headers);
+  const head = before ? verifier.checkHead(request.method, target, before.bytes, before.lengths) : verifier.tooLarge();
   if (head) {
     const verdict = httpVerdict(head);
     explain(verdict, request, s.logger);
@@ -80,7 +87,12 @@ export async function verifyRequest(
     );
   }
   const scheme = url.protocol.replace(/:$/, "");
-  const verdict = httpVerdict(verifier.check(request.method, target, headers.bytes, headers.lengths, body, peer, scheme, url.host));
+  const headers = packHeaders(request.headers);
+  const verdict = httpVerdict(
+    headers
+      ? verifier.check(request.method, target, headers.bytes, headers.lengths, body, peer, scheme, url.host)
+      : verifier.tooLarge(),
+  );
   explain(verdict, request, s.logger);
   // Unverified bytes are nobody's business: a refusal comes without them.
   return { verdict, body: verdict.valid ? body : null };
@@ -138,6 +150,14 @@ export async function screen(request: Request, options: WebhookOptions, rest: un
   } catch (e) {
     (options.logger ?? console).warn(`Twilio webhook: ${e instanceof Error ? e.message : String(e)}`);
     return { kind: "answer", response: new Response("Twilio webhook: not configured\n", { status: 500 }) };
+  }
+  if (request.bodyUsed) {
+    // A mistake of the app's set-up, said as such: what Twilio signed is gone.
+    s.logger.warn(
+      "Twilio webhook: the request body was already read before the middleware, so what Twilio signed cannot be " +
+        "checked: put the middleware before anything that reads the body",
+    );
+    return { kind: "answer", response: new Response("Twilio webhook: the request body was read before it was verified\n", { status: 500 }) };
   }
   const { verdict, body } = await verifyRequest(request, options, ...rest);
   if (!verdict.valid || !body) return { kind: "answer", response: refusal(verdict) };

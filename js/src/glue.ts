@@ -7,5 +7,7 @@ export {
   bodyMatches,
   bodySha256Hex,
   initSync,
+  requestUrl,
+  signForm,
   default as initAsync,
 } from "../build/pkg/twilio_webhook_wasm.js";

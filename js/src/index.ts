@@ -5,8 +5,13 @@
 // - the Fetch adapter for every edge runtime (`withTwilioWebhook`, `verifyRequest`), and Hono
 //   (`twilio-webhook/hono`).
 export {
+  HMAC_SHA1,
+  HMAC_SHA256,
+  SIGNATURE_HEADER,
+  SIGNATURE_SETTINGS_HEADER,
   getExpectedBodyHash,
   getExpectedTwilioSignature,
+  getSignatureAlgorithm,
   validateBody,
   validateExpressRequest,
   validateIncomingRequest,
@@ -26,8 +31,13 @@ export type { Params } from "./params.js";
 export { twilioWebhook } from "./hono.js";
 
 import {
+  HMAC_SHA1,
+  HMAC_SHA256,
+  SIGNATURE_HEADER,
+  SIGNATURE_SETTINGS_HEADER,
   getExpectedBodyHash,
   getExpectedTwilioSignature,
+  getSignatureAlgorithm,
   validateBody,
   validateExpressRequest,
   validateIncomingRequest,
@@ -41,8 +51,13 @@ import { webhook } from "./express.js";
  * `twilio.webhook(…)`.
  */
 const twilio = {
+  HMAC_SHA1,
+  HMAC_SHA256,
+  SIGNATURE_HEADER,
+  SIGNATURE_SETTINGS_HEADER,
   getExpectedBodyHash,
   getExpectedTwilioSignature,
+  getSignatureAlgorithm,
   validateBody,
   validateExpressRequest,
   validateIncomingRequest,

@@ -1,6 +1,7 @@
 // A Fetch handler served by node:http: what `withTwilioWebhook` wraps, on Node without a framework.
 // It translates the request and the response, nothing more: the connection's scheme and peer address
 // go along, so that trusted proxies work.
+import { requestUrl } from "./glue.js";
 
 /** What this needs of node:http's request (an `IncomingMessage`). */
 interface NodeRequest extends AsyncIterable<Uint8Array> {
@@ -25,13 +26,24 @@ export interface NodeConnection {
   remoteAddress: string | undefined;
 }
 
+/** The answer to a request whose `Host` is not a plain host and port (spec §4.5). */
+function badHost(res: NodeResponse): void {
+  res.writeHead(400, [["content-type", "text/plain; charset=utf-8"]]);
+  res.write(new TextEncoder().encode("Twilio webhook rejected: bad_host\n"));
+  res.end();
+}
+
 /**
  * A `(req, res)` listener for `http.createServer` that serves a Fetch handler: the request's URL is
- * built from its connection's scheme, its `Host` and its target as received; the handler gets the
- * peer address as `{ remoteAddress }`, which `withTwilioWebhook` uses for trusted proxies.
+ * built by the core from its connection's scheme, its `Host` and its target as received (a `Host` that
+ * is not a plain host and port is answered `400 bad_host`: it would otherwise move the path); the
+ * handler gets the peer address as `{ remoteAddress }`, which `withTwilioWebhook` uses for trusted
+ * proxies. A request that cannot be one (a header the Fetch API refuses) is answered `400`; an error
+ * the handler throws is the app's: answered `500` and logged (`console.error`), not hidden.
  */
 export function toNodeListener(handler: (request: Request, connection: NodeConnection) => Response | Promise<Response>) {
   return async (req: NodeRequest, res: NodeResponse): Promise<void> => {
+    let request: Request;
     try {
       const headers = new Headers();
       for (const [name, value] of Object.entries(req.headers)) {
@@ -46,18 +58,33 @@ export function toNodeListener(handler: (request: Request, connection: NodeConne
         init.body = req as unknown as ReadableStream<Uint8Array>;
         init.duplex = "half";
       }
-      const request = new Request(`${scheme}://${headers.get("host") ?? "localhost"}${req.url ?? "/"}`, init);
-      const response = await handler(request, { remoteAddress: req.socket.remoteAddress });
+      const url = requestUrl(scheme, headers.get("host") ?? "localhost", req.url ?? "/");
+      if (url === undefined) return badHost(res);
+      request = new Request(url, init);
+    } catch {
+      res.writeHead(400, [["content-type", "text/plain; charset=utf-8"]]);
+      res.end();
+      return;
+    }
+    let response: Response;
+    try {
+      response = await handler(request, { remoteAddress: req.socket.remoteAddress });
+    } catch (error) {
+      console.error(error);
+      if (!res.headersSent) {
+        res.writeHead(500, [["content-type", "text/plain; charset=utf-8"]]);
+        res.end();
+      } else res.destroy(error instanceof Error ? error : undefined);
+      return;
+    }
+    try {
       const out: [string, string][] = [];
       response.headers.forEach((value, name) => out.push([name, value]));
       res.writeHead(response.status, out);
       if (response.body) for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) res.write(chunk);
       res.end();
     } catch (error) {
-      if (!res.headersSent) {
-        res.writeHead(400, [["content-type", "text/plain; charset=utf-8"]]);
-        res.end();
-      } else res.destroy(error instanceof Error ? error : undefined);
+      res.destroy(error instanceof Error ? error : undefined);
     }
   };
 }

@@ -1,6 +1,7 @@
 // What the server adapters (Fetch, Express, Hono) share: the settings, from the options or from the
 // environment (`process.env`, or a Worker's `env`), and the module's Verifier built from them once.
 import { WasmVerifier } from "./glue.js";
+import { MAX_BYTES } from "./params.js";
 import { type Secrets, type ValidatorOptions, wasmValidator } from "./validator.js";
 
 /** Where a refusal is explained: `console.warn` by default. */
@@ -117,6 +118,10 @@ export function settings(options: WebhookOptions, env?: Record<string, unknown>)
   const trustedProxies = options.trustedProxies !== undefined ? list(options.trustedProxies) : list(vars.TWILIO_TRUSTED_PROXIES);
   const setting = options.diagnose ?? (typeof vars.TWILIO_DIAGNOSE === "string" ? vars.TWILIO_DIAGNOSE.trim() : undefined);
   const diagnose = setting === undefined || setting === "" ? 10 : String(setting).toLowerCase() === "off" ? 0 : Number(setting);
+  const limit = options.bodyLimit;
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0 && limit <= MAX_BYTES)) {
+    throw new RangeError(`bodyLimit must be a number of bytes from 1 to ${MAX_BYTES}`);
+  }
   if (!Number.isInteger(diagnose) || diagnose < 0) throw new RangeError(`diagnose must be "off" or a number of diagnoses a second, got ${String(setting)}`);
   return {
     // Everything the Verifier is built from: two configurations share one only if they are the same.

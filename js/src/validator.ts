@@ -111,7 +111,8 @@ export class Validator {
    * Verifies one request. The mode follows spec §5: with the raw `body` (preferred), a URL with
    * `bodySHA256` is checked against the body's hash, a form content type (or an empty body) as form
    * parameters, anything else is `body_hash_missing`; with decoded `params` only, a form (a URL with
-   * `bodySHA256` is then `body_not_hashed`). Never throws on request input.
+   * `bodySHA256` is then `body_not_hashed`), whose values must all be text (a number or a boolean
+   * is `malformed_body`). Never throws on request input: a body over 1 GiB is `malformed_body`.
    */
   verify(input: VerifyInput): Verdict {
     const { url, signature, settings, contentType } = fields(input);
@@ -122,7 +123,8 @@ export class Validator {
       return plain(this.#inner.verifyRequest(url, contentType, bytes, signature, settings));
     }
     if (input.params !== undefined) {
-      const packed = pack(input.params);
+      // Decoded from a request: text values only (`{"Flag": true}` is not the form `Flag=true`).
+      const packed = pack(input.params, undefined, true);
       if (!packed) return rejected("malformed_body");
       return plain(this.#inner.verifyForm(url, packed.bytes, packed.lengths, signature, settings));
     }

@@ -12,7 +12,7 @@ mod verdict;
 mod verifier;
 
 use twilio_webhook::diagnose::{Hints, Payload, Suspect};
-use twilio_webhook::{RequestValidator, SignatureHeaders};
+use twilio_webhook::{Algorithm, RequestValidator, SignatureHeaders, Signer};
 use wasm_bindgen::prelude::*;
 
 pub use verdict::Verdict;
@@ -70,9 +70,10 @@ impl Validator {
 
     /// Whether a form request is signed: the drop-in's fast path, in one crossing. `packed` and
     /// `lengths` hold the URL and the signature, then the parameters (keys and values in turn), with
-    /// their UTF-16 lengths; lengths that do not add up are `false`.
+    /// their UTF-16 lengths; lengths that do not add up are `false`. `settings`: the signature
+    /// settings header the secrets are chosen by (none: the Auth Tokens, HMAC-SHA1).
     #[wasm_bindgen(js_name = validateForm)]
-    pub fn validate_form(&self, packed: &[u8], lengths: &[u32]) -> bool {
+    pub fn validate_form(&self, packed: &[u8], lengths: &[u32], settings: Option<String>) -> bool {
         let Some(mut params) = packed::pairs(packed, lengths) else {
             return false;
         };
@@ -81,7 +82,11 @@ impl Validator {
         }
         // The same parameter type as every other call: one instantiation of the core, not two.
         let (url, signature) = params.remove(0);
-        self.inner.validate(url, params, signature)
+        let headers = SignatureHeaders {
+            signature: Some(signature),
+            settings: settings.as_deref(),
+        };
+        self.inner.verify_form(url, params, headers).is_ok()
     }
 
     /// A form request from its decoded parameters (a URL with `bodySHA256` is `body_not_hashed`).
@@ -174,6 +179,52 @@ impl Validator {
             .hints(hints);
         Ok(self.inner.explain(&suspect).to_json())
     }
+}
+
+/// The signature Twilio would send for a form request, made with `secret` (an Auth Token or a
+/// SharedKey secret) and `algorithm` (`HMAC_SHA1` or `HMAC_SHA256`, any case). Throws on another
+/// algorithm, an empty secret or packed parameters that do not add up (never showing the secret).
+#[wasm_bindgen(js_name = signForm)]
+pub fn sign_form(
+    secret: &str,
+    algorithm: &str,
+    url: &str,
+    params: &[u8],
+    lengths: &[u32],
+) -> Result<String, JsError> {
+    let algorithm = if algorithm.eq_ignore_ascii_case("HMAC_SHA1") {
+        Algorithm::HmacSha1
+    } else if algorithm.eq_ignore_ascii_case("HMAC_SHA256") {
+        Algorithm::HmacSha256
+    } else {
+        return Err(JsError::new("unsupported webhook signature algorithm"));
+    };
+    let signer = Signer::new(secret, algorithm).map_err(config_error)?;
+    Ok(signer.sign_form(url, pairs(params, lengths)?))
+}
+
+/// The URL a request was made to, rebuilt by the core's public-URL policy (spec §4.5) from the
+/// scheme (`https`, else `http`), the authority (a `Host` header, or the host configured instead of
+/// it) and the request target as received: `undefined` when the authority is not a plain host and
+/// port, or the target is not one a server can receive. The twilio-node drop-in builds every URL it
+/// checks a request against here, never from the `Host` header in JavaScript.
+#[wasm_bindgen(js_name = requestUrl)]
+pub fn request_url(scheme: Option<String>, authority: &str, target: &str) -> Option<String> {
+    let headers = http::HeaderMap::new();
+    let incoming = twilio_webhook::Incoming {
+        // The drop-in's URL is never a WebSocket's (twilio-node has none): a method that is no
+        // handshake's.
+        method: &http::Method::POST,
+        target,
+        headers: &headers,
+        peer: None,
+        scheme: Some(scheme.as_deref().unwrap_or("http")),
+        authority: Some(authority),
+    };
+    twilio_webhook::PublicUrl::from_host()
+        .urls(&incoming)
+        .into_iter()
+        .next()
 }
 
 /// The lowercase hex SHA-256 of a body, as in `bodySHA256`.

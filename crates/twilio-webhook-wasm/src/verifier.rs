@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use twilio_webhook::{
-    DEFAULT_BODY_LIMIT, Incoming, PathDecision, PathRules, PublicUrl, Refusal, WebhookRejection,
-    WebhookVerifier,
+    DEFAULT_BODY_LIMIT, Incoming, PathDecision, PathRules, PublicUrl, Refusal, Rejection,
+    WebhookRejection, WebhookVerifier,
 };
 use wasm_bindgen::prelude::*;
 
@@ -83,6 +83,49 @@ fn clock() -> Duration {
     Duration::from_millis(date_now() as u64)
 }
 
+/// A clock that stands still: a budget on it grants its first diagnosis and none after.
+fn frozen() -> Duration {
+    Duration::ZERO
+}
+
+/// The one budget of diagnoses of the whole module instance (a JavaScript process or isolate), shared
+/// by every [`Verifier`] whatever its configuration: a token bucket refilled at the largest rate any
+/// verifier was built with, on the host's clock.
+mod budget {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// The largest `diagnoses_per_second` of any verifier built so far.
+    static RATE: AtomicU32 = AtomicU32::new(0);
+    /// The time of the last take, in milliseconds, and the tokens left then.
+    static STATE: Mutex<Option<(f64, f64)>> = Mutex::new(None);
+
+    /// A verifier with this rate exists: the budget grants at least that many a second.
+    pub(super) fn raise(rate: u32) {
+        RATE.fetch_max(rate, Ordering::Relaxed);
+    }
+
+    /// Takes one diagnosis at `now` (milliseconds), if one is left. A clock that goes back grants
+    /// nothing extra.
+    pub(super) fn take(now: f64) -> bool {
+        let rate = f64::from(RATE.load(Ordering::Relaxed));
+        let mut state = STATE.lock().unwrap_or_else(|p| p.into_inner());
+        let (last, tokens) = state.unwrap_or((now, rate));
+        let elapsed = if now > last {
+            (now - last) / 1000.0
+        } else {
+            0.0
+        };
+        let refilled = (tokens + elapsed * rate).min(rate);
+        let granted = refilled >= 1.0;
+        *state = Some((
+            if now > last { now } else { last },
+            if granted { refilled - 1.0 } else { refilled },
+        ));
+        granted
+    }
+}
+
 /// What the path rules decide for a request: verify it, pass it, or answer the refusal.
 #[wasm_bindgen(getter_with_clone)]
 #[derive(Debug, Clone)]
@@ -94,9 +137,15 @@ pub struct Decision {
 }
 
 /// A validator, a public-URL policy, a body limit and the paths it guards.
+///
+/// Diagnoses come out of the module's one budget ([`budget`]), not one per verifier: `inner` never
+/// diagnoses past its first refusal (its own budget is on a clock that stands still), and a refused
+/// signature the process budget grants a diagnosis is verified again by `diagnosing`, whose budget
+/// never runs out.
 #[wasm_bindgen]
 pub struct Verifier {
     inner: WebhookVerifier,
+    diagnosing: Option<WebhookVerifier>,
     paths: PathRules,
 }
 
@@ -133,12 +182,21 @@ impl Verifier {
             }
             None => PathRules::new(),
         };
-        let inner = WebhookVerifier::new(validator.inner.clone())
-            .clock(clock)
+        let verifier = WebhookVerifier::new(validator.inner.clone())
             .public_url(policy)
-            .body_limit(limit)
-            .diagnoses_per_second(diagnoses_per_second);
-        Ok(Verifier { inner, paths })
+            .body_limit(limit);
+        let diagnosing = (diagnoses_per_second > 0).then(|| {
+            budget::raise(diagnoses_per_second);
+            verifier.clone().clock(clock).diagnoses_per_second(u32::MAX)
+        });
+        let inner = verifier
+            .clock(frozen)
+            .diagnoses_per_second(diagnoses_per_second.min(1));
+        Ok(Verifier {
+            inner,
+            diagnosing,
+            paths,
+        })
     }
 
     /// The body limit in bytes.
@@ -208,6 +266,16 @@ impl Verifier {
     ) -> Result<Verdict, JsError> {
         let request = Request::new(method, headers, lengths, peer)?;
         let incoming = request.incoming(target, scheme.as_deref(), authority.as_deref());
-        Ok(Verdict::of_http(self.inner.verify(&incoming, body)))
+        let verdict = self.inner.verify(&incoming, body);
+        // A refused signature not yet diagnosed, when the process's budget allows one: verified again,
+        // diagnosed. (The verdict is the same: the core is deterministic and keeps no state here.)
+        let undiagnosed = matches!(&verdict, Err(r) if r.rejection() == Some(Rejection::SignatureMismatch) && r.cause().is_none());
+        let verdict = match &self.diagnosing {
+            Some(diagnosing) if undiagnosed && budget::take(date_now()) => {
+                diagnosing.verify(&incoming, body)
+            }
+            _ => verdict,
+        };
+        Ok(Verdict::of_http(verdict))
     }
 }
