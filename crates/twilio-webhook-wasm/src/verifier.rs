@@ -138,7 +138,7 @@ pub struct Decision {
 
 /// A validator, a public-URL policy, a body limit and the paths it guards.
 ///
-/// Diagnoses come out of the module's one budget ([`budget`]), not one per verifier: `inner` never
+/// Diagnoses come out of the module's one budget (`budget`), not one per verifier: `inner` never
 /// diagnoses past its first refusal (its own budget is on a clock that stands still), and a refused
 /// signature the process budget grants a diagnosis is verified again by `diagnosing`, whose budget
 /// never runs out.
