@@ -3,8 +3,9 @@
 import { withTwilioWebhook } from "twilio-webhook";
 
 import { app } from "./app.mjs";
-import { port, requireToken } from "./settings.mjs";
+import { port, requireSettings, requireToken } from "./settings.mjs";
 
 requireToken();
+await requireSettings();
 const server = Bun.serve({ hostname: "127.0.0.1", port: port(), fetch: withTwilioWebhook(app) });
 console.log(`listening on http://127.0.0.1:${server.port}`);

@@ -5,7 +5,8 @@ import process from "node:process";
 import { withTwilioWebhook } from "twilio-webhook";
 
 import { app } from "./app.mjs";
-import { port, requireToken } from "./settings.mjs";
+import { port, requireSettings, requireToken } from "./settings.mjs";
 
 requireToken(process.env);
+await requireSettings(process.env);
 Deno.serve({ hostname: "127.0.0.1", port: port(process.env), onListen: () => {} }, withTwilioWebhook(app));

@@ -7,9 +7,10 @@ import { createServer } from "node:http";
 import { toNodeListener, withTwilioWebhook } from "twilio-webhook";
 
 import { app } from "./app.mjs";
-import { port, requireToken } from "./settings.mjs";
+import { port, requireSettings, requireToken } from "./settings.mjs";
 
 requireToken();
+await requireSettings();
 const listen = port();
 const server = createServer(toNodeListener(withTwilioWebhook(app)));
 server.listen(listen, "127.0.0.1", () => {

@@ -211,7 +211,12 @@ fn issue_28_a_pass_route_forwards_no_body_where_the_method_has_none() {
         smuggled.len(),
         String::from_utf8_lossy(smuggled)
     );
-    for method in ["GET", "HEAD", "OPTIONS", "DELETE"] {
+    // Every method but POST, PUT and PATCH, in any spelling: an upstream that upper-cases `Get` (as
+    // WSGI frameworks do) or ignores the body of a method it does not know parses the body as a
+    // second request (found by an outside attack on the first fix, which listed five methods).
+    for method in [
+        "GET", "HEAD", "OPTIONS", "DELETE", "Get", "get", "PROPFIND", "QUERY", "FOO",
+    ] {
         for (framing, body) in [
             (
                 format!("Content-Length: {}\r\n", smuggled.len()),
@@ -360,4 +365,44 @@ fn issue_28_no_spelling_of_the_verified_header_reaches_the_app() {
     let verified = signed(guard.port, "/sms", FORM, b"Body=hi", &forged);
     let seen = raw_headers(guard.port, &verified);
     assert_eq!(folded(&seen), ["primary"], "{seen:?}");
+}
+
+/// A verified route: a captured POST webhook's signature, with its form re-split so that the raw body
+/// is a request, sent as a `GET` with that body. The core built `P` from a GET's body (spec §2: only a
+/// POST body is signed), so it verified, and an upstream that leaves a GET body unread ran the smuggled
+/// request marked verified. Now a body on any method but POST is `400 body_not_allowed`, on every route.
+#[test]
+fn issue_28_a_verified_route_takes_a_body_on_post_alone() {
+    let echo = Echo::start();
+    let guard = Guard::start(&echo.url(), &[]);
+    let body = b"Body=hi&From=%2B15551234567&To=%2B15557654321";
+    let genuine = signed(guard.port, "/sms", FORM, body, &[]);
+    for method in [
+        "GET", "DELETE", "OPTIONS", "Get", "PUT", "PATCH", "PROPFIND",
+    ] {
+        let mut request = genuine.clone();
+        request.method = method;
+        let head = support::head_of(
+            &request,
+            &format!("Content-Length: {}\r\nConnection: close\r\n", body.len()),
+        );
+        let (answer, _) = exchange(guard.port, &head, body);
+        assert!(answer.starts_with("HTTP/1.1 400"), "{method}: {answer}");
+        assert!(answer.contains("body_not_allowed"), "{method}: {answer}");
+    }
+    // A URL-only signature (a captured GET webhook) with a body under it.
+    let head = signed_head(guard.port, "GET", "/sms", "Content-Length: 7\r\n");
+    let (answer, _) = exchange(guard.port, &head, b"Body=ev");
+    assert!(answer.contains("body_not_allowed"), "{answer}");
+    assert_eq!(echo.hits(), 0, "nothing reached the upstream");
+    // The same form as a POST, and a bodiless GET under its URL-only signature, are delivered.
+    let head = support::head_of(
+        &genuine,
+        &format!("Content-Length: {}\r\nConnection: close\r\n", body.len()),
+    );
+    let (answer, _) = exchange(guard.port, &head, body);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let (answer, _) = exchange(guard.port, &signed_head(guard.port, "GET", "/sms", ""), b"");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(echo.hits(), 2);
 }

@@ -99,6 +99,18 @@ fn attacks(port: u16) -> Vec<Attack> {
             body_has: "bad_host",
         }
     };
+    // A POST webhook's form, signed over URL and parameters, sent as a GET with that body: spec §2
+    // signs a POST body alone, so the body is covered by nothing.
+    // (To `/ws`, which every example routes for GET.)
+    let mut get_with_body = crate::form(
+        "/ws",
+        &host,
+        &format!("http://{host}/ws"),
+        b"Body=hi&From=%2B1&To=%2B2",
+        &[],
+    );
+    get_with_body.method = "GET";
+    let captured_get_ws = url_only(&format!("http://{host}/ws"));
     let mut two_hosts = genuine_sms.clone();
     two_hosts.headers.push(("Host".into(), host.clone()));
     let mut absolute_nested = genuine_sms.clone();
@@ -176,6 +188,24 @@ fn attacks(port: u16) -> Vec<Attack> {
         forged_host(&format!("{host}/voice?")),
         forged_host(&format!("x@{host}")),
         forged_host(&format!("{host}%2fvoice")),
+        Attack {
+            name: "a POST form's signature and body, sent as a GET",
+            request: get_with_body,
+            status: 400,
+            body_has: "body_not_allowed",
+        },
+        Attack {
+            name: "a captured GET's URL-only signature with a form body under it",
+            request: request(
+                "GET",
+                "/ws",
+                &form_headers("keep-alive"),
+                &captured_get_ws,
+                EVIL_FORM,
+            ),
+            status: 400,
+            body_has: "body_not_allowed",
+        },
         Attack {
             name: "a genuine form with its Host field twice",
             request: two_hosts,

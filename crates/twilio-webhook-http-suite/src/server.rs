@@ -223,17 +223,41 @@ impl Example {
         Server::new(port, Box::new(Kill(child)))
     }
 
-    /// Runs it to its end with `env` (for the start-up refusals): exit code and standard error.
+    /// Runs it to its end with `env` (for the start-up refusals): exit code and standard error. One that
+    /// is still running after 60 s (it started instead of refusing) is killed: no exit code.
     fn run(&self, env: &[(&str, String)]) -> (Option<i32>, String) {
         let mut cmd = self.command_with(env);
         cmd.env_remove("TWILIO_AUTH_TOKEN")
             .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        let out = cmd.output().expect("example runs");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let mut child = cmd.spawn().expect("example runs");
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        // Read on a thread of its own: a grandchild (`npm run` starts one) may hold the pipe open.
+        let (sent, text) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut stderr, &mut text);
+            let _ = sent.send(text);
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let code = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status.code(),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break None;
+                }
+            }
+        };
+        let text = text
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_or_default();
+        (code, String::from_utf8_lossy(&text).into_owned())
     }
 }
 

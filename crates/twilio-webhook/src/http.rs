@@ -493,6 +493,11 @@ impl WebhookVerifier {
         if let Err(e) = crate::target::origin_form(request.target) {
             return Err(WebhookRejection::new(Refusal::BadTarget(e), Vec::new()));
         }
+        // Spec §2: only a POST body is signed. A body on any other method (a captured GET webhook's
+        // URL-only signature, or a POST signature re-split into a GET's body) is covered by nothing.
+        if !body.is_empty() && request.method != http::Method::POST {
+            return Err(WebhookRejection::new(Refusal::BodyNotAllowed, Vec::new()));
+        }
         if request.peer.is_none() && self.public_url.trusts_proxies() {
             self.explainer.no_peer();
         }

@@ -8,12 +8,13 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { port, requireToken } from "../settings.mjs";
+import { port, requireSettings, requireToken } from "../settings.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 
 requireToken();
+await requireSettings();
 const listen = port();
 if (process.env.TWILIO_TRUSTED_PROXIES) {
   console.warn(

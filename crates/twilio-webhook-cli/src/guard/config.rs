@@ -179,11 +179,13 @@ fn addr(text: &str, what: &str) -> Result<SocketAddr, UsageError> {
         .map_err(|_| UsageError(format!("{what} must be ADDR:PORT, got {text:?}")))
 }
 
-fn read_secret(path: &Path) -> Result<String, UsageError> {
+/// The secret in the file at `path`, given with `flag`. The error names the flag, never the path: a
+/// secret passed where its file's path belongs would otherwise be printed.
+fn read_secret(path: &Path, flag: &str) -> Result<String, UsageError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         UsageError(format!(
-            "cannot read the secret file {}: {e}",
-            path.display()
+            "cannot read the secret file given to {flag}: {}",
+            e.kind()
         ))
     })?;
     Ok(text.trim().to_string())
@@ -260,7 +262,7 @@ fn load_with(args: &GuardArgs, env: impl Fn(&str) -> Option<String>) -> Result<C
         .as_ref()
         .or(file.auth_token_file.as_ref())
     {
-        Some(read_secret(path)?)
+        Some(read_secret(path, "--token-file")?)
     } else if let Some(token) = env(crate::secrets::TOKEN_ENV) {
         Some(token)
     } else if let Some(token) = &file.auth_token {
@@ -274,10 +276,10 @@ fn load_with(args: &GuardArgs, env: impl Fn(&str) -> Option<String>) -> Result<C
         builder = builder.auth_token("primary", token.trim());
     }
     for entry in list(&args.shared_key, &file.shared_key) {
-        let (id, path) = entry
-            .split_once('=')
-            .ok_or_else(|| UsageError(format!("--shared-key takes ID=FILE, got {entry:?}")))?;
-        builder = builder.shared_key(id, read_secret(Path::new(path))?);
+        let (id, path) = entry.split_once('=').ok_or_else(|| {
+            UsageError("--shared-key takes ID=FILE (an id, `=`, and a file's path)".to_string())
+        })?;
+        builder = builder.shared_key(id, read_secret(Path::new(path), "--shared-key")?);
     }
     let validator = builder.build().map_err(|e| match e {
         twilio_webhook::ConfigError::NoSecrets => UsageError(

@@ -171,7 +171,7 @@ impl Conn<'_> {
         if !verifying {
             // A body where the method has none: an app that leaves it unread parses it as a second
             // request (one that may carry a forged verified header).
-            if head.framing != Framing::Length(0) && is_bodiless(&head.method) {
+            if head.framing != Framing::Length(0) && !carries_body(&head.method) {
                 return self
                     .refuse_request(
                         StatusCode::BAD_REQUEST,
@@ -495,14 +495,9 @@ impl Conn<'_> {
 /// What the guard allows: every method but `CONNECT` and `TRACE`.
 const ALLOW: &[u8] = b"allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n";
 
-/// A method whose request has no body (RFC 9110 §9.3): one sent with it is not passed.
-fn is_bodiless(method: &Method) -> bool {
-    [
-        Method::GET,
-        Method::HEAD,
-        Method::OPTIONS,
-        Method::DELETE,
-        Method::TRACE,
-    ]
-    .contains(method)
+/// A method whose request may carry a body on a `--pass` route: `POST`, `PUT` and `PATCH`, spelled
+/// exactly. Any other (`GET`, `DELETE`, `Get`, `PROPFIND`, …) sent with one is not passed: an app that
+/// leaves an unexpected body unread (or upper-cases the method) parses it as a second request.
+fn carries_body(method: &Method) -> bool {
+    [Method::POST, Method::PUT, Method::PATCH].contains(method)
 }

@@ -41,6 +41,10 @@ pub enum Refusal {
     /// (or a trusted proxy's forwarded host) with userinfo, a path, a query, a fragment or other
     /// characters a host cannot have, or more than one `Host` field. Refused before any HMAC.
     BadHost,
+    /// A body on a request whose method is not `POST` (`400`): spec §2 builds `P` from a POST body
+    /// alone, so a body on a `GET` (or any other method) would reach the app covered by no signature,
+    /// and an upstream that leaves it unread parses it as a second request.
+    BodyNotAllowed,
     /// Answer mode: a duplicate of a delivered request, answered with the first delivery's response
     /// ([`WebhookRejection::stored_answer`]) instead of reaching the app.
     AnsweredDuplicate,
@@ -145,7 +149,8 @@ impl WebhookRejection {
         &self.urls_tried
     }
 
-    /// `400` for a missing signature header, a bad request target, a bad `Host`, an upgrade that is
+    /// `400` for a missing signature header, a bad request target, a bad `Host`, a body on a method
+    /// other than `POST`, an upgrade that is
     /// not a handshake or a body whose length differs from its `Content-Length`, `500` for a body
     /// another extractor took first, `413` for a body over the limit, `408` for a body sent too
     /// slowly, `409` for a replay, `503` when the replay store cannot answer, the first answer's
@@ -165,6 +170,7 @@ impl WebhookRejection {
             | Refusal::BodyUnreadable
             | Refusal::BadTarget(_)
             | Refusal::BadHost
+            | Refusal::BodyNotAllowed
             | Refusal::UpgradeNotHandshake
             | Refusal::BodyLengthMismatch => StatusCode::BAD_REQUEST,
             Refusal::BodyTaken => StatusCode::INTERNAL_SERVER_ERROR,
@@ -191,6 +197,7 @@ fn refusal_code(refusal: Refusal) -> &'static str {
         Refusal::ClientTimeout => "client_timeout",
         Refusal::BadTarget(_) => "bad_request_target",
         Refusal::BadHost => "bad_host",
+        Refusal::BodyNotAllowed => "body_not_allowed",
         Refusal::UpgradeNotHandshake => "upgrade_not_handshake",
         Refusal::AnsweredDuplicate => "duplicate_answered",
         Refusal::BodyTaken => "body_taken",
@@ -211,6 +218,9 @@ impl fmt::Display for WebhookRejection {
             }
             Refusal::ClientTimeout => f.write_str("the client sent its body too slowly")?,
             Refusal::BadTarget(e) => write!(f, "{e}")?,
+            Refusal::BodyNotAllowed => {
+                f.write_str("a body on a request whose method is not POST")?
+            }
             Refusal::BadHost => f.write_str(
                 "the Host is not a plain host and port (or there is more than one Host field)",
             )?,

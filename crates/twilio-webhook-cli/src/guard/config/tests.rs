@@ -159,8 +159,25 @@ fn secrets_come_from_their_files_trimmed_and_the_log_format_from_the_flag() {
     .err()
     .map(|e| e.0)
     .unwrap_or_default();
+    // The flag is named; the path is not (a secret given in its place would be printed).
     assert!(
-        e.contains("cannot read the secret file") && e.contains("missing"),
+        e.contains("cannot read the secret file given to --token-file") && !e.contains("missing"),
+        "{e}"
+    );
+    let e = load_with(
+        &guard_args(&[
+            "--upstream",
+            "http://x",
+            "--shared-key",
+            "KS1=s3cr3t-not-a-path",
+        ]),
+        no_env,
+    )
+    .err()
+    .map(|e| e.0)
+    .unwrap_or_default();
+    assert!(
+        e.contains("--shared-key") && !e.contains("s3cr3t-not-a-path"),
         "{e}"
     );
     let _ = std::fs::remove_dir_all(dir);
