@@ -7,27 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, web};
 use twilio_webhook::{Duplicates, MemoryStore, ReplayGuard};
 use twilio_webhook_actix::TwilioWebhook;
 use twilio_webhook_http_suite as suite;
 
-struct Stop(
-    actix_web::dev::ServerHandle,
-    Option<std::thread::JoinHandle<()>>,
-);
-
-impl Drop for Stop {
-    fn drop(&mut self) {
-        let handle = self.0.clone();
-        let _ =
-            std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(true)))
-                .join();
-        if let Some(thread) = self.1.take() {
-            let _ = thread.join();
-        }
-    }
-}
+#[macro_use]
+mod support;
 
 #[test]
 fn the_extractor_in_answer_mode_never_lets_a_duplicate_through_after_the_lease() {
@@ -40,35 +26,20 @@ fn the_extractor_in_answer_mode_never_lets_a_duplicate_through_after_the_lease()
         })
         .lease(Duration::from_millis(300));
     let verifier = suite::CONFIGS[0].verifier().replay_guard(guard);
-    let port = suite::free_port();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let server = HttpServer::new(move || {
-                let seen = Arc::clone(&seen);
-                App::new().app_data(verifier.clone()).route(
-                    "/sms",
-                    web::post().to(
-                        move |TwilioWebhook(web::Form(p), _): TwilioWebhook<
-                            web::Form<Vec<(String, String)>>,
-                        >| {
-                            seen.fetch_add(1, Ordering::SeqCst);
-                            async move { format!("{} parameters", p.len()) }
-                        },
-                    ),
-                )
-            })
-            .workers(1)
-            .bind(("127.0.0.1", port))
-            .expect("bind")
-            .run();
-            tx.send(server.handle()).expect("handle");
-            server.await.expect("serve");
-        });
+    let server = serve_app!(move || {
+        let seen = Arc::clone(&seen);
+        App::new().app_data(verifier.clone()).route(
+            "/sms",
+            web::post().to(
+                move |TwilioWebhook(web::Form(p), _): TwilioWebhook<
+                    web::Form<Vec<(String, String)>>,
+                >| {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    async move { format!("{} parameters", p.len()) }
+                },
+            ),
+        )
     });
-    let handle = rx.recv().expect("server started");
-    suite::wait_for(port);
-    let server = suite::Server::new(port, Box::new(Stop(handle, Some(thread))));
     let request = suite::signed_sms(&server, 1);
     assert_eq!(
         suite::send(server.port, &request).expect("first").status,

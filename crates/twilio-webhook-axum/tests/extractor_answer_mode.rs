@@ -3,7 +3,6 @@
 //! refused at once, and still refused after the in-flight lease would have lapsed: an unfinished
 //! delivery would let its lease lapse and the duplicate reach the handler again.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -14,43 +13,8 @@ use twilio_webhook::{Duplicates, MemoryStore, ReplayGuard};
 use twilio_webhook_axum::TwilioWebhook;
 use twilio_webhook_http_suite as suite;
 
-struct Stop(
-    Option<tokio::sync::oneshot::Sender<()>>,
-    Option<std::thread::JoinHandle<()>>,
-);
-
-impl Drop for Stop {
-    fn drop(&mut self) {
-        if let Some(tx) = self.0.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.1.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn serve(app: Router) -> suite::Server {
-    let port = suite::free_port();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-                .await
-                .expect("bind");
-            let service = app.into_make_service_with_connect_info::<SocketAddr>();
-            axum::serve(listener, service)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await
-                .expect("serve");
-        });
-    });
-    suite::wait_for(port);
-    suite::Server::new(port, Box::new(Stop(Some(tx), Some(thread))))
-}
+mod support;
+use support::serve;
 
 #[test]
 fn the_extractor_in_answer_mode_never_lets_a_duplicate_through_after_the_lease() {
