@@ -20,9 +20,9 @@ const MAX_IDLE: usize = 256;
 /// How long an idle connection is kept for reuse.
 const IDLE_FOR: Duration = Duration::from_secs(90);
 
-/// Where the upstream is: `--upstream`, parsed once.
+/// Where the upstream is: `--upstream`, parsed once ([`Target::parse`]).
 #[derive(Debug, Clone)]
-pub(crate) struct Target {
+pub struct Target {
     /// What to connect to: `host:port` (a name is resolved at each new connection).
     connect: String,
     /// The `Host` header for a request that came without one.
@@ -33,7 +33,7 @@ pub(crate) struct Target {
 
 impl Target {
     /// `http://host[:port][/prefix]`: anything else is refused with the reason.
-    pub(crate) fn parse(url: &str) -> Result<Self, String> {
+    pub fn parse(url: &str) -> Result<Self, String> {
         let uri: Uri = url
             .parse()
             .map_err(|e| format!("--upstream is not a URL ({e})"))?;
