@@ -311,7 +311,12 @@ impl Conn<'_> {
         let worker = self.worker;
         let config = &*worker.config;
         let verifier = &config.verifier;
-        let Some(target) = worker.upstream.target().request_target(&head.target) else {
+        if worker
+            .upstream
+            .target()
+            .write_request(head, body, &mut self.out)
+            .is_none()
+        {
             return self
                 .fail(
                     head,
@@ -322,17 +327,7 @@ impl Conn<'_> {
                     next,
                 )
                 .await;
-        };
-        worker.upstream.add_host(&mut head.headers);
-        self.out.clear();
-        h1::write_request_head(
-            &mut self.out,
-            &head.method,
-            &target,
-            &head.headers,
-            body.len(),
-        );
-        self.out.extend_from_slice(body);
+        }
         let start = Instant::now();
         let answer = tokio::time::timeout(
             config.upstream_timeout,
@@ -422,20 +417,10 @@ impl Conn<'_> {
         } else {
             worker.metrics.passed_through();
         }
-        // The answer goes on with its length when it has one, else chunked (to HTTP/1.0, until
-        // the connection closes).
-        let framing = match answer.framing {
-            Framing::Length(n) => Framing::Length(n),
-            _ if head.http10 => Framing::UntilClose,
-            _ => Framing::Chunked,
-        };
-        let next = if framing == Framing::UntilClose {
-            Next::Close
-        } else {
-            next
-        };
+        let (framing, shown, keep_alive) =
+            relay_framing(&answer, head.http10, matches!(next, Next::KeepAlive));
+        let next = if keep_alive { next } else { Next::Close };
         self.out.clear();
-        let shown = (!answer.bodiless).then_some(framing);
         h1::write_response_head(
             &mut self.out,
             head.http10,
@@ -469,15 +454,7 @@ impl Conn<'_> {
             let more = if framing == Framing::Chunked {
                 data.clear();
                 let more = reader.read(upstream, &mut data).await?;
-                if !data.is_empty() {
-                    self.out
-                        .extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
-                    self.out.extend_from_slice(&data);
-                    self.out.extend_from_slice(b"\r\n");
-                }
-                if !more {
-                    self.out.extend_from_slice(b"0\r\n\r\n");
-                }
+                h1::write_chunk(&mut self.out, &data, !more);
                 more
             } else {
                 reader.read(upstream, &mut self.out).await?
@@ -490,6 +467,24 @@ impl Conn<'_> {
             }
         }
     }
+}
+
+/// How an answer from the upstream goes on to the client: the framing it is relayed with (its length
+/// when it has one, else chunked; to HTTP/1.0, until the connection closes), the framing its head
+/// shows (`None` for an answer without a body, whose own `Content-Length` is relayed for `HEAD`),
+/// and whether the client's connection can go on (`keep_alive`: it could until this answer).
+pub(crate) fn relay_framing(
+    answer: &h1::ResponseHead,
+    http10: bool,
+    keep_alive: bool,
+) -> (Framing, Option<Framing>, bool) {
+    let framing = match answer.framing {
+        Framing::Length(n) => Framing::Length(n),
+        _ if http10 => Framing::UntilClose,
+        _ => Framing::Chunked,
+    };
+    let shown = (!answer.bodiless).then_some(framing);
+    (framing, shown, keep_alive && framing != Framing::UntilClose)
 }
 
 /// What the guard allows: every method but `CONNECT` and `TRACE`.

@@ -419,7 +419,7 @@ mod write;
 
 pub(crate) use chunked::{Chunked, Step};
 pub(crate) use scan::HeadScan;
-pub(crate) use write::{write_request_head, write_response_head};
+pub(crate) use write::{write_chunk, write_request_head, write_response_head};
 
 #[cfg(test)]
 #[path = "h1_tests.rs"]

@@ -76,6 +76,19 @@ pub(crate) fn write_request_head(
     out.extend_from_slice(b"\r\n");
 }
 
+/// Writes `data` as one chunk of a chunked body (nothing when it is empty), then, when `last`, the
+/// last chunk, with no trailers.
+pub(crate) fn write_chunk(out: &mut Vec<u8>, data: &[u8], last: bool) {
+    if !data.is_empty() {
+        let _ = write!(Writer(out), "{:x}\r\n", data.len());
+        out.extend_from_slice(data);
+        out.extend_from_slice(b"\r\n");
+    }
+    if last {
+        out.extend_from_slice(b"0\r\n\r\n");
+    }
+}
+
 /// Methods whose requests announce a length even when empty (as hyper does).
 fn method_expects_body(method: &Method) -> bool {
     !matches!(

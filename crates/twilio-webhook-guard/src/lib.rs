@@ -5,7 +5,8 @@
 //! or a refusal, and forwards (`upstream`).
 //!
 //! The `twilio-webhook` command (crate `twilio-webhook-cli`) reads the flags, the environment and a
-//! TOML file into a [`Config`], sets up the log, and calls [`run`].
+//! TOML file into a [`Config`], sets up the log, and calls [`run`]. The [`fuzz`] module exposes the
+//! HTTP/1.1 pieces to the workspace's fuzz targets; it is not a stable API.
 
 #![forbid(unsafe_code)]
 #![warn(
@@ -18,6 +19,7 @@
 
 mod config;
 mod conn;
+pub mod fuzz;
 mod h1;
 mod metrics;
 mod proxy;

@@ -7,12 +7,12 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use http::header::{HOST, HeaderMap, HeaderValue};
+use http::header::{HOST, HeaderValue};
 use http::{Method, Uri};
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 
-use super::h1::{self, ResponseHead};
+use super::h1::{self, RequestHead, ResponseHead};
 use super::wire::Wire;
 
 /// Idle connections a worker keeps at most; one more is closed.
@@ -81,6 +81,26 @@ impl Target {
         }
         Some(Cow::Owned(format!("{}{origin}", self.prefix)))
     }
+
+    /// Writes into `out` (emptied first) the request that goes upstream for `head` and its `body`:
+    /// its [`request_target`](Self::request_target), a `Host` for a request that came without one,
+    /// the headers, the body's length, then the body. `None` (and nothing written) for a target that
+    /// has no origin form.
+    pub(crate) fn write_request(
+        &self,
+        head: &mut RequestHead,
+        body: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Option<()> {
+        let target = self.request_target(&head.target)?;
+        if !head.headers.contains_key(HOST) {
+            head.headers.insert(HOST, self.host.clone());
+        }
+        out.clear();
+        h1::write_request_head(out, &head.method, &target, &head.headers, body.len());
+        out.extend_from_slice(body);
+        Some(())
+    }
 }
 
 /// Why a request did not get the upstream's answer.
@@ -118,13 +138,6 @@ impl Upstream {
     /// The upstream's place.
     pub(crate) fn target(&self) -> &Target {
         &self.target
-    }
-
-    /// The `Host` header for a request that came without one.
-    pub(crate) fn add_host(&self, headers: &mut HeaderMap) {
-        if !headers.contains_key(HOST) {
-            headers.insert(HOST, self.target.host.clone());
-        }
     }
 
     /// Sends `request` (a whole request, head and body) on an idle connection or a new one, and reads
