@@ -31,7 +31,7 @@ use twilio_webhook::{
 use super::config::Config;
 use super::h1::{self, Framing, RequestHead};
 use super::metrics::WorkerMetrics;
-use super::proxy::{VERIFIED, strip_client_headers};
+use super::proxy::{VERIFIED, fits_when_forwarded, strip_client_headers};
 use super::upstream::Upstream;
 use super::wire::{self, Body, Wire};
 
@@ -159,6 +159,16 @@ impl Conn<'_> {
         }
         // What is decided and verified is what the upstream will see.
         strip_client_headers(&mut head.headers);
+        if !fits_when_forwarded(&head.headers) {
+            return self
+                .refuse_request(
+                    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    "head_too_large",
+                    b"",
+                    head.http10,
+                )
+                .await;
+        }
         let decision = match config.paths.decide(&head.target) {
             Ok(decision) => decision,
             Err(e) => {

@@ -10,7 +10,7 @@ use http::Method;
 
 use crate::conn::relay_framing;
 use crate::h1::{self, Chunked, Framing, HeadScan, RequestHead, Step};
-use crate::proxy::strip_client_headers;
+use crate::proxy::{fits_when_forwarded, strip_client_headers};
 use crate::upstream::Target;
 
 /// Where `data` is cut into pieces as it arrives: at every `step` bytes (at least 1).
@@ -196,6 +196,9 @@ pub fn forward(data: &[u8], prefixed: bool) {
     };
     // As the guard does before deciding and verifying.
     strip_client_headers(&mut head.headers);
+    if !fits_when_forwarded(&head.headers) {
+        return;
+    }
     let url = if prefixed {
         "http://127.0.0.1:9/base"
     } else {

@@ -24,8 +24,8 @@ use http::header::{
 };
 use http::{Method, StatusCode};
 
-/// The most header fields in a head.
-const MAX_HEADERS: usize = 100;
+/// The most header fields in a head (as hyper's default).
+pub(crate) const MAX_HEADERS: usize = 100;
 /// The longest head, in bytes.
 pub(crate) const MAX_HEAD: usize = 64 * 1024;
 

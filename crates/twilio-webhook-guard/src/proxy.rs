@@ -30,6 +30,19 @@ pub(crate) fn strip_client_headers(headers: &mut HeaderMap) {
     }
 }
 
+/// How many fields the guard may add to a request it forwards: `Host` (the verified authority, or
+/// the upstream's for an HTTP/1.0 request without one), `Content-Length` and
+/// `X-Twilio-Webhook-Verified`.
+const ADDED_FIELDS: usize = 3;
+
+/// Whether a request with these headers (already [stripped](strip_client_headers)) is forwarded
+/// within the field limit that the guard and hyper read a request with ([`h1::MAX_HEADERS`]), with
+/// the fields the guard adds: else an upstream could not read the request verified (a parser that
+/// drops the fields past its limit, rather than refusing, would lose the guard's own).
+pub(crate) fn fits_when_forwarded(headers: &HeaderMap) -> bool {
+    headers.len() + ADDED_FIELDS <= h1::MAX_HEADERS
+}
+
 /// Whether a header name reads as the verified header once a server folds it: letters and digits
 /// case-insensitively, and every other character alike (CGI and WSGI map `-` to `_`, PHP maps `.`
 /// and ` ` to `_` too: `X.Twilio.Webhook.Verified` is `$_SERVER['HTTP_X_TWILIO_WEBHOOK_VERIFIED']`).
