@@ -287,3 +287,56 @@ fn a_request_keeps_room_for_the_fields_the_guard_adds() {
     assert!(answer.contains("x-f95"), "{answer}");
     assert_eq!(echo.hits(), 1);
 }
+
+/// Found by the `guard_answer` fuzz target: an answer with as many fields as the guard reads (100)
+/// was relayed with the fields the guard adds (`Date`, its framing, `Connection`), past the limit
+/// the guard itself and hyper read a head with, so a client could not read it. Now an answer
+/// without room for them is refused (502, logged) and one with 97 fields is relayed whole.
+#[test]
+fn an_answer_keeps_room_for_the_fields_the_guard_adds() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut seen = Vec::new();
+            let mut piece = [0u8; 4096];
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut piece) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&piece[..n]),
+                }
+            }
+            // `/many`: 99 fields and `Content-Length`; else 96 and `Content-Length`.
+            let n = if seen.starts_with(b"GET /open/many ") {
+                99
+            } else {
+                96
+            };
+            let fields: String = (0..n).map(|i| format!("X-F{i}: {i}\r\n")).collect();
+            let answer = format!("HTTP/1.1 200 OK\r\n{fields}Content-Length: 2\r\n\r\nok");
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    let guard = Guard::start(&format!("http://127.0.0.1:{port}"), &["--pass", "/open"]);
+    let ask = |path: &str| {
+        let head = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        send_raw(guard.port, &head, Vec::new())
+    };
+    let answer = ask("/open/many");
+    assert!(answer.starts_with("HTTP/1.1 502 "), "{answer}");
+    let answer = ask("/open/some");
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    assert!(
+        answer.contains("X-F95: 95\r\n") && answer.ends_with("\r\n\r\nok"),
+        "{answer}"
+    );
+    let fields = answer
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or("")
+        .lines()
+        .count()
+        - 1;
+    assert!(fields <= 100, "{fields} fields relayed");
+}

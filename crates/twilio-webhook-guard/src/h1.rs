@@ -26,6 +26,9 @@ use http::{Method, StatusCode};
 
 /// The most header fields in a head (as hyper's default).
 pub(crate) const MAX_HEADERS: usize = 100;
+/// How many fields the guard may add to an answer it relays: `Date`, its framing
+/// (`Content-Length` or `Transfer-Encoding`) and `Connection`.
+const ANSWER_ADDED_FIELDS: usize = 3;
 /// The longest head, in bytes.
 pub(crate) const MAX_HEAD: usize = 64 * 1024;
 
@@ -301,6 +304,11 @@ pub(crate) fn parse_response(
         Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => return Ok(None),
         _ => return Err("a malformed answer"),
     };
+    // Room for the fields the guard adds (`Date`, its framing, `Connection`): what it relays must
+    // fit the limit it and hyper read a head with.
+    if res.headers.len() + ANSWER_ADDED_FIELDS > MAX_HEADERS {
+        return Err("an answer with more header fields than can be relayed");
+    }
     let status = res
         .code
         .and_then(|c| StatusCode::from_u16(c).ok())
