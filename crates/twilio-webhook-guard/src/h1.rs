@@ -304,11 +304,6 @@ pub(crate) fn parse_response(
         Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => return Ok(None),
         _ => return Err("a malformed answer"),
     };
-    // Room for the fields the guard adds (`Date`, its framing, `Connection`): what it relays must
-    // fit the limit it and hyper read a head with.
-    if res.headers.len() + ANSWER_ADDED_FIELDS > MAX_HEADERS {
-        return Err("an answer with more header fields than can be relayed");
-    }
     let status = res
         .code
         .and_then(|c| StatusCode::from_u16(c).ok())
@@ -372,6 +367,14 @@ pub(crate) fn parse_response(
         has_date,
     };
     Ok(Some((head, len)))
+}
+
+/// Whether an answer whose relayed header `lines` are these ([`parse_response`]'s) is relayed within
+/// the field limit that the guard and hyper read a head with ([`MAX_HEADERS`]), with the fields the
+/// guard adds: else a client could not read it.
+pub(crate) fn fits_when_relayed(lines: &[u8]) -> bool {
+    let relayed = lines.iter().filter(|&&b| b == b'\n').count();
+    relayed + ANSWER_ADDED_FIELDS <= MAX_HEADERS
 }
 
 /// The hop-by-hop header names (RFC 9110 §7.6.1, and `Keep-Alive`, `Proxy-Authenticate`,

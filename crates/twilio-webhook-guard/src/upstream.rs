@@ -176,6 +176,11 @@ impl Upstream {
                         }
                         continue;
                     }
+                    if !h1::fits_when_relayed(lines) {
+                        return Err(Failure::Exchange(invalid(
+                            "an answer with more header fields than can be relayed",
+                        )));
+                    }
                     return Ok((head, wire));
                 }
                 Ok(None) => {}
