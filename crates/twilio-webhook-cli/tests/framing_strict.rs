@@ -260,3 +260,83 @@ fn a_204_or_304_with_a_length_is_relayed_without_one() {
         "bytes after the answers"
     );
 }
+
+/// Found by the `guard_forward` fuzz target: a request with as many fields as the guard reads (100)
+/// was forwarded with the fields the guard adds (`Content-Length`, `Host`, the verified header), past
+/// the limit the guard itself and hyper apply, so the upstream could not read the request verified.
+/// Now the guard keeps room for its own three: a request with more than 97 fields is refused (431)
+/// before anything is decided, and one with 97 reaches the upstream whole.
+#[test]
+fn a_request_keeps_room_for_the_fields_the_guard_adds() {
+    let echo = Echo::start();
+    let guard = Guard::start(&echo.url(), &["--pass", "/open"]);
+    let fields = |n: usize| -> String { (0..n).map(|i| format!("X-F{i}: {i}\r\n")).collect() };
+    // `Host` and 99 more: 100, within the parser's limit; forwarded with `Content-Length`, 101.
+    let head = format!("POST /open HTTP/1.1\r\nHost: x\r\n{}\r\n", fields(99));
+    let answer = send_raw(guard.port, &head, Vec::new());
+    assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
+    assert!(
+        answer.contains("head_too_large"),
+        "the guard's own refusal: {answer}"
+    );
+    assert_eq!(echo.hits(), 0, "nothing reached the upstream");
+    // `Host` and 96 more: 97, forwarded with `Content-Length`, every field read by the upstream.
+    let head = format!("POST /open HTTP/1.1\r\nHost: x\r\n{}\r\n", fields(96));
+    let answer = send_raw(guard.port, &head, Vec::new());
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    assert!(answer.contains("x-f95"), "{answer}");
+    assert_eq!(echo.hits(), 1);
+}
+
+/// Found by the `guard_answer` fuzz target: an answer with as many fields as the guard reads (100)
+/// was relayed with the fields the guard adds (`Date`, its framing, `Connection`), past the limit
+/// the guard itself and hyper read a head with, so a client could not read it. Now an answer
+/// without room for them is refused (502, logged) and one with 97 fields is relayed whole.
+#[test]
+fn an_answer_keeps_room_for_the_fields_the_guard_adds() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut seen = Vec::new();
+            let mut piece = [0u8; 4096];
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut piece) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&piece[..n]),
+                }
+            }
+            // `/many`: 99 fields and `Content-Length`; else 96 and `Content-Length`.
+            let n = if seen.starts_with(b"GET /open/many ") {
+                99
+            } else {
+                96
+            };
+            let fields: String = (0..n).map(|i| format!("X-F{i}: {i}\r\n")).collect();
+            let answer = format!("HTTP/1.1 200 OK\r\n{fields}Content-Length: 2\r\n\r\nok");
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    let guard = Guard::start(&format!("http://127.0.0.1:{port}"), &["--pass", "/open"]);
+    let ask = |path: &str| {
+        let head = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        send_raw(guard.port, &head, Vec::new())
+    };
+    let answer = ask("/open/many");
+    assert!(answer.starts_with("HTTP/1.1 502 "), "{answer}");
+    let answer = ask("/open/some");
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    assert!(
+        answer.contains("X-F95: 95\r\n") && answer.ends_with("\r\n\r\nok"),
+        "{answer}"
+    );
+    let fields = answer
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or("")
+        .lines()
+        .count()
+        - 1;
+    assert!(fields <= 100, "{fields} fields relayed");
+}

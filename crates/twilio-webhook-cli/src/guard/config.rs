@@ -10,7 +10,8 @@ use twilio_webhook::{
     Duplicates, PathRules, PublicUrl, RedisTls, RequestValidator, WebhookVerifier,
 };
 
-use super::upstream::Target;
+use twilio_webhook_guard::{Config, Target};
+
 use crate::UsageError;
 use crate::args::GuardArgs;
 
@@ -42,36 +43,6 @@ struct File {
     /// Allowed, with a warning: a secret in a configuration file is easy to leak.
     auth_token: Option<String>,
     shared_key: Option<Vec<String>>,
-}
-
-/// Everything the guard runs with.
-pub(crate) struct Config {
-    pub(crate) listen: SocketAddr,
-    /// The app to protect (`--upstream`).
-    pub(crate) upstream: Target,
-    /// `--upstream` as given, for the log.
-    pub(crate) upstream_url: String,
-    pub(crate) admin_listen: Option<SocketAddr>,
-    pub(crate) client_timeout: Duration,
-    /// How long one write to a client may wait for it to read (`--send-timeout`, nginx's
-    /// `send_timeout`): then the connection closes.
-    pub(crate) send_timeout: Duration,
-    pub(crate) upstream_timeout: Duration,
-    pub(crate) replay: Option<String>,
-    /// What a duplicate gets (`--replay-duplicates`), with the wait set to the upstream time-out.
-    pub(crate) duplicates: Duplicates,
-    /// TLS material for a `rediss://` store (`--redis-ca`, `--redis-client-cert`/`-key`), if any.
-    pub(crate) redis_tls: Option<RedisTls>,
-    pub(crate) log_json: bool,
-    /// The most client connections open at once.
-    pub(crate) max_connections: usize,
-    /// Worker threads (`--workers`, default one per core).
-    pub(crate) workers: usize,
-    /// Which paths are verified (`--pass`, `--require`): the core's rule.
-    pub(crate) paths: PathRules,
-    pub(crate) verifier: WebhookVerifier,
-    /// What was worth a warning while reading the configuration.
-    pub(crate) warnings: Vec<String>,
 }
 
 /// The TLS material the flags name, read now (a file that cannot be read is a usage error naming the
@@ -119,15 +90,6 @@ fn redis_tls(
         }
     }
     Ok(Some(tls))
-}
-
-/// A `--replay` store that cannot be used, as a usage error naming the flag. The core's text never
-/// holds the setting's value (its password).
-pub(crate) fn replay_error(text: &str) -> UsageError {
-    UsageError(format!(
-        "--replay (TWILIO_REPLAY): {}",
-        text.replace("TWILIO_REPLAY must", "it must")
-    ))
 }
 
 /// `1048576`, `512KiB`, `1MiB`, `2MB`.
@@ -193,21 +155,6 @@ fn read_secret(path: &Path, flag: &str) -> Result<String, UsageError> {
 
 pub(crate) fn load(args: &GuardArgs) -> Result<Config, UsageError> {
     load_with(args, |name| std::env::var(name).ok())
-}
-
-/// A URL as it may be logged: its userinfo (`user:password@`) replaced, so no password reaches a log.
-pub(crate) fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest.get(..authority_end).and_then(|a| a.rfind('@')) {
-        Some(at) => format!(
-            "{scheme}://REDACTED@{}",
-            rest.get(at + 1..).unwrap_or_default()
-        ),
-        None => url.to_string(),
-    }
 }
 
 /// A TOML error as it may be shown: where it is and what kind, never the text of the file (a line

@@ -1,27 +1,13 @@
-//! `twilio-webhook guard`: a validating reverse proxy. Only requests verified as Twilio's reach the
-//! upstream. Every decision about a request is the core's (`WebhookVerifier`, `PathRules`, the
-//! public-URL policy), as in the axum and actix crates; the guard speaks HTTP/1.1 itself (`h1`, `wire`,
-//! `conn`), with one framing or a refusal, and forwards (`upstream`).
+//! `twilio-webhook guard`: a validating reverse proxy, the `twilio-webhook-guard` crate. This command
+//! reads its settings (`config`: flags, environment, TOML file), sets up the log and runs it.
 
 mod config;
-mod conn;
-mod h1;
-mod metrics;
-mod proxy;
-mod server;
-mod upstream;
-mod wire;
-
-use std::sync::Arc;
-use std::time::Duration;
-
-use twilio_webhook::{RedisStore, ReplayGuard};
 
 use crate::args::GuardArgs;
 use crate::{Outcome, UsageError};
 
 pub(crate) fn run(args: &GuardArgs) -> Result<Outcome, UsageError> {
-    let mut config = config::load(args)?;
+    let config = config::load(args)?;
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
         .with_writer(std::io::stderr)
@@ -34,111 +20,6 @@ pub(crate) fn run(args: &GuardArgs) -> Result<Outcome, UsageError> {
     for warning in &config.warnings {
         tracing::warn!(target: "twilio_webhook::guard", "{warning}");
     }
-    // Worker 0 runs on this thread, with the accept loop, the admin listener, the replay store's
-    // connection and the signal handlers; the others each on a thread of their own.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| UsageError(format!("cannot start the runtime: {e}")))?;
-    runtime.block_on(async move {
-        let replay = match (&config.redis_tls, config.replay.as_deref()) {
-            (Some(tls), Some(url)) => {
-                let store = RedisStore::connect_with(url.trim(), tls)
-                    .await
-                    .map_err(|e| config::replay_error(&e.to_string()))?;
-                Some(ReplayGuard::new(store))
-            }
-            _ => ReplayGuard::from_setting(config.replay.as_deref())
-                .await
-                .map_err(|e| config::replay_error(&e))?,
-        };
-        if let Some(guard) = replay {
-            let guard = guard.duplicates(config.duplicates);
-            config.verifier = config.verifier.clone().replay_guard(guard);
-        }
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .map_err(|e| UsageError(format!("cannot listen on {}: {e}", config.listen)))?;
-        let admin = match config.admin_listen {
-            Some(addr) => Some(
-                tokio::net::TcpListener::bind(addr)
-                    .await
-                    .map_err(|e| UsageError(format!("cannot listen on {addr}: {e}")))?,
-            ),
-            None => None,
-        };
-        tracing::info!(
-            target: "twilio_webhook::guard",
-            listen = %config.listen,
-            upstream = %config::redact(&config.upstream_url),
-            replay = %config::redact(config.replay.as_deref().unwrap_or("off")),
-            duplicates = ?config.duplicates,
-            paths = ?config.paths,
-            max_connections = config.max_connections,
-            workers = config.workers,
-            admin = ?config.admin_listen,
-            "guarding"
-        );
-        let config = Arc::new(config);
-        let metrics = Arc::new(metrics::Metrics::default());
-        if let Some(admin) = admin {
-            tokio::spawn(server::admin_server(admin, Arc::clone(&metrics)));
-        }
-        let grace = Duration::from_secs(30);
-        let (first, first_inbox) = tokio::sync::mpsc::unbounded_channel();
-        let mut inboxes = vec![first];
-        let mut threads = Vec::new();
-        for n in 1..config.workers {
-            let (inbox, rx) = tokio::sync::mpsc::unbounded_channel();
-            inboxes.push(inbox);
-            let (config, metrics) = (Arc::clone(&config), Arc::clone(&metrics));
-            let thread = std::thread::Builder::new()
-                .name(format!("guard-worker-{n}"))
-                .spawn(move || {
-                    match tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                    {
-                        Ok(runtime) => runtime.block_on(server::work(config, metrics, rx, grace)),
-                        Err(e) => {
-                            tracing::error!(target: "twilio_webhook::guard", error = %e, "a worker cannot start its runtime")
-                        }
-                    }
-                })
-                .map_err(|e| UsageError(format!("cannot start a worker thread: {e}")))?;
-            threads.push(thread);
-        }
-        let accepting = server::accept(listener, inboxes, config.max_connections, shutdown_signal());
-        let working = server::work(Arc::clone(&config), metrics, first_inbox, grace);
-        tokio::join!(accepting, working);
-        for thread in threads {
-            let _ = thread.join();
-        }
-        Ok::<(), UsageError>(())
-    })?;
+    twilio_webhook_guard::run(config).map_err(|e| UsageError(e.to_string()))?;
     Ok(Outcome::Success)
-}
-
-/// SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
+use twilio_webhook_guard::redact;
 
 fn no_env(_: &str) -> Option<String> {
     None

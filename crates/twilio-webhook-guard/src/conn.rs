@@ -1,0 +1,508 @@
+//! One client connection: its requests one after another (keep-alive), each decided, read, verified
+//! and forwarded, and the upstream's answer relayed.
+//!
+//! Every decision about a request is the core's: which path it was sent to and whether a rule exempts
+//! it (`PathRules`), whether its body is read and how much of it (`reads_body`,
+//! `check_declared_length`, `limit`), against which URL it is verified and whether it passes
+//! (`verify_async`), whether a delivery releases its replay key or keeps its answer (`delivered`,
+//! `keeps_answer`), and which `Host` the upstream sees (the authority of the public URL that verified
+//! the request, `VerifiedRequest::authority`, or for a passed request `PublicUrl::passed_host`). This
+//! file reads and writes HTTP/1.1 (`h1`) and forwards; what it refuses itself, before the core is
+//! asked, is only what a proxy must not forward whatever the route: `CONNECT` and `TRACE`, and a
+//! body on a passed request whose method has none (an app that leaves it unread would take it for
+//! the next request). Every write to the client is bounded by the send time-out (`answer`).
+
+mod answer;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::header::{HOST, HeaderValue};
+use http::{Method, StatusCode};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::timeout_at;
+use twilio_webhook::{
+    Incoming, PassedHost, PathDecision, Refusal, StoredAnswer, VerifiedRequest, WebhookRejection,
+};
+
+use super::config::Config;
+use super::h1::{self, Framing, RequestHead};
+use super::metrics::WorkerMetrics;
+use super::proxy::{VERIFIED, fits_when_forwarded, strip_client_headers};
+use super::upstream::Upstream;
+use super::wire::{self, Body, Wire};
+
+/// What every connection of a worker shares.
+pub(crate) struct Worker {
+    pub(crate) config: Arc<Config>,
+    pub(crate) upstream: Upstream,
+    pub(crate) metrics: WorkerMetrics,
+}
+
+/// Whether the connection goes on after an exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    KeepAlive,
+    Close,
+}
+
+/// One connection's state between requests: its stream and buffers.
+struct Conn<'w> {
+    worker: &'w Worker,
+    client: Wire,
+    peer: SocketAddr,
+    /// What is written next: a request for the upstream, or an answer's head and as much of its
+    /// body as is at hand.
+    out: Vec<u8>,
+    /// The header lines of the answer being relayed.
+    lines: Vec<u8>,
+    /// The body of the request being handled.
+    body: Vec<u8>,
+    /// The request being answered is a `HEAD`: the guard's own answers end at their head.
+    head_only: bool,
+}
+
+/// Serves one connection until the client closes it, an exchange ends it, or `shutdown` changes
+/// while it is idle. A head that takes longer than the client time-out to arrive closes it.
+pub(crate) async fn serve(
+    worker: Arc<Worker>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut conn = Conn {
+        worker: &worker,
+        client: Wire::new(stream),
+        peer,
+        out: Vec::with_capacity(8 * 1024),
+        lines: Vec::with_capacity(1024),
+        body: Vec::new(),
+        head_only: false,
+    };
+    loop {
+        conn.head_only = false;
+        let head = match conn.read_head(&mut shutdown).await {
+            Ok(Some(head)) => head,
+            Ok(None) => return,
+            Err(h1::Bad(status, code)) => {
+                let text = format!("bad request: {code}\n");
+                let _ = conn.answer_text(status, &text, false, Next::Close).await;
+                return;
+            }
+        };
+        conn.head_only = head.method == Method::HEAD;
+        let stopping = *shutdown.borrow();
+        match conn.exchange(head, stopping).await {
+            Ok(Next::KeepAlive) if !stopping => {}
+            _ => return,
+        }
+        // An idle connection keeps no large request's buffers.
+        wire::shrink([&mut conn.body, &mut conn.out, &mut conn.lines]);
+    }
+}
+
+impl Conn<'_> {
+    /// The next request's head: `None` when the connection is to close without an answer (the client
+    /// closed it, was too slow to send a head, or the worker stops while it is idle).
+    async fn read_head(
+        &mut self,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<Option<RequestHead>, h1::Bad> {
+        let deadline = tokio::time::Instant::now() + self.worker.config.client_timeout;
+        loop {
+            if let Some(head) = self.client.request_head()? {
+                return Ok(Some(head));
+            }
+            let idle = self.client.buffered().is_empty();
+            if idle && *shutdown.borrow() {
+                return Ok(None);
+            }
+            let read = tokio::select! {
+                biased;
+                read = timeout_at(deadline, self.client.fill()) => read,
+                _ = shutdown.changed(), if idle => return Ok(None),
+            };
+            match read {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    /// One request, from its head to the end of its answer.
+    async fn exchange(&mut self, mut head: RequestHead, stopping: bool) -> io::Result<Next> {
+        let start = Instant::now();
+        let worker = self.worker;
+        let config = &*worker.config;
+        let metrics = &worker.metrics;
+        let keep_alive = head.keep_alive && !stopping;
+        // Never forwarded, on any route: a tunnel, or the request's headers echoed back.
+        if head.method == Method::CONNECT || head.method == Method::TRACE {
+            return self
+                .refuse_request(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    ALLOW,
+                    head.http10,
+                )
+                .await;
+        }
+        // The target must be a URI, as hyper required.
+        if head.target.parse::<http::Uri>().is_err() {
+            let text = "bad request: malformed_target\n";
+            return self
+                .answer_text(StatusCode::BAD_REQUEST, text, head.http10, Next::Close)
+                .await;
+        }
+        // What is decided and verified is what the upstream will see.
+        strip_client_headers(&mut head.headers);
+        if !fits_when_forwarded(&head.headers) {
+            return self
+                .refuse_request(
+                    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    "head_too_large",
+                    b"",
+                    head.http10,
+                )
+                .await;
+        }
+        let decision = match config.paths.decide(&head.target) {
+            Ok(decision) => decision,
+            Err(e) => {
+                let rejection = WebhookRejection::new(Refusal::BadTarget(e), Vec::new());
+                return self.refuse(&rejection, &head, Next::Close).await;
+            }
+        };
+        let verifier = &config.verifier;
+        let verifying = !matches!(decision, PathDecision::Pass);
+        if !verifying {
+            // A body where the method has none: an app that leaves it unread parses it as a second
+            // request (one that may carry a forged verified header).
+            if head.framing != Framing::Length(0) && !carries_body(&head.method) {
+                return self
+                    .refuse_request(
+                        StatusCode::BAD_REQUEST,
+                        "body_not_allowed",
+                        b"",
+                        head.http10,
+                    )
+                    .await;
+            }
+            match config.verifier.policy().passed_host(&head.headers) {
+                PassedHost::Authority(host) => {
+                    let Ok(host) = HeaderValue::from_str(host) else {
+                        return self.bad_host(head.http10).await;
+                    };
+                    head.headers.insert(HOST, host);
+                }
+                // HTTP/1.0 without one: the upstream's own (`Upstream::add_host`).
+                PassedHost::Missing => {}
+                _ => return self.bad_host(head.http10).await,
+            }
+        }
+        let incoming = Incoming::new(&head.method, &head.target, &head.headers)
+            .with_peer(Some(self.peer.ip()));
+        let reads_body = if verifying {
+            match verifier.reads_body(&incoming) {
+                Ok(reads) => reads,
+                Err(rejection) => return self.refuse(&rejection, &head, Next::Close).await,
+            }
+        } else {
+            true
+        };
+        let mut body = std::mem::take(&mut self.body);
+        body.clear();
+        let mut next = if keep_alive {
+            Next::KeepAlive
+        } else {
+            Next::Close
+        };
+        if reads_body {
+            if let Err(rejection) = verifier.check_declared_length(&head.headers) {
+                return self.refuse(&rejection, &head, Next::Close).await;
+            }
+            if let Err(refusal) = self.read_body(&head, start, &mut body).await? {
+                let rejection = WebhookRejection::new(refusal, Vec::new());
+                return self.refuse(&rejection, &head, Next::Close).await;
+            }
+        } else if head.framing != Framing::Length(0) {
+            // A body the core said not to read stays unread: the connection cannot go on.
+            next = Next::Close;
+        }
+        let verified = if verifying {
+            let verdict = verifier.verify_async(&incoming, &body).await;
+            metrics.verified_in(start.elapsed());
+            match verdict {
+                Ok(verified) => Some(verified),
+                Err(rejection) => return self.refuse(&rejection, &head, next).await,
+            }
+        } else {
+            None
+        };
+        if let Some(verified) = &verified {
+            // The upstream's virtual host is the one the signature was made for, never the client's.
+            let Ok(host) = HeaderValue::from_str(verified.authority()) else {
+                return self
+                    .fail(
+                        &head,
+                        Some(verified),
+                        StatusCode::BAD_REQUEST,
+                        "bad request: bad_host",
+                        "bad_host",
+                        Next::Close,
+                    )
+                    .await;
+            };
+            head.headers.insert(HOST, host);
+            if let Ok(name) = HeaderValue::from_str(verified.verified().secret().name()) {
+                head.headers.insert(VERIFIED, name);
+            }
+        }
+        let next = self
+            .forward(&mut head, &body, verified.as_ref(), next)
+            .await;
+        self.body = body;
+        next
+    }
+
+    /// Reads the request's body into `body`, up to the verifier's limit and within the client
+    /// time-out from `start`. `Ok(Err(refusal))` is a body refused; `Err` the go-ahead not written.
+    async fn read_body(
+        &mut self,
+        head: &RequestHead,
+        start: Instant,
+        body: &mut Vec<u8>,
+    ) -> io::Result<Result<(), Refusal>> {
+        let limit = self.worker.config.verifier.limit();
+        if head.framing == Framing::Length(0) {
+            return Ok(Ok(()));
+        }
+        if head.expects_continue && self.client.buffered().is_empty() {
+            let within = self.worker.config.send_timeout;
+            answer::send(
+                &mut self.client.stream,
+                b"HTTP/1.1 100 Continue\r\n\r\n",
+                within,
+            )
+            .await?;
+        }
+        let deadline = tokio::time::Instant::from_std(start + self.worker.config.client_timeout);
+        let mut reader = Body::request(head.framing, limit);
+        loop {
+            match timeout_at(deadline, reader.read(&mut self.client, body)).await {
+                Err(_) => return Ok(Err(Refusal::ClientTimeout)),
+                Ok(Ok(more)) => {
+                    if body.len() > limit {
+                        return Ok(Err(Refusal::BodyTooLarge { limit }));
+                    }
+                    if !more {
+                        return Ok(Ok(()));
+                    }
+                }
+                // Broken chunked coding, or a connection that ended before its body did (a client
+                // that half-closed still reads the answer), as the layer answered it before.
+                Ok(Err(_)) => return Ok(Err(Refusal::BodyUnreadable)),
+            }
+        }
+    }
+
+    /// Sends the request upstream and relays the answer; `verified` (for a verified request) is told
+    /// how the delivery went.
+    async fn forward(
+        &mut self,
+        head: &mut RequestHead,
+        body: &[u8],
+        verified: Option<&VerifiedRequest>,
+        next: Next,
+    ) -> io::Result<Next> {
+        let worker = self.worker;
+        let config = &*worker.config;
+        let verifier = &config.verifier;
+        if worker
+            .upstream
+            .target()
+            .write_request(head, body, &mut self.out)
+            .is_none()
+        {
+            return self
+                .fail(
+                    head,
+                    verified,
+                    StatusCode::BAD_REQUEST,
+                    "bad request target",
+                    "bad_request_target",
+                    next,
+                )
+                .await;
+        }
+        let start = Instant::now();
+        let answer = tokio::time::timeout(
+            config.upstream_timeout,
+            worker
+                .upstream
+                .exchange(&self.out, &head.method, &mut self.lines),
+        )
+        .await;
+        worker.metrics.upstream_in(start.elapsed());
+        let (answer, mut upstream) = match answer {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(e)) => {
+                tracing::warn!(target: "twilio_webhook::guard", error = %e, "upstream unavailable");
+                return self
+                    .fail(
+                        head,
+                        verified,
+                        StatusCode::BAD_GATEWAY,
+                        "upstream unavailable",
+                        "upstream_unavailable",
+                        next,
+                    )
+                    .await;
+            }
+            Err(_) => {
+                tracing::warn!(target: "twilio_webhook::guard", timeout = ?config.upstream_timeout, "upstream too slow");
+                return self
+                    .fail(
+                        head,
+                        verified,
+                        StatusCode::GATEWAY_TIMEOUT,
+                        "upstream timed out",
+                        "upstream_timeout",
+                        next,
+                    )
+                    .await;
+            }
+        };
+        let mut reader = Body::new(answer.framing);
+        if let Some(verified) = verified {
+            let length = match answer.framing {
+                Framing::Length(n) => Some(n),
+                _ => None,
+            };
+            if verifier.keeps_answer(answer.status, length) {
+                // Answer mode: the whole answer, kept for the request's duplicates, then relayed.
+                let mut kept = Vec::new();
+                while reader
+                    .read(&mut upstream, &mut kept)
+                    .await
+                    .unwrap_or_else(|_| {
+                        kept.clear();
+                        false
+                    })
+                {}
+                if !reader.is_done() {
+                    verifier.delivered(verified, StatusCode::BAD_GATEWAY).await;
+                    let text = "the app's response failed half-way\n";
+                    return self
+                        .answer_text(StatusCode::BAD_GATEWAY, text, head.http10, Next::Close)
+                        .await;
+                }
+                let headers = h1::fields(&self.lines);
+                let stored = StoredAnswer::new(answer.status.as_u16(), headers, kept);
+                verifier.delivered_answer(verified, &stored).await;
+                if answer.keep_alive {
+                    worker.upstream.put(upstream);
+                }
+                worker.metrics.forwarded();
+                let lines = std::mem::take(&mut self.lines);
+                let next = self
+                    .answer(
+                        answer.status,
+                        (&lines, answer.has_date),
+                        stored.body(),
+                        head.http10,
+                        next,
+                    )
+                    .await;
+                self.lines = lines;
+                return next;
+            }
+            verifier.delivered(verified, answer.status).await;
+        }
+        if verified.is_some() {
+            worker.metrics.forwarded();
+        } else {
+            worker.metrics.passed_through();
+        }
+        let (framing, shown, keep_alive) =
+            relay_framing(&answer, head.http10, matches!(next, Next::KeepAlive));
+        let next = if keep_alive { next } else { Next::Close };
+        self.out.clear();
+        h1::write_response_head(
+            &mut self.out,
+            head.http10,
+            answer.status,
+            (&self.lines, answer.has_date),
+            shown,
+            answer::connection(head.http10, next),
+        );
+        if answer.bodiless {
+            self.send_out().await?;
+        } else if let Err(e) = self.relay(&mut reader, &mut upstream, framing).await {
+            // Mid-answer: nothing can be said to the client any more but the end of the connection.
+            tracing::warn!(target: "twilio_webhook::guard", error = %e, "the upstream's answer broke off");
+            return Ok(Next::Close);
+        }
+        if answer.keep_alive && reader.is_done() {
+            worker.upstream.put(upstream);
+        }
+        Ok(next)
+    }
+
+    /// Relays the answer's body after the head in `out`, as it arrives, framed as `framing`.
+    async fn relay(
+        &mut self,
+        reader: &mut Body,
+        upstream: &mut Wire,
+        framing: Framing,
+    ) -> io::Result<()> {
+        let mut data = Vec::new();
+        loop {
+            let more = if framing == Framing::Chunked {
+                data.clear();
+                let more = reader.read(upstream, &mut data).await?;
+                h1::write_chunk(&mut self.out, &data, !more);
+                more
+            } else {
+                reader.read(upstream, &mut self.out).await?
+            };
+            // Bounded: a client that stops reading lets go of its place and of the upstream
+            // connection (dropped with the error) after the send time-out.
+            self.send_out().await?;
+            if !more {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// How an answer from the upstream goes on to the client: the framing it is relayed with (its length
+/// when it has one, else chunked; to HTTP/1.0, until the connection closes), the framing its head
+/// shows (`None` for an answer without a body, whose own `Content-Length` is relayed for `HEAD`),
+/// and whether the client's connection can go on (`keep_alive`: it could until this answer).
+pub(crate) fn relay_framing(
+    answer: &h1::ResponseHead,
+    http10: bool,
+    keep_alive: bool,
+) -> (Framing, Option<Framing>, bool) {
+    let framing = match answer.framing {
+        Framing::Length(n) => Framing::Length(n),
+        _ if http10 => Framing::UntilClose,
+        _ => Framing::Chunked,
+    };
+    let shown = (!answer.bodiless).then_some(framing);
+    (framing, shown, keep_alive && framing != Framing::UntilClose)
+}
+
+/// What the guard allows: every method but `CONNECT` and `TRACE`.
+const ALLOW: &[u8] = b"allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n";
+
+/// A method whose request may carry a body on a `--pass` route: `POST`, `PUT` and `PATCH`, spelled
+/// exactly. Any other (`GET`, `DELETE`, `Get`, `PROPFIND`, …) sent with one is not passed: an app that
+/// leaves an unexpected body unread (or upper-cases the method) parses it as a second request.
+fn carries_body(method: &Method) -> bool {
+    [Method::POST, Method::PUT, Method::PATCH].contains(method)
+}
