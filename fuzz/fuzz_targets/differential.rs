@@ -15,6 +15,8 @@ use twilio_webhook::{Rejection, RequestValidator, SignatureHeaders};
 
 #[path = "model/body_mode.rs"]
 mod body_mode;
+#[path = "model/fragment.rs"]
+mod fragment;
 
 const TOKEN: &str = "model-token";
 
@@ -67,9 +69,17 @@ fn model_candidates(
         (None, Some(d)) => out.push(base(Some(d))),
         (None, None) => {}
     }
-    // Spec §4.4: the fragment is never signed. Only `rest` can hold a '#' here.
+    // Spec §4.4: an empty or overrides-only fragment is cut. Only `rest` can hold a '#' here.
     if let Some(hash) = rest.find('#') {
-        out.extend(model_candidates(scheme, userinfo, host, port, &rest[..hash]));
+        if fragment::cuttable(&rest[hash + 1..]) {
+            out.extend(model_candidates(
+                scheme,
+                userinfo,
+                host,
+                port,
+                &rest[..hash],
+            ));
+        }
     }
     out
 }

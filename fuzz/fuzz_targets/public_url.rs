@@ -41,9 +41,19 @@ fuzz_target!(|input: Input<'_>| {
     put("upgrade", input.upgrade);
     put("connection", input.connection);
     put("content-length", input.content_length);
-    let Ok(policy) = PublicUrl::from_host().trust_proxy("10.0.0.0/8") else { return };
-    let peer = if input.from_proxy { "10.1.2.3" } else { "203.0.113.9" };
-    let method = if input.get { http::Method::GET } else { http::Method::POST };
+    let Ok(policy) = PublicUrl::from_host().trust_proxy("10.0.0.0/8") else {
+        return;
+    };
+    let peer = if input.from_proxy {
+        "10.1.2.3"
+    } else {
+        "203.0.113.9"
+    };
+    let method = if input.get {
+        http::Method::GET
+    } else {
+        http::Method::POST
+    };
     let request = Incoming {
         method: &method,
         target: input.target,
@@ -61,17 +71,33 @@ fuzz_target!(|input: Input<'_>| {
     let websocket = request.is_websocket_handshake();
     assert!(!websocket || input.get, "only a GET is a handshake");
     for url in &urls {
-        assert!(url.ends_with(&*target), "{url:?} lost the target {target:?}");
-        let schemes: &[&str] = if websocket { &["ws://", "wss://"] } else { &["http://", "https://"] };
+        assert!(
+            url.ends_with(&*target),
+            "{url:?} lost the target {target:?}"
+        );
+        let schemes: &[&str] = if websocket {
+            &["ws://", "wss://"]
+        } else {
+            &["http://", "https://"]
+        };
         assert!(schemes.iter().any(|s| url.starts_with(s)), "{url:?}");
     }
     if !input.from_proxy {
         // From an untrusted peer, the forwarded headers change nothing.
         let mut bare = headers.clone();
-        for name in ["forwarded", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-forwarded-prefix"] {
+        for name in [
+            "forwarded",
+            "x-forwarded-proto",
+            "x-forwarded-host",
+            "x-forwarded-port",
+            "x-forwarded-prefix",
+        ] {
             bare.remove(name);
         }
-        let without = policy.urls(&Incoming { headers: &bare, ..request });
+        let without = policy.urls(&Incoming {
+            headers: &bare,
+            ..request
+        });
         assert_eq!(urls, without);
     }
     if let Some(base) = input.base.and_then(|b| PublicUrl::base(b).ok()) {

@@ -1,6 +1,7 @@
 //! The URL candidate builder on arbitrary strings, against a model of spec §4 written from the spec:
 //! a signature over the URL as received, over the model's port variant, and over both without the
-//! fragment (§4.4), must each validate, and the verdict must name exactly the string that was signed.
+//! fragment when it is empty or made only of connection overrides (§4.4), must each validate (and with any
+//! other fragment, the URL without it must not), and the verdict must name exactly the string that was signed.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -8,6 +9,8 @@ use twilio_webhook::{Algorithm, Rejection, RequestValidator, SignatureHeaders, S
 
 #[path = "model/body_mode.rs"]
 mod body_mode;
+#[path = "model/fragment.rs"]
+mod fragment;
 
 /// The model's one port variant of `url`, if it has one.
 fn model_variant(url: &str) -> Option<String> {
@@ -54,16 +57,32 @@ fuzz_target!(|url: &str| {
     let params = [("A", "1")];
     let mut signed_urls = vec![url.to_string()];
     signed_urls.extend(model_variant(url));
+    let mut never = Vec::new();
     if let Some(hash) = url.find('#') {
         let cut = &url[..hash];
-        signed_urls.push(cut.to_string());
-        signed_urls.extend(model_variant(cut));
+        // Spec §4.4: only an empty or overrides-only fragment is cut; any other never is.
+        let target = if fragment::cuttable(&url[hash + 1..]) {
+            &mut signed_urls
+        } else {
+            &mut never
+        };
+        target.push(cut.to_string());
+        target.extend(model_variant(cut));
+    }
+    for signed in never.iter().filter(|n| !signed_urls.contains(n)) {
+        let sig = signer.sign_form(signed, params);
+        let verdict = validator.verify_form(url, params, SignatureHeaders::new(&sig));
+        assert!(verdict.is_err(), "received {url:?}, signed {signed:?}");
     }
     for signed in &signed_urls {
         let sig = signer.sign_form(signed, params);
         let verdict = validator.verify_form(url, params, SignatureHeaders::new(&sig));
         if body_mode::is_body_mode(url) {
-            assert_eq!(verdict.err(), Some(Rejection::BodyNotHashed), "received {url:?}");
+            assert_eq!(
+                verdict.err(),
+                Some(Rejection::BodyNotHashed),
+                "received {url:?}"
+            );
             continue;
         }
         assert_eq!(
