@@ -328,21 +328,31 @@ pub(crate) struct BadHost;
 /// when it names none. More than one `Host` field, a value that is not text, or one that is not a
 /// plain authority is [`BadHost`] (spec §4.5, RFC 9112 §3.2).
 fn request_host<'h>(request: &Incoming<'h>) -> Result<Option<&'h str>, BadHost> {
-    let mut fields = request.headers.get_all(http::header::HOST).iter();
+    let field = only_host(request.headers)?;
+    match (request.authority, field) {
+        (Some(authority), _) if is_authority(authority) => Ok(Some(authority)),
+        (Some(_), _) => Err(BadHost),
+        (None, field) => field.map(plain_host).transpose(),
+    }
+}
+
+/// The one `Host` field of `headers`, if there is one; more than one is [`BadHost`].
+fn only_host(headers: &HeaderMap) -> Result<Option<&http::HeaderValue>, BadHost> {
+    let mut fields = headers.get_all(http::header::HOST).iter();
     let first = fields.next();
-    if fields.next().is_some() {
-        return Err(BadHost);
+    match fields.next() {
+        Some(_) => Err(BadHost),
+        None => Ok(first),
     }
-    let host = match (request.authority, first) {
-        (Some(authority), _) => authority,
-        (None, Some(value)) => value.to_str().map_err(|_| BadHost)?,
-        (None, None) => return Ok(None),
-    };
-    if is_authority(host) {
-        Ok(Some(host))
-    } else {
-        Err(BadHost)
-    }
+}
+
+/// A `Host` value as a plain authority, or [`BadHost`].
+fn plain_host(value: &http::HeaderValue) -> Result<&str, BadHost> {
+    value
+        .to_str()
+        .ok()
+        .filter(|host| is_authority(host))
+        .ok_or(BadHost)
 }
 
 fn parse_base(url: &str) -> Result<Base, PublicUrlError> {

@@ -3,7 +3,7 @@
 
 use http::HeaderMap;
 
-use super::{PublicUrl, is_authority};
+use super::{PublicUrl, only_host, plain_host};
 
 /// The `Host` a proxy sends upstream with a request it passes without verifying it
 /// ([`PublicUrl::passed_host`]).
@@ -43,11 +43,10 @@ impl PublicUrl {
         if let Some(base) = self.bases.first() {
             return PassedHost::Authority(host_of(&base.authority));
         }
-        let mut hosts = headers.get_all(http::header::HOST).iter();
-        match (hosts.next().map(|h| h.to_str()), hosts.next()) {
-            (None, _) => PassedHost::Missing,
-            (Some(Ok(host)), None) if is_authority(host) => PassedHost::Authority(host),
-            _ => PassedHost::Bad,
+        match only_host(headers).and_then(|field| field.map(plain_host).transpose()) {
+            Ok(Some(host)) => PassedHost::Authority(host),
+            Ok(None) => PassedHost::Missing,
+            Err(_) => PassedHost::Bad,
         }
     }
 }
