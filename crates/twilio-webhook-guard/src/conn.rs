@@ -2,20 +2,27 @@
 //! and forwarded, and the upstream's answer relayed.
 //!
 //! Every decision about a request is the core's: which path it was sent to and whether a rule exempts
-//! it (`PathRules`), whether its body is read and how much of it (`reads_body`,
-//! `check_declared_length`, `limit`), against which URL it is verified and whether it passes
-//! (`verify_async`), whether a delivery releases its replay key or keeps its answer (`delivered`,
-//! `keeps_answer`), and which `Host` the upstream sees (the authority of the public URL that verified
-//! the request, `VerifiedRequest::authority`, or for a passed request `PublicUrl::passed_host`). This
-//! file reads and writes HTTP/1.1 (`h1`) and forwards; what it refuses itself, before the core is
-//! asked, is only what a proxy must not forward whatever the route: `CONNECT` and `TRACE`, and a
-//! body on a passed request whose method has none (an app that leaves it unread would take it for
-//! the next request). Every write to the client is bounded by the send time-out (`answer`).
+//! it (`PathRules`); the whole sequence for a verified request (`WebhookVerifier::read_and_verify`:
+//! whether its body is read, how much of it, whether its length is what was declared, against which
+//! URL it is verified and whether it passes), and how much of a passed request's body is read
+//! (`read_passed`); whether a delivery releases its replay key or keeps its answer (the `Delivery`
+//! it returns, finished with the upstream's status or answer); and which `Host` the upstream sees
+//! (the authority of the public URL that verified the request, `VerifiedRequest::authority`, or for
+//! a passed request `PublicUrl::passed_host`). This file reads and writes HTTP/1.1 (`h1`), gives the
+//! core the body straight from the connection (`ClientBody`) and forwards; what it refuses itself,
+//! before the core is asked, is only what a proxy must not forward whatever the route: `CONNECT` and
+//! `TRACE`, and a body on a passed request whose method has none (an app that leaves it unread would
+//! take it for the next request). Every write to the client is bounded by the send time-out
+//! (`answer`).
 
 mod answer;
+mod body;
+
+pub(crate) use body::ClientBody;
 
 use std::io;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -25,7 +32,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::timeout_at;
 use twilio_webhook::{
-    Incoming, PassedHost, PathDecision, Refusal, StoredAnswer, VerifiedRequest, WebhookRejection,
+    Delivery, Incoming, PassedHost, PathDecision, Refusal, StoredAnswer, WebhookRejection,
 };
 
 use super::config::Config;
@@ -59,8 +66,6 @@ struct Conn<'w> {
     out: Vec<u8>,
     /// The header lines of the answer being relayed.
     lines: Vec<u8>,
-    /// The body of the request being handled.
-    body: Vec<u8>,
     /// The request being answered is a `HEAD`: the guard's own answers end at their head.
     head_only: bool,
 }
@@ -79,7 +84,6 @@ pub(crate) async fn serve(
         peer,
         out: Vec::with_capacity(8 * 1024),
         lines: Vec::with_capacity(1024),
-        body: Vec::new(),
         head_only: false,
     };
     loop {
@@ -100,7 +104,7 @@ pub(crate) async fn serve(
             _ => return,
         }
         // An idle connection keeps no large request's buffers.
-        wire::shrink([&mut conn.body, &mut conn.out, &mut conn.lines]);
+        wire::shrink([&mut conn.out, &mut conn.lines]);
     }
 }
 
@@ -205,50 +209,42 @@ impl Conn<'_> {
         }
         let incoming = Incoming::new(&head.method, &head.target, &head.headers)
             .with_peer(Some(self.peer.ip()));
-        let reads_body = if verifying {
-            match verifier.reads_body(&incoming) {
-                Ok(reads) => reads,
+        let deadline = tokio::time::Instant::from_std(start + config.client_timeout);
+        let deadline = pin!(tokio::time::sleep_until(deadline));
+        let framing = Body::request(head.framing, verifier.limit());
+        let mut reader = ClientBody::new(&mut self.client, framing, head.expects_continue, deadline);
+        let (body, delivery) = if verifying {
+            let checked = match verifier.read_and_verify(&incoming, &mut reader).await {
+                Ok(checked) => checked,
+                Err(rejection) => return self.refuse(&rejection, &head, Next::Close).await,
+            };
+            metrics.verified_in(start.elapsed());
+            match checked.verdict {
+                Ok(delivery) => (checked.body, Some(delivery)),
+                Err(rejection) => {
+                    // A body the core said not to read (a WebSocket handshake's) stays unread: the
+                    // connection cannot go on.
+                    let next = next_after(checked.body.is_some(), &head, keep_alive);
+                    return self.refuse(&rejection, &head, next).await;
+                }
+            }
+        } else {
+            match verifier.read_passed(&incoming, &mut reader).await {
+                Ok(body) => (Some(body), None),
                 Err(rejection) => return self.refuse(&rejection, &head, Next::Close).await,
             }
-        } else {
-            true
         };
-        let mut body = std::mem::take(&mut self.body);
-        body.clear();
-        let mut next = if keep_alive {
-            Next::KeepAlive
-        } else {
-            Next::Close
-        };
-        if reads_body {
-            if let Err(rejection) = verifier.check_declared_length(&head.headers) {
-                return self.refuse(&rejection, &head, Next::Close).await;
-            }
-            if let Err(refusal) = self.read_body(&head, start, &mut body).await? {
-                let rejection = WebhookRejection::new(refusal, Vec::new());
-                return self.refuse(&rejection, &head, Next::Close).await;
-            }
-        } else if head.framing != Framing::Length(0) {
-            // A body the core said not to read stays unread: the connection cannot go on.
-            next = Next::Close;
-        }
-        let verified = if verifying {
-            let verdict = verifier.verify_async(&incoming, &body).await;
-            metrics.verified_in(start.elapsed());
-            match verdict {
-                Ok(verified) => Some(verified),
-                Err(rejection) => return self.refuse(&rejection, &head, next).await,
-            }
-        } else {
-            None
-        };
-        if let Some(verified) = &verified {
+        let next = next_after(body.is_some(), &head, keep_alive);
+        let body = body.unwrap_or_default();
+        if let Some(verified) = delivery.as_ref().map(Delivery::verified) {
             // The upstream's virtual host is the one the signature was made for, never the client's.
-            let Ok(host) = HeaderValue::from_str(verified.authority()) else {
+            let host = HeaderValue::from_str(verified.authority()).ok();
+            let name = HeaderValue::from_str(verified.verified().secret().name()).ok();
+            let Some(host) = host else {
                 return self
                     .fail(
                         &head,
-                        Some(verified),
+                        delivery,
                         StatusCode::BAD_REQUEST,
                         "bad request: bad_host",
                         "bad_host",
@@ -257,70 +253,24 @@ impl Conn<'_> {
                     .await;
             };
             head.headers.insert(HOST, host);
-            if let Ok(name) = HeaderValue::from_str(verified.verified().secret().name()) {
+            if let Some(name) = name {
                 head.headers.insert(VERIFIED, name);
             }
         }
-        let next = self
-            .forward(&mut head, &body, verified.as_ref(), next)
-            .await;
-        self.body = body;
-        next
+        self.forward(&mut head, &body, delivery, next).await
     }
 
-    /// Reads the request's body into `body`, up to the verifier's limit and within the client
-    /// time-out from `start`. `Ok(Err(refusal))` is a body refused; `Err` the go-ahead not written.
-    async fn read_body(
-        &mut self,
-        head: &RequestHead,
-        start: Instant,
-        body: &mut Vec<u8>,
-    ) -> io::Result<Result<(), Refusal>> {
-        let limit = self.worker.config.verifier.limit();
-        if head.framing == Framing::Length(0) {
-            return Ok(Ok(()));
-        }
-        if head.expects_continue && self.client.buffered().is_empty() {
-            let within = self.worker.config.send_timeout;
-            answer::send(
-                &mut self.client.stream,
-                b"HTTP/1.1 100 Continue\r\n\r\n",
-                within,
-            )
-            .await?;
-        }
-        let deadline = tokio::time::Instant::from_std(start + self.worker.config.client_timeout);
-        let mut reader = Body::request(head.framing, limit);
-        loop {
-            match timeout_at(deadline, reader.read(&mut self.client, body)).await {
-                Err(_) => return Ok(Err(Refusal::ClientTimeout)),
-                Ok(Ok(more)) => {
-                    if body.len() > limit {
-                        return Ok(Err(Refusal::BodyTooLarge { limit }));
-                    }
-                    if !more {
-                        return Ok(Ok(()));
-                    }
-                }
-                // Broken chunked coding, or a connection that ended before its body did (a client
-                // that half-closed still reads the answer), as the layer answered it before.
-                Ok(Err(_)) => return Ok(Err(Refusal::BodyUnreadable)),
-            }
-        }
-    }
-
-    /// Sends the request upstream and relays the answer; `verified` (for a verified request) is told
-    /// how the delivery went.
+    /// Sends the request upstream and relays the answer; a verified request's `delivery` is
+    /// finished with how the delivery went.
     async fn forward(
         &mut self,
         head: &mut RequestHead,
         body: &[u8],
-        verified: Option<&VerifiedRequest>,
+        delivery: Option<Delivery>,
         next: Next,
     ) -> io::Result<Next> {
         let worker = self.worker;
         let config = &*worker.config;
-        let verifier = &config.verifier;
         if worker
             .upstream
             .target()
@@ -330,7 +280,7 @@ impl Conn<'_> {
             return self
                 .fail(
                     head,
-                    verified,
+                    delivery,
                     StatusCode::BAD_REQUEST,
                     "bad request target",
                     "bad_request_target",
@@ -354,7 +304,7 @@ impl Conn<'_> {
                 return self
                     .fail(
                         head,
-                        verified,
+                        delivery,
                         StatusCode::BAD_GATEWAY,
                         "upstream unavailable",
                         "upstream_unavailable",
@@ -367,7 +317,7 @@ impl Conn<'_> {
                 return self
                     .fail(
                         head,
-                        verified,
+                        delivery,
                         StatusCode::GATEWAY_TIMEOUT,
                         "upstream timed out",
                         "upstream_timeout",
@@ -377,12 +327,13 @@ impl Conn<'_> {
             }
         };
         let mut reader = Body::new(answer.framing);
-        if let Some(verified) = verified {
+        let verified = delivery.is_some();
+        if let Some(delivery) = delivery {
             let length = match answer.framing {
                 Framing::Length(n) => Some(n),
                 _ => None,
             };
-            if verifier.keeps_answer(answer.status, length) {
+            if delivery.keeps_answer(answer.status, length) {
                 // Answer mode: the whole answer, kept for the request's duplicates, then relayed.
                 let mut kept = Vec::new();
                 while reader
@@ -394,7 +345,7 @@ impl Conn<'_> {
                     })
                 {}
                 if !reader.is_done() {
-                    verifier.delivered(verified, StatusCode::BAD_GATEWAY).await;
+                    delivery.finish(StatusCode::BAD_GATEWAY).await;
                     let text = "the app's response failed half-way\n";
                     return self
                         .answer_text(StatusCode::BAD_GATEWAY, text, head.http10, Next::Close)
@@ -402,7 +353,7 @@ impl Conn<'_> {
                 }
                 let headers = h1::fields(&self.lines);
                 let stored = StoredAnswer::new(answer.status.as_u16(), headers, kept);
-                verifier.delivered_answer(verified, &stored).await;
+                delivery.finish_with_answer(&stored).await;
                 if answer.keep_alive {
                     worker.upstream.put(upstream);
                 }
@@ -420,9 +371,9 @@ impl Conn<'_> {
                 self.lines = lines;
                 return next;
             }
-            verifier.delivered(verified, answer.status).await;
+            delivery.finish(answer.status).await;
         }
-        if verified.is_some() {
+        if verified {
             worker.metrics.forwarded();
         } else {
             worker.metrics.passed_through();
@@ -495,6 +446,17 @@ pub(crate) fn relay_framing(
     };
     let shown = (!answer.bodiless).then_some(framing);
     (framing, shown, keep_alive && framing != Framing::UntilClose)
+}
+
+/// How the connection goes on after a request whose body was `read` (or left unread, as the core
+/// decides for a WebSocket handshake): closed when the client or the worker is done with it, or when
+/// a body is left unread on it (what follows cannot be taken for the next request).
+fn next_after(read: bool, head: &RequestHead, keep_alive: bool) -> Next {
+    if keep_alive && (read || head.framing == Framing::Length(0)) {
+        Next::KeepAlive
+    } else {
+        Next::Close
+    }
 }
 
 /// What the guard allows: every method but `CONNECT` and `TRACE`.

@@ -1,7 +1,10 @@
 //! A connection with its read buffer (the client's, or one to the upstream), and a body read from it
 //! by its framing. (The crate's `wire` module is another thing: the test client `send` uses.)
 
+use std::future::Future as _;
 use std::io;
+use std::pin::pin;
+use std::task::{Context, Poll, ready};
 
 use tokio::io::AsyncReadExt as _;
 use tokio::net::TcpStream;
@@ -80,12 +83,18 @@ impl Wire {
 
     /// Reads more bytes after those buffered; the number read (0 at the end of the stream).
     pub(crate) async fn fill(&mut self) -> io::Result<usize> {
+        core::future::poll_fn(|cx| self.poll_fill(cx)).await
+    }
+
+    /// [`fill`](Self::fill), polled: a read of the stream, dropped when pending (a read is
+    /// cancel-safe), so that a poll-based reader ([`ClientBody`](super::conn::ClientBody)) can use it.
+    pub(crate) fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         if self.pos > 0 && self.buf.capacity() - self.buf.len() < READ_SIZE / 2 {
             self.buf.drain(..self.pos);
             self.pos = 0;
         }
         self.buf.reserve(READ_SIZE);
-        self.stream.read_buf(&mut self.buf).await
+        pin!(self.stream.read_buf(&mut self.buf)).poll(cx)
     }
 
     /// Whether an idle connection is still usable: nothing to read and not closed (a peer that
@@ -153,15 +162,25 @@ impl Body {
     /// without framing; `Ok(false)` once the body has ended. A connection that ends before the body
     /// does is an `UnexpectedEof`, a broken chunked coding `InvalidData`.
     pub(crate) async fn read(&mut self, wire: &mut Wire, out: &mut Vec<u8>) -> io::Result<bool> {
+        core::future::poll_fn(|cx| self.poll_read(wire, out, cx)).await
+    }
+
+    /// [`read`](Self::read), polled.
+    pub(crate) fn poll_read(
+        &mut self,
+        wire: &mut Wire,
+        out: &mut Vec<u8>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<bool>> {
         loop {
             if self.take(wire, out)? {
-                return Ok(!self.is_done());
+                return Poll::Ready(Ok(!self.is_done()));
             }
             if self.is_done() {
-                return Ok(false);
+                return Poll::Ready(Ok(false));
             }
-            if wire.fill().await? == 0 {
-                return match self.state {
+            if ready!(wire.poll_fill(cx))? == 0 {
+                return Poll::Ready(match self.state {
                     State::UntilClose => {
                         self.state = State::Done;
                         Ok(false)
@@ -170,7 +189,7 @@ impl Body {
                         io::ErrorKind::UnexpectedEof,
                         "the connection ended before the body",
                     )),
-                };
+                });
             }
         }
     }

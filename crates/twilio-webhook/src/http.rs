@@ -5,7 +5,7 @@ use core::fmt;
 use crate::accounts::AccountSecrets;
 use crate::headers::SignatureHeaders;
 use crate::public_url::{Incoming, PublicUrl, PublicUrlError};
-use crate::replay::{ReplayGuard, ReplayKey, ReplayRefusal, StoredAnswer};
+use crate::replay::{ReplayGuard, ReplayKey, ReplayRefusal};
 use crate::secret::ConfigError;
 use crate::validator::RequestValidator;
 use crate::verdict::{Rejection, Verified};
@@ -308,48 +308,6 @@ impl WebhookVerifier {
             ));
         }
         Ok(())
-    }
-
-    /// The low-level path, for a server that does not use
-    /// [`read_and_verify`](Self::read_and_verify) (whose [`Delivery`] does this and cannot be
-    /// forgotten): tells the replay guard how the delivery of a verified request ended, given the status the app
-    /// (or the upstream, or the proxy itself) answered. A delivery that failed — `502`, `503` or
-    /// `504`: the app was down, too slow, or said it could not take the request — releases the
-    /// request's replay key, so that Twilio's retry of it is delivered rather than refused as a
-    /// replay. Any other status keeps the key. Without a replay guard it does nothing. The guard
-    /// calls it.
-    ///
-    /// In answer mode ([`Duplicates::Answer`](crate::Duplicates)), a delivery that did not fail is
-    /// marked delivered without a kept answer (its duplicates are refused): an adapter that can keep
-    /// the answer calls [`delivered_answer`](Self::delivered_answer) instead, when
-    /// [`keeps_answer`](Self::keeps_answer) says so.
-    pub async fn delivered(&self, verified: &VerifiedRequest, status: http::StatusCode) {
-        if let Some(guard) = &self.replay {
-            guard
-                .delivered(verified.replay_key(), status.as_u16(), None)
-                .await;
-        }
-    }
-
-    /// The low-level path ([`Delivery::keeps_answer`] for [`read_and_verify`](Self::read_and_verify)):
-    /// whether the app's response, with this status and body length (`None`: unknown), is to be kept
-    /// for the request's duplicates: only in answer mode, and only a body within its limit. The
-    /// adapter then reads the body and calls [`delivered_answer`](Self::delivered_answer).
-    pub fn keeps_answer(&self, status: http::StatusCode, body_length: Option<u64>) -> bool {
-        self.replay
-            .as_ref()
-            .is_some_and(|guard| guard.keeps_answer(status.as_u16(), body_length))
-    }
-
-    /// The low-level path ([`Delivery::finish_with_answer`] for
-    /// [`read_and_verify`](Self::read_and_verify)): [`delivered`](Self::delivered), with the app's
-    /// whole response, kept for the request's duplicates inside the window.
-    pub async fn delivered_answer(&self, verified: &VerifiedRequest, answer: &StoredAnswer) {
-        if let Some(guard) = &self.replay {
-            guard
-                .delivered(verified.replay_key(), answer.status(), Some(answer))
-                .await;
-        }
     }
 
     /// Verifies the request as [`verify`](Self::verify) does, then, if a replay guard is on, records

@@ -8,7 +8,7 @@ use http::StatusCode;
 use http::header::{HeaderName, HeaderValue};
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
-use twilio_webhook::{Refusal, VerifiedRequest, WebhookRejection};
+use twilio_webhook::{Delivery, Refusal, WebhookRejection};
 
 use super::super::h1::{self, Framing, RequestHead};
 use super::{Conn, Next};
@@ -60,22 +60,18 @@ impl Conn<'_> {
     }
 
     /// The guard's own answer when the upstream's cannot be had; a verified delivery that failed
-    /// releases its replay key.
+    /// releases its replay key (the core decides by the status: [`Delivery::finish`]).
     pub(super) async fn fail(
         &mut self,
         head: &RequestHead,
-        verified: Option<&VerifiedRequest>,
+        delivery: Option<Delivery>,
         status: StatusCode,
         text: &str,
         why: &'static str,
         next: Next,
     ) -> io::Result<Next> {
-        if let Some(verified) = verified {
-            self.worker
-                .config
-                .verifier
-                .delivered(verified, status)
-                .await;
+        if let Some(delivery) = delivery {
+            delivery.finish(status).await;
         }
         self.worker.metrics.upstream_failed(why);
         self.answer_text(status, &format!("{text}\n"), head.http10, next)

@@ -247,6 +247,23 @@ impl WebhookVerifier {
         Ok(Checked { body, verdict })
     }
 
+    /// The body of a request that is passed on unverified (a path rule exempts it:
+    /// [`PathDecision::Pass`](crate::PathDecision::Pass)), read as a verified request's is: a
+    /// declared length over the limit refused (`413`) before reading, at most the limit read, and a
+    /// body whose length differs from its `Content-Length` refused (`400`). The guard reads a passed
+    /// request's body through it, so that how much of any body is read is the core's decision.
+    pub async fn read_passed<R>(
+        &self,
+        request: &Incoming<'_>,
+        body: &mut R,
+    ) -> Result<Vec<u8>, WebhookRejection>
+    where
+        R: BodyReader + Unpin,
+    {
+        self.check_declared_length(request.headers)?;
+        self.read_body(request.headers, body).await
+    }
+
     /// Reads the body whole, up to the limit, and checks it against what the request declared.
     async fn read_body<R>(
         &self,

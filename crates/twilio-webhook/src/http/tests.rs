@@ -308,46 +308,6 @@ fn a_declared_length_over_the_limit_is_refused_before_reading() {
 }
 
 #[test]
-fn a_failed_delivery_releases_the_replay_key_and_only_then() {
-    use crate::replay::tests::block_on;
-    let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN))
-        .replay_guard(ReplayGuard::new(crate::MemoryStore::new()));
-    let sig = sign_form("http://a.com/sms", &[("Body", "Hi")]);
-    let parts = request(
-        "/sms",
-        &[
-            ("host", "a.com"),
-            ("content-type", FORM),
-            ("x-twilio-signature", &sig),
-        ],
-    );
-    let incoming = Incoming::from_parts(&parts);
-    let deliver = || block_on(verifier.verify_async(&incoming, b"Body=Hi"));
-    let first = deliver().unwrap();
-    for kept in [
-        StatusCode::OK,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        StatusCode::FORBIDDEN,
-    ] {
-        block_on(verifier.delivered(&first, kept));
-        let again = deliver().unwrap_err();
-        assert_eq!(again.refusal(), Refusal::Replayed, "after {kept}");
-    }
-    for failed in [
-        StatusCode::BAD_GATEWAY,
-        StatusCode::SERVICE_UNAVAILABLE,
-        StatusCode::GATEWAY_TIMEOUT,
-    ] {
-        block_on(verifier.delivered(&first, failed));
-        let retry = deliver();
-        assert!(retry.is_ok(), "the retry after {failed} is delivered");
-    }
-    // Without a guard it does nothing (and needs nothing).
-    let plain = WebhookVerifier::new(RequestValidator::new(TOKEN));
-    block_on(plain.delivered(&first, StatusCode::BAD_GATEWAY));
-}
-
-#[test]
 fn defaults_and_debug_output() {
     assert_eq!(DEFAULT_BODY_LIMIT, 1_048_576);
     let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN));

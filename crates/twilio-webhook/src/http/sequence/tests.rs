@@ -223,3 +223,55 @@ fn a_delivery_releases_or_keeps_its_key() {
     let replay = deliver().expect_err("kept");
     assert_eq!(replay.refusal(), Refusal::Replayed);
 }
+
+#[test]
+fn only_a_failed_delivery_releases_its_key() {
+    let verifier = verifier().replay_guard(ReplayGuard::new(MemoryStore::new()));
+    let signer = Signer::new(TOKEN, Algorithm::HmacSha1).unwrap();
+    for (n, status) in [200, 201, 403, 500, 502, 503, 504].into_iter().enumerate() {
+        let status = StatusCode::from_u16(status).unwrap();
+        let value = n.to_string();
+        let body = format!("Body={value}");
+        let mut headers = headers(&[]);
+        let signature = signer.sign_form("http://a.com/sms", [("Body", value.as_str())]);
+        headers.insert("x-twilio-signature", signature.parse().unwrap());
+        let request = Incoming::new(&http::Method::POST, "/sms", &headers);
+        let deliver = || {
+            block_on(verifier.read_and_verify(&request, &mut Chunks::of(&[body.as_bytes()])))
+                .expect("read")
+                .verdict
+        };
+        block_on(deliver().expect("verified").finish(status));
+        let failed = [502, 503, 504].contains(&status.as_u16());
+        match deliver() {
+            Ok(retry) => {
+                assert!(failed, "{status} released the key");
+                block_on(retry.finish(StatusCode::OK));
+            }
+            Err(replay) => {
+                assert!(!failed, "{status} kept the key");
+                assert_eq!(replay.refusal(), Refusal::Replayed);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_passed_body_is_read_within_the_limit_and_as_declared() {
+    let verifier = verifier();
+    let read = |declared: Option<&str>, chunks: &[&[u8]]| {
+        let mut headers = http::HeaderMap::new();
+        if let Some(declared) = declared {
+            headers.insert("content-length", declared.parse().unwrap());
+        }
+        let request = Incoming::new(&http::Method::POST, "/open", &headers);
+        block_on(verifier.read_passed(&request, &mut Chunks::of(chunks)))
+            .map(|b| String::from_utf8(b).unwrap())
+            .map_err(|e| e.code())
+    };
+    assert_eq!(read(Some("5"), &[b"he", b"llo"]), Ok("hello".into()));
+    assert_eq!(read(None, &[b"any", b"thing"]), Ok("anything".into()));
+    assert_eq!(read(Some("17"), &[]), Err("body_too_large"), "declared");
+    assert_eq!(read(None, &[&[b'x'; 17]]), Err("body_too_large"), "read");
+    assert_eq!(read(Some("6"), &[b"hello"]), Err("body_length_mismatch"));
+}

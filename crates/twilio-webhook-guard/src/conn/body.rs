@@ -1,0 +1,89 @@
+//! A request's body as the core's sequence reads it ([`BodyReader`]): straight from the client's
+//! connection, unframed as its head says, before a deadline. How much of it is read, and whether it
+//! is read at all, is the core's decision (`WebhookVerifier::read_and_verify`, `read_passed`).
+
+use std::future::Future as _;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::AsyncWrite as _;
+use tokio::time::Sleep;
+use twilio_webhook::{BodyError, BodyReader};
+
+use super::super::wire::{Body, Wire};
+
+/// What a client that sent `Expect: 100-continue` waits for before it sends the body.
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// The body of the request whose head was just read from `wire`.
+pub(crate) struct ClientBody<'c> {
+    wire: &'c mut Wire,
+    body: Body,
+    /// Ends the read: the client time-out from the start of the request.
+    deadline: Pin<&'c mut Sleep>,
+    /// What is left to write of the go-ahead (`100 Continue`), written before the first read.
+    go_ahead: &'static [u8],
+}
+
+impl<'c> ClientBody<'c> {
+    /// The body framed by `body`; `expects_continue` when the client waits for a go-ahead, which is
+    /// then written when the core first asks for the body (never when it is refused before, by its
+    /// declared length), unless the client already sent some of it.
+    pub(crate) fn new(
+        wire: &'c mut Wire,
+        body: Body,
+        expects_continue: bool,
+        deadline: Pin<&'c mut Sleep>,
+    ) -> Self {
+        let go_ahead = if expects_continue && wire.buffered().is_empty() && !body.is_done() {
+            CONTINUE
+        } else {
+            &[]
+        };
+        ClientBody {
+            wire,
+            body,
+            deadline,
+            go_ahead,
+        }
+    }
+
+    /// Writes what is left of the go-ahead.
+    fn poll_go_ahead(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BodyError>> {
+        while !self.go_ahead.is_empty() {
+            match Pin::new(&mut self.wire.stream).poll_write(cx, self.go_ahead) {
+                Poll::Ready(Ok(n)) if n > 0 => {
+                    self.go_ahead = self.go_ahead.get(n..).unwrap_or_default();
+                }
+                Poll::Ready(_) => return Poll::Ready(Err(BodyError::Unreadable)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl BodyReader for ClientBody<'_> {
+    type Chunk = Vec<u8>;
+
+    fn poll_chunk(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Vec<u8>, BodyError>>> {
+        let this = &mut *self;
+        if this.deadline.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err(BodyError::TimedOut)));
+        }
+        if let Err(e) = std::task::ready!(this.poll_go_ahead(cx)) {
+            return Poll::Ready(Some(Err(e)));
+        }
+        let mut chunk = Vec::new();
+        // Broken chunked coding, or a connection that ended before its body did (a client that
+        // half-closed still reads the answer).
+        match std::task::ready!(this.body.poll_read(this.wire, &mut chunk, cx)) {
+            Err(_) => Poll::Ready(Some(Err(BodyError::Unreadable))),
+            Ok(_) if !chunk.is_empty() => Poll::Ready(Some(Ok(chunk))),
+            Ok(_) => Poll::Ready(None),
+        }
+    }
+}
