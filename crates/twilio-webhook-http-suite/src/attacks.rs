@@ -117,6 +117,13 @@ fn attacks(port: u16) -> Vec<Attack> {
     absolute_nested.target = format!("http://{host}/nested/sms");
     let mut absolute_same = genuine_sms.clone();
     absolute_same.target = format!("http://{host}/sms");
+    // The URL verified is the target's, while the app reads `Host`: another virtual host's handler.
+    let mut absolute_other_host = absolute_same.clone();
+    for (name, value) in &mut absolute_other_host.headers {
+        if name.eq_ignore_ascii_case("host") {
+            *value = "admin.internal".into();
+        }
+    }
     vec![
         Attack {
             name: "unsigned form behind a URL-only signature, Connection: upgrade",
@@ -209,6 +216,12 @@ fn attacks(port: u16) -> Vec<Attack> {
         Attack {
             name: "a genuine form with its Host field twice",
             request: two_hosts,
+            status: 400,
+            body_has: "bad_host",
+        },
+        Attack {
+            name: "a genuine form to an absolute-form target whose Host names another host",
+            request: absolute_other_host,
             status: 400,
             body_has: "bad_host",
         },

@@ -328,14 +328,33 @@ pub(crate) struct BadHost;
 
 /// The host a request names: its HTTP/2 or absolute-form authority, else its one `Host` field; `None`
 /// when it names none. More than one `Host` field, a value that is not text, or one that is not a
-/// plain authority is [`BadHost`] (spec §4.5, RFC 9112 §3.2).
+/// plain authority is [`BadHost`] (spec §4.5, RFC 9112 §3.2), and so is a `Host` field that names
+/// another host than the request's authority (RFC 9113 §8.3.1): the server verifies on the
+/// authority while the app reads `Host`, so a request signed for one virtual host would run
+/// another's handler.
 fn request_host<'h>(request: &Incoming<'h>) -> Result<Option<&'h str>, BadHost> {
     let field = only_host(request.headers)?;
-    match (request.authority, field) {
-        (Some(authority), _) if is_authority(authority) => Ok(Some(authority)),
-        (Some(_), _) => Err(BadHost),
+    let authority = request
+        .authority
+        .or_else(|| target_authority(request.target));
+    match (authority, field) {
+        (Some(authority), _) if !is_authority(authority) => Err(BadHost),
+        (Some(authority), Some(field)) => plain_host(field)?
+            .eq_ignore_ascii_case(authority)
+            .then_some(Some(authority))
+            .ok_or(BadHost),
+        (Some(authority), None) => Ok(Some(authority)),
         (None, field) => field.map(plain_host).transpose(),
     }
+}
+
+/// The authority of an absolute-form target (`http://host/sms`), if it is one.
+fn target_authority(target: &str) -> Option<&str> {
+    if target.starts_with('/') {
+        return None;
+    }
+    let (_, rest) = target.split_once("://")?;
+    rest.get(..rest.find(['/', '?', '#']).unwrap_or(rest.len()))
 }
 
 /// The one `Host` field of `headers`, if there is one; more than one is [`BadHost`].

@@ -124,17 +124,37 @@ fn without_a_base_host_and_connection_scheme() {
     assert!(urls(&policy, "/sms", &[], None).is_empty());
     assert!(urls(&policy, "/sms", &[("host", "a.com/x")], None).is_empty());
     assert!(urls(&policy, "/sms", &[("host", "u@a.com")], None).is_empty());
-    // An HTTP/2 authority wins over Host.
-    let map = headers(&[("host", "a.com")]);
-    let request = Incoming {
-        method: &http::Method::POST,
-        target: "/x",
-        headers: &map,
-        peer: None,
-        scheme: Some("https"),
-        authority: Some("b.com"),
-    };
-    assert_eq!(policy.urls(&request), ["https://b.com/x"]);
+    // An HTTP/2 authority names the host; a Host field that names another is refused (the app
+    // would read Host while the URL was built from the authority).
+    for (host, expected) in [
+        (Some("b.com"), Some("https://b.com/x")),
+        (Some("B.com"), Some("https://b.com/x")),
+        (None, Some("https://b.com/x")),
+        (Some("a.com"), None),
+        (Some("b.com:443"), None),
+    ] {
+        let map = headers(&host.map(|h| ("host", h)).into_iter().collect::<Vec<_>>());
+        let request = Incoming {
+            method: &http::Method::POST,
+            target: "/x",
+            headers: &map,
+            peer: None,
+            scheme: Some("https"),
+            authority: Some("b.com"),
+        };
+        let expected: Vec<&str> = expected.into_iter().collect();
+        assert_eq!(policy.urls(&request), expected, "Host {host:?}");
+        assert_eq!(policy.try_urls(&request).is_err(), expected.is_empty());
+    }
+    // So does an absolute-form target's, when the server does not hand it over as the authority.
+    let absolute = "http://hooks.example.com/sms";
+    assert_eq!(
+        urls(&policy, absolute, &[("host", "hooks.example.com")], None),
+        ["http://hooks.example.com/sms"]
+    );
+    for host in ["admin.internal", "evil.example/voice#"] {
+        assert!(urls(&policy, absolute, &[("host", host)], None).is_empty());
+    }
 }
 
 #[test]
