@@ -220,7 +220,8 @@ impl Conn<'_> {
         let deadline = tokio::time::Instant::from_std(start + config.client_timeout);
         let deadline = pin!(tokio::time::sleep_until(deadline));
         let framing = Body::request(head.framing, verifier.limit());
-        let mut reader = ClientBody::new(&mut self.client, framing, head.expects_continue, deadline);
+        let mut reader =
+            ClientBody::new(&mut self.client, framing, head.expects_continue, deadline);
         let (body, delivery) = if verifying {
             let checked = match verifier.read_and_verify(&incoming, &mut reader).await {
                 Ok(checked) => checked,
@@ -249,10 +250,14 @@ impl Conn<'_> {
             let host = HeaderValue::from_str(verified.authority()).ok();
             let name = HeaderValue::from_str(verified.verified().secret().name()).ok();
             let Some(host) = host else {
+                // Never forwarded: the key is released, so that a retry is judged afresh.
+                if let Some(delivery) = delivery {
+                    delivery.not_delivered().await;
+                }
                 return self
                     .fail(
                         &head,
-                        delivery,
+                        None,
                         StatusCode::BAD_REQUEST,
                         "bad request: bad_host",
                         "bad_host",
@@ -294,10 +299,14 @@ impl Conn<'_> {
             .write_request(head, body, &mut self.out)
             .is_none()
         {
+            // Never forwarded: the key is released, so that a retry is judged afresh.
+            if let Some(delivery) = delivery {
+                delivery.not_delivered().await;
+            }
             return self
                 .fail(
                     head,
-                    delivery,
+                    None,
                     StatusCode::BAD_REQUEST,
                     "bad request target",
                     "bad_request_target",

@@ -242,4 +242,3 @@ impl PyWebhookVerifier {
         self.inner.verify_read_body(request, body)
     }
 }
-
