@@ -136,7 +136,7 @@ impl Prefix {
 
     /// Whether this prefix covers `path` under every reading of it, on segment boundaries: each
     /// reading of each of its segments is the prefix's, in the same case.
-    fn exempts(&self, path: &[reading::Segment]) -> bool {
+    fn exempts(&self, path: &[&reading::Segment]) -> bool {
         path.len() >= self.names.len()
             && self
                 .names
@@ -147,7 +147,7 @@ impl Prefix {
 
     /// Whether this prefix covers `path` under some reading of it, case folded: some reading of
     /// each of its segments is the prefix's, or a short name it may have.
-    fn protects(&self, path: &[reading::Segment]) -> bool {
+    fn protects(&self, path: &[&reading::Segment]) -> bool {
         path.len() >= self.folded.len()
             && self.folded.iter().zip(path).all(|(name, segment)| {
                 segment.folded.contains(name)
@@ -252,23 +252,34 @@ impl PathRules {
             return Ok(PathDecision::Verify);
         }
         let path = reading::segments(&origin_form(target)?)?;
-        let longest = |prefixes: &[Prefix], covers: fn(&Prefix, &[reading::Segment]) -> bool| {
-            prefixes
-                .iter()
-                .filter(|p| covers(p, &path))
-                .map(|p| p.names.len())
-                .max()
+        // The longest `pass` prefix that exempts `path`, and the longest `require` one that protects it.
+        let longest = |path: &[&reading::Segment]| {
+            let pass = self.pass.iter().filter(|p| p.exempts(path));
+            let require = self.require.iter().filter(|p| p.protects(path));
+            (
+                pass.map(|p| p.names.len()).max(),
+                require.map(|p| p.names.len()).max(),
+            )
         };
-        Ok(
-            match (
-                longest(&self.pass, Prefix::exempts),
-                longest(&self.require, Prefix::protects),
-            ) {
-                (Some(pass), Some(require)) if pass > require => PathDecision::Pass,
-                (Some(_), None) => PathDecision::Pass,
-                _ => PathDecision::Verify,
-            },
-        )
+        let sent: Vec<&reading::Segment> = path.iter().collect();
+        let exempt = match longest(&sent) {
+            (Some(pass), Some(require)) => pass > require,
+            (pass, None) => pass.is_some(),
+            (None, Some(_)) => false,
+        };
+        // Another path a server may route it as (path info, ASP.NET cookieless segments): verified if
+        // a `require` prefix protects it, and if it is strict, unless a `pass` prefix exempts it.
+        let rerouted_verified = |path: &[&reading::Segment], strict: bool| match longest(path) {
+            (Some(pass), Some(require)) => pass <= require,
+            (None, Some(_)) => true,
+            (Some(_), None) => false,
+            (None, None) => strict,
+        };
+        Ok(if exempt && !reading::reroutes(&path, rerouted_verified) {
+            PathDecision::Pass
+        } else {
+            PathDecision::Verify
+        })
     }
 }
 
