@@ -172,9 +172,13 @@ impl Prefix {
 ///   (`/TWILIO~1/sms`) as any name it may be short for. A `pass` prefix exempts a path only if it
 ///   covers every reading, in the same case; a `require` prefix protects it if it covers any reading,
 ///   ignoring case (`/TWILIO/sms`, `/tw%C4%B1lio/sms`, fullwidth letters) and an extension
-///   (`/twilio.json`, for Spring's suffix patterns). So `/twilio;jsessionid=1/sms`, `/twilio./sms`,
-///   `/twilio%20/sms`, `/twilio::$DATA` and, under `--require /twilio-hooks`, `/TWILIO~1/sms` are
-///   verified, and an ambiguity is always decided toward verification.
+///   (`/twilio.json`, for Spring's suffix patterns). The path is also read as the rest after a
+///   segment with a `.` (`/index.php/twilio/sms` as `/twilio/sms`, PHP and ASP.NET path info, CGI)
+///   and without ASP.NET cookieless segments (`/(S(abc))/twilio/sms`): a `require` prefix protects
+///   those readings too, and the rest after a script (`.php`, `.aspx`, `.cgi`…) must be exempt as
+///   well. So `/twilio;jsessionid=1/sms`, `/twilio./sms`, `/twilio%20/sms`, `/twilio::$DATA`,
+///   `/index.php/twilio/sms`, `/(S(abc))/twilio/sms` and, under `--require /twilio-hooks`,
+///   `/TWILIO~1/sms` are verified, and an ambiguity is always decided toward verification.
 /// - Once any prefix is configured, a path that is not in normal form ([`TargetError::NotNormal`]) is
 ///   refused, because a server behind could resolve `/health/../sms` to `/sms`. With no prefix every
 ///   request is verified and the path decides nothing.
@@ -193,6 +197,8 @@ impl Prefix {
 /// assert_eq!(rules.decide("/static/app.css"), Ok(PathDecision::Pass));
 /// assert_eq!(rules.decide("/twilio;jsessionid=1/sms"), Ok(PathDecision::Verify));
 /// assert_eq!(rules.decide("/twilio./sms"), Ok(PathDecision::Verify));
+/// assert_eq!(rules.decide("/index.php/twilio/sms"), Ok(PathDecision::Verify));
+/// assert_eq!(rules.decide("/(S(abc))/twilio/sms"), Ok(PathDecision::Verify));
 /// assert_eq!(rules.decide("/static/%u002e%u002e/twilio"), Err(TargetError::NotNormal));
 /// # Ok::<(), TargetError>(())
 /// ```

@@ -16,6 +16,18 @@
 //!   mapping is ASCII (`ı`, `İ`, `ſ`, `K`), as a case-insensitive server or a "best fit" code page
 //!   matches them; and with an extension dropped (Spring's suffix pattern matching).
 //!
+//! And the other paths a server may route the whole path as ([`reroutes`]):
+//!
+//! - after a segment with a `.` that more segments follow, the rest of the path on its own: PHP front
+//!   controllers (Symfony, Laravel, any `script.php/PATH_INFO`), ASP.NET's `page.aspx/PATH_INFO` and
+//!   CGI route `/index.php/twilio/sms` as `/twilio/sms`. A `require` prefix protects it whatever the
+//!   extension; after a script extension (`.php`, `.aspx`, `.asmx`, `.cgi`, `.pl`, `.jsp`, see
+//!   [`SCRIPT_EXTENSIONS`]) it must also be exempt for the path to be exempt, so `/static/v1.2/app.js`
+//!   still passes under `--pass /static` and `/static/x.php/sms` does not;
+//! - without its ASP.NET cookieless session segments (a segment `(…)`: `(S(abc))`, `(A(…))`,
+//!   `(F(…))`, several in one), which ASP.NET drops before routing: `/(S(abc))/twilio/sms` is
+//!   routed as `/twilio/sms`.
+//!
 //! What no reading can make safe is refused as [`TargetError::NotNormal`]: a dot segment under any
 //! reading (`..;x`, `%u002e`, `%c0%ae`, `．．`, `. .`), an encoded slash or backslash, a backslash, a
 //! control character (NUL included), an invalid or IIS `%u` escape, a `?` or `#` that decoding makes,
