@@ -352,6 +352,11 @@ fn long_paths_decide_quickly() {
     let start = std::time::Instant::now();
     assert_eq!(rules.decide(&long), Ok(PathDecision::Pass));
     assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    // Every segment a script and a cookieless one, every rest read and exempt: each is a slice.
+    let long = format!("/{}x", "(S(a)).php/".repeat(20_000));
+    let start = std::time::Instant::now();
+    assert_eq!(rules.decide(&long), Ok(PathDecision::Pass));
+    assert!(start.elapsed() < std::time::Duration::from_secs(2));
 }
 
 /// Issue 28, F4: Windows and IIS open `name:stream` as `name` (NTFS alternate data streams) and a
