@@ -191,3 +191,69 @@ fn issue_28_f4_ntfs_streams_and_short_names_reach_the_upstream_only_signed() {
     }
     assert_eq!(echo.hits(), hits + 5);
 }
+
+/// Audit 2026-12-07 (`/work/attack/php_attack.sh`): a PHP front controller (Symfony, Laravel, any
+/// `script.php/PATH_INFO`) routes `/index.php/twilio/sms` as `/twilio/sms`, ASP.NET's
+/// `page.aspx/PATH_INFO` and CGI do the same, and ASP.NET drops cookieless session segments
+/// (`/(S(abc))/twilio/sms`). With `--pass / --require /twilio` each reached the upstream unsigned;
+/// now each is verified (refused unsigned, forwarded signed), and ordinary paths with dots and
+/// parentheses still pass.
+#[test]
+fn path_info_and_cookieless_segments_reach_the_upstream_only_signed() {
+    let echo = Echo::start();
+    let guard = Guard::start(&echo.url(), &["--pass", "/", "--require", "/twilio"]);
+    let form = b"Body=not+from+twilio";
+    let mut forwarded = Vec::new();
+    for target in [
+        "/index.php/twilio/sms",
+        "/app/index.php/twilio/sms",
+        "/INDEX.PHP/twilio/sms",
+        "/index.php;x/twilio/sms",
+        "/default.aspx/twilio/sms",
+        "/service.asmx/twilio/sms",
+        "/cgi-bin/app.cgi/twilio/sms",
+        "/cgi-bin/app.pl/twilio/sms",
+        "/app.jsp/twilio/sms",
+        "/anything.ext/twilio/sms",
+        "/(S(abc))/twilio/sms",
+        "/(A(xyz))/twilio/sms",
+        "/(F(xyz))/twilio/sms",
+        "/(S(abc))(A(xyz))(F(q))/twilio/sms",
+        "/%28S%28abc%29%29/twilio/sms",
+        "/index.php/(S(abc))/twilio/sms",
+    ] {
+        let request = unsigned(signed(guard.port, target, FORM, form, &[]));
+        let before = echo.hits();
+        let answer = suite::send(guard.port, &request).expect("an answer");
+        let text = answer.text();
+        if echo.hits() != before || answer.status != 400 || !text.contains("missing_signature") {
+            forwarded.push(format!("{target} -> {} {text}", answer.status));
+        }
+        let answer = suite::send(guard.port, &signed(guard.port, target, FORM, form, &[]))
+            .expect("an answer");
+        assert_eq!(answer.status, 200, "{target}: {}", answer.text());
+    }
+    assert!(
+        forwarded.is_empty(),
+        "unsigned requests not refused:\n{}",
+        forwarded.join("\n")
+    );
+    let hits = echo.hits();
+    let ordinary = [
+        "/index.php",
+        "/index.php/page/1",
+        "/static/v1.2/app.min.js",
+        "/wiki/Foo_(bar)/x",
+        "/(S(abc))/page.aspx",
+        "/x/twilio.php/sms",
+    ];
+    for target in ordinary {
+        let answer = suite::send(
+            guard.port,
+            &unsigned(signed(guard.port, target, FORM, b"", &[])),
+        )
+        .expect("an answer");
+        assert_eq!(answer.status, 200, "{target}: {}", answer.text());
+    }
+    assert_eq!(echo.hits(), hits + ordinary.len());
+}

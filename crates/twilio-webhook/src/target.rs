@@ -136,7 +136,7 @@ impl Prefix {
 
     /// Whether this prefix covers `path` under every reading of it, on segment boundaries: each
     /// reading of each of its segments is the prefix's, in the same case.
-    fn exempts(&self, path: &[reading::Segment]) -> bool {
+    fn exempts(&self, path: &[&reading::Segment]) -> bool {
         path.len() >= self.names.len()
             && self
                 .names
@@ -147,7 +147,7 @@ impl Prefix {
 
     /// Whether this prefix covers `path` under some reading of it, case folded: some reading of
     /// each of its segments is the prefix's, or a short name it may have.
-    fn protects(&self, path: &[reading::Segment]) -> bool {
+    fn protects(&self, path: &[&reading::Segment]) -> bool {
         path.len() >= self.folded.len()
             && self.folded.iter().zip(path).all(|(name, segment)| {
                 segment.folded.contains(name)
@@ -172,9 +172,13 @@ impl Prefix {
 ///   (`/TWILIO~1/sms`) as any name it may be short for. A `pass` prefix exempts a path only if it
 ///   covers every reading, in the same case; a `require` prefix protects it if it covers any reading,
 ///   ignoring case (`/TWILIO/sms`, `/tw%C4%B1lio/sms`, fullwidth letters) and an extension
-///   (`/twilio.json`, for Spring's suffix patterns). So `/twilio;jsessionid=1/sms`, `/twilio./sms`,
-///   `/twilio%20/sms`, `/twilio::$DATA` and, under `--require /twilio-hooks`, `/TWILIO~1/sms` are
-///   verified, and an ambiguity is always decided toward verification.
+///   (`/twilio.json`, for Spring's suffix patterns). The path is also read as the rest after a
+///   segment with a `.` (`/index.php/twilio/sms` as `/twilio/sms`, PHP and ASP.NET path info, CGI)
+///   and without ASP.NET cookieless segments (`/(S(abc))/twilio/sms`): a `require` prefix protects
+///   those readings too, and the rest after a script (`.php`, `.aspx`, `.cgi`…) must be exempt as
+///   well. So `/twilio;jsessionid=1/sms`, `/twilio./sms`, `/twilio%20/sms`, `/twilio::$DATA`,
+///   `/index.php/twilio/sms`, `/(S(abc))/twilio/sms` and, under `--require /twilio-hooks`,
+///   `/TWILIO~1/sms` are verified, and an ambiguity is always decided toward verification.
 /// - Once any prefix is configured, a path that is not in normal form ([`TargetError::NotNormal`]) is
 ///   refused, because a server behind could resolve `/health/../sms` to `/sms`. With no prefix every
 ///   request is verified and the path decides nothing.
@@ -193,6 +197,8 @@ impl Prefix {
 /// assert_eq!(rules.decide("/static/app.css"), Ok(PathDecision::Pass));
 /// assert_eq!(rules.decide("/twilio;jsessionid=1/sms"), Ok(PathDecision::Verify));
 /// assert_eq!(rules.decide("/twilio./sms"), Ok(PathDecision::Verify));
+/// assert_eq!(rules.decide("/index.php/twilio/sms"), Ok(PathDecision::Verify));
+/// assert_eq!(rules.decide("/(S(abc))/twilio/sms"), Ok(PathDecision::Verify));
 /// assert_eq!(rules.decide("/static/%u002e%u002e/twilio"), Err(TargetError::NotNormal));
 /// # Ok::<(), TargetError>(())
 /// ```
@@ -252,23 +258,34 @@ impl PathRules {
             return Ok(PathDecision::Verify);
         }
         let path = reading::segments(&origin_form(target)?)?;
-        let longest = |prefixes: &[Prefix], covers: fn(&Prefix, &[reading::Segment]) -> bool| {
-            prefixes
-                .iter()
-                .filter(|p| covers(p, &path))
-                .map(|p| p.names.len())
-                .max()
+        // The longest `pass` prefix that exempts `path`, and the longest `require` one that protects it.
+        let longest = |path: &[&reading::Segment]| {
+            let pass = self.pass.iter().filter(|p| p.exempts(path));
+            let require = self.require.iter().filter(|p| p.protects(path));
+            (
+                pass.map(|p| p.names.len()).max(),
+                require.map(|p| p.names.len()).max(),
+            )
         };
-        Ok(
-            match (
-                longest(&self.pass, Prefix::exempts),
-                longest(&self.require, Prefix::protects),
-            ) {
-                (Some(pass), Some(require)) if pass > require => PathDecision::Pass,
-                (Some(_), None) => PathDecision::Pass,
-                _ => PathDecision::Verify,
-            },
-        )
+        let sent: Vec<&reading::Segment> = path.iter().collect();
+        let exempt = match longest(&sent) {
+            (Some(pass), Some(require)) => pass > require,
+            (pass, None) => pass.is_some(),
+            (None, Some(_)) => false,
+        };
+        // Another path a server may route it as (path info, ASP.NET cookieless segments): verified if
+        // a `require` prefix protects it, and if it is strict, unless a `pass` prefix exempts it.
+        let rerouted_verified = |path: &[&reading::Segment], strict: bool| match longest(path) {
+            (Some(pass), Some(require)) => pass <= require,
+            (None, Some(_)) => true,
+            (Some(_), None) => false,
+            (None, None) => strict,
+        };
+        Ok(if exempt && !reading::reroutes(&path, rerouted_verified) {
+            PathDecision::Pass
+        } else {
+            PathDecision::Verify
+        })
     }
 }
 

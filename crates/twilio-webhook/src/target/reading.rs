@@ -16,6 +16,18 @@
 //!   mapping is ASCII (`ı`, `İ`, `ſ`, `K`), as a case-insensitive server or a "best fit" code page
 //!   matches them; and with an extension dropped (Spring's suffix pattern matching).
 //!
+//! And the other paths a server may route the whole path as ([`reroutes`]):
+//!
+//! - after a segment with a `.` that more segments follow, the rest of the path on its own: PHP front
+//!   controllers (Symfony, Laravel, any `script.php/PATH_INFO`), ASP.NET's `page.aspx/PATH_INFO` and
+//!   CGI route `/index.php/twilio/sms` as `/twilio/sms`. A `require` prefix protects it whatever the
+//!   extension; after a script extension (`.php`, `.aspx`, `.asmx`, `.cgi`, `.pl`, `.jsp`, see
+//!   [`SCRIPT_EXTENSIONS`]) it must also be exempt for the path to be exempt, so `/static/v1.2/app.js`
+//!   still passes under `--pass /static` and `/static/x.php/sms` does not;
+//! - without its ASP.NET cookieless session segments (a segment `(…)`: `(S(abc))`, `(A(…))`,
+//!   `(F(…))`, several in one), which ASP.NET drops before routing: `/(S(abc))/twilio/sms` is
+//!   routed as `/twilio/sms`.
+//!
 //! What no reading can make safe is refused as [`TargetError::NotNormal`]: a dot segment under any
 //! reading (`..;x`, `%u002e`, `%c0%ae`, `．．`, `. .`), an encoded slash or backslash, a backslash, a
 //! control character (NUL included), an invalid or IIS `%u` escape, a `?` or `#` that decoding makes,
@@ -35,6 +47,75 @@ pub(super) struct Segment {
     /// The `PREFIX` (folded) of each name shaped like an 8.3 short name (`PREFIX~N[.EXT]`): a prefix
     /// protects this segment if one of them [covers](short_name_covers) its folded name.
     pub(super) short: Vec<String>,
+    /// Whether a server may take this segment for a file and the rest of the path for its path info
+    /// (see [`reroutes`]).
+    pub(super) script: Script,
+    /// Whether ASP.NET may read it as cookieless session values, `(S(…))`, and drop it.
+    pub(super) cookieless: bool,
+}
+
+/// Whether a segment names a file that a server may run with the rest of the path as its path info
+/// (`/index.php/twilio/sms` runs `index.php`, whose front controller routes `/twilio/sms`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Script {
+    /// No reading of it has a `.`.
+    #[default]
+    No,
+    /// Some reading has a `.` (`v1.2`, `app.min`): it may be a file, so a `require` prefix protects
+    /// the rest of the path read on its own.
+    Maybe,
+    /// Some reading has an extension that servers run (`.php`, `.aspx`, `.cgi`, see
+    /// [`SCRIPT_EXTENSIONS`]): the rest of the path, read on its own, is also decided like a path.
+    Yes,
+}
+
+/// Extensions that common servers run as scripts and hand the rest of the path as `PATH_INFO`:
+/// PHP, ASP and ASP.NET, CGI, Perl, Python, Ruby, Java (JSP, Struts), ColdFusion, and ISAPI.
+const SCRIPT_EXTENSIONS: &[&str] = &[
+    "php", "php3", "php4", "php5", "php7", "php8", "phtml", "pht", "phar", "asp", "aspx", "asmx",
+    "ashx", "axd", "svc", "cshtml", "vbhtml", "rem", "soap", "cgi", "fcgi", "pl", "pm", "py", "rb",
+    "jsp", "jspx", "jspa", "do", "action", "cfm", "cfc", "dll", "exe", "shtml",
+];
+
+/// Calls `visit` with every other path a server may route `path` as, and whether it is
+/// [strict](Script::Yes), until `visit` returns `true`; returns whether it did:
+///
+/// - without its ASP.NET cookieless segments (`/(S(abc))/twilio/sms` is routed as `/twilio/sms`),
+///   strict;
+/// - after a segment with a `.` that is followed by more segments, the rest of the path on its own
+///   (`/index.php/twilio/sms` as `/twilio/sms`: PHP front controllers such as Symfony and Laravel,
+///   ASP.NET's `page.aspx/PATH_INFO`, CGI), in the path as sent and without its cookieless segments;
+///   strict when the segment has a [script extension](SCRIPT_EXTENSIONS).
+///
+/// A strict reading must be exempt too for the path to be exempt; any reading is protected by a
+/// `require` prefix that covers it. Each reading is a slice of at most two lists, so a long path
+/// costs time linear in its segments and the prefixes.
+pub(super) fn reroutes<'a>(
+    path: &'a [Segment],
+    mut visit: impl FnMut(&[&'a Segment], bool) -> bool,
+) -> bool {
+    let sent: Vec<&Segment> = path.iter().collect();
+    let stripped: Vec<&Segment> = path.iter().filter(|s| !s.cookieless).collect();
+    if stripped.len() != sent.len() && visit(&stripped, true) {
+        return true;
+    }
+    let bases: &[&[&Segment]] = if stripped.len() == sent.len() {
+        &[&sent]
+    } else {
+        &[&sent, &stripped]
+    };
+    for base in bases {
+        for (i, segment) in base.iter().enumerate() {
+            let rest = base.get(i + 1..).unwrap_or_default();
+            if segment.script != Script::No
+                && !rest.is_empty()
+                && visit(rest, segment.script == Script::Yes)
+            {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// The segments of the path of `origin` (an origin-form target), with every reading of each, or
@@ -105,6 +186,20 @@ fn segment(raw: &[u8], last: bool) -> Result<Segment, TargetError> {
             _ => {}
         }
         push_new(&mut out.folded, folded);
+    }
+    for name in out.exact.iter().chain(&out.folded) {
+        let mut parts = name.split('.');
+        parts.next();
+        for extension in parts {
+            let script = if SCRIPT_EXTENSIONS.contains(&extension) {
+                Script::Yes
+            } else {
+                Script::Maybe
+            };
+            out.script = out.script.max(script);
+        }
+        // ASP.NET cookieless values: `(S(…))`, `(A(…))(F(…))`, in any case.
+        out.cookieless |= name.len() > 1 && name.starts_with('(') && name.ends_with(')');
     }
     let ambiguous = |reading: &String| {
         (reading.is_empty() && !last && !raw.is_empty())

@@ -352,6 +352,11 @@ fn long_paths_decide_quickly() {
     let start = std::time::Instant::now();
     assert_eq!(rules.decide(&long), Ok(PathDecision::Pass));
     assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    // Every segment a script and a cookieless one, every rest read and exempt: each is a slice.
+    let long = format!("/{}x", "(S(a)).php/".repeat(20_000));
+    let start = std::time::Instant::now();
+    assert_eq!(rules.decide(&long), Ok(PathDecision::Pass));
+    assert!(start.elapsed() < std::time::Duration::from_secs(2));
 }
 
 /// Issue 28, F4: Windows and IIS open `name:stream` as `name` (NTFS alternate data streams) and a
@@ -505,4 +510,101 @@ fn short_names_cover_the_names_windows_may_give_them() {
     assert!(!short_name_covers("twx", "twilio-hooks"));
     assert!(!short_name_covers("a1b2", "a1b3"));
     assert!(!short_name_covers("twa1bz", "twilio-hooks"));
+}
+
+/// Path info: PHP front controllers (Symfony, Laravel, any `script.php/PATH_INFO`), ASP.NET's
+/// `page.aspx/PATH_INFO` and CGI route `/index.php/twilio/sms` as `/twilio/sms`; ASP.NET drops
+/// cookieless session segments (`/(S(abc))/twilio/sms`). With `--pass / --require /twilio` each of
+/// these was exempt.
+#[test]
+fn path_info_and_cookieless_segments_of_a_protected_prefix_are_verified() {
+    let rules = PathRules::new()
+        .pass("/")
+        .and_then(|r| r.require("/twilio"))
+        .unwrap();
+    for target in [
+        "/index.php/twilio/sms",
+        "/index.php/twilio",
+        "/index.php/twilio/",
+        "/app/index.php/twilio/sms",
+        "/INDEX.PHP/twilio/sms",
+        "/index.php;x/twilio/sms",
+        "/index.php./twilio/sms",
+        "/index.php::$DATA/twilio/sms",
+        "/index%2Ephp/twilio/sms",
+        "/index.php/TWILIO/sms",
+        "/index.php/twilio;x/sms",
+        "/default.aspx/twilio/sms",
+        "/service.asmx/twilio/sms",
+        "/handler.ashx/twilio/sms",
+        "/cgi-bin/app.cgi/twilio/sms",
+        "/cgi-bin/app.pl/twilio/sms",
+        "/app.jsp/twilio/sms",
+        "/anything.ext/twilio/sms",
+        "/a.php/b.php/twilio/sms",
+        "/(S(abc))/twilio/sms",
+        "/(A(xyz))/twilio/sms",
+        "/(F(xyz))/twilio",
+        "/(S(abc))(A(xyz))(F(q))/twilio/sms",
+        "/(s(abc))/twilio/sms",
+        "/(S(abc))/(A(x))/twilio/sms",
+        "/%28S%28abc%29%29/twilio/sms",
+        "/(S(abc))/index.php/twilio/sms",
+        "/index.php/(S(abc))/twilio/sms",
+    ] {
+        assert_eq!(rules.decide(target), Ok(PathDecision::Verify), "{target:?}");
+    }
+    // The rest after a script is decided like a path: with only `--pass /static` it is verified
+    // unless it is exempt too, and a longer `pass` prefix still wins over a shorter `require`.
+    let rules = PathRules::new()
+        .pass("/static")
+        .and_then(|r| r.pass("/twilio/status"))
+        .and_then(|r| r.require("/twilio"))
+        .unwrap();
+    let d = |t: &str| rules.decide(t);
+    assert_eq!(d("/static/index.php/sms"), Ok(PathDecision::Verify));
+    assert_eq!(d("/static/(S(x))/../sms"), Err(TargetError::NotNormal));
+    assert_eq!(d("/static/x.php/static/app.css"), Ok(PathDecision::Pass));
+    assert_eq!(d("/static/x.php/twilio/status"), Ok(PathDecision::Pass));
+    assert_eq!(d("/static/x.php/twilio/sms"), Ok(PathDecision::Verify));
+    assert_eq!(d("/static/v1.2/twilio/sms"), Ok(PathDecision::Verify));
+}
+
+/// Ordinary paths with dots and parentheses decide as before: only a `require` prefix after a
+/// dotted segment, or a rest after a script that no `pass` prefix exempts, changes a decision.
+#[test]
+fn dotted_and_parenthesized_ordinary_paths_decide_as_before() {
+    let rules = PathRules::new()
+        .pass("/")
+        .and_then(|r| r.require("/twilio"))
+        .unwrap();
+    let health = PathRules::new()
+        .pass("/health")
+        .and_then(|r| r.pass("/static"))
+        .and_then(|r| r.pass("/.well-known"))
+        .unwrap();
+    for (rules, target) in [
+        (&rules, "/index.php"),
+        (&rules, "/index.php/"),
+        (&rules, "/index.php/page/1"),
+        (&rules, "/static/v1.2/app.min.js"),
+        (&rules, "/wiki/Foo_(bar)/x"),
+        (&rules, "/(S(abc))/page.aspx"),
+        (&rules, "/x/twilio.php/sms"),
+        (&health, "/static/v1.2/app.min.js"),
+        (&health, "/static/jquery-3.6.0/jquery.min.js"),
+        (&health, "/static/(1)/a.css"),
+        (&health, "/.well-known/acme-challenge/x"),
+        (&health, "/health/index.php"),
+    ] {
+        assert_eq!(rules.decide(target), Ok(PathDecision::Pass), "{target:?}");
+    }
+    assert_eq!(
+        health.decide("/health/index.php/sms"),
+        Ok(PathDecision::Verify)
+    );
+    assert_eq!(
+        health.decide("/(S(abc))/static/a.css"),
+        Ok(PathDecision::Verify)
+    );
 }
