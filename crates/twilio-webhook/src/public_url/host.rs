@@ -98,7 +98,7 @@ mod tests {
             .unwrap()
             .sign_form(
                 "https://hooks.example.com:8443/twilio/sms?x=1",
-                &[("Body", "Hi")],
+                [("Body", "Hi")],
             );
         let parts = http::Request::post("/sms?x=1")
             .header("host", "client.example")
