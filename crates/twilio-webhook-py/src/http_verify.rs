@@ -194,7 +194,7 @@ impl PyWebhookVerifier {
     /// WebSocket handshake is checked against its `ws`/`wss` URL). The verdict carries the status and
     /// text to answer with. As in the Rust adapters, a request that asks for a WebSocket without being
     /// a handshake is `400` `upgrade_not_handshake`, and a body whose length is not its declared
-    /// `Content-Length` is `400` `body_unreadable`.
+    /// `Content-Length` is `400` `body_length_mismatch`.
     #[pyo3(signature = (target, headers, body, peer=None, scheme=None, authority=None, method="POST"))]
     #[allow(clippy::too_many_arguments)]
     fn check(
@@ -229,28 +229,17 @@ impl PyWebhookVerifier {
         }
     }
 
-    /// The core's sequence, as the Rust adapters run it: whether the request has a body to verify
-    /// (a `POST` asking for a WebSocket is refused, as axum and actix refuse it), a declared length
-    /// over the limit, then the check. A body whose length differs from its declared `Content-Length`
-    /// is refused rather than verified: it is what is left of a body, not what was sent.
+    /// The core's sequence for a body read whole ([`WebhookVerifier::verify_read_body`]), as the
+    /// Rust adapters run it: a request that asks for a WebSocket without being a handshake is refused
+    /// (as axum and actix refuse it), then a declared length over the limit, a body over it, and a
+    /// body whose length differs from its declared `Content-Length` (it is what is left of a body, not
+    /// what was sent), then the check.
     fn verify(
         &self,
         request: &Incoming<'_>,
         body: &[u8],
     ) -> Result<twilio_webhook::VerifiedRequest, WebhookRejection> {
-        self.inner.reads_body(request)?;
-        self.inner.check_declared_length(request.headers)?;
-        if body.len() <= self.inner.limit() && !declared_length_is(request.headers, body.len()) {
-            return Err(WebhookRejection::new(Refusal::BodyUnreadable, Vec::new()));
-        }
-        self.inner.verify(request, body)
+        self.inner.verify_read_body(request, body)
     }
 }
 
-/// Whether every `Content-Length` the request declares (if any) is `length`.
-fn declared_length_is(headers: &HeaderMap, length: usize) -> bool {
-    headers
-        .get_all(http::header::CONTENT_LENGTH)
-        .iter()
-        .all(|v| v.to_str().ok().and_then(|v| v.trim().parse::<usize>().ok()) == Some(length))
-}

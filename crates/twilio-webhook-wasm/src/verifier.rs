@@ -266,13 +266,13 @@ impl Verifier {
     ) -> Result<Verdict, JsError> {
         let request = Request::new(method, headers, lengths, peer)?;
         let incoming = request.incoming(target, scheme.as_deref(), authority.as_deref());
-        let verdict = self.inner.verify(&incoming, body);
+        let verdict = self.inner.verify_read_body(&incoming, body);
         // A refused signature not yet diagnosed, when the process's budget allows one: verified again,
         // diagnosed. (The verdict is the same: the core is deterministic and keeps no state here.)
         let undiagnosed = matches!(&verdict, Err(r) if r.rejection() == Some(Rejection::SignatureMismatch) && r.cause().is_none());
         let verdict = match &self.diagnosing {
             Some(diagnosing) if undiagnosed && budget::take(date_now()) => {
-                diagnosing.verify(&incoming, body)
+                diagnosing.verify_read_body(&incoming, body)
             }
             _ => verdict,
         };

@@ -247,6 +247,36 @@ impl WebhookVerifier {
         Ok(Checked { body, verdict })
     }
 
+    /// The sequence of [`read_and_verify`](Self::read_and_verify) for a body the host already read
+    /// whole, up to the limit (the Python and JavaScript bindings, whose servers read it): the same
+    /// refusals in the same order (a request asking for a WebSocket without being a handshake, a
+    /// declared length over the limit, a body over it, a body whose length differs from its
+    /// `Content-Length`), then [`verify`](Self::verify). A real WebSocket handshake is verified with
+    /// an empty body, whatever `body` holds. No replay guard: a host with one calls
+    /// [`read_and_verify`](Self::read_and_verify).
+    pub fn verify_read_body(
+        &self,
+        request: &Incoming<'_>,
+        body: &[u8],
+    ) -> Result<VerifiedRequest, WebhookRejection> {
+        let body = if self.reads_body(request)? {
+            self.check_declared_length(request.headers)?;
+            let refuse = |refusal| Err(WebhookRejection::new(refusal, Vec::new()));
+            if body.len() > self.body_limit {
+                return refuse(Refusal::BodyTooLarge {
+                    limit: self.body_limit,
+                });
+            }
+            if !length_is_declared(request.headers, body.len()) {
+                return refuse(Refusal::BodyLengthMismatch);
+            }
+            body
+        } else {
+            &[]
+        };
+        self.verify(request, body)
+    }
+
     /// The body of a request that is passed on unverified (a path rule exempts it:
     /// [`PathDecision::Pass`](crate::PathDecision::Pass)), read as a verified request's is: a
     /// declared length over the limit refused (`413`) before reading, at most the limit read, and a
@@ -299,7 +329,7 @@ impl WebhookVerifier {
             }
             read.extend_from_slice(chunk);
         }
-        if declared.is_some_and(|n| n != read.len() as u64) {
+        if !length_is_declared(headers, read.len()) {
             return Err(refuse(Refusal::BodyLengthMismatch));
         }
         Ok(read)
@@ -316,6 +346,12 @@ fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
         .map(|v| v.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()));
     let first = values.next()??;
     values.all(|v| v == Some(first)).then_some(first)
+}
+
+/// Whether a body of `length` bytes is what the request declares: always, when it declares no
+/// single length.
+fn length_is_declared(headers: &http::HeaderMap, length: usize) -> bool {
+    declared_length(headers).is_none_or(|n| n == length as u64)
 }
 
 /// Whether the request says it has a body: a `Transfer-Encoding`, or a `Content-Length` that is not

@@ -275,3 +275,26 @@ fn a_passed_body_is_read_within_the_limit_and_as_declared() {
     assert_eq!(read(None, &[&[b'x'; 17]]), Err("body_too_large"), "read");
     assert_eq!(read(Some("6"), &[b"hello"]), Err("body_length_mismatch"));
 }
+
+#[test]
+fn a_body_read_by_the_host_meets_the_same_refusals() {
+    let verifier = verifier();
+    let post = http::Method::POST;
+    let check = |method: &http::Method, headers: &http::HeaderMap, body: &[u8]| {
+        let request = Incoming::new(method, "/sms", headers);
+        match verifier.verify_read_body(&request, body) {
+            Ok(verified) => verified.url().to_string(),
+            Err(rejection) => rejection.code().to_string(),
+        }
+    };
+    let declared = headers(&[("content-length", "7")]);
+    assert_eq!(check(&post, &declared, b"Body=Hi"), "http://a.com/sms");
+    assert_eq!(check(&post, &headers(&[]), b"Body=Hi"), "http://a.com/sms");
+    assert_eq!(check(&post, &declared, b"Body="), "body_length_mismatch");
+    assert_eq!(check(&post, &declared, b"Body=Hi&x"), "body_length_mismatch");
+    let over = headers(&[("content-length", "17")]);
+    assert_eq!(check(&post, &over, &[b'x'; 17]), "body_too_large");
+    assert_eq!(check(&post, &headers(&[]), &[b'x'; 17]), "body_too_large");
+    let asks = headers(&[("upgrade", "websocket"), ("connection", "upgrade")]);
+    assert_eq!(check(&post, &asks, b"Body=Hi"), "upgrade_not_handshake");
+}
