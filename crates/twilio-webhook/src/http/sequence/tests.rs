@@ -291,10 +291,23 @@ fn a_body_read_by_the_host_meets_the_same_refusals() {
     assert_eq!(check(&post, &declared, b"Body=Hi"), "http://a.com/sms");
     assert_eq!(check(&post, &headers(&[]), b"Body=Hi"), "http://a.com/sms");
     assert_eq!(check(&post, &declared, b"Body="), "body_length_mismatch");
-    assert_eq!(check(&post, &declared, b"Body=Hi&x"), "body_length_mismatch");
+    assert_eq!(
+        check(&post, &declared, b"Body=Hi&x"),
+        "body_length_mismatch"
+    );
     let over = headers(&[("content-length", "17")]);
     assert_eq!(check(&post, &over, &[b'x'; 17]), "body_too_large");
     assert_eq!(check(&post, &headers(&[]), &[b'x'; 17]), "body_too_large");
     let asks = headers(&[("upgrade", "websocket"), ("connection", "upgrade")]);
     assert_eq!(check(&post, &asks, b"Body=Hi"), "upgrade_not_handshake");
+    // A body of exactly the limit is checked (mutation testing found the bound's edge unchecked).
+    let body = b"Body=Hi&x=123456";
+    assert_eq!(body.len(), 16);
+    assert_eq!(check(&post, &headers(&[]), body), "signature_mismatch");
+    let exact = headers(&[("content-length", "16")]);
+    assert_eq!(check(&post, &exact, body), "signature_mismatch");
+    // The same length given twice is one declared length, and the body must have it.
+    let twice = headers(&[("content-length", "7"), ("content-length", "7")]);
+    assert_eq!(check(&post, &twice, b"Body=Hi"), "http://a.com/sms");
+    assert_eq!(check(&post, &twice, b"Body="), "body_length_mismatch");
 }
