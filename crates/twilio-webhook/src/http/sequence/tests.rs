@@ -224,6 +224,28 @@ fn a_delivery_releases_or_keeps_its_key() {
     assert_eq!(replay.refusal(), Refusal::Replayed);
 }
 
+/// Mutation testing found the answer mode unchecked here (only the adapters and the guard used it):
+/// a delivery in answer mode keeps a small answer, and its duplicate is answered with it.
+#[test]
+fn a_delivery_in_answer_mode_keeps_its_answer_for_the_duplicates() {
+    let guard = ReplayGuard::new(MemoryStore::new()).duplicates(crate::Duplicates::answer());
+    let verifier = verifier().replay_guard(guard);
+    let headers = headers(&[("content-length", "7")]);
+    let request = Incoming::new(&http::Method::POST, "/sms", &headers);
+    let deliver = || {
+        block_on(verifier.read_and_verify(&request, &mut Chunks::of(&[b"Body=Hi"])))
+            .expect("read")
+            .verdict
+    };
+    let first = deliver().expect("verified");
+    assert!(first.keeps_answer(StatusCode::OK, Some(4)));
+    let twiml = StoredAnswer::new(200, [], b"<R/>".to_vec());
+    block_on(first.finish_with_answer(&twiml));
+    let duplicate = deliver().expect_err("a duplicate");
+    assert_eq!(duplicate.refusal(), Refusal::AnsweredDuplicate);
+    assert_eq!(duplicate.stored_answer(), Some(&twiml));
+}
+
 #[test]
 fn only_a_failed_delivery_releases_its_key() {
     let verifier = verifier().replay_guard(ReplayGuard::new(MemoryStore::new()));
