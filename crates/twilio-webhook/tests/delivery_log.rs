@@ -86,6 +86,7 @@ fn a_delivery_dropped_unfinished_is_logged_once() {
     let guarded = WebhookVerifier::new(RequestValidator::new(TOKEN))
         .replay_guard(ReplayGuard::new(MemoryStore::new()));
     block_on(delivery(&guarded, "Body=finished").finish(http::StatusCode::OK));
+    block_on(delivery(&guarded, "Body=again").finish(http::StatusCode::NO_CONTENT));
     drop(delivery(
         &WebhookVerifier::new(RequestValidator::new(TOKEN)),
         "Body=unguarded",
