@@ -269,7 +269,7 @@ fn no_spelling_of_a_protected_prefix_is_exempt() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
-/// Mutation testing found three folds and half of the escape check unchecked: the long s (`ſ`,
+/// Mutation testing found two folds and half of the escape check unchecked: the long s (`ſ`,
 /// which uppercases to `S`) read as `s`, the set-minus and small reverse solidus read as `\\`
 /// (refused: they would split the segment), and an escape with one hex digit refused.
 #[test]
