@@ -288,6 +288,7 @@ fn folded_letters_and_backslashes_and_half_escapes_are_read_as_servers_read_them
         ("/sms%2g", Err(NotNormal)),
         ("/sms%g2", Err(NotNormal)),
         ("/sms%2", Err(NotNormal)),
+        ("/s%41%zz", Err(NotNormal)),
         ("/other", Ok(PathDecision::Pass)),
     ] {
         assert_eq!(rules.decide(target), want, "{target:?}");
