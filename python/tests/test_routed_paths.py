@@ -177,4 +177,4 @@ def test_a_body_shorter_than_its_content_length_is_not_verified():
             answer = b""
             while chunk := s.recv(65536):
                 answer += chunk
-        assert status_of(answer) == 400 and b"body_unreadable" in answer, answer
+        assert status_of(answer) == 400 and b"body_length_mismatch" in answer, answer

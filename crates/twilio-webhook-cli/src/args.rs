@@ -66,8 +66,9 @@ pub(crate) struct GuardArgs {
         value_delimiter = ','
     )]
     pub(crate) public_url: Vec<String>,
-    /// A proxy in front of the guard whose Forwarded / X-Forwarded-* headers count (repeat, or
-    /// comma-separate).
+    /// A proxy in front of the guard whose Forwarded / X-Forwarded-* headers count, and whose
+    /// X-Forwarded-For list (and X-Real-IP) the guard keeps, appending the proxy's address (repeat,
+    /// or comma-separate).
     #[arg(
         long,
         value_name = "CIDR",

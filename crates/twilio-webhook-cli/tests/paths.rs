@@ -125,3 +125,69 @@ fn issue_28_ordinary_paths_still_decide_as_before() {
     }
     assert_eq!(echo.hits(), hits + 4, "only the signed ones reached it");
 }
+
+/// Issue 28, F4 (Windows and IIS upstreams): NTFS alternate data streams (`name::$INDEX_ALLOCATION`,
+/// `name:$i30:$INDEX_ALLOCATION`, `file::$DATA`) open `name`, and an 8.3 short name (`TWILIO~1`)
+/// opens the directory it stands for. With `--pass / --require /twilio-hooks`, each reached the
+/// upstream unsigned; now each is verified (refused unsigned), and ordinary paths with a `:` or a `~`
+/// still pass.
+#[test]
+fn issue_28_f4_ntfs_streams_and_short_names_reach_the_upstream_only_signed() {
+    let echo = Echo::start();
+    let guard = Guard::start(
+        &echo.url(),
+        &[
+            "--pass",
+            "/",
+            "--require",
+            "/twilio-hooks",
+            "--require",
+            "/api/sms.php",
+        ],
+    );
+    let form = b"Body=not+from+twilio";
+    let mut forwarded = Vec::new();
+    for target in [
+        "/twilio-hooks::$INDEX_ALLOCATION/sms",
+        "/twilio-hooks:$i30:$INDEX_ALLOCATION/sms",
+        "/twilio-hooks%3A%3A$INDEX_ALLOCATION/sms",
+        "/TWILIO~1/sms",
+        "/twilio~2/sms",
+        "/TWILIO~1::$INDEX_ALLOCATION/sms",
+        "/api/sms.php::$DATA",
+        "/api/SMS~1.PHP",
+    ] {
+        let request = unsigned(signed(guard.port, target, FORM, form, &[]));
+        let before = echo.hits();
+        let answer = suite::send(guard.port, &request).expect("an answer");
+        let text = answer.text();
+        if echo.hits() != before || answer.status != 400 || !text.contains("missing_signature") {
+            forwarded.push(format!("{target} -> {} {text}", answer.status));
+        }
+        // Signed, it is verified and forwarded.
+        let answer = suite::send(guard.port, &signed(guard.port, target, FORM, form, &[]))
+            .expect("an answer");
+        assert_eq!(answer.status, 200, "{target}: {}", answer.text());
+    }
+    assert!(
+        forwarded.is_empty(),
+        "unsigned requests not refused:\n{}",
+        forwarded.join("\n")
+    );
+    let hits = echo.hits();
+    for target in [
+        "/wiki/Special:Random",
+        "/v1/projects/p:run",
+        "/files/REPORT~1.PDF",
+        "/~user/page",
+        "/twilio-status",
+    ] {
+        let answer = suite::send(
+            guard.port,
+            &unsigned(signed(guard.port, target, FORM, b"", &[])),
+        )
+        .expect("an answer");
+        assert_eq!(answer.status, 200, "{target}: {}", answer.text());
+    }
+    assert_eq!(echo.hits(), hits + 5);
+}

@@ -8,7 +8,9 @@
 //! (`read_passed`); whether a delivery releases its replay key or keeps its answer (the `Delivery`
 //! it returns, finished with the upstream's status or answer); and which `Host` the upstream sees
 //! (the authority of the public URL that verified the request, `VerifiedRequest::authority`, or for
-//! a passed request `PublicUrl::passed_host`). This file reads and writes HTTP/1.1 (`h1`), gives the
+//! a passed request `PublicUrl::passed_host`), and what it is told in `X-Forwarded-Proto`/`-Host`
+//! (`VerifiedRequest::scheme`, `PublicUrl::passed_origin`; every client copy of a routing header
+//! goes, `proxy::set_routing`). This file reads and writes HTTP/1.1 (`h1`), gives the
 //! core the body straight from the connection (`ClientBody`) and forwards; what it refuses itself,
 //! before the core is asked, is only what a proxy must not forward whatever the route: `CONNECT` and
 //! `TRACE`, and a body on a passed request whose method has none (an app that leaves it unread would
@@ -38,7 +40,7 @@ use twilio_webhook::{
 use super::config::Config;
 use super::h1::{self, Framing, RequestHead};
 use super::metrics::WorkerMetrics;
-use super::proxy::{VERIFIED, fits_when_forwarded, strip_client_headers};
+use super::proxy::{VERIFIED, fits_when_forwarded, set_routing, strip_client_headers};
 use super::upstream::Upstream;
 use super::wire::{self, Body, Wire};
 
@@ -209,6 +211,12 @@ impl Conn<'_> {
         }
         let incoming = Incoming::new(&head.method, &head.target, &head.headers)
             .with_peer(Some(self.peer.ip()));
+        // Where a passed request was sent, as the policy reads it (before the forwarded headers go).
+        let passed_origin = if verifying {
+            None
+        } else {
+            verifier.policy().passed_origin(&incoming)
+        };
         let deadline = tokio::time::Instant::from_std(start + config.client_timeout);
         let deadline = pin!(tokio::time::sleep_until(deadline));
         let framing = Body::request(head.framing, verifier.limit());
@@ -257,6 +265,15 @@ impl Conn<'_> {
                 head.headers.insert(VERIFIED, name);
             }
         }
+        // What the upstream is told about where the request was sent is what was decided: the
+        // verified URL's scheme and authority, or the passed request's; never the client's headers.
+        let origin = match delivery.as_ref().map(Delivery::verified) {
+            Some(verified) => Some((verified.scheme(), verified.authority())),
+            None => passed_origin.as_ref().map(|(s, a)| (*s, a.as_str())),
+        };
+        let peer = self.peer.ip();
+        let trusted = verifier.policy().is_trusted(Some(peer));
+        set_routing(&mut head.headers, origin, peer, trusted);
         self.forward(&mut head, &body, delivery, next).await
     }
 

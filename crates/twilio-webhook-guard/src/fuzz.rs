@@ -10,7 +10,7 @@ use http::Method;
 
 use crate::conn::relay_framing;
 use crate::h1::{self, Chunked, Framing, HeadScan, RequestHead, Step};
-use crate::proxy::{fits_when_forwarded, strip_client_headers};
+use crate::proxy::{VERIFIED, fits_when_forwarded, set_routing, strip_client_headers};
 use crate::upstream::Target;
 
 /// Where `data` is cut into pieces as it arrives: at every `step` bytes (at least 1).
@@ -206,6 +206,16 @@ pub fn forward(data: &[u8], prefixed: bool) {
     if !fits_when_forwarded(&head.headers) {
         return;
     }
+    // And after, for a verified request: every field it may add (a peer trusted or not).
+    head.headers
+        .insert(VERIFIED, http::HeaderValue::from_static("primary"));
+    let peer = std::net::IpAddr::from([127, 0, 0, 1]);
+    set_routing(
+        &mut head.headers,
+        Some(("https", "hooks.example.com")),
+        peer,
+        prefixed,
+    );
     let url = if prefixed {
         "http://127.0.0.1:9/base"
     } else {

@@ -404,6 +404,24 @@ fn cases(config: &Config, port: u16) -> Vec<Case> {
                 200,
                 ok,
             ),
+            // Issue 28, F6: the proxy sets X-Forwarded-Host but passes the client's Forwarded
+            // through; Forwarded won, so the client chose the host (here one Twilio signed).
+            case(
+                "trusted proxy passes a client's Forwarded: host= that disagrees with X-Forwarded-Host",
+                form(
+                    "/sms",
+                    &host,
+                    "https://other.example.com/sms",
+                    SMS,
+                    &[
+                        TLS_PROXY[0],
+                        TLS_PROXY[1],
+                        ("Forwarded", "host=other.example.com;proto=https"),
+                    ],
+                ),
+                400,
+                "bad_host",
+            ),
             case(
                 "trusted proxy, signed for the wrong host",
                 form(

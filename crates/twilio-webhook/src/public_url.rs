@@ -11,7 +11,8 @@
 //!    **trusted proxies** may override scheme, host, port and prefix with `Forwarded` (RFC 7239) or
 //!    `X-Forwarded-Proto/-Host/-Port/-Prefix`. Those headers are honoured only when the peer address
 //!    is in a configured set; from anyone else they are ignored, since whoever sets them chooses the URL
-//!    the signature is checked against.
+//!    the signature is checked against. When `Forwarded` and `X-Forwarded-Host` (or `-Proto`) both
+//!    speak and disagree, the request is refused as `bad_host`: one of them came from the client.
 //!
 //! The request target is the core's to read ([`origin_form`](crate::origin_form)): an absolute-form
 //! target counts by its path and query, any other form gives no URL. A WebSocket handshake (and only
@@ -267,7 +268,8 @@ impl PublicUrl {
     /// [`urls`](Self::urls), or [`BadHost`] when a URL would be rebuilt from a host that is not a plain
     /// authority (spec §4.5): a `Host` (or HTTP/2 authority, or a trusted proxy's forwarded host) with
     /// userinfo, a path, a query, a fragment, `%`, spaces or other characters a host cannot have, or
-    /// more than one `Host` field. Configured base URLs never consult the request's host.
+    /// more than one `Host` field, or a trusted proxy's `Forwarded` and `X-Forwarded-Host` (or
+    /// `-Proto`) that disagree. Configured base URLs never consult the request's host.
     pub(crate) fn try_urls(&self, request: &Incoming<'_>) -> Result<Vec<String>, BadHost> {
         let Ok(target) = crate::target::origin_form(request.target) else {
             return Ok(Vec::new());
@@ -296,7 +298,7 @@ impl PublicUrl {
         let mut authority = request_host(request)?.map(std::borrow::Cow::Borrowed);
         let mut prefix = "";
         if self.is_trusted(request.peer) {
-            let forwarded = Forwarded::from_headers(request.headers);
+            let forwarded = Forwarded::from_headers(request.headers)?;
             if let Some(proto) = forwarded.proto {
                 scheme = proto;
             }
@@ -463,7 +465,12 @@ impl<'h> Forwarded<'h> {
     /// `Forwarded` (its last element) first, then `X-Forwarded-*` for what it does not say. A scheme,
     /// port or prefix that cannot be part of a URL is ignored; a host is checked where it is used (a
     /// host that is not a plain authority is refused, spec §4.5).
-    fn from_headers(headers: &'h HeaderMap) -> Self {
+    ///
+    /// When both say a host (or both a scheme) and they differ (ignoring case), the request is
+    /// [`BadHost`]: a trusted proxy that sets `X-Forwarded-Host` but passes a client's `Forwarded`
+    /// through would otherwise let the client choose the host. Which of the two the proxy wrote cannot
+    /// be told, so neither is taken.
+    fn from_headers(headers: &'h HeaderMap) -> Result<Self, BadHost> {
         let element = headers
             .get_all(http::header::FORWARDED)
             .iter()
@@ -479,11 +486,16 @@ impl<'h> Forwarded<'h> {
                     .then(|| unquote(v.trim()))
             })
         };
-        let proto = param("proto").or_else(|| nearest(headers, "x-forwarded-proto"));
-        let host = param("host").or_else(|| nearest(headers, "x-forwarded-host"));
+        let agreed =
+            |rfc7239: Option<&'h str>, x_forwarded: Option<&'h str>| match (rfc7239, x_forwarded) {
+                (Some(a), Some(b)) if !a.eq_ignore_ascii_case(b) => Err(BadHost),
+                (a, b) => Ok(a.or(b)),
+            };
+        let proto = agreed(param("proto"), nearest(headers, "x-forwarded-proto"))?;
+        let host = agreed(param("host"), nearest(headers, "x-forwarded-host"))?;
         let port = nearest(headers, "x-forwarded-port");
         let prefix = nearest(headers, "x-forwarded-prefix");
-        Forwarded {
+        Ok(Forwarded {
             proto: proto.and_then(|p| {
                 (p.eq_ignore_ascii_case("https") || p.eq_ignore_ascii_case("http"))
                     .then(|| known_scheme(p))
@@ -494,7 +506,7 @@ impl<'h> Forwarded<'h> {
             prefix: prefix
                 .map(|p| p.trim_end_matches('/'))
                 .filter(|p| p.starts_with('/') && !p.contains(['?', '#', ' '])),
-        }
+        })
     }
 }
 

@@ -29,10 +29,12 @@ pub enum TargetError {
     /// carries a fragment.
     Form,
     /// The path is not in normal form: a server or proxy behind could resolve it to another path.
-    /// That is a dot segment under any reading (`/a/../b`, `/a/%2e%2e/b`, `..;x`, `%c0%ae%c0%ae`,
-    /// `．．`, `. .`), an encoded slash or backslash (`%2F`, `%5C`), a backslash, a double-encoded one
-    /// of these, an empty segment (`/a//b`, `/;x/b`), a control character (NUL included), an invalid
-    /// or `%u` escape, a `?` or `#` made by decoding, or bytes that are not UTF-8 once decoded.
+    /// That is a dot segment under any reading (`/a/../b`, `/a/%2e%2e/b`, `..;x`, `..::$DATA`,
+    /// `%c0%ae%c0%ae`, `．．`, `. .`), an encoded slash or backslash (`%2F`, `%5C`), a backslash, a
+    /// double-encoded one of these, an empty segment (`/a//b`, `/;x/b`, `/:x/b`), a control character
+    /// (NUL included), an invalid or `%u` escape, a `?` or `#` made by decoding, or bytes that are
+    /// not UTF-8 once decoded. Also a [`pass`](PathRules::pass) prefix with a segment shaped like a
+    /// Windows 8.3 short name.
     NotNormal,
 }
 
@@ -144,14 +146,16 @@ impl Prefix {
     }
 
     /// Whether this prefix covers `path` under some reading of it, case folded: some reading of
-    /// each of its segments is the prefix's.
+    /// each of its segments is the prefix's, or a short name it may have.
     fn protects(&self, path: &[reading::Segment]) -> bool {
         path.len() >= self.folded.len()
-            && self
-                .folded
-                .iter()
-                .zip(path)
-                .all(|(name, segment)| segment.folded.contains(name))
+            && self.folded.iter().zip(path).all(|(name, segment)| {
+                segment.folded.contains(name)
+                    || segment
+                        .short
+                        .iter()
+                        .any(|short| reading::short_name_covers(short, name))
+            })
     }
 }
 
@@ -163,12 +167,14 @@ impl Prefix {
 /// - The path is matched percent-decoded (`/%68ealth` is `/health`), under every reading a common
 ///   server could give it ([`TargetError::NotNormal`] lists what none can): decoded once or twice,
 ///   with `;…` path parameters dropped from each segment (Tomcat, Jetty, Spring), with trailing dots
-///   and spaces dropped (Windows, IIS). A `pass` prefix exempts a path only if it covers every
-///   reading, in the same case; a `require` prefix protects it if it covers any reading, ignoring
-///   case (`/TWILIO/sms`, `/tw%C4%B1lio/sms`, fullwidth letters) and an extension (`/twilio.json`,
-///   for Spring's suffix patterns). So `/twilio;jsessionid=1/sms`, `/twilio./sms` and
-///   `/twilio%20/sms` are verified under `--require /twilio`, and an ambiguity is always decided
-///   toward verification.
+///   and spaces dropped (Windows, IIS), cut at a `:` (NTFS alternate data streams,
+///   `/twilio::$INDEX_ALLOCATION/sms`), and a segment shaped like a Windows 8.3 short name
+///   (`/TWILIO~1/sms`) as any name it may be short for. A `pass` prefix exempts a path only if it
+///   covers every reading, in the same case; a `require` prefix protects it if it covers any reading,
+///   ignoring case (`/TWILIO/sms`, `/tw%C4%B1lio/sms`, fullwidth letters) and an extension
+///   (`/twilio.json`, for Spring's suffix patterns). So `/twilio;jsessionid=1/sms`, `/twilio./sms`,
+///   `/twilio%20/sms`, `/twilio::$DATA` and, under `--require /twilio-hooks`, `/TWILIO~1/sms` are
+///   verified, and an ambiguity is always decided toward verification.
 /// - Once any prefix is configured, a path that is not in normal form ([`TargetError::NotNormal`]) is
 ///   refused, because a server behind could resolve `/health/../sms` to `/sms`. With no prefix every
 ///   request is verified and the path decides nothing.
@@ -215,10 +221,16 @@ impl PathRules {
     }
 
     /// Exempts requests under `prefix` from verification (a health check, static files). A prefix
-    /// must be a path in normal form that every server reads alike (no `;` parameter, no trailing dot
-    /// or space in a segment).
+    /// must be a path in normal form that every server reads alike (no `;` parameter, no `:`, no
+    /// trailing dot or space in a segment), and a `pass` prefix has no segment shaped like a Windows
+    /// 8.3 short name (`NAME~1`), which names whatever directory has that short name.
     pub fn pass(mut self, prefix: &str) -> Result<Self, TargetError> {
-        self.pass.push(Prefix::parse(prefix)?);
+        let prefix = Prefix::parse(prefix)?;
+        let short = |name: &String| reading::short_name_prefix(name).is_some();
+        if prefix.folded.iter().any(short) {
+            return Err(TargetError::NotNormal);
+        }
+        self.pass.push(prefix);
         Ok(self)
     }
 

@@ -110,6 +110,8 @@ fn the_second_base_url_can_match() {
     );
     let ok = verifier.verify_parts(&parts, b"A=1").unwrap();
     assert_eq!(ok.url(), "https://two.example.com/sms");
+    // What a proxy tells its upstream (`Host`, `X-Forwarded-Host`, `X-Forwarded-Proto`).
+    assert_eq!((ok.scheme(), ok.authority()), ("https", "two.example.com"));
     let e = verifier.verify_parts(&parts, b"A=2").unwrap_err();
     assert_eq!(e.urls_tried().len(), 2);
     // A header error is reported once, whatever the number of URLs.
@@ -237,6 +239,35 @@ fn a_target_that_is_not_a_path_is_a_bad_request() {
         assert_eq!(e.code(), "bad_request_target");
         assert!(e.to_string().contains("origin or absolute form"));
     }
+}
+
+/// A handshake verified against a `wss` URL is `https` to the upstream, with its port.
+#[test]
+fn a_verified_handshake_tells_its_scheme_as_http_or_https() {
+    let policy = PublicUrl::from_host().connection_scheme("https");
+    let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN)).public_url(policy);
+    let sig = sign_form("wss://a.com:8443/ws", &[]);
+    let mut builder = http::Request::get("/ws");
+    for (n, v) in [
+        ("host", "a.com:8443"),
+        ("connection", "Upgrade"),
+        ("upgrade", "websocket"),
+        ("x-twilio-signature", &sig),
+    ] {
+        builder = builder.header(n, v);
+    }
+    let parts = builder.body(()).unwrap().into_parts().0;
+    let ok = verifier.verify_parts(&parts, b"").unwrap();
+    assert_eq!(ok.url(), "wss://a.com:8443/ws");
+    assert_eq!((ok.scheme(), ok.authority()), ("https", "a.com:8443"));
+    let plain = WebhookVerifier::new(RequestValidator::new(TOKEN));
+    let sig = sign_form("ws://a.com:8443/ws", &[]);
+    let mut parts = parts;
+    parts
+        .headers
+        .insert("x-twilio-signature", sig.parse().unwrap());
+    let ok = plain.verify_parts(&parts, b"").unwrap();
+    assert_eq!((ok.scheme(), ok.authority()), ("http", "a.com:8443"));
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The `Host` a proxy forwards: the authority a request was verified against, or for a request passed
-//! unverified, the first base URL's or the request's own single plain `Host`.
+//! unverified, the first base URL's or the request's own single plain `Host`. And what it says in
+//! `X-Forwarded-Proto` and `X-Forwarded-Host`: the scheme and authority of the URL the policy built.
 
 use http::HeaderMap;
 
@@ -51,16 +52,59 @@ impl PublicUrl {
     }
 }
 
+impl PublicUrl {
+    /// The scheme (`http` or `https`) and authority a proxy tells its upstream
+    /// (`X-Forwarded-Proto`, `X-Forwarded-Host`) with a request it passes unverified: those of the
+    /// first URL this policy builds for the request ([`urls`](Self::urls): a base URL's, or the
+    /// request's `Host` with a trusted proxy's forwarded headers); `None` when it builds none.
+    ///
+    /// ```
+    /// use http::{HeaderMap, Method};
+    /// use twilio_webhook::{Incoming, PublicUrl};
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("host", "admin.internal".parse().unwrap());
+    /// headers.insert("x-forwarded-host", "evil.example".parse().unwrap());
+    /// let request = Incoming::new(&Method::GET, "/health", &headers);
+    /// let fixed = PublicUrl::base("https://hooks.example.com/twilio")?;
+    /// assert_eq!(fixed.passed_origin(&request), Some(("https", "hooks.example.com".into())));
+    /// // The client's forwarded headers count only from a trusted proxy.
+    /// let from_host = PublicUrl::from_host();
+    /// assert_eq!(from_host.passed_origin(&request), Some(("http", "admin.internal".into())));
+    /// # Ok::<(), twilio_webhook::PublicUrlError>(())
+    /// ```
+    pub fn passed_origin(&self, request: &crate::Incoming<'_>) -> Option<(&'static str, String)> {
+        let url = self.urls(request).into_iter().next()?;
+        let (scheme, authority) = origin_of(&url);
+        Some((scheme, authority.to_owned()))
+    }
+}
+
 impl crate::VerifiedRequest {
+    /// The scheme of the URL the request was verified against, as a proxy tells its upstream in
+    /// `X-Forwarded-Proto`: `https` (for `https` and `wss`) or `http`.
+    pub fn scheme(&self) -> &'static str {
+        origin_of(self.url()).0
+    }
+
     /// The authority (`host[:port]`, never userinfo) of the URL the request was verified against:
     /// the `Host` a proxy forwards with it, so that the app's virtual host is the one the signature
     /// was made for, whatever `Host` the client sent.
     pub fn authority(&self) -> &str {
-        let url = self.url();
-        let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        host_of(rest.get(..end).unwrap_or(rest))
+        origin_of(self.url()).1
     }
+}
+
+/// The scheme (`https` for `https` and `wss`, else `http`) and authority (without userinfo) of a URL.
+fn origin_of(url: &str) -> (&'static str, &str) {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let scheme = if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("wss") {
+        "https"
+    } else {
+        "http"
+    };
+    (scheme, host_of(rest.get(..end).unwrap_or(rest)))
 }
 
 /// An authority without its userinfo (`user:password@`), if it has any.

@@ -171,7 +171,7 @@ fn forwarded_headers_count_only_from_trusted_proxies() {
 }
 
 #[test]
-fn forwarded_rfc7239_wins_and_the_nearest_proxy_speaks() {
+fn forwarded_rfc7239_and_x_forwarded_combine_and_the_nearest_proxy_speaks() {
     let policy = PublicUrl::from_host().trust_proxy("10.1.2.3").unwrap();
     let h = [
         ("host", "app"),
@@ -179,10 +179,23 @@ fn forwarded_rfc7239_wins_and_the_nearest_proxy_speaks() {
             "forwarded",
             r#"for=1.2.3.4;host=spoofed.com;proto=http, for=5.6.7.8;Proto=HTTPS;host="a.com:8443""#,
         ),
-        ("x-forwarded-proto", "http"),
-        ("x-forwarded-host", "b.com"),
+        ("x-forwarded-proto", "https"),
+        ("x-forwarded-host", "A.com:8443"),
     ];
     assert_eq!(urls(&policy, "/s", &h, PROXY), ["https://a.com:8443/s"]);
+    // Each says what the other does not.
+    let h = [
+        ("host", "app"),
+        ("forwarded", "for=5.6.7.8;proto=https"),
+        ("x-forwarded-host", "b.com"),
+    ];
+    assert_eq!(urls(&policy, "/s", &h, PROXY), ["https://b.com/s"]);
+    let h = [
+        ("host", "app"),
+        ("forwarded", "host=c.com"),
+        ("x-forwarded-proto", "https"),
+    ];
+    assert_eq!(urls(&policy, "/s", &h, PROXY), ["https://c.com/s"]);
     // A comma inside a quoted string does not split elements.
     let h = [
         ("host", "app"),
@@ -218,6 +231,66 @@ fn forwarded_rfc7239_wins_and_the_nearest_proxy_speaks() {
     // not the proxy's own Host.
     let h = [("host", "app"), ("x-forwarded-host", "a.com/evil?")];
     assert!(urls(&policy, "/s", &h, PROXY).is_empty());
+}
+
+/// Issue 28, F6: a trusted proxy that sets `X-Forwarded-Host` (or `-Proto`) but passes a client's
+/// `Forwarded` through let the client choose the host, since `Forwarded` won. Both present and
+/// different is now `BadHost` (refused before any HMAC), whichever the client wrote.
+#[test]
+fn forwarded_and_x_forwarded_that_disagree_are_a_bad_host() {
+    let policy = PublicUrl::from_host().trust_proxy("10.0.0.0/8").unwrap();
+    let try_urls = |h: &[(&str, &str)], peer: Option<&str>| {
+        let map = headers(h);
+        let incoming = Incoming::new(&http::Method::POST, "/sms", &map)
+            .with_peer(peer.map(|p| p.parse().unwrap()));
+        policy.try_urls(&incoming)
+    };
+    for disagreeing in [
+        [
+            ("forwarded", "host=evil.example"),
+            ("x-forwarded-host", "hooks.example.com"),
+        ],
+        [
+            ("forwarded", "for=1.2.3.4;host=\"evil.example\""),
+            ("x-forwarded-host", "hooks.example.com"),
+        ],
+        // The nearest entries disagree, whatever the earlier ones say.
+        [
+            ("forwarded", "host=hooks.example.com, host=evil.example"),
+            ("x-forwarded-host", "evil.example, hooks.example.com"),
+        ],
+        [
+            ("forwarded", "host=hooks.example.com:8443"),
+            ("x-forwarded-host", "hooks.example.com"),
+        ],
+        [("forwarded", "proto=http"), ("x-forwarded-proto", "https")],
+        [("forwarded", "proto=https"), ("x-forwarded-proto", "http")],
+        [
+            ("forwarded", "proto=https"),
+            ("x-forwarded-proto", "javascript"),
+        ],
+    ] {
+        let mut h = vec![("host", "app")];
+        h.extend(disagreeing);
+        assert_eq!(try_urls(&h, PROXY), Err(BadHost), "{h:?}");
+        // From a peer that is not trusted, neither counts: the URL is Host's.
+        assert_eq!(
+            try_urls(&h, STRANGER),
+            Ok(vec!["http://app/sms".to_string()]),
+            "{h:?}"
+        );
+    }
+    // Agreeing (ignoring case) is no conflict.
+    let h = [
+        ("host", "app"),
+        ("forwarded", "host=Hooks.Example.com;proto=HTTPS"),
+        ("x-forwarded-host", "hooks.example.com"),
+        ("x-forwarded-proto", "https"),
+    ];
+    assert_eq!(
+        try_urls(&h, PROXY),
+        Ok(vec!["https://Hooks.Example.com/sms".to_string()])
+    );
 }
 
 /// Spec §4.5: a URL rebuilt from a request takes its host from a plain, single authority; anything

@@ -7,6 +7,11 @@
 //! - with its `;…` parameters dropped (Tomcat, Jetty, Spring), whether the `;` was written or
 //!   encoded;
 //! - with trailing dots and spaces dropped (Windows and IIS);
+//! - cut at its first `:` (NTFS alternate data streams: on Windows and IIS `twilio::$INDEX_ALLOCATION`,
+//!   `twilio:$i30:$INDEX_ALLOCATION` and `sms.php::$DATA` open `twilio` and `sms.php`);
+//! - when it is shaped like a Windows 8.3 short name, `PREFIX~N` or `PREFIX~N.EXT`, as any name that
+//!   starts with `PREFIX` (`TWILIO~1` may open `twilio-hooks`; see [`short_name_covers`]): a
+//!   `require` prefix protects such a segment when its name could have that short name;
 //! - folded: letters in any case, fullwidth forms as ASCII, and the few non-ASCII letters whose case
 //!   mapping is ASCII (`ı`, `İ`, `ſ`, `K`), as a case-insensitive server or a "best fit" code page
 //!   matches them; and with an extension dropped (Spring's suffix pattern matching).
@@ -15,7 +20,7 @@
 //! reading (`..;x`, `%u002e`, `%c0%ae`, `．．`, `. .`), an encoded slash or backslash, a backslash, a
 //! control character (NUL included), an invalid or IIS `%u` escape, a `?` or `#` that decoding makes,
 //! bytes that are not UTF-8 once decoded (overlong forms included) and an empty segment, also one a
-//! reading empties (`/;x/`).
+//! reading empties (`/;x/`, `/:x/`).
 
 use super::TargetError;
 
@@ -27,6 +32,9 @@ pub(super) struct Segment {
     /// The names folded (see [`fold`]), extensions dropped too: a prefix protects this segment if
     /// any one is its folded name.
     pub(super) folded: Vec<String>,
+    /// The `PREFIX` (folded) of each name shaped like an 8.3 short name (`PREFIX~N[.EXT]`): a prefix
+    /// protects this segment if one of them [covers](short_name_covers) its folded name.
+    pub(super) short: Vec<String>,
 }
 
 /// The segments of the path of `origin` (an origin-form target), with every reading of each, or
@@ -76,12 +84,20 @@ fn segment(raw: &[u8], last: bool) -> Result<Segment, TargetError> {
     for name in &decoded {
         let unparamed = name.split(';').next().unwrap_or_default();
         for reading in [name.as_str(), unparamed] {
-            push_new(&mut out.exact, reading.to_owned());
-            push_new(&mut out.exact, trim_windows(reading).to_owned());
+            // NTFS: `name:stream[:type]` opens `name` (a stream of it, or `::$DATA` its content, or
+            // `:$I30:$INDEX_ALLOCATION` the directory itself).
+            let file = reading.split(':').next().unwrap_or_default();
+            for reading in [reading, file] {
+                push_new(&mut out.exact, reading.to_owned());
+                push_new(&mut out.exact, trim_windows(reading).to_owned());
+            }
         }
     }
     for name in &out.exact {
         let folded = fold(name)?;
+        if let Some(prefix) = short_name_prefix(&folded) {
+            push_new(&mut out.short, prefix.to_owned());
+        }
         push_new(&mut out.folded, trim_windows(&folded).to_owned());
         // Spring's suffix patterns: `/twilio.json` is routed as `/twilio`.
         match folded.split_once('.') {
@@ -98,6 +114,40 @@ fn segment(raw: &[u8], last: bool) -> Result<Segment, TargetError> {
         return Err(TargetError::NotNormal);
     }
     Ok(out)
+}
+
+/// The part before `~` of a folded name shaped like a Windows 8.3 short name: `PREFIX~N` or
+/// `PREFIX~N.EXT`, with at most eight characters before the dot, `PREFIX` not empty, `N` one or more
+/// digits, and an extension of at most three characters.
+pub(super) fn short_name_prefix(folded: &str) -> Option<&str> {
+    let (base, extension) = folded.split_once('.').unwrap_or((folded, ""));
+    if base.chars().count() > 8 || extension.chars().count() > 3 || extension.contains('.') {
+        return None;
+    }
+    let (prefix, n) = base.rsplit_once('~')?;
+    (!prefix.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).then_some(prefix)
+}
+
+/// Whether a short name whose part before `~` is `prefix` may be the short name of `name` (both
+/// folded). Windows makes a short name from the first characters of the name without its dots and
+/// spaces, with `_` for a character an 8.3 name cannot hold (so `_` here stands for any character);
+/// once several names share those characters, from the first one or two and four hex digits of a
+/// hash (`TW1A2B~1`), so a `prefix` that ends in four hex digits also covers every name starting with
+/// what comes before them. Wider than Windows, never narrower: it only ever adds protection.
+pub(super) fn short_name_covers(prefix: &str, name: &str) -> bool {
+    let long: Vec<char> = name.chars().filter(|c| !matches!(c, '.' | ' ')).collect();
+    let starts = |prefix: &[char]| {
+        prefix.len() <= long.len() && prefix.iter().zip(&long).all(|(p, c)| *p == '_' || p == c)
+    };
+    let prefix: Vec<char> = prefix.chars().collect();
+    if starts(&prefix) {
+        return true;
+    }
+    let hashed = prefix.len().checked_sub(4).filter(|&cut| cut > 0);
+    hashed.is_some_and(|cut| {
+        let (kept, hash) = prefix.split_at(cut);
+        hash.iter().all(char::is_ascii_hexdigit) && starts(kept)
+    })
 }
 
 /// `name` without its trailing dots and spaces, as Windows opens a file.
