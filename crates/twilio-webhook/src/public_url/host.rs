@@ -133,6 +133,25 @@ mod tests {
     }
 
     #[test]
+    fn a_passed_request_is_told_the_origin_of_the_url_the_policy_built() {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", "admin.internal:8080".parse().unwrap());
+        let request = crate::Incoming::new(&http::Method::GET, "/health", &headers);
+        let policy = PublicUrl::base("https://hooks.example.com:8443/twilio").unwrap();
+        assert_eq!(
+            policy.passed_origin(&request),
+            Some(("https", "hooks.example.com:8443".to_string()))
+        );
+        assert_eq!(
+            PublicUrl::from_host().passed_origin(&request),
+            Some(("http", "admin.internal:8080".to_string()))
+        );
+        let bare = HeaderMap::new();
+        let request = crate::Incoming::new(&http::Method::GET, "/health", &bare);
+        assert_eq!(PublicUrl::from_host().passed_origin(&request), None);
+    }
+
+    #[test]
     fn a_verified_request_has_the_authority_it_was_verified_against() {
         // Whatever `Host` the client sent: the base URL's authority, port included, no path or query.
         let policy = PublicUrl::base("https://hooks.example.com:8443/twilio").unwrap();
