@@ -92,6 +92,38 @@ fn a_redis_that_wants_a_password_the_url_lacks_stops_the_guard_at_start() {
     assert!(!stderr.contains(PASSWORD), "{stderr}");
 }
 
+/// Mutation testing found the start-up PING's other refusals unchecked: a Redis that refuses the
+/// command for another reason than a missing password stops the guard with its own error, not
+/// `NOAUTH`.
+#[test]
+fn a_redis_that_refuses_ping_for_another_reason_stops_the_guard_with_that_reason() {
+    let scratch = Scratch::new("redis-no-ping");
+    let port = suite::free_port();
+    let _redis = Redis::start(
+        scratch.path(),
+        &[
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--rename-command",
+            "PING",
+            "",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+    );
+    suite::wait_for(port);
+    let (code, stderr) = fails_to_start(&["--replay", &format!("redis://127.0.0.1:{port}")], &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("refused the start-up PING") && !stderr.contains("NOAUTH"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_scheme_in_mixed_case_is_read_and_the_password_never_shown() {
     let scratch = Scratch::new("redis-mixed-case");

@@ -137,3 +137,26 @@ fn the_trailer_section_is_bounded_as_a_head_is() {
     assert_eq!(state.step(b"X-T: aaaa"), Ok(Step::More));
     assert_eq!(state.step(b"X-T: aaaaaaaaaa"), Err("trailers too long"));
 }
+
+#[test]
+fn a_trailer_section_of_exactly_the_bound_is_taken() {
+    // A section whose lines come to exactly `MAX_HEAD` bytes, its final CRLF included: the bound is
+    // inclusive, as a head's is.
+    let line = |n: usize| format!("X-T: {}\r\n", "a".repeat(n - 7));
+    let mut trailers = String::new();
+    while MAX_HEAD - 2 - trailers.len() > 100 {
+        trailers.push_str(&line(64));
+    }
+    trailers.push_str(&line(MAX_HEAD - 2 - trailers.len()));
+    let body = format!("1\r\na\r\n0\r\n{trailers}\r\n");
+    assert_eq!(trailers.len() + 2, MAX_HEAD);
+    assert_eq!(dechunk(body.as_bytes()), Ok(b"a".to_vec()));
+    // One byte more is refused.
+    let body = format!("1\r\na\r\n0\r\nX{trailers}\r\n");
+    assert_eq!(dechunk(body.as_bytes()), Err("trailers too long"));
+    // A line still arriving that would reach the bound exactly waits for more; one past it is refused.
+    let mut state = Chunked::Trailers(MAX_HEAD - 9);
+    assert_eq!(state.step(b"X-T: aaaa"), Ok(Step::More));
+    let mut state = Chunked::Trailers(MAX_HEAD - 8);
+    assert_eq!(state.step(b"X-T: aaaa"), Err("trailers too long"));
+}

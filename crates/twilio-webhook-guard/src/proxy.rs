@@ -327,6 +327,13 @@ mod tests {
         let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
         set_routing(&mut headers, None, mapped, false);
         assert_eq!(headers.get("x-forwarded-for").unwrap(), "192.0.2.7");
+        // A trusted proxy's empty or blank list adds nothing before the peer (mutation testing found
+        // this unchecked).
+        let mut headers = HeaderMap::new();
+        headers.append("x-forwarded-for", HeaderValue::from_static(""));
+        headers.append("x-forwarded-for", HeaderValue::from_static("  "));
+        set_routing(&mut headers, None, peer, true);
+        assert_eq!(headers.get("x-forwarded-for").unwrap(), "192.0.2.7");
     }
 
     /// The field limit keeps room for the six the guard adds; the routing fields it removes do not

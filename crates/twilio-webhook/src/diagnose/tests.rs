@@ -185,6 +185,18 @@ fn nothing_matched_gives_the_likely_reasons_and_stays_bounded() {
     assert_eq!(d.signed_url(), None);
     assert!(!d.causes().is_empty() && d.causes().iter().all(|c| c.signed_url().is_none()));
     assert!(d.hmacs() <= MAX_HMACS && d.hmacs() > 100, "{}", d.hmacs());
+    // A plain URL has few variants: every one is tried, and the search says it ended.
+    let plain = RequestValidator::new(TOKEN).diagnose(&Suspect::new(
+        "https://a.com/sms",
+        Payload::Params(&p),
+        &other,
+    ));
+    assert!(!plain.exhausted() && plain.hmacs() < MAX_HMACS, "{plain:?}");
+    let fix = plain.causes()[0].fix();
+    assert!(
+        fix.starts_with("no URL, body mode, algorithm or configured secret matched:"),
+        "{fix}"
+    );
     // A URL with every part to vary reaches the ceiling, and says so.
     let mut headers = http::HeaderMap::new();
     headers.insert("host", "h1.example:81".parse().unwrap());
@@ -208,6 +220,11 @@ fn nothing_matched_gives_the_likely_reasons_and_stays_bounded() {
         .unwrap()
         .diagnose(&busy);
     assert!(d.exhausted() && d.hmacs() == MAX_HMACS, "{}", d.hmacs());
+    let fix = d.causes()[0].fix();
+    assert!(
+        fix.starts_with("the search stopped at its limit of HMACs:"),
+        "{fix}"
+    );
 }
 
 #[test]
@@ -245,6 +262,32 @@ fn raw_bodies_are_diagnosed_in_both_modes() {
         &signature,
     ));
     assert_eq!(d.causes()[0].code(), CauseCode::BodyMode);
+}
+
+#[test]
+fn explain_gives_what_a_valid_form_body_was_signed_over() {
+    let validator = RequestValidator::new(TOKEN);
+    let body = b"Body=Hello&From=%2B15551234567";
+    // A form: the URL, then its parameters.
+    let form = validator.explain(&Suspect::new(
+        "https://a.com/sms",
+        Payload::FormBody(body),
+        &sign("https://a.com/sms"),
+    ));
+    assert!(form.verdict().is_ok());
+    assert_eq!(
+        form.string_to_sign(),
+        Some("https://a.com/smsBodyHelloFrom+15551234567")
+    );
+    // The same bytes under a URL that carries their hash: the URL alone was signed.
+    let url = format!(
+        "https://a.com/sms?bodySHA256={}",
+        crate::signature::body_sha256_hex(body)
+    );
+    let signature = validator.compute_signature(&url, std::iter::empty::<(&str, &str)>());
+    let hashed = validator.explain(&Suspect::new(&url, Payload::FormBody(body), &signature));
+    assert!(hashed.verdict().is_ok(), "{:?}", hashed.verdict());
+    assert_eq!(hashed.string_to_sign(), Some(url.as_str()));
 }
 
 #[test]

@@ -113,3 +113,65 @@ fn host_of(authority: &str) -> &str {
         .rsplit_once('@')
         .map_or(authority, |(_, host)| host)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::http::WebhookVerifier;
+    use crate::{Algorithm, RequestValidator, Signer};
+
+    #[test]
+    fn a_passed_request_gets_the_first_base_urls_authority_with_its_port() {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", "admin.internal".parse().unwrap());
+        let policy = PublicUrl::base("https://hooks.example.com:8443/twilio").unwrap();
+        assert_eq!(
+            policy.passed_host(&headers),
+            PassedHost::Authority("hooks.example.com:8443")
+        );
+    }
+
+    #[test]
+    fn a_passed_request_is_told_the_origin_of_the_url_the_policy_built() {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", "admin.internal:8080".parse().unwrap());
+        let request = crate::Incoming::new(&http::Method::GET, "/health", &headers);
+        let policy = PublicUrl::base("https://hooks.example.com:8443/twilio").unwrap();
+        assert_eq!(
+            policy.passed_origin(&request),
+            Some(("https", "hooks.example.com:8443".to_string()))
+        );
+        assert_eq!(
+            PublicUrl::from_host().passed_origin(&request),
+            Some(("http", "admin.internal:8080".to_string()))
+        );
+        let bare = HeaderMap::new();
+        let request = crate::Incoming::new(&http::Method::GET, "/health", &bare);
+        assert_eq!(PublicUrl::from_host().passed_origin(&request), None);
+    }
+
+    #[test]
+    fn a_verified_request_has_the_authority_it_was_verified_against() {
+        // Whatever `Host` the client sent: the base URL's authority, port included, no path or query.
+        let policy = PublicUrl::base("https://hooks.example.com:8443/twilio").unwrap();
+        let verifier =
+            WebhookVerifier::new(RequestValidator::new("host-test-token")).public_url(policy);
+        let signature = Signer::new("host-test-token", Algorithm::HmacSha1)
+            .unwrap()
+            .sign_form(
+                "https://hooks.example.com:8443/twilio/sms?x=1",
+                [("Body", "Hi")],
+            );
+        let parts = http::Request::post("/sms?x=1")
+            .header("host", "client.example")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-twilio-signature", signature)
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0;
+        let verified = verifier.verify_parts(&parts, b"Body=Hi").unwrap();
+        assert_eq!(verified.authority(), "hooks.example.com:8443");
+    }
+}

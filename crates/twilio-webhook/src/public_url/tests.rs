@@ -401,6 +401,17 @@ fn a_rebuilt_url_needs_a_plain_single_host() {
     map.insert("host", http::HeaderValue::from_bytes(b"a\xe9.com").unwrap());
     let incoming = Incoming::new(&http::Method::POST, "/sms", &map);
     assert_eq!(policy.try_urls(&incoming), Err(BadHost));
+    // An absolute-form or HTTP/2 authority is held to the same rule, whatever the Host (mutation
+    // testing found this check unchecked).
+    let map = headers(&[("host", "a.com")]);
+    let mut incoming = Incoming::new(&http::Method::POST, "/sms", &map);
+    incoming.authority = Some("u@b.com");
+    assert_eq!(policy.try_urls(&incoming), Err(BadHost));
+    incoming.authority = Some("b.com");
+    assert_eq!(
+        policy.try_urls(&incoming),
+        Ok(vec!["http://b.com/sms".to_string()])
+    );
     // A configured base URL never looks at the Host.
     let base = PublicUrl::base("https://pub.example").unwrap();
     assert_eq!(

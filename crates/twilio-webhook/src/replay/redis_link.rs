@@ -379,4 +379,15 @@ mod tests {
         assert!(matches!(parse("redis-sentinel://h:26379/"), Some(Err(_))));
         assert_eq!(parse("redis://h:6379/0"), None);
     }
+
+    #[cfg(feature = "redis-tls")]
+    #[test]
+    fn a_ca_file_whose_certificate_block_does_not_parse_is_refused() {
+        // Valid PEM and base64, but an empty DER sequence, not a certificate.
+        let pem = b"-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
+        let error = super::check_ca(pem).unwrap_err().to_string();
+        assert!(error.contains("not a valid certificate"), "{error}");
+        let error = super::check_ca(b"no PEM here\n").unwrap_err().to_string();
+        assert!(error.contains("no PEM certificate"), "{error}");
+    }
 }

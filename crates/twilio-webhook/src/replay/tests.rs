@@ -493,3 +493,19 @@ fn kept_answers_stay_within_the_memory_budget() {
     block_on(store.keep(&key(3), big.clone(), w)).unwrap();
     assert_eq!(kept(3).len(), big.len());
 }
+
+/// Mutation testing found `MemoryStore::keep`'s room-making unchecked: keeping the answer of a key
+/// already held evicts nothing, and keeping a new key in a full store evicts the oldest one.
+#[test]
+fn keeping_an_answer_evicts_only_to_make_room_for_a_new_key() {
+    let store = MemoryStore::with_max_entries(2);
+    let (w, now) = (Duration::from_secs(60), Instant::now());
+    assert_eq!(store.record(key(1), w, now), Seen::First);
+    assert_eq!(store.record(key(2), w, now), Seen::First);
+    block_on(store.keep(&key(2), b"answer".to_vec(), w)).unwrap();
+    assert_eq!((store.len(), store.evictions()), (2, 0));
+    assert_eq!(store.record(key(1), w, now), Seen::Replay, "still held");
+    block_on(store.keep(&key(3), b"answer".to_vec(), w)).unwrap();
+    assert_eq!((store.len(), store.evictions()), (2, 1));
+    assert_eq!(store.record(key(3), w, now), Seen::Replay);
+}

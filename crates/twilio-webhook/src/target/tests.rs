@@ -269,6 +269,32 @@ fn no_spelling_of_a_protected_prefix_is_exempt() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// Mutation testing found two folds and half of the escape check unchecked: the long s (`ſ`,
+/// which uppercases to `S`) read as `s`, the set-minus and small reverse solidus read as `\\`
+/// (refused: they would split the segment), and an escape with one hex digit refused.
+#[test]
+fn folded_letters_and_backslashes_and_half_escapes_are_read_as_servers_read_them() {
+    use PathDecision::Verify;
+    use TargetError::NotNormal;
+    let rules = PathRules::new()
+        .pass("/")
+        .and_then(|r| r.require("/sms"))
+        .unwrap();
+    for (target, want) in [
+        ("/%C5%BFms", Ok(Verify)),
+        ("/SMS", Ok(Verify)),
+        ("/static%E2%88%96sms", Err(NotNormal)),
+        ("/static%EF%B9%A8sms", Err(NotNormal)),
+        ("/sms%2g", Err(NotNormal)),
+        ("/sms%g2", Err(NotNormal)),
+        ("/sms%2", Err(NotNormal)),
+        ("/s%41%zz", Err(NotNormal)),
+        ("/other", Ok(PathDecision::Pass)),
+    ] {
+        assert_eq!(rules.decide(target), want, "{target:?}");
+    }
+}
+
 /// Genuine, ordinary paths decide as they did before the fix.
 #[test]
 fn ordinary_paths_decide_as_before() {

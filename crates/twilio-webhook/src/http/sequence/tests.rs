@@ -224,6 +224,28 @@ fn a_delivery_releases_or_keeps_its_key() {
     assert_eq!(replay.refusal(), Refusal::Replayed);
 }
 
+/// Mutation testing found the answer mode unchecked here (only the adapters and the guard used it):
+/// a delivery in answer mode keeps a small answer, and its duplicate is answered with it.
+#[test]
+fn a_delivery_in_answer_mode_keeps_its_answer_for_the_duplicates() {
+    let guard = ReplayGuard::new(MemoryStore::new()).duplicates(crate::Duplicates::answer());
+    let verifier = verifier().replay_guard(guard);
+    let headers = headers(&[("content-length", "7")]);
+    let request = Incoming::new(&http::Method::POST, "/sms", &headers);
+    let deliver = || {
+        block_on(verifier.read_and_verify(&request, &mut Chunks::of(&[b"Body=Hi"])))
+            .expect("read")
+            .verdict
+    };
+    let first = deliver().expect("verified");
+    assert!(first.keeps_answer(StatusCode::OK, Some(4)));
+    let twiml = StoredAnswer::new(200, [], b"<R/>".to_vec());
+    block_on(first.finish_with_answer(&twiml));
+    let duplicate = deliver().expect_err("a duplicate");
+    assert_eq!(duplicate.refusal(), Refusal::AnsweredDuplicate);
+    assert_eq!(duplicate.stored_answer(), Some(&twiml));
+}
+
 #[test]
 fn only_a_failed_delivery_releases_its_key() {
     let verifier = verifier().replay_guard(ReplayGuard::new(MemoryStore::new()));
@@ -300,4 +322,14 @@ fn a_body_read_by_the_host_meets_the_same_refusals() {
     assert_eq!(check(&post, &headers(&[]), &[b'x'; 17]), "body_too_large");
     let asks = headers(&[("upgrade", "websocket"), ("connection", "upgrade")]);
     assert_eq!(check(&post, &asks, b"Body=Hi"), "upgrade_not_handshake");
+    // A body of exactly the limit is checked (mutation testing found the bound's edge unchecked).
+    let body = b"Body=Hi&x=123456";
+    assert_eq!(body.len(), 16);
+    assert_eq!(check(&post, &headers(&[]), body), "signature_mismatch");
+    let exact = headers(&[("content-length", "16")]);
+    assert_eq!(check(&post, &exact, body), "signature_mismatch");
+    // The same length given twice is one declared length, and the body must have it.
+    let twice = headers(&[("content-length", "7"), ("content-length", "7")]);
+    assert_eq!(check(&post, &twice, b"Body=Hi"), "http://a.com/sms");
+    assert_eq!(check(&post, &twice, b"Body="), "body_length_mismatch");
 }
