@@ -291,7 +291,10 @@ fn a_body_read_by_the_host_meets_the_same_refusals() {
     assert_eq!(check(&post, &declared, b"Body=Hi"), "http://a.com/sms");
     assert_eq!(check(&post, &headers(&[]), b"Body=Hi"), "http://a.com/sms");
     assert_eq!(check(&post, &declared, b"Body="), "body_length_mismatch");
-    assert_eq!(check(&post, &declared, b"Body=Hi&x"), "body_length_mismatch");
+    assert_eq!(
+        check(&post, &declared, b"Body=Hi&x"),
+        "body_length_mismatch"
+    );
     let over = headers(&[("content-length", "17")]);
     assert_eq!(check(&post, &over, &[b'x'; 17]), "body_too_large");
     assert_eq!(check(&post, &headers(&[]), &[b'x'; 17]), "body_too_large");
