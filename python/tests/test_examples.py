@@ -22,4 +22,4 @@ def test_the_example_keeps_the_contract(example):
         timeout=900,
     )
     assert result.returncode == 0, result.stderr[-6000:]
-    assert "the contract holds (27 cases)" in result.stdout, result.stdout
+    assert "the contract holds (29 cases)" in result.stdout, result.stdout

@@ -128,6 +128,55 @@ def test_django_middleware_class_decides_on_path_info(django_example):
         assert post(port, "/health", urlencode(SMS), {**FORM, "X-Twilio-Signature": signature}, host) == (200, "ok")
 
 
+def test_django_refuses_a_charset_other_than_utf8(django_example):
+    """Audit (Django charset): ``Content-Type`` is not signed, and Django decodes ``request.GET`` (and, in 4.2,
+    ``request.POST``) in the charset it names. A captured GET webhook whose signed query holds the SMS text
+    ``hi+ACY-Digits+AD0-1234``, replayed with ``charset=utf-7``, showed the view ``Digits=1234``, which no
+    signature covers. Twilio encodes parameters as UTF-8: any other charset is ``400 unsupported_charset``
+    before the view runs, on Django's own WSGI handler behind a real server."""
+    from types import ModuleType
+
+    from django.core.wsgi import get_wsgi_application
+    from django.http import JsonResponse
+    from django.test import override_settings
+    from django.urls import path
+
+    from test_middleware import BASE, signer as example_signer  # the example's public URL and token here
+    from twilio_webhook.django import twilio_view
+
+    @twilio_view
+    def echo(request):
+        return JsonResponse({"GET": dict(request.GET.lists()), "POST": dict(request.POST.lists())})
+
+    def send(port, method, target, body, headers):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request(method, target, body=body, headers={"Host": "example.com", **headers})
+        response = conn.getresponse()
+        answer = response.status, response.read().decode()
+        conn.close()
+        return answer
+
+    refused = (400, "Twilio webhook rejected: unsupported_charset\n")
+    query = "/voice?AccountSid=AC123&Body=hi+ACY-Digits+AD0-1234&From=%2B15551234567"
+    by_query = {"X-Twilio-Signature": example_signer.sign_form(BASE + query, [])}
+    form = [("AccountSid", "AC123"), ("Body", "hi ACY-Digits AD0-1234")]
+    by_form = {"X-Twilio-Signature": example_signer.sign_form(BASE + "/voice", form)}
+    urls = ModuleType("charset_urls")  # a URL configuration for this test alone
+    urls.urlpatterns = [path("voice", echo)]
+    with override_settings(ROOT_URLCONF=urls), wsgi_server(get_wsgi_application()) as port:
+        status, text = send(port, "GET", query, None, by_query)
+        assert status == 200 and '"Body": ["hi ACY-Digits AD0-1234"]' in text and "Digits\"" not in text, text
+        assert send(port, "GET", query, None, {**by_query, "Content-Type": 'text/plain; charset="UTF-8"'})[0] == 200
+        for charset in ["utf-7", "UTF-7", '"utf-7"', "us-ascii", "utf-8; charset=utf-7"]:
+            answer = send(port, "GET", query, None, {**by_query, "Content-Type": f"text/plain; charset={charset}"})
+            assert answer == refused, (charset, answer)
+        body = urlencode(form)
+        status, text = send(port, "POST", "/voice", body, {**by_form, **FORM})
+        assert status == 200 and '"Body": ["hi ACY-Digits AD0-1234"]' in text, text
+        utf7 = {**by_form, "Content-Type": FORM["Content-Type"] + "; charset=utf-7"}
+        assert send(port, "POST", "/voice", body, utf7) == refused
+
+
 # FastAPI
 
 

@@ -15,7 +15,7 @@ Django (``wsgi.py``)::
 
 The body is read once (up to the limit), verified, and handed to the app unchanged. A refusal is answered
 here: ``400`` (no signature, a request target the core refuses, a body shorter than its ``Content-Length``,
-or a ``POST`` asking for a WebSocket), ``413`` (body over the limit), ``403`` (every other reason), with a
+a ``POST`` asking for a WebSocket, or a ``Content-Type`` naming a charset other than UTF-8), ``413`` (body over the limit), ``403`` (every other reason), with a
 plain-text body naming the reason. The request target is taken as received from ``RAW_URI`` or
 ``REQUEST_URI`` (gunicorn, uWSGI, werkzeug set them; an absolute-form one counts by its path and query, as
 the core rules); without either (wsgiref) it is rebuilt from the bytes of ``SCRIPT_NAME`` and ``PATH_INFO``

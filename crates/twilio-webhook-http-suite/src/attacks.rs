@@ -12,6 +12,9 @@
 //! - **Forged `Host` forms** (issue 28, spec §4.4 and §4.5): a form Twilio signed for `/voice`, sent to
 //!   `/sms` with `Host: host/voice#`, rebuilds `http://host/voice#/sms`; cutting that fragment ran the
 //!   `/sms` handler. A `Host` that is not a plain authority, or two `Host` fields, is `400 bad_host`.
+//! - **A charset the client chooses** (issue 28): `Content-Type` is not signed, and Django decodes the
+//!   query and the form in its `charset`: with `utf-7`, a signed `Body` of `hi+ACY-Digits+AD0-1234`
+//!   reads as `Body=hi&Digits=1234`. Any charset but UTF-8 is `400 unsupported_charset`.
 
 use crate::{RawRequest, Server, TOKEN, send};
 use twilio_webhook::{Algorithm, Signer};
@@ -116,6 +119,14 @@ fn attacks(port: u16) -> Vec<Attack> {
     let mut absolute_nested = genuine_sms.clone();
     absolute_nested.target = format!("http://{host}/nested/sms");
     let mut absolute_same = genuine_sms.clone();
+    // A genuine form whose signed Body a UTF-7 reading turns into another parameter.
+    let utf7_body: &[u8] = b"Body=hi+ACY-Digits+AD0-1234&From=%2B1&To=%2B2";
+    let mut utf7 = crate::form("/sms", &host, &format!("http://{host}/sms"), utf7_body, &[]);
+    for (name, value) in &mut utf7.headers {
+        if name == "Content-Type" {
+            *value = format!("{FORM}; charset=utf-7");
+        }
+    }
     absolute_same.target = format!("http://{host}/sms");
     // The URL verified is the target's, while the app reads `Host`: another virtual host's handler.
     let mut absolute_other_host = absolute_same.clone();
@@ -212,6 +223,12 @@ fn attacks(port: u16) -> Vec<Attack> {
             ),
             status: 400,
             body_has: "body_not_allowed",
+        },
+        Attack {
+            name: "a genuine form, replayed with Content-Type charset=utf-7",
+            request: utf7,
+            status: 400,
+            body_has: "unsupported_charset",
         },
         Attack {
             name: "a genuine form with its Host field twice",

@@ -1,5 +1,5 @@
-//! What a request brings besides its URL and body: the signature headers, and whether its
-//! `Content-Type` is a form.
+//! What a request brings besides its URL and body: the signature headers, whether its
+//! `Content-Type` is a form, and whether that `Content-Type` names a charset other than UTF-8.
 
 use crate::settings;
 
@@ -82,3 +82,62 @@ pub(crate) fn is_form_content_type(content_type: &str) -> bool {
 pub(crate) fn is_form_body(content_type: Option<&str>, body: &[u8]) -> bool {
     body.is_empty() || content_type.is_some_and(is_form_content_type)
 }
+
+/// The charsets a `Content-Type` may name: Twilio encodes its parameters as UTF-8, and the core verifies
+/// their UTF-8 reading. `us-ascii` is not among them: a framework that honours it reads a parameter with
+/// a non-ASCII character (`José`) as other text (`Jos\u{FFFD}\u{FFFD}`) or fails, so what the app sees
+/// is no longer what was signed; and Twilio never sends it.
+const UTF8_NAMES: [&[u8]; 2] = [b"utf-8", b"utf8"];
+
+/// Whether a `Content-Type` value names no charset other than UTF-8 (spec: Twilio encodes parameters as
+/// UTF-8). Frameworks decode the query and the form in the charset the client names (Django decodes
+/// `request.GET` and `request.POST` with `charset=utf-7`, where `a+ACY-b` reads as `a&b`), and the
+/// `Content-Type` is not signed: any other charset lets the app see parameters no signature covers.
+///
+/// Fails closed: every `;`-separated piece of the value that contains `charset` in any case must be
+/// exactly `charset=utf-8` or `charset=utf8` (case not significant, the value quoted or not, spaces and
+/// tabs around each part allowed). Any other spelling a framework might still read as a charset
+/// (`charset*=`, `charset="utf\-8"`, a latin-1 no-break space before the name, a piece of a
+/// comma-joined second field) is refused, since quoted `;`, RFC 2231 names and what counts as a blank
+/// differ between parsers. Works on bytes: a value that is not UTF-8 is judged the same way.
+pub(crate) fn charset_is_utf8(content_type: &[u8]) -> bool {
+    content_type.split(|&b| b == b';').all(|piece| {
+        if !contains_ignore_ascii_case(piece, b"charset") {
+            return true;
+        }
+        let Some(eq) = piece.iter().position(|&b| b == b'=') else {
+            return false;
+        };
+        let (name, value) = piece.split_at(eq);
+        let value = trim_ows(value.get(1..).unwrap_or_default());
+        let value = match value {
+            [b'"', inner @ .., b'"'] => inner,
+            other => other,
+        };
+        trim_ows(name).eq_ignore_ascii_case(b"charset")
+            && UTF8_NAMES
+                .iter()
+                .any(|utf8| value.eq_ignore_ascii_case(utf8))
+    })
+}
+
+/// Whether `needle` occurs in `haystack`, ASCII letters compared without case.
+fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window.eq_ignore_ascii_case(needle))
+}
+
+/// `bytes` without the spaces and tabs (HTTP's optional whitespace) at either end.
+fn trim_ows(bytes: &[u8]) -> &[u8] {
+    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = bytes.iter().position(|b| !is_ows(b)).unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !is_ows(b))
+        .map_or(start, |i| i + 1);
+    bytes.get(start..end).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests;

@@ -402,7 +402,8 @@ impl WebhookVerifier {
 
     /// Verifies a request: builds its public URL(s) with the policy, then checks the signature with
     /// [`RequestValidator::verify_request`] against each (the `Content-Type` picks form or body mode).
-    /// A body over the limit is refused without being hashed. This is the synchronous check alone: the
+    /// A body over the limit is refused without being hashed; so is a request whose `Content-Type`
+    /// names a charset other than UTF-8 ([`Refusal::UnsupportedCharset`]). This is the synchronous check alone: the
     /// replay guard and the account lookup, which may wait on a store, run in
     /// [`verify_async`](Self::verify_async).
     ///
@@ -455,6 +456,19 @@ impl WebhookVerifier {
         // URL-only signature, or a POST signature re-split into a GET's body) is covered by nothing.
         if !body.is_empty() && request.method != http::Method::POST {
             return Err(WebhookRejection::new(Refusal::BodyNotAllowed, Vec::new()));
+        }
+        // Twilio encodes parameters as UTF-8 and the Content-Type is not signed: an app framework that
+        // decodes the query or form in another charset the client names (Django with `utf-7`) sees
+        // parameters no signature covers.
+        let charsets = request.headers.get_all(http::header::CONTENT_TYPE);
+        if !charsets
+            .iter()
+            .all(|v| crate::headers::charset_is_utf8(v.as_bytes()))
+        {
+            return Err(WebhookRejection::new(
+                Refusal::UnsupportedCharset,
+                Vec::new(),
+            ));
         }
         if request.peer.is_none() && self.public_url.trusts_proxies() {
             self.explainer.no_peer();

@@ -45,6 +45,13 @@ pub enum Refusal {
     /// alone, so a body on a `GET` (or any other method) would reach the app covered by no signature,
     /// and an upstream that leaves it unread parses it as a second request.
     BodyNotAllowed,
+    /// A `Content-Type` names a charset other than UTF-8 (`400`): Twilio encodes parameters as UTF-8,
+    /// the `Content-Type` is not signed, and frameworks decode the query and the form in the charset
+    /// the client names (Django reads `a+ACY-b` as `a&b` with `charset=utf-7`), so the app would see
+    /// parameters no signature covers. Only `utf-8` and `utf8` are accepted (case not significant,
+    /// quoted or not); `us-ascii` is refused too (non-ASCII parameters would read as other text), as
+    /// is any spelling of a `charset` parameter parsers may read differently. Refused before any HMAC.
+    UnsupportedCharset,
     /// Answer mode: a duplicate of a delivered request, answered with the first delivery's response
     /// ([`WebhookRejection::stored_answer`]) instead of reaching the app.
     AnsweredDuplicate,
@@ -150,11 +157,11 @@ impl WebhookRejection {
     }
 
     /// `400` for a missing signature header, a bad request target, a bad `Host`, a body on a method
-    /// other than `POST`, an upgrade that is
-    /// not a handshake or a body whose length differs from its `Content-Length`, `500` for a body
-    /// another extractor took first, `413` for a body over the limit, `408` for a body sent too
-    /// slowly, `409` for a replay, `503` when the replay store cannot answer, the first answer's
-    /// status for an answered duplicate, `403` for every other rejection.
+    /// other than `POST`, a charset other than UTF-8, an upgrade that is not a handshake or a body
+    /// whose length differs from its `Content-Length`, `500` for a body another extractor took first,
+    /// `413` for a body over the limit, `408` for a body sent too slowly, `409` for a replay, `503`
+    /// when the replay store cannot answer, the first answer's status for an answered duplicate,
+    /// `403` for every other rejection.
     pub fn status(&self) -> StatusCode {
         match self.refusal {
             Refusal::AnsweredDuplicate => self
@@ -171,6 +178,7 @@ impl WebhookRejection {
             | Refusal::BadTarget(_)
             | Refusal::BadHost
             | Refusal::BodyNotAllowed
+            | Refusal::UnsupportedCharset
             | Refusal::UpgradeNotHandshake
             | Refusal::BodyLengthMismatch => StatusCode::BAD_REQUEST,
             Refusal::BodyTaken => StatusCode::INTERNAL_SERVER_ERROR,
@@ -198,6 +206,7 @@ fn refusal_code(refusal: Refusal) -> &'static str {
         Refusal::BadTarget(_) => "bad_request_target",
         Refusal::BadHost => "bad_host",
         Refusal::BodyNotAllowed => "body_not_allowed",
+        Refusal::UnsupportedCharset => "unsupported_charset",
         Refusal::UpgradeNotHandshake => "upgrade_not_handshake",
         Refusal::AnsweredDuplicate => "duplicate_answered",
         Refusal::BodyTaken => "body_taken",
@@ -220,6 +229,9 @@ impl fmt::Display for WebhookRejection {
             Refusal::BadTarget(e) => write!(f, "{e}")?,
             Refusal::BodyNotAllowed => {
                 f.write_str("a body on a request whose method is not POST")?
+            }
+            Refusal::UnsupportedCharset => {
+                f.write_str("the Content-Type names a charset other than UTF-8")?
             }
             Refusal::BadHost => f.write_str(
                 "the Host is not a plain host and port (or there is more than one Host field)",

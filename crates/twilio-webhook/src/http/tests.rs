@@ -424,3 +424,68 @@ fn a_forged_host_cannot_move_a_signature_to_another_route() {
     );
     assert!(verifier.verify_parts(&genuine, b"Body=Hi").is_ok());
 }
+
+/// The audit's attack: a captured GET webhook whose signed query holds `Body=hi+ACY-Digits+AD0-1234`
+/// replayed with `Content-Type: text/plain; charset=utf-7`. Django decodes the query as UTF-7 and sees
+/// `Digits=1234`, which no signature covers. The signature is genuine; the request is refused as
+/// `unsupported_charset` (400) before any HMAC, whatever the method and wherever the charset is.
+#[test]
+fn a_charset_other_than_utf8_is_refused_before_any_hmac() {
+    let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN));
+    let target = "/voice?AccountSid=AC123&Body=hi+ACY-Digits+AD0-1234";
+    let sig = sign_form(&format!("http://a.com{target}"), &[]);
+    let get = |content_types: &[&str]| {
+        let mut builder = http::Request::get(target)
+            .header("host", "a.com")
+            .header("x-twilio-signature", &sig);
+        for ct in content_types {
+            builder = builder.header("content-type", *ct);
+        }
+        let parts = builder.body(()).unwrap().into_parts().0;
+        verifier.verify_parts(&parts, b"")
+    };
+    assert!(get(&[]).is_ok(), "the genuine request verifies");
+    assert!(get(&["text/plain; charset=UTF-8"]).is_ok());
+    for refused in [
+        &["text/plain; charset=utf-7"][..],
+        &["text/plain; charset=\"UTF-7\""],
+        &["text/plain; charset=us-ascii"],
+        // A second field with the charset: WSGI servers join them, and Django reads the last.
+        &["text/plain; charset=utf-8", "text/plain; charset=utf-7"],
+    ] {
+        let e = get(refused).unwrap_err();
+        assert_eq!(e.refusal(), Refusal::UnsupportedCharset, "{refused:?}");
+        assert_eq!(e.code(), "unsupported_charset");
+        assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+        assert!(e.urls_tried().is_empty(), "no URL was tried: no HMAC");
+        assert_eq!(
+            e.to_string(),
+            "the Content-Type names a charset other than UTF-8"
+        );
+        assert_eq!(
+            e.body_text(),
+            "Twilio webhook rejected: unsupported_charset\n"
+        );
+    }
+
+    // A POST form the same way: refused with charset=utf-7, accepted as Twilio sends it.
+    let sig = sign_form("http://a.com/sms", &[("Body", "hi ACY-Digits AD0-1234")]);
+    let post = |content_type: &str| {
+        let parts = request(
+            "/sms",
+            &[
+                ("host", "a.com"),
+                ("content-type", content_type),
+                ("x-twilio-signature", &sig),
+            ],
+        );
+        verifier.verify_parts(&parts, b"Body=hi+ACY-Digits+AD0-1234")
+    };
+    assert!(post(FORM).is_ok());
+    assert_eq!(
+        post("application/x-www-form-urlencoded; charset=utf-7")
+            .unwrap_err()
+            .code(),
+        "unsupported_charset"
+    );
+}
