@@ -267,7 +267,9 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
         );
         return res.type("text/plain").status(403).send(FAILED);
       }
-      const headers = packHeaders(req.headers, settings);
+      // The `host` option is the host Twilio called, configured (as a public URL would be): it is the
+      // authority, and the request's own Host, which the core would otherwise hold it against, is not.
+      const headers = packHeaders(options.host ? { ...req.headers, host: undefined } : req.headers, settings);
       const target = configured ? configured[1] : req.originalUrl;
       const verdict =
         headers &&
