@@ -407,6 +407,11 @@ fn a_rebuilt_url_needs_a_plain_single_host() {
     let mut incoming = Incoming::new(&http::Method::POST, "/sms", &map);
     incoming.authority = Some("u@b.com");
     assert_eq!(policy.try_urls(&incoming), Err(BadHost));
+    // A plain one names the host, and a Host naming another is refused.
+    incoming.authority = Some("b.com");
+    assert_eq!(policy.try_urls(&incoming), Err(BadHost));
+    let map = headers(&[("host", "b.com")]);
+    let mut incoming = Incoming::new(&http::Method::POST, "/sms", &map);
     incoming.authority = Some("b.com");
     assert_eq!(
         policy.try_urls(&incoming),
