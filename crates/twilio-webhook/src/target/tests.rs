@@ -385,9 +385,5 @@ fn long_paths_decide_quickly() {
     assert!(start.elapsed() < std::time::Duration::from_secs(2));
 }
 
-/// Issue 28, F4: Windows and IIS open `name:stream` as `name` (NTFS alternate data streams) and a
-/// short name `PREFIX~N` as the directory it stands for. With `--pass / --require /twilio-hooks`
-/// each of these reached an IIS upstream's protected handler unsigned.
-
 /// The readings of Windows, IIS, PHP and ASP.NET servers.
 mod servers;

@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// Issue 28, F4: Windows and IIS open `name:stream` as `name` (NTFS alternate data streams) and a
+/// short name `PREFIX~N` as the directory it stands for. With `--pass / --require /twilio-hooks`
+/// each of these reached an IIS upstream's protected handler unsigned.
 #[test]
 fn ntfs_streams_and_short_names_of_a_protected_prefix_are_verified() {
     use PathDecision::{Pass, Verify};
