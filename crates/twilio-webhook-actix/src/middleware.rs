@@ -50,7 +50,10 @@ impl TwilioWebhookMiddleware {
     /// Report-only mode, for rolling validation out: a request that fails verification (signature or
     /// replay) reaches the handler without a `VerifiedRequest`, logged at `warn` and counted in
     /// [`would_reject`](Self::would_reject); building it logs that verification is **not enforced**.
-    /// A body over the limit or unreadable is still refused (it was not read, so it cannot be passed).
+    /// Every other refusal is still enforced, as the core's [`ReportOnly::passes`] decides: a body over
+    /// the limit or unreadable (it was not read, so it cannot be passed), and a request whose shape
+    /// would show the app something other than what was checked (an ambiguous host or target, a
+    /// charset other than UTF-8, a body on a bodiless method, a length other than declared).
     pub fn report_only_without_enforcing(mut self) -> Self {
         self.report_only = Some(ReportOnly::without_enforcing());
         self
@@ -127,11 +130,8 @@ where
                     req.extensions_mut().insert(delivery.verified().clone());
                     Some(delivery)
                 }
-                (Err(rejection), Some(report)) => {
-                    report.record(&rejection);
-                    None
-                }
-                (Err(rejection), None) => return refuse(req, rejection),
+                (Err(rejection), Some(report)) if report.passes(&rejection) => None,
+                (Err(rejection), _) => return refuse(req, rejection),
             };
             // The app gets exactly the bytes verified; a handshake's payload (the upgraded
             // connection) stays in place.

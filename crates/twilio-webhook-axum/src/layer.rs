@@ -47,7 +47,10 @@ impl TwilioWebhookLayer {
     /// Report-only mode, for rolling validation out: a request that fails verification (signature or
     /// replay) is passed to the service without a `VerifiedRequest`, logged at `warn` and counted in
     /// [`would_reject`](Self::would_reject); building it logs that verification is **not enforced**.
-    /// A body over the limit or unreadable is still refused (it was not read, so it cannot be passed).
+    /// Every other refusal is still enforced, as the core's [`ReportOnly::passes`] decides: a body over
+    /// the limit or unreadable (it was not read, so it cannot be passed), and a request whose shape
+    /// would show the app something other than what was checked (an ambiguous host or target, a
+    /// charset other than UTF-8, a body on a bodiless method, a length other than declared).
     pub fn report_only_without_enforcing(mut self) -> Self {
         self.report_only = Some(ReportOnly::without_enforcing());
         self
@@ -119,11 +122,8 @@ where
             let delivery = match verdict {
                 Ok(delivery) => Some(delivery),
                 Err(rejection) => match report_only {
-                    Some(report) => {
-                        report.record(&rejection);
-                        None
-                    }
-                    None => return Ok(crate::rejection_response(&rejection)),
+                    Some(report) if report.passes(&rejection) => None,
+                    _ => return Ok(crate::rejection_response(&rejection)),
                 },
             };
             let response = inner.call(Request::from_parts(parts, body)).await;

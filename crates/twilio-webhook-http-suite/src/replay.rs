@@ -202,4 +202,21 @@ pub fn report_only_contract(server: &Server) {
     let mut huge = signed_sms(server, 4);
     huge.body = vec![b'a'; 1024 * 1024 + 1];
     assert_eq!(send(&huge).0, 413);
+    // Report-only passes failed signatures and replays, nothing else: a request whose shape makes
+    // the app see something other than what was checked is refused as when enforcing.
+    let mut charset = signed_sms(server, 5);
+    for (name, value) in &mut charset.headers {
+        if name.eq_ignore_ascii_case("content-type") {
+            *value = "application/x-www-form-urlencoded; charset=utf-7".to_string();
+        }
+    }
+    assert_eq!(send(&charset).0, 400, "a charset other than UTF-8");
+    let mut get_with_body = signed_sms(server, 6);
+    get_with_body.method = "GET";
+    assert_eq!(send(&get_with_body).0, 400, "a body on a GET");
+    let mut two_hosts = signed_sms(server, 7);
+    two_hosts
+        .headers
+        .push(("Host".to_string(), "admin.internal".to_string()));
+    assert_eq!(send(&two_hosts).0, 400, "two Host fields");
 }

@@ -72,8 +72,8 @@ fn rejections_and_report_only_are_logged_without_secrets() {
     );
     let report = ReportOnly::without_enforcing();
     let unsigned = verifier.verify_parts(&request(None), b"").unwrap_err();
-    report.record(&unsigned);
-    report.clone().record(&unsigned);
+    assert!(report.passes(&unsigned));
+    assert!(report.clone().passes(&unsigned));
     assert_eq!(report.would_reject(), 2, "clones share the count");
 
     // A tunnel's https URL checked as http: the line says what Twilio signed and the setting to change;
@@ -143,4 +143,19 @@ fn rejections_and_report_only_are_logged_without_secrets() {
         "{log}"
     );
     assert!(!log.contains(&tunnel[..8]), "{log}");
+    // Report-only passes failed signatures and replays only; a request refused for its shape is
+    // enforced and not counted (checked after the log above, since building rejections logs).
+    for refusal in [
+        twilio_webhook::Refusal::UnsupportedCharset,
+        twilio_webhook::Refusal::BadHost,
+        twilio_webhook::Refusal::BodyLengthMismatch,
+        twilio_webhook::Refusal::BodyNotAllowed,
+    ] {
+        let shaped = twilio_webhook::WebhookRejection::new(refusal, Vec::new());
+        assert!(
+            !report.passes(&shaped),
+            "{refusal:?} is enforced in report-only mode"
+        );
+    }
+    assert_eq!(report.would_reject(), 2, "shaped refusals are not counted");
 }

@@ -278,8 +278,23 @@ impl ReportOnly {
         ReportOnly::default()
     }
 
-    /// Records a request that enforcement would have refused (its rejection was already logged).
-    pub fn record(&self, rejection: &WebhookRejection) {
+    /// Whether report-only mode passes a request refused with `rejection` to the application, and
+    /// if so records it (logged at `warn`, counted in [`would_reject`](Self::would_reject)).
+    ///
+    /// Only a failed signature check ([`Refusal::Rejected`]) or a replay ([`Refusal::Replayed`]) is
+    /// passed: that is what report-only mode is for. A request refused for its shape (an ambiguous
+    /// host or target, a charset, a body on a bodiless method, a body of another length than
+    /// declared, a handshake with a body), its body (too large, unreadable, slow, taken), or because
+    /// a store could not answer is refused in report-only mode too (`false`): the application would
+    /// see something other than what was checked, or nothing was checked. A duplicate answered from
+    /// the store (answer mode) keeps its stored answer.
+    pub fn passes(&self, rejection: &WebhookRejection) -> bool {
+        if !matches!(
+            rejection.refusal(),
+            Refusal::Rejected(_) | Refusal::Replayed
+        ) {
+            return false;
+        }
         let count = self
             .would_reject
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
@@ -290,6 +305,7 @@ impl ReportOnly {
             would_reject = count,
             "report-only: passed through a request that enforcement would refuse"
         );
+        true
     }
 
     /// How many requests enforcement would have refused so far.
