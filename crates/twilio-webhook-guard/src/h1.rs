@@ -67,14 +67,6 @@ const VERSION: Bad = Bad::new(
 const BAD_HOST: Bad = Bad::new(StatusCode::BAD_REQUEST, "bad_host");
 const DUPLICATE: Bad = Bad::new(StatusCode::BAD_REQUEST, "duplicate_header");
 
-/// The fields a request may carry once at most: a second one could be read by the app in place of
-/// the one verified (the core reads the first).
-const SINGLE: [&str; 3] = [
-    "content-type",
-    twilio_webhook::SIGNATURE_HEADER,
-    twilio_webhook::SIGNATURE_SETTINGS_HEADER,
-];
-
 /// A request head, parsed.
 #[derive(Debug)]
 pub(crate) struct RequestHead {
@@ -130,7 +122,7 @@ pub(crate) fn parse_request(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, 
         1 => {}
         _ => return Err(BAD_HOST),
     }
-    if SINGLE
+    if twilio_webhook::SINGLE_FIELDS
         .iter()
         .any(|name| headers.get_all(*name).iter().nth(1).is_some())
     {

@@ -15,6 +15,9 @@
 //! - **A charset the client chooses** (issue 28): `Content-Type` is not signed, and Django decodes the
 //!   query and the form in its `charset`: with `utf-7`, a signed `Body` of `hi+ACY-Digits+AD0-1234`
 //!   reads as `Body=hi&Digits=1234`. Any charset but UTF-8 is `400 unsupported_charset`.
+//! - **A field the verification reads, twice** (issue 28): the core reads the first `Content-Type` or
+//!   `X-Twilio-Signature`; a framework that reads the last, or joins them, acts on one no check
+//!   covered. `400 duplicate_header`.
 
 use crate::{RawRequest, Server, TOKEN, send};
 use twilio_webhook::{Algorithm, Signer};
@@ -114,6 +117,15 @@ fn attacks(port: u16) -> Vec<Attack> {
     );
     get_with_body.method = "GET";
     let captured_get_ws = url_only(&format!("http://{host}/ws"));
+    let mut two_types = genuine_sms.clone();
+    two_types
+        .headers
+        .push(("Content-Type".into(), "application/json".into()));
+    let mut two_signatures = genuine_sms.clone();
+    two_signatures.headers.push((
+        "X-Twilio-Signature".into(),
+        url_only(&format!("http://{host}/sms")),
+    ));
     let mut two_hosts = genuine_sms.clone();
     two_hosts.headers.push(("Host".into(), host.clone()));
     let mut absolute_nested = genuine_sms.clone();
@@ -229,6 +241,18 @@ fn attacks(port: u16) -> Vec<Attack> {
             request: utf7,
             status: 400,
             body_has: "unsupported_charset",
+        },
+        Attack {
+            name: "a genuine form with a second Content-Type",
+            request: two_types,
+            status: 400,
+            body_has: "duplicate_header",
+        },
+        Attack {
+            name: "a genuine form with a second X-Twilio-Signature",
+            request: two_signatures,
+            status: 400,
+            body_has: "duplicate_header",
         },
         Attack {
             name: "a genuine form with its Host field twice",

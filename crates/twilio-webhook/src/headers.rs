@@ -49,23 +49,41 @@ impl<'a> SignatureHeaders<'a> {
         N: AsRef<[u8]>,
         V: AsRef<[u8]> + ?Sized + 'a,
     {
+        Self::scan(headers).0
+    }
+
+    /// The signature headers, and whether either comes more than once (found in the same pass).
+    pub(crate) fn scan<I, N, V>(headers: I) -> (Self, bool)
+    where
+        I: IntoIterator<Item = (N, &'a V)>,
+        N: AsRef<[u8]>,
+        V: AsRef<[u8]> + ?Sized + 'a,
+    {
         let text = |value: &'a V| std::str::from_utf8(value.as_ref()).unwrap_or(NOT_UTF8);
         let mut found = SignatureHeaders::default();
+        let mut twice = false;
         for (name, value) in headers {
             let name = name.as_ref();
-            if found.signature.is_none()
-                && name.eq_ignore_ascii_case(settings::SIGNATURE_HEADER.as_bytes())
-            {
-                found.signature = Some(text(value));
-            } else if found.settings.is_none()
-                && name.eq_ignore_ascii_case(settings::SIGNATURE_SETTINGS_HEADER.as_bytes())
-            {
-                found.settings = Some(text(value));
+            if name.eq_ignore_ascii_case(settings::SIGNATURE_HEADER.as_bytes()) {
+                twice |= found.signature.is_some();
+                found.signature = found.signature.or(Some(text(value)));
+            } else if name.eq_ignore_ascii_case(settings::SIGNATURE_SETTINGS_HEADER.as_bytes()) {
+                twice |= found.settings.is_some();
+                found.settings = found.settings.or(Some(text(value)));
             }
         }
-        found
+        (found, twice)
     }
 }
+
+/// The fields the verification reads that a request may carry once at most: the core reads the
+/// first, and an app or framework that read another (the last, or all of them joined) would act on
+/// one no check covered. A second one is [`Refusal::DuplicateHeader`](crate::Refusal::DuplicateHeader).
+pub const SINGLE_FIELDS: [&str; 3] = [
+    "content-type",
+    settings::SIGNATURE_HEADER,
+    settings::SIGNATURE_SETTINGS_HEADER,
+];
 
 /// What a header value that is not UTF-8 becomes: one character, which no signature or settings list is.
 const NOT_UTF8: &str = "\u{FFFD}";

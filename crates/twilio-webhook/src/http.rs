@@ -403,7 +403,8 @@ impl WebhookVerifier {
     /// Verifies a request: builds its public URL(s) with the policy, then checks the signature with
     /// [`RequestValidator::verify_request`] against each (the `Content-Type` picks form or body mode).
     /// A body over the limit is refused without being hashed; so is a request whose `Content-Type`
-    /// names a charset other than UTF-8 ([`Refusal::UnsupportedCharset`]). This is the synchronous check alone: the
+    /// names a charset other than UTF-8 ([`Refusal::UnsupportedCharset`]), and one that carries a
+    /// `Content-Type` or signature header twice ([`Refusal::DuplicateHeader`]). This is the synchronous check alone: the
     /// replay guard and the account lookup, which may wait on a store, run in
     /// [`verify_async`](Self::verify_async).
     ///
@@ -460,11 +461,15 @@ impl WebhookVerifier {
         // Twilio encodes parameters as UTF-8 and the Content-Type is not signed: an app framework that
         // decodes the query or form in another charset the client names (Django with `utf-7`) sees
         // parameters no signature covers.
-        let charsets = request.headers.get_all(http::header::CONTENT_TYPE);
-        if !charsets
-            .iter()
-            .all(|v| crate::headers::charset_is_utf8(v.as_bytes()))
-        {
+        // A second Content-Type or signature header could be the one an app reads (spec: the core
+        // reads the first).
+        let (headers, twice) = SignatureHeaders::scan(request.headers);
+        let mut content_types = request.headers.get_all(http::header::CONTENT_TYPE).iter();
+        let content_type = content_types.next();
+        if twice || content_types.next().is_some() {
+            return Err(WebhookRejection::new(Refusal::DuplicateHeader, Vec::new()));
+        }
+        if !content_type.is_none_or(|v| crate::headers::charset_is_utf8(v.as_bytes())) {
             return Err(WebhookRejection::new(
                 Refusal::UnsupportedCharset,
                 Vec::new(),
@@ -473,11 +478,7 @@ impl WebhookVerifier {
         if request.peer.is_none() && self.public_url.trusts_proxies() {
             self.explainer.no_peer();
         }
-        let headers = SignatureHeaders::from_pairs(request.headers);
-        let content_type = request
-            .headers
-            .get(http::header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap_or("\u{FFFD}"));
+        let content_type = content_type.map(|v| v.to_str().unwrap_or("\u{FFFD}"));
         let Ok(urls) = self.public_url.try_urls(request) else {
             return Err(WebhookRejection::new(Refusal::BadHost, Vec::new()));
         };

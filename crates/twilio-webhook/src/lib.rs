@@ -127,7 +127,7 @@ pub use accounts::{AccountSecrets, CachedAccounts, LoadTokens, LookupError, Stat
 #[cfg(feature = "diagnose")]
 pub use diagnose::{Cause, CauseCode, Diagnosis, Explanation, Hints, MAX_HMACS, Payload, Suspect};
 pub use form::FormParam;
-pub use headers::SignatureHeaders;
+pub use headers::{SINGLE_FIELDS, SignatureHeaders};
 #[cfg(feature = "http")]
 pub use http::{
     BodyError, BodyReader, BodySource, Checked, Clock, DEFAULT_BODY_LIMIT,

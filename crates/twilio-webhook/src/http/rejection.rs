@@ -62,6 +62,11 @@ pub enum Refusal {
     /// The body read is not as long as its `Content-Length` declared (`400`): something between the
     /// client and the verifier changed it.
     BodyLengthMismatch,
+    /// A field the verification reads comes more than once (`400`): `Content-Type`,
+    /// `X-Twilio-Signature` or `X-Twilio-Webhooks-Signature-Settings`
+    /// ([`SINGLE_FIELDS`](crate::SINGLE_FIELDS)). The core reads the first; an app or framework that
+    /// reads the last, or joins them, would act on one no check covered. Refused before any HMAC.
+    DuplicateHeader,
 }
 
 /// A refused request: the reason, and the URLs that were tried. It renders as a status and a short
@@ -180,7 +185,8 @@ impl WebhookRejection {
             | Refusal::BodyNotAllowed
             | Refusal::UnsupportedCharset
             | Refusal::UpgradeNotHandshake
-            | Refusal::BodyLengthMismatch => StatusCode::BAD_REQUEST,
+            | Refusal::BodyLengthMismatch
+            | Refusal::DuplicateHeader => StatusCode::BAD_REQUEST,
             Refusal::BodyTaken => StatusCode::INTERNAL_SERVER_ERROR,
             Refusal::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -211,6 +217,7 @@ fn refusal_code(refusal: Refusal) -> &'static str {
         Refusal::AnsweredDuplicate => "duplicate_answered",
         Refusal::BodyTaken => "body_taken",
         Refusal::BodyLengthMismatch => "body_length_mismatch",
+        Refusal::DuplicateHeader => "duplicate_header",
     }
 }
 
@@ -249,6 +256,9 @@ impl fmt::Display for WebhookRejection {
             Refusal::BodyLengthMismatch => {
                 f.write_str("the body read differs in length from its Content-Length")?
             }
+            Refusal::DuplicateHeader => f.write_str(
+                "Content-Type, X-Twilio-Signature or its settings header comes more than once",
+            )?,
         }
         if !self.urls_tried.is_empty() {
             write!(f, " (tried {})", self.urls_tried.join(", "))?;

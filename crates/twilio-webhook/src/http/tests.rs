@@ -450,8 +450,6 @@ fn a_charset_other_than_utf8_is_refused_before_any_hmac() {
         &["text/plain; charset=utf-7"][..],
         &["text/plain; charset=\"UTF-7\""],
         &["text/plain; charset=us-ascii"],
-        // A second field with the charset: WSGI servers join them, and Django reads the last.
-        &["text/plain; charset=utf-8", "text/plain; charset=utf-7"],
     ] {
         let e = get(refused).unwrap_err();
         assert_eq!(e.refusal(), Refusal::UnsupportedCharset, "{refused:?}");
@@ -488,4 +486,41 @@ fn a_charset_other_than_utf8_is_refused_before_any_hmac() {
             .code(),
         "unsupported_charset"
     );
+}
+
+/// A field the verification reads, twice: the core reads the first, a framework may read the last
+/// (Django with a second `Content-Type` naming another charset) or join them. Refused as
+/// `duplicate_header` (400) before any HMAC, the request otherwise genuine.
+#[test]
+fn a_content_type_or_signature_field_twice_is_refused_before_any_hmac() {
+    let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN));
+    let sig = sign_form("http://a.com/sms", &[("Body", "Hi")]);
+    let post = |extra: &[(&str, &str)]| {
+        let mut builder = http::Request::post("/sms")
+            .header("host", "a.com")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-twilio-signature", &sig);
+        for (name, value) in extra {
+            builder = builder.header(*name, *value);
+        }
+        let parts = builder.body(()).unwrap().into_parts().0;
+        verifier.verify_parts(&parts, b"Body=Hi")
+    };
+    assert!(post(&[]).is_ok(), "the genuine request verifies");
+    let settings = ("x-twilio-webhooks-signature-settings", "v1;HMAC-SHA256;K");
+    for extra in [
+        &[("content-type", "text/plain; charset=utf-7")][..],
+        &[("content-type", "application/x-www-form-urlencoded")],
+        &[("X-Twilio-Signature", sig.as_str())],
+        &[settings, settings],
+    ] {
+        let e = post(extra).unwrap_err();
+        assert_eq!(e.refusal(), Refusal::DuplicateHeader, "{extra:?}");
+        assert_eq!(e.code(), "duplicate_header");
+        assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+        assert!(e.urls_tried().is_empty(), "no URL was tried: no HMAC");
+    }
+    // One settings header is no duplicate.
+    let one = post(&[settings]).map_err(|e| e.refusal());
+    assert_ne!(one.err(), Some(Refusal::DuplicateHeader));
 }
