@@ -13,8 +13,8 @@
 //! goes, `proxy::set_routing`). This file reads and writes HTTP/1.1 (`h1`), gives the
 //! core the body straight from the connection (`ClientBody`) and forwards; what it refuses itself,
 //! before the core is asked, is only what a proxy must not forward whatever the route: `CONNECT` and
-//! `TRACE`, and a body on a passed request whose method has none (an app that leaves it unread would
-//! take it for the next request). Every write to the client is bounded by the send time-out
+//! `TRACE` (a body on a passed request whose method has none is the core's `read_passed`'s to
+//! refuse). Every write to the client is bounded by the send time-out
 //! (`answer`).
 
 mod answer;
@@ -185,18 +185,6 @@ impl Conn<'_> {
         let verifier = &config.verifier;
         let verifying = !matches!(decision, PathDecision::Pass);
         if !verifying {
-            // A body where the method has none: an app that leaves it unread parses it as a second
-            // request (one that may carry a forged verified header).
-            if head.framing != Framing::Length(0) && !carries_body(&head.method) {
-                return self
-                    .refuse_request(
-                        StatusCode::BAD_REQUEST,
-                        "body_not_allowed",
-                        b"",
-                        head.http10,
-                    )
-                    .await;
-            }
             match config.verifier.policy().passed_host(&head.headers) {
                 PassedHost::Authority(host) => {
                     let Ok(host) = HeaderValue::from_str(host) else {
@@ -487,10 +475,3 @@ fn next_after(read: bool, head: &RequestHead, keep_alive: bool) -> Next {
 
 /// What the guard allows: every method but `CONNECT` and `TRACE`.
 const ALLOW: &[u8] = b"allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n";
-
-/// A method whose request may carry a body on a `--pass` route: `POST`, `PUT` and `PATCH`, spelled
-/// exactly. Any other (`GET`, `DELETE`, `Get`, `PROPFIND`, …) sent with one is not passed: an app that
-/// leaves an unexpected body unread (or upper-cases the method) parses it as a second request.
-fn carries_body(method: &Method) -> bool {
-    [Method::POST, Method::PUT, Method::PATCH].contains(method)
-}

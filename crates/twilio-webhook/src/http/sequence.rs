@@ -280,8 +280,11 @@ impl WebhookVerifier {
     /// The body of a request that is passed on unverified (a path rule exempts it:
     /// [`PathDecision::Pass`](crate::PathDecision::Pass)), read as a verified request's is: a
     /// declared length over the limit refused (`413`) before reading, at most the limit read, and a
-    /// body whose length differs from its `Content-Length` refused (`400`). The guard reads a passed
-    /// request's body through it, so that how much of any body is read is the core's decision.
+    /// body whose length differs from its `Content-Length` refused (`400`). A body on a method that
+    /// has none is refused too (`400` [`Refusal::BodyNotAllowed`]): only `POST`, `PUT` and `PATCH`,
+    /// spelled exactly, may carry one; on any other (`GET`, `DELETE`, `Get`, `PROPFIND`, …) an app
+    /// that leaves it unread parses it as a second request. The guard reads a passed request's body
+    /// through it, so that whether and how much of any body is read is the core's decision.
     pub async fn read_passed<R>(
         &self,
         request: &Incoming<'_>,
@@ -290,8 +293,20 @@ impl WebhookVerifier {
     where
         R: BodyReader + Unpin,
     {
+        let carries_body =
+            [http::Method::POST, http::Method::PUT, http::Method::PATCH].contains(request.method);
+        let not_allowed = || WebhookRejection::new(Refusal::BodyNotAllowed, Vec::new());
+        if !carries_body && declares_body(request.headers, declared_length(request.headers)) {
+            return Err(not_allowed());
+        }
         self.check_declared_length(request.headers)?;
-        self.read_body(request.headers, body).await
+        let read = self.read_body(request.headers, body).await?;
+        // A server that took the framing headers off (the guard forwards its own) is held to the
+        // bytes read.
+        if !carries_body && !read.is_empty() {
+            return Err(not_allowed());
+        }
+        Ok(read)
     }
 
     /// Reads the body whole, up to the limit, and checks it against what the request declared.

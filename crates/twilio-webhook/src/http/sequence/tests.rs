@@ -298,6 +298,45 @@ fn a_passed_body_is_read_within_the_limit_and_as_declared() {
     assert_eq!(read(Some("6"), &[b"hello"]), Err("body_length_mismatch"));
 }
 
+/// A passed body on a method that has none is refused, whether its headers say so or only its bytes
+/// (the guard takes the framing headers off): an app that leaves it unread parses it as a request.
+#[test]
+fn a_passed_body_is_refused_where_the_method_has_none() {
+    let verifier = verifier();
+    let read = |method: &str, declared: Option<&str>, chunks: &[&[u8]]| {
+        let mut headers = http::HeaderMap::new();
+        if let Some(declared) = declared {
+            headers.insert("content-length", declared.parse().unwrap());
+        }
+        let method = http::Method::from_bytes(method.as_bytes()).unwrap();
+        let request = Incoming::new(&method, "/open", &headers);
+        block_on(verifier.read_passed(&request, &mut Chunks::of(chunks))).map_err(|e| e.code())
+    };
+    for method in ["POST", "PUT", "PATCH"] {
+        assert_eq!(
+            read(method, Some("2"), &[b"ok"]),
+            Ok(b"ok".to_vec()),
+            "{method}"
+        );
+    }
+    for method in [
+        "GET", "HEAD", "DELETE", "OPTIONS", "Get", "post", "PROPFIND",
+    ] {
+        assert_eq!(
+            read(method, Some("2"), &[]),
+            Err("body_not_allowed"),
+            "{method}"
+        );
+        assert_eq!(
+            read(method, None, &[b"ok"]),
+            Err("body_not_allowed"),
+            "{method}"
+        );
+        assert_eq!(read(method, Some("0"), &[]), Ok(Vec::new()), "{method}");
+        assert_eq!(read(method, None, &[]), Ok(Vec::new()), "{method}");
+    }
+}
+
 #[test]
 fn a_body_read_by_the_host_meets_the_same_refusals() {
     let verifier = verifier();
