@@ -494,9 +494,20 @@ fn issue_28_slow_bodies_cannot_take_more_than_the_body_memory_budget() {
     assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
     assert!(answer.ends_with("\r\n\r\nBody=hi"), "{answer}");
     assert_eq!(echo.hits(), 1);
-    // A body as large as the limit fits the budget whole again.
+    // Refused bodies give back what they took: eight forged ones of the whole limit (twice the
+    // budget), then a genuine one of the whole limit fits.
     let big = format!("Body={}", "b".repeat(MAX_BODY - 5));
     let request = signed(guard.port, "/sms", FORM, big.as_bytes(), &[]);
+    for _ in 0..8 {
+        let mut forged = request.clone();
+        for (name, value) in &mut forged.headers {
+            if name.eq_ignore_ascii_case("x-twilio-signature") {
+                *value = "AAAAAAAAAAAAAAAAAAAAAAAAAAA=".into();
+            }
+        }
+        let refused = suite::send(guard.port, &forged).expect("answer");
+        assert_eq!(refused.status, 403, "{}", refused.text());
+    }
     let reply = suite::send(guard.port, &request).expect("answer");
     assert_eq!((reply.status, reply.body.len()), (200, MAX_BODY));
 }
