@@ -315,7 +315,9 @@ fn the_body_memory_budget_defaults_to_256_mib_and_holds_at_least_one_body() {
         "the default is raised to one body of the limit"
     );
     assert_eq!(
-        with(&["--max-body-memory", "2MiB"]).unwrap().max_body_memory,
+        with(&["--max-body-memory", "2MiB"])
+            .unwrap()
+            .max_body_memory,
         2 * 1024 * 1024
     );
     for bad in [
