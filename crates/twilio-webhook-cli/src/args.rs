@@ -40,8 +40,8 @@ pub(crate) enum Command {
     Send(SendArgs),
     /// A validating reverse proxy: only requests verified as Twilio's reach the upstream app.
     ///
-    /// Refusals: 400 missing signature, 403 invalid, 409 replay, 413 too large, 408 slow client; 502
-    /// upstream down, 504 upstream slow. Verified requests carry X-Twilio-Webhook-Verified: <secret
+    /// Refusals: 400 missing signature, 403 invalid, 409 replay, 413 too large, 408 slow client, 503
+    /// bodies over --max-body-memory; 502 upstream down, 504 upstream slow. Verified requests carry X-Twilio-Webhook-Verified: <secret
     /// name>. SIGTERM drains in-flight requests.
     Guard(Box<GuardArgs>),
 }
@@ -79,6 +79,12 @@ pub(crate) struct GuardArgs {
     /// The largest body accepted (default 1MiB).
     #[arg(long, value_name = "SIZE", env = "TWILIO_GUARD_MAX_BODY")]
     pub(crate) max_body: Option<String>,
+    /// The most bytes of request bodies held at once by all connections together (default 256MiB,
+    /// or --max-body if larger; at least --max-body). A body that would go over it is refused with
+    /// 503 and Retry-After, never forwarded: slow clients cannot make the guard hold
+    /// --max-connections x --max-body.
+    #[arg(long, value_name = "SIZE", env = "TWILIO_GUARD_MAX_BODY_MEMORY")]
+    pub(crate) max_body_memory: Option<String>,
     /// How long a client may take to send its headers, and its body (default 10s): then 408.
     #[arg(long, value_name = "DURATION")]
     pub(crate) client_timeout: Option<String>,

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use twilio_webhook::{Algorithm, Signer};
+use twilio_webhook_http_suite as suite;
 
 mod support;
 use support::{Echo, FORM, Guard, PUBLIC, TOKEN, exchange, raw_headers, signed};
@@ -405,4 +406,108 @@ fn issue_28_a_verified_route_takes_a_body_on_post_alone() {
     let (answer, _) = exchange(guard.port, &signed_head(guard.port, "GET", "/sms", ""), b"");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert_eq!(echo.hits(), 2);
+}
+
+/// Issue 28, finding F5: slow clients each sending most of a body under `--max-body` (and holding its
+/// last byte back until the client time-out) made the guard hold all of them at once: 800 such
+/// clients, 856 MB. Now the bodies being read draw on `--max-body-memory`: once it is spent, a request
+/// whose body would go over it gets `503` with a `Retry-After` and is never forwarded, and genuine
+/// requests go through again as soon as the slow clients go.
+#[test]
+fn issue_28_slow_bodies_cannot_take_more_than_the_body_memory_budget() {
+    const MAX_BODY: usize = 256 * 1024;
+    let echo = Echo::start();
+    let admin = suite::free_port();
+    let guard = Guard::start(
+        &echo.url(),
+        &[
+            "--max-body",
+            "256KiB",
+            "--max-body-memory",
+            "1MiB",
+            "--client-timeout",
+            "30s",
+            "--admin-listen",
+            &format!("127.0.0.1:{admin}"),
+        ],
+    );
+    suite::wait_for(admin);
+    // Four unsigned clients take the whole budget, each but one byte of its body.
+    let slow: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut s = TcpStream::connect(("127.0.0.1", guard.port)).expect("connect");
+            let head = format!(
+                "POST /sms HTTP/1.1\r\nHost: x\r\nX-Twilio-Signature: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\
+                 Content-Type: {FORM}\r\nContent-Length: {MAX_BODY}\r\n\r\n"
+            );
+            s.write_all(head.as_bytes()).expect("head");
+            s.write_all(&vec![b'a'; MAX_BODY - 1]).expect("body");
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let genuine = signed(guard.port, "/sms", FORM, b"Body=hi", &[]);
+    let framing = format!(
+        "Content-Length: {}\r\nConnection: close\r\n",
+        genuine.body.len()
+    );
+    let head = support::head_of(&genuine, &framing);
+    let (answer, _) = exchange(guard.port, &head, &genuine.body);
+    assert!(answer.starts_with("HTTP/1.1 503 "), "{answer}");
+    let lower = answer.to_ascii_lowercase();
+    assert!(
+        lower.contains("\r\nretry-after: 30\r\n") && lower.contains("\r\nconnection: close\r\n"),
+        "{answer}"
+    );
+    assert!(
+        answer.ends_with("\r\n\r\nservice unavailable: body_memory_exhausted\n"),
+        "{answer}"
+    );
+    assert_eq!(echo.hits(), 0, "a refused body reached the upstream");
+    let shown = suite::send(
+        admin,
+        &suite::RawRequest {
+            method: "GET",
+            target: "/metrics".into(),
+            headers: vec![("Host".into(), "admin".into())],
+            body: vec![],
+        },
+    )
+    .expect("admin answers")
+    .text();
+    assert!(
+        shown.contains(
+            "twilio_guard_requests_total{verdict=\"rejected\",reason=\"body_memory_exhausted\",cause=\"\"} 1\n"
+        ),
+        "{shown}"
+    );
+    // The slow clients go: what they held is given back, and the same request goes through.
+    drop(slow);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let answer = loop {
+        let (answer, _) = exchange(guard.port, &head, &genuine.body);
+        if answer.starts_with("HTTP/1.1 200 ") || Instant::now() > deadline {
+            break answer;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    assert!(answer.ends_with("\r\n\r\nBody=hi"), "{answer}");
+    assert_eq!(echo.hits(), 1);
+    // Refused bodies give back what they took: eight forged ones of the whole limit (twice the
+    // budget), then a genuine one of the whole limit fits.
+    let big = format!("Body={}", "b".repeat(MAX_BODY - 5));
+    let request = signed(guard.port, "/sms", FORM, big.as_bytes(), &[]);
+    for _ in 0..8 {
+        let mut forged = request.clone();
+        for (name, value) in &mut forged.headers {
+            if name.eq_ignore_ascii_case("x-twilio-signature") {
+                *value = "AAAAAAAAAAAAAAAAAAAAAAAAAAA=".into();
+            }
+        }
+        let refused = suite::send(guard.port, &forged).expect("answer");
+        assert_eq!(refused.status, 403, "{}", refused.text());
+    }
+    let reply = suite::send(guard.port, &request).expect("answer");
+    assert_eq!((reply.status, reply.body.len()), (200, MAX_BODY));
 }

@@ -37,6 +37,10 @@ pub struct Config {
     pub log_json: bool,
     /// The most client connections open at once.
     pub max_connections: usize,
+    /// The most bytes of request bodies held at once, by every connection together
+    /// (`--max-body-memory`): a body that would go over it is refused with `503` and a `Retry-After`,
+    /// never forwarded. At least the verifier's body limit, so that one body of that size fits.
+    pub max_body_memory: usize,
     /// Worker threads (`--workers`, default one per core).
     pub workers: usize,
     /// Which paths are verified (`--pass`, `--require`): the core's rule.

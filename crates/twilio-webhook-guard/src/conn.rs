@@ -39,6 +39,7 @@ use twilio_webhook::{
 
 use super::config::Config;
 use super::h1::{self, Framing, RequestHead};
+use super::memory::BodyMemory;
 use super::metrics::WorkerMetrics;
 use super::proxy::{VERIFIED, fits_when_forwarded, set_routing, strip_client_headers};
 use super::upstream::Upstream;
@@ -49,6 +50,8 @@ pub(crate) struct Worker {
     pub(crate) config: Arc<Config>,
     pub(crate) upstream: Upstream,
     pub(crate) metrics: WorkerMetrics,
+    /// The process-wide budget of buffered request-body bytes (`--max-body-memory`).
+    pub(crate) memory: Arc<BodyMemory>,
 }
 
 /// Whether the connection goes on after an exchange.
@@ -208,11 +211,20 @@ impl Conn<'_> {
         let deadline = tokio::time::Instant::from_std(start + config.client_timeout);
         let deadline = pin!(tokio::time::sleep_until(deadline));
         let framing = Body::request(head.framing, verifier.limit());
-        let mut reader =
-            ClientBody::new(&mut self.client, framing, head.expects_continue, deadline);
+        // What the body holds of the process-wide budget, taken as it arrives; given back when this
+        // exchange ends, after the body (declared before it, so dropped after it), on every path.
+        let mut reserved = worker.memory.reservation();
+        let mut reader = ClientBody::new(
+            &mut self.client,
+            framing,
+            head.expects_continue,
+            deadline,
+            &mut reserved,
+        );
         let (body, delivery) = if verifying {
             let checked = match verifier.read_and_verify(&incoming, &mut reader).await {
                 Ok(checked) => checked,
+                Err(_) if reserved.refused() => return self.over_budget(head.http10).await,
                 Err(rejection) => return self.refuse(&rejection, &head, Next::Close).await,
             };
             metrics.verified_in(start.elapsed());
@@ -228,6 +240,7 @@ impl Conn<'_> {
         } else {
             match verifier.read_passed(&incoming, &mut reader).await {
                 Ok(body) => (Some(body), None),
+                Err(_) if reserved.refused() => return self.over_budget(head.http10).await,
                 Err(rejection) => return self.refuse(&rejection, &head, Next::Close).await,
             }
         };
@@ -267,15 +280,16 @@ impl Conn<'_> {
         let peer = self.peer.ip();
         let trusted = verifier.policy().is_trusted(Some(peer));
         set_routing(&mut head.headers, origin, peer, trusted);
-        self.forward(&mut head, &body, delivery, next).await
+        self.forward(&mut head, body, delivery, next).await
     }
 
     /// Sends the request upstream and relays the answer; a verified request's `delivery` is
-    /// finished with how the delivery went.
+    /// finished with how the delivery went. The body is freed once copied into the request for the
+    /// upstream: one copy of it is held while the upstream answers, the one the budget counts.
     async fn forward(
         &mut self,
         head: &mut RequestHead,
-        body: &[u8],
+        body: Vec<u8>,
         delivery: Option<Delivery>,
         next: Next,
     ) -> io::Result<Next> {
@@ -284,7 +298,7 @@ impl Conn<'_> {
         if worker
             .upstream
             .target()
-            .write_request(head, body, &mut self.out)
+            .write_request(head, &body, &mut self.out)
             .is_none()
         {
             // Never forwarded: the key is released, so that a retry is judged afresh.
@@ -302,6 +316,8 @@ impl Conn<'_> {
                 )
                 .await;
         }
+        // `out` holds it now.
+        drop(body);
         let start = Instant::now();
         let answer = tokio::time::timeout(
             config.upstream_timeout,

@@ -21,6 +21,7 @@ mod config;
 mod conn;
 pub mod fuzz;
 mod h1;
+mod memory;
 mod metrics;
 mod proxy;
 mod server;
@@ -105,12 +106,15 @@ pub fn run(mut config: Config) -> Result<(), Error> {
             duplicates = ?config.duplicates,
             paths = ?config.paths,
             max_connections = config.max_connections,
+            max_body_memory = config.max_body_memory,
             workers = config.workers,
             admin = ?config.admin_listen,
             "guarding"
         );
         let config = Arc::new(config);
         let metrics = Arc::new(metrics::Metrics::default());
+        // One budget for the whole process: every worker's connections draw on it.
+        let memory = Arc::new(memory::BodyMemory::new(config.max_body_memory));
         if let Some(admin) = admin {
             tokio::spawn(server::admin_server(admin, Arc::clone(&metrics)));
         }
@@ -121,7 +125,8 @@ pub fn run(mut config: Config) -> Result<(), Error> {
         for n in 1..config.workers {
             let (inbox, rx) = tokio::sync::mpsc::unbounded_channel();
             inboxes.push(inbox);
-            let (config, metrics) = (Arc::clone(&config), Arc::clone(&metrics));
+            let (config, metrics, memory) =
+                (Arc::clone(&config), Arc::clone(&metrics), Arc::clone(&memory));
             let thread = std::thread::Builder::new()
                 .name(format!("guard-worker-{n}"))
                 .spawn(move || {
@@ -129,7 +134,7 @@ pub fn run(mut config: Config) -> Result<(), Error> {
                         .enable_all()
                         .build()
                     {
-                        Ok(runtime) => runtime.block_on(server::work(config, metrics, rx, grace)),
+                        Ok(runtime) => runtime.block_on(server::work(config, metrics, memory, rx, grace)),
                         Err(e) => {
                             tracing::error!(target: "twilio_webhook::guard", error = %e, "a worker cannot start its runtime")
                         }
@@ -139,7 +144,7 @@ pub fn run(mut config: Config) -> Result<(), Error> {
             threads.push(thread);
         }
         let accepting = server::accept(listener, inboxes, config.max_connections, shutdown_signal());
-        let working = server::work(Arc::clone(&config), metrics, first_inbox, grace);
+        let working = server::work(Arc::clone(&config), metrics, memory, first_inbox, grace);
         tokio::join!(accepting, working);
         for thread in threads {
             let _ = thread.join();

@@ -16,6 +16,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use super::config::Config;
 use super::conn::{self, Worker};
 use super::h1::{self, Framing};
+use super::memory::BodyMemory;
 use super::metrics::Metrics;
 use super::upstream::Upstream;
 use super::wire::Wire;
@@ -95,6 +96,7 @@ pub(crate) async fn accept(
 pub(crate) async fn work(
     config: Arc<Config>,
     metrics: Arc<Metrics>,
+    memory: Arc<BodyMemory>,
     mut inbox: UnboundedReceiver<Handoff>,
     grace: Duration,
 ) {
@@ -102,6 +104,7 @@ pub(crate) async fn work(
         upstream: Upstream::new(config.upstream.clone()),
         config,
         metrics: metrics.worker(),
+        memory,
     });
     let sweeper = Arc::clone(&worker);
     let sweeping = tokio::spawn(async move {

@@ -137,6 +137,27 @@ impl Conn<'_> {
             .await
     }
 
+    /// `503 body_memory_exhausted`: the request's body would take the bodies being read past
+    /// `--max-body-memory`. Never forwarded, and counted; `Retry-After` is the client time-out, by
+    /// when every body held now has been read or refused. The connection closes: the rest of the
+    /// body is left unread.
+    pub(super) async fn over_budget(&mut self, http10: bool) -> io::Result<Next> {
+        self.worker.metrics.rejected(BODY_MEMORY_EXHAUSTED, None);
+        let timeout = self.worker.config.client_timeout;
+        let seconds = (timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0)).max(1);
+        let mut lines = TEXT.to_vec();
+        lines.extend_from_slice(format!("retry-after: {seconds}\r\n").as_bytes());
+        let text = format!("service unavailable: {BODY_MEMORY_EXHAUSTED}\n");
+        self.answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            (&lines, false),
+            text.as_bytes(),
+            http10,
+            Next::Close,
+        )
+        .await
+    }
+
     /// `400 bad_host`: a passed request whose `Host` is repeated or not a plain authority.
     pub(super) async fn bad_host(&mut self, http10: bool) -> io::Result<Next> {
         self.refuse_request(StatusCode::BAD_REQUEST, "bad_host", b"", http10)
@@ -155,6 +176,9 @@ impl Conn<'_> {
         Ok(())
     }
 }
+
+/// The reason of a `503` for a body over `--max-body-memory`, in its text and its metric.
+const BODY_MEMORY_EXHAUSTED: &str = "body_memory_exhausted";
 
 /// The content type of the guard's own answers.
 const TEXT: &[u8] = b"content-type: text/plain; charset=utf-8\r\n";

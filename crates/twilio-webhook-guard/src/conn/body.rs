@@ -1,5 +1,6 @@
 //! A request's body as the core's sequence reads it ([`BodyReader`]): straight from the client's
-//! connection, unframed as its head says, before a deadline. How much of it is read, and whether it
+//! connection, unframed as its head says, before a deadline, each chunk charged to the process-wide
+//! budget of body bytes before the core buffers it. How much of it is read, and whether it
 //! is read at all, is the core's decision (`WebhookVerifier::read_and_verify`, `read_passed`).
 
 use std::future::Future as _;
@@ -10,14 +11,18 @@ use tokio::io::AsyncWrite as _;
 use tokio::time::Sleep;
 use twilio_webhook::{BodyError, BodyReader};
 
+use super::super::memory::Reservation;
 use super::super::wire::{Body, Wire};
 
 /// What a client that sent `Expect: 100-continue` waits for before it sends the body.
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 /// The body of the request whose head was just read from `wire`.
-pub(crate) struct ClientBody<'c> {
+pub(crate) struct ClientBody<'c, 'm> {
     wire: &'c mut Wire,
+    /// The request's share of the body budget: each chunk is charged to it before it is given to the
+    /// core; one that does not fit ends the body (the request is then refused with `503`).
+    reserved: &'c mut Reservation<'m>,
     body: Body,
     /// Ends the read: the client time-out from the start of the request.
     deadline: Pin<&'c mut Sleep>,
@@ -25,15 +30,16 @@ pub(crate) struct ClientBody<'c> {
     go_ahead: &'static [u8],
 }
 
-impl<'c> ClientBody<'c> {
-    /// The body framed by `body`; `expects_continue` when the client waits for a go-ahead, which is
-    /// then written when the core first asks for the body (never when it is refused before, by its
-    /// declared length), unless the client already sent some of it.
+impl<'c, 'm> ClientBody<'c, 'm> {
+    /// The body framed by `body`, charged to `reserved`; `expects_continue` when the client waits
+    /// for a go-ahead, which is then written when the core first asks for the body (never when it is
+    /// refused before, by its declared length), unless the client already sent some of it.
     pub(crate) fn new(
         wire: &'c mut Wire,
         body: Body,
         expects_continue: bool,
         deadline: Pin<&'c mut Sleep>,
+        reserved: &'c mut Reservation<'m>,
     ) -> Self {
         let go_ahead = if expects_continue && wire.buffered().is_empty() && !body.is_done() {
             CONTINUE
@@ -42,6 +48,7 @@ impl<'c> ClientBody<'c> {
         };
         ClientBody {
             wire,
+            reserved,
             body,
             deadline,
             go_ahead,
@@ -63,7 +70,7 @@ impl<'c> ClientBody<'c> {
     }
 }
 
-impl BodyReader for ClientBody<'_> {
+impl BodyReader for ClientBody<'_, '_> {
     type Chunk = Vec<u8>;
 
     fn poll_chunk(
@@ -82,6 +89,11 @@ impl BodyReader for ClientBody<'_> {
         // half-closed still reads the answer).
         match std::task::ready!(this.body.poll_read(this.wire, &mut chunk, cx)) {
             Err(_) => Poll::Ready(Some(Err(BodyError::Unreadable))),
+            // Over the budget: the chunk goes (it is at most what one read brought), and so does the
+            // request (`Reservation::refused`).
+            Ok(_) if !chunk.is_empty() && !this.reserved.grow(chunk.len()) => {
+                Poll::Ready(Some(Err(BodyError::Unreadable)))
+            }
             Ok(_) if !chunk.is_empty() => Poll::Ready(Some(Ok(chunk))),
             Ok(_) => Poll::Ready(None),
         }

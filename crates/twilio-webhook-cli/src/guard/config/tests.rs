@@ -300,3 +300,49 @@ fn the_send_timeout_is_nginxs_by_default_and_set_like_the_client_timeout() {
     assert!(load_with(&guard_args(&bad), no_env).is_err());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_body_memory_budget_defaults_to_256_mib_and_holds_at_least_one_body() {
+    let base = ["--upstream", "http://127.0.0.1:3000", "--token", "t"];
+    let with = |extra: &[&str]| {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        load_with(&guard_args(&args), no_env)
+    };
+    assert_eq!(with(&[]).unwrap().max_body_memory, 256 * 1024 * 1024);
+    assert_eq!(
+        with(&["--max-body", "300MiB"]).unwrap().max_body_memory,
+        300 * 1024 * 1024,
+        "the default is raised to one body of the limit"
+    );
+    assert_eq!(
+        with(&["--max-body-memory", "2MiB"])
+            .unwrap()
+            .max_body_memory,
+        2 * 1024 * 1024
+    );
+    for bad in [
+        &["--max-body-memory", "512KiB"][..],
+        &["--max-body-memory", "0"],
+        &["--max-body", "4MiB", "--max-body-memory", "3MiB"],
+        &["--max-body-memory", "lots"],
+    ] {
+        assert!(with(bad).is_err(), "{bad:?}");
+    }
+    let dir = std::env::temp_dir().join(format!("guard-body-memory-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("guard.toml");
+    std::fs::write(&file, "max_body_memory = \"64MiB\"\n").unwrap();
+    let path = file.to_string_lossy().into_owned();
+    assert_eq!(
+        with(&["--config", &path]).unwrap().max_body_memory,
+        64 * 1024 * 1024
+    );
+    assert_eq!(
+        with(&["--config", &path, "--max-body-memory", "8MiB"])
+            .unwrap()
+            .max_body_memory,
+        8 * 1024 * 1024,
+        "the flag wins over the file"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
