@@ -62,6 +62,10 @@ pub enum Refusal {
     /// The body read is not as long as its `Content-Length` declared (`400`): something between the
     /// client and the verifier changed it.
     BodyLengthMismatch,
+    /// The method is not an HTTP method token (`400`): a binding handed the core a method it cannot
+    /// read, so no rule that depends on the method (whether a body is allowed, whether it is a
+    /// WebSocket handshake) can decide on it.
+    BadMethod,
 }
 
 /// A refused request: the reason, and the URLs that were tried. It renders as a status and a short
@@ -156,8 +160,8 @@ impl WebhookRejection {
         &self.urls_tried
     }
 
-    /// `400` for a missing signature header, a bad request target, a bad `Host`, a body on a method
-    /// other than `POST`, a charset other than UTF-8, an upgrade that is not a handshake or a body
+    /// `400` for a missing signature header, a bad request target, a bad `Host`, a method that is not
+    /// a method token, a body on a method other than `POST`, a charset other than UTF-8, an upgrade that is not a handshake or a body
     /// whose length differs from its `Content-Length`, `500` for a body another extractor took first,
     /// `413` for a body over the limit, `408` for a body sent too slowly, `409` for a replay, `503`
     /// when the replay store cannot answer, the first answer's status for an answered duplicate,
@@ -180,7 +184,8 @@ impl WebhookRejection {
             | Refusal::BodyNotAllowed
             | Refusal::UnsupportedCharset
             | Refusal::UpgradeNotHandshake
-            | Refusal::BodyLengthMismatch => StatusCode::BAD_REQUEST,
+            | Refusal::BodyLengthMismatch
+            | Refusal::BadMethod => StatusCode::BAD_REQUEST,
             Refusal::BodyTaken => StatusCode::INTERNAL_SERVER_ERROR,
             Refusal::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -211,6 +216,7 @@ fn refusal_code(refusal: Refusal) -> &'static str {
         Refusal::AnsweredDuplicate => "duplicate_answered",
         Refusal::BodyTaken => "body_taken",
         Refusal::BodyLengthMismatch => "body_length_mismatch",
+        Refusal::BadMethod => "bad_method",
     }
 }
 
@@ -249,6 +255,7 @@ impl fmt::Display for WebhookRejection {
             Refusal::BodyLengthMismatch => {
                 f.write_str("the body read differs in length from its Content-Length")?
             }
+            Refusal::BadMethod => f.write_str("the method is not an HTTP method token")?,
         }
         if !self.urls_tried.is_empty() {
             write!(f, " (tried {})", self.urls_tried.join(", "))?;
