@@ -1,6 +1,6 @@
 // twilio-node's Express middleware, `webhook(opts?, authToken?)`, on the core: the same options,
 // statuses and texts; the raw body read by the middleware itself, so JSON webhooks need no set-up.
-import { WasmVerifier } from "./glue.js";
+import { WasmVerifier, baseUrl } from "./glue.js";
 import {
   type Request as ExpressLike,
   type RequestValidatorOptions,
@@ -88,17 +88,61 @@ function readStream(req: NodeRequest, limit: number): Promise<Uint8Array | undef
   });
 }
 
+/** The value of a hex digit's byte, or -1. */
+function hexValue(b: number): number {
+  if (b >= 0x30 && b <= 0x39) return b - 0x30;
+  const lower = b | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+}
+
 /**
- * The body as the parsers behind would have parsed it, for the app, from the very text that was
- * verified: a leading BOM is kept (it is part of the first key), and forms go into an object without
- * a prototype, so that keys such as `__proto__`, `constructor` or `toString` are plain keys holding
- * what was signed.
+ * One key or value of a form, decoded as the WHATWG form parser says and as the core decodes it: `+`
+ * is a space, `%` and two hex digits a byte, any other `%` itself, and the bytes are then read as UTF-8
+ * (a leading BOM kept). Node's `URLSearchParams` and `querystring` read `%zz%20é` as `%zz �`, where the
+ * core verified `%zz é`.
+ */
+function formDecode(part: Uint8Array): string {
+  const out = new Uint8Array(part.length);
+  let n = 0;
+  for (let i = 0; i < part.length; i++) {
+    const b = part[i]!;
+    const hi = b === 0x25 && i + 2 < part.length ? hexValue(part[i + 1]!) : -1;
+    const lo = hi >= 0 ? hexValue(part[i + 2]!) : -1;
+    if (lo >= 0) {
+      out[n++] = (hi << 4) | lo;
+      i += 2;
+    } else out[n++] = b === 0x2b ? 0x20 : b;
+  }
+  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(out.subarray(0, n));
+}
+
+/** The pairs of a form body, split at `&` and the first `=` of each, empty parts skipped. */
+function formPairs(body: Uint8Array): [string, string][] {
+  const pairs: [string, string][] = [];
+  let start = 0;
+  while (start <= body.length) {
+    let end = body.indexOf(0x26, start);
+    if (end === -1) end = body.length;
+    if (end > start) {
+      const part = body.subarray(start, end);
+      const eq = part.indexOf(0x3d);
+      pairs.push(eq === -1 ? [formDecode(part), ""] : [formDecode(part.subarray(0, eq)), formDecode(part.subarray(eq + 1))]);
+    }
+    start = end + 1;
+  }
+  return pairs;
+}
+
+/**
+ * The body as the parsers behind would have parsed it, for the app, from the very bytes that were
+ * verified and decoded as the core decoded them: a leading BOM is kept (it is part of the first key),
+ * and forms go into an object without a prototype, so that keys such as `__proto__`, `constructor` or
+ * `toString` are plain keys holding what was signed.
  */
 function parsed(contentType: string | undefined, body: Uint8Array): unknown {
-  const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(body);
   if (/^application\/x-www-form-urlencoded/i.test(contentType ?? "")) {
     const out: Record<string, string | string[]> = Object.create(null);
-    for (const [key, value] of new URLSearchParams(text)) {
+    for (const [key, value] of formPairs(body)) {
       const seen = out[key];
       out[key] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
     }
@@ -106,7 +150,7 @@ function parsed(contentType: string | undefined, body: Uint8Array): unknown {
   }
   if (/^application\/json/i.test(contentType ?? "")) {
     try {
-      return JSON.parse(text);
+      return JSON.parse(new TextDecoder("utf-8", { ignoreBOM: true }).decode(body));
     } catch {
       return undefined;
     }
@@ -114,12 +158,19 @@ function parsed(contentType: string | undefined, body: Uint8Array): unknown {
   return undefined;
 }
 
-/** `scheme://host[:port]` and the path and query of a URL: what the core's policy joins again. */
-function splitUrl(url: string): [string, string] | undefined {
-  const match = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]+)([/?][^#]*)?$/i.exec(url);
-  if (!match) return undefined;
-  const target = match[2] ?? "/";
-  return [match[1]!, target.startsWith("/") ? target : `/${target}`];
+/**
+ * `scheme://host[:port]` of the configured `url`: the base the core joins the request's own target to.
+ * The url's path and query are not taken for the request's: a signature for the configured url covers
+ * the request made to it, never one made to another path of the app (a replay across routes).
+ */
+function originOf(url: string): string | undefined {
+  return /^([a-z][a-z0-9+.-]*:\/\/[^/?#]+)(?:[/?][^#]*)?$/i.exec(url)?.[1];
+}
+
+/** The path and query of a URL (`/` when it has none), to say which path the `url` option names. */
+function targetOf(url: string, origin: string): string {
+  const target = url.slice(origin.length);
+  return target.startsWith("/") ? target : `/${target}`;
 }
 
 /** The module's verifiers by configuration: built once, never freed (a request may hold one across its body). */
@@ -167,8 +218,11 @@ function verifierFor(kind: "token" | "shared", secret: string, base: string | un
  * `express.raw()` left it as bytes; otherwise form parameters from `req.body` (text values only), and a
  * JSON webhook is refused (its raw bytes are gone), with a log line saying why.
  *
- * The URL is the core's: `url`, or the request target joined with `protocol` (else `req.protocol`) and
- * `host` (else the `Host` header). A `Host` that is not a plain host and port is refused.
+ * The URL is the core's: the request target as received, joined with the scheme and host of `url`, or
+ * with `protocol` (else `req.protocol`) and `host` (else the `Host` header). A `Host` that is not a plain
+ * host and port is refused. Unlike twilio-node, whose `url` stands for every request the middleware
+ * sees, a request to another path or query than the url's is checked for the URL it was made to: a
+ * signature for the url does not let a captured request run another route.
  */
 export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: string | WebhookMiddlewareOptions) {
   let token: string | undefined;
@@ -185,15 +239,15 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
   if (!(Number.isSafeInteger(limit) && limit > 0 && limit <= MAX_BYTES)) {
     throw new RangeError(`bodyLimit must be a number of bytes from 1 to ${MAX_BYTES}`);
   }
-  // A configured URL: its scheme and authority are the base, its path and query the target.
-  const configured = typeof options.url === "string" ? splitUrl(options.url) : undefined;
+  // A configured URL: its scheme and authority are the base the request's own target is joined to.
+  const origin = typeof options.url === "string" ? originOf(options.url) : undefined;
 
   return async function hook(req: NodeRequest, res: Response, next: (err?: unknown) => void) {
     if (!validate) return next();
     // A refusal of the core (400, 413) keeps its status and reason; a rejected signature is
     // twilio-node's 403. Each is explained in the log.
-    const refuse = (verdict: HttpVerdict) => {
-      logger.warn(verdict.explanation ?? `rejected ${req.method} ${req.originalUrl} (${verdict.reason})`);
+    const refuse = (verdict: HttpVerdict, note = "") => {
+      logger.warn((verdict.explanation ?? `rejected ${req.method} ${req.originalUrl} (${verdict.reason})`) + note);
       if (verdict.status !== 400 && verdict.status !== 413) return res.type("text/plain").status(403).send(FAILED);
       // The body of a 413 is left unread: the connection closes after the answer.
       if (verdict.status === 413) res.set?.("Connection", "close");
@@ -221,8 +275,8 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
     // What the core reads as the settings header: none (the Auth Token), or the drop-in's SharedKey.
     const settings = signatureSettings ? settingsFor(algorithm, true) : undefined;
     try {
-      const verifier = verifierFor(signatureSettings ? "shared" : "token", secret, configured?.[0], limit);
-      if (!verifier || (options.url !== undefined && !configured)) {
+      const verifier = verifierFor(signatureSettings ? "shared" : "token", secret, origin, limit);
+      if (!verifier || (options.url !== undefined && !origin)) {
         logger.warn(`rejected ${req.method} ${req.originalUrl}: no URL to check (the url option is not an absolute URL)`);
         return res.type("text/plain").status(403).send(FAILED);
       }
@@ -236,18 +290,28 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
       let raw = rawBodyOf(req);
       if (raw === null) return res.type("text/plain").status(403).send(FAILED);
       // The stream is still unread unless a parser took it (`_body`) or it is not one (a mock).
+      // Read here, the body is handed to the app (and the parsers behind told to skip it) only once
+      // it is verified: nothing is decoded from bytes no signature covers.
+      let read = false;
       if (raw === undefined && req._body !== true && req.readable === true) {
         raw = await readStream(req, limit);
         if (raw === undefined) return refuse(httpVerdict(verifier.tooLarge()));
-        req.rawBody = Buffer.from(raw);
-        req.body = parsed(contentType, raw) ?? req.body;
-        req._body = true;
+        read = true;
       }
       const protocol = options.protocol || (req as { protocol?: string }).protocol || "http";
+      // Said with a refusal: the url option names another path or query than this request's.
+      const named = origin !== undefined && options.url !== undefined ? targetOf(options.url, origin) : req.originalUrl;
+      const note =
+        named === req.originalUrl
+          ? ""
+          : ` (the url option names ${named}; a request is checked for the URL it was made to: put webhook() on the route Twilio calls)`;
       if (raw === undefined) {
         // A parser ran first and kept no raw body: the decoded parameters (as twilio-node), text values
         // only, never a JSON body.
-        const url = requestUrl(req, { url: options.url, host: options.host, protocol: options.protocol });
+        const url =
+          origin !== undefined
+            ? baseUrl(origin, req.originalUrl)
+            : requestUrl(req, { host: options.host, protocol: options.protocol });
         const packed = pack(req.body ?? {}, undefined, true);
         // Values that are not text are refused; the core still says why a bodySHA256 URL cannot pass.
         const probe = packed ?? pack({});
@@ -263,20 +327,20 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
             `checked ${url ?? "no URL"} with the parsed body; ` +
             (reason === "body_not_hashed"
               ? "a JSON webhook needs its raw bytes: put webhook() before express.json(), or keep them with express.json({ verify: (req, res, buf) => { req.rawBody = buf } })"
-              : "put webhook() before the body parsers to verify the raw body"),
+              : "put webhook() before the body parsers to verify the raw body") +
+            note,
         );
         return res.type("text/plain").status(403).send(FAILED);
       }
       // The `host` option is the host Twilio called, configured (as a public URL would be): it is the
       // authority, and the request's own Host, which the core would otherwise hold it against, is not.
       const headers = packHeaders(options.host ? { ...req.headers, host: undefined } : req.headers, settings);
-      const target = configured ? configured[1] : req.originalUrl;
       const verdict =
         headers &&
         httpVerdict(
           verifier.check(
             req.method,
-            target,
+            req.originalUrl,
             headers.bytes,
             headers.lengths,
             raw,
@@ -286,8 +350,15 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
           ),
         );
       if (!verdict) return res.type("text/plain").status(403).send(FAILED);
-      if (verdict.valid) return next();
-      return refuse(verdict);
+      if (verdict.valid) {
+        if (read) {
+          req.rawBody = Buffer.from(raw);
+          req.body = parsed(contentType, raw) ?? req.body;
+          req._body = true;
+        }
+        return next();
+      }
+      return refuse(verdict, note);
     } catch (error) {
       return next(error);
     }

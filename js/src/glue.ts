@@ -4,6 +4,7 @@ export {
   Validator as WasmValidator,
   Verifier as WasmVerifier,
   Verdict as WasmVerdict,
+  baseUrl,
   bodyMatches,
   bodySha256Hex,
   initSync,

@@ -8,6 +8,8 @@ interface NodeRequest extends AsyncIterable<Uint8Array> {
   method?: string;
   url?: string;
   headers: Record<string, string | string[] | undefined>;
+  /** Every header field as received, names and values in turn (`IncomingMessage.rawHeaders`). */
+  rawHeaders?: string[];
   socket: { remoteAddress?: string; encrypted?: boolean };
 }
 
@@ -26,29 +28,38 @@ export interface NodeConnection {
   remoteAddress: string | undefined;
 }
 
-/** The answer to a request whose `Host` is not a plain host and port (spec §4.5). */
-function badHost(res: NodeResponse): void {
-  res.writeHead(400, [["content-type", "text/plain; charset=utf-8"]]);
-  res.write(new TextEncoder().encode("Twilio webhook rejected: bad_host\n"));
-  res.end();
-}
+/**
+ * The authority of a request whose `Host` names none the core can build a URL from (not a plain host
+ * and port, or more than one `Host` field): a name that is no host (RFC 6761's `.invalid`), so that
+ * the request can be handed on with its `Host` fields as received. The core then decides on them as it
+ * does for every adapter (spec §4.5): `400 bad_host` where the URL is rebuilt from the request, the
+ * configured URL where one is set.
+ */
+const NO_HOST = "bad-host.invalid";
 
 /**
  * A `(req, res)` listener for `http.createServer` that serves a Fetch handler: the request's URL is
- * built by the core from its connection's scheme, its `Host` and its target as received (a `Host` that
- * is not a plain host and port is answered `400 bad_host`: it would otherwise move the path); the
- * handler gets the peer address as `{ remoteAddress }`, which `withTwilioWebhook` uses for trusted
- * proxies. A request that cannot be one (a header the Fetch API refuses) is answered `400`; an error
+ * built by the core from its connection's scheme, its `Host` and its target as received, and its
+ * headers are every field as received (a second `Host` included). A `Host` the core builds no URL from
+ * (not a plain host and port, or two of them: it would otherwise move the path) is left to the core's
+ * verdict, `400 bad_host`, with the URL's host `bad-host.invalid`. The handler gets the peer address
+ * as `{ remoteAddress }`, which `withTwilioWebhook` uses for trusted proxies. A request that cannot be one (a header the Fetch API refuses) is answered `400`; an error
  * the handler throws is the app's: answered `500` and logged (`console.error`), not hidden.
  */
 export function toNodeListener(handler: (request: Request, connection: NodeConnection) => Response | Promise<Response>) {
   return async (req: NodeRequest, res: NodeResponse): Promise<void> => {
     let request: Request;
     try {
+      // Every field as received: Node keeps only the first of two `Host` fields in `req.headers`, and
+      // whether two are one too many is the core's rule (spec §4.5), not Node's.
       const headers = new Headers();
-      for (const [name, value] of Object.entries(req.headers)) {
-        if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-        else if (typeof value === "string") headers.append(name, value);
+      const raw = req.rawHeaders;
+      if (raw) for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+      else {
+        for (const [name, value] of Object.entries(req.headers)) {
+          if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+          else if (typeof value === "string") headers.append(name, value);
+        }
       }
       const scheme = req.socket.encrypted ? "https" : "http";
       const method = req.method ?? "GET";
@@ -58,8 +69,9 @@ export function toNodeListener(handler: (request: Request, connection: NodeConne
         init.body = req as unknown as ReadableStream<Uint8Array>;
         init.duplex = "half";
       }
-      const url = requestUrl(scheme, headers.get("host") ?? "localhost", req.url ?? "/");
-      if (url === undefined) return badHost(res);
+      const target = req.url ?? "/";
+      const url = requestUrl(scheme, headers.get("host") ?? "localhost", target) ?? requestUrl(scheme, NO_HOST, target);
+      if (url === undefined) throw new TypeError("not a request target");
       request = new Request(url, init);
     } catch {
       res.writeHead(400, [["content-type", "text/plain; charset=utf-8"]]);

@@ -129,7 +129,7 @@ export function settings(options: WebhookOptions, env?: Record<string, unknown>)
       tokens,
       options.sharedKeys ?? null,
       !!options.allowTrailingSlashVariant,
-      options.allowQueryReencoding ?? true,
+      !!options.allowQueryReencoding,
       publicUrls,
       trustedProxies,
       diagnose,
@@ -157,7 +157,8 @@ export function verifierFor(s: Settings): WasmVerifier {
   if (!verifier) {
     if (s.tokens === undefined) throw new RangeError("TWILIO_AUTH_TOKEN is not set: refusing to verify without it");
     const { authToken: _token, authTokens: _tokens, ...rest } = s.options;
-    const validator = wasmValidator({ ...rest, authTokens: s.tokens, allowQueryReencoding: rest.allowQueryReencoding ?? true });
+    // The relaxations are the options' own: each off unless named (`allowQueryReencoding`, spec §4).
+    const validator = wasmValidator({ ...rest, authTokens: s.tokens });
     try {
       verifier = new WasmVerifier(validator, s.publicUrls, s.trustedProxies, s.options.bodyLimit ?? 0, s.options.paths, s.diagnose);
     } catch (e) {

@@ -177,14 +177,17 @@ describe("webhook() configuration", () => {
   it("uses the url, host and protocol options for the URL Twilio called", async () => {
     const app = express()
       .use("/a", twilio.webhook(TOKEN, { host: "abc.ngrok.app", protocol: "https", logger: recorder() }))
-      .use("/b", twilio.webhook(TOKEN, { url: "https://hooks.example.com/twilio/sms?x=1", logger: recorder() }))
+      .use("/b", twilio.webhook(TOKEN, { url: "https://hooks.example.com/b/sms?x=1", logger: recorder() }))
       .post(["/a/sms", "/b/sms"], (_q, r) => r.send("ok"));
     const server = await serve(app);
     try {
       const a = await fetch(`${server.base}/a/sms`, signedForm("https://abc.ngrok.app/a/sms", PARAMS));
       assert.equal(a.status, 200);
-      const b = await fetch(`${server.base}/b/sms`, signedForm("https://hooks.example.com/twilio/sms?x=1", PARAMS));
+      // The url's scheme and host, the request's own path and query.
+      const b = await fetch(`${server.base}/b/sms?x=1`, signedForm("https://hooks.example.com/b/sms?x=1", PARAMS));
       assert.equal(b.status, 200);
+      const otherQuery = await fetch(`${server.base}/b/sms`, signedForm("https://hooks.example.com/b/sms?x=1", PARAMS));
+      assert.equal(otherQuery.status, 403);
       const wrong = await fetch(`${server.base}/a/sms`, signedForm(`${server.base}/a/sms`, PARAMS));
       assert.equal(wrong.status, 403);
     } finally {

@@ -227,6 +227,28 @@ pub fn request_url(scheme: Option<String>, authority: &str, target: &str) -> Opt
         .next()
 }
 
+/// The URL a request was made to under a configured base URL (`https://host[:port][/prefix]`),
+/// joined by the core's public-URL policy with the request target as received: `undefined` when the
+/// base is not one or the target is not one a server can receive. The Express drop-in's `url` option
+/// checks a request against the URL Twilio called for this request's own target through it.
+#[wasm_bindgen(js_name = baseUrl)]
+pub fn base_url(base: &str, target: &str) -> Option<String> {
+    let headers = http::HeaderMap::new();
+    let incoming = twilio_webhook::Incoming {
+        method: &http::Method::POST,
+        target,
+        headers: &headers,
+        peer: None,
+        scheme: None,
+        authority: None,
+    };
+    twilio_webhook::PublicUrl::base(base)
+        .ok()?
+        .urls(&incoming)
+        .into_iter()
+        .next()
+}
+
 /// The lowercase hex SHA-256 of a body, as in `bodySHA256`.
 #[wasm_bindgen(js_name = bodySha256Hex)]
 pub fn body_sha256_hex(body: &[u8]) -> String {

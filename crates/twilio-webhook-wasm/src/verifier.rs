@@ -31,25 +31,36 @@ fn header_map(bytes: &[u8], lengths: &[u32]) -> Result<HeaderMap, JsError> {
     Ok(map)
 }
 
-/// A request as the core reads it: an unknown method is never a `GET`, an unparseable peer is unknown.
+/// A request as the core reads it: an unparseable peer is unknown.
 struct Request {
     method: Method,
     headers: HeaderMap,
     peer: Option<IpAddr>,
 }
 
+/// The answer to a method that is not an HTTP method token (`400 bad_method`): the core cannot decide
+/// on a request whose method it cannot read, and reading it as another method would let a rule that
+/// depends on the method (a body only on `POST`, a handshake only on `GET`) decide on the wrong one.
+fn bad_method() -> Verdict {
+    Verdict::of_http(Err(WebhookRejection::new(Refusal::BadMethod, Vec::new())))
+}
+
 impl Request {
+    /// The request, or the refusal of a method that is not one.
     fn new(
         method: &str,
         headers: &[u8],
         lengths: &[u32],
         peer: Option<String>,
-    ) -> Result<Self, JsError> {
-        Ok(Request {
-            method: Method::from_bytes(method.as_bytes()).unwrap_or(Method::POST),
+    ) -> Result<Result<Self, Verdict>, JsError> {
+        let Ok(method) = Method::from_bytes(method.as_bytes()) else {
+            return Ok(Err(bad_method()));
+        };
+        Ok(Ok(Request {
+            method,
             headers: header_map(headers, lengths)?,
             peer: peer.and_then(|p| p.parse().ok()),
-        })
+        }))
     }
 
     fn incoming<'a>(
@@ -232,7 +243,10 @@ impl Verifier {
         headers: &[u8],
         lengths: &[u32],
     ) -> Result<Option<Verdict>, JsError> {
-        let request = Request::new(method, headers, lengths, None)?;
+        let request = match Request::new(method, headers, lengths, None)? {
+            Ok(request) => request,
+            Err(refusal) => return Ok(Some(refusal)),
+        };
         let plan = self
             .inner
             .reads_body(&request.incoming(target, None, None))
@@ -264,7 +278,10 @@ impl Verifier {
         scheme: Option<String>,
         authority: Option<String>,
     ) -> Result<Verdict, JsError> {
-        let request = Request::new(method, headers, lengths, peer)?;
+        let request = match Request::new(method, headers, lengths, peer)? {
+            Ok(request) => request,
+            Err(refusal) => return Ok(refusal),
+        };
         let incoming = request.incoming(target, scheme.as_deref(), authority.as_deref());
         let verdict = self.inner.verify_read_body(&incoming, body);
         // A refused signature not yet diagnosed, when the process's budget allows one: verified again,

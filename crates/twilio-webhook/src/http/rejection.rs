@@ -67,6 +67,10 @@ pub enum Refusal {
     /// ([`SINGLE_FIELDS`](crate::SINGLE_FIELDS)). The core reads the first; an app or framework that
     /// reads the last, or joins them, would act on one no check covered. Refused before any HMAC.
     DuplicateHeader,
+    /// The method is not an HTTP method token (`400`): a binding handed the core a method it cannot
+    /// read, so no rule that depends on the method (whether a body is allowed, whether it is a
+    /// WebSocket handshake) can decide on it.
+    BadMethod,
 }
 
 /// A refused request: the reason, and the URLs that were tried. It renders as a status and a short
@@ -161,8 +165,8 @@ impl WebhookRejection {
         &self.urls_tried
     }
 
-    /// `400` for a missing signature header, a bad request target, a bad `Host`, a body on a method
-    /// other than `POST`, a charset other than UTF-8, an upgrade that is not a handshake or a body
+    /// `400` for a missing signature header, a bad request target, a bad `Host`, a method that is not
+    /// a method token, a body on a method other than `POST`, a charset other than UTF-8, an upgrade that is not a handshake or a body
     /// whose length differs from its `Content-Length`, `500` for a body another extractor took first,
     /// `413` for a body over the limit, `408` for a body sent too slowly, `409` for a replay, `503`
     /// when the replay store cannot answer, the first answer's status for an answered duplicate,
@@ -186,7 +190,8 @@ impl WebhookRejection {
             | Refusal::UnsupportedCharset
             | Refusal::UpgradeNotHandshake
             | Refusal::BodyLengthMismatch
-            | Refusal::DuplicateHeader => StatusCode::BAD_REQUEST,
+            | Refusal::DuplicateHeader
+            | Refusal::BadMethod => StatusCode::BAD_REQUEST,
             Refusal::BodyTaken => StatusCode::INTERNAL_SERVER_ERROR,
             Refusal::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -218,6 +223,7 @@ fn refusal_code(refusal: Refusal) -> &'static str {
         Refusal::BodyTaken => "body_taken",
         Refusal::BodyLengthMismatch => "body_length_mismatch",
         Refusal::DuplicateHeader => "duplicate_header",
+        Refusal::BadMethod => "bad_method",
     }
 }
 
@@ -259,6 +265,7 @@ impl fmt::Display for WebhookRejection {
             Refusal::DuplicateHeader => f.write_str(
                 "Content-Type, X-Twilio-Signature or its settings header comes more than once",
             )?,
+            Refusal::BadMethod => f.write_str("the method is not an HTTP method token")?,
         }
         if !self.urls_tried.is_empty() {
             write!(f, " (tried {})", self.urls_tried.join(", "))?;

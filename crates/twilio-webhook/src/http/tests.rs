@@ -95,6 +95,12 @@ fn statuses_and_texts() {
         WebhookRejection::new(Refusal::BodyUnreadable, vec![]).status(),
         StatusCode::BAD_REQUEST
     );
+    let bad_method = WebhookRejection::new(Refusal::BadMethod, vec![]);
+    assert_eq!(bad_method.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        bad_method.body_text(),
+        "Twilio webhook rejected: bad_method\n"
+    );
 }
 
 #[test]
