@@ -62,6 +62,19 @@ pub enum Refusal {
     /// The body read is not as long as its `Content-Length` declared (`400`): something between the
     /// client and the verifier changed it.
     BodyLengthMismatch,
+    /// The `Content-Length` is not a number of bytes (`400`): anything but ASCII digits (with optional
+    /// spaces or tabs around them), such as `+12`, `1_0`, `²` or an empty value, or several lengths
+    /// that disagree. Such a request has no body length every reader agrees on (RFC 9112 §6.3), so it
+    /// is never verified: a host that reads a different length than its server framed would verify
+    /// one body and leave the rest on the connection.
+    BadContentLength,
+    /// The request says it has a body (a `Transfer-Encoding`) that the host cannot read to a known end
+    /// (`411`): a WSGI server that neither sets `wsgi.input_terminated` nor gives a `Content-Length`.
+    /// Never verified as an empty body.
+    LengthRequired,
+    /// The request method is not an HTTP method (a token, RFC 9110 §9.1) (`400`): it is never read as
+    /// a `POST` or any other method.
+    BadMethod,
 }
 
 /// A refused request: the reason, and the URLs that were tried. It renders as a status and a short
@@ -157,9 +170,11 @@ impl WebhookRejection {
     }
 
     /// `400` for a missing signature header, a bad request target, a bad `Host`, a body on a method
-    /// other than `POST`, a charset other than UTF-8, an upgrade that is not a handshake or a body
-    /// whose length differs from its `Content-Length`, `500` for a body another extractor took first,
-    /// `413` for a body over the limit, `408` for a body sent too slowly, `409` for a replay, `503`
+    /// other than `POST`, a charset other than UTF-8, an upgrade that is not a handshake, a body
+    /// whose length differs from its `Content-Length`, a `Content-Length` that is not a number or a
+    /// method that is not a method, `500` for a body another extractor took first, `411` for a body
+    /// the host cannot read to a known end, `413` for a body over the limit, `408` for a body sent
+    /// too slowly, `409` for a replay, `503`
     /// when the replay store cannot answer, the first answer's status for an answered duplicate,
     /// `403` for every other rejection.
     pub fn status(&self) -> StatusCode {
@@ -180,7 +195,10 @@ impl WebhookRejection {
             | Refusal::BodyNotAllowed
             | Refusal::UnsupportedCharset
             | Refusal::UpgradeNotHandshake
-            | Refusal::BodyLengthMismatch => StatusCode::BAD_REQUEST,
+            | Refusal::BodyLengthMismatch
+            | Refusal::BadContentLength
+            | Refusal::BadMethod => StatusCode::BAD_REQUEST,
+            Refusal::LengthRequired => StatusCode::LENGTH_REQUIRED,
             Refusal::BodyTaken => StatusCode::INTERNAL_SERVER_ERROR,
             Refusal::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -211,6 +229,9 @@ fn refusal_code(refusal: Refusal) -> &'static str {
         Refusal::AnsweredDuplicate => "duplicate_answered",
         Refusal::BodyTaken => "body_taken",
         Refusal::BodyLengthMismatch => "body_length_mismatch",
+        Refusal::BadContentLength => "bad_content_length",
+        Refusal::LengthRequired => "length_required",
+        Refusal::BadMethod => "bad_method",
     }
 }
 
@@ -249,6 +270,13 @@ impl fmt::Display for WebhookRejection {
             Refusal::BodyLengthMismatch => {
                 f.write_str("the body read differs in length from its Content-Length")?
             }
+            Refusal::BadContentLength => f.write_str(
+                "the Content-Length is not a number of bytes (or several Content-Length values disagree)",
+            )?,
+            Refusal::LengthRequired => f.write_str(
+                "the request has a Transfer-Encoding body that cannot be read to a known end",
+            )?,
+            Refusal::BadMethod => f.write_str("the request method is not an HTTP method")?,
         }
         if !self.urls_tried.is_empty() {
             write!(f, " (tried {})", self.urls_tried.join(", "))?;
