@@ -246,3 +246,149 @@ def test_fastapi_dependency_verifies_websocket_handshakes():
         assert status_of(answer) == 403 and b"signature_mismatch" in answer, answer
         right = signer.sign_form(f"ws://127.0.0.1:{port}/ws", [])
         assert status_of(raw(port, handshake(port, right))) == 101
+
+
+# Issue 28, round two: the body's framing and the method are the core's to decide, on every adapter.
+
+
+def signed_head(method, target, host, signature, framing):
+    """A request head with the framing headers as written (bytes: a latin-1 ``²`` goes on the wire as is)."""
+    head = f"{method} {target} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {FORM['Content-Type']}\r\n"
+    head += f"X-Twilio-Signature: {signature}\r\nConnection: close\r\n"
+    return head.encode("latin-1") + framing + b"\r\n"
+
+
+def wsgi_apps():
+    """The Flask decorator and the WSGI middleware, each guarding a route that echoes the form it got."""
+    from twilio_webhook.wsgi import TwilioWebhookMiddleware
+
+    def echo(environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"app ran: " + body]
+
+    return {"flask": flask_app(), "wsgi": TwilioWebhookMiddleware(echo, TOKEN, public_url=PUBLIC)}
+
+
+def test_wsgi_a_content_length_that_is_not_a_number_is_refused():
+    """Audit: the WSGI adapters read ``int(CONTENT_LENGTH)``, which takes ``+12``, ``1_0`` and Unicode spaces,
+    while HTTP takes digits only, and ``²`` (``isdigit()`` but no ``int()``) was read as no body at all: a
+    URL-only signature verified an empty body and the body sent stayed on the connection. The core's rule
+    decides now: ``400 bad_content_length``, before anything is read, on werkzeug (which passes the header
+    through as written)."""
+    body = urlencode(SMS).encode()
+    full = signer.sign_form(PUBLIC + "/sms", SMS)
+    empty = signer.sign_form(PUBLIC + "/sms", [])  # a signature over the URL alone
+    for name, app in wsgi_apps().items():
+        with wsgi_server(app) as port:
+            genuine = signed_head("POST", "/sms", "hooks.example.com", full, b"Content-Length: %d\r\n" % len(body))
+            answer = raw(port, genuine + body)
+            assert status_of(answer) == 200 and b" ran: " in answer, (name, answer)
+            for spelled, signature in [
+                (b"+%d" % len(body), full),
+                (b"%d_" % len(body), full),
+                (b"0_%d" % len(body), full),
+                (b"\xb2", empty),
+                (b"\xc2\xb2", empty),
+                (b"%d, %d" % (len(body), len(body) + 1), full),
+            ]:
+                framing = b"Content-Length: " + spelled + b"\r\n"
+                answer = raw(port, signed_head("POST", "/sms", "hooks.example.com", signature, framing) + body)
+                assert status_of(answer) == 400 and b"bad_content_length" in answer, (name, spelled, answer)
+                assert b" ran: " not in answer, (name, spelled, answer)
+
+
+def test_wsgi_a_chunked_body_on_a_stream_without_an_end_is_refused():
+    """Audit: a WSGI server that neither dechunks nor sets ``wsgi.input_terminated`` (wsgiref) gives no
+    ``CONTENT_LENGTH`` for a chunked request, and the middleware verified it as an empty body, so a URL-only
+    signature let any chunked body through. The core refuses it now (``411 length_required``); a server that
+    marks the body's end (werkzeug) still has its chunked body read and verified."""
+    from conftest import wsgiref_server
+
+    chunked = b"Transfer-Encoding: chunked\r\n"
+    body = urlencode(SMS).encode()
+    wire = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    empty = signer.sign_form(PUBLIC + "/sms", [])
+    for name, app in wsgi_apps().items():
+        with wsgiref_server(app) as port:
+            answer = raw(port, signed_head("POST", "/sms", "hooks.example.com", empty, chunked) + wire)
+            assert status_of(answer) == 411 and b"length_required" in answer, (name, answer)
+        with wsgi_server(app) as port:  # werkzeug dechunks and sets wsgi.input_terminated
+            full = signer.sign_form(PUBLIC + "/sms", SMS)
+            answer = raw(port, signed_head("POST", "/sms", "hooks.example.com", full, chunked) + wire)
+            assert status_of(answer) == 200 and b" ran: " in answer, (name, answer)
+            answer = raw(port, signed_head("POST", "/sms", "hooks.example.com", empty, chunked) + wire)
+            assert status_of(answer) == 403, (name, answer)
+
+
+def test_wsgi_a_method_that_is_not_a_method_is_refused():
+    """Audit: a method the core could not read became ``POST`` in the binding, so ``P@ST`` verified with a
+    POST's signature and reached the app with a method no signature named. werkzeug passes any word on the
+    request line through; the core refuses it now (``400 bad_method``). (Flask's router answers such a method
+    ``405`` before a view runs.)"""
+    body = urlencode(SMS).encode()
+    full = signer.sign_form(PUBLIC + "/sms", SMS)
+    framing = b"Content-Length: %d\r\n" % len(body)
+    with wsgi_server(wsgi_apps()["wsgi"]) as port:
+        answer = raw(port, signed_head("P@ST", "/sms", "hooks.example.com", full, framing) + body)
+        assert status_of(answer) == 400 and b"bad_method" in answer, answer
+        assert b" ran: " not in answer
+        answer = raw(port, signed_head("POST", "/sms", "hooks.example.com", full, framing) + body)
+        assert status_of(answer) == 200 and b"app ran: " in answer, answer
+
+
+def run_asgi(app, method, headers, body):
+    """One request through an ASGI app, as a server that passes its head through unchecked would deliver it:
+    the answer's status and body."""
+    import asyncio
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+        "path": "/sms", "raw_path": b"/sms", "root_path": "", "query_string": b"", "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 5000), "headers": [(b"host", b"hooks.example.com"), *headers],
+    }
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    sent = []
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+
+def test_asgi_a_content_length_or_method_that_is_not_valid_is_refused_not_a_500():
+    """Audit: the FastAPI dependency tested ``isdigit()`` and then called ``int()``: ``Content-Length: ²``
+    (``"²".isdigit()`` is true) raised, and FastAPI answered 500; the ASGI middleware compared a
+    different spelling. uvicorn (h11) refuses such a head itself, so the adapters are driven as a server
+    that passes it through would drive them; both answer the core's ``400`` now, and the core decides on a
+    method too."""
+    from twilio_webhook.asgi import TwilioWebhookMiddleware
+
+    async def echo(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"app ran"})
+
+    body = urlencode(SMS).encode()
+    base = "http://hooks.example.com"
+    form = [(b"content-type", FORM["Content-Type"].encode())]
+    full = [*form, (b"x-twilio-signature", signer.sign_form(base + "/sms", SMS).encode())]
+    length = [(b"content-length", str(len(body)).encode())]
+    apps = {"asgi": TwilioWebhookMiddleware(echo, TOKEN), "fastapi": fastapi_app()}
+    for name, app in apps.items():
+        assert run_asgi(app, "POST", full + length, body)[0] == 200, name
+        for spelled in [b"\xb2", b"+%d" % len(body), b"%d_" % len(body), b"x"]:
+            status, text = run_asgi(app, "POST", [*full, (b"content-length", spelled)], body)
+            assert (status, text) == (400, b"Twilio webhook rejected: bad_content_length\n"), (name, spelled)
+    # FastAPI's router answers a method no route has (405) before a dependency runs; the middleware runs first.
+    status, text = run_asgi(apps["asgi"], "P@ST", full + length, body)
+    assert (status, text) == (400, b"Twilio webhook rejected: bad_method\n")
+    with asgi_server(fastapi_app()) as port:  # the real server refuses the head before any app sees it
+        framing = b"Content-Length: \xb2\r\n"
+        answer = raw(port, signed_head("POST", "/sms", f"127.0.0.1:{port}", "x", framing) + body)
+        assert status_of(answer) == 400, answer

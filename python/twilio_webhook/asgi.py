@@ -78,16 +78,15 @@ def headers_of(scope: Scope) -> Headers:
 def verify_body(protection: Protection, scope: Scope, body: bytes) -> _native.Verdict:
     """Verifies an ASGI request (or a WebSocket handshake, with an empty body) whose body is ``body``: its
     target as received, its headers, peer, scheme and method."""
-    method = scope.get("method", "POST") if scope.get("type") == "http" else "GET"
+    method = scope.get("method", "") if scope.get("type") == "http" else "GET"
     return protection.check(_target(scope), headers_of(scope), body, _peer(scope), scope.get("scheme"), method)
 
 
 async def read_and_verify(protection: Protection, scope: Scope, receive: Receive) -> Tuple[_native.Verdict, bytes]:
     """Receives an HTTP request's body (up to the limit) and verifies the request: the verdict and the body."""
-    headers = headers_of(scope)
-    declared = next((v for n, v in headers if n.lower() == b"content-length"), None)
-    if declared is not None and declared.isdigit() and int(declared) > protection.limit:
-        return protection.too_large(), b""
+    refused = protection.declared(headers_of(scope))  # not a number (400) or over the limit (413)
+    if refused is not None:
+        return refused, b""
     chunks, size, more = [], 0, True
     while more and size <= protection.limit:
         message = await receive()

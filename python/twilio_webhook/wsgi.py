@@ -50,7 +50,8 @@ def _target(environ: dict) -> str:
     return _native.origin_target(path, environ.get("QUERY_STRING", ""))
 
 
-def _headers(environ: dict) -> Headers:
+def headers_of(environ: dict) -> Headers:
+    """A WSGI request's headers as ``(name, value)`` byte pairs, values encoded as latin-1 (PEP 3333)."""
     headers = []
     for key, value in environ.items():
         if key.startswith("HTTP_"):
@@ -72,20 +73,21 @@ def _refuse(verdict: Any, start_response: Callable) -> Any:
 
 def read_and_verify(protection: Protection, environ: dict) -> Tuple[_native.Verdict, Optional[bytes]]:
     """Reads a request's body from ``wsgi.input`` (up to the limit) and verifies the request: the verdict,
-    and the body that was read (``None`` when it was not). The caller hands the same body on."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = -1
-    if length > protection.limit:
-        return protection.too_large(), None
+    and the body that was read (``None`` when it was not). The caller hands the same body on. How much is
+    read is the core's decision, from the framing headers and whether the server marks the body's end
+    (``wsgi.input_terminated``): a ``Content-Length`` that is not a number is refused (``400``), as is a
+    chunked body on a stream that does not end (``411``), never read as an empty body."""
     stream = environ.get("wsgi.input")
-    if length > 0 and stream is not None:
-        body = stream.read(length)
-    elif environ.get("wsgi.input_terminated") and stream is not None:
+    ends = bool(environ.get("wsgi.input_terminated")) and stream is not None
+    length, refused = protection.extent(headers_of(environ), ends)
+    if refused is not None:
+        return refused, None
+    if stream is None or length == 0:
+        body = b""  # with a length declared and no stream, the core refuses the body's length
+    elif length is None:
         body = stream.read(protection.limit + 1)
     else:
-        body = b""
+        body = stream.read(length)
     return verify_body(protection, environ, body), body
 
 
@@ -94,11 +96,11 @@ def verify_body(protection: Protection, environ: dict, body: bytes) -> _native.V
     headers, peer, scheme and method."""
     return protection.check(
         _target(environ),
-        _headers(environ),
+        headers_of(environ),
         body,
         environ.get("REMOTE_ADDR"),
         environ.get("wsgi.url_scheme"),
-        environ.get("REQUEST_METHOD", "POST"),
+        environ.get("REQUEST_METHOD", ""),  # no method is no method: the core refuses it
     )
 
 
