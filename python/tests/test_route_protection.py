@@ -338,21 +338,23 @@ def test_wsgi_a_method_that_is_not_a_method_is_refused():
         assert status_of(answer) == 200 and b"app ran: " in answer, answer
 
 
-def run_asgi(app, method, headers, body):
+def run_asgi(app, method, headers, body, path="/sms"):
     """One request through an ASGI app, as a server that passes its head through unchecked would deliver it:
     the answer's status and body."""
     import asyncio
 
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
-        "path": "/sms", "raw_path": b"/sms", "root_path": "", "query_string": b"", "server": ("127.0.0.1", 80),
+        "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"", "server": ("127.0.0.1", 80),
         "client": ("127.0.0.1", 5000), "headers": [(b"host", b"hooks.example.com"), *headers],
     }
     messages = [{"type": "http.request", "body": body, "more_body": False}]
     sent = []
 
     async def receive():
-        return messages.pop(0) if messages else {"type": "http.disconnect"}
+        if messages:
+            return messages.pop(0)
+        await asyncio.Event().wait()  # the client stays until the answer is sent (Django listens for it)
 
     async def send(message):
         sent.append(message)
@@ -392,3 +394,27 @@ def test_asgi_a_content_length_or_method_that_is_not_valid_is_refused_not_a_500(
         framing = b"Content-Length: \xb2\r\n"
         answer = raw(port, signed_head("POST", "/sms", f"127.0.0.1:{port}", "x", framing) + body)
         assert status_of(answer) == 400, answer
+
+
+def test_django_a_content_length_that_is_not_a_number_is_refused(django_example):
+    """The Django middleware class, under WSGI (werkzeug: Django's own ``int()`` read ``+51`` as 51) and
+    under ASGI (Django reads the body itself; the declared length is the core's to judge before it is)."""
+    from django.core.handlers.asgi import ASGIHandler
+    from django.core.wsgi import get_wsgi_application
+    from django.test import override_settings
+
+    body = urlencode(SMS).encode()
+    full = signer.sign_form(PUBLIC + "/health", SMS)
+    settings = {"auth_token": TOKEN, "public_url": PUBLIC}
+    with override_settings(MIDDLEWARE=["twilio_webhook.django.TwilioWebhookMiddleware"], TWILIO_WEBHOOK=settings):
+        wsgi_app, asgi_app = get_wsgi_application(), ASGIHandler()  # each loads the middleware chain now
+    with wsgi_server(wsgi_app) as port:
+        answer = raw(port, signed_head("POST", "/health", "hooks.example.com", full, b"Content-Length: %d\r\n" % len(body)) + body)
+        assert status_of(answer) == 200 and b"\r\nok\r\n" in answer, answer
+        answer = raw(port, signed_head("POST", "/health", "hooks.example.com", full, b"Content-Length: +%d\r\n" % len(body)) + body)
+        assert status_of(answer) == 400 and b"bad_content_length" in answer, answer
+    headers = [(b"content-type", FORM["Content-Type"].encode()), (b"x-twilio-signature", full.encode())]
+    assert run_asgi(asgi_app, "POST", [*headers, (b"content-length", b"%d" % len(body))], body, "/health") == (200, b"ok")
+    for spelled in [b"+%d" % len(body), b"\xb2"]:
+        status, text = run_asgi(asgi_app, "POST", [*headers, (b"content-length", spelled)], body, "/health")
+        assert (status, text) == (400, b"Twilio webhook rejected: bad_content_length\n"), spelled

@@ -10,8 +10,8 @@ FastAPI::
     app.add_middleware(TwilioWebhookMiddleware, public_url="https://example.com")
 
 The body is received once (up to the limit), verified, and replayed to the app unchanged. A refusal is
-answered here: ``400`` (no signature, a path the core refuses, a body cut short, or a ``POST`` asking for a
-WebSocket), ``413`` (body over the limit), ``403``
+answered here: ``400`` (no signature, a path the core refuses, a ``Content-Length`` that is not a number, a
+body cut short, a method that is not a method, or a ``POST`` asking for a WebSocket), ``413`` (body over the limit), ``403``
 (every other reason), with a plain-text body naming the reason. The request target is the raw path as
 received (``raw_path``) and the query string. ``paths`` are matched against the path the app routes on:
 ``path`` without ``root_path`` (under ``uvicorn --root-path`` and in a Starlette ``Mount``), and the whole

@@ -13,10 +13,12 @@ Django (``wsgi.py``)::
 
     application = TwilioWebhookMiddleware(get_wsgi_application(), paths=["/twilio/"])
 
-The body is read once (up to the limit), verified, and handed to the app unchanged. A refusal is answered
-here: ``400`` (no signature, a request target the core refuses, a body shorter than its ``Content-Length``,
-a ``POST`` asking for a WebSocket, or a ``Content-Type`` naming a charset other than UTF-8), ``413`` (body over the limit), ``403`` (every other reason), with a
-plain-text body naming the reason. The request target is taken as received from ``RAW_URI`` or
+The body is read once (up to the limit), verified, and handed to the app unchanged; how much is read is the
+core's decision from the framing headers. A refusal is answered here: ``400`` (no signature, a request target
+the core refuses, a ``Content-Length`` that is not a number or a body shorter than it, a method that is not a
+method, a ``POST`` asking for a WebSocket, or a ``Content-Type`` naming a charset other than UTF-8), ``411`` (a
+chunked body on a server that does not set ``wsgi.input_terminated``), ``413`` (body over the limit), ``403``
+(every other reason), with a plain-text body naming the reason. The request target is taken as received from ``RAW_URI`` or
 ``REQUEST_URI`` (gunicorn, uWSGI, werkzeug set them; an absolute-form one counts by its path and query, as
 the core rules); without either (wsgiref) it is rebuilt from the bytes of ``SCRIPT_NAME`` and ``PATH_INFO``
 (latin-1 by PEP 3333), which may differ from what Twilio signed, and then fails closed. ``paths`` are matched
