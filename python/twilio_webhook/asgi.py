@@ -25,7 +25,6 @@ scope of any other type never does.
 """
 
 from typing import Any, Awaitable, Callable, Iterator, Optional, Tuple
-from urllib.parse import quote
 
 from . import _native
 from ._middleware import Headers, Middleware, Protection, refusal
@@ -39,14 +38,17 @@ VERDICT_KEY = "twilio_webhook.verdict"
 
 
 def _target(scope: Scope) -> str:
+    """The request target as received: ``raw_path`` and the query string; without ``raw_path``, the target
+    the core rebuilds from the decoded path (as for WSGI), which may differ from what Twilio signed and then
+    fails closed."""
     raw = scope.get("raw_path")
+    query = scope.get("query_string", b"").decode("latin-1")
     if raw:
         path = raw.decode("latin-1")
-    else:
-        full, root = scope.get("path", ""), scope.get("root_path", "")
-        path = quote(full if full.startswith(root) else root + full)
-    query = scope.get("query_string", b"").decode("latin-1")
-    return f"{path}?{query}" if query else path
+        return f"{path}?{query}" if query else path
+    full, root = scope.get("path", ""), scope.get("root_path", "")
+    decoded = full if full.startswith(root) else root + full
+    return _native.origin_target(decoded.encode("utf-8", "surrogateescape"), query)
 
 
 def routed_path(scope: Scope) -> str:
