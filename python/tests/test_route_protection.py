@@ -4,7 +4,7 @@ signed request reaches the view with its body, an unsigned one is refused with t
 another part of the app already read is refused, never verified from what is left."""
 
 import http.client
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 
@@ -246,3 +246,198 @@ def test_fastapi_dependency_verifies_websocket_handshakes():
         assert status_of(answer) == 403 and b"signature_mismatch" in answer, answer
         right = signer.sign_form(f"ws://127.0.0.1:{port}/ws", [])
         assert status_of(raw(port, handshake(port, right))) == 101
+
+
+# Issue 28, round two: the body's framing and the method are the core's to decide, on every adapter.
+
+
+def signed_head(method, target, host, signature, framing):
+    """A request head with the framing headers as written (bytes: a latin-1 ``²`` goes on the wire as is)."""
+    head = f"{method} {target} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {FORM['Content-Type']}\r\n"
+    head += f"X-Twilio-Signature: {signature}\r\nConnection: close\r\n"
+    return head.encode("latin-1") + framing + b"\r\n"
+
+
+def wsgi_apps():
+    """The Flask decorator and the WSGI middleware, each guarding a route that echoes the form it got."""
+    from twilio_webhook.wsgi import TwilioWebhookMiddleware
+
+    def echo(environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"app ran: " + body]
+
+    return {"flask": flask_app(), "wsgi": TwilioWebhookMiddleware(echo, TOKEN, public_url=PUBLIC)}
+
+
+def test_wsgi_a_content_length_that_is_not_a_number_is_refused():
+    """Audit: the WSGI adapters read ``int(CONTENT_LENGTH)``, which takes ``+12``, ``1_0`` and Unicode spaces
+    (a form feed would even drop the header in the binding, read as no body),
+    while HTTP takes digits only, and ``²`` (``isdigit()`` but no ``int()``) was read as no body at all: a
+    URL-only signature verified an empty body and the body sent stayed on the connection. The core's rule
+    decides now: ``400 bad_content_length``, before anything is read, on werkzeug (which passes the header
+    through as written)."""
+    body = urlencode(SMS).encode()
+    full = signer.sign_form(PUBLIC + "/sms", SMS)
+    empty = signer.sign_form(PUBLIC + "/sms", [])  # a signature over the URL alone
+    for name, app in wsgi_apps().items():
+        with wsgi_server(app) as port:
+            genuine = signed_head("POST", "/sms", "hooks.example.com", full, b"Content-Length: %d\r\n" % len(body))
+            answer = raw(port, genuine + body)
+            assert status_of(answer) == 200 and b" ran: " in answer, (name, answer)
+            for spelled, signature in [
+                (b"+%d" % len(body), full),
+                (b"%d_" % len(body), full),
+                (b"0_%d" % len(body), full),
+                (b"\x0c%d" % len(body), full),  # int() cuts a form feed and a no-break space
+                (b"\xa0%d" % len(body), full),
+                (b"\xb2", empty),
+                (b"\xc2\xb2", empty),
+                (b"%d, %d" % (len(body), len(body) + 1), full),
+            ]:
+                framing = b"Content-Length: " + spelled + b"\r\n"
+                answer = raw(port, signed_head("POST", "/sms", "hooks.example.com", signature, framing) + body)
+                assert status_of(answer) == 400 and b"bad_content_length" in answer, (name, spelled, answer)
+                assert b" ran: " not in answer, (name, spelled, answer)
+
+
+def test_wsgi_a_chunked_body_on_a_stream_without_an_end_is_refused():
+    """Audit: a WSGI server that neither dechunks nor sets ``wsgi.input_terminated`` (wsgiref) gives no
+    ``CONTENT_LENGTH`` for a chunked request, and the middleware verified it as an empty body, so a URL-only
+    signature let any chunked body through. The core refuses it now (``411 length_required``); a server that
+    marks the body's end (werkzeug) still has its chunked body read and verified."""
+    from conftest import wsgiref_server
+
+    chunked = b"Transfer-Encoding: chunked\r\n"
+    body = urlencode(SMS).encode()
+    wire = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    empty = signer.sign_form(PUBLIC + "/sms", [])
+    for name, app in wsgi_apps().items():
+        with wsgiref_server(app) as port:
+            answer = raw(port, signed_head("POST", "/sms", "hooks.example.com", empty, chunked) + wire)
+            assert status_of(answer) == 411 and b"length_required" in answer, (name, answer)
+        with wsgi_server(app) as port:  # werkzeug dechunks and sets wsgi.input_terminated
+            full = signer.sign_form(PUBLIC + "/sms", SMS)
+            answer = raw(port, signed_head("POST", "/sms", "hooks.example.com", full, chunked) + wire)
+            assert status_of(answer) == 200 and b" ran: " in answer, (name, answer)
+            answer = raw(port, signed_head("POST", "/sms", "hooks.example.com", empty, chunked) + wire)
+            assert status_of(answer) == 403, (name, answer)
+
+
+def test_wsgi_a_method_that_is_not_a_method_is_refused():
+    """Audit: a method the core could not read became ``POST`` in the binding, so ``P@ST`` verified with a
+    POST's signature and reached the app with a method no signature named. werkzeug passes any word on the
+    request line through; the core refuses it now (``400 bad_method``). (Flask's router answers such a method
+    ``405`` before a view runs.)"""
+    body = urlencode(SMS).encode()
+    full = signer.sign_form(PUBLIC + "/sms", SMS)
+    framing = b"Content-Length: %d\r\n" % len(body)
+    with wsgi_server(wsgi_apps()["wsgi"]) as port:
+        answer = raw(port, signed_head("P@ST", "/sms", "hooks.example.com", full, framing) + body)
+        assert status_of(answer) == 400 and b"bad_method" in answer, answer
+        assert b" ran: " not in answer
+        answer = raw(port, signed_head("POST", "/sms", "hooks.example.com", full, framing) + body)
+        assert status_of(answer) == 200 and b"app ran: " in answer, answer
+
+
+def run_asgi(app, method, headers, body, path="/sms", raw_path=True):
+    """One request through an ASGI app, as a server that passes its head through unchecked would deliver it:
+    the answer's status and body."""
+    import asyncio
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+        "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"", "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 5000), "headers": [(b"host", b"hooks.example.com"), *headers],
+    }
+    if not raw_path:
+        del scope["raw_path"]  # a server that gives the decoded path only
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    sent = []
+
+    async def receive():
+        if messages:
+            return messages.pop(0)
+        await asyncio.Event().wait()  # the client stays until the answer is sent (Django listens for it)
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+
+def test_asgi_a_content_length_or_method_that_is_not_valid_is_refused_not_a_500():
+    """Audit: the FastAPI dependency tested ``isdigit()`` and then called ``int()``: ``Content-Length: ²``
+    (``"²".isdigit()`` is true) raised, and FastAPI answered 500; the ASGI middleware compared a
+    different spelling. uvicorn (h11) refuses such a head itself, so the adapters are driven as a server
+    that passes it through would drive them; both answer the core's ``400`` now, and the core decides on a
+    method too."""
+    from twilio_webhook.asgi import TwilioWebhookMiddleware
+
+    async def echo(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"app ran"})
+
+    body = urlencode(SMS).encode()
+    base = "http://hooks.example.com"
+    form = [(b"content-type", FORM["Content-Type"].encode())]
+    full = [*form, (b"x-twilio-signature", signer.sign_form(base + "/sms", SMS).encode())]
+    length = [(b"content-length", str(len(body)).encode())]
+    apps = {"asgi": TwilioWebhookMiddleware(echo, TOKEN), "fastapi": fastapi_app()}
+    for name, app in apps.items():
+        assert run_asgi(app, "POST", full + length, body)[0] == 200, name
+        for spelled in [b"\xb2", b"+%d" % len(body), b"%d_" % len(body), b"x"]:
+            status, text = run_asgi(app, "POST", [*full, (b"content-length", spelled)], body)
+            assert (status, text) == (400, b"Twilio webhook rejected: bad_content_length\n"), (name, spelled)
+    # FastAPI's router answers a method no route has (405) before a dependency runs; the middleware runs first.
+    status, text = run_asgi(apps["asgi"], "P@ST", full + length, body)
+    assert (status, text) == (400, b"Twilio webhook rejected: bad_method\n")
+    with asgi_server(fastapi_app()) as port:  # the real server refuses the head before any app sees it
+        framing = b"Content-Length: \xb2\r\n"
+        answer = raw(port, signed_head("POST", "/sms", f"127.0.0.1:{port}", "x", framing) + body)
+        assert status_of(answer) == 400, answer
+
+
+def test_django_a_content_length_that_is_not_a_number_is_refused(django_example):
+    """The Django middleware class, under WSGI (werkzeug: Django's own ``int()`` read ``+51`` as 51) and
+    under ASGI (Django reads the body itself; the declared length is the core's to judge before it is)."""
+    from django.core.handlers.asgi import ASGIHandler
+    from django.core.wsgi import get_wsgi_application
+    from django.test import override_settings
+
+    body = urlencode(SMS).encode()
+    full = signer.sign_form(PUBLIC + "/health", SMS)
+    settings = {"auth_token": TOKEN, "public_url": PUBLIC}
+    with override_settings(MIDDLEWARE=["twilio_webhook.django.TwilioWebhookMiddleware"], TWILIO_WEBHOOK=settings):
+        wsgi_app, asgi_app = get_wsgi_application(), ASGIHandler()  # each loads the middleware chain now
+    with wsgi_server(wsgi_app) as port:
+        answer = raw(port, signed_head("POST", "/health", "hooks.example.com", full, b"Content-Length: %d\r\n" % len(body)) + body)
+        assert status_of(answer) == 200 and b"\r\nok\r\n" in answer, answer
+        answer = raw(port, signed_head("POST", "/health", "hooks.example.com", full, b"Content-Length: +%d\r\n" % len(body)) + body)
+        assert status_of(answer) == 400 and b"bad_content_length" in answer, answer
+    headers = [(b"content-type", FORM["Content-Type"].encode()), (b"x-twilio-signature", full.encode())]
+    assert run_asgi(asgi_app, "POST", [*headers, (b"content-length", b"%d" % len(body))], body, "/health") == (200, b"ok")
+    for spelled in [b"+%d" % len(body), b"\xb2"]:
+        status, text = run_asgi(asgi_app, "POST", [*headers, (b"content-length", spelled)], body, "/health")
+        assert (status, text) == (400, b"Twilio webhook rejected: bad_content_length\n"), spelled
+
+
+def test_asgi_without_raw_path_the_core_rebuilds_the_target():
+    """A server without ``raw_path``: the middleware rebuilt the target with ``urllib.parse.quote``, which
+    escapes ``;``, ``:`` and ``@`` that a path holds as sent, so a genuine webhook to ``/a:b;c`` was
+    ``403``. The core rebuilds it now, as it does for WSGI (``origin_target``)."""
+    from twilio_webhook.asgi import TwilioWebhookMiddleware
+
+    async def echo(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"app ran"})
+
+    app = TwilioWebhookMiddleware(echo, TOKEN, public_url=PUBLIC)
+    body = urlencode(SMS).encode()
+    for path in ["/a:b;c@d", "/caf\u00e9"]:
+        signature = signer.sign_form(PUBLIC + quote(path, safe="/:;@"), SMS)
+        headers = [(b"content-type", FORM["Content-Type"].encode()), (b"x-twilio-signature", signature.encode())]
+        assert run_asgi(app, "POST", headers, body, path, raw_path=False) == (200, b"app ran"), path

@@ -69,6 +69,26 @@ class Protection:
         explain(verdict)
         return verdict
 
+    def declared(self, headers: Headers) -> Optional[_native.Verdict]:
+        """The core's rule on a request's ``Content-Length`` before its body is read, for a server that frames
+        the body itself (ASGI): ``400`` ``bad_content_length`` for a value that is not a number of bytes
+        (``+12``, ``1_0``, ``²``, lengths that disagree), ``413`` over the limit, ``None`` otherwise."""
+        verdict = self.verifier.check_declared_length(headers)
+        if verdict is not None:
+            explain(verdict)
+        return verdict
+
+    def extent(self, headers: Headers, stream_ends: bool) -> Tuple[Optional[int], Optional[_native.Verdict]]:
+        """How much body to read from a stream read here (WSGI's ``wsgi.input``), as the core decides from the
+        framing headers: ``(length, refusal)``, ``length`` ``None`` meaning to the end of a stream that ends
+        where the body does (``stream_ends``: ``wsgi.input_terminated``). Refused before reading: a
+        ``Content-Length`` that is not a number (``400``), one over the limit (``413``), a
+        ``Transfer-Encoding`` body on a stream that does not end (``411`` ``length_required``)."""
+        length, refused = self.verifier.body_extent(headers, stream_ends)
+        if refused is not None:
+            explain(refused)
+        return length, refused
+
     def too_large(self) -> _native.Verdict:
         """The verdict for a body over the limit, without reading it."""
         verdict = self.verifier.too_large()

@@ -10,8 +10,8 @@ FastAPI::
     app.add_middleware(TwilioWebhookMiddleware, public_url="https://example.com")
 
 The body is received once (up to the limit), verified, and replayed to the app unchanged. A refusal is
-answered here: ``400`` (no signature, a path the core refuses, a body cut short, or a ``POST`` asking for a
-WebSocket), ``413`` (body over the limit), ``403``
+answered here: ``400`` (no signature, a path the core refuses, a ``Content-Length`` that is not a number, a
+body cut short, a method that is not a method, or a ``POST`` asking for a WebSocket), ``413`` (body over the limit), ``403``
 (every other reason), with a plain-text body naming the reason. The request target is the raw path as
 received (``raw_path``) and the query string. ``paths`` are matched against the path the app routes on:
 ``path`` without ``root_path`` (under ``uvicorn --root-path`` and in a Starlette ``Mount``), and the whole
@@ -25,7 +25,6 @@ scope of any other type never does.
 """
 
 from typing import Any, Awaitable, Callable, Iterator, Optional, Tuple
-from urllib.parse import quote
 
 from . import _native
 from ._middleware import Headers, Middleware, Protection, refusal
@@ -39,14 +38,17 @@ VERDICT_KEY = "twilio_webhook.verdict"
 
 
 def _target(scope: Scope) -> str:
+    """The request target as received: ``raw_path`` and the query string; without ``raw_path``, the target
+    the core rebuilds from the decoded path (as for WSGI), which may differ from what Twilio signed and then
+    fails closed."""
     raw = scope.get("raw_path")
+    query = scope.get("query_string", b"").decode("latin-1")
     if raw:
         path = raw.decode("latin-1")
-    else:
-        full, root = scope.get("path", ""), scope.get("root_path", "")
-        path = quote(full if full.startswith(root) else root + full)
-    query = scope.get("query_string", b"").decode("latin-1")
-    return f"{path}?{query}" if query else path
+        return f"{path}?{query}" if query else path
+    full, root = scope.get("path", ""), scope.get("root_path", "")
+    decoded = full if full.startswith(root) else root + full
+    return _native.origin_target(decoded.encode("utf-8", "surrogateescape"), query)
 
 
 def routed_path(scope: Scope) -> str:
@@ -78,16 +80,15 @@ def headers_of(scope: Scope) -> Headers:
 def verify_body(protection: Protection, scope: Scope, body: bytes) -> _native.Verdict:
     """Verifies an ASGI request (or a WebSocket handshake, with an empty body) whose body is ``body``: its
     target as received, its headers, peer, scheme and method."""
-    method = scope.get("method", "POST") if scope.get("type") == "http" else "GET"
+    method = scope.get("method", "") if scope.get("type") == "http" else "GET"
     return protection.check(_target(scope), headers_of(scope), body, _peer(scope), scope.get("scheme"), method)
 
 
 async def read_and_verify(protection: Protection, scope: Scope, receive: Receive) -> Tuple[_native.Verdict, bytes]:
     """Receives an HTTP request's body (up to the limit) and verifies the request: the verdict and the body."""
-    headers = headers_of(scope)
-    declared = next((v for n, v in headers if n.lower() == b"content-length"), None)
-    if declared is not None and declared.isdigit() and int(declared) > protection.limit:
-        return protection.too_large(), b""
+    refused = protection.declared(headers_of(scope))  # not a number (400) or over the limit (413)
+    if refused is not None:
+        return refused, b""
     chunks, size, more = [], 0, True
     while more and size <= protection.limit:
         message = await receive()

@@ -52,12 +52,6 @@ def _protection(with_paths: bool, options: dict) -> Protection:
 def _verify(protection: Protection, request: Any) -> _native.Verdict:
     """Verifies a Django request (WSGI or ASGI) with the body Django read, as the app will see it."""
     meta = request.META
-    try:
-        declared = int(meta.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > protection.limit:
-        return protection.too_large()
     scope = getattr(request, "scope", None)
     if scope is None and not request._read_started and not hasattr(request, "_body"):
         # WSGI, body unread: read it as the WSGI middleware does (a chunked one too, which Django alone
@@ -69,6 +63,10 @@ def _verify(protection: Protection, request: Any) -> _native.Verdict:
         return verdict
     from django.http.request import RawPostDataException  # type: ignore[import-untyped]
 
+    # Not a number (400) or over the limit (413): refused before Django reads the body.
+    refused = protection.declared(asgi.headers_of(scope) if scope is not None else wsgi.headers_of(meta))
+    if refused is not None:
+        return refused
     try:
         body = request.body
     except RawPostDataException:

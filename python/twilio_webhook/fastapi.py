@@ -102,9 +102,10 @@ async def refusal_handler(connection: HTTPConnection, exc: Exception) -> Respons
 
 async def _verify(protection: Protection, request: Request) -> _native.Verdict:
     """Reads the body through the request (up to the limit), keeps it there for the endpoint, verifies."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.strip().isdigit() and int(declared) > protection.limit:
-        return protection.too_large()
+    # A Content-Length that is not a number (400) or one over the limit (413), before reading.
+    refused = protection.declared(asgi.headers_of(dict(request.scope)))
+    if refused is not None:
+        return refused
     cached = getattr(request, "_body", None)
     if cached is None:
         chunks, size = [], 0

@@ -13,10 +13,12 @@ Django (``wsgi.py``)::
 
     application = TwilioWebhookMiddleware(get_wsgi_application(), paths=["/twilio/"])
 
-The body is read once (up to the limit), verified, and handed to the app unchanged. A refusal is answered
-here: ``400`` (no signature, a request target the core refuses, a body shorter than its ``Content-Length``,
-a ``POST`` asking for a WebSocket, or a ``Content-Type`` naming a charset other than UTF-8), ``413`` (body over the limit), ``403`` (every other reason), with a
-plain-text body naming the reason. The request target is taken as received from ``RAW_URI`` or
+The body is read once (up to the limit), verified, and handed to the app unchanged; how much is read is the
+core's decision from the framing headers. A refusal is answered here: ``400`` (no signature, a request target
+the core refuses, a ``Content-Length`` that is not a number or a body shorter than it, a method that is not a
+method, a ``POST`` asking for a WebSocket, or a ``Content-Type`` naming a charset other than UTF-8), ``411`` (a
+chunked body on a server that does not set ``wsgi.input_terminated``), ``413`` (body over the limit), ``403``
+(every other reason), with a plain-text body naming the reason. The request target is taken as received from ``RAW_URI`` or
 ``REQUEST_URI`` (gunicorn, uWSGI, werkzeug set them; an absolute-form one counts by its path and query, as
 the core rules); without either (wsgiref) it is rebuilt from the bytes of ``SCRIPT_NAME`` and ``PATH_INFO``
 (latin-1 by PEP 3333), which may differ from what Twilio signed, and then fails closed. ``paths`` are matched
@@ -50,7 +52,8 @@ def _target(environ: dict) -> str:
     return _native.origin_target(path, environ.get("QUERY_STRING", ""))
 
 
-def _headers(environ: dict) -> Headers:
+def headers_of(environ: dict) -> Headers:
+    """A WSGI request's headers as ``(name, value)`` byte pairs, values encoded as latin-1 (PEP 3333)."""
     headers = []
     for key, value in environ.items():
         if key.startswith("HTTP_"):
@@ -72,20 +75,21 @@ def _refuse(verdict: Any, start_response: Callable) -> Any:
 
 def read_and_verify(protection: Protection, environ: dict) -> Tuple[_native.Verdict, Optional[bytes]]:
     """Reads a request's body from ``wsgi.input`` (up to the limit) and verifies the request: the verdict,
-    and the body that was read (``None`` when it was not). The caller hands the same body on."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = -1
-    if length > protection.limit:
-        return protection.too_large(), None
+    and the body that was read (``None`` when it was not). The caller hands the same body on. How much is
+    read is the core's decision, from the framing headers and whether the server marks the body's end
+    (``wsgi.input_terminated``): a ``Content-Length`` that is not a number is refused (``400``), as is a
+    chunked body on a stream that does not end (``411``), never read as an empty body."""
     stream = environ.get("wsgi.input")
-    if length > 0 and stream is not None:
-        body = stream.read(length)
-    elif environ.get("wsgi.input_terminated") and stream is not None:
+    ends = bool(environ.get("wsgi.input_terminated")) and stream is not None
+    length, refused = protection.extent(headers_of(environ), ends)
+    if refused is not None:
+        return refused, None
+    if stream is None or length == 0:
+        body = b""  # with a length declared and no stream, the core refuses the body's length
+    elif length is None:
         body = stream.read(protection.limit + 1)
     else:
-        body = b""
+        body = stream.read(length)
     return verify_body(protection, environ, body), body
 
 
@@ -94,11 +98,11 @@ def verify_body(protection: Protection, environ: dict, body: bytes) -> _native.V
     headers, peer, scheme and method."""
     return protection.check(
         _target(environ),
-        _headers(environ),
+        headers_of(environ),
         body,
         environ.get("REMOTE_ADDR"),
         environ.get("wsgi.url_scheme"),
-        environ.get("REQUEST_METHOD", "POST"),
+        environ.get("REQUEST_METHOD", ""),  # no method is no method: the core refuses it
     )
 
 

@@ -7,8 +7,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use twilio_webhook::{
-    DEFAULT_BODY_LIMIT, Incoming, PathDecision, PathRules, PublicUrl, Refusal, WebhookRejection,
-    WebhookVerifier,
+    BodyExtent, DEFAULT_BODY_LIMIT, Incoming, PathDecision, PathRules, PublicUrl, Refusal,
+    WebhookRejection, WebhookVerifier,
 };
 
 use crate::{PyValidator, Verdict};
@@ -18,22 +18,36 @@ type RawHeaders<'py> = Vec<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)>;
 
 /// The headers as the core reads them. A header that is not valid HTTP is left out: it can then be
 /// neither a signature nor a host nor a trusted proxy's word, so leaving it out never lets a request in.
+/// Except the framing headers, whose absence would say "no body": a `Content-Length` or
+/// `Transfer-Encoding` whose value is not valid HTTP stays, as a value the core reads as what it is
+/// (a length that is not a number, a transfer coding), so that the core's rules refuse it.
 fn header_map(headers: &RawHeaders<'_>) -> HeaderMap {
     let mut map = HeaderMap::with_capacity(headers.len());
     for (name, value) in headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_bytes(value.as_bytes()),
-        ) {
-            map.append(name, value);
+        let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
+            continue;
+        };
+        match HeaderValue::from_bytes(value.as_bytes()) {
+            Ok(value) => {
+                map.append(name, value);
+            }
+            Err(_) if name == http::header::CONTENT_LENGTH => {
+                map.append(name, HeaderValue::from_static("not valid HTTP"));
+            }
+            Err(_) if name == http::header::TRANSFER_ENCODING => {
+                map.append(name, HeaderValue::from_static("not-valid-http"));
+            }
+            Err(_) => {}
         }
     }
     map
 }
 
-/// A method name as the core reads it; one that is not a valid token is never a `GET`.
-fn method(name: &str) -> http::Method {
-    http::Method::from_bytes(name.as_bytes()).unwrap_or(http::Method::POST)
+/// A method name as the core reads it: one that is not an HTTP method (a token) is refused
+/// (`400`, `bad_method`), never read as a `POST` or any other method.
+fn method(name: &str) -> Result<http::Method, WebhookRejection> {
+    http::Method::from_bytes(name.as_bytes())
+        .map_err(|_| WebhookRejection::new(Refusal::BadMethod, Vec::new()))
 }
 
 /// The request as the policy sees it; an unparseable peer address is unknown (so never trusted).
@@ -92,7 +106,8 @@ impl PyPublicUrl {
         })
     }
 
-    /// The URLs Twilio may have requested, in the order they are tried.
+    /// The URLs Twilio may have requested, in the order they are tried; none for a `method` that is
+    /// not an HTTP method.
     #[pyo3(signature = (target, headers, peer=None, scheme=None, authority=None, method="POST"))]
     fn urls(
         &self,
@@ -104,9 +119,12 @@ impl PyPublicUrl {
         method: &str,
     ) -> Vec<String> {
         let map = header_map(&headers);
-        let method = self::method(method);
-        self.inner
-            .urls(&incoming(&method, target, &map, peer, scheme, authority))
+        match self::method(method) {
+            Ok(method) => self
+                .inner
+                .urls(&incoming(&method, target, &map, peer, scheme, authority)),
+            Err(_) => Vec::new(),
+        }
     }
 }
 
@@ -178,6 +196,37 @@ impl PyWebhookVerifier {
         self.inner.limit()
     }
 
+    /// The core's rule on the request's `Content-Length`, before the body is read: a refusal for a
+    /// value that is not a number of bytes (400, `bad_content_length`: `+12`, `1_0`, `²`, lengths
+    /// that disagree) or one over the limit (413), `None` otherwise. For a host whose server frames
+    /// the body (ASGI); a WSGI host asks [`body_extent`](Self::body_extent).
+    fn check_declared_length(&self, headers: RawHeaders<'_>) -> Option<Verdict> {
+        self.inner
+            .check_declared_length(&header_map(&headers))
+            .err()
+            .map(|e| Verdict::of_http(Err(e)))
+    }
+
+    /// How much of the body to read from a stream the host reads itself (WSGI's `wsgi.input`), as
+    /// the core decides from the framing headers: `(length, refusal)`. `stream_ends` says whether the
+    /// stream ends where the body ends (`wsgi.input_terminated`). `length` is the number of bytes to
+    /// read, or `None` to read to the end of the stream (at most the limit and one byte more). A
+    /// refusal comes before anything is read: a `Content-Length` that is not a number (400), one
+    /// over the limit (413), a `Transfer-Encoding` body on a stream that does not end (411,
+    /// `length_required`).
+    fn body_extent(
+        &self,
+        headers: RawHeaders<'_>,
+        stream_ends: bool,
+    ) -> (Option<usize>, Option<Verdict>) {
+        match self.inner.body_extent(&header_map(&headers), stream_ends) {
+            Ok(BodyExtent::Length(length)) => (Some(length), None),
+            Ok(BodyExtent::ToEnd) => (None, None),
+            Ok(_) => (Some(0), None),
+            Err(e) => (Some(0), Some(Verdict::of_http(Err(e)))),
+        }
+    }
+
     /// The verdict for a body over the limit, for a server that knows it from `Content-Length` before
     /// reading it: 413, `body_too_large`.
     fn too_large(&self) -> Verdict {
@@ -194,7 +243,8 @@ impl PyWebhookVerifier {
     /// WebSocket handshake is checked against its `ws`/`wss` URL). The verdict carries the status and
     /// text to answer with. As in the Rust adapters, a request that asks for a WebSocket without being
     /// a handshake is `400` `upgrade_not_handshake`, and a body whose length is not its declared
-    /// `Content-Length` is `400` `body_length_mismatch`.
+    /// `Content-Length` is `400` `body_length_mismatch`. A `method` that is not an HTTP method is
+    /// `400` `bad_method`.
     #[pyo3(signature = (target, headers, body, peer=None, scheme=None, authority=None, method="POST"))]
     #[allow(clippy::too_many_arguments)]
     fn check(
@@ -208,9 +258,13 @@ impl PyWebhookVerifier {
         method: &str,
     ) -> Verdict {
         let map = header_map(&headers);
-        let method = self::method(method);
-        let request = incoming(&method, target, &map, peer, scheme, authority);
-        Verdict::of_http(self.verify(&request, body))
+        let verdict = self::method(method).and_then(|method| {
+            self.verify(
+                &incoming(&method, target, &map, peer, scheme, authority),
+                body,
+            )
+        });
+        Verdict::of_http(verdict)
     }
 }
 

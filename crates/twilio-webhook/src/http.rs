@@ -16,7 +16,7 @@ mod sequence;
 
 pub use explain::{Clock, DEFAULT_DIAGNOSES_PER_SECOND};
 pub use rejection::{Refusal, ReportOnly, WebhookRejection};
-pub use sequence::{BodyError, BodyReader, BodySource, Checked, Delivery};
+pub use sequence::{BodyError, BodyExtent, BodyReader, BodySource, Checked, Delivery};
 
 /// The default body limit: 1 MiB (Twilio's requests are a few KiB).
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
@@ -292,22 +292,18 @@ impl WebhookVerifier {
         Ok(true)
     }
 
-    /// Refuses a body whose declared `Content-Length` is over the limit (`413`), before reading it.
-    /// Adapters call it first, then read at most the limit (a body that grows past it is refused too).
+    /// Refuses a `Content-Length` that is not a number of bytes (`400`, `bad_content_length`: not
+    /// ASCII digits, such as `+12`, `1_0` or `²`, or several lengths that disagree) and a declared
+    /// length over the limit (`413`), before reading the body. Adapters call it first, then read at
+    /// most the limit (a body that grows past it is refused too).
     pub fn check_declared_length(&self, headers: &http::HeaderMap) -> Result<(), WebhookRejection> {
         let limit = self.body_limit;
-        let over = headers
-            .get_all(http::header::CONTENT_LENGTH)
-            .iter()
-            .filter_map(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
-            .any(|len| len > limit as u64);
-        if over {
-            return Err(WebhookRejection::new(
-                Refusal::BodyTooLarge { limit },
-                Vec::new(),
-            ));
+        let refuse = |refusal| Err(WebhookRejection::new(refusal, Vec::new()));
+        match sequence::declared_length(headers) {
+            Err(()) => refuse(Refusal::BadContentLength),
+            Ok(Some(length)) if length > limit as u64 => refuse(Refusal::BodyTooLarge { limit }),
+            Ok(_) => Ok(()),
         }
-        Ok(())
     }
 
     /// Verifies the request as [`verify`](Self::verify) does, then, if a replay guard is on, records

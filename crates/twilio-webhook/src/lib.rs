@@ -130,7 +130,7 @@ pub use form::FormParam;
 pub use headers::{SINGLE_FIELDS, SignatureHeaders};
 #[cfg(feature = "http")]
 pub use http::{
-    BodyError, BodyReader, BodySource, Checked, Clock, DEFAULT_BODY_LIMIT,
+    BodyError, BodyExtent, BodyReader, BodySource, Checked, Clock, DEFAULT_BODY_LIMIT,
     DEFAULT_DIAGNOSES_PER_SECOND, Delivery, EnvError, Refusal, ReportOnly, VerifiedRequest,
     WebhookRejection, WebhookVerifier, diagnoses_setting,
 };

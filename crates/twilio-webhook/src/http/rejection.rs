@@ -67,9 +67,18 @@ pub enum Refusal {
     /// ([`SINGLE_FIELDS`](crate::SINGLE_FIELDS)). The core reads the first; an app or framework that
     /// reads the last, or joins them, would act on one no check covered. Refused before any HMAC.
     DuplicateHeader,
-    /// The method is not an HTTP method token (`400`): a binding handed the core a method it cannot
-    /// read, so no rule that depends on the method (whether a body is allowed, whether it is a
-    /// WebSocket handshake) can decide on it.
+    /// The `Content-Length` is not a number of bytes (`400`): anything but ASCII digits (with optional
+    /// spaces or tabs around them), such as `+12`, `1_0`, `²` or an empty value, or several lengths
+    /// that disagree. Such a request has no body length every reader agrees on (RFC 9112 §6.3), so it
+    /// is never verified: a host that reads a different length than its server framed would verify
+    /// one body and leave the rest on the connection.
+    BadContentLength,
+    /// The request says it has a body (a `Transfer-Encoding`) that the host cannot read to a known end
+    /// (`411`): a WSGI server that neither sets `wsgi.input_terminated` nor gives a `Content-Length`.
+    /// Never verified as an empty body.
+    LengthRequired,
+    /// The request method is not an HTTP method (a token, RFC 9110 §9.1) (`400`): it is never read as
+    /// a `POST` or any other method.
     BadMethod,
 }
 
@@ -165,10 +174,12 @@ impl WebhookRejection {
         &self.urls_tried
     }
 
-    /// `400` for a missing signature header, a bad request target, a bad `Host`, a method that is not
-    /// a method token, a body on a method other than `POST`, a charset other than UTF-8, an upgrade that is not a handshake or a body
-    /// whose length differs from its `Content-Length`, `500` for a body another extractor took first,
-    /// `413` for a body over the limit, `408` for a body sent too slowly, `409` for a replay, `503`
+    /// `400` for a missing signature header, a bad request target, a bad `Host`, a second `Content-Type` or signature field, a body on a method
+    /// other than `POST`, a charset other than UTF-8, an upgrade that is not a handshake, a body
+    /// whose length differs from its `Content-Length`, a `Content-Length` that is not a number or a
+    /// method that is not a method, `500` for a body another extractor took first, `411` for a body
+    /// the host cannot read to a known end, `413` for a body over the limit, `408` for a body sent
+    /// too slowly, `409` for a replay, `503`
     /// when the replay store cannot answer, the first answer's status for an answered duplicate,
     /// `403` for every other rejection.
     pub fn status(&self) -> StatusCode {
@@ -191,7 +202,9 @@ impl WebhookRejection {
             | Refusal::UpgradeNotHandshake
             | Refusal::BodyLengthMismatch
             | Refusal::DuplicateHeader
+            | Refusal::BadContentLength
             | Refusal::BadMethod => StatusCode::BAD_REQUEST,
+            Refusal::LengthRequired => StatusCode::LENGTH_REQUIRED,
             Refusal::BodyTaken => StatusCode::INTERNAL_SERVER_ERROR,
             Refusal::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -223,6 +236,8 @@ fn refusal_code(refusal: Refusal) -> &'static str {
         Refusal::BodyTaken => "body_taken",
         Refusal::BodyLengthMismatch => "body_length_mismatch",
         Refusal::DuplicateHeader => "duplicate_header",
+        Refusal::BadContentLength => "bad_content_length",
+        Refusal::LengthRequired => "length_required",
         Refusal::BadMethod => "bad_method",
     }
 }
@@ -265,7 +280,13 @@ impl fmt::Display for WebhookRejection {
             Refusal::DuplicateHeader => f.write_str(
                 "Content-Type, X-Twilio-Signature or its settings header comes more than once",
             )?,
-            Refusal::BadMethod => f.write_str("the method is not an HTTP method token")?,
+            Refusal::BadContentLength => f.write_str(
+                "the Content-Length is not a number of bytes (or several Content-Length values disagree)",
+            )?,
+            Refusal::LengthRequired => f.write_str(
+                "the request has a Transfer-Encoding body that cannot be read to a known end",
+            )?,
+            Refusal::BadMethod => f.write_str("the request method is not an HTTP method")?,
         }
         if !self.urls_tried.is_empty() {
             write!(f, " (tried {})", self.urls_tried.join(", "))?;

@@ -78,6 +78,20 @@ pub trait BodyReader {
     ) -> Poll<Option<Result<Self::Chunk, BodyError>>>;
 }
 
+/// How much body a host that reads it itself must read: what [`WebhookVerifier::body_extent`]
+/// decides from the request's framing headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BodyExtent {
+    /// No body: read nothing.
+    Empty,
+    /// Exactly this many bytes: the declared `Content-Length`, at most the limit.
+    Length(usize),
+    /// To the end of the stream, which ends where the body ends: read at most the limit and one byte
+    /// more, so that a longer body is seen as too large.
+    ToEnd,
+}
+
 /// What [`WebhookVerifier::read_and_verify`] found, once the body was read: the body, and whether the
 /// request is verified.
 #[derive(Debug)]
@@ -277,6 +291,56 @@ impl WebhookVerifier {
         self.verify(request, body)
     }
 
+    /// How much body a host that reads the request's body itself must read, decided from the
+    /// request's framing headers alone (WSGI, whose server hands over `wsgi.input` and
+    /// `CONTENT_LENGTH` and, for a body whose end the server marks, `wsgi.input_terminated`):
+    /// `stream_ends` says whether the host's stream ends where the body ends.
+    ///
+    /// Refuses, before anything is read, a `Content-Length` that is not a number (`400`,
+    /// `bad_content_length`) and one over the limit (`413`), as
+    /// [`check_declared_length`](Self::check_declared_length) does. A request with a
+    /// `Transfer-Encoding` is read to the end of a stream that ends (its `Content-Length`, if any, is
+    /// then held against what was read, by [`verify_read_body`](Self::verify_read_body)), and refused
+    /// when the stream does not end (`411`, `length_required`): it has a body that would otherwise be
+    /// verified as empty. Otherwise the declared length is read, or, without one, the stream to its
+    /// end when it ends, and nothing when it does not.
+    ///
+    /// ```
+    /// use twilio_webhook::{BodyExtent, RequestValidator, WebhookVerifier};
+    ///
+    /// let verifier = WebhookVerifier::new(RequestValidator::try_new("12345").unwrap());
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("content-length", "7".parse().unwrap());
+    /// assert_eq!(verifier.body_extent(&headers, false), Ok(BodyExtent::Length(7)));
+    /// headers.insert("content-length", "+7".parse().unwrap());
+    /// assert_eq!(verifier.body_extent(&headers, false).unwrap_err().code(), "bad_content_length");
+    /// let mut chunked = http::HeaderMap::new();
+    /// chunked.insert("transfer-encoding", "chunked".parse().unwrap());
+    /// assert_eq!(verifier.body_extent(&chunked, true), Ok(BodyExtent::ToEnd));
+    /// assert_eq!(verifier.body_extent(&chunked, false).unwrap_err().code(), "length_required");
+    /// ```
+    pub fn body_extent(
+        &self,
+        headers: &http::HeaderMap,
+        stream_ends: bool,
+    ) -> Result<BodyExtent, WebhookRejection> {
+        self.check_declared_length(headers)?;
+        if headers.contains_key(http::header::TRANSFER_ENCODING) {
+            return if stream_ends {
+                Ok(BodyExtent::ToEnd)
+            } else {
+                Err(WebhookRejection::new(Refusal::LengthRequired, Vec::new()))
+            };
+        }
+        match declared_length(headers) {
+            Ok(Some(length)) => usize::try_from(length)
+                .map(BodyExtent::Length)
+                .map_err(|_| WebhookRejection::new(Refusal::BadContentLength, Vec::new())),
+            _ if stream_ends => Ok(BodyExtent::ToEnd),
+            _ => Ok(BodyExtent::Empty),
+        }
+    }
+
     /// The body of a request that is passed on unverified (a path rule exempts it:
     /// [`PathDecision::Pass`](crate::PathDecision::Pass)), read as a verified request's is: a
     /// declared length over the limit refused (`413`) before reading, at most the limit read, and a
@@ -296,10 +360,11 @@ impl WebhookVerifier {
         let carries_body =
             [http::Method::POST, http::Method::PUT, http::Method::PATCH].contains(request.method);
         let not_allowed = || WebhookRejection::new(Refusal::BodyNotAllowed, Vec::new());
-        if !carries_body && declares_body(request.headers, declared_length(request.headers)) {
+        self.check_declared_length(request.headers)?;
+        let declared = declared_length(request.headers).ok().flatten();
+        if !carries_body && declares_body(request.headers, declared) {
             return Err(not_allowed());
         }
-        self.check_declared_length(request.headers)?;
         let read = self.read_body(request.headers, body).await?;
         // A server that took the framing headers off (the guard forwards its own) is held to the
         // bytes read.
@@ -318,7 +383,7 @@ impl WebhookVerifier {
     where
         R: BodyReader + Unpin,
     {
-        let declared = declared_length(headers);
+        let declared = declared_length(headers).ok().flatten();
         let refuse = |refusal| WebhookRejection::new(refusal, Vec::new());
         match body.source() {
             BodySource::Stream => {}
@@ -351,22 +416,56 @@ impl WebhookVerifier {
     }
 }
 
-/// The length the request declares: its `Content-Length`, when every one it carries says the same
-/// number (`None` when there is none, or they disagree: the server's framing is then what counts, and
-/// servers refuse such requests before an adapter sees them).
-fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
-    let mut values = headers
-        .get_all(http::header::CONTENT_LENGTH)
-        .iter()
-        .map(|v| v.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()));
-    let first = values.next()??;
-    values.all(|v| v == Some(first)).then_some(first)
+/// The length the request declares: `Ok(None)` without a `Content-Length`, `Ok(Some(n))` when every
+/// element of every `Content-Length` field is the same number `n` (`12, 12` is `12`, as hyper and h11
+/// read it), `Err` for anything else: an element that is not ASCII digits once spaces and tabs around
+/// it are cut (`+12`, `1_0`, `²`, an empty value, a number past `u64`), or numbers that disagree (RFC
+/// 9112 §6.3: such framing is invalid).
+pub(super) fn declared_length(headers: &http::HeaderMap) -> Result<Option<u64>, ()> {
+    let mut declared = None;
+    for value in headers.get_all(http::header::CONTENT_LENGTH) {
+        for element in value.as_bytes().split(|&b| b == b',') {
+            let length = decimal(trim_ows(element)).ok_or(())?;
+            if declared.is_some_and(|d| d != length) {
+                return Err(());
+            }
+            declared = Some(length);
+        }
+    }
+    Ok(declared)
+}
+
+/// `bytes` without the spaces and tabs around it (optional whitespace, RFC 9110 §5.6.3).
+fn trim_ows(mut bytes: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = bytes {
+        bytes = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = bytes {
+        bytes = rest;
+    }
+    bytes
+}
+
+/// `1*DIGIT` as a number; `None` for anything else (a sign, an underscore, a non-ASCII digit, nothing
+/// at all) or a number past `u64`.
+fn decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &b| {
+        let digit = u64::from(b.checked_sub(b'0').filter(|d| *d <= 9)?);
+        n.checked_mul(10)?.checked_add(digit)
+    })
 }
 
 /// Whether a body of `length` bytes is what the request declares: always, when it declares no
-/// single length.
+/// length; never, when its `Content-Length` is not valid.
 fn length_is_declared(headers: &http::HeaderMap, length: usize) -> bool {
-    declared_length(headers).is_none_or(|n| n == length as u64)
+    match declared_length(headers) {
+        Ok(None) => true,
+        Ok(Some(n)) => u64::try_from(length).is_ok_and(|length| length == n),
+        Err(()) => false,
+    }
 }
 
 /// Whether the request says it has a body: a `Transfer-Encoding`, or a `Content-Length` that is not

@@ -116,11 +116,11 @@ fn a_body_whose_length_differs_from_its_declared_one_is_refused() {
     }
     let rejection = WebhookRejection::new(Refusal::BodyLengthMismatch, Vec::new());
     assert_eq!(rejection.status(), StatusCode::BAD_REQUEST);
-    // Two lengths that disagree declare nothing the body can match.
+    // Two lengths that disagree are no length at all: refused, never verified on either reading.
     let two = headers(&[("content-length", "7"), ("content-length", "8")]);
     assert_eq!(
         run(&verifier(), &post, &two, Chunks::of(&[b"Body=Hi"])),
-        "verified Body=Hi"
+        "bad_content_length"
     );
 }
 
@@ -131,7 +131,6 @@ fn a_body_another_extractor_took_is_never_verified_on_what_is_left() {
     for declared in [
         &[("content-length", "7")][..],
         &[("transfer-encoding", "chunked")],
-        &[("content-length", "x")],
     ] {
         let headers = headers(declared);
         assert_eq!(
@@ -140,6 +139,16 @@ fn a_body_another_extractor_took_is_never_verified_on_what_is_left() {
             "{declared:?}"
         );
     }
+    // A length that is not a number is refused before the body is looked at.
+    assert_eq!(
+        run(
+            &verifier(),
+            &post,
+            &headers(&[("content-length", "x")]),
+            taken(BodySource::NoStream)
+        ),
+        "bad_content_length"
+    );
     // No body declared: no stream is an empty body, verified as such (the signature covers none).
     for declared in [&[][..], &[("content-length", "0")]] {
         let headers = headers(declared);
@@ -371,4 +380,131 @@ fn a_body_read_by_the_host_meets_the_same_refusals() {
     let twice = headers(&[("content-length", "7"), ("content-length", "7")]);
     assert_eq!(check(&post, &twice, b"Body=Hi"), "http://a.com/sms");
     assert_eq!(check(&post, &twice, b"Body="), "body_length_mismatch");
+}
+
+#[test]
+fn a_content_length_is_ascii_digits_and_one_number() {
+    let declared = |values: &[&[u8]]| {
+        let mut headers = http::HeaderMap::new();
+        for value in values {
+            headers.append(
+                "content-length",
+                http::HeaderValue::from_bytes(value).unwrap(),
+            );
+        }
+        declared_length(&headers)
+    };
+    assert_eq!(declared(&[]), Ok(None));
+    assert_eq!(declared(&[b"12"]), Ok(Some(12)));
+    assert_eq!(declared(&[b"0"]), Ok(Some(0)));
+    assert_eq!(
+        declared(&[b" 12\t"]),
+        Ok(Some(12)),
+        "spaces and tabs around are not the value"
+    );
+    assert_eq!(
+        declared(&[b"12, 12"]),
+        Ok(Some(12)),
+        "one length listed twice, as hyper reads it"
+    );
+    assert_eq!(declared(&[b"12", b"12"]), Ok(Some(12)));
+    assert_eq!(declared(&[b"18446744073709551615"]), Ok(Some(u64::MAX)));
+    // What Python's int() accepts and HTTP does not, and what disagrees.
+    for invalid in [
+        &b"+12"[..],
+        b"-1",
+        b"1_0",
+        b"\xc2\xb2",
+        b"\xb2",
+        b"",
+        b" ",
+        b"12,",
+        b"1 2",
+        b"0x10",
+        b"12.0",
+        b"18446744073709551616",
+        b"12, 13",
+    ] {
+        assert_eq!(
+            declared(&[invalid]),
+            Err(()),
+            "{:?}",
+            invalid.escape_ascii().to_string()
+        );
+    }
+    assert_eq!(declared(&[b"12", b"13"]), Err(()));
+    assert_eq!(declared(&[b"12", b"x"]), Err(()));
+}
+
+#[test]
+fn a_content_length_that_is_not_a_number_is_refused_before_reading_and_after() {
+    let verifier = verifier();
+    for value in ["+7", "7_", "", "7, 8"] {
+        let declared = headers(&[("content-length", value)]);
+        let refused = verifier.check_declared_length(&declared).unwrap_err();
+        assert_eq!(refused.refusal(), Refusal::BadContentLength, "{value:?}");
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            refused.body_text(),
+            "Twilio webhook rejected: bad_content_length\n"
+        );
+        let request = Incoming::new(&http::Method::POST, "/sms", &declared);
+        let read = verifier.verify_read_body(&request, b"Body=Hi").unwrap_err();
+        assert_eq!(read.code(), "bad_content_length", "{value:?}");
+        let streamed = block_on(verifier.read_and_verify(&request, &mut Chunks::of(&[b"Body=Hi"])));
+        assert_eq!(
+            streamed.unwrap_err().code(),
+            "bad_content_length",
+            "{value:?}"
+        );
+    }
+}
+
+#[test]
+fn the_body_extent_follows_the_framing_headers() {
+    let verifier = verifier();
+    let extent = |extra: &[(&str, &str)], ends: bool| {
+        verifier
+            .body_extent(&headers(extra), ends)
+            .map_err(|e| (e.code(), e.status().as_u16()))
+    };
+    let chunked = ("transfer-encoding", "chunked");
+    assert_eq!(
+        extent(&[("content-length", "7")], false),
+        Ok(BodyExtent::Length(7))
+    );
+    assert_eq!(
+        extent(&[("content-length", "7")], true),
+        Ok(BodyExtent::Length(7))
+    );
+    assert_eq!(
+        extent(&[("content-length", "0")], false),
+        Ok(BodyExtent::Length(0))
+    );
+    assert_eq!(extent(&[], false), Ok(BodyExtent::Empty));
+    assert_eq!(extent(&[], true), Ok(BodyExtent::ToEnd));
+    assert_eq!(extent(&[chunked], true), Ok(BodyExtent::ToEnd));
+    assert_eq!(extent(&[chunked], false), Err(("length_required", 411)));
+    // A Transfer-Encoding wins over a Content-Length (RFC 9112 §6.1): read to the end, then the
+    // length read is held against the declared one.
+    assert_eq!(
+        extent(&[chunked, ("content-length", "7")], true),
+        Ok(BodyExtent::ToEnd)
+    );
+    assert_eq!(
+        extent(&[chunked, ("content-length", "7")], false),
+        Err(("length_required", 411))
+    );
+    assert_eq!(
+        extent(&[("content-length", "17")], false),
+        Err(("body_too_large", 413))
+    );
+    assert_eq!(
+        extent(&[("content-length", "+7")], true),
+        Err(("bad_content_length", 400))
+    );
+    assert_eq!(
+        extent(&[chunked, ("content-length", "x")], true),
+        Err(("bad_content_length", 400))
+    );
 }
