@@ -34,7 +34,9 @@ pub enum Duplicates {
     /// failed (`502`, `503`, `504`: the key was released) is delivered, and so is one that finds the
     /// first delivery's lease lapsed (its process died half-way: see
     /// [`ReplayGuard::lease`](super::ReplayGuard::lease)). A response whose body is over
-    /// `max_body`, or of unknown length, is not kept: its duplicates are refused as in `Reject`.
+    /// `max_body`, or of unknown length, is not kept: its duplicates are refused as in `Reject`; so
+    /// is an answer to `HEAD`, and a duplicate sent with another method than the first delivery's is
+    /// refused, never answered ([`StoredAnswer::answers`]).
     ///
     /// Every delivery must then be finished (`WebhookVerifier::delivered` or `delivered_answer`):
     /// one left unfinished lets its lease lapse, and its duplicates are delivered again.
