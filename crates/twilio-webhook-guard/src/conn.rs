@@ -388,11 +388,15 @@ impl Conn<'_> {
                     worker.upstream.put(upstream);
                 }
                 worker.metrics.forwarded();
+                // Framed as the answer is when it is relayed as it comes: a `204` or `304` without
+                // a length or a body.
+                let (_, shown, _) = relay_framing(&answer, head.http10, true);
                 let lines = std::mem::take(&mut self.lines);
                 let next = self
-                    .answer(
+                    .answer_framed(
                         answer.status,
                         (&lines, answer.has_date),
+                        shown,
                         stored.body(),
                         head.http10,
                         next,

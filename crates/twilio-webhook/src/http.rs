@@ -70,6 +70,7 @@ pub struct VerifiedRequest {
     verified: Verified,
     url: String,
     replay_key: ReplayKey,
+    method: http::Method,
 }
 
 impl VerifiedRequest {
@@ -92,6 +93,12 @@ impl VerifiedRequest {
     /// The request's replay key: its signature and the name of the secret that matched, hashed.
     pub fn replay_key(&self) -> &ReplayKey {
         &self.replay_key
+    }
+
+    /// The method the request was sent with: in answer mode, its kept answer is given only to a
+    /// duplicate with this method.
+    pub fn method(&self) -> &http::Method {
+        &self.method
     }
 }
 
@@ -335,7 +342,7 @@ impl WebhookVerifier {
         let validator = account.as_ref().unwrap_or(&self.validator);
         let verified = self.verify_with(validator, request, body)?;
         if let Some(guard) = &self.replay {
-            let refusal = match guard.check(verified.replay_key()).await {
+            let refusal = match guard.check(verified.replay_key(), request.method).await {
                 Ok(()) => return Ok(verified),
                 Err(ReplayRefusal::Answered(answer)) => {
                     return Err(WebhookRejection::answered(answer, vec![verified.url]));
@@ -492,6 +499,7 @@ impl WebhookVerifier {
                         verified,
                         url: url.clone(),
                         replay_key,
+                        method: request.method.clone(),
                     });
                 }
                 // Any other reason does not depend on which URL was tried, or says it matched.

@@ -40,6 +40,12 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub const DEFAULT_REPLAY_WINDOW: Duration = Duration::from_secs(5 * 60);
 
 /// The key of a verified request: SHA-256 of the secret's name and the signature, first 16 bytes.
+///
+/// The method is not part of it: a URL-only signature (any method but `POST`) is the same for a `GET`
+/// and a `HEAD` of one URL, and most frameworks run the `GET` handler for a `HEAD`, so a key per
+/// method would deliver a captured request once per method. A signed request is delivered once,
+/// whatever its method; in answer mode a kept answer is given only to a duplicate with the method of
+/// the request it answered ([`StoredAnswer::answers`]).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ReplayKey([u8; 16]);
 
@@ -169,7 +175,7 @@ pub enum ReplayRefusal {
     Replayed,
     /// The store could not answer and the policy is to fail closed.
     StoreUnavailable,
-    /// Answer mode: the request was already delivered, and this was its answer.
+    /// Answer mode: the request was already delivered with the same method, and this was its answer.
     Answered(Arc<StoredAnswer>),
 }
 
@@ -233,27 +239,42 @@ impl ReplayGuard {
         self.duplicates
     }
 
-    /// Answer mode: whether a response with this status and body length is kept for duplicates
-    /// (a failed delivery is not: it releases its key; a body of unknown length is not either).
-    pub fn keeps_answer(&self, status: u16, body_length: Option<u64>) -> bool {
+    /// Answer mode: whether a response with this status and body length, to a request with
+    /// `method`, is kept for duplicates. A failed delivery is not: it releases its key; nor a body of
+    /// unknown length or over the limit; nor an answer to `HEAD` (it has no body to give a duplicate,
+    /// and a fresh one says the length of a body it does not have) or an interim one (`1xx`).
+    pub fn keeps_answer(
+        &self,
+        method: &http::Method,
+        status: u16,
+        body_length: Option<u64>,
+    ) -> bool {
         match self.duplicates {
             Duplicates::Answer { max_body, .. } => {
-                !delivery_failed(status)
+                keepable(method, status)
                     && body_length.is_some_and(|n| n <= u64::try_from(max_body).unwrap_or(u64::MAX))
             }
             Duplicates::Reject => false,
         }
     }
 
-    /// Tells the guard how the delivery of `key`'s request ended: a failed one (`502`, `503`,
-    /// `504`) releases the key; in answer mode, any other keeps `answer` (or, without one, the mark
-    /// that its answer was not kept) for the key's duplicates.
-    pub async fn delivered(&self, key: &ReplayKey, status: u16, answer: Option<&StoredAnswer>) {
+    /// Tells the guard how the delivery of `key`'s request, sent with `method`, ended: a failed one
+    /// (`502`, `503`, `504`) releases the key; in answer mode, any other keeps `answer` (or, without
+    /// one, or one [`keeps_answer`](Self::keeps_answer) refuses, the mark that its answer was not
+    /// kept) for the key's duplicates, bound to `method`: only a duplicate with that method gets it.
+    pub async fn delivered(
+        &self,
+        key: &ReplayKey,
+        method: &http::Method,
+        status: u16,
+        answer: Option<&StoredAnswer>,
+    ) {
         if delivery_failed(status) {
             return self.release(key).await;
         }
         if let Duplicates::Answer { .. } = self.duplicates {
-            let value = Entry::value_for(answer.filter(|a| a.status() == status));
+            let kept = answer.filter(|a| a.status() == status && keepable(method, status));
+            let value = Entry::value_for(kept.map(|a| (method, a)));
             if let Err(e) = self.store.keep(key, value, self.window).await {
                 tracing::error!(target: "twilio_webhook", error = %e, "the answer could not be kept (unless the store runs the command late): once the delivery's lease lapses, a duplicate of this request is delivered again");
             }
@@ -293,14 +314,15 @@ impl ReplayGuard {
         }
     }
 
-    /// Records `key`, or says why the request must not reach the app: refused, or, in answer mode,
-    /// answered.
-    pub async fn check(&self, key: &ReplayKey) -> Result<(), ReplayRefusal> {
+    /// Records `key`, the key of a request sent with `method`, or says why the request must not reach
+    /// the app: refused, or, in answer mode, answered (only with an answer to a request with the same
+    /// method: a duplicate with another is refused).
+    pub async fn check(&self, key: &ReplayKey, method: &http::Method) -> Result<(), ReplayRefusal> {
         match self.store.check_and_mark(key, self.first_mark()).await {
             Ok(Seen::First) => Ok(()),
             Ok(Seen::Replay) => match self.duplicates {
                 Duplicates::Reject => Err(ReplayRefusal::Replayed),
-                Duplicates::Answer { wait, .. } => self.duplicate(key, wait).await,
+                Duplicates::Answer { wait, .. } => self.duplicate(key, method, wait).await,
             },
             Err(e) => match self.on_error {
                 OnStoreError::FailClosed => {
@@ -320,6 +342,12 @@ impl ReplayGuard {
 /// could not take the request (`503`), or was too slow (`504`).
 pub(crate) fn delivery_failed(status: u16) -> bool {
     matches!(status, 502..=504)
+}
+
+/// Whether an answer with `status` to a request with `method` may be kept for duplicates: a final
+/// answer (not `1xx`) of a delivery that did not fail, to any method but `HEAD`.
+fn keepable(method: &http::Method, status: u16) -> bool {
+    *method != http::Method::HEAD && status >= 200 && !delivery_failed(status)
 }
 
 impl ReplayGuard {

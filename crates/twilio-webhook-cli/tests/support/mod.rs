@@ -18,7 +18,9 @@ pub const TOKEN: &str = "guard-test-token";
 pub const FORM: &str = "application/x-www-form-urlencoded";
 
 /// An upstream that answers with the exact body it received, the request line and headers in
-/// `x-echo` (JSON), and sleeps 1.5 s first on `/slow`. It counts the requests it saw.
+/// `x-echo` (JSON), and sleeps 1.5 s first on `/slow`; on `/twiml` its body is [`TWIML`] whatever the
+/// method (hyper answers a `HEAD` with its length alone), and on `/status/<code>` the status is
+/// `<code>` (a `204` or `304` as hyper frames it: no length, no body). It counts the requests it saw.
 pub struct Echo {
     pub port: u16,
     hits: Arc<AtomicUsize>,
@@ -118,13 +120,28 @@ async fn echo(
         })
         .collect();
     let echo = serde_json::json!({"method": parts.method.as_str(), "target": parts.uri.to_string(), "headers": headers});
+    let path = parts.uri.path();
+    let bytes = if path == "/twiml" {
+        bytes::Bytes::from_static(TWIML)
+    } else {
+        bytes
+    };
     let mut response = http::Response::new(http_body_util::Full::new(bytes));
+    if let Some(status) = path
+        .strip_prefix("/status/")
+        .and_then(|code| http::StatusCode::from_bytes(code.as_bytes()).ok())
+    {
+        *response.status_mut() = status;
+    }
     response.headers_mut().insert(
         "x-echo",
         http::HeaderValue::from_str(&echo.to_string()).expect("ascii"),
     );
     Ok(response)
 }
+
+/// What the echo answers on `/twiml`.
+pub const TWIML: &[u8] = b"<Response><Say>hi</Say></Response>";
 
 /// The guard as a process on a free loopback port; killed when dropped.
 pub struct Guard {

@@ -14,8 +14,9 @@ use super::super::h1::{self, Framing, RequestHead};
 use super::{Conn, Next};
 
 impl Conn<'_> {
-    /// Answers with a refusal: the first answer for an answered duplicate, else its status and
-    /// reason; counted.
+    /// Answers with a refusal: the first answer for an answered duplicate (framed as the core says a
+    /// fresh answer with its status is: no length and no body for a `204` or `304`), else its status
+    /// and reason; counted.
     pub(super) async fn refuse(
         &mut self,
         rejection: &WebhookRejection,
@@ -40,10 +41,12 @@ impl Conn<'_> {
                     h1::push_line(&mut lines, name.as_bytes(), value);
                 }
             }
+            let framing = answer.content_length().map(Framing::Length);
             return self
-                .answer(
+                .answer_framed(
                     rejection.status(),
                     (&lines, has_date),
+                    framing,
                     answer.body(),
                     head.http10,
                     next,
@@ -99,19 +102,35 @@ impl Conn<'_> {
         http10: bool,
         next: Next,
     ) -> io::Result<Next> {
+        let framing = Some(Framing::Length(body.len() as u64));
+        self.answer_framed(status, lines, framing, body, http10, next)
+            .await
+    }
+
+    /// A whole answer, framed as `framing` says: `Some` with the length of `body`, or `None` for an
+    /// answer that has no body (a `204` or `304`, or one to `HEAD` whose `lines` hold its own
+    /// `Content-Length`), whose `body` is then never sent.
+    pub(super) async fn answer_framed(
+        &mut self,
+        status: StatusCode,
+        lines: (&[u8], bool),
+        framing: Option<Framing>,
+        body: &[u8],
+        http10: bool,
+        next: Next,
+    ) -> io::Result<Next> {
         self.out.clear();
-        let framing = Framing::Length(body.len() as u64);
         h1::write_response_head(
             &mut self.out,
             http10,
             status,
             lines,
-            Some(framing),
+            framing,
             connection(http10, next),
         );
-        // A refusal to `HEAD` says its length and ends at its head: a body there would be read as
+        // An answer to `HEAD` says its length and ends at its head: a body there would be read as
         // the next answer by a client or a front proxy reusing the connection.
-        if !self.head_only {
+        if framing.is_some() && !self.head_only {
             self.out.extend_from_slice(body);
         }
         self.send_out().await?;

@@ -132,7 +132,8 @@ impl WebhookRejection {
     }
 
     /// Answer mode: the response to send instead of the app's, for a duplicate of a delivered request
-    /// ([`Refusal::AnsweredDuplicate`]). Adapters answer with its status, headers and body.
+    /// ([`Refusal::AnsweredDuplicate`]), kept for a request with the same method. Adapters answer with
+    /// its status, headers and body, framed as [`StoredAnswer::content_length`] says.
     pub fn stored_answer(&self) -> Option<&StoredAnswer> {
         self.answer.as_deref()
     }

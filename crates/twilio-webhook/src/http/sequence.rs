@@ -126,12 +126,13 @@ impl Delivery {
     }
 
     /// Whether the app's response, with this status and body length (`None`: unknown), is to be kept
-    /// for the request's duplicates: only in answer mode, and only a body within its limit. If so,
-    /// read the response whole and call [`finish_with_answer`](Self::finish_with_answer).
+    /// for the request's duplicates: only in answer mode, only a body within its limit, and never an
+    /// answer to `HEAD` ([`ReplayGuard::keeps_answer`]). If so, read the response whole and call
+    /// [`finish_with_answer`](Self::finish_with_answer).
     pub fn keeps_answer(&self, status: http::StatusCode, body_length: Option<u64>) -> bool {
-        self.replay
-            .as_ref()
-            .is_some_and(|guard| guard.keeps_answer(status.as_u16(), body_length))
+        self.replay.as_ref().is_some_and(|guard| {
+            guard.keeps_answer(self.verified.method(), status.as_u16(), body_length)
+        })
     }
 
     /// The app answered `status`: a failed delivery (`502`, `503`, `504`) releases the replay key, so
@@ -141,18 +142,28 @@ impl Delivery {
         self.finished = true;
         if let Some(guard) = &self.replay {
             guard
-                .delivered(self.verified.replay_key(), status.as_u16(), None)
+                .delivered(
+                    self.verified.replay_key(),
+                    self.verified.method(),
+                    status.as_u16(),
+                    None,
+                )
                 .await;
         }
     }
 
-    /// The app answered `answer` whole: kept for the request's duplicates inside the window (answer
-    /// mode), or, for a failed delivery, the key released.
+    /// The app answered `answer` whole: kept for the request's duplicates with its method inside the
+    /// window (answer mode), or, for a failed delivery, the key released.
     pub async fn finish_with_answer(mut self, answer: &StoredAnswer) {
         self.finished = true;
         if let Some(guard) = &self.replay {
             guard
-                .delivered(self.verified.replay_key(), answer.status(), Some(answer))
+                .delivered(
+                    self.verified.replay_key(),
+                    self.verified.method(),
+                    answer.status(),
+                    Some(answer),
+                )
                 .await;
         }
     }

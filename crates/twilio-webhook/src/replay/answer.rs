@@ -5,6 +5,13 @@
 //! after a read time-out, even when the app had answered). In the default mode such a retry is a
 //! replay (`409`). In answer mode it gets the first delivery's response again, without reaching the
 //! app: the trade-off is that anyone holding a captured request can read the app's answer to it.
+//!
+//! A kept answer is bound to the method of the request it answered, and only a duplicate with that
+//! method gets it: Twilio's retry repeats its method, and a URL-only signature (every method but
+//! `POST`) is the same for a `HEAD` and a `GET` of one URL. The key stays the signature alone, so
+//! that a signed request is delivered once whatever its method (a captured `GET` replayed as `HEAD`
+//! runs the `GET` handler in most frameworks); a duplicate with another method is refused (`409`).
+//! An answer to `HEAD`, which has no body to replay, and an interim (`1xx`) one are never kept.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -27,7 +34,9 @@ pub enum Duplicates {
     /// failed (`502`, `503`, `504`: the key was released) is delivered, and so is one that finds the
     /// first delivery's lease lapsed (its process died half-way: see
     /// [`ReplayGuard::lease`](super::ReplayGuard::lease)). A response whose body is over
-    /// `max_body`, or of unknown length, is not kept: its duplicates are refused as in `Reject`.
+    /// `max_body`, or of unknown length, is not kept: its duplicates are refused as in `Reject`; so
+    /// is an answer to `HEAD`, and a duplicate sent with another method than the first delivery's is
+    /// refused, never answered ([`StoredAnswer::answers`]).
     ///
     /// Every delivery must then be finished (`WebhookVerifier::delivered` or `delivered_answer`):
     /// one left unfinished lets its lease lapse, and its duplicates are delivered again.
@@ -65,9 +74,13 @@ impl Duplicates {
 }
 
 /// The response a first delivery got, as kept for its duplicates: the status, the headers that
-/// describe the content (not the hop-by-hop ones, `Content-Length` or `Date`), and the body.
+/// describe the content (not the hop-by-hop ones, `Content-Length` or `Date`), the body, and, once
+/// kept, the method of the request it answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredAnswer {
+    /// The method of the request it answered: set when the answer is kept
+    /// ([`ReplayGuard::delivered`]), `None` before.
+    method: Option<http::Method>,
     status: u16,
     headers: Vec<(String, Vec<u8>)>,
     body: Vec<u8>,
@@ -89,13 +102,22 @@ const NOT_KEPT: [&str; 11] = [
 ];
 
 /// The first bytes of a stored answer, and of a "delivered, answer not kept" mark: never the start of
-/// a store's own "in flight" value (a hex token).
-const ANSWER_MAGIC: &[u8] = b"\0twa1";
+/// a store's own "in flight" value (a hex token), which never starts with [`MARK`]. Version 2 holds
+/// the method: a version 1 answer (any value starting with `MARK` that is not a version 2 answer) is
+/// read as not kept.
+const ANSWER_MAGIC: &[u8] = b"\0twa2";
 const NOT_KEPT_MAGIC: &[u8] = b"\0twn1";
+const MARK: u8 = 0;
+
+/// Whether an answer with `status` has no content whatever its headers say (RFC 9110 §6.4.1: a `1xx`,
+/// `204` or `304`): it is sent without a body and without `Content-Length`.
+fn bodiless(status: u16) -> bool {
+    matches!(status, 100..=199 | 204 | 304)
+}
 
 impl StoredAnswer {
     /// The answer with `status`, the headers worth replaying from `headers` (names compared without
-    /// case), and `body`.
+    /// case), and `body` (none for a `1xx`, `204` or `304`, which have none to give).
     pub fn new<'a>(
         status: u16,
         headers: impl IntoIterator<Item = (&'a str, &'a [u8])>,
@@ -107,9 +129,37 @@ impl StoredAnswer {
             .map(|(name, value)| (name.to_ascii_lowercase(), value.to_vec()))
             .collect();
         StoredAnswer {
+            method: None,
             status,
             headers,
-            body,
+            body: if bodiless(status) { Vec::new() } else { body },
+        }
+    }
+
+    /// The method of the request it answered, once kept (`None` for an answer not kept yet).
+    pub fn method(&self) -> Option<&http::Method> {
+        self.method.as_ref()
+    }
+
+    /// Whether it is the answer to give a duplicate sent with `method`: only one with the method of
+    /// the request it answered (an answer not kept yet answers none). A `HEAD` and a `GET` of one URL
+    /// carry the same signature: the `GET` never gets a `HEAD`'s empty answer, nor the `HEAD` a body.
+    pub fn answers(&self, method: &http::Method) -> bool {
+        self.method.as_ref() == Some(method)
+    }
+
+    /// The `Content-Length` it is sent with, as a fresh answer with its status would be: none for a
+    /// `1xx`, `204` or `304` (RFC 9110 §8.6), which is sent without a body; else its body's length.
+    pub fn content_length(&self) -> Option<u64> {
+        (!bodiless(self.status)).then_some(self.body.len() as u64)
+    }
+
+    /// The answer as kept for a request with `method`.
+    #[cfg(test)]
+    pub(crate) fn kept_for(&self, method: &http::Method) -> StoredAnswer {
+        StoredAnswer {
+            method: Some(method.clone()),
+            ..self.clone()
         }
     }
 
@@ -128,9 +178,10 @@ impl StoredAnswer {
         &self.body
     }
 
-    /// The bytes a store keeps.
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    /// The bytes a store keeps: the answer, bound to `method`.
+    pub(crate) fn encode(&self, method: &http::Method) -> Vec<u8> {
         let mut out = ANSWER_MAGIC.to_vec();
+        put_piece(&mut out, method.as_str().as_bytes());
         out.extend_from_slice(&self.status.to_be_bytes());
         put(
             &mut out,
@@ -146,6 +197,7 @@ impl StoredAnswer {
 
     fn decode(mut bytes: &[u8]) -> Option<Self> {
         bytes = bytes.strip_prefix(ANSWER_MAGIC)?;
+        let method = http::Method::from_bytes(take_piece(&mut bytes)?).ok()?;
         let status = u16::from_be_bytes(take(&mut bytes, 2)?.try_into().ok()?);
         let count = u32::from_be_bytes(take(&mut bytes, 4)?.try_into().ok()?);
         let mut headers = Vec::new();
@@ -154,7 +206,9 @@ impl StoredAnswer {
             headers.push((name, take_piece(&mut bytes)?.to_vec()));
         }
         let body = take_piece(&mut bytes)?.to_vec();
-        bytes.is_empty().then_some(StoredAnswer {
+        // A body where the status has none was never kept: not a stored answer.
+        (bytes.is_empty() && (body.is_empty() || !bodiless(status))).then_some(StoredAnswer {
+            method: Some(method),
             status,
             headers,
             body,
@@ -199,31 +253,36 @@ pub enum Entry {
 }
 
 impl Entry {
-    /// What a store's value for a key means: a stored answer, the "not kept" mark, or (anything else,
-    /// the store's own mark) in flight. A value that starts as an answer but does not decode is read
-    /// as not kept: a duplicate is then refused, never answered with a broken response.
+    /// What a store's value for a key means: a stored answer, the "not kept" mark, or (anything that
+    /// does not start with a zero byte, the store's own mark) in flight. Any other value starting with
+    /// one (an answer that does not decode, or one kept by an older version without its method) is
+    /// read as not kept: a duplicate is then refused, never answered with a broken response.
     pub(crate) fn from_value(value: &[u8]) -> Entry {
-        if value.starts_with(ANSWER_MAGIC) {
-            StoredAnswer::decode(value).map_or(Entry::NotKept, |a| Entry::Answered(Arc::new(a)))
-        } else if value.starts_with(NOT_KEPT_MAGIC) {
-            Entry::NotKept
-        } else {
+        if value.first() != Some(&MARK) {
             Entry::InFlight
+        } else {
+            StoredAnswer::decode(value).map_or(Entry::NotKept, |a| Entry::Answered(Arc::new(a)))
         }
     }
 
-    /// The value a store keeps for a delivered request: its answer, or the "not kept" mark.
-    pub(crate) fn value_for(answer: Option<&StoredAnswer>) -> Vec<u8> {
-        answer.map_or_else(|| NOT_KEPT_MAGIC.to_vec(), StoredAnswer::encode)
+    /// The value a store keeps for a delivered request: its answer bound to the method of the request
+    /// it answered, or the "not kept" mark.
+    pub(crate) fn value_for(answer: Option<(&http::Method, &StoredAnswer)>) -> Vec<u8> {
+        answer.map_or_else(
+            || NOT_KEPT_MAGIC.to_vec(),
+            |(method, answer)| answer.encode(method),
+        )
     }
 }
 
 impl ReplayGuard {
-    /// Answer mode: a duplicate of `key`'s request waits (at most `wait`) for the first delivery's
-    /// answer and gets it; if that delivery failed and released the key, this one is delivered.
+    /// Answer mode: a duplicate of `key`'s request, sent with `method`, waits (at most `wait`) for the
+    /// first delivery's answer and gets it if it answered that method (else it is refused); if that
+    /// delivery failed and released the key, this one is delivered.
     pub(super) async fn duplicate(
         &self,
         key: &ReplayKey,
+        method: &http::Method,
         wait: Duration,
     ) -> Result<(), ReplayRefusal> {
         let deadline = Instant::now() + wait;
@@ -241,7 +300,13 @@ impl ReplayGuard {
                     Ok(Seen::Replay) => {}
                     Err(_) => return Err(ReplayRefusal::StoreUnavailable),
                 },
-                Some(Entry::Answered(answer)) => return Err(ReplayRefusal::Answered(answer)),
+                Some(Entry::Answered(answer)) if answer.answers(method) => {
+                    return Err(ReplayRefusal::Answered(answer));
+                }
+                Some(Entry::Answered(_)) => {
+                    tracing::info!(target: "twilio_webhook", key = %key.to_hex(), %method, "a duplicate with another method than the delivered request's: refused, never answered");
+                    return Err(ReplayRefusal::Replayed);
+                }
                 Some(Entry::NotKept) => return Err(ReplayRefusal::Replayed),
                 Some(Entry::InFlight | Entry::Absent) => {}
             }
@@ -285,48 +350,4 @@ fn sleep_for(duration: Duration) -> impl Future<Output = ()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_answer_survives_the_store_and_keeps_only_content_headers() {
-        let answer = StoredAnswer::new(
-            200,
-            [
-                ("Content-Type", b"text/xml".as_slice()),
-                ("Content-Length", b"11".as_slice()),
-                ("Connection", b"close".as_slice()),
-                ("Set-Cookie", b"session=1".as_slice()),
-                ("X-App", b"\xff binary".as_slice()),
-            ],
-            b"<Response/>".to_vec(),
-        );
-        let names: Vec<&str> = answer.headers().map(|(n, _)| n).collect();
-        assert_eq!(names, ["content-type", "x-app"]);
-        let value = Entry::value_for(Some(&answer));
-        assert_eq!(
-            Entry::from_value(&value),
-            Entry::Answered(Arc::new(answer.clone()))
-        );
-        // Every truncation, and one byte too many, is read as not kept, never as an answer.
-        for end in ANSWER_MAGIC.len()..value.len() {
-            assert_eq!(Entry::from_value(&value[..end]), Entry::NotKept, "{end}");
-        }
-        let mut longer = value.clone();
-        longer.push(0);
-        assert_eq!(Entry::from_value(&longer), Entry::NotKept);
-        assert_eq!(Entry::from_value(&Entry::value_for(None)), Entry::NotKept);
-        assert_eq!(Entry::from_value(b"0123abcd"), Entry::InFlight);
-    }
-
-    #[test]
-    fn modes_parse_by_name() {
-        assert_eq!(Duplicates::parse("reject"), Ok(Duplicates::Reject));
-        assert_eq!(Duplicates::parse(" Answer "), Ok(Duplicates::answer()));
-        assert!(
-            Duplicates::parse("yes")
-                .unwrap_err()
-                .contains("reject or answer")
-        );
-    }
-}
+mod tests;

@@ -1,6 +1,9 @@
 use super::*;
 use std::time::Instant;
 
+/// The method of the requests these tests deliver.
+const POST: &http::Method = &http::Method::POST;
+
 fn key(n: u32) -> ReplayKey {
     ReplayKey::new("primary", &n.to_string())
 }
@@ -211,10 +214,10 @@ fn a_duplicate_of_a_delivery_that_never_ended_is_delivered_once_its_lease_lapses
     let store = Arc::new(MemoryStore::new());
     let guard = leased(store.clone(), Duration::from_millis(300));
     // The first delivery is marked in flight, then its process "crashes": never delivered.
-    assert_eq!(block_on(guard.check(&key(1))), Ok(()));
+    assert_eq!(block_on(guard.check(&key(1), POST)), Ok(()));
     // Twilio's retry waits for the lease, not for the whole window, and takes it.
     let start = Instant::now();
-    assert_eq!(block_on(guard.check(&key(1))), Ok(()));
+    assert_eq!(block_on(guard.check(&key(1), POST)), Ok(()));
     let waited = start.elapsed();
     assert!(
         waited >= Duration::from_millis(250) && waited < Duration::from_secs(3),
@@ -226,25 +229,25 @@ fn a_duplicate_of_a_delivery_that_never_ended_is_delivered_once_its_lease_lapses
     let kept = twiml.clone();
     let app = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(100));
-        block_on(first.delivered(&key(1), 200, Some(&kept)));
+        block_on(first.delivered(&key(1), POST, 200, Some(&kept)));
     });
     assert_eq!(
-        block_on(guard.check(&key(1))),
-        Err(ReplayRefusal::Answered(Arc::new(twiml)))
+        block_on(guard.check(&key(1), POST)),
+        Err(ReplayRefusal::Answered(Arc::new(twiml.kept_for(POST))))
     );
     app.join().unwrap();
     // The kept answer lasts the window, far past the lease.
     std::thread::sleep(Duration::from_millis(400));
     assert!(matches!(
-        block_on(guard.check(&key(1))),
+        block_on(guard.check(&key(1), POST)),
         Err(ReplayRefusal::Answered(_))
     ));
     // Reject mode never leases: a key whose delivery never ended is refused for the window.
     let reject = ReplayGuard::new(MemoryStore::new()).window(Duration::from_secs(60));
-    assert_eq!(block_on(reject.check(&key(2))), Ok(()));
+    assert_eq!(block_on(reject.check(&key(2), POST)), Ok(()));
     std::thread::sleep(Duration::from_millis(50));
     assert_eq!(
-        block_on(reject.check(&key(2))),
+        block_on(reject.check(&key(2), POST)),
         Err(ReplayRefusal::Replayed)
     );
 }
@@ -253,17 +256,20 @@ fn a_duplicate_of_a_delivery_that_never_ended_is_delivered_once_its_lease_lapses
 fn a_delivery_slower_than_its_lease_is_still_recorded_for_the_window() {
     let store = Arc::new(MemoryStore::with_max_entries(8));
     let guard = leased(store.clone(), Duration::from_millis(50));
-    assert_eq!(block_on(guard.check(&key(1))), Ok(()));
+    assert_eq!(block_on(guard.check(&key(1), POST)), Ok(()));
     std::thread::sleep(Duration::from_millis(100));
     // The lease lapsed and no duplicate came: the answer, kept late, still records the key.
-    block_on(guard.delivered(&key(1), 200, None));
+    block_on(guard.delivered(&key(1), POST, 200, None));
     std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(block_on(guard.check(&key(1))), Err(ReplayRefusal::Replayed));
+    assert_eq!(
+        block_on(guard.check(&key(1), POST)),
+        Err(ReplayRefusal::Replayed)
+    );
     assert_eq!(store.len(), 1);
     // Keeping answers never grows the store past its bound.
     for n in 2..20 {
-        assert_eq!(block_on(guard.check(&key(n))), Ok(()));
-        block_on(guard.delivered(&key(n), 200, None));
+        assert_eq!(block_on(guard.check(&key(n), POST)), Ok(()));
+        block_on(guard.delivered(&key(n), POST, 200, None));
         assert!(store.len() <= 8, "{}", store.len());
     }
 }
@@ -272,42 +278,58 @@ fn a_delivery_slower_than_its_lease_is_still_recorded_for_the_window() {
 fn an_unavailable_store_fails_closed_unless_told_otherwise_by_name() {
     let closed = ReplayGuard::new(Down);
     assert_eq!(
-        block_on(closed.check(&key(1))),
+        block_on(closed.check(&key(1), POST)),
         Err(ReplayRefusal::StoreUnavailable)
     );
     let open = ReplayGuard::new(Down).on_store_error(OnStoreError::AllowUncheckedDuringOutage);
-    assert_eq!(block_on(open.check(&key(1))), Ok(()));
+    assert_eq!(block_on(open.check(&key(1), POST)), Ok(()));
     let guard = ReplayGuard::new(MemoryStore::new()).window(Duration::from_millis(1));
     assert_eq!(guard.replay_window(), Duration::from_millis(1));
-    assert_eq!(block_on(guard.check(&key(1))), Ok(()));
+    assert_eq!(block_on(guard.check(&key(1), POST)), Ok(()));
     std::thread::sleep(Duration::from_millis(5));
     assert_eq!(
-        block_on(guard.check(&key(1))),
+        block_on(guard.check(&key(1), POST)),
         Ok(()),
         "expired after its window"
     );
     let guard = ReplayGuard::new(MemoryStore::new());
-    assert_eq!(block_on(guard.check(&key(2))), Ok(()));
-    assert_eq!(block_on(guard.check(&key(2))), Err(ReplayRefusal::Replayed));
+    assert_eq!(block_on(guard.check(&key(2), POST)), Ok(()));
+    assert_eq!(
+        block_on(guard.check(&key(2), POST)),
+        Err(ReplayRefusal::Replayed)
+    );
 }
 
 #[test]
 fn a_released_key_lets_the_retry_through_and_nothing_else_changes() {
     let store = Arc::new(MemoryStore::with_max_entries(4));
     let guard = ReplayGuard::shared(Arc::clone(&store) as Arc<dyn ReplayStore>);
-    assert_eq!(block_on(guard.check(&key(1))), Ok(()));
-    assert_eq!(block_on(guard.check(&key(2))), Ok(()));
+    assert_eq!(block_on(guard.check(&key(1), POST)), Ok(()));
+    assert_eq!(block_on(guard.check(&key(2), POST)), Ok(()));
     block_on(guard.release(&key(1)));
     assert_eq!(store.len(), 1, "only the released key is gone");
-    assert_eq!(block_on(guard.check(&key(1))), Ok(()), "the retry passes");
-    assert_eq!(block_on(guard.check(&key(1))), Err(ReplayRefusal::Replayed));
-    assert_eq!(block_on(guard.check(&key(2))), Err(ReplayRefusal::Replayed));
+    assert_eq!(
+        block_on(guard.check(&key(1), POST)),
+        Ok(()),
+        "the retry passes"
+    );
+    assert_eq!(
+        block_on(guard.check(&key(1), POST)),
+        Err(ReplayRefusal::Replayed)
+    );
+    assert_eq!(
+        block_on(guard.check(&key(2), POST)),
+        Err(ReplayRefusal::Replayed)
+    );
     // The released key's stale place in the expiry order never evicts its newer record.
     for k in 3..=4 {
-        assert_eq!(block_on(guard.check(&key(k))), Ok(()));
+        assert_eq!(block_on(guard.check(&key(k), POST)), Ok(()));
     }
     assert_eq!(store.evictions(), 0);
-    assert_eq!(block_on(guard.check(&key(1))), Err(ReplayRefusal::Replayed));
+    assert_eq!(
+        block_on(guard.check(&key(1), POST)),
+        Err(ReplayRefusal::Replayed)
+    );
     // A store that cannot release keeps the key, and says so in the log (no panic, no error out).
     block_on(ReplayGuard::new(Down).release(&key(1)));
 }
@@ -374,36 +396,45 @@ fn answer_mode_gives_a_duplicate_the_first_answer_and_refuses_what_it_cannot_ans
         b"<Response/>".to_vec(),
     );
     // The first delivery goes through; its answer is kept; the duplicate gets it.
-    assert_eq!(block_on(guard.check(&key(1))), Ok(()));
-    assert!(guard.keeps_answer(200, Some(11)));
-    block_on(guard.delivered(&key(1), 200, Some(&twiml)));
+    assert_eq!(block_on(guard.check(&key(1), POST)), Ok(()));
+    assert!(guard.keeps_answer(POST, 200, Some(11)));
+    block_on(guard.delivered(&key(1), POST, 200, Some(&twiml)));
     assert_eq!(
-        block_on(guard.check(&key(1))),
-        Err(ReplayRefusal::Answered(Arc::new(twiml.clone())))
+        block_on(guard.check(&key(1), POST)),
+        Err(ReplayRefusal::Answered(Arc::new(twiml.kept_for(POST))))
     );
     // A body over the limit, or of unknown length, is not kept: its duplicate is refused.
-    assert!(!guard.keeps_answer(200, Some(17)) && !guard.keeps_answer(200, None));
-    assert_eq!(block_on(guard.check(&key(2))), Ok(()));
-    block_on(guard.delivered(&key(2), 200, None));
-    assert_eq!(block_on(guard.check(&key(2))), Err(ReplayRefusal::Replayed));
+    assert!(!guard.keeps_answer(POST, 200, Some(17)) && !guard.keeps_answer(POST, 200, None));
+    assert_eq!(block_on(guard.check(&key(2), POST)), Ok(()));
+    block_on(guard.delivered(&key(2), POST, 200, None));
+    assert_eq!(
+        block_on(guard.check(&key(2), POST)),
+        Err(ReplayRefusal::Replayed)
+    );
     // An answer whose status is not the delivery's is not kept either.
-    assert_eq!(block_on(guard.check(&key(3))), Ok(()));
-    block_on(guard.delivered(&key(3), 204, Some(&twiml)));
-    assert_eq!(block_on(guard.check(&key(3))), Err(ReplayRefusal::Replayed));
+    assert_eq!(block_on(guard.check(&key(3), POST)), Ok(()));
+    block_on(guard.delivered(&key(3), POST, 204, Some(&twiml)));
+    assert_eq!(
+        block_on(guard.check(&key(3), POST)),
+        Err(ReplayRefusal::Replayed)
+    );
     // A failed delivery releases the key: the duplicate is delivered, and then answered as any other.
-    assert!(!guard.keeps_answer(502, Some(3)));
-    assert_eq!(block_on(guard.check(&key(4))), Ok(()));
-    block_on(guard.delivered(&key(4), 502, None));
-    assert_eq!(block_on(guard.check(&key(4))), Ok(()));
-    block_on(guard.delivered(&key(4), 200, Some(&twiml)));
+    assert!(!guard.keeps_answer(POST, 502, Some(3)));
+    assert_eq!(block_on(guard.check(&key(4), POST)), Ok(()));
+    block_on(guard.delivered(&key(4), POST, 502, None));
+    assert_eq!(block_on(guard.check(&key(4), POST)), Ok(()));
+    block_on(guard.delivered(&key(4), POST, 200, Some(&twiml)));
     assert!(matches!(
-        block_on(guard.check(&key(4))),
+        block_on(guard.check(&key(4), POST)),
         Err(ReplayRefusal::Answered(_))
     ));
     // A duplicate of a request still in flight waits for the answer, then is refused when none comes.
-    assert_eq!(block_on(guard.check(&key(5))), Ok(()));
+    assert_eq!(block_on(guard.check(&key(5), POST)), Ok(()));
     let start = Instant::now();
-    assert_eq!(block_on(guard.check(&key(5))), Err(ReplayRefusal::Replayed));
+    assert_eq!(
+        block_on(guard.check(&key(5), POST)),
+        Err(ReplayRefusal::Replayed)
+    );
     assert!(
         start.elapsed() >= Duration::from_millis(50),
         "{:?}",
@@ -411,9 +442,9 @@ fn answer_mode_gives_a_duplicate_the_first_answer_and_refuses_what_it_cannot_ans
     );
     // Reject mode keeps nothing and refuses at once.
     let reject = ReplayGuard::shared(store.clone());
-    assert!(!reject.keeps_answer(200, Some(1)));
+    assert!(!reject.keeps_answer(POST, 200, Some(1)));
     assert_eq!(
-        block_on(reject.check(&key(1))),
+        block_on(reject.check(&key(1), POST)),
         Err(ReplayRefusal::Replayed)
     );
 }
@@ -422,18 +453,18 @@ fn answer_mode_gives_a_duplicate_the_first_answer_and_refuses_what_it_cannot_ans
 fn a_duplicate_in_flight_gets_the_answer_when_it_comes() {
     let store = Arc::new(MemoryStore::new());
     let guard = answer_mode(store.clone(), Duration::from_secs(10));
-    assert_eq!(block_on(guard.check(&key(1))), Ok(()));
+    assert_eq!(block_on(guard.check(&key(1), POST)), Ok(()));
     let first = guard.clone();
     let answer = StoredAnswer::new(200, [], b"late".to_vec());
     let kept = answer.clone();
     let slow_app = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(300));
-        block_on(first.delivered(&key(1), 200, Some(&kept)));
+        block_on(first.delivered(&key(1), POST, 200, Some(&kept)));
     });
     let start = Instant::now();
     assert_eq!(
-        block_on(guard.check(&key(1))),
-        Err(ReplayRefusal::Answered(Arc::new(answer)))
+        block_on(guard.check(&key(1), POST)),
+        Err(ReplayRefusal::Answered(Arc::new(answer.kept_for(POST))))
     );
     let waited = start.elapsed();
     assert!(
@@ -464,10 +495,15 @@ impl ReplayStore for KeysOnly {
 #[test]
 fn a_store_that_cannot_keep_answers_fails_closed_in_answer_mode() {
     let guard = ReplayGuard::new(KeysOnly(MemoryStore::new())).duplicates(Duplicates::answer());
-    assert_eq!(block_on(guard.check(&key(1))), Ok(()));
-    block_on(guard.delivered(&key(1), 200, Some(&StoredAnswer::new(200, [], Vec::new()))));
+    assert_eq!(block_on(guard.check(&key(1), POST)), Ok(()));
+    block_on(guard.delivered(
+        &key(1),
+        POST,
+        200,
+        Some(&StoredAnswer::new(200, [], Vec::new())),
+    ));
     assert_eq!(
-        block_on(guard.check(&key(1))),
+        block_on(guard.check(&key(1), POST)),
         Err(ReplayRefusal::StoreUnavailable)
     );
 }

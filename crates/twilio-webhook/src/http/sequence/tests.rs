@@ -252,7 +252,57 @@ fn a_delivery_in_answer_mode_keeps_its_answer_for_the_duplicates() {
     block_on(first.finish_with_answer(&twiml));
     let duplicate = deliver().expect_err("a duplicate");
     assert_eq!(duplicate.refusal(), Refusal::AnsweredDuplicate);
-    assert_eq!(duplicate.stored_answer(), Some(&twiml));
+    assert_eq!(
+        duplicate.stored_answer(),
+        Some(&twiml.kept_for(&http::Method::POST))
+    );
+}
+
+/// Issue 28 ("Trust, round two"): a `HEAD` and a `GET` of one URL carry the same URL-only signature,
+/// and a `HEAD` raced in first kept its empty answer for Twilio's `GET`. Through the whole sequence:
+/// a `HEAD`'s answer is not kept, and a duplicate with another method than the delivered one's is
+/// refused, never answered.
+#[test]
+fn in_answer_mode_a_duplicate_is_answered_only_for_the_method_delivered() {
+    let guard = ReplayGuard::new(MemoryStore::new()).duplicates(crate::Duplicates::answer());
+    let verifier = verifier().replay_guard(guard);
+    let signer = Signer::new(TOKEN, Algorithm::HmacSha1).unwrap();
+    let deliver = |method: http::Method, path: &str| {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("host", "a.com".parse().unwrap());
+        let signature = signer.sign_form(
+            &format!("http://a.com{path}"),
+            std::iter::empty::<(&str, &str)>(),
+        );
+        headers.insert("x-twilio-signature", signature.parse().unwrap());
+        let request = Incoming::new(&method, path, &headers);
+        block_on(verifier.read_and_verify(&request, &mut Chunks::of(&[])))
+            .expect("read")
+            .verdict
+    };
+    let twiml = StoredAnswer::new(200, [], b"<R/>".to_vec());
+    // A HEAD first: its answer is not kept; Twilio's GET is refused, never given an empty answer.
+    let head = deliver(http::Method::HEAD, "/voice").expect("verified");
+    assert_eq!(head.verified().method(), http::Method::HEAD);
+    assert!(!head.keeps_answer(StatusCode::OK, Some(4)));
+    block_on(head.finish_with_answer(&twiml));
+    let get = deliver(http::Method::GET, "/voice").expect_err("a duplicate");
+    assert_eq!(get.refusal(), Refusal::Replayed);
+    // A GET first: its answer is kept for GET alone.
+    let get = deliver(http::Method::GET, "/sms").expect("verified");
+    assert!(get.keeps_answer(StatusCode::OK, Some(4)));
+    block_on(get.finish_with_answer(&twiml));
+    let head = deliver(http::Method::HEAD, "/sms").expect_err("a duplicate");
+    assert_eq!(
+        (head.refusal(), head.stored_answer()),
+        (Refusal::Replayed, None)
+    );
+    let again = deliver(http::Method::GET, "/sms").expect_err("a duplicate");
+    assert_eq!(again.refusal(), Refusal::AnsweredDuplicate);
+    assert_eq!(
+        again.stored_answer(),
+        Some(&twiml.kept_for(&http::Method::GET))
+    );
 }
 
 #[test]
