@@ -2,13 +2,17 @@
 //! on the hot path of every request, and 60 KB paths (the largest a 64 KiB head holds) of segments
 //! that have many readings, whose cost must stay linear in their bytes.
 //!
+//! Past `MAX_RULED_PATH` bytes or `MAX_RULED_SEGMENTS` segments a path is verified unread, so the
+//! costliest paths read are those at the caps: 127 segments of each kind, and 8 KiB of segments with
+//! every kind of reading.
+//!
 //! Run with `cargo bench -p twilio-webhook-bench --bench paths`; compare the long paths' medians
 //! per byte with the short path's.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use twilio_webhook::PathRules;
+use twilio_webhook::{PathDecision, PathRules};
 
 /// The auditor's long paths: one segment repeated to 60 KB.
 const LONG: &[(&str, &str)] = &[
@@ -38,6 +42,23 @@ fn bench(c: &mut Criterion) {
             b.iter(|| rules.decide(black_box(&path)))
         });
     }
+    for (name, segment) in LONG {
+        let path = format!("/{}", segment.repeat(127));
+        // Read to its end, and exempt.
+        assert_eq!(rules.decide(&path), Ok(PathDecision::Pass), "{name}");
+        g.throughput(Throughput::Bytes(path.len() as u64));
+        g.bench_function(format!("127 segments {name}"), |b| {
+            b.iter(|| rules.decide(black_box(&path)))
+        });
+    }
+    // 8 KiB in 127 segments of 63 bytes, each with escapes, parameters, dots, a stream and a space.
+    let segment = format!("{:x<63}/", "a%2e%25%37%34;b=c:d.php.%20(x)~1.");
+    let path = format!("/{}", segment.repeat(127));
+    assert_eq!(rules.decide(&path), Ok(PathDecision::Pass));
+    g.throughput(Throughput::Bytes(path.len() as u64));
+    g.bench_function("8 KiB, 127 segments of every reading", |b| {
+        b.iter(|| rules.decide(black_box(&path)))
+    });
     g.finish();
 }
 
