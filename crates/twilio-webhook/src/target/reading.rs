@@ -268,20 +268,25 @@ fn readings(raw: &[u8], last: bool) -> Result<Readings, TargetError> {
         }
         push_new(&mut out.folded, folded);
     }
+    let mut script = Script::No;
     for name in out.exact.iter().chain(&out.folded) {
         let mut parts = name.split('.');
         parts.next();
+        // Once a script, the other extensions change nothing.
         for extension in parts {
-            let script = if SCRIPT_EXTENSIONS.contains(&extension) {
+            if script == Script::Yes {
+                break;
+            }
+            script = script.max(if SCRIPT_EXTENSIONS.contains(&extension) {
                 Script::Yes
             } else {
                 Script::Maybe
-            };
-            out.script = out.script.max(script);
+            });
         }
         // ASP.NET cookieless values: `(S(…))`, `(A(…))(F(…))`, in any case.
         out.cookieless |= name.len() > 1 && name.starts_with('(') && name.ends_with(')');
     }
+    out.script = script;
     let ambiguous = |reading: &String| {
         (reading.is_empty() && !last && !raw.is_empty())
             || (!reading.is_empty() && reading.bytes().all(|b| matches!(b, b'.' | b' ')))
@@ -341,6 +346,13 @@ fn push_new(readings: &mut Vec<String>, reading: String) {
 /// non-ASCII letters whose case mapping is ASCII as that letter, and the compatibility forms of `.`,
 /// `/` and `\`. A `/` or `\` it makes is refused: it would split the segment.
 pub(super) fn fold(name: &str) -> Result<String, TargetError> {
+    // ASCII only: its lowercase (no ASCII character has another mapping below).
+    if name.is_ascii() {
+        if name.contains(['/', '\\']) {
+            return Err(TargetError::NotNormal);
+        }
+        return Ok(name.to_ascii_lowercase());
+    }
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
         let mapped = match c {
