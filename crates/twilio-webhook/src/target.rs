@@ -89,13 +89,13 @@ pub fn origin_form(target: &str) -> Result<Cow<'_, str>, TargetError> {
 
 /// The longest path (before its query) that [`PathRules`] read, in bytes: a longer one is verified,
 /// never exempt. Reading a path costs time linear in it (a 60 KB one cost the guard 11 ms of CPU,
-/// issue 28); no common server takes a request line much longer (Apache 8,190 bytes, nginx and
-/// Tomcat 8 KiB, IIS a 4,096-byte URL).
-pub const MAX_RULED_PATH: usize = 8 * 1024;
+/// issue 28), and IIS refuses a longer URL by default (Apache, nginx and Tomcat a request line over
+/// 8 KiB).
+pub const MAX_RULED_PATH: usize = 4 * 1024;
 
 /// The most segments (`/` characters) in a path that [`PathRules`] read: a path with more is
 /// verified, never exempt. Each segment's readings are worked out, which costs more than its bytes.
-pub const MAX_RULED_SEGMENTS: usize = 128;
+pub const MAX_RULED_SEGMENTS: usize = 64;
 
 /// What a path rule decides for a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,8 +185,8 @@ impl Prefix {
 ///   well. So `/twilio;jsessionid=1/sms`, `/twilio./sms`, `/twilio%20/sms`, `/twilio::$DATA`,
 ///   `/index.php/twilio/sms`, `/(S(abc))/twilio/sms` and, under `--require /twilio-hooks`,
 ///   `/TWILIO~1/sms` are verified, and an ambiguity is always decided toward verification.
-/// - A path longer than [`MAX_RULED_PATH`] bytes (8 KiB, its query aside) or with more than
-///   [`MAX_RULED_SEGMENTS`] segments (128) is verified without being read, so the rules cost each
+/// - A path longer than [`MAX_RULED_PATH`] bytes (4 KiB, its query aside) or with more than
+///   [`MAX_RULED_SEGMENTS`] segments (64) is verified without being read, so the rules cost each
 ///   request a bounded time: no prefix exempts it, and what would be refused is verified instead.
 /// - Once any prefix is configured, a path that is not in normal form ([`TargetError::NotNormal`]) is
 ///   refused, because a server behind could resolve `/health/../sms` to `/sms`. With no prefix every

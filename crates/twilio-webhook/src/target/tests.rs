@@ -376,7 +376,7 @@ fn prefixes_must_read_alike_everywhere() {
 #[test]
 fn long_paths_are_verified_and_decide_quickly() {
     use crate::{MAX_RULED_PATH, MAX_RULED_SEGMENTS};
-    assert_eq!((MAX_RULED_PATH, MAX_RULED_SEGMENTS), (8 * 1024, 128));
+    assert_eq!((MAX_RULED_PATH, MAX_RULED_SEGMENTS), (4 * 1024, 64));
     let rules = PathRules::only(["/twilio"]).unwrap();
     for long in [
         format!("/{}", "a;b.c%20d/".repeat(20_000)),
@@ -390,22 +390,22 @@ fn long_paths_are_verified_and_decide_quickly() {
     // Within the caps: every segment a script and a cookieless one, every rest read and exempt
     // (each is a slice); one more segment, or one more byte, and it is verified.
     let scripts = |n: usize| format!("/{}x", "(S(a)).php/".repeat(n));
-    assert_eq!(rules.decide(&scripts(127)), Ok(PathDecision::Pass));
-    assert_eq!(rules.decide(&scripts(128)), Ok(PathDecision::Verify));
+    assert_eq!(rules.decide(&scripts(63)), Ok(PathDecision::Pass));
+    assert_eq!(rules.decide(&scripts(64)), Ok(PathDecision::Verify));
     let long = |n: usize| format!("/{}", "a".repeat(n));
-    assert_eq!(rules.decide(&long(8 * 1024 - 1)), Ok(PathDecision::Pass));
-    assert_eq!(rules.decide(&long(8 * 1024)), Ok(PathDecision::Verify));
+    assert_eq!(rules.decide(&long(4 * 1024 - 1)), Ok(PathDecision::Pass));
+    assert_eq!(rules.decide(&long(4 * 1024)), Ok(PathDecision::Verify));
     assert_eq!(
         rules.decide(&format!("/a?q={}", "x".repeat(100_000))),
         Ok(PathDecision::Pass)
     );
     // Past them what would be refused is verified: the rules never exempt it.
     let dots = |n: usize| format!("/{}../x", "a/".repeat(n));
-    assert_eq!(rules.decide(&dots(126)), Err(TargetError::NotNormal));
-    assert_eq!(rules.decide(&dots(127)), Ok(PathDecision::Verify));
+    assert_eq!(rules.decide(&dots(62)), Err(TargetError::NotNormal));
+    assert_eq!(rules.decide(&dots(63)), Ok(PathDecision::Verify));
     let twilio = |n: usize| format!("/twilio{}", "/x".repeat(n));
-    assert_eq!(rules.decide(&twilio(127)), Ok(PathDecision::Verify));
-    assert_eq!(rules.decide(&twilio(128)), Ok(PathDecision::Verify));
+    assert_eq!(rules.decide(&twilio(63)), Ok(PathDecision::Verify));
+    assert_eq!(rules.decide(&twilio(64)), Ok(PathDecision::Verify));
 }
 
 /// The readings of Windows, IIS, PHP and ASP.NET servers.
