@@ -257,3 +257,59 @@ fn path_info_and_cookieless_segments_reach_the_upstream_only_signed() {
     }
     assert_eq!(echo.hits(), hits + ordinary.len());
 }
+
+/// Issue 28, "Trust, round two", F6 (audit of 2026-12-07, `/work/attack/guard_pathcost.py`): the
+/// readings of a path cost the guard 4 to 11 ms of CPU for a 60 KB path (`a;b=c;d/` or `a.%20./`
+/// repeated) under `--pass / --require /twilio`, against 0.6 ms for the same bytes in a header, and
+/// such a path was exempt. The path rules now read at most `MAX_RULED_PATH` bytes and
+/// `MAX_RULED_SEGMENTS` segments: past either, the request is verified (refused unsigned, forwarded
+/// signed), never exempt; a path within both still passes.
+#[test]
+fn issue_28_f6_a_path_too_long_to_read_is_verified_never_exempt() {
+    let echo = Echo::start();
+    let guard = Guard::start(&echo.url(), &["--pass", "/", "--require", "/twilio"]);
+    let form = b"Body=not+from+twilio";
+    let repeat = |segment: &str, times: usize| format!("/{}", segment.repeat(times));
+    for target in [
+        repeat("a;b=c;d/", 60_000 / 8),
+        repeat("a.%20./", 60_000 / 7),
+        repeat("abcdefgh/", 60_000 / 9),
+        repeat("%EF%BD%94%25%37%34/", 60_000 / 19),
+        // Over the segment cap (65 `/`) in few bytes, and over the byte cap in one segment.
+        repeat("a/", 64),
+        repeat("a", 4 * 1024),
+    ] {
+        let before = echo.hits();
+        let request = unsigned(signed(guard.port, &target, FORM, form, &[]));
+        let answer = suite::send(guard.port, &request).expect("an answer");
+        let shown = target.get(..24).unwrap_or_default();
+        assert!(
+            (answer.status, answer.text().contains("missing_signature")) == (400, true),
+            "{shown}… ({} B): {} {}",
+            target.len(),
+            answer.status,
+            answer.text()
+        );
+        assert_eq!(
+            echo.hits(),
+            before,
+            "{shown}… reached the upstream unsigned"
+        );
+        let answer = suite::send(guard.port, &signed(guard.port, &target, FORM, form, &[]))
+            .expect("an answer");
+        assert_eq!(answer.status, 200, "{shown}…: {}", answer.text());
+    }
+    // Within both caps (64 `/`, 4 KiB), the same segments are read and pass as before.
+    for target in [
+        repeat("a;b=c;d/", 63),
+        repeat("a.%20./", 63),
+        repeat("a/", 63),
+        repeat("a", 4 * 1024 - 1),
+    ] {
+        let before = echo.hits();
+        let request = unsigned(signed(guard.port, &target, FORM, b"", &[]));
+        let answer = suite::send(guard.port, &request).expect("an answer");
+        assert_eq!(answer.status, 200, "{} B: {}", target.len(), answer.text());
+        assert_eq!(echo.hits(), before + 1);
+    }
+}

@@ -149,7 +149,9 @@ pub use settings::{SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, settings_header_
 pub use signature::{Algorithm, body_matches_hex, body_sha256_hex};
 pub use signer::{SignError, SignedBody, Signer, string_to_sign};
 #[cfg(feature = "http")]
-pub use target::{PathDecision, PathRules, TargetError, origin_form};
+pub use target::{
+    MAX_RULED_PATH, MAX_RULED_SEGMENTS, PathDecision, PathRules, TargetError, origin_form,
+};
 pub use url::PortVariant;
 pub use validator::{RequestValidator, RequestValidatorBuilder};
 pub use verdict::{Rejection, SecretId, SecretKind, Verified};

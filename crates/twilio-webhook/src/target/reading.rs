@@ -37,21 +37,97 @@
 use super::TargetError;
 
 /// One segment of a path: every name a server could read it as.
+#[derive(Debug)]
+pub(super) enum Segment<'a> {
+    /// Only ASCII letters, digits, `-` and `_` (`twilio`, `sms`, `v2`): every server reads it as
+    /// written, and a case-insensitive one in any case. Most segments are such, and deciding on them
+    /// costs no copy.
+    Plain(&'a str),
+    /// Any other segment, with each of its readings.
+    Read(Readings),
+}
+
+/// Every name a server could read a segment as, when that is not only the segment as written.
 #[derive(Debug, Default)]
-pub(super) struct Segment {
+pub(super) struct Readings {
     /// The names as written, decoded: a prefix exempts this segment only if every one is its name.
-    pub(super) exact: Vec<String>,
+    exact: Vec<String>,
     /// The names folded (see [`fold`]), extensions dropped too: a prefix protects this segment if
     /// any one is its folded name.
-    pub(super) folded: Vec<String>,
+    folded: Vec<String>,
     /// The `PREFIX` (folded) of each name shaped like an 8.3 short name (`PREFIX~N[.EXT]`): a prefix
     /// protects this segment if one of them [covers](short_name_covers) its folded name.
-    pub(super) short: Vec<String>,
+    short: Vec<String>,
     /// Whether a server may take this segment for a file and the rest of the path for its path info
     /// (see [`reroutes`]).
-    pub(super) script: Script,
+    script: Script,
     /// Whether ASP.NET may read it as cookieless session values, `(S(…))`, and drop it.
-    pub(super) cookieless: bool,
+    cookieless: bool,
+}
+
+impl Segment<'_> {
+    /// Its one reading, when every server reads it as the same name.
+    pub(super) fn only_name(&self) -> Option<&str> {
+        match self {
+            Segment::Plain(name) => Some(name),
+            Segment::Read(r) => match r.exact.as_slice() {
+                [name] => Some(name),
+                _ => None,
+            },
+        }
+    }
+
+    /// Whether every reading of it is `name`, in the same case: then a prefix naming it exempts it.
+    pub(super) fn is_only(&self, name: &str) -> bool {
+        match self {
+            Segment::Plain(plain) => *plain == name,
+            Segment::Read(r) => r.exact.iter().all(|reading| reading == name),
+        }
+    }
+
+    /// Whether some reading of it, folded, is `folded` (a [folded](fold) name), or a short name
+    /// `folded` may have: then a prefix naming it protects it.
+    pub(super) fn may_be(&self, folded: &str) -> bool {
+        match self {
+            // Its fold is its ASCII lowercase; a folded name with other bytes is not it.
+            Segment::Plain(plain) => {
+                plain.len() == folded.len()
+                    && plain
+                        .bytes()
+                        .zip(folded.bytes())
+                        .all(|(p, f)| p.to_ascii_lowercase() == f)
+            }
+            Segment::Read(r) => {
+                r.folded.iter().any(|reading| reading == folded)
+                    || r.short.iter().any(|short| short_name_covers(short, folded))
+            }
+        }
+    }
+
+    /// Whether a server may take it for a file and route the rest of the path as its path info.
+    pub(super) fn script(&self) -> Script {
+        match self {
+            Segment::Plain(_) => Script::No,
+            Segment::Read(r) => r.script,
+        }
+    }
+
+    /// Whether ASP.NET may read it as cookieless session values and drop it.
+    fn cookieless(&self) -> bool {
+        match self {
+            Segment::Plain(_) => false,
+            Segment::Read(r) => r.cookieless,
+        }
+    }
+}
+
+/// Whether every reading of `raw` (a segment as sent) is `raw` itself, up to ASCII case: it is not
+/// empty and has only ASCII letters, digits, `-` and `_` (no escape, `.`, `;`, `:`, `~`, `(`, space).
+fn is_plain(raw: &[u8]) -> bool {
+    !raw.is_empty()
+        && raw
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
 }
 
 /// Whether a segment names a file that a server may run with the rest of the path as its path info
@@ -90,12 +166,12 @@ const SCRIPT_EXTENSIONS: &[&str] = &[
 /// A strict reading must be exempt too for the path to be exempt; any reading is protected by a
 /// `require` prefix that covers it. Each reading is a slice of at most two lists, so a long path
 /// costs time linear in its segments and the prefixes.
-pub(super) fn reroutes<'a>(
-    path: &'a [Segment],
-    mut visit: impl FnMut(&[&'a Segment], bool) -> bool,
+pub(super) fn reroutes<'a, 'p>(
+    path: &'a [Segment<'p>],
+    mut visit: impl FnMut(&[&'a Segment<'p>], bool) -> bool,
 ) -> bool {
     let sent: Vec<&Segment> = path.iter().collect();
-    let stripped: Vec<&Segment> = path.iter().filter(|s| !s.cookieless).collect();
+    let stripped: Vec<&Segment> = path.iter().filter(|s| !s.cookieless()).collect();
     if stripped.len() != sent.len() && visit(&stripped, true) {
         return true;
     }
@@ -107,10 +183,8 @@ pub(super) fn reroutes<'a>(
     for base in bases {
         for (i, segment) in base.iter().enumerate() {
             let rest = base.get(i + 1..).unwrap_or_default();
-            if segment.script != Script::No
-                && !rest.is_empty()
-                && visit(rest, segment.script == Script::Yes)
-            {
+            let script = segment.script();
+            if script != Script::No && !rest.is_empty() && visit(rest, script == Script::Yes) {
                 return true;
             }
         }
@@ -120,8 +194,9 @@ pub(super) fn reroutes<'a>(
 
 /// The segments of the path of `origin` (an origin-form target), with every reading of each, or
 /// `NotNormal` when some reading is ambiguous. A trailing slash gives a last, empty segment.
-pub(super) fn segments(origin: &str) -> Result<Vec<Segment>, TargetError> {
-    let raw = origin.split('?').next().unwrap_or_default().as_bytes();
+pub(super) fn segments(origin: &str) -> Result<Vec<Segment<'_>>, TargetError> {
+    let path = origin.split('?').next().unwrap_or_default();
+    let raw = path.as_bytes();
     check_escapes(raw)?;
     let once = percent_decode(raw);
     let twice = percent_decode(&once);
@@ -137,17 +212,23 @@ pub(super) fn segments(origin: &str) -> Result<Vec<Segment>, TargetError> {
     if once.windows(2).any(|w| w.eq_ignore_ascii_case(b"%u")) {
         return Err(TargetError::NotNormal);
     }
-    let raw_segments: Vec<&[u8]> = raw.split(|&b| b == b'/').skip(1).collect();
+    let raw_segments: Vec<&str> = path.split('/').skip(1).collect();
     let last = raw_segments.len().saturating_sub(1);
     raw_segments
         .iter()
         .enumerate()
-        .map(|(i, raw)| segment(raw, i == last))
+        .map(|(i, raw)| {
+            if is_plain(raw.as_bytes()) {
+                Ok(Segment::Plain(raw))
+            } else {
+                readings(raw.as_bytes(), i == last).map(Segment::Read)
+            }
+        })
         .collect()
 }
 
 /// Every reading of one raw segment, checked.
-fn segment(raw: &[u8], last: bool) -> Result<Segment, TargetError> {
+fn readings(raw: &[u8], last: bool) -> Result<Readings, TargetError> {
     let before_param = raw.split(|&b| b == b';').next().unwrap_or_default();
     let once = percent_decode(raw);
     let once_named = percent_decode(before_param);
@@ -161,7 +242,7 @@ fn segment(raw: &[u8], last: bool) -> Result<Segment, TargetError> {
         let text = String::from_utf8(bytes).map_err(|_| TargetError::NotNormal)?;
         push_new(&mut decoded, text);
     }
-    let mut out = Segment::default();
+    let mut out = Readings::default();
     for name in &decoded {
         let unparamed = name.split(';').next().unwrap_or_default();
         for reading in [name.as_str(), unparamed] {
@@ -187,20 +268,25 @@ fn segment(raw: &[u8], last: bool) -> Result<Segment, TargetError> {
         }
         push_new(&mut out.folded, folded);
     }
+    let mut script = Script::No;
     for name in out.exact.iter().chain(&out.folded) {
         let mut parts = name.split('.');
         parts.next();
+        // Once a script, the other extensions change nothing.
         for extension in parts {
-            let script = if SCRIPT_EXTENSIONS.contains(&extension) {
+            if script == Script::Yes {
+                break;
+            }
+            script = script.max(if SCRIPT_EXTENSIONS.contains(&extension) {
                 Script::Yes
             } else {
                 Script::Maybe
-            };
-            out.script = out.script.max(script);
+            });
         }
         // ASP.NET cookieless values: `(S(…))`, `(A(…))(F(…))`, in any case.
         out.cookieless |= name.len() > 1 && name.starts_with('(') && name.ends_with(')');
     }
+    out.script = script;
     let ambiguous = |reading: &String| {
         (reading.is_empty() && !last && !raw.is_empty())
             || (!reading.is_empty() && reading.bytes().all(|b| matches!(b, b'.' | b' ')))
@@ -260,6 +346,13 @@ fn push_new(readings: &mut Vec<String>, reading: String) {
 /// non-ASCII letters whose case mapping is ASCII as that letter, and the compatibility forms of `.`,
 /// `/` and `\`. A `/` or `\` it makes is refused: it would split the segment.
 pub(super) fn fold(name: &str) -> Result<String, TargetError> {
+    // ASCII only: its lowercase (no ASCII character has another mapping below).
+    if name.is_ascii() {
+        if name.contains(['/', '\\']) {
+            return Err(TargetError::NotNormal);
+        }
+        return Ok(name.to_ascii_lowercase());
+    }
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
         let mapped = match c {

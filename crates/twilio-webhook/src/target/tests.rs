@@ -370,19 +370,42 @@ fn prefixes_must_read_alike_everywhere() {
     assert_eq!(rules.decide("/cafe/x"), Ok(PathDecision::Pass));
 }
 
-/// Deciding stays linear in the path: a long path of many segments is cheap.
+/// Deciding is bounded (issue 28, F6: a 60 KB path cost the guard 11 ms of CPU and was exempt): a
+/// path is read up to `MAX_RULED_PATH` bytes and `MAX_RULED_SEGMENTS` segments, linear in both, and
+/// past either it is verified, never exempt nor refused; its query does not count.
 #[test]
-fn long_paths_decide_quickly() {
+fn long_paths_are_verified_and_decide_quickly() {
+    use crate::{MAX_RULED_PATH, MAX_RULED_SEGMENTS};
+    assert_eq!((MAX_RULED_PATH, MAX_RULED_SEGMENTS), (4 * 1024, 64));
     let rules = PathRules::only(["/twilio"]).unwrap();
-    let long = format!("/{}", "a;b.c%20d/".repeat(20_000));
-    let start = std::time::Instant::now();
-    assert_eq!(rules.decide(&long), Ok(PathDecision::Pass));
-    assert!(start.elapsed() < std::time::Duration::from_secs(2));
-    // Every segment a script and a cookieless one, every rest read and exempt: each is a slice.
-    let long = format!("/{}x", "(S(a)).php/".repeat(20_000));
-    let start = std::time::Instant::now();
-    assert_eq!(rules.decide(&long), Ok(PathDecision::Pass));
-    assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    for long in [
+        format!("/{}", "a;b.c%20d/".repeat(20_000)),
+        format!("/{}x", "(S(a)).php/".repeat(20_000)),
+        format!("/{}x", "a/".repeat(20_000)),
+    ] {
+        let start = std::time::Instant::now();
+        assert_eq!(rules.decide(&long), Ok(PathDecision::Verify));
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    }
+    // Within the caps: every segment a script and a cookieless one, every rest read and exempt
+    // (each is a slice); one more segment, or one more byte, and it is verified.
+    let scripts = |n: usize| format!("/{}x", "(S(a)).php/".repeat(n));
+    assert_eq!(rules.decide(&scripts(63)), Ok(PathDecision::Pass));
+    assert_eq!(rules.decide(&scripts(64)), Ok(PathDecision::Verify));
+    let long = |n: usize| format!("/{}", "a".repeat(n));
+    assert_eq!(rules.decide(&long(4 * 1024 - 1)), Ok(PathDecision::Pass));
+    assert_eq!(rules.decide(&long(4 * 1024)), Ok(PathDecision::Verify));
+    assert_eq!(
+        rules.decide(&format!("/a?q={}", "x".repeat(100_000))),
+        Ok(PathDecision::Pass)
+    );
+    // Past them what would be refused is verified: the rules never exempt it.
+    let dots = |n: usize| format!("/{}../x", "a/".repeat(n));
+    assert_eq!(rules.decide(&dots(62)), Err(TargetError::NotNormal));
+    assert_eq!(rules.decide(&dots(63)), Ok(PathDecision::Verify));
+    let twilio = |n: usize| format!("/twilio{}", "/x".repeat(n));
+    assert_eq!(rules.decide(&twilio(63)), Ok(PathDecision::Verify));
+    assert_eq!(rules.decide(&twilio(64)), Ok(PathDecision::Verify));
 }
 
 /// The readings of Windows, IIS, PHP and ASP.NET servers.
