@@ -158,4 +158,26 @@ fn rejections_and_report_only_are_logged_without_secrets() {
         );
     }
     assert_eq!(report.would_reject(), 2, "shaped refusals are not counted");
+
+    // A client-chosen target or Host is logged cut short: an unsigned request with a 60 KB path
+    // (or a forged one, whose line names the URL checked) writes a line of a few KiB, not 120 KB.
+    let before = captured.0.lock().expect("log buffer").len();
+    let long = format!("/sms/{}", "a;b=c;d/".repeat(7_500));
+    for signature in [None, Some(tunnel.as_str())] {
+        let mut builder = http::Request::post(long.as_str())
+            .header("host", "a.com")
+            .header("content-type", FORM);
+        if let Some(signature) = signature {
+            builder = builder.header("x-twilio-signature", signature);
+        }
+        let parts = builder.body(()).expect("request").into_parts().0;
+        assert!(verifier.verify_parts(&parts, b"Body=Hi").is_err());
+    }
+    let log = captured.0.lock().expect("log buffer").clone();
+    let new = String::from_utf8(log.get(before..).unwrap_or_default().to_vec()).expect("UTF-8");
+    assert_eq!(new.lines().count(), 2, "{new}");
+    for line in new.lines() {
+        assert!(line.len() < 4096, "a {} byte log line", line.len());
+        assert!(line.contains(" bytes)"), "says it was cut: {line}");
+    }
 }

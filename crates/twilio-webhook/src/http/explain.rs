@@ -225,8 +225,10 @@ pub(crate) fn rejected(
         target: "twilio_webhook",
         reason = reason.as_str(),
         cause = rejection.cause().unwrap_or(""),
-        urls_tried = ?rejection.urls_tried(),
-        "{head}: {explanation}"
+        urls_tried = ?super::rejection::Logged(rejection.urls_tried()),
+        "{}: {}",
+        super::rejection::clipped(&head),
+        super::rejection::clipped(&explanation)
     );
     rejection.explanation = Some(format!("{head}: {explanation}"));
     rejection
