@@ -372,9 +372,10 @@ fn prefixes_must_read_alike_everywhere() {
 
 /// Deciding is bounded (issue 28, F6: a 60 KB path cost the guard 11 ms of CPU and was exempt): a
 /// path is read up to `MAX_RULED_PATH` bytes and `MAX_RULED_SEGMENTS` segments, linear in both, and
-/// past either it is verified, never exempt nor refused; its query does not count.
+/// past either it is verified, never exempt nor refused; its query does not count. (What deciding
+/// costs is measured by `cargo bench -p twilio-webhook-bench --bench paths`, not here.)
 #[test]
-fn long_paths_are_verified_and_decide_quickly() {
+fn long_paths_are_verified_past_the_caps() {
     use crate::{MAX_RULED_PATH, MAX_RULED_SEGMENTS};
     assert_eq!((MAX_RULED_PATH, MAX_RULED_SEGMENTS), (4 * 1024, 64));
     let rules = PathRules::only(["/twilio"]).unwrap();
@@ -383,9 +384,7 @@ fn long_paths_are_verified_and_decide_quickly() {
         format!("/{}x", "(S(a)).php/".repeat(20_000)),
         format!("/{}x", "a/".repeat(20_000)),
     ] {
-        let start = std::time::Instant::now();
         assert_eq!(rules.decide(&long), Ok(PathDecision::Verify));
-        assert!(start.elapsed() < std::time::Duration::from_secs(2));
     }
     // Within the caps: every segment a script and a cookieless one, every rest read and exempt
     // (each is a slice); one more segment, or one more byte, and it is verified.
