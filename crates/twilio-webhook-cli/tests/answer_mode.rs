@@ -1,7 +1,7 @@
 //! Issue 28 ("Trust, round two"): `--replay memory --replay-duplicates answer` against the real guard,
-//! in front of the echo upstream, each answer read byte for byte as a client reads it. A `HEAD` and a
-//! `GET` of one URL carry the same URL-only signature: neither gets an answer kept for the other. An
-//! answer to `HEAD` carries one `Content-Length`; a kept `204` or `304` none, and no body.
+//! in front of the echo upstream, each answer read byte for byte as a client reads it. Only `GET` and
+//! `POST` are verified (a `HEAD` carried a `GET`'s URL-only signature and took its answer); a kept
+//! `204` or `304` has no `Content-Length`, and no body.
 
 mod support;
 
@@ -53,72 +53,45 @@ fn twiml_length() -> Vec<String> {
     vec![TWIML.len().to_string()]
 }
 
-/// Finding 1: a `HEAD` raced in first (after a `502` released the key while Twilio retries) kept its
-/// empty answer, and Twilio's `GET` then got `200` without a body. Now the `HEAD`'s answer is never
-/// kept and a duplicate is answered only with an answer to its own method: the `GET` is refused
-/// (`409`, a failed delivery Twilio retries or falls back from), never answered empty; a `HEAD` after
-/// a `GET` is refused too, and the `GET`'s duplicates still get its answer.
+/// Findings 1 and 2: a `HEAD` raced in first (after a `502` released the key while Twilio retries)
+/// kept its empty answer, and Twilio's `GET` then got `200` without a body; that answer to `HEAD` had
+/// two `Content-Length` fields. Then the outside attack of the third session: the method is not
+/// signed, so a captured `GET`'s URL-only signature verified a `DELETE`, `PUT` or `PROPFIND` of its
+/// URL (forwarded, `200`). Now every method but `GET` and `POST` is `405` before anything, never
+/// forwarded, its refusal to `HEAD` ending at its one-length head; Twilio's `GET` is then the first
+/// delivery, and its duplicates get its answer.
 #[test]
-fn issue_28_a_head_and_a_get_never_get_each_others_answer() {
+fn issue_28_only_get_and_post_are_verified_and_a_head_never_takes_a_gets_answer() {
     let echo = Echo::start();
     let guard = guard(&echo);
     let head = send(&guard, "HEAD", "/twiml?CallSid=CA1");
     assert_eq!(
-        (head.status, head.rest.as_str()),
-        (200, ""),
+        (head.status, head.rest.as_str(), head.lengths.len()),
+        (405, "", 1),
         "{}",
         head.text
     );
-    let get = send(&guard, "GET", "/twiml?CallSid=CA1");
-    assert_eq!(
-        get.status, 409,
-        "the HEAD's answer given to a GET: {}",
-        get.text
-    );
-    assert_eq!(get.lengths.len(), 1, "{}", get.text);
-    assert_eq!(echo.hits(), 1, "the signature was delivered once");
-
-    let get = send(&guard, "GET", "/twiml?CallSid=CA2");
-    assert_eq!(
-        (get.status, get.rest.as_bytes()),
-        (200, TWIML),
-        "{}",
-        get.text
-    );
-    let head = send(&guard, "HEAD", "/twiml?CallSid=CA2");
-    assert_eq!(
-        head.status, 409,
-        "a GET's answer given to a HEAD: {}",
-        head.text
-    );
-    assert_eq!(
-        (head.lengths.len(), head.rest.as_str()),
-        (1, ""),
-        "{}",
-        head.text
-    );
-    let again = send(&guard, "GET", "/twiml?CallSid=CA2");
-    assert_eq!(
-        (again.status, again.rest.as_bytes()),
-        (200, TWIML),
-        "{}",
-        again.text
-    );
-    assert_eq!(again.lengths, twiml_length(), "{}", again.text);
-    assert_eq!(echo.hits(), 2, "duplicates never reach the app");
-}
-
-/// Finding 2: in answer mode an answer to `HEAD` was written with the upstream's `Content-Length`
-/// and the guard's own (`0`): two fields that disagree. Now it is relayed as in any other mode: the
-/// length of the body a `GET` would get, once, and no body.
-#[test]
-fn issue_28_an_answer_to_head_has_one_content_length() {
-    let echo = Echo::start();
-    let guard = guard(&echo);
-    let head = send(&guard, "HEAD", "/twiml?CallSid=CA3");
-    assert_eq!(head.status, 200, "{}", head.text);
-    assert_eq!(head.lengths, twiml_length(), "{}", head.text);
-    assert_eq!(head.rest, "", "a body after the head: {}", head.text);
+    for method in ["DELETE", "PUT", "PATCH", "OPTIONS", "PROPFIND", "get"] {
+        let answer = send(&guard, method, "/twiml?CallSid=CA1");
+        assert_eq!(answer.status, 405, "{method}: {}", answer.text);
+        assert!(
+            answer.text.contains("method_not_allowed"),
+            "{}",
+            answer.text
+        );
+    }
+    assert_eq!(echo.hits(), 0, "no other method reached the app");
+    for attempt in ["first", "duplicate"] {
+        let get = send(&guard, "GET", "/twiml?CallSid=CA1");
+        assert_eq!(
+            (get.status, get.rest.as_bytes()),
+            (200, TWIML),
+            "{attempt}: {}",
+            get.text
+        );
+        assert_eq!(get.lengths, twiml_length(), "{}", get.text);
+    }
+    assert_eq!(echo.hits(), 1, "the duplicate never reached the app");
 }
 
 /// Finding 3: a kept `204` or `304` was written with `content-length: 0`, on the first delivery and

@@ -456,6 +456,12 @@ impl WebhookVerifier {
         if let Err(e) = crate::target::origin_form(request.target) {
             return Err(WebhookRejection::new(Refusal::BadTarget(e), Vec::new()));
         }
+        // Twilio calls a webhook with GET or POST (a WebSocket handshake is a GET), and the method is
+        // not signed: a captured GET's URL-only signature would otherwise verify a DELETE, a PUT or a
+        // PROPFIND of that URL, and run that method's handler.
+        if request.method != http::Method::GET && request.method != http::Method::POST {
+            return Err(WebhookRejection::new(Refusal::MethodNotAllowed, Vec::new()));
+        }
         // Spec §2: only a POST body is signed. A body on any other method (a captured GET webhook's
         // URL-only signature, or a POST signature re-split into a GET's body) is covered by nothing.
         if !body.is_empty() && request.method != http::Method::POST {

@@ -80,6 +80,11 @@ pub enum Refusal {
     /// The request method is not an HTTP method (a token, RFC 9110 §9.1) (`400`): it is never read as
     /// a `POST` or any other method.
     BadMethod,
+    /// A method Twilio never calls a webhook with (`405`): anything but `GET` and `POST`, spelled
+    /// exactly (a WebSocket handshake is a `GET`). The method is not signed, so a captured `GET`
+    /// webhook's URL-only signature would verify a `DELETE`, `PUT`, `HEAD` or `PROPFIND` of its URL
+    /// and run that method's handler. Refused before any HMAC.
+    MethodNotAllowed,
 }
 
 /// A refused request: the reason, and the URLs that were tried. It renders as a status and a short
@@ -180,7 +185,7 @@ impl WebhookRejection {
     /// whose length differs from its `Content-Length`, a `Content-Length` that is not a number or a
     /// method that is not a method, `500` for a body another extractor took first, `411` for a body
     /// the host cannot read to a known end, `413` for a body over the limit, `408` for a body sent
-    /// too slowly, `409` for a replay, `503`
+    /// too slowly, `405` for a method other than `GET` or `POST`, `409` for a replay, `503`
     /// when the replay store cannot answer, the first answer's status for an answered duplicate,
     /// `403` for every other rejection.
     pub fn status(&self) -> StatusCode {
@@ -206,6 +211,7 @@ impl WebhookRejection {
             | Refusal::BadContentLength
             | Refusal::BadMethod => StatusCode::BAD_REQUEST,
             Refusal::LengthRequired => StatusCode::LENGTH_REQUIRED,
+            Refusal::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Refusal::BodyTaken => StatusCode::INTERNAL_SERVER_ERROR,
             Refusal::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -240,6 +246,7 @@ fn refusal_code(refusal: Refusal) -> &'static str {
         Refusal::BadContentLength => "bad_content_length",
         Refusal::LengthRequired => "length_required",
         Refusal::BadMethod => "bad_method",
+        Refusal::MethodNotAllowed => "method_not_allowed",
     }
 }
 
@@ -288,6 +295,9 @@ impl fmt::Display for WebhookRejection {
                 "the request has a Transfer-Encoding body that cannot be read to a known end",
             )?,
             Refusal::BadMethod => f.write_str("the request method is not an HTTP method")?,
+            Refusal::MethodNotAllowed => {
+                f.write_str("Twilio calls webhooks with GET or POST only")?
+            }
         }
         if !self.urls_tried.is_empty() {
             write!(f, " (tried {})", self.urls_tried.join(", "))?;

@@ -258,10 +258,10 @@ fn a_delivery_in_answer_mode_keeps_its_answer_for_the_duplicates() {
     );
 }
 
-/// Issue 28 ("Trust, round two"): a `HEAD` and a `GET` of one URL carry the same URL-only signature,
-/// and a `HEAD` raced in first kept its empty answer for Twilio's `GET`. Through the whole sequence:
-/// a `HEAD`'s answer is not kept, and a duplicate with another method than the delivered one's is
-/// refused, never answered.
+/// Issue 28 ("Trust, round two"): a `GET` and an empty `POST` of one URL carry the same URL-only
+/// signature (and a `HEAD` did, when it was verified: a `HEAD` raced in first kept its empty answer for
+/// Twilio's `GET`). Through the whole sequence: a `HEAD` is refused before anything (`405`), and a
+/// duplicate with another method than the delivered one's is refused, never answered.
 #[test]
 fn in_answer_mode_a_duplicate_is_answered_only_for_the_method_delivered() {
     let guard = ReplayGuard::new(MemoryStore::new()).duplicates(crate::Duplicates::answer());
@@ -281,20 +281,25 @@ fn in_answer_mode_a_duplicate_is_answered_only_for_the_method_delivered() {
             .verdict
     };
     let twiml = StoredAnswer::new(200, [], b"<R/>".to_vec());
-    // A HEAD first: its answer is not kept; Twilio's GET is refused, never given an empty answer.
-    let head = deliver(http::Method::HEAD, "/voice").expect("verified");
-    assert_eq!(head.verified().method(), http::Method::HEAD);
-    assert!(!head.keeps_answer(StatusCode::OK, Some(4)));
-    block_on(head.finish_with_answer(&twiml));
+    let head = deliver(http::Method::HEAD, "/voice").expect_err("never verified");
+    assert_eq!(head.refusal(), Refusal::MethodNotAllowed);
+    // An empty POST first: its answer is kept for POST alone; Twilio's GET is refused.
+    let post = deliver(http::Method::POST, "/voice").expect("verified");
+    assert_eq!(post.verified().method(), http::Method::POST);
+    assert!(post.keeps_answer(StatusCode::OK, Some(4)));
+    block_on(post.finish_with_answer(&twiml));
     let get = deliver(http::Method::GET, "/voice").expect_err("a duplicate");
-    assert_eq!(get.refusal(), Refusal::Replayed);
+    assert_eq!(
+        (get.refusal(), get.stored_answer()),
+        (Refusal::Replayed, None)
+    );
     // A GET first: its answer is kept for GET alone.
     let get = deliver(http::Method::GET, "/sms").expect("verified");
     assert!(get.keeps_answer(StatusCode::OK, Some(4)));
     block_on(get.finish_with_answer(&twiml));
-    let head = deliver(http::Method::HEAD, "/sms").expect_err("a duplicate");
+    let post = deliver(http::Method::POST, "/sms").expect_err("a duplicate");
     assert_eq!(
-        (head.refusal(), head.stored_answer()),
+        (post.refusal(), post.stored_answer()),
         (Refusal::Replayed, None)
     );
     let again = deliver(http::Method::GET, "/sms").expect_err("a duplicate");
