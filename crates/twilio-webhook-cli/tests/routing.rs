@@ -35,6 +35,18 @@ const FORGED: &[(&str, &str)] = &[
     ("Forwarded", "host=admin.internal;proto=https"),
     ("X-Forwarded-For", "10.9.8.7"),
     ("X-Real-IP", "10.9.8.7"),
+    // Found by the third outside attack: the Flask `ReverseProxied` recipe's `X-Script-Name` ran
+    // `/twilio/sms` for an unsigned `/health/twilio/sms`; gunicorn trusts `X-Forwarded-Protocol`.
+    ("X-Script-Name", "/health"),
+    ("Script-Name", "/health"),
+    ("X-Scheme", "https"),
+    ("X-Forwarded-Protocol", "https"),
+    ("X-Original-Path", "/twilio/sms"),
+    ("X-Envoy-Original-Path", "/twilio/sms"),
+    ("X-Request-Uri", "/twilio/sms"),
+    ("X-Ms-Original-Url", "/twilio/sms"),
+    ("X-HTTP-Host-Override", "admin.internal"),
+    ("Client-IP", "10.9.8.7"),
 ];
 
 /// The values the upstream saw for headers that fold to `name` (letters and digits in any case,

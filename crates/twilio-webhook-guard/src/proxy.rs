@@ -82,6 +82,21 @@ const ROUTING: &[&str] = &[
     "x-http-method",
     "x-method-override",
     "x-original-method",
+    // The Flask `ReverseProxied` recipe's prefix, gunicorn's and Rack's scheme headers, and the
+    // original-path headers of Envoy, IIS/ARR and CGI-style servers (third outside attack).
+    "x-script-name",
+    "script-name",
+    "x-scheme",
+    "x-forwarded-protocol",
+    "x-forwarded-https",
+    "x-original-path",
+    "x-original-proto",
+    "x-envoy-original-path",
+    "x-envoy-original-host",
+    "x-request-uri",
+    "x-ms-original-url",
+    "x-http-host-override",
+    "x-forwarded-hostname",
 ];
 
 /// Headers that name the client's address, which only a proxy the guard trusts may set: from any
@@ -93,6 +108,10 @@ const CLIENT_ADDRESS: &[&str] = &[
     "cf-connecting-ip",
     "fastly-client-ip",
     "x-cluster-client-ip",
+    "client-ip",
+    "x-originating-ip",
+    "x-remote-ip",
+    "x-remote-addr",
 ];
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
