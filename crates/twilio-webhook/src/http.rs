@@ -488,6 +488,17 @@ impl WebhookVerifier {
             self.explainer.no_peer();
         }
         let content_type = content_type.map(|v| v.to_str().unwrap_or("\u{FFFD}"));
+        // Twilio percent-encodes every CR, LF and NUL of a form. A raw one (allowed in a key by
+        // spec §2's decoding, and the key/value boundary is not signed) lets a re-split genuine form
+        // carry an HTTP request that an app leaving the body unread would parse as the next one.
+        if content_type.is_some_and(crate::headers::is_form_content_type)
+            && crate::form::find_any(body, [b'\r', b'\n', 0]).is_some()
+        {
+            return Err(WebhookRejection::new(
+                Refusal::Rejected(Rejection::MalformedBody),
+                Vec::new(),
+            ));
+        }
         let Ok(urls) = self.public_url.try_urls(request) else {
             return Err(WebhookRejection::new(Refusal::BadHost, Vec::new()));
         };

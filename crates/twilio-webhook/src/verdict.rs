@@ -31,7 +31,7 @@ pub enum Rejection {
     BodyHashMismatch,
     /// The signature matches no configured secret over any candidate URL.
     SignatureMismatch,
-    /// The form body does not decode to UTF-8 text.
+    /// The form body does not decode to UTF-8 text (or, as an HTTP request, holds a raw CR, LF or NUL).
     MalformedBody,
     /// The URL carries `bodySHA256` (body mode, spec §5) but only decoded form parameters were given,
     /// so the body cannot be checked. Verify the raw body instead (`verify_form_body`, `verify_body` or
@@ -86,7 +86,9 @@ impl fmt::Display for Rejection {
             Rejection::SignatureMismatch => {
                 "the signature does not match the URL and parameters with any configured secret"
             }
-            Rejection::MalformedBody => "the form body does not decode to UTF-8 text",
+            Rejection::MalformedBody => {
+                "the form body does not decode to UTF-8 text (or holds a raw CR, LF or NUL)"
+            }
             Rejection::BodyNotHashed => {
                 "the URL carries bodySHA256 but no raw body was given to check it against"
             }

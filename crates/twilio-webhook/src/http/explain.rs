@@ -175,7 +175,9 @@ fn meaning(reason: Rejection) -> &'static str {
         Rejection::BodyNotHashed => {
             "the URL carries bodySHA256 but no raw body was checked against it"
         }
-        Rejection::MalformedBody => "the form body does not decode to UTF-8",
+        Rejection::MalformedBody => {
+            "the form body does not decode to UTF-8, or holds a raw CR, LF or NUL (Twilio encodes them)"
+        }
         Rejection::NoSecretConfigured => "no secret is configured for this kind of request",
         Rejection::UnknownAlgorithm => {
             "X-Twilio-Webhooks-Signature-Settings names an algorithm this library does not know"
