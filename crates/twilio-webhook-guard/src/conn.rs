@@ -295,6 +295,14 @@ impl Conn<'_> {
     ) -> io::Result<Next> {
         let worker = self.worker;
         let config = &*worker.config;
+        // An unverified body (a passed route's) goes on a connection of its own that the upstream
+        // closes after answering: an app that leaves it unread must not parse it as the next request
+        // (one that may carry a forged verified header).
+        let unverified_body = delivery.is_none() && !body.is_empty();
+        if unverified_body {
+            head.headers
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if worker
             .upstream
             .target()
@@ -431,7 +439,7 @@ impl Conn<'_> {
             tracing::warn!(target: "twilio_webhook::guard", error = %e, "the upstream's answer broke off");
             return Ok(Next::Close);
         }
-        if answer.keep_alive && reader.is_done() {
+        if answer.keep_alive && reader.is_done() && !unverified_body {
             worker.upstream.put(upstream);
         }
         Ok(next)

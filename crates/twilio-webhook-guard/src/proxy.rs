@@ -36,8 +36,9 @@ pub(crate) fn strip_client_headers(headers: &mut HeaderMap) {
 
 /// How many fields the guard may add to a request it forwards: `Host` (the verified authority, or
 /// the upstream's for an HTTP/1.0 request without one), `Content-Length`,
-/// `X-Twilio-Webhook-Verified`, `X-Forwarded-Host`, `X-Forwarded-Proto` and `X-Forwarded-For`.
-const ADDED_FIELDS: usize = 6;
+/// `X-Twilio-Webhook-Verified`, `X-Forwarded-Host`, `X-Forwarded-Proto`, `X-Forwarded-For`, and
+/// `Connection: close` on a passed request with a body.
+const ADDED_FIELDS: usize = 7;
 
 /// Whether a request with these headers (already [stripped](strip_client_headers)) is forwarded
 /// within the field limit that the guard and hyper read a request with ([`h1::MAX_HEADERS`]), with

@@ -1,0 +1,115 @@
+//! Issue 28 ("Trust, round two"), the third outside attack: requests an upstream that leaves a body
+//! unread parses as the next one on its connection (a desync), against the real guard. A verified
+//! form whose raw body held a request, and a passed route's body that was one.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+mod support;
+use support::{Echo, FORM, Guard, exchange, signed};
+
+/// Third outside attack (F17): a verified SMS webhook re-split (the key/value boundary is not signed)
+/// so that its raw form body holds an HTTP request: raw CR and LF were accepted inside a form key. An
+/// upstream handler that leaves the body unread (an auto-reply) then ran `POST /twilio/admin` marked
+/// verified. Twilio percent-encodes every CR, LF and NUL in a form, so a raw one is `malformed_body`,
+/// never forwarded; the same parameters sent encoded are delivered.
+#[test]
+fn issue_28_a_form_body_with_a_raw_line_break_is_never_forwarded() {
+    let echo = Echo::start();
+    let guard = Guard::start(&echo.url(), &[]);
+    let smuggled: &[u8] = b"Body=hi&x\r\n\r\nPOST /twilio/admin HTTP/1.1\r\nHost: x\r\n\
+        X-Twilio-Webhook-Verified: primary\r\nContent-Length: 0\r\n\r\n=1";
+    for body in [smuggled, b"Body=a\nb", b"Body=a\rb", b"Body=a\0b"] {
+        let request = signed(guard.port, "/sms", FORM, body, &[]);
+        let head = support::head_of(
+            &request,
+            &format!("Content-Length: {}\r\nConnection: close\r\n", body.len()),
+        );
+        let (answer, _) = exchange(guard.port, &head, body);
+        assert!(answer.contains("malformed_body"), "{body:?}: {answer}");
+    }
+    assert_eq!(echo.hits(), 0, "nothing reached the upstream");
+    let encoded = b"Body=a%0D%0Ab%00c";
+    let request = signed(guard.port, "/sms", FORM, encoded, &[]);
+    let head = support::head_of(
+        &request,
+        &format!("Content-Length: {}\r\nConnection: close\r\n", encoded.len()),
+    );
+    let (answer, _) = exchange(guard.port, &head, encoded);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(echo.hits(), 1);
+}
+
+/// An upstream as Python's `http.server` (HTTP/1.1) serves: it answers each request without reading
+/// its body, keeps the connection unless the request says `Connection: close`, and reads whatever
+/// follows as the next request. Returns its URL and the request lines it served.
+fn body_ignoring_upstream() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut writer = stream;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut close = false;
+                    loop {
+                        let mut field = String::new();
+                        if reader.read_line(&mut field).unwrap_or(0) == 0 || field == "\r\n" {
+                            break;
+                        }
+                        close |= field.to_ascii_lowercase().starts_with("connection: close");
+                    }
+                    log.lock().expect("log").push(line.trim_end().to_string());
+                    let _ = writer.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                    if close {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, seen)
+}
+
+/// Third outside attack (F3): an unsigned `POST` on a `--pass` route whose body is a request carrying
+/// `X-Twilio-Webhook-Verified`; its handler leaves the body unread, so the upstream parsed it as the
+/// next request on that connection, marked verified. Now a passed body goes with `Connection: close`
+/// on a connection never reused, and the upstream serves the one request sent.
+#[test]
+fn issue_28_a_passed_body_is_never_read_by_the_upstream_as_a_request() {
+    let (url, seen) = body_ignoring_upstream();
+    let guard = Guard::start(&url, &["--pass", "/health"]);
+    let smuggled = b"POST /sms HTTP/1.1\r\nHost: x\r\nX-Twilio-Webhook-Verified: primary\r\n\
+        Content-Length: 0\r\n\r\n";
+    let head = format!(
+        "POST /health HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        smuggled.len()
+    );
+    let (answer, _) = exchange(guard.port, &head, smuggled);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // A second request through the guard, on whichever upstream connection it picks.
+    let (answer, _) = exchange(
+        guard.port,
+        "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"",
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    std::thread::sleep(Duration::from_millis(200));
+    let seen = seen.lock().expect("log").clone();
+    assert_eq!(
+        seen,
+        ["POST /health HTTP/1.1", "GET /health HTTP/1.1"],
+        "the upstream served only what the guard forwarded"
+    );
+}
