@@ -154,22 +154,35 @@ impl Prefix {
     }
 
     /// Whether this prefix covers `path` under some reading of it, case folded: some reading of
-    /// each of its segments is the prefix's, or a short name it may have.
+    /// each of its segments is the prefix's, or a short name it may have; its last segment may be
+    /// followed by more characters (`/twilio` protects `/twiliox` and `/twilio-admin`), as routers
+    /// that match a prefix as a string read it.
     fn protects(&self, path: &[&reading::Segment]) -> bool {
+        let last = self.folded.len().saturating_sub(1);
         path.len() >= self.folded.len()
             && self
                 .folded
                 .iter()
                 .zip(path)
-                .all(|(name, segment)| segment.may_be(name))
+                .enumerate()
+                .all(|(i, (name, segment))| {
+                    if i == last {
+                        segment.may_start_with(name)
+                    } else {
+                        segment.may_be(name)
+                    }
+                })
     }
 }
 
 /// Which requests must be verified, by path prefix: by default every one; [`pass`](Self::pass)
 /// exempts a prefix, and a [`require`](Self::require) prefix at least as long wins over it.
 ///
-/// - Prefixes match whole segments: `/health` covers `/health` and `/health/live`, never
-///   `/healthcheck`.
+/// - A `pass` prefix matches whole segments: `/health` exempts `/health` and `/health/live`, never
+///   `/healthcheck`. A `require` prefix also protects its last segment followed by more characters
+///   (`/twilio` protects `/twiliox` and `/twilio-admin`): routers that match a prefix as a string
+///   (the JDK's `HttpServer` contexts, nginx `location /twilio`, Apache `ProxyPass /twilio`) serve
+///   those under it.
 /// - The path is matched percent-decoded (`/%68ealth` is `/health`), under every reading a common
 ///   server could give it ([`TargetError::NotNormal`] lists what none can): decoded once or twice,
 ///   with `;…` path parameters dropped from each segment (Tomcat, Jetty, Spring), with trailing dots

@@ -104,6 +104,23 @@ impl Segment<'_> {
         }
     }
 
+    /// Whether some reading of it, folded, starts with `folded` (or is a short name `folded` may
+    /// have): a router that matches a prefix as a string (`/twilio` serving `/twiliox`, as the JDK's
+    /// `HttpServer` contexts, nginx `location /twilio` and Apache `ProxyPass /twilio` do) routes it
+    /// under that prefix.
+    pub(super) fn may_start_with(&self, folded: &str) -> bool {
+        match self {
+            Segment::Plain(plain) => plain
+                .as_bytes()
+                .get(..folded.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(folded.as_bytes())),
+            Segment::Read(r) => {
+                r.folded.iter().any(|reading| reading.starts_with(folded))
+                    || r.short.iter().any(|short| short_name_covers(short, folded))
+            }
+        }
+    }
+
     /// Whether a server may take it for a file and route the rest of the path as its path info.
     pub(super) fn script(&self) -> Script {
         match self {

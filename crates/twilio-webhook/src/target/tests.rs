@@ -46,7 +46,10 @@ fn prefixes_match_whole_segments_and_the_longest_wins() {
     assert_eq!(d("/health;x"), Ok(PathDecision::Verify));
     assert_eq!(d("/health/twilio"), Ok(PathDecision::Verify));
     assert_eq!(d("/health/twilio/sms"), Ok(PathDecision::Verify));
-    assert_eq!(d("/health/twilioX"), Ok(PathDecision::Pass));
+    // A require prefix protects its last segment as a string prefix too (routers that match
+    // `/health/twilio` as a string serve `/health/twilioX` under it).
+    assert_eq!(d("/health/twilioX"), Ok(PathDecision::Verify));
+    assert_eq!(d("/health/twiliX"), Ok(PathDecision::Pass));
     assert_eq!(d("/sms"), Ok(PathDecision::Verify));
     // Decoded before matching; require prefixes ignore case, pass prefixes do not.
     assert_eq!(d("/%68ealth"), Ok(PathDecision::Pass));
@@ -121,7 +124,8 @@ fn only_verifies_the_prefixes_given() {
     assert_eq!(rules.decide("/twilio/sms"), Ok(PathDecision::Verify));
     assert_eq!(rules.decide("/twilio"), Ok(PathDecision::Verify));
     assert_eq!(rules.decide("/Voice/x"), Ok(PathDecision::Verify));
-    assert_eq!(rules.decide("/twiliox"), Ok(PathDecision::Pass));
+    assert_eq!(rules.decide("/twiliox"), Ok(PathDecision::Verify));
+    assert_eq!(rules.decide("/twilix"), Ok(PathDecision::Pass));
     assert_eq!(rules.decide("/"), Ok(PathDecision::Pass));
     assert_eq!(
         rules.decide("/static/../twilio/sms"),
@@ -317,8 +321,9 @@ fn ordinary_paths_decide_as_before() {
         (&rules, "/static/caf%C3%A9.css", Pass),
         (&rules, "/.well-known/acme-challenge/x", Pass),
         (&rules, "/app;jsessionid=1/page", Pass),
-        (&rules, "/twiliox", Pass),
-        (&rules, "/twilio-status", Pass),
+        (&rules, "/twilix", Pass),
+        (&rules, "/twiliox", Verify),
+        (&rules, "/twilio-status", Verify),
         (&rules, "/a%20b", Pass),
         (&rules, "/docs/", Pass),
         (&rules, "/search?q=/twilio/sms&x=%2e%2e", Pass),
