@@ -1,5 +1,5 @@
 """The three example servers keep the example-server contract the Rust ones keep, checked by the same suite:
-``crates/twilio-webhook-http-suite`` runs its 28 signed requests under four configurations, the start-up
+``crates/twilio-webhook-http-suite`` runs its 29 signed requests under four configurations, the start-up
 refusals and the tunnel's log line against each example started as a process
 (``python python/examples/<name>.py``), exactly as it runs them against the Rust examples."""
 
@@ -22,4 +22,4 @@ def test_the_example_keeps_the_contract(example):
         timeout=900,
     )
     assert result.returncode == 0, result.stderr[-6000:]
-    assert "the contract holds (28 cases)" in result.stdout, result.stdout
+    assert "the contract holds (29 cases)" in result.stdout, result.stdout

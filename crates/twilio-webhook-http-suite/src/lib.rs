@@ -360,6 +360,18 @@ fn cases(config: &Config, port: u16) -> Vec<Case> {
                 ok,
             ),
             case(
+                "a request signed for one base URL, with a Host naming the other's host",
+                form(
+                    "/sms",
+                    "two.example.com",
+                    "https://one.example.com/sms",
+                    SMS,
+                    &[],
+                ),
+                403,
+                "signature_mismatch",
+            ),
+            case(
                 "Host is not used once a base URL is configured",
                 form("/sms", &host, &by_host("/sms"), SMS, &[]),
                 403,

@@ -288,9 +288,19 @@ impl PublicUrl {
             url
         };
         if !self.bases.is_empty() {
+            // Several base URLs and a `Host` naming one of them: only that host's are tried, so that
+            // a request signed for one host is never handed to an app that reads another from `Host`
+            // (a tenant picked by host). A `Host` naming none (a proxy's internal name) tries them all.
+            let host = match self.bases.as_slice() {
+                [_, _, ..] => request_host(request).ok().flatten(),
+                _ => None,
+            };
+            let named = |b: &&Base| host.is_some_and(|h| b.authority.eq_ignore_ascii_case(h));
+            let any_named = self.bases.iter().any(|b| named(&b));
             return Ok(self
                 .bases
                 .iter()
+                .filter(|b| !any_named || named(b))
                 .map(|b| join(b.scheme, &b.authority, &b.prefix))
                 .collect());
         }

@@ -75,6 +75,27 @@ fn several_bases_are_tried_in_order() {
             "http://b.example.com:8080/x/sms?x=1"
         ]
     );
+    // A `Host` naming one base's host: that base alone (a request signed for `a` never reaches an
+    // app that reads `b` from `Host`); a `Host` naming none, or a bad one, changes nothing.
+    assert_eq!(
+        urls(&policy, "/sms", &[("host", "B.example.com:8080")], None),
+        ["http://b.example.com:8080/x/sms"]
+    );
+    for host in ["app:3000", "b.example.com", "a b"] {
+        assert_eq!(
+            urls(&policy, "/sms", &[("host", host)], None).len(),
+            2,
+            "{host}"
+        );
+    }
+    let both = PublicUrl::base("https://a.example.com")
+        .and_then(|p| p.also_base("http://a.example.com"))
+        .and_then(|p| p.also_base("https://b.example.com"))
+        .unwrap();
+    assert_eq!(
+        urls(&both, "/sms", &[("host", "a.example.com")], None),
+        ["https://a.example.com/sms", "http://a.example.com/sms"]
+    );
 }
 
 #[test]
