@@ -558,6 +558,10 @@ fn logged_text_is_cut_before_the_limit_at_a_character_boundary() {
     let across = format!("{}éb", "a".repeat(LOGGED_TEXT - 1));
     assert_eq!(
         clipped(&across),
-        format!("{}… ({} bytes)", "a".repeat(LOGGED_TEXT - 1), LOGGED_TEXT + 2)
+        format!(
+            "{}… ({} bytes)",
+            "a".repeat(LOGGED_TEXT - 1),
+            LOGGED_TEXT + 2
+        )
     );
 }
