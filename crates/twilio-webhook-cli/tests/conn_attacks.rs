@@ -540,7 +540,8 @@ fn issue_28_a_passed_body_over_the_body_memory_budget_is_503() {
     slow.write_all(head.as_bytes()).expect("head");
     slow.write_all(&vec![b'a'; MAX_BODY - 1]).expect("body");
     std::thread::sleep(Duration::from_millis(500));
-    let head = "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\n";
+    let head =
+        "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\n";
     let (answer, _) = exchange(guard.port, head, b"0123456789");
     assert!(answer.starts_with("HTTP/1.1 503 "), "{answer}");
     assert!(
