@@ -519,3 +519,43 @@ fn issue_28_slow_bodies_cannot_take_more_than_the_body_memory_budget() {
     let reply = suite::send(guard.port, &request).expect("answer");
     assert_eq!((reply.status, reply.body.len()), (200, MAX_BODY));
 }
+
+/// The body budget holds on `--pass` routes too: a passed body that would go over it is refused with
+/// `503 body_memory_exhausted` (not a `400`: the client is told to come back), and never forwarded.
+#[test]
+fn issue_28_a_passed_body_over_the_body_memory_budget_is_503() {
+    const MAX_BODY: usize = 4096;
+    let echo = Echo::start();
+    let guard = Guard::start(
+        &echo.url(),
+        &[
+            "--pass",
+            "/upload",
+            "--max-body",
+            "4KiB",
+            "--max-body-memory",
+            "4KiB",
+            "--client-timeout",
+            "30s",
+        ],
+    );
+    // One slow client holds all of the budget but one byte.
+    let mut slow = TcpStream::connect(("127.0.0.1", guard.port)).expect("connect");
+    let head = format!(
+        "POST /sms HTTP/1.1\r\nHost: x\r\nX-Twilio-Signature: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\
+         Content-Type: {FORM}\r\nContent-Length: {MAX_BODY}\r\n\r\n"
+    );
+    slow.write_all(head.as_bytes()).expect("head");
+    slow.write_all(&vec![b'a'; MAX_BODY - 1]).expect("body");
+    std::thread::sleep(Duration::from_millis(500));
+    let head =
+        "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\n";
+    let (answer, _) = exchange(guard.port, head, b"0123456789");
+    assert!(answer.starts_with("HTTP/1.1 503 "), "{answer}");
+    assert!(
+        answer.ends_with("\r\n\r\nservice unavailable: body_memory_exhausted\n"),
+        "{answer}"
+    );
+    assert_eq!(echo.hits(), 0, "a refused body reached the upstream");
+    drop(slow);
+}

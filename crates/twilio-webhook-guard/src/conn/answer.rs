@@ -162,8 +162,7 @@ impl Conn<'_> {
     /// body is left unread.
     pub(super) async fn over_budget(&mut self, http10: bool) -> io::Result<Next> {
         self.worker.metrics.rejected(BODY_MEMORY_EXHAUSTED, None);
-        let timeout = self.worker.config.client_timeout;
-        let seconds = (timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0)).max(1);
+        let seconds = retry_after(self.worker.config.client_timeout);
         let mut lines = TEXT.to_vec();
         lines.extend_from_slice(format!("retry-after: {seconds}\r\n").as_bytes());
         let text = format!("service unavailable: {BODY_MEMORY_EXHAUSTED}\n");
@@ -194,6 +193,12 @@ impl Conn<'_> {
         self.out.clear();
         Ok(())
     }
+}
+
+/// The `Retry-After` of a `503 body_memory_exhausted`, in whole seconds: the client time-out rounded
+/// up (a client told to come back before then could find the same bodies still held), at least 1.
+fn retry_after(client_timeout: Duration) -> u64 {
+    (client_timeout.as_secs() + u64::from(client_timeout.subsec_nanos() > 0)).max(1)
 }
 
 /// The reason of a `503` for a body over `--max-body-memory`, in its text and its metric.
@@ -233,5 +238,18 @@ pub(super) fn connection(http10: bool, next: Next) -> Option<&'static str> {
         (Next::Close, _) => Some("close"),
         (Next::KeepAlive, true) => Some("keep-alive"),
         (Next::KeepAlive, false) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_the_client_timeout_rounded_up_to_a_whole_second() {
+        assert_eq!(retry_after(Duration::from_secs(30)), 30);
+        assert_eq!(retry_after(Duration::from_millis(29_500)), 30);
+        assert_eq!(retry_after(Duration::from_millis(30_001)), 31);
+        assert_eq!(retry_after(Duration::from_millis(200)), 1, "never 0");
     }
 }

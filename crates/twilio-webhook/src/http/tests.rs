@@ -541,3 +541,27 @@ fn a_content_type_or_signature_field_twice_is_refused_before_any_hmac() {
     let one = post(&[settings]).map_err(|e| e.refusal());
     assert_ne!(one.err(), Some(Refusal::DuplicateHeader));
 }
+
+/// A client-chosen text in a log line is cut to at most `LOGGED_TEXT` bytes, at a character
+/// boundary before the limit (never after it), and says how long it was.
+#[test]
+fn logged_text_is_cut_before_the_limit_at_a_character_boundary() {
+    use rejection::{LOGGED_TEXT, clipped};
+    let exact = "a".repeat(LOGGED_TEXT);
+    assert!(matches!(clipped(&exact), std::borrow::Cow::Borrowed(t) if t == exact));
+    let over = "a".repeat(LOGGED_TEXT + 1);
+    assert_eq!(
+        clipped(&over),
+        format!("{}… ({} bytes)", exact, LOGGED_TEXT + 1)
+    );
+    // A two-byte character across the limit is left out whole.
+    let across = format!("{}éb", "a".repeat(LOGGED_TEXT - 1));
+    assert_eq!(
+        clipped(&across),
+        format!(
+            "{}… ({} bytes)",
+            "a".repeat(LOGGED_TEXT - 1),
+            LOGGED_TEXT + 2
+        )
+    );
+}

@@ -414,3 +414,24 @@ fn long_paths_are_verified_past_the_caps() {
 
 /// The readings of Windows, IIS, PHP and ASP.NET servers.
 mod servers;
+
+/// A segment of only ASCII letters, digits, `-` and `_` is decided on as sent, without a copy (every
+/// server reads it so); any other byte (`.`, an escape, `;`) makes it read in each of its readings.
+#[test]
+fn plain_segments_are_read_without_copies() {
+    use reading::Segment;
+    let path = reading::segments("/twilio/SMS-status_2/v1.2/a%41/b;c?x=1").expect("a normal path");
+    assert!(
+        matches!(
+            path.as_slice(),
+            [
+                Segment::Plain("twilio"),
+                Segment::Plain("SMS-status_2"),
+                Segment::Read(_),
+                Segment::Read(_),
+                Segment::Read(_),
+            ]
+        ),
+        "{path:?}"
+    );
+}
