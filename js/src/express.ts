@@ -307,7 +307,17 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
           : ` (the url option names ${named}; a request is checked for the URL it was made to: put webhook() on the route Twilio calls)`;
       if (raw === undefined) {
         // A parser ran first and kept no raw body: the decoded parameters (as twilio-node), text values
-        // only, never a JSON body.
+        // only, never a JSON body; and only as the core would take the raw body: on a POST, or a GET
+        // without parameters (the method is not signed, and a body on any other method no signature
+        // covers: a captured POST replayed as a PUT or DELETE ran that handler).
+        const params = req.body && typeof req.body === "object" ? Object.keys(req.body).length : 0;
+        if (req.method !== "POST" && !(req.method === "GET" && params === 0)) {
+          logger.warn(
+            `rejected ${req.method} ${req.originalUrl} (${req.method === "GET" ? "body_not_allowed" : "method_not_allowed"}): ` +
+              "Twilio calls webhooks with GET or POST, and sends a body with POST alone",
+          );
+          return res.type("text/plain").status(403).send(FAILED);
+        }
         const url =
           origin !== undefined
             ? baseUrl(origin, req.originalUrl)

@@ -198,3 +198,29 @@ describe("a method that is not a method token", () => {
     }
   });
 });
+
+describe("Express webhook() after a body parser: the parsed form is taken as the core takes a body", () => {
+  it("refuses a captured POST replayed with another method, and a GET with a body (third outside attack, F18)", async () => {
+    const ran = [];
+    const app = express()
+      .use(express.urlencoded({ extended: false }))
+      .use(ours.webhook(TOKEN, { logger: quiet }))
+      .all("/sms", (req, res) => {
+        ran.push(req.method);
+        res.send("ran");
+      });
+    const server = await serve(app);
+    try {
+      const headers = { ...FORM_TYPE, "X-Twilio-Signature": sign("http://host/sms") };
+      for (const method of ["PUT", "PATCH", "DELETE", "GET"]) {
+        const res = await send(server.port, { method, path: "/sms", host: "host", headers, body: FORM });
+        assert.equal(res.status, 403, `${method}: ${res.body}`);
+      }
+      assert.deepEqual(ran, [], "no handler ran");
+      const genuine = await send(server.port, { path: "/sms", host: "host", headers, body: FORM });
+      assert.deepEqual([genuine.status, genuine.body], [200, "ran"]);
+    } finally {
+      await server.close();
+    }
+  });
+});
