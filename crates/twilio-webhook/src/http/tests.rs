@@ -565,3 +565,44 @@ fn logged_text_is_cut_before_the_limit_at_a_character_boundary() {
         )
     );
 }
+
+/// A form body with a raw CR, LF or NUL is `malformed_body` before any HMAC (Twilio percent-encodes
+/// them; a re-split genuine form could otherwise carry an HTTP request); encoded, they verify, and a
+/// body that is not a form (JSON under `bodySHA256`) may hold line breaks.
+#[test]
+fn a_form_body_with_a_raw_line_break_is_malformed() {
+    let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN));
+    let post = |content_type: &str, url: &str, body: &[u8], sig: &str| {
+        let parts = http::Request::post(url.trim_start_matches("http://a.com"))
+            .header("host", "a.com")
+            .header("content-type", content_type)
+            .header("x-twilio-signature", sig)
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0;
+        verifier.verify_parts(&parts, body).map_err(|e| e.code())
+    };
+    let form = "application/x-www-form-urlencoded";
+    let signer = Signer::new(TOKEN, Algorithm::HmacSha1).unwrap();
+    for body in [
+        &b"Body=a\r\nb"[..],
+        b"Body=a\nb",
+        b"Body=a\rb",
+        b"Body=a\0b",
+        b"x\r\n=1",
+    ] {
+        let sig = signer.sign_form_body("http://a.com/sms", body).unwrap();
+        assert_eq!(
+            post(form, "http://a.com/sms", body, &sig),
+            Err("malformed_body"),
+            "{body:?}"
+        );
+    }
+    let encoded = b"Body=a%0D%0Ab%00";
+    let sig = signer.sign_form_body("http://a.com/sms", encoded).unwrap();
+    assert!(post(form, "http://a.com/sms", encoded, &sig).is_ok());
+    let json = b"{\n  \"a\": 1\n}\r\n";
+    let signed = signer.sign_body("http://a.com/events", json).unwrap();
+    assert!(post("application/json", &signed.url, json, &signed.signature).is_ok());
+}
