@@ -128,7 +128,7 @@ impl fmt::Display for EnvError {
             EnvError::PublicUrl(PublicUrlError::InvalidBaseUrl(why)) => {
                 write!(f, "TWILIO_PUBLIC_URL holds an invalid public base URL: {why}")
             }
-            EnvError::PublicUrl(PublicUrlError::InvalidProxy(_)) => f.write_str(
+            EnvError::PublicUrl(PublicUrlError::InvalidProxy) => f.write_str(
                 "TWILIO_TRUSTED_PROXIES holds an entry that is neither an IP address nor a CIDR range",
             ),
             EnvError::Diagnose => f.write_str(

@@ -31,19 +31,17 @@ pub enum PublicUrlError {
     /// A base URL that is not `http(s)://host[:port][/prefix]`; the text says why, without the URL
     /// (which may hold a password).
     InvalidBaseUrl(String),
-    /// A trusted proxy that is neither an IP address nor a CIDR range.
-    InvalidProxy(String),
+    /// A trusted proxy that is neither an IP address nor a CIDR range (the entry is not kept: no
+    /// setting's value goes into an error).
+    InvalidProxy,
 }
 
 impl fmt::Display for PublicUrlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PublicUrlError::InvalidBaseUrl(why) => write!(f, "invalid public base URL: {why}"),
-            PublicUrlError::InvalidProxy(what) => {
-                write!(
-                    f,
-                    "invalid trusted proxy {what:?}: expected an IP address or CIDR range"
-                )
+            PublicUrlError::InvalidProxy => {
+                f.write_str("a trusted proxy is neither an IP address nor a CIDR range")
             }
         }
     }
@@ -219,7 +217,7 @@ impl PublicUrl {
             Err(_) => proxy
                 .parse::<IpAddr>()
                 .map(IpNet::from)
-                .map_err(|_| PublicUrlError::InvalidProxy(proxy.to_string()))?,
+                .map_err(|_| PublicUrlError::InvalidProxy)?,
         };
         self.trusted.push(net);
         Ok(self)

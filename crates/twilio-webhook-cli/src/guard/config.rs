@@ -101,13 +101,13 @@ fn redis_tls(
 const DEFAULT_MAX_BODY_MEMORY: usize = 256 * 1024 * 1024;
 
 /// `1048576`, `512KiB`, `1MiB`, `2MB`.
-pub(crate) fn size(text: &str) -> Result<usize, UsageError> {
+pub(crate) fn size(text: &str, what: &str) -> Result<usize, UsageError> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
     let n: usize = number
         .parse()
-        .map_err(|_| UsageError(format!("not a size: {text:?}")))?;
+        .map_err(|_| UsageError(format!("{what} is not a size (use B, KiB, MiB, KB or MB)")))?;
     let factor = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" => 1000,
@@ -116,18 +116,18 @@ pub(crate) fn size(text: &str) -> Result<usize, UsageError> {
         "mib" => 1024 * 1024,
         _ => {
             return Err(UsageError(format!(
-                "not a size: {text:?} (use B, KiB, MiB, KB or MB)"
+                "{what} is not a size (use B, KiB, MiB, KB or MB)"
             )));
         }
     };
     n.checked_mul(factor)
-        .ok_or_else(|| UsageError(format!("size too large: {text:?}")))
+        .ok_or_else(|| UsageError(format!("{what} is too large")))
 }
 
 /// `500ms`, `10s`, `2m`, or seconds.
-pub(crate) fn duration(text: &str) -> Result<Duration, UsageError> {
+pub(crate) fn duration(text: &str, what: &str) -> Result<Duration, UsageError> {
     let t = text.trim();
-    let bad = || UsageError(format!("not a duration: {text:?} (use ms, s or m)"));
+    let bad = || UsageError(format!("{what} is not a duration (use ms, s or m)"));
     let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
         (n, 0.001)
     } else if let Some(n) = t.strip_suffix('s') {
@@ -146,7 +146,7 @@ pub(crate) fn duration(text: &str) -> Result<Duration, UsageError> {
 
 fn addr(text: &str, what: &str) -> Result<SocketAddr, UsageError> {
     text.parse()
-        .map_err(|_| UsageError(format!("{what} must be ADDR:PORT, got {text:?}")))
+        .map_err(|_| UsageError(format!("{what} must be ADDR:PORT")))
 }
 
 /// The secret in the file at `path`, given with `flag`. The error names the flag, never the path: a
@@ -262,10 +262,13 @@ fn load_with(args: &GuardArgs, env: impl Fn(&str) -> Option<String>) -> Result<C
             .trust_proxy(&proxy)
             .map_err(|e| UsageError(e.to_string()))?;
     }
-    let max_body = size(&pick(&args.max_body, &file.max_body).unwrap_or_else(|| "1MiB".into()))?;
+    let max_body = size(
+        &pick(&args.max_body, &file.max_body).unwrap_or_else(|| "1MiB".into()),
+        "--max-body",
+    )?;
     let max_body_memory = match pick(&args.max_body_memory, &file.max_body_memory) {
         Some(text) => {
-            let n = size(&text)?;
+            let n = size(&text, "--max-body-memory")?;
             if n < max_body {
                 return Err(UsageError(format!(
                     "--max-body-memory must be at least --max-body ({max_body} bytes): no body of \
@@ -316,6 +319,7 @@ fn load_with(args: &GuardArgs, env: impl Fn(&str) -> Option<String>) -> Result<C
     };
     let upstream_timeout = duration(
         &pick(&args.upstream_timeout, &file.upstream_timeout).unwrap_or_else(|| "30s".into()),
+        "--upstream-timeout",
     )?;
     let replay = pick(&args.replay, &file.replay);
     let redis_tls = redis_tls(
@@ -357,9 +361,11 @@ fn load_with(args: &GuardArgs, env: impl Fn(&str) -> Option<String>) -> Result<C
         admin_listen,
         client_timeout: duration(
             &pick(&args.client_timeout, &file.client_timeout).unwrap_or_else(|| "10s".into()),
+            "--client-timeout",
         )?,
         send_timeout: duration(
             &pick(&args.send_timeout, &file.send_timeout).unwrap_or_else(|| "60s".into()),
+            "--send-timeout",
         )?,
         upstream_timeout,
         duplicates,

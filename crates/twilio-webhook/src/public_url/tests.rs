@@ -118,7 +118,7 @@ fn bad_base_urls_and_proxies_are_errors() {
     for bad in ["", "10.0.0.0/33", "example.com", "10.0.0"] {
         assert_eq!(
             PublicUrl::from_host().trust_proxy(bad).err(),
-            Some(PublicUrlError::InvalidProxy(bad.to_string())),
+            Some(PublicUrlError::InvalidProxy),
             "{bad}"
         );
     }

@@ -103,7 +103,11 @@ fn sizes_take_their_units_and_refuse_others() {
         ("3 MB", 3_000_000),
         ("1MiB", 1_048_576),
     ] {
-        assert_eq!(size(text).map_err(|e| e.0), Ok(bytes), "{text}");
+        assert_eq!(
+            size(text, "--max-body").map_err(|e| e.0),
+            Ok(bytes),
+            "{text}"
+        );
     }
     for bad in [
         "",
@@ -113,7 +117,7 @@ fn sizes_take_their_units_and_refuse_others() {
         "99999999999999999999",
         "18446744073709551615MiB",
     ] {
-        assert!(size(bad).is_err(), "{bad:?}");
+        assert!(size(bad, "--max-body").is_err(), "{bad:?}");
     }
 }
 
@@ -262,14 +266,26 @@ fn bad_prefixes_and_connection_caps_are_usage_errors() {
 
 #[test]
 fn sizes_and_durations() {
-    assert_eq!(size("1MiB").unwrap(), 1_048_576);
-    assert_eq!(size("512 KiB").unwrap(), 524_288);
-    assert_eq!(size("2000").unwrap(), 2000);
-    assert!(size("1 parsec").is_err() && size("").is_err());
-    assert_eq!(duration("500ms").unwrap(), Duration::from_millis(500));
-    assert_eq!(duration("2m").unwrap(), Duration::from_secs(120));
-    assert_eq!(duration("3").unwrap(), Duration::from_secs(3));
-    assert!(duration("-1s").is_err() && duration("soon").is_err());
+    assert_eq!(size("1MiB", "--max-body").unwrap(), 1_048_576);
+    assert_eq!(size("512 KiB", "--max-body").unwrap(), 524_288);
+    assert_eq!(size("2000", "--max-body").unwrap(), 2000);
+    assert!(size("1 parsec", "--max-body").is_err() && size("", "--max-body").is_err());
+    assert_eq!(
+        duration("500ms", "--client-timeout").unwrap(),
+        Duration::from_millis(500)
+    );
+    assert_eq!(
+        duration("2m", "--client-timeout").unwrap(),
+        Duration::from_secs(120)
+    );
+    assert_eq!(
+        duration("3", "--client-timeout").unwrap(),
+        Duration::from_secs(3)
+    );
+    assert!(
+        duration("-1s", "--client-timeout").is_err()
+            && duration("soon", "--client-timeout").is_err()
+    );
 }
 
 #[test]
@@ -345,4 +361,29 @@ fn the_body_memory_budget_defaults_to_256_mib_and_holds_at_least_one_body() {
         "the flag wins over the file"
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A setting's error names the setting and what is wrong with it, never its value (third outside
+/// attack, F15: `--max-body`, `--client-timeout`, `--admin-listen` and `--trusted-proxy` echoed theirs).
+#[test]
+fn setting_errors_never_echo_the_value() {
+    let value = "SECRETX-value";
+    let errors = [
+        size(value, "--max-body").unwrap_err().0,
+        duration(value, "--client-timeout").unwrap_err().0,
+        addr(value, "--admin-listen").unwrap_err().0,
+        twilio_webhook::PublicUrl::from_host()
+            .trust_proxy(value)
+            .unwrap_err()
+            .to_string(),
+    ];
+    for (error, setting) in errors.iter().zip([
+        "--max-body",
+        "--client-timeout",
+        "--admin-listen",
+        "trusted proxy",
+    ]) {
+        assert!(!error.contains("SECRETX"), "{error}");
+        assert!(error.contains(setting), "{error}");
+    }
 }
