@@ -164,3 +164,25 @@ fn a_form_body_with_a_raw_line_break_is_malformed() {
     let signed = signer.sign_body("http://a.com/events", json).unwrap();
     assert!(post("application/json", &signed.url, json, &signed.signature).is_ok());
 }
+
+/// A form body that does not decode to UTF-8 is `malformed_body`, and its log line says so.
+#[test]
+fn a_form_body_that_is_not_utf8_is_explained() {
+    let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN));
+    let parts = http::Request::post("/sms")
+        .header("host", "a.com")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-twilio-signature", sign_form("http://a.com/sms", &[]))
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0;
+    let e = verifier.verify_parts(&parts, b"Body=%FF").unwrap_err();
+    assert_eq!(e.code(), "malformed_body");
+    assert!(
+        e.explanation()
+            .is_some_and(|x| x.contains("does not decode to UTF-8")),
+        "{:?}",
+        e.explanation()
+    );
+}
