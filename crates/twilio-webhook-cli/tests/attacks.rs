@@ -420,17 +420,7 @@ fn issue_18_the_guards_surface_is_consistent() {
     );
     echo.kill();
     assert_eq!(status(guard.port, &public).0, 502);
-    let metrics = suite::send(
-        admin,
-        &suite::RawRequest {
-            method: "GET",
-            target: "/metrics".into(),
-            headers: vec![("Host".into(), "admin".into())],
-            body: vec![],
-        },
-    )
-    .expect("metrics")
-    .text();
+    let metrics = support::metrics(admin);
     for line in [
         "twilio_guard_requests_total{verdict=\"forwarded\",reason=\"\",cause=\"\"} 1",
         "twilio_guard_requests_total{verdict=\"upstream_failed\",reason=\"upstream_unavailable\",cause=\"\"} 1",

@@ -472,17 +472,7 @@ fn issue_28_slow_bodies_cannot_take_more_than_the_body_memory_budget() {
         "{answer}"
     );
     assert_eq!(echo.hits(), 0, "a refused body reached the upstream");
-    let shown = suite::send(
-        admin,
-        &suite::RawRequest {
-            method: "GET",
-            target: "/metrics".into(),
-            headers: vec![("Host".into(), "admin".into())],
-            body: vec![],
-        },
-    )
-    .expect("admin answers")
-    .text();
+    let shown = support::metrics(admin);
     assert!(
         shown.contains(
             "twilio_guard_requests_total{verdict=\"rejected\",reason=\"body_memory_exhausted\",cause=\"\"} 1\n"

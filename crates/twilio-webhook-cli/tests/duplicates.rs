@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use twilio_webhook_http_suite as suite;
 
 mod support;
-use support::{Echo, Guard, TOKEN};
+use support::{Echo, Guard, TOKEN, metrics};
 
 fn request(path: &str, body: &[u8]) -> suite::RawRequest {
     support::signed_public(path, body)
@@ -26,16 +26,6 @@ fn guard(echo: &Echo, redis: &suite::RedisServer, extra: &[&str]) -> Guard {
     ];
     args.extend_from_slice(extra);
     Guard::start(&echo.url(), &args)
-}
-
-fn metrics(admin: u16) -> String {
-    let request = suite::RawRequest {
-        method: "GET",
-        target: "/metrics".into(),
-        headers: vec![("Host".into(), "admin".into())],
-        body: vec![],
-    };
-    suite::send(admin, &request).expect("admin answers").text()
 }
 
 #[test]

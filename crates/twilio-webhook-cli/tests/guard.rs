@@ -337,17 +337,7 @@ fn a_refusal_explains_itself_in_the_log_and_the_metrics() {
             "Twilio webhook rejected: signature_mismatch\n".to_string()
         )
     );
-    let metrics = suite::send(
-        admin,
-        &suite::RawRequest {
-            method: "GET",
-            target: "/metrics".into(),
-            headers: vec![("Host".into(), "admin".into())],
-            body: vec![],
-        },
-    )
-    .expect("metrics")
-    .text();
+    let metrics = support::metrics(admin);
     assert!(
         metrics.contains(
             "twilio_guard_requests_total{verdict=\"rejected\",reason=\"signature_mismatch\",cause=\"scheme\"} 1"

@@ -322,3 +322,14 @@ pub fn exchange(port: u16, head: &str, body: &[u8]) -> (String, Duration) {
         start.elapsed(),
     )
 }
+
+/// What the guard's admin listener on `admin` answers on `/metrics`.
+pub fn metrics(admin: u16) -> String {
+    let request = suite::RawRequest {
+        method: "GET",
+        target: "/metrics".into(),
+        headers: vec![("Host".into(), "admin".into())],
+        body: vec![],
+    };
+    suite::send(admin, &request).expect("admin answers").text()
+}
