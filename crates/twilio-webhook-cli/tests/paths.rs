@@ -102,7 +102,9 @@ fn issue_28_ordinary_paths_still_decide_as_before() {
         "/twilix",
         "/a%20b",
         "/docs/",
-        "/search?q=/twilio/sms",
+        "/search?q=twilio/sms",
+        "/login?next=/dashboard",
+        "/?rest_route=/wp/v2/posts",
     ];
     for (n, target) in exempt.iter().enumerate() {
         let r = send(&unsigned(signed(guard.port, target, FORM, b"", &[])));
@@ -322,4 +324,60 @@ fn issue_28_f6_a_path_too_long_to_read_is_verified_never_exempt() {
         assert_eq!(answer.status, 200, "{} B: {}", target.len(), answer.text());
         assert_eq!(echo.hits(), before + 1);
     }
+}
+
+/// Third outside attack, F2: WordPress routes `/?rest_route=/twilio/sms` as its REST route
+/// `/wp-json/twilio/sms`, and CodeIgniter-style front controllers route `/index.php?/twilio/sms` as
+/// `/twilio/sms`. Under `--pass / --require /wp-json/twilio --require /twilio`, each went through
+/// unsigned before the fix (exempt: the path is `/`); now a path in the query must be exempt too.
+#[test]
+fn issue_28_f2_a_route_in_the_query_reaches_the_upstream_only_signed() {
+    let echo = Echo::start();
+    let rules = [
+        "--pass",
+        "/",
+        "--require",
+        "/wp-json/twilio",
+        "--require",
+        "/twilio",
+    ];
+    let guard = Guard::start(&echo.url(), &rules);
+    let form = b"Body=not+from+twilio";
+    for target in [
+        "/?rest_route=/twilio/sms",
+        "/index.php?rest_route=/twilio/sms",
+        "/?rest_route=%2Ftwilio%2Fsms",
+        "/?rest_route=/TWILIO/sms",
+        "/index.php?/twilio/sms",
+        "/?q=/twilio/sms",
+        "/login?next=/x%3Frest_route%3D/twilio/sms",
+    ] {
+        let answer = suite::send(
+            guard.port,
+            &unsigned(signed(guard.port, target, FORM, form, &[])),
+        )
+        .expect("an answer");
+        assert!(
+            answer.status >= 400,
+            "{target}: {} {}",
+            answer.status,
+            answer.text()
+        );
+        assert_eq!(echo.hits(), 0, "{target} reached the upstream unsigned");
+    }
+    // Signed, it is verified and forwarded; an ordinary query still passes unsigned.
+    let genuine = suite::send(
+        guard.port,
+        &signed(guard.port, "/?rest_route=/twilio/sms", FORM, form, &[]),
+    )
+    .expect("an answer");
+    assert_eq!(genuine.status, 200, "{}", genuine.text());
+    let ordinary = unsigned(signed(guard.port, "/login?next=/dashboard", FORM, b"", &[]));
+    assert_eq!(
+        suite::send(guard.port, &ordinary)
+            .expect("an answer")
+            .status,
+        200
+    );
+    assert_eq!(echo.hits(), 2);
 }

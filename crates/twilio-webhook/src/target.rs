@@ -19,6 +19,7 @@ use std::borrow::Cow;
 
 use core::fmt;
 
+mod query;
 mod reading;
 
 /// Why a request target was refused (answered `400`).
@@ -87,8 +88,8 @@ pub fn origin_form(target: &str) -> Result<Cow<'_, str>, TargetError> {
     })
 }
 
-/// The longest path (before its query) that [`PathRules`] read, in bytes: a longer one is verified,
-/// never exempt. Reading a path costs time linear in it (a 60 KB one cost the guard 11 ms of CPU,
+/// The longest path (before its query), and the longest query, that [`PathRules`] read, in bytes: a
+/// request with a longer one is verified, never exempt. Reading a path costs time linear in it (a 60 KB one cost the guard 11 ms of CPU,
 /// issue 28), and IIS refuses a longer URL by default (Apache, nginx and Tomcat a request line over
 /// 8 KiB).
 pub const MAX_RULED_PATH: usize = 4 * 1024;
@@ -198,7 +199,13 @@ impl Prefix {
 ///   well. So `/twilio;jsessionid=1/sms`, `/twilio./sms`, `/twilio%20/sms`, `/twilio::$DATA`,
 ///   `/index.php/twilio/sms`, `/(S(abc))/twilio/sms` and, under `--require /twilio-hooks`,
 ///   `/TWILIO~1/sms` are verified, and an ambiguity is always decided toward verification.
-/// - A path longer than [`MAX_RULED_PATH`] bytes (4 KiB, its query aside) or with more than
+/// - A path in the query is read as another path the request may be routed as, since some
+///   applications route on it: WordPress serves `/?rest_route=/twilio/sms` as `/wp-json/twilio/sms`,
+///   PHP front controllers `/index.php?/twilio/sms` as `/twilio/sms`. Each key and value that,
+///   decoded once or twice, starts with `/` or `\` must be exempt too (cut at its own `?`, whose
+///   query is read the same way), or the request is verified: under `--pass / --require /twilio`,
+///   `/login?next=/dashboard` passes and `/?rest_route=/twilio/sms` is verified.
+/// - A path or a query longer than [`MAX_RULED_PATH`] bytes (4 KiB each) or with more than
 ///   [`MAX_RULED_SEGMENTS`] segments (64) is verified without being read, so the rules cost each
 ///   request a bounded time: no prefix exempts it, and what would be refused is verified instead.
 /// - Once any prefix is configured, a path that is not in normal form ([`TargetError::NotNormal`]) is
@@ -221,6 +228,8 @@ impl Prefix {
 /// assert_eq!(rules.decide("/twilio./sms"), Ok(PathDecision::Verify));
 /// assert_eq!(rules.decide("/index.php/twilio/sms"), Ok(PathDecision::Verify));
 /// assert_eq!(rules.decide("/(S(abc))/twilio/sms"), Ok(PathDecision::Verify));
+/// assert_eq!(rules.decide("/?rest_route=/twilio/sms"), Ok(PathDecision::Verify));
+/// assert_eq!(rules.decide("/login?next=/dashboard"), Ok(PathDecision::Pass));
 /// assert_eq!(rules.decide("/static/%u002e%u002e/twilio"), Err(TargetError::NotNormal));
 /// # Ok::<(), TargetError>(())
 /// ```
@@ -310,11 +319,25 @@ impl PathRules {
             (Some(_), None) => false,
             (None, None) => strict,
         };
-        Ok(if exempt && !reading::reroutes(&path, rerouted_verified) {
-            PathDecision::Pass
-        } else {
-            PathDecision::Verify
-        })
+        if !exempt || reading::reroutes(&path, rerouted_verified) {
+            return Ok(PathDecision::Verify);
+        }
+        // A path in the query (`?rest_route=/twilio/sms`) must be exempt too, or the request is
+        // verified: strict, as some applications route on it (see `query`).
+        let query = origin.split_once('?').map(|(_, q)| q).unwrap_or_default();
+        let Some(routes) = query::routes(query) else {
+            return Ok(PathDecision::Verify);
+        };
+        for route in routes {
+            let Ok(path) = reading::segments(&route) else {
+                return Ok(PathDecision::Verify);
+            };
+            let sent: Vec<&reading::Segment> = path.iter().collect();
+            if rerouted_verified(&sent, true) || reading::reroutes(&path, rerouted_verified) {
+                return Ok(PathDecision::Verify);
+            }
+        }
+        Ok(PathDecision::Pass)
     }
 }
 

@@ -326,7 +326,7 @@ fn ordinary_paths_decide_as_before() {
         (&rules, "/twilio-status", Verify),
         (&rules, "/a%20b", Pass),
         (&rules, "/docs/", Pass),
-        (&rules, "/search?q=/twilio/sms&x=%2e%2e", Pass),
+        (&rules, "/search?q=twilio/sms&x=%2e%2e", Pass),
         (&rules, "/twilio", Verify),
         (&rules, "/twilio/", Verify),
         (&rules, "/twilio/sms", Verify),
@@ -377,7 +377,8 @@ fn prefixes_must_read_alike_everywhere() {
 
 /// Deciding is bounded (issue 28, F6: a 60 KB path cost the guard 11 ms of CPU and was exempt): a
 /// path is read up to `MAX_RULED_PATH` bytes and `MAX_RULED_SEGMENTS` segments, linear in both, and
-/// past either it is verified, never exempt nor refused; its query does not count. (What deciding
+/// past either it is verified, never exempt nor refused; so is a query over `MAX_RULED_PATH` bytes,
+/// since it may hold a path a server routes on (F2). (What deciding
 /// costs is measured by `cargo bench -p twilio-webhook-bench --bench paths`, not here.)
 #[test]
 fn long_paths_are_verified_past_the_caps() {
@@ -399,10 +400,10 @@ fn long_paths_are_verified_past_the_caps() {
     let long = |n: usize| format!("/{}", "a".repeat(n));
     assert_eq!(rules.decide(&long(4 * 1024 - 1)), Ok(PathDecision::Pass));
     assert_eq!(rules.decide(&long(4 * 1024)), Ok(PathDecision::Verify));
-    assert_eq!(
-        rules.decide(&format!("/a?q={}", "x".repeat(100_000))),
-        Ok(PathDecision::Pass)
-    );
+    let query = |n: usize| format!("/a?q={}", "x".repeat(n));
+    assert_eq!(rules.decide(&query(4 * 1024 - 2)), Ok(PathDecision::Pass));
+    assert_eq!(rules.decide(&query(4 * 1024 - 1)), Ok(PathDecision::Verify));
+    assert_eq!(rules.decide(&query(100_000)), Ok(PathDecision::Verify));
     // Past them what would be refused is verified: the rules never exempt it.
     let dots = |n: usize| format!("/{}../x", "a/".repeat(n));
     assert_eq!(rules.decide(&dots(62)), Err(TargetError::NotNormal));
@@ -434,4 +435,56 @@ fn plain_segments_are_read_without_copies() {
         ),
         "{path:?}"
     );
+}
+
+/// Issue 28, third audit, F2: WordPress routes `/?rest_route=/twilio/sms` as `/wp-json/twilio/sms`,
+/// CodeIgniter `/index.php?/twilio/sms` as `/twilio/sms`. A path in the query must be exempt too.
+#[test]
+fn a_path_in_the_query_must_be_exempt_too() {
+    let rules = PathRules::new()
+        .pass("/")
+        .and_then(|r| r.require("/wp-json/twilio"))
+        .and_then(|r| r.require("/twilio"))
+        .expect("rules");
+    let decide = |t: &str| rules.decide(t);
+    for routed in [
+        "/?rest_route=/twilio/sms",
+        "/index.php?rest_route=/twilio/sms",
+        "/?rest_route=%2Ftwilio%2Fsms",
+        "/?rest_route=%252Ftwilio%252Fsms",
+        "/?rest_route=/TWILIO/sms",
+        "/?rest_route=/twilio;x/sms",
+        "/?rest_route=/index.php/twilio/sms",
+        "/index.php?/twilio/sms",
+        "/?q=+/twilio/sms",
+        "/?a=1;rest_route=/twilio",
+        "/login?next=/x%3Frest_route%3D/twilio/sms",
+        "/?rest_route=/twilio-admin",
+        // What no reading makes safe is verified, not refused: the path itself is fine.
+        "/?rest_route=/a/../twilio",
+        "/?rest_route=\\twilio",
+        "/?rest_route=//twilio",
+    ] {
+        assert_eq!(decide(routed), Ok(PathDecision::Verify), "{routed:?}");
+    }
+    for ordinary in [
+        "/login?next=/dashboard",
+        "/?rest_route=/wp/v2/posts",
+        "/static/app.js?v=1.2&theme=dark",
+        "/search?q=twilio/sms",
+        "/?next=/",
+    ] {
+        assert_eq!(decide(ordinary), Ok(PathDecision::Pass), "{ordinary:?}");
+    }
+    // With exemptions only, a path in the query that is not exempt is verified.
+    let rules = PathRules::new().pass("/health").expect("rules");
+    assert_eq!(rules.decide("/health?x=1"), Ok(PathDecision::Pass));
+    assert_eq!(rules.decide("/health?next=/sms"), Ok(PathDecision::Verify));
+    assert_eq!(
+        rules.decide("/health?next=/health/live"),
+        Ok(PathDecision::Pass)
+    );
+    // A query past the caps is not read: verified.
+    let long = format!("/health?x={}", "a".repeat(MAX_RULED_PATH));
+    assert_eq!(rules.decide(&long), Ok(PathDecision::Verify));
 }
