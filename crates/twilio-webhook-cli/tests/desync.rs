@@ -113,3 +113,46 @@ fn issue_28_a_passed_body_is_never_read_by_the_upstream_as_a_request() {
         "the upstream served only what the guard forwarded"
     );
 }
+
+/// Third outside attack (F19): the key/value boundary of a form is not signed, so a genuine SMS whose
+/// text ends in `From+10005550000` also verifies re-split as `Body=hello&From=+10005550000&From=<the
+/// real sender>` (spec §2 sorts a key's values, and the forged one sorts first). The upstream got two
+/// `From` values, and Flask's `request.form["From"]` or a servlet's `getParameter("From")` reads the
+/// forged one. Twilio sends each name once: a name with two values is `repeated_parameter`, never
+/// forwarded; the SMS as sent is delivered.
+#[test]
+fn issue_28_a_resplit_form_with_a_second_from_is_never_forwarded() {
+    let echo = Echo::start();
+    let guard = Guard::start(&echo.url(), &[]);
+    let send = |body: &[u8]| {
+        let request = signed(guard.port, "/sms", FORM, body, &[]);
+        let head = support::head_of(
+            &request,
+            &format!("Content-Length: {}\r\nConnection: close\r\n", body.len()),
+        );
+        exchange(guard.port, &head, body).0
+    };
+    let sent = b"AccountSid=AC123&Body=helloFrom%2B10005550000&From=%2B15551234&To=%2B15556666";
+    let resplit =
+        b"AccountSid=AC123&Body=hello&From=%2B10005550000&From=%2B15551234&To=%2B15556666";
+    // The two bodies sign alike: the re-split one carries the genuine signature.
+    let signature = |body: &[u8]| {
+        let r = signed(guard.port, "/sms", FORM, body, &[]);
+        let named = |(n, _): &&(String, String)| n.eq_ignore_ascii_case("x-twilio-signature");
+        r.headers.iter().find(named).map(|(_, v)| v.clone())
+    };
+    assert_eq!(signature(sent), signature(resplit));
+    let answer = send(resplit);
+    assert!(
+        answer.starts_with("HTTP/1.1 400") && answer.contains("repeated_parameter"),
+        "{answer}"
+    );
+    assert_eq!(
+        echo.hits(),
+        0,
+        "the re-split form did not reach the upstream"
+    );
+    let answer = send(sent);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(echo.hits(), 1);
+}

@@ -341,6 +341,18 @@ impl<'s, S: Pairs + ?Sized> Canonical<'s, S> {
             .map(move |&key| self.pairs.pair(layout.index(key)))
     }
 
+    /// Whether a key comes more than once with different values (equal pairs are already dropped).
+    pub(crate) fn repeats_a_key(&self) -> bool {
+        let mut previous: Option<Part<'_>> = None;
+        for (key, _) in self.ordered(self.layout) {
+            if previous.is_some_and(|p| p.cmp_decoded(key).is_eq()) {
+                return true;
+            }
+            previous = Some(key);
+        }
+        false
+    }
+
     /// Runs `f` on `P` joined in a stack buffer just large enough (a buffer zeroed for nothing measured
     /// slower on a corpus that misses the cache), or on `None` when `P` may pass [`LONG_JOINED`] bytes (then
     /// it is streamed).

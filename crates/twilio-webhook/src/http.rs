@@ -13,6 +13,7 @@ use crate::verdict::{Rejection, Verified};
 mod explain;
 mod rejection;
 mod sequence;
+mod shape;
 
 pub use explain::{Clock, DEFAULT_DIAGNOSES_PER_SECOND};
 pub use rejection::{Refusal, ReportOnly, WebhookRejection};
@@ -49,6 +50,7 @@ pub struct WebhookVerifier {
     accounts: Option<std::sync::Arc<dyn AccountSecrets>>,
     json_account_sid: Option<JsonAccountSid>,
     explainer: explain::Explainer,
+    repeats_allowed: bool,
 }
 
 /// A reader of the claimed `AccountSid` of a JSON body.
@@ -152,6 +154,7 @@ impl WebhookVerifier {
             accounts: None,
             json_account_sid: None,
             explainer: explain::Explainer::default(),
+            repeats_allowed: false,
         }
     }
 
@@ -362,6 +365,17 @@ impl WebhookVerifier {
         self
     }
 
+    /// Accepts a form whose parameter name comes more than once with different values, which is
+    /// refused by default ([`Refusal::RepeatedParameter`]): Twilio sends each name once, and the
+    /// boundary between a key and its value is not signed, so a genuine SMS whose `Body` ends in
+    /// `From+15550000` also verifies re-split with a second, forged `From` ahead of the real one. Only
+    /// for a Twilio product that does repeat a name, and an app that reads every value of it.
+    #[must_use]
+    pub fn allow_repeated_parameters(mut self) -> Self {
+        self.repeats_allowed = true;
+        self
+    }
+
     /// The body limit in bytes.
     pub fn limit(&self) -> usize {
         self.body_limit
@@ -488,16 +502,9 @@ impl WebhookVerifier {
             self.explainer.no_peer();
         }
         let content_type = content_type.map(|v| v.to_str().unwrap_or("\u{FFFD}"));
-        // Twilio percent-encodes every CR, LF and NUL of a form. A raw one (allowed in a key by
-        // spec §2's decoding, and the key/value boundary is not signed) lets a re-split genuine form
-        // carry an HTTP request that an app leaving the body unread would parse as the next one.
-        if content_type.is_some_and(crate::headers::is_form_content_type)
-            && crate::form::find_any(body, [b'\r', b'\n', 0]).is_some()
-        {
-            return Err(WebhookRejection::new(
-                Refusal::Rejected(Rejection::MalformedBody),
-                Vec::new(),
-            ));
+        // The key/value boundary of a form is not signed: shapes only a re-split form has.
+        if let Err(refusal) = shape::check_form(content_type, body, self.repeats_allowed) {
+            return Err(WebhookRejection::new(refusal, Vec::new()));
         }
         let Ok(urls) = self.public_url.try_urls(request) else {
             return Err(WebhookRejection::new(Refusal::BadHost, Vec::new()));

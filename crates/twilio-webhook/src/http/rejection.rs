@@ -85,6 +85,13 @@ pub enum Refusal {
     /// webhook's URL-only signature would verify a `DELETE`, `PUT`, `HEAD` or `PROPFIND` of its URL
     /// and run that method's handler. Refused before any HMAC.
     MethodNotAllowed,
+    /// A form parameter name comes more than once with different values (`400`). Twilio sends each
+    /// name once, and the boundary between a key and its value is not signed: a genuine SMS whose
+    /// `Body` ends in `From+15550000` verifies re-split as `Body=…&From=+15550000`, a second `From`
+    /// ahead of the real one, which most frameworks hand the app as *the* `From`. Refused before any
+    /// HMAC; [`WebhookVerifier::allow_repeated_parameters`](crate::WebhookVerifier::allow_repeated_parameters)
+    /// relaxes it.
+    RepeatedParameter,
 }
 
 /// A refused request: the reason, and the URLs that were tried. It renders as a status and a short
@@ -209,7 +216,8 @@ impl WebhookRejection {
             | Refusal::BodyLengthMismatch
             | Refusal::DuplicateHeader
             | Refusal::BadContentLength
-            | Refusal::BadMethod => StatusCode::BAD_REQUEST,
+            | Refusal::BadMethod
+            | Refusal::RepeatedParameter => StatusCode::BAD_REQUEST,
             Refusal::LengthRequired => StatusCode::LENGTH_REQUIRED,
             Refusal::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Refusal::BodyTaken => StatusCode::INTERNAL_SERVER_ERROR,
@@ -247,6 +255,7 @@ fn refusal_code(refusal: Refusal) -> &'static str {
         Refusal::LengthRequired => "length_required",
         Refusal::BadMethod => "bad_method",
         Refusal::MethodNotAllowed => "method_not_allowed",
+        Refusal::RepeatedParameter => "repeated_parameter",
     }
 }
 
@@ -298,6 +307,10 @@ impl fmt::Display for WebhookRejection {
             Refusal::MethodNotAllowed => {
                 f.write_str("Twilio calls webhooks with GET or POST only")?
             }
+            Refusal::RepeatedParameter => f.write_str(
+                "a form parameter name comes more than once with different values \
+                 (Twilio sends each name once)",
+            )?,
         }
         if !self.urls_tried.is_empty() {
             write!(f, " (tried {})", self.urls_tried.join(", "))?;
