@@ -17,8 +17,9 @@ use twilio_webhook::{Refusal, VerifiedRequest, WebhookRejection};
 /// The body is verified whole, as sent: a body another extractor already took is refused (`500`,
 /// `body_taken`: make `TwilioWebhook<web::Bytes>` the body extractor instead of taking `web::Bytes`
 /// beside it), and so is one whose length differs from its `Content-Length` (`400`). On a real
-/// WebSocket handshake `T` sees no body (the handshake has none); the upgraded connection stays in
-/// place for a `web::Payload` taken after this extractor. With a replay guard, the request's key is
+/// WebSocket handshake `T` sees no body (the handshake has none), and neither does any extractor
+/// after this one: the upgraded connection is only for [`TwilioWebSocket`](crate::TwilioWebSocket),
+/// as `TwilioWebhook<TwilioWebSocket>`. With a replay guard, the request's key is
 /// kept once `T` accepts the body, and released when `T` refuses it (the app never got the request,
 /// so Twilio's retry is not refused as a replay). The extractor cannot see the handler's answer: for
 /// answer mode, or to release the key when the handler answers `503`, use
@@ -77,9 +78,10 @@ where
         let head = crate::verify::Head::of(&req);
         let verifier = crate::verify::verifier(&req);
         // The payload is taken now, while it is at hand (unless the core says it is not to be read).
-        let reader = verifier
+        let taken = verifier
             .as_ref()
             .map(|v| crate::verify::Reader::take(v, &req, &head, payload));
+        let (reader, tunnel) = taken.map_or((None, None), |(r, t)| (Some(r), t));
         Box::pin(async move {
             let (Some(verifier), Some(reader)) = (verifier, reader) else {
                 // A configuration mistake: refuse, never pass.
@@ -92,6 +94,7 @@ where
                 .await
                 .map_err(TwilioWebhookRejection)?;
             let delivery = checked.verdict.map_err(TwilioWebhookRejection)?;
+            crate::verify::keep_tunnel(&req, tunnel);
             // `T` gets exactly the bytes verified (none for a handshake).
             let mut payload = crate::verify::payload(checked.body);
             match T::from_request(&req, &mut payload).await {

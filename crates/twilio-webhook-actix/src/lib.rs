@@ -48,9 +48,11 @@
 mod extract;
 mod middleware;
 mod verify;
+mod websocket;
 
 pub use extract::{TwilioWebhook, TwilioWebhookRejection};
 pub use middleware::{RequireTwilioSignature, TwilioWebhookMiddleware};
 pub use twilio_webhook::{
     PublicUrl, Refusal, RequestValidator, VerifiedRequest, WebhookRejection, WebhookVerifier,
 };
+pub use websocket::TwilioWebSocket;

@@ -14,10 +14,8 @@ use twilio_webhook::{ReportOnly, StoredAnswer, WebhookVerifier};
 /// unchanged and the verdict as `web::ReqData<VerifiedRequest>`.
 ///
 /// A real WebSocket handshake has no body and is verified without one; its payload, which in actix is
-/// the upgraded connection, is left in place for the WebSocket handler. A handler behind this
-/// middleware that reads a handshake's payload as a body reads bytes no signature covers: for routes
-/// that are not WebSockets, prefer the extractor, [`TwilioWebhook`](crate::TwilioWebhook), which never
-/// hands a handshake's connection on as a body.
+/// the upgraded connection, is never handed on as a body: the handler sees none, and takes the
+/// connection with [`TwilioWebSocket`](crate::TwilioWebSocket).
 ///
 /// ```
 /// use actix_web::{App, web};
@@ -118,7 +116,8 @@ where
             };
             let (http_request, payload) = req.parts_mut();
             let head = crate::verify::Head::of(http_request);
-            let reader = crate::verify::Reader::take(&verifier, http_request, &head, payload);
+            let (reader, tunnel) =
+                crate::verify::Reader::take(&verifier, http_request, &head, payload);
             let checked =
                 match crate::verify::read_and_verify(&verifier, req.request(), &head, reader).await
                 {
@@ -128,13 +127,14 @@ where
             let delivery = match (checked.verdict, &report_only) {
                 (Ok(delivery), _) => {
                     req.extensions_mut().insert(delivery.verified().clone());
+                    crate::verify::keep_tunnel(req.request(), tunnel);
                     Some(delivery)
                 }
                 (Err(rejection), Some(report)) if report.passes(&rejection) => None,
                 (Err(rejection), _) => return refuse(req, rejection),
             };
             // The app gets exactly the bytes verified; a handshake's payload (the upgraded
-            // connection) stays in place.
+            // connection) only through `TwilioWebSocket`.
             if let Some(body) = checked.body {
                 req.set_payload(crate::verify::payload(Some(body)));
             }

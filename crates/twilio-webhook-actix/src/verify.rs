@@ -6,6 +6,7 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use actix_web::HttpMessage as _;
 use actix_web::HttpRequest;
 use actix_web::dev::Payload;
 use actix_web::web::Bytes;
@@ -66,11 +67,16 @@ pub(crate) struct Reader {
     source: BodySource,
 }
 
+/// A verified WebSocket handshake's upgraded connection, which in actix is the request's payload. It
+/// is taken from the request before verification, so that no body extractor or handler reads it as a
+/// body (bytes no signature covers), and kept in the request's extensions once the handshake is
+/// verified, for [`TwilioWebSocket`](crate::TwilioWebSocket) alone.
+pub(crate) struct Tunnel(pub(crate) Payload);
+
 impl Reader {
-    /// Takes the request's payload, unless the core says the request has no body to read: a real
-    /// WebSocket handshake, whose payload in actix is the rest of the connection. That stays in place
-    /// for a `web::Payload` taken after the verifying extractor (the upgraded stream), and the
-    /// sequence reads nothing.
+    /// Takes the request's payload. When the core says the request has no body to read (a real
+    /// WebSocket handshake, whose payload in actix is the rest of the connection) the sequence reads
+    /// nothing, and the payload comes back apart as the tunnel, for [`keep_tunnel`] once verified.
     ///
     /// A payload that is already gone (`Payload::None`) is what actix leaves after another extractor
     /// took it, and also what it gives an HTTP/1 request without a body: the core tells the two apart
@@ -80,22 +86,32 @@ impl Reader {
         req: &HttpRequest,
         head: &Head,
         payload: &mut Payload,
-    ) -> Reader {
+    ) -> (Reader, Option<Tunnel>) {
         if let Ok(false) = verifier.reads_body(&head.incoming(req)) {
-            return Reader {
+            let reader = Reader {
                 payload: Payload::None,
                 source: BodySource::Stream,
             };
+            return (reader, Some(Tunnel(payload.take())));
         }
         let source = match (&*payload, req.version()) {
             (Payload::None, actix_web::http::Version::HTTP_2) => BodySource::Taken,
             (Payload::None, _) => BodySource::NoStream,
             _ => BodySource::Stream,
         };
-        Reader {
+        let reader = Reader {
             payload: payload.take(),
             source,
-        }
+        };
+        (reader, None)
+    }
+}
+
+/// Keeps a verified handshake's connection in the request's extensions, for
+/// [`TwilioWebSocket`](crate::TwilioWebSocket). Call only once the request is verified.
+pub(crate) fn keep_tunnel(req: &HttpRequest, tunnel: Option<Tunnel>) {
+    if let Some(tunnel) = tunnel {
+        req.extensions_mut().insert(tunnel);
     }
 }
 

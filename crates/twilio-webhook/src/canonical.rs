@@ -341,11 +341,12 @@ impl<'s, S: Pairs + ?Sized> Canonical<'s, S> {
             .map(move |&key| self.pairs.pair(layout.index(key)))
     }
 
-    /// Whether a key comes more than once with different values (equal pairs are already dropped).
-    pub(crate) fn repeats_a_key(&self) -> bool {
+    /// Whether a key that `counts` comes more than once with different values (equal pairs are
+    /// already dropped).
+    pub(crate) fn repeats_a_key(&self, mut counts: impl FnMut(Part<'_>) -> bool) -> bool {
         let mut previous: Option<Part<'_>> = None;
         for (key, _) in self.ordered(self.layout) {
-            if previous.is_some_and(|p| p.cmp_decoded(key).is_eq()) {
+            if previous.is_some_and(|p| p.cmp_decoded(key).is_eq()) && counts(key) {
                 return true;
             }
             previous = Some(key);

@@ -15,6 +15,8 @@ mod rejection;
 mod sequence;
 mod shape;
 
+pub use shape::SINGLE_VALUED_PARAMETERS;
+
 pub use explain::{Clock, DEFAULT_DIAGNOSES_PER_SECOND};
 pub use rejection::{Refusal, ReportOnly, WebhookRejection};
 pub use sequence::{BodyError, BodyExtent, BodyReader, BodySource, Checked, Delivery};
@@ -365,8 +367,8 @@ impl WebhookVerifier {
         self
     }
 
-    /// Accepts a form whose parameter name comes more than once with different values, which is
-    /// refused by default ([`Refusal::RepeatedParameter`]): Twilio sends each name once, and the
+    /// Accepts a form in which a parameter Twilio sends once ([`SINGLE_VALUED_PARAMETERS`]) comes
+    /// twice with different values, which is refused by default ([`Refusal::RepeatedParameter`]): the
     /// boundary between a key and its value is not signed, so a genuine SMS whose `Body` ends in
     /// `From+15550000` also verifies re-split with a second, forged `From` ahead of the real one. Only
     /// for a Twilio product that does repeat a name, and an app that reads every value of it.

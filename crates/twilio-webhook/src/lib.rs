@@ -131,8 +131,9 @@ pub use headers::{SINGLE_FIELDS, SignatureHeaders};
 #[cfg(feature = "http")]
 pub use http::{
     BodyError, BodyExtent, BodyReader, BodySource, Checked, Clock, DEFAULT_BODY_LIMIT,
-    DEFAULT_DIAGNOSES_PER_SECOND, Delivery, EnvError, Refusal, ReportOnly, VerifiedRequest,
-    WebhookRejection, WebhookVerifier, diagnoses_setting,
+    DEFAULT_DIAGNOSES_PER_SECOND, Delivery, EnvError, Refusal, ReportOnly,
+    SINGLE_VALUED_PARAMETERS, VerifiedRequest, WebhookRejection, WebhookVerifier,
+    diagnoses_setting,
 };
 #[cfg(feature = "http")]
 pub use public_url::{Incoming, PassedHost, PublicUrl, PublicUrlError};

@@ -85,8 +85,8 @@ pub enum Refusal {
     /// webhook's URL-only signature would verify a `DELETE`, `PUT`, `HEAD` or `PROPFIND` of its URL
     /// and run that method's handler. Refused before any HMAC.
     MethodNotAllowed,
-    /// A form parameter name comes more than once with different values (`400`). Twilio sends each
-    /// name once, and the boundary between a key and its value is not signed: a genuine SMS whose
+    /// A form parameter Twilio sends once ([`SINGLE_VALUED_PARAMETERS`](crate::SINGLE_VALUED_PARAMETERS))
+    /// comes twice with different values (`400`). The boundary between a key and its value is not signed: a genuine SMS whose
     /// `Body` ends in `From+15550000` verifies re-split as `Body=…&From=+15550000`, a second `From`
     /// ahead of the real one, which most frameworks hand the app as *the* `From`. Refused before any
     /// HMAC; [`WebhookVerifier::allow_repeated_parameters`](crate::WebhookVerifier::allow_repeated_parameters)
@@ -308,8 +308,8 @@ impl fmt::Display for WebhookRejection {
                 f.write_str("Twilio calls webhooks with GET or POST only")?
             }
             Refusal::RepeatedParameter => f.write_str(
-                "a form parameter name comes more than once with different values \
-                 (Twilio sends each name once)",
+                "a form parameter Twilio sends once (such as From or To) comes twice \
+                 with different values",
             )?,
         }
         if !self.urls_tried.is_empty() {

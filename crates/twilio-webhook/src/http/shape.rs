@@ -2,13 +2,80 @@
 //! never has and a re-split one (the boundary between a key and its value is not signed) can.
 
 use super::{Refusal, Rejection};
+use crate::form::Part;
+
+/// The form parameters Twilio sends once in every webhook that has them: its identifiers, the
+/// parties, statuses and places, and the texts a caller or sender chooses. A second value of one of
+/// them is [`Refusal::RepeatedParameter`] (unless
+/// [`allow_repeated_parameters`](crate::WebhookVerifier::allow_repeated_parameters)): the boundary
+/// between a key and its value is not signed, so the text that sorts before one of them (an SMS
+/// `Body` before `From`) can be re-split into a forged second value that sorts ahead of the real one,
+/// and most frameworks hand the app the first. Names not listed (`MediaUrl0`, an app's own `Tag`)
+/// may repeat.
+pub const SINGLE_VALUED_PARAMETERS: &[&str] = &[
+    "AccountSid",
+    "AddOns",
+    "ApiVersion",
+    "ApplicationSid",
+    "Body",
+    "ButtonPayload",
+    "ButtonText",
+    "CallSid",
+    "CallStatus",
+    "CallToken",
+    "Called",
+    "CalledCity",
+    "CalledCountry",
+    "CalledState",
+    "CalledZip",
+    "Caller",
+    "CallerCity",
+    "CallerCountry",
+    "CallerName",
+    "CallerState",
+    "CallerZip",
+    "Confidence",
+    "Digits",
+    "Direction",
+    "ErrorCode",
+    "ErrorMessage",
+    "FinishedOnKey",
+    "ForwardedFrom",
+    "From",
+    "FromCity",
+    "FromCountry",
+    "FromState",
+    "FromZip",
+    "Language",
+    "MessageSid",
+    "MessageStatus",
+    "MessagingServiceSid",
+    "NumMedia",
+    "NumSegments",
+    "ParentCallSid",
+    "ProfileName",
+    "RecordingDuration",
+    "RecordingSid",
+    "RecordingUrl",
+    "SmsMessageSid",
+    "SmsSid",
+    "SmsStatus",
+    "SpeechResult",
+    "StirVerstat",
+    "To",
+    "ToCity",
+    "ToCountry",
+    "ToState",
+    "ToZip",
+    "WaId",
+];
 
 /// Refuses a form body Twilio never sends:
 /// - a raw CR, LF or NUL (Twilio percent-encodes them): a re-split genuine form could carry an HTTP
 ///   request that an app leaving the body unread parses as the next one (`malformed_body`);
-/// - unless `repeats_allowed`, a parameter name with two different values (Twilio sends each name
-///   once): a re-split genuine SMS can put a forged `From` ahead of the real one
-///   ([`Refusal::RepeatedParameter`]).
+/// - unless `repeats_allowed`, a second value of a name Twilio sends once
+///   ([`SINGLE_VALUED_PARAMETERS`]): a re-split genuine SMS can put a forged `From` ahead of the real
+///   one ([`Refusal::RepeatedParameter`]).
 ///
 /// Bodies of another content type are not forms, and are left to the validator.
 pub(super) fn check_form(
@@ -23,7 +90,12 @@ pub(super) fn check_form(
         return Err(Refusal::Rejected(Rejection::MalformedBody));
     }
     // A body that is not UTF-8 once decoded is the validator's to refuse (`malformed_body`).
-    let repeats = || crate::canonical::with_form_body(body, |c| c.repeats_a_key());
+    let single = |key: Part<'_>| {
+        SINGLE_VALUED_PARAMETERS
+            .iter()
+            .any(|name| key.cmp_decoded(Part::plain(name.as_bytes())).is_eq())
+    };
+    let repeats = || crate::canonical::with_form_body(body, |c| c.repeats_a_key(single));
     if !repeats_allowed && repeats() == Some(true) {
         return Err(Refusal::RepeatedParameter);
     }
@@ -49,10 +121,19 @@ mod tests {
         assert_eq!(check("From=a&FROM=b&from=c"), Ok(()));
         assert_eq!(check_form(FORM, resplit.as_bytes(), true), Ok(()));
         // More fields than the stack holds, and more than the sort indexes.
-        let many: String = (0..300).map(|i| format!("K{i}=v&")).collect();
-        assert_eq!(check(&many), Ok(()));
+        // Names Twilio may repeat, or an app's own.
         assert_eq!(
-            check(&format!("{many}K7=w")),
+            check("MediaUrl0=a&MediaUrl0=b&NumMedia=2&Tag=x&Tag=y"),
+            Ok(())
+        );
+        for name in SINGLE_VALUED_PARAMETERS {
+            let twice = format!("{name}=a&{name}=b");
+            assert_eq!(check(&twice), Err(Refusal::RepeatedParameter), "{name}");
+        }
+        let many: String = (0..300).map(|i| format!("K{i}=v&")).collect();
+        assert_eq!(check(&format!("{many}K7=w")), Ok(()));
+        assert_eq!(
+            check(&format!("{many}To=1&To=2")),
             Err(Refusal::RepeatedParameter)
         );
         // Not a form: not read here.

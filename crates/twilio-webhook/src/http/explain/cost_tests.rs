@@ -20,12 +20,10 @@ fn clock() -> Duration {
 }
 
 /// A verifier that may diagnose far more often than the process's bytes allow, with a bucket of bytes
-/// of its own (the process's is shared with the other tests of this binary). The forged forms may end
-/// in a cut name that repeats an earlier one, which this test is not about: repeats are allowed.
+/// of its own (the process's is shared with the other tests of this binary).
 fn verifier() -> WebhookVerifier {
     let mut verifier = WebhookVerifier::new(RequestValidator::new(TOKEN))
         .diagnoses_per_second(10_000)
-        .allow_repeated_parameters()
         .clock(clock);
     verifier.explainer.bytes = Box::leak(Box::new(Bucket::new(DIAGNOSIS_BYTES_PER_SECOND)));
     verifier
@@ -74,7 +72,6 @@ fn a_burst_of_forged_forms_is_bounded_per_diagnosis_and_per_second_across_verifi
     let heavy = forged_form(MAX_DIAGNOSED_BODY);
     let mut other = WebhookVerifier::new(RequestValidator::new(TOKEN))
         .diagnoses_per_second(10_000)
-        .allow_repeated_parameters()
         .clock(clock);
     other.explainer.bytes = verifier.explainer.bytes;
     let (mut explained, mut refused) = (0, 0);
