@@ -156,3 +156,42 @@ fn issue_28_a_resplit_form_with_a_second_from_is_never_forwarded() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert_eq!(echo.hits(), 1);
 }
+
+/// Fourth outside attack: the content coding is not signed. A genuine SMS re-split so that its raw
+/// bytes are both the verified form and a deflate stream of other parameters was verified and
+/// forwarded with `Content-Encoding: deflate`; Express's body-parser inflated it and the app read a
+/// forged `From`, marked verified. Twilio never compresses a webhook: any content coding (and any
+/// transfer coding but `chunked`) is `415 unsupported_content_encoding`, never forwarded.
+#[test]
+fn issue_28_a_coded_body_is_never_forwarded() {
+    let echo = Echo::start();
+    let guard = Guard::start(&echo.url(), &[]);
+    let body = b"Body=hi&From=%2B15551234";
+    for coding in ["deflate", "gzip", "identity, gzip", "br"] {
+        let request = signed(guard.port, "/sms", FORM, body, &[]);
+        let head = support::head_of(
+            &request,
+            &format!(
+                "Content-Encoding: {coding}\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            ),
+        );
+        let (answer, _) = exchange(guard.port, &head, body);
+        assert!(
+            answer.starts_with("HTTP/1.1 415") && answer.contains("unsupported_content_encoding"),
+            "{coding}: {answer}"
+        );
+    }
+    assert_eq!(echo.hits(), 0, "no coded body reached the upstream");
+    let request = signed(guard.port, "/sms", FORM, body, &[]);
+    let head = support::head_of(
+        &request,
+        &format!(
+            "Content-Encoding: identity\r\nContent-Length: {}\r\nConnection: close\r\n",
+            body.len()
+        ),
+    );
+    let (answer, _) = exchange(guard.port, &head, body);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(echo.hits(), 1);
+}

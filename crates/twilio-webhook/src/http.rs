@@ -504,8 +504,11 @@ impl WebhookVerifier {
             self.explainer.no_peer();
         }
         let content_type = content_type.map(|v| v.to_str().unwrap_or("\u{FFFD}"));
-        // The key/value boundary of a form is not signed: shapes only a re-split form has.
-        if let Err(refusal) = shape::check_form(content_type, body, self.repeats_allowed) {
+        // The key/value boundary of a form is not signed: shapes only a re-split form has. And a coding
+        // a framework undoes before the app reads the body.
+        let shape = shape::check_codings(request.headers)
+            .and_then(|()| shape::check_form(content_type, body, self.repeats_allowed));
+        if let Err(refusal) = shape {
             return Err(WebhookRejection::new(refusal, Vec::new()));
         }
         let Ok(urls) = self.public_url.try_urls(request) else {

@@ -92,6 +92,13 @@ pub enum Refusal {
     /// HMAC; [`WebhookVerifier::allow_repeated_parameters`](crate::WebhookVerifier::allow_repeated_parameters)
     /// relaxes it.
     RepeatedParameter,
+    /// The request has a content coding (`Content-Encoding` other than `identity`, or a
+    /// `Transfer-Encoding` other than `chunked`) (`415`). Twilio never compresses a webhook, and the
+    /// coding is not signed: the core verifies the bytes as sent, while Express's body-parser, Koa and
+    /// others inflate a `deflate` or `gzip` body before the app reads it, so a genuine form whose raw
+    /// bytes are also a deflate stream of other parameters verified and the app read the inflated
+    /// ones. Refused before any HMAC.
+    UnsupportedContentEncoding,
 }
 
 /// A refused request: the reason, and the URLs that were tried. It renders as a status and a short
@@ -219,6 +226,7 @@ impl WebhookRejection {
             | Refusal::BadMethod
             | Refusal::RepeatedParameter => StatusCode::BAD_REQUEST,
             Refusal::LengthRequired => StatusCode::LENGTH_REQUIRED,
+            Refusal::UnsupportedContentEncoding => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Refusal::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Refusal::BodyTaken => StatusCode::INTERNAL_SERVER_ERROR,
             Refusal::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -256,6 +264,7 @@ fn refusal_code(refusal: Refusal) -> &'static str {
         Refusal::BadMethod => "bad_method",
         Refusal::MethodNotAllowed => "method_not_allowed",
         Refusal::RepeatedParameter => "repeated_parameter",
+        Refusal::UnsupportedContentEncoding => "unsupported_content_encoding",
     }
 }
 
@@ -307,6 +316,10 @@ impl fmt::Display for WebhookRejection {
             Refusal::MethodNotAllowed => {
                 f.write_str("Twilio calls webhooks with GET or POST only")?
             }
+            Refusal::UnsupportedContentEncoding => f.write_str(
+                "the body has a content coding (Content-Encoding or Transfer-Encoding); \
+                 Twilio sends bodies uncompressed",
+            )?,
             Refusal::RepeatedParameter => f.write_str(
                 "a form parameter Twilio sends once (such as From or To) comes twice \
                  with different values",

@@ -70,6 +70,28 @@ pub const SINGLE_VALUED_PARAMETERS: &[&str] = &[
     "WaId",
 ];
 
+/// Refuses a body with a content coding ([`Refusal::UnsupportedContentEncoding`]): every
+/// `Content-Encoding` must be `identity` and every `Transfer-Encoding` `chunked` (case not
+/// significant, lists split at `,`). Twilio never compresses a webhook, and frameworks inflate a
+/// coded body before the app reads it, which would then not be the bytes verified.
+pub(super) fn check_codings(headers: &http::HeaderMap) -> Result<(), Refusal> {
+    let only = |name: http::header::HeaderName, allowed: &str| {
+        headers.get_all(name).iter().all(|value| {
+            value
+                .as_bytes()
+                .split(|&b| b == b',')
+                .all(|coding| coding.trim_ascii().eq_ignore_ascii_case(allowed.as_bytes()))
+        })
+    };
+    if only(http::header::CONTENT_ENCODING, "identity")
+        && only(http::header::TRANSFER_ENCODING, "chunked")
+    {
+        Ok(())
+    } else {
+        Err(Refusal::UnsupportedContentEncoding)
+    }
+}
+
 /// Refuses a form body Twilio never sends:
 /// - a raw CR, LF or NUL (Twilio percent-encodes them): a re-split genuine form could carry an HTTP
 ///   request that an app leaving the body unread parses as the next one (`malformed_body`);
@@ -140,6 +162,39 @@ mod tests {
         let json = Some("application/json");
         assert_eq!(check_form(json, b"From=a&From=b", false), Ok(()));
         assert_eq!(check_form(None, b"", false), Ok(()));
+    }
+
+    #[test]
+    fn a_content_coding_is_refused() {
+        let with = |fields: &[(&str, &str)]| {
+            let mut headers = http::HeaderMap::new();
+            for (n, v) in fields {
+                let name = http::HeaderName::from_bytes(n.as_bytes()).expect("name");
+                headers.append(name, v.parse().expect("value"));
+            }
+            check_codings(&headers)
+        };
+        let refused = Err(Refusal::UnsupportedContentEncoding);
+        assert_eq!(with(&[]), Ok(()));
+        assert_eq!(with(&[("content-encoding", "identity")]), Ok(()));
+        assert_eq!(with(&[("content-encoding", " Identity ")]), Ok(()));
+        assert_eq!(with(&[("transfer-encoding", "chunked")]), Ok(()));
+        for coded in [
+            [("content-encoding", "deflate")],
+            [("content-encoding", "gzip")],
+            [("content-encoding", "identity, gzip")],
+            [("content-encoding", "")],
+            [("content-encoding", "br")],
+            [("transfer-encoding", "gzip, chunked")],
+            [("transfer-encoding", "deflate")],
+        ] {
+            assert_eq!(with(&coded), refused, "{coded:?}");
+        }
+        let two = [
+            ("content-encoding", "identity"),
+            ("content-encoding", "gzip"),
+        ];
+        assert_eq!(with(&two), refused);
     }
 
     #[test]
