@@ -203,6 +203,14 @@ def test_django_twilio_view_hands_the_view_the_verified_host(django_settings):
         with override_settings(ROOT_URLCONF=urls), wsgi_server(reading) as port:
             assert post(port, "/sms", "admin.internal") == (400, "Twilio webhook rejected: bad_host\n")
             assert post(port, "/sms", "hooks.example.com") == expected
+        # The middleware class, in front of a view that is not decorated: the same host reaches the view.
+        plain = django_urls(path("sms", Call.as_view()))
+        with override_settings(ROOT_URLCONF=plain, MIDDLEWARE=["twilio_webhook.django.TwilioWebhookMiddleware"]):
+            wsgi, asgi = get_wsgi_application(), ASGIHandler()
+            for app, serve in [(wsgi, wsgi_server), (asgi, asgi_server)]:
+                with serve(app) as port:
+                    assert post(port, "/sms", "admin.internal") == expected
+                    assert post(port, "/sms", "admin.internal", FORM)[0] == 400
 
 
 async def starlette_echo(scope, receive, send):
