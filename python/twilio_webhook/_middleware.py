@@ -89,6 +89,14 @@ class Protection:
             explain(refused)
         return length, refused
 
+    def bad_host(self, verdict: _native.Verdict, why: str) -> _native.Verdict:
+        """The refusal of a verified request whose app had already taken another host than the one its
+        signature was made for (``why`` says how, in words of this package's, never the client's): ``400``
+        ``bad_host``, the verified URL as the one tried."""
+        refused = self.verifier.bad_host(verdict.urls_tried[0] if verdict.urls_tried else None)
+        logger.warning("rejected (bad_host): %s; the signature was made for %s", why, ", ".join(refused.urls_tried))
+        return refused
+
     def too_large(self) -> _native.Verdict:
         """The verdict for a body over the limit, without reading it."""
         verdict = self.verifier.too_large()

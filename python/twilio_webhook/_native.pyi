@@ -21,6 +21,8 @@ class Verdict:
     message: Optional[str]
     explanation: Optional[str]
     cause: Optional[str]
+    authority: Optional[str]
+    server: Optional[Tuple[str, int]]
     def __bool__(self) -> bool: ...
 
 class Validator:
@@ -92,6 +94,7 @@ class WebhookVerifier:
     def body_extent(self, headers: RawHeaders, stream_ends: bool) -> Tuple[Optional[int], Optional[Verdict]]: ...
     def too_large(self) -> Verdict: ...
     def unreadable(self) -> Verdict: ...
+    def bad_host(self, verified_url: Optional[str] = None) -> Verdict: ...
     def check(
         self,
         target: str,

@@ -22,9 +22,15 @@ A WebSocket handshake (a ``websocket`` scope: Media Streams, ConversationRelay) 
 supports ASGI's WebSocket denial response (uvicorn does), and is otherwise closed with code 1008 (policy
 violation) before it is accepted, which the server answers with ``403``. ``lifespan`` scopes go to the app; a
 scope of any other type never does.
+
+A verified request or handshake reaches the app with the host it was verified for: the scope's ``host``
+header (and ``x-forwarded-host`` when present) and ``server`` are the authority of the URL that verified (the
+public URL's), whatever ``Host`` the client sent, as the guard forwards it; Starlette's ``request.url`` and
+Django's ``get_host()`` give it. Behind a proxy that sends an internal ``Host``, a genuine request still
+verifies against the public URL. Add this middleware last (outermost), so that every layer sees that host.
 """
 
-from typing import Any, Awaitable, Callable, Iterator, Optional, Tuple
+from typing import Any, Awaitable, Callable, Iterator, MutableMapping, Optional, Tuple
 
 from . import _native
 from ._middleware import Headers, Middleware, Protection, refusal
@@ -77,6 +83,25 @@ def headers_of(scope: Scope) -> Headers:
     return [(bytes(n), bytes(v)) for n, v in scope.get("headers", [])]
 
 
+def set_host(scope: MutableMapping[str, Any], verdict: _native.Verdict) -> bool:
+    """Gives the app, as its host, the authority of the URL the request was verified against (the core's
+    ``verdict.authority``): one ``host`` header (and every ``x-forwarded-host`` set to it, when the request
+    has one) and ``server``, in ``scope`` itself. ``False`` for a verdict without an authority (never a
+    verified one), which the caller refuses."""
+    authority, server = verdict.authority, verdict.server
+    if not verdict.valid or not authority or not server:
+        return False
+    try:
+        host = authority.encode("ascii")
+    except UnicodeEncodeError:
+        return False
+    headers = [(bytes(n), bytes(v)) for n, v in scope.get("headers", []) if bytes(n).lower() != b"host"]
+    forwarded = [(n, host if n.lower() == b"x-forwarded-host" else v) for n, v in headers]
+    scope["headers"] = [(b"host", host), *forwarded]
+    scope["server"] = (server[0], server[1])
+    return True
+
+
 def verify_body(protection: Protection, scope: Scope, body: bytes) -> _native.Verdict:
     """Verifies an ASGI request (or a WebSocket handshake, with an empty body) whose body is ``body``: its
     target as received, its headers, peer, scheme and method."""
@@ -122,9 +147,11 @@ class TwilioWebhookMiddleware(Middleware):
         if not verify:
             return await self.app(scope, receive, send)
         verdict, body = await read_and_verify(protection, scope, receive)
+        scope = dict(scope)
+        if verdict.valid and not set_host(scope, verdict):
+            verdict = protection.bad_host(verdict, "no verified authority")
         if not verdict.valid:
             return await _answer(send, verdict)
-        scope = dict(scope)
         scope[VERDICT_KEY] = verdict
         replayed = False
 
@@ -142,8 +169,10 @@ class TwilioWebhookMiddleware(Middleware):
         with 1008 before it is accepted."""
         if verify and refused is None:
             verdict = verify_body(self._protection, scope, b"")
+            scope = dict(scope)
+            if verdict.valid and not set_host(scope, verdict):
+                verdict = self._protection.bad_host(verdict, "no verified authority")
             if verdict.valid:
-                scope = dict(scope)
                 scope[VERDICT_KEY] = verdict
             else:
                 refused = verdict

@@ -25,6 +25,19 @@ class), read from the ``TWILIO_WEBHOOK`` dict; the token defaults to ``settings.
 body shorter than its ``Content-Length`` or already read as a stream), ``413`` or ``403`` with the reason. A
 verified request carries its verdict as ``request.twilio_webhook_verdict`` and is exempt from CSRF checks: the
 signature is what authenticates it (Twilio's POSTs carry no CSRF token).
+
+``twilio_view`` goes on a view function in any order with Django's decorators (``csrf_exempt``,
+``require_POST``…), on ``MyView.as_view()`` in the URLconf, or on a class-based view's ``dispatch`` with
+``method_decorator(twilio_view, name="dispatch")``. Written on a class or on a method, it raises
+``TypeError``, never leaves the view unprotected.
+
+A verified request reaches the view with the host it was verified for, the authority of the public URL,
+whatever ``Host`` the client sent: ``request.get_host()`` and ``build_absolute_uri()`` (``META``'s
+``HTTP_HOST``, ``SERVER_NAME``, ``SERVER_PORT``, and ``HTTP_X_FORWARDED_HOST`` when present) give it, so that
+``ALLOWED_HOSTS`` must name the public host. A request whose headers or absolute URI the app read before the
+check, with another host, is refused (``400`` ``bad_host``). Middleware that runs before the view (before
+``TwilioWebhookMiddleware`` in ``MIDDLEWARE``) sees the client's ``Host``: put the middleware class first for an
+app that picks a tenant or a URLconf by host.
 """
 
 import functools
@@ -76,8 +89,38 @@ def _verify(protection: Protection, request: Any) -> _native.Verdict:
     return wsgi.verify_body(protection, meta, body)
 
 
+# What a Django request caches once read (the headers, the scheme and host): read before the check, with the
+# client's Host.
+_HOST_READ = ("headers", "_current_scheme_host")
+
+
+def _verified_host(protection: Protection, request: Any, verdict: _native.Verdict, read: dict) -> _native.Verdict:
+    """Gives the request the host it was verified for: ``META``'s ``HTTP_HOST``, ``SERVER_NAME`` and
+    ``SERVER_PORT`` (and ``HTTP_X_FORWARDED_HOST`` when present, which ``get_host()`` prefers under
+    ``USE_X_FORWARDED_HOST``), so ``get_host()`` and ``build_absolute_uri()`` give the public URL's
+    authority. Refuses it (``bad_host``) when the app had read the headers or the absolute URI before the
+    check and they now differ."""
+    if not wsgi.set_host(request.META, verdict):
+        return protection.bad_host(verdict, "no verified authority")
+    for name in read:
+        del request.__dict__[name]  # Django computes them again from META
+    if any(getattr(request, name) != value for name, value in read.items()):
+        return protection.bad_host(verdict, "the app read the request's host before the check, with another value")
+    return verdict
+
+
 def _answer(protection: Protection, request: Any, view: Callable[[Any], Any]) -> Any:
+    from django.http import HttpRequest  # type: ignore[import-untyped]
+
+    if not isinstance(request, HttpRequest):
+        raise TypeError(
+            "twilio_view decorates a view function or View.as_view(); on a method of a class-based view, use "
+            "method_decorator(twilio_view, name='dispatch')"
+        )
+    read = {name: request.__dict__[name] for name in _HOST_READ if name in request.__dict__}
     verdict = _verify(protection, request)
+    if verdict.valid:
+        verdict = _verified_host(protection, request, verdict, read)
     if not verdict.valid:
         return _answer_refusal(verdict)
     request.twilio_webhook_verdict = verdict
@@ -122,6 +165,12 @@ def twilio_view(view: Optional[Callable[..., Any]] = None, **options: Any) -> An
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         from django.views.decorators.csrf import csrf_exempt  # type: ignore[import-untyped]
 
+        if isinstance(view, type):
+            raise TypeError(
+                f"twilio_view decorates a view function, not the class {view.__name__}: write "
+                f"twilio_view({view.__name__}.as_view()) in the URLconf, or decorate the class with "
+                "method_decorator(twilio_view, name='dispatch')"
+            )
         protection = _protection(False, options)
 
         @functools.wraps(view)

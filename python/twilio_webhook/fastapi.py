@@ -17,6 +17,16 @@ fallback).
     async def stream(socket: WebSocket, verdict=Depends(twilio_webhook)):
         await socket.accept()
 
+Declare it with ``Depends`` (on the route, its router, or a parameter), never as a decorator: written
+``@twilio_webhook`` above ``@app.post`` it raises ``TypeError`` at import, since the route would be registered
+without it. A sub-application ``app.mount(...)`` does not run its parent's dependencies: declare it there too.
+
+The endpoint sees the host the request was verified for, the authority of the public URL, whatever ``Host``
+the client sent: the scope's ``host`` header and ``server``, so ``request.url``, ``request.base_url`` and
+``request.headers["host"]`` give it. A request whose URL an earlier dependency read, with another host, is
+refused (``400`` ``bad_host``): declare this dependency first. Routing and middleware run before any
+dependency, with the client's ``Host`` (Starlette's ``Host`` routes): use the ASGI middleware for those.
+
 The dependency reads the body through the request (up to the limit), so the endpoint reads the same bytes
 from ``request.body()``, ``request.form()`` or ``request.json()``. A refusal raises :class:`Refused`, an
 ``HTTPException`` with the core's status and reason (``400``, ``413``, ``403``), answered as a WebSocket
@@ -28,7 +38,7 @@ read is refused (``400`` ``body_unreadable``), never verified from what is left.
 :class:`~twilio_webhook.Verdict`.
 """
 
-from typing import Optional, Union
+from typing import Awaitable, Optional, Union
 
 from starlette.exceptions import HTTPException, WebSocketException
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
@@ -58,9 +68,24 @@ class TwilioWebhook:
         route the dependency is declared on is the protected one. A missing or empty token raises
         ``ValueError`` here."""
         self._protection = Protection(auth_token, validator, public_url, body_limit, None, diagnose)
+        # FastAPI asks the instance for its __call__ to know whether to await it: it finds this coroutine
+        # function. Calling the instance goes through the class's __call__, which checks its argument first.
+        self.__dict__["__call__"] = self._verified
 
-    async def __call__(self, connection: HTTPConnection) -> _native.Verdict:
-        """Verifies the request (its body read through it) or the handshake; raises on a refusal."""
+    def __call__(self, connection: HTTPConnection) -> Awaitable[_native.Verdict]:
+        """Verifies the request (its body read through it) or the handshake, to be awaited; raises on a
+        refusal. Raises ``TypeError`` at once when given something else than a request or a WebSocket: used
+        as a decorator (``@twilio_webhook`` above ``@app.post``) the route would be registered without it."""
+        if not isinstance(connection, HTTPConnection):
+            raise TypeError(
+                "TwilioWebhook is a FastAPI dependency, not a decorator: declare it on the route, "
+                "@app.post(path, dependencies=[Depends(twilio_webhook)]); written as @twilio_webhook above "
+                "@app.post, the route would run without verification"
+            )
+        return self._verified(connection)
+
+    async def _verified(self, connection: HTTPConnection) -> _native.Verdict:
+        """What ``Depends`` awaits: the verdict, once the request or handshake is verified."""
         protection = self._protection
         if connection.scope.get("type") == "websocket":
             verdict = asgi.verify_body(protection, dict(connection.scope), b"")
@@ -70,10 +95,33 @@ class TwilioWebhook:
             verdict = await _verify(protection, connection)
         else:
             verdict = protection.unreadable()  # an HTTP connection without its body: nothing to verify
+        if verdict.valid:
+            verdict = _verified_host(protection, connection, verdict)
         if not verdict.valid:
             raise Refused(verdict)
         connection.scope[asgi.VERDICT_KEY] = verdict
         return verdict
+
+
+# What Starlette caches on a connection once read: the URL and base URL, read before the dependency ran (by an
+# earlier dependency) with the client's Host. (FastAPI reads the headers itself before every dependency, so
+# those are computed again, never taken as a sign that the app read them.)
+_URLS_READ = {"_url": "url", "_base_url": "base_url"}
+
+
+def _verified_host(protection: Protection, connection: HTTPConnection, verdict: _native.Verdict) -> _native.Verdict:
+    """Gives the connection (whose scope the endpoint's request shares) the host it was verified for: the
+    ``host`` header and ``server`` of its scope, so that ``request.url``, ``request.base_url`` and
+    ``request.headers["host"]`` give the public URL's authority. Refuses it (``bad_host``) when an earlier
+    dependency had read the URL with another host."""
+    read = {cached: getattr(connection, cached) for cached in _URLS_READ if cached in vars(connection)}
+    if not asgi.set_host(connection.scope, verdict):
+        return protection.bad_host(verdict, "no verified authority")
+    for cached in ("_headers", *read):
+        vars(connection).pop(cached, None)  # Starlette computes them again from the scope
+    if any(getattr(connection, _URLS_READ[cached]) != value for cached, value in read.items()):
+        return protection.bad_host(verdict, "an earlier dependency read the request's URL, with another host")
+    return verdict
 
 
 class Refused(HTTPException):

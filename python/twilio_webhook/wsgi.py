@@ -23,6 +23,12 @@ chunked body on a server that does not set ``wsgi.input_terminated``), ``413`` (
 the core rules); without either (wsgiref) it is rebuilt from the bytes of ``SCRIPT_NAME`` and ``PATH_INFO``
 (latin-1 by PEP 3333), which may differ from what Twilio signed, and then fails closed. ``paths`` are matched
 against the bytes of ``PATH_INFO``, the path the app routes on.
+
+A verified request reaches the app with the host it was verified for: ``HTTP_HOST``, ``SERVER_NAME`` and
+``SERVER_PORT`` (and ``HTTP_X_FORWARDED_HOST`` when present) are the authority of the URL that verified (the
+public URL's), whatever ``Host`` the client sent, as the guard forwards it. Behind a proxy that sends an
+internal ``Host``, a genuine request still verifies against the public URL; the app sees the public host.
+Wrap the app with this middleware last (outermost), so that every layer of the app sees that host.
 """
 
 import io
@@ -106,8 +112,26 @@ def verify_body(protection: Protection, environ: dict, body: bytes) -> _native.V
     )
 
 
+def set_host(environ: dict, verdict: _native.Verdict) -> bool:
+    """Gives the app, as its host, the authority of the URL the request was verified against (the core's
+    ``verdict.authority``): ``HTTP_HOST``, ``SERVER_NAME`` and ``SERVER_PORT``, and ``HTTP_X_FORWARDED_HOST``
+    when the request has one (for an app that believes it: Django's ``USE_X_FORWARDED_HOST``, werkzeug's
+    ``ProxyFix``). With one public URL the client's ``Host`` is not what was verified: an app routing on it
+    (virtual hosts, tenants) would run another host's handler with a genuine request. ``False`` for a
+    verdict without an authority (never a verified one), which the caller refuses."""
+    authority, server = verdict.authority, verdict.server
+    if not verdict.valid or not authority or not server:
+        return False
+    environ["HTTP_HOST"] = authority
+    environ["SERVER_NAME"], environ["SERVER_PORT"] = server[0], str(server[1])
+    if "HTTP_X_FORWARDED_HOST" in environ:
+        environ["HTTP_X_FORWARDED_HOST"] = authority
+    return True
+
+
 def hand_on(environ: dict, body: bytes, verdict: _native.Verdict) -> None:
-    """Puts the verified body back where the app reads it, and the verdict under :data:`VERDICT_KEY`."""
+    """Puts the verified body back where the app reads it, and the verdict under :data:`VERDICT_KEY`. The
+    host is :func:`set_host`'s to give."""
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
     environ[VERDICT_KEY] = verdict
@@ -126,5 +150,7 @@ class TwilioWebhookMiddleware(Middleware):
         verdict, body = read_and_verify(protection, environ)
         if not verdict.valid or body is None:
             return _refuse(verdict, start_response)
+        if not set_host(environ, verdict):
+            return _refuse(protection.bad_host(verdict, "no verified authority"), start_response)
         hand_on(environ, body, verdict)
         return self.app(environ, start_response)

@@ -190,6 +190,18 @@ impl PyWebhookVerifier {
         )))
     }
 
+    /// The verdict for a verified request the app had already read with another host than the
+    /// authority it was verified against (a framework that routed on `Host`, or cached it, before the
+    /// check ran): 400, `bad_host`, with the verified URL as the one tried. The app never runs with a
+    /// host that no signature named.
+    #[pyo3(signature = (verified_url=None))]
+    fn bad_host(&self, verified_url: Option<String>) -> Verdict {
+        Verdict::of_http(Err(WebhookRejection::new(
+            Refusal::BadHost,
+            verified_url.into_iter().collect(),
+        )))
+    }
+
     /// The body limit in bytes.
     #[getter]
     fn body_limit(&self) -> usize {

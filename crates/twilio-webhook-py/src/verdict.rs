@@ -30,6 +30,13 @@ pub struct Verdict {
     pub explanation: Option<String>,
     /// The first cause a diagnosis found (`scheme`, `host`, …; `unexplained`), for a metric.
     pub cause: Option<&'static str>,
+    /// The authority (`host[:port]`, never userinfo) of the URL the request was verified against: the
+    /// `Host` the app must see, whatever `Host` the client sent (HTTP checks only; `None` when refused).
+    pub authority: Option<String>,
+    /// That authority's host (an IPv6 literal without its brackets) and port (the one it names, else
+    /// 443 for `https`/`wss` and 80 for `http`/`ws`): WSGI's `SERVER_NAME` and `SERVER_PORT`, ASGI's
+    /// `server` (HTTP checks only; `None` when refused).
+    pub server: Option<(String, u16)>,
 }
 
 impl Verdict {
@@ -64,6 +71,8 @@ impl Verdict {
             Ok(request) => Verdict {
                 status: Some(200),
                 urls_tried: vec![request.url().to_string()],
+                authority: Some(request.authority().to_string()),
+                server: server(&request),
                 ..Verdict::valid(request.url(), request.verified())
             },
             Err(rejection) => Verdict {
@@ -77,6 +86,20 @@ impl Verdict {
             },
         }
     }
+}
+
+/// The host and port of the authority a request was verified against, as a server reports its own
+/// (`SERVER_NAME`, `SERVER_PORT`): the port the authority names, else the default of the URL's scheme.
+/// `None` for an authority that is not one (the core built it, so never), which the adapters refuse.
+fn server(request: &VerifiedRequest) -> Option<(String, u16)> {
+    let authority: http::uri::Authority = request.authority().parse().ok()?;
+    let default = if request.scheme() == "https" { 443 } else { 80 };
+    let host = authority.host();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    Some((host.to_string(), authority.port_u16().unwrap_or(default)))
 }
 
 #[pymethods]
