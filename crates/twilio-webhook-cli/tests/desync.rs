@@ -195,3 +195,37 @@ fn issue_28_a_coded_body_is_never_forwarded() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert_eq!(echo.hits(), 1);
 }
+
+/// Fourth outside attack: forms PHP reads as other parameters than were verified, behind the guard.
+/// PHP cuts a key at a NUL, so a re-split genuine SMS with the keys `From\0X` and `From+1…` (the real
+/// sender swallowed into a key) gave `$_POST['From']` the forged number; and PHP stops after
+/// `max_input_vars` (1000) parts, empty ones counted, while the signature skips empty parts, so 1000
+/// `&` before `From` hid the sender. Both are `400 ambiguous_form`, never forwarded.
+#[test]
+fn issue_28_forms_php_reads_apart_are_never_forwarded() {
+    let echo = Echo::start();
+    let guard = Guard::start(&echo.url(), &[]);
+    let send = |body: &[u8]| {
+        let request = signed(guard.port, "/sms", FORM, body, &[]);
+        let head = support::head_of(
+            &request,
+            &format!("Content-Length: {}\r\nConnection: close\r\n", body.len()),
+        );
+        exchange(guard.port, &head, body).0
+    };
+    let nul = b"Body=hi&From%00X=%2B15550000001&From%2B15550000666=".to_vec();
+    let mut empties = b"Body=hi".to_vec();
+    empties.extend(std::iter::repeat_n(b'&', 1000));
+    empties.extend_from_slice(b"&From=%2B15551234");
+    for body in [nul, empties, b"Body=hi&From[]=%2B1555".to_vec()] {
+        let answer = send(&body);
+        assert!(
+            answer.starts_with("HTTP/1.1 400") && answer.contains("ambiguous_form"),
+            "{answer}"
+        );
+    }
+    assert_eq!(echo.hits(), 0, "no such form reached the upstream");
+    let answer = send(b"Body=hi%00&From=%2B15551234");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(echo.hits(), 1);
+}

@@ -15,7 +15,7 @@ mod rejection;
 mod sequence;
 mod shape;
 
-pub use shape::SINGLE_VALUED_PARAMETERS;
+pub use shape::{MAX_FORM_PARTS, SINGLE_VALUED_PARAMETERS};
 
 pub use explain::{Clock, DEFAULT_DIAGNOSES_PER_SECOND};
 pub use rejection::{Refusal, ReportOnly, WebhookRejection};

@@ -131,7 +131,7 @@ pub use headers::{SINGLE_FIELDS, SignatureHeaders};
 #[cfg(feature = "http")]
 pub use http::{
     BodyError, BodyExtent, BodyReader, BodySource, Checked, Clock, DEFAULT_BODY_LIMIT,
-    DEFAULT_DIAGNOSES_PER_SECOND, Delivery, EnvError, Refusal, ReportOnly,
+    DEFAULT_DIAGNOSES_PER_SECOND, Delivery, EnvError, MAX_FORM_PARTS, Refusal, ReportOnly,
     SINGLE_VALUED_PARAMETERS, VerifiedRequest, WebhookRejection, WebhookVerifier,
     diagnoses_setting,
 };

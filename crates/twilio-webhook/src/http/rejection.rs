@@ -99,6 +99,13 @@ pub enum Refusal {
     /// bytes are also a deflate stream of other parameters verified and the app read the inflated
     /// ones. Refused before any HMAC.
     UnsupportedContentEncoding,
+    /// A form some server reads as other parameters than were verified (`400`): more than
+    /// [`MAX_FORM_PARTS`](crate::MAX_FORM_PARTS) `&`-separated parts, empty ones included (PHP stops
+    /// at `max_input_vars`, 1000 by default, with only a warning, and the parameters after it vanish),
+    /// or a key with a NUL, `[` or `]` (PHP cuts a key at a NUL and PHP and Node's `qs` read brackets
+    /// as arrays, so `From%00x` is PHP's `From`). Twilio sends neither, and the key/value boundary is
+    /// not signed: a genuine form re-split into either shape verified. Refused before any HMAC.
+    AmbiguousForm,
 }
 
 /// A refused request: the reason, and the URLs that were tried. It renders as a status and a short
@@ -224,7 +231,8 @@ impl WebhookRejection {
             | Refusal::DuplicateHeader
             | Refusal::BadContentLength
             | Refusal::BadMethod
-            | Refusal::RepeatedParameter => StatusCode::BAD_REQUEST,
+            | Refusal::RepeatedParameter
+            | Refusal::AmbiguousForm => StatusCode::BAD_REQUEST,
             Refusal::LengthRequired => StatusCode::LENGTH_REQUIRED,
             Refusal::UnsupportedContentEncoding => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Refusal::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -265,6 +273,7 @@ fn refusal_code(refusal: Refusal) -> &'static str {
         Refusal::MethodNotAllowed => "method_not_allowed",
         Refusal::RepeatedParameter => "repeated_parameter",
         Refusal::UnsupportedContentEncoding => "unsupported_content_encoding",
+        Refusal::AmbiguousForm => "ambiguous_form",
     }
 }
 
@@ -316,6 +325,10 @@ impl fmt::Display for WebhookRejection {
             Refusal::MethodNotAllowed => {
                 f.write_str("Twilio calls webhooks with GET or POST only")?
             }
+            Refusal::AmbiguousForm => f.write_str(
+                "the form has more parts than every server reads, or a key with a NUL or a bracket \
+                 (Twilio sends neither)",
+            )?,
             Refusal::UnsupportedContentEncoding => f.write_str(
                 "the body has a content coding (Content-Encoding or Transfer-Encoding); \
                  Twilio sends bodies uncompressed",

@@ -70,6 +70,11 @@ pub const SINGLE_VALUED_PARAMETERS: &[&str] = &[
     "WaId",
 ];
 
+/// The most `&`-separated parts (empty ones included) a form may have: PHP reads 1000
+/// (`max_input_vars`) and drops the rest with only a warning, Tomcat and ASP.NET refuse past 1000,
+/// Django past 1000 fields; a Twilio webhook has well under 100.
+pub const MAX_FORM_PARTS: usize = 512;
+
 /// Refuses a body with a content coding ([`Refusal::UnsupportedContentEncoding`]): every
 /// `Content-Encoding` must be `identity` and every `Transfer-Encoding` `chunked` (case not
 /// significant, lists split at `,`). Twilio never compresses a webhook, and frameworks inflate a
@@ -111,6 +116,11 @@ pub(super) fn check_form(
     if crate::form::find_any(body, [b'\r', b'\n', 0]).is_some() {
         return Err(Refusal::Rejected(Rejection::MalformedBody));
     }
+    if crate::form::count_byte(body, b'&') >= MAX_FORM_PARTS
+        || body.split(|&b| b == b'&').any(read_apart)
+    {
+        return Err(Refusal::AmbiguousForm);
+    }
     // A body that is not UTF-8 once decoded is the validator's to refuse (`malformed_body`).
     let single = |key: Part<'_>| {
         SINGLE_VALUED_PARAMETERS
@@ -122,6 +132,17 @@ pub(super) fn check_form(
         return Err(Refusal::RepeatedParameter);
     }
     Ok(())
+}
+
+/// Whether some server reads the key of a form part as another name: one with a NUL (PHP cuts the
+/// key there), `[` or `]` (PHP and Node's `qs` read arrays and objects), written or percent-encoded.
+fn read_apart(part: &[u8]) -> bool {
+    let key = part.split(|&b| b == b'=').next().unwrap_or_default();
+    key.iter().any(|&b| b == b'[' || b == b']')
+        || key.windows(3).any(|w| {
+            matches!(w, [b'%', a, b] if (*a == b'0' && *b == b'0')
+                || (*a == b'5' && matches!(b.to_ascii_lowercase(), b'b' | b'd')))
+        })
 }
 
 #[cfg(test)]
@@ -195,6 +216,32 @@ mod tests {
             ("content-encoding", "gzip"),
         ];
         assert_eq!(with(&two), refused);
+    }
+
+    /// Fourth outside attack: PHP cuts a key at a NUL (`From%00X` is `$_POST['From']`) and stops
+    /// after `max_input_vars` parts, empty ones counted; the core skips empty parts.
+    #[test]
+    fn forms_servers_read_apart_are_refused() {
+        let check = |body: &str| check_form(FORM, body.as_bytes(), true);
+        let ambiguous = Err(Refusal::AmbiguousForm);
+        for body in [
+            "Body=hi&From%00X=%2B1555&From%2B1666=",
+            "Body=hi&From[]=x",
+            "Body=hi&From%5B%5D=x",
+            "Body=hi&From%5bx%5d=x",
+            "Body=hi&From]=x",
+        ] {
+            assert_eq!(check(body), ambiguous, "{body:?}");
+        }
+        let empties = format!("Body=hi{}&From=%2B1555", "&".repeat(MAX_FORM_PARTS));
+        assert_eq!(check(&empties), ambiguous);
+        let many: String = (0..=MAX_FORM_PARTS).map(|i| format!("K{i}=v&")).collect();
+        assert_eq!(check(many.trim_end_matches('&')), ambiguous);
+        let fewer: String = (0..MAX_FORM_PARTS).map(|i| format!("K{i}=v&")).collect();
+        assert_eq!(check(fewer.trim_end_matches('&')), Ok(()));
+        // In a value, all of these are just text.
+        assert_eq!(check("Body=%00%5B%5D[]&From=%2B1555"), Ok(()));
+        assert_eq!(check("Body=a&&From=b"), Ok(()));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::Bucket;
-use crate::diagnose::cost::{forged_form, take_hashed};
+use crate::diagnose::cost::take_hashed;
 use crate::diagnose::{DIAGNOSIS_BYTES_PER_SECOND, MAX_DIAGNOSED_BODY, MAX_DIAGNOSIS_BYTES};
 use crate::http::WebhookVerifier;
 use crate::validator::RequestValidator;
@@ -29,8 +29,37 @@ fn verifier() -> WebhookVerifier {
     verifier
 }
 
+/// A forged form of `size` bytes in at most 256 parameters (past `MAX_FORM_PARTS` parts, a form is
+/// refused before any HMAC), each an `F<i>=v…` of equal length.
+fn forged_form(size: usize) -> Vec<u8> {
+    let each = size.div_ceil(256).max(4);
+    let mut body = Vec::with_capacity(size + each);
+    let mut i = 0u32;
+    while body.len() < size {
+        let name = format!("F{i}=");
+        body.extend_from_slice(name.as_bytes());
+        body.resize(body.len() + each.saturating_sub(name.len() + 1), b'v');
+        body.push(b'&');
+        i += 1;
+    }
+    body.truncate(size);
+    body
+}
+
 /// Sends a forged form to the verifier: the bytes its diagnosis hashed, and the explanation.
 fn forge(verifier: &WebhookVerifier, body: &[u8]) -> (u64, String) {
+    take_hashed();
+    let rejection = forge_err(verifier, body);
+    let explanation = rejection.explanation().unwrap_or_default().to_string();
+    assert!(
+        explanation.starts_with("rejected POST /sms (signature_mismatch)"),
+        "{explanation}"
+    );
+    (take_hashed(), explanation)
+}
+
+/// Sends a forged form to the verifier: its refusal.
+fn forge_err(verifier: &WebhookVerifier, body: &[u8]) -> crate::WebhookRejection {
     let signature = RequestValidator::new("another-token")
         .compute_signature("http://a.com/sms", [("Body", "x")]);
     let parts = http::Request::post("/sms")
@@ -40,22 +69,23 @@ fn forge(verifier: &WebhookVerifier, body: &[u8]) -> (u64, String) {
         .body(())
         .map(|r| r.into_parts().0)
         .expect("a request");
-    take_hashed();
-    let rejection = verifier
+    verifier
         .verify_parts(&parts, body)
-        .expect_err("a forged request is refused");
-    let explanation = rejection.explanation().unwrap_or_default().to_string();
-    assert!(
-        explanation.starts_with("rejected POST /sms (signature_mismatch)"),
-        "{explanation}"
-    );
-    (take_hashed(), explanation)
+        .expect_err("a forged request is refused")
 }
 
 #[test]
 fn a_burst_of_forged_forms_is_bounded_per_diagnosis_and_per_second_across_verifiers() {
     let verifier = verifier();
     let mut total = 0;
+    // A form of more parts than `MAX_FORM_PARTS` is refused before any HMAC, diagnosis included.
+    let parts = crate::diagnose::cost::forged_form(64 * 1024);
+    take_hashed();
+    let parts_of = |b: &[u8]| b.iter().filter(|&&c| c == b'&').count();
+    assert!(parts_of(&parts) > crate::MAX_FORM_PARTS);
+    let refused = forge_err(&verifier, &parts);
+    assert_eq!(refused.refusal(), crate::Refusal::AmbiguousForm);
+    assert_eq!(take_hashed(), 0);
     // 1000 KiB forms: too large to diagnose, only the URL alone is tried.
     let large = forged_form(1000 * 1024);
     for _ in 0..8 {
