@@ -4,22 +4,20 @@
 use super::{Refusal, Rejection};
 use crate::form::Part;
 
-/// The form parameters Twilio sends once in every webhook that has them: its identifiers, the
-/// parties, statuses and places, and the texts a caller or sender chooses. A second value of one of
+/// The form parameters Twilio sends once in every webhook that has them and that say who, what and
+/// where: its identifiers, the parties, statuses, places and checks. A second value of one of
 /// them is [`Refusal::RepeatedParameter`] (unless
 /// [`allow_repeated_parameters`](crate::WebhookVerifier::allow_repeated_parameters)): the boundary
 /// between a key and its value is not signed, so the text that sorts before one of them (an SMS
 /// `Body` before `From`) can be re-split into a forged second value that sorts ahead of the real one,
-/// and most frameworks hand the app the first. Names not listed (`MediaUrl0`, an app's own `Tag`)
-/// may repeat.
+/// and most frameworks hand the app the first. Names not listed may repeat: `MediaUrl0`, an app's
+/// own `Tag`, and the texts the sender or caller writes (`Body`, `Digits`, `SpeechResult`), which a
+/// re-split only cuts into pieces of what that sender wrote anyway.
 pub const SINGLE_VALUED_PARAMETERS: &[&str] = &[
     "AccountSid",
     "AddOns",
     "ApiVersion",
     "ApplicationSid",
-    "Body",
-    "ButtonPayload",
-    "ButtonText",
     "CallSid",
     "CallStatus",
     "CallToken",
@@ -35,7 +33,6 @@ pub const SINGLE_VALUED_PARAMETERS: &[&str] = &[
     "CallerState",
     "CallerZip",
     "Confidence",
-    "Digits",
     "Direction",
     "ErrorCode",
     "ErrorMessage",
@@ -53,14 +50,12 @@ pub const SINGLE_VALUED_PARAMETERS: &[&str] = &[
     "NumMedia",
     "NumSegments",
     "ParentCallSid",
-    "ProfileName",
     "RecordingDuration",
     "RecordingSid",
     "RecordingUrl",
     "SmsMessageSid",
     "SmsSid",
     "SmsStatus",
-    "SpeechResult",
     "StirVerstat",
     "To",
     "ToCity",
