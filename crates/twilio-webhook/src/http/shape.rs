@@ -164,6 +164,7 @@ mod tests {
             check("MediaUrl0=a&MediaUrl0=b&NumMedia=2&Tag=x&Tag=y"),
             Ok(())
         );
+        assert_eq!(check("Body=Hello&Body=again&Digits=1&Digits=2"), Ok(()));
         for name in SINGLE_VALUED_PARAMETERS {
             let twice = format!("{name}=a&{name}=b");
             assert_eq!(check(&twice), Err(Refusal::RepeatedParameter), "{name}");
