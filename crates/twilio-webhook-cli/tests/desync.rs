@@ -229,3 +229,43 @@ fn issue_28_forms_php_reads_apart_are_never_forwarded() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert_eq!(echo.hits(), 1);
 }
+
+/// Fourth outside attack (F6): a JSON webhook is verified on its bytes (`bodySHA256`), whatever its
+/// `Content-Type`. Replayed unchanged as `application/x-www-form-urlencoded`, Express and PHP behind
+/// the guard parsed the JSON text as a form, and `&`/`=` inside an attacker-written string became
+/// fields (`From`, `EventType`), marked verified. A body verified as bytes and sent as a form is
+/// `400 ambiguous_form`; sent as JSON it is delivered.
+#[test]
+fn issue_28_a_json_body_sent_as_a_form_is_never_forwarded() {
+    let echo = Echo::start();
+    let guard = Guard::start(&echo.url(), &[]);
+    let json = br#"{"data":{"body":"x&From=+15550000001&EventType=admin.grant&y="}}"#;
+    let send = |content_type: &str| {
+        let mut request = support::signed_body(guard.port, "/events", json);
+        for (name, value) in &mut request.headers {
+            if name.eq_ignore_ascii_case("content-type") {
+                *value = content_type.to_string();
+            }
+        }
+        let head = support::head_of(
+            &request,
+            &format!("Content-Length: {}\r\nConnection: close\r\n", json.len()),
+        );
+        exchange(guard.port, &head, json).0
+    };
+    for form in [FORM, "multipart/form-data; boundary=x"] {
+        let answer = send(form);
+        assert!(
+            answer.starts_with("HTTP/1.1 400") && answer.contains("ambiguous_form"),
+            "{form}: {answer}"
+        );
+    }
+    assert_eq!(
+        echo.hits(),
+        0,
+        "the JSON body sent as a form did not reach the upstream"
+    );
+    let answer = send("application/json");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(echo.hits(), 1);
+}

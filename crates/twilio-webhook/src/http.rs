@@ -506,8 +506,9 @@ impl WebhookVerifier {
         let content_type = content_type.map(|v| v.to_str().unwrap_or("\u{FFFD}"));
         // The key/value boundary of a form is not signed: shapes only a re-split form has. And a coding
         // a framework undoes before the app reads the body.
-        let shape = shape::check_codings(request.headers)
-            .and_then(|()| shape::check_form(content_type, body, self.repeats_allowed));
+        let shape = shape::check_codings(request.headers).and_then(|()| {
+            shape::check_form(request.target, content_type, body, self.repeats_allowed)
+        });
         if let Err(refusal) = shape {
             return Err(WebhookRejection::new(refusal, Vec::new()));
         }

@@ -92,7 +92,8 @@ pub(super) fn check_codings(headers: &http::HeaderMap) -> Result<(), Refusal> {
     }
 }
 
-/// Refuses a form body Twilio never sends:
+/// Refuses a body verified as bytes (`bodySHA256`) but sent as a form (`x-www-form-urlencoded` or
+/// `multipart/form-data`), and a form body Twilio never sends:
 /// - a raw CR, LF or NUL (Twilio percent-encodes them): a re-split genuine form could carry an HTTP
 ///   request that an app leaving the body unread parses as the next one (`malformed_body`);
 /// - unless `repeats_allowed`, a second value of a name Twilio sends once
@@ -101,10 +102,26 @@ pub(super) fn check_codings(headers: &http::HeaderMap) -> Result<(), Refusal> {
 ///
 /// Bodies of another content type are not forms, and are left to the validator.
 pub(super) fn check_form(
+    target: &str,
     content_type: Option<&str>,
     body: &[u8],
     repeats_allowed: bool,
 ) -> Result<(), Refusal> {
+    // A body verified as bytes (its URL names `bodySHA256`, spec §5) but sent as a form: an app or a
+    // server behind parses the JSON text as form fields (`&` and `=` inside a string), none of which
+    // any signature covers.
+    let is_form = |t: &str| {
+        let essence = t.split(';').next().unwrap_or_default().trim();
+        crate::headers::is_form_content_type(t)
+            || essence.eq_ignore_ascii_case("multipart/form-data")
+    };
+    // (An empty one has no fields: it is left to the hash check, `body_hash_mismatch`.)
+    if !body.is_empty()
+        && content_type.is_some_and(is_form)
+        && crate::url::carries_body_hash(target)
+    {
+        return Err(Refusal::AmbiguousForm);
+    }
     if body.is_empty() || !content_type.is_some_and(crate::headers::is_form_content_type) {
         return Ok(());
     }
@@ -148,7 +165,7 @@ mod tests {
 
     #[test]
     fn a_name_with_two_values_is_refused_unless_allowed() {
-        let check = |body: &str| check_form(FORM, body.as_bytes(), false);
+        let check = |body: &str| check_form("/sms", FORM, body.as_bytes(), false);
         assert_eq!(check("Body=hi&From=%2B1555"), Ok(()));
         // Third outside attack, F19: the SMS `Body=helloFrom+10005550000` re-split.
         let resplit = "Body=hello&From=%2B10005550000&From=%2B15551234&To=%2B15556666";
@@ -157,7 +174,7 @@ mod tests {
         assert_eq!(check("Fr%6Fm=a&From=b"), Err(Refusal::RepeatedParameter));
         assert_eq!(check("From=a&From=a&To=b"), Ok(()));
         assert_eq!(check("From=a&FROM=b&from=c"), Ok(()));
-        assert_eq!(check_form(FORM, resplit.as_bytes(), true), Ok(()));
+        assert_eq!(check_form("/sms", FORM, resplit.as_bytes(), true), Ok(()));
         // More fields than the stack holds, and more than the sort indexes.
         // Names Twilio may repeat, or an app's own.
         assert_eq!(
@@ -177,8 +194,8 @@ mod tests {
         );
         // Not a form: not read here.
         let json = Some("application/json");
-        assert_eq!(check_form(json, b"From=a&From=b", false), Ok(()));
-        assert_eq!(check_form(None, b"", false), Ok(()));
+        assert_eq!(check_form("/sms", json, b"From=a&From=b", false), Ok(()));
+        assert_eq!(check_form("/sms", None, b"", false), Ok(()));
     }
 
     #[test]
@@ -218,7 +235,7 @@ mod tests {
     /// after `max_input_vars` parts, empty ones counted; the core skips empty parts.
     #[test]
     fn forms_servers_read_apart_are_refused() {
-        let check = |body: &str| check_form(FORM, body.as_bytes(), true);
+        let check = |body: &str| check_form("/sms", FORM, body.as_bytes(), true);
         let ambiguous = Err(Refusal::AmbiguousForm);
         for body in [
             "Body=hi&From%00X=%2B1555&From%2B1666=",
@@ -240,6 +257,27 @@ mod tests {
         assert_eq!(check("Body=a&&From=b"), Ok(()));
     }
 
+    /// Fourth outside attack (F6): a JSON webhook verified on its bytes, replayed as a form, was
+    /// parsed by Express and PHP into fields made of `&` and `=` inside its strings.
+    #[test]
+    fn a_body_verified_as_bytes_is_never_a_form() {
+        let target = "/events?bodySHA256=0123";
+        let json = br#"{"x":"a&From=+1555&EventType=admin"}"#;
+        for ct in [
+            "application/x-www-form-urlencoded",
+            "Application/X-WWW-Form-Urlencoded; charset=utf-8",
+            "multipart/form-data; boundary=x",
+        ] {
+            let refused = check_form(target, Some(ct), json, false);
+            assert_eq!(refused, Err(Refusal::AmbiguousForm), "{ct}");
+            assert_eq!(check_form(target, Some(ct), b"", false), Ok(()));
+        }
+        for ct in [Some("application/json"), Some("text/plain"), None] {
+            assert_eq!(check_form(target, ct, json, false), Ok(()), "{ct:?}");
+        }
+        assert_eq!(check_form("/events?x=1", FORM, b"a=1", false), Ok(()));
+    }
+
     #[test]
     fn raw_line_breaks_and_nul_are_malformed() {
         let malformed = Err(Refusal::Rejected(Rejection::MalformedBody));
@@ -250,11 +288,11 @@ mod tests {
             "\r\nPOST /x HTTP/1.1",
         ] {
             assert_eq!(
-                check_form(FORM, body.as_bytes(), true),
+                check_form("/sms", FORM, body.as_bytes(), true),
                 malformed,
                 "{body:?}"
             );
         }
-        assert_eq!(check_form(FORM, b"Body=a%0D%0Ab", false), Ok(()));
+        assert_eq!(check_form("/sms", FORM, b"Body=a%0D%0Ab", false), Ok(()));
     }
 }
