@@ -96,6 +96,9 @@ pub(super) fn check_codings(headers: &http::HeaderMap) -> Result<(), Refusal> {
 /// `multipart/form-data`), and a form body Twilio never sends:
 /// - a raw CR, LF or NUL (Twilio percent-encodes them): a re-split genuine form could carry an HTTP
 ///   request that an app leaving the body unread parses as the next one (`malformed_body`);
+/// - a raw byte that is not ASCII (Twilio percent-encodes them too): Starlette decodes such bytes as
+///   latin-1, so a genuine `José` resent unencoded verified and the app read `JosÃ©`
+///   (`malformed_body`);
 /// - unless `repeats_allowed`, a second value of a name Twilio sends once
 ///   ([`SINGLE_VALUED_PARAMETERS`]): a re-split genuine SMS can put a forged `From` ahead of the real
 ///   one ([`Refusal::RepeatedParameter`]).
@@ -125,7 +128,7 @@ pub(super) fn check_form(
     if body.is_empty() || !content_type.is_some_and(crate::headers::is_form_content_type) {
         return Ok(());
     }
-    if crate::form::find_any(body, [b'\r', b'\n', 0]).is_some() {
+    if !body.is_ascii() || crate::form::find_any(body, [b'\r', b'\n', 0]).is_some() {
         return Err(Refusal::Rejected(Rejection::MalformedBody));
     }
     if crate::form::count_byte(body, b'&') >= MAX_FORM_PARTS
@@ -294,5 +297,12 @@ mod tests {
             );
         }
         assert_eq!(check_form("/sms", FORM, b"Body=a%0D%0Ab", false), Ok(()));
+        // Raw non-ASCII (fourth outside attack, F5): malformed; percent-encoded, fine.
+        assert_eq!(
+            check_form("/sms", FORM, "Body=José".as_bytes(), false),
+            malformed
+        );
+        assert_eq!(check_form("/sms", FORM, b"Body=caf\xe9", false), malformed);
+        assert_eq!(check_form("/sms", FORM, b"Body=Jos%C3%A9", false), Ok(()));
     }
 }
