@@ -13,10 +13,12 @@ use crate::verdict::{Rejection, Verified};
 mod explain;
 mod rejection;
 mod sequence;
+mod shape;
 
 pub use explain::{Clock, DEFAULT_DIAGNOSES_PER_SECOND};
 pub use rejection::{Refusal, ReportOnly, WebhookRejection};
 pub use sequence::{BodyError, BodyExtent, BodyReader, BodySource, Checked, Delivery};
+pub use shape::check_shape;
 
 /// The default body limit: 1 MiB (Twilio's requests are a few KiB).
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
