@@ -7,6 +7,8 @@ import {
   DROP_IN_KEY,
   SIGNATURE_SETTINGS_HEADER,
   algorithmOf,
+  appAuthority,
+  appSeesVerified,
   dropInValidator,
   getSignatureAlgorithm,
   rawBodyOf,
@@ -310,14 +312,6 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
         // only, never a JSON body; and only as the core would take the raw body: on a POST, or a GET
         // without parameters (the method is not signed, and a body on any other method no signature
         // covers: a captured POST replayed as a PUT or DELETE ran that handler).
-        const params = req.body && typeof req.body === "object" ? Object.keys(req.body).length : 0;
-        if (req.method !== "POST" && !(req.method === "GET" && params === 0)) {
-          logger.warn(
-            `rejected ${req.method} ${req.originalUrl} (${req.method === "GET" ? "body_not_allowed" : "method_not_allowed"}): ` +
-              "Twilio calls webhooks with GET or POST, and sends a body with POST alone",
-          );
-          return res.type("text/plain").status(403).send(FAILED);
-        }
         const url =
           origin !== undefined
             ? baseUrl(origin, req.originalUrl)
@@ -327,9 +321,17 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
         const probe = packed ?? pack({});
         const validator = dropInValidator(secret);
         const verdict =
-          url !== undefined && probe ? validator?.verifyForm(url, probe.bytes, probe.lengths, signature, settings) : undefined;
-        const valid = packed !== undefined && (verdict?.valid ?? false);
-        const reason = packed === undefined && verdict?.reason !== "body_not_hashed" ? "malformed_body" : verdict?.reason;
+          url !== undefined && probe
+            ? validator?.verifyReceivedForm(req.method, url, contentType, probe.bytes, probe.lengths, signature, settings)
+            : undefined;
+        const seen = verdict?.valid === true && appSeesVerified(req, verdict.matchedUrl, { url: origin, host: options.host, protocol: options.protocol });
+        const valid = packed !== undefined && seen;
+        const reason =
+          verdict?.valid && !seen
+            ? "the host or scheme the app reads is not the verified one"
+            : packed === undefined && verdict?.reason !== "body_not_hashed"
+              ? "malformed_body"
+              : verdict?.reason;
         verdict?.free();
         if (valid) return next();
         logger.warn(
@@ -337,14 +339,20 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
             `checked ${url ?? "no URL"} with the parsed body; ` +
             (reason === "body_not_hashed"
               ? "a JSON webhook needs its raw bytes: put webhook() before express.json(), or keep them with express.json({ verify: (req, res, buf) => { req.rawBody = buf } })"
-              : "put webhook() before the body parsers to verify the raw body") +
+              : reason === "method_not_allowed" || reason === "body_not_allowed"
+                ? "Twilio calls webhooks with GET or POST, and sends a body with POST alone"
+                : "put webhook() before the body parsers to verify the raw body") +
             note,
         );
         return res.type("text/plain").status(403).send(FAILED);
       }
       // The `host` option is the host Twilio called, configured (as a public URL would be): it is the
       // authority, and the request's own Host, which the core would otherwise hold it against, is not.
-      const headers = packHeaders(options.host ? { ...req.headers, host: undefined } : req.headers, settings);
+      // Without it, the host the app reads: `X-Forwarded-Host` when the app's `trust proxy` setting
+      // trusts the peer (Express's `req.hostname` is then read from it), never a Host the app ignores.
+      const seen = options.host ? undefined : appAuthority(req);
+      const authority = options.host || (seen !== headerOf(req.headers, "host") ? seen : undefined);
+      const headers = packHeaders(authority ? { ...req.headers, host: undefined } : req.headers, settings);
       const verdict =
         headers &&
         httpVerdict(
@@ -356,10 +364,17 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
             raw,
             req.socket?.remoteAddress,
             String(protocol).replace(/:$/, ""),
-            options.host || undefined,
+            authority || undefined,
           ),
         );
       if (!verdict) return res.type("text/plain").status(403).send(FAILED);
+      if (verdict.valid && !appSeesVerified(req, verdict.matchedUrl, { url: origin, host: options.host, protocol: options.protocol })) {
+        logger.warn(
+          `rejected ${req.method} ${req.originalUrl}: verified for ${verdict.matchedUrl}, but the app reads the host ` +
+            `${JSON.stringify(req.hostname)} and the scheme ${JSON.stringify(req.protocol)}`,
+        );
+        return res.type("text/plain").status(403).send(FAILED);
+      }
       if (verdict.valid) {
         if (read) {
           req.rawBody = Buffer.from(raw);
