@@ -8,6 +8,8 @@ import { after, before, describe, it } from "node:test";
 
 import express from "express";
 
+import { Hono } from "hono";
+
 import { send, serve } from "./servers.mjs";
 import { esm as ours, require } from "./support.mjs";
 
@@ -147,4 +149,56 @@ describe("the drop-in: what the app reads of a request object is held against th
     assert.equal(ours.validateExpressRequest(behind, TOKEN, { host: ACME }), true);
     assert.equal(ours.validateExpressRequest(behind, TOKEN, { url: `http://${ACME}/sms` }), true);
   });
+});
+
+describe("the Fetch adapters: the handler reads the scheme and host of the URL that verified", () => {
+  /** The app reads request.url and its Host header. */
+  const seen = (request) => new Response(`${request.url} ${request.headers.get("host")}`);
+  const adapters = {
+    withTwilioWebhook: (options) => ours.toNodeListener(ours.withTwilioWebhook(seen, options)),
+    hono: (options) => {
+      const app = new Hono();
+      app.use("*", ours.twilioWebhook(options));
+      app.post("/sms", (c) => seen(c.req.raw));
+      return ours.toNodeListener((request, connection) => app.fetch(request, connection));
+    },
+  };
+  const sms = (signedFor, host, headers = {}) => webhook("/sms", signedFor, headers, host);
+
+  for (const [name, listener] of Object.entries(adapters)) {
+    it(`${name}, one public URL: a request signed for it with another Host is handed on with the public URL's host`, async () => {
+      const server = await serve(listener({ authToken: TOKEN, publicUrl: `http://${ACME}`, logger: quiet }));
+      try {
+        const res = await send(server.port, sms(`http://${ACME}`, VICTIM));
+        assert.deepEqual([res.status, res.body], [200, `http://${ACME}/sms ${ACME}`]);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it(`${name}, a trusted proxy: the handler reads the forwarded host and scheme that verified, not the proxy's Host`, async () => {
+      // Hono's middleware is handed no peer address: the option gives it.
+      const peer = name === "hono" ? { peer: () => "127.0.0.1" } : {};
+      const server = await serve(listener({ authToken: TOKEN, trustedProxies: "127.0.0.1", logger: quiet, ...peer }));
+      try {
+        const headers = { "X-Forwarded-Host": ACME, "X-Forwarded-Proto": "https" };
+        const res = await send(server.port, sms(`https://${ACME}`, `127.0.0.1:${server.port}`, headers));
+        assert.deepEqual([res.status, res.body], [200, `https://${ACME}/sms ${ACME}`]);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it(`${name}, the URL rebuilt from Host: the request is handed on as it came`, async () => {
+      const server = await serve(listener({ authToken: TOKEN, logger: quiet }));
+      try {
+        const res = await send(server.port, sms(`http://${ACME}`, ACME));
+        assert.deepEqual([res.status, res.body], [200, `http://${ACME}/sms ${ACME}`]);
+        const other = await send(server.port, sms(`http://${ACME}`, VICTIM));
+        assert.equal(other.status, 403);
+      } finally {
+        await server.close();
+      }
+    });
+  }
 });
