@@ -247,7 +247,7 @@ function appTrustsPeer(request: Request): boolean {
 }
 
 /** The host name of an authority (`[::1]:80` is `[::1]`), as Express cuts `req.hostname` from it. */
-function hostnameOf(authority: string): string {
+export function hostnameOf(authority: string): string {
   const offset = authority.startsWith("[") ? authority.indexOf("]") + 1 : 0;
   const colon = authority.indexOf(":", offset);
   return colon === -1 ? authority : authority.slice(0, colon);

@@ -10,6 +10,7 @@ import {
   appAuthority,
   appSeesVerified,
   dropInValidator,
+  hostnameOf,
   getSignatureAlgorithm,
   rawBodyOf,
   requestUrl,
@@ -175,6 +176,26 @@ function targetOf(url: string, origin: string): string {
   return target.startsWith("/") ? target : `/${target}`;
 }
 
+/**
+ * Shows the app the scheme and host of the URL that verified, where the options configured them (the
+ * request's own `Host` and scheme are then a proxy's, or a client's): `req.hostname` and `req.protocol`
+ * (so `req.secure`) as own properties over Express's getters, the `Host` header, and no client's
+ * `X-Forwarded-Host` or `-Proto` for a getter to read instead. `false` for a URL without a host.
+ */
+function showVerified(req: NodeRequest, verifiedUrl: string | null | undefined): boolean {
+  const match = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]+)/i.exec(verifiedUrl ?? "");
+  if (!match) return false;
+  const [, scheme, authority] = match as unknown as [string, string, string];
+  const protocol = { ws: "http", wss: "https" }[scheme.toLowerCase()] ?? scheme.toLowerCase();
+  req.headers.host = authority;
+  delete req.headers["x-forwarded-host"];
+  delete req.headers["x-forwarded-proto"];
+  for (const [name, value] of [["hostname", hostnameOf(authority)], ["protocol", protocol]] as const) {
+    Object.defineProperty(req, name, { value, configurable: true, enumerable: true, writable: true });
+  }
+  return true;
+}
+
 /** The module's verifiers by configuration: built once, never freed (a request may hold one across its body). */
 const verifiers = new Map<string, WasmVerifier>();
 
@@ -243,6 +264,8 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
   }
   // A configured URL: its scheme and authority are the base the request's own target is joined to.
   const origin = typeof options.url === "string" ? originOf(options.url) : undefined;
+  // The scheme or host Twilio called is configured: the app is shown the verified one.
+  const configured = options.url !== undefined || Boolean(options.host) || Boolean(options.protocol);
 
   return async function hook(req: NodeRequest, res: Response, next: (err?: unknown) => void) {
     if (!validate) return next();
@@ -333,7 +356,7 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
               ? "malformed_body"
               : verdict?.reason;
         verdict?.free();
-        if (valid) return next();
+        if (valid && (!configured || showVerified(req, url))) return next();
         logger.warn(
           `rejected ${req.method} ${req.originalUrl} (${reason ?? (url === undefined ? "no URL: the Host header is not a host" : "unreadable body")}): ` +
             `checked ${url ?? "no URL"} with the parsed body; ` +
@@ -376,6 +399,7 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
         return res.type("text/plain").status(403).send(FAILED);
       }
       if (verdict.valid) {
+        if (configured && !showVerified(req, verdict.urlsTried[0])) return res.type("text/plain").status(403).send(FAILED);
         if (read) {
           req.rawBody = Buffer.from(raw);
           req.body = parsed(contentType, raw) ?? req.body;

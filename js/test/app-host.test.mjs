@@ -121,6 +121,44 @@ describe("Express without trust proxy, or trusting another peer: X-Forwarded-Hos
   }
 });
 
+describe("Express webhook() with a configured url, host or protocol: the app reads the verified ones", () => {
+  let server;
+  before(async () => {
+    const a = express();
+    a.set("trust proxy", true);
+    const handler = (req, res) => res.send(`${req.hostname} ${req.protocol} ${req.secure} ${req.get("host")} ${req.get("x-forwarded-host")}`);
+    const routes = {
+      "/host": { host: ACME },
+      "/url": { url: `https://${ACME}/url` },
+      "/protocol": { protocol: "https" },
+    };
+    for (const [path, options] of Object.entries(routes)) {
+      a.post(path, ours.webhook(TOKEN, { logger: quiet, ...options }), handler);
+      a.post(`/after${path}`, express.urlencoded({ extended: false }), ours.webhook(TOKEN, { logger: quiet, ...options }), handler);
+    }
+    server = await serve(a);
+  });
+  after(() => server.close());
+
+  it("a request signed for the configured host, sent with another Host or X-Forwarded-Host, reads as the configured host", async () => {
+    for (const path of ["/host", "/after/host"]) {
+      const res = await send(server.port, webhook(path, `http://${ACME}`, { "X-Forwarded-Host": VICTIM }, VICTIM));
+      assert.deepEqual([res.status, res.body], [200, `${ACME} http false ${ACME} undefined`], path);
+    }
+    for (const path of ["/url", "/after/url"]) {
+      const res = await send(server.port, webhook(path, `https://${ACME}`, { "X-Forwarded-Host": VICTIM }, VICTIM));
+      assert.deepEqual([res.status, res.body], [200, `${ACME} https true ${ACME} undefined`], path);
+    }
+  });
+
+  it("a configured protocol is the scheme the app reads", async () => {
+    for (const path of ["/protocol", "/after/protocol"]) {
+      const res = await send(server.port, webhook(path, `https://${ACME}`, {}));
+      assert.deepEqual([res.status, res.body], [200, `${ACME} https true ${ACME} undefined`], path);
+    }
+  });
+});
+
 describe("the drop-in: what the app reads of a request object is held against the verified URL", () => {
   const signature = twilioNode.getExpectedTwilioSignature(TOKEN, `http://${ACME}/sms`, PARAMS);
   const request = (extra) => ({
