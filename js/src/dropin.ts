@@ -181,14 +181,22 @@ export function getExpectedBodyHash(body: string | Uint8Array): string {
   return bodySha256Hex(bytes);
 }
 
-/** What twilio-node's request validators read of an Express-like request. */
+/**
+ * What twilio-node's request validators read of an Express-like request, and what an Express app reads
+ * of it besides: its method, the `hostname` and `protocol` Express derives, and the app whose
+ * `trust proxy` setting decides whether they come from `X-Forwarded-Host` and `-Proto`.
+ */
 export interface Request {
+  method?: string;
   protocol?: string;
+  hostname?: string;
   header?(name: string): string | undefined;
   headers: Record<string, string | string[] | undefined>;
   originalUrl: string;
   rawBody?: unknown;
   body?: unknown;
+  app?: { get?(setting: string): unknown };
+  socket?: { remoteAddress?: string };
 }
 
 export interface RequestValidatorOptions {
@@ -211,9 +219,64 @@ export interface RequestValidatorOptions {
 export function requestUrl(request: Request, opts: RequestValidatorOptions = {}): string | undefined {
   if (typeof opts.url === "string") return opts.url;
   const protocol = opts.protocol || request.protocol || "http";
-  const host = opts.host || headerOf(request.headers, "host");
+  const host = opts.host || appAuthority(request);
   if (typeof host !== "string" || typeof request.originalUrl !== "string" || typeof protocol !== "string") return undefined;
   return coreRequestUrl(protocol.replace(/:$/, ""), host, request.originalUrl);
+}
+
+/**
+ * The host (with its port) an Express app reads of a request, as Express reads it for `req.hostname`
+ * (and Express 5's `req.host`): the first entry of `X-Forwarded-Host` when the app's `trust proxy`
+ * setting trusts the peer, else the `Host` header. The app's own setting decides, asked as Express asks
+ * it; a request that is not an Express app's has only its `Host`.
+ */
+export function appAuthority(request: Request): string | undefined {
+  const forwarded = headerOf(request.headers, "x-forwarded-host");
+  if (forwarded && appTrustsPeer(request)) {
+    const comma = forwarded.indexOf(",");
+    return comma === -1 ? forwarded : forwarded.slice(0, comma).trimEnd();
+  }
+  return headerOf(request.headers, "host");
+}
+
+/** Whether the app's `trust proxy` setting trusts the request's peer (`X-Forwarded-*` then count for it). */
+function appTrustsPeer(request: Request): boolean {
+  const app = request.app;
+  const trust = app && typeof app.get === "function" ? app.get("trust proxy fn") : undefined;
+  return typeof trust === "function" && Boolean(trust(request.socket?.remoteAddress, 0));
+}
+
+/** The host name of an authority (`[::1]:80` is `[::1]`), as Express cuts `req.hostname` from it. */
+export function hostnameOf(authority: string): string {
+  const offset = authority.startsWith("[") ? authority.indexOf("]") + 1 : 0;
+  const colon = authority.indexOf(":", offset);
+  return colon === -1 ? authority : authority.slice(0, colon);
+}
+
+/**
+ * Whether the app reads of a request the host and scheme of the URL that verified it: `req.hostname`
+ * and `req.protocol`, where Express gives them and they are not configured (`host`, `protocol`, `url`:
+ * a configured URL is the one Twilio called, whatever the request says). A request signed for one host
+ * must never run as another that the app picks by `req.hostname` (a tenant), nor as `https` when it
+ * was verified as `http`.
+ */
+export function appSeesVerified(
+  request: Request,
+  matchedUrl: string | null | undefined,
+  opts: { url?: unknown; host?: unknown; protocol?: unknown } = {},
+): boolean {
+  const verified = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)/i.exec(matchedUrl ?? "");
+  if (!verified) return false;
+  const [, scheme, authority] = verified as unknown as [string, string, string];
+  if (opts.url === undefined && !opts.host && typeof request.hostname === "string" && request.hostname !== "") {
+    if (hostnameOf(authority).toLowerCase() !== request.hostname.toLowerCase()) return false;
+  }
+  if (opts.url === undefined && !opts.protocol && typeof request.protocol === "string") {
+    const http = { ws: "http", wss: "https" }[scheme.toLowerCase()] ?? scheme.toLowerCase();
+    // As the URL was built: `https:` (a URL's protocol, which twilio-node's tests pass) is `https`.
+    if (http !== request.protocol.replace(/:$/, "")) return false;
+  }
+  return true;
 }
 
 function signatureOf(request: Request): string {
@@ -253,16 +316,19 @@ export function validateIncomingRequest(request: Request, authToken: string, opt
     const signature = signatureOf(request);
     const raw = rawBodyOf(request);
     if (raw === null) return false;
-    if (raw) {
-      const verdict = validator.verifyRequest(url, headerOf(request.headers, "content-type"), raw, signature, settings);
-      const valid = verdict.valid;
-      verdict.free();
-      return valid;
+    // The core's rules on the request's shape come with the method (twilio-node reads none: a request
+    // object without one stands for the POST it was). A captured POST replayed as a GET or a DELETE
+    // with its body, or with `charset=utf-7`, is no webhook Twilio sends.
+    const method = typeof request.method === "string" ? request.method : "POST";
+    const contentType = headerOf(request.headers, "content-type");
+    let verdict;
+    if (raw) verdict = validator.verifyReceived(method, url, contentType, raw, signature, settings);
+    else {
+      const packed = pack(request.body ?? {}, undefined, true);
+      if (!packed) return false;
+      verdict = validator.verifyReceivedForm(method, url, contentType, packed.bytes, packed.lengths, signature, settings);
     }
-    const packed = pack(request.body ?? {}, undefined, true);
-    if (!packed) return false;
-    const verdict = validator.verifyForm(url, packed.bytes, packed.lengths, signature, settings);
-    const valid = verdict.valid;
+    const valid = verdict.valid && appSeesVerified(request, verdict.matchedUrl, opts);
     verdict.free();
     return valid;
   } catch {

@@ -7,7 +7,10 @@ import {
   DROP_IN_KEY,
   SIGNATURE_SETTINGS_HEADER,
   algorithmOf,
+  appAuthority,
+  appSeesVerified,
   dropInValidator,
+  hostnameOf,
   getSignatureAlgorithm,
   rawBodyOf,
   requestUrl,
@@ -173,6 +176,26 @@ function targetOf(url: string, origin: string): string {
   return target.startsWith("/") ? target : `/${target}`;
 }
 
+/**
+ * Shows the app the scheme and host of the URL that verified, where the options configured them (the
+ * request's own `Host` and scheme are then a proxy's, or a client's): `req.hostname` and `req.protocol`
+ * (so `req.secure`) as own properties over Express's getters, the `Host` header, and no client's
+ * `X-Forwarded-Host` or `-Proto` for a getter to read instead. `false` for a URL without a host.
+ */
+function showVerified(req: NodeRequest, verifiedUrl: string | null | undefined): boolean {
+  const match = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]+)/i.exec(verifiedUrl ?? "");
+  if (!match) return false;
+  const [, scheme, authority] = match as unknown as [string, string, string];
+  const protocol = { ws: "http", wss: "https" }[scheme.toLowerCase()] ?? scheme.toLowerCase();
+  req.headers.host = authority;
+  delete req.headers["x-forwarded-host"];
+  delete req.headers["x-forwarded-proto"];
+  for (const [name, value] of [["hostname", hostnameOf(authority)], ["protocol", protocol]] as const) {
+    Object.defineProperty(req, name, { value, configurable: true, enumerable: true, writable: true });
+  }
+  return true;
+}
+
 /** The module's verifiers by configuration: built once, never freed (a request may hold one across its body). */
 const verifiers = new Map<string, WasmVerifier>();
 
@@ -241,6 +264,8 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
   }
   // A configured URL: its scheme and authority are the base the request's own target is joined to.
   const origin = typeof options.url === "string" ? originOf(options.url) : undefined;
+  // The scheme or host Twilio called is configured: the app is shown the verified one.
+  const configured = options.url !== undefined || Boolean(options.host) || Boolean(options.protocol);
 
   return async function hook(req: NodeRequest, res: Response, next: (err?: unknown) => void) {
     if (!validate) return next();
@@ -310,14 +335,6 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
         // only, never a JSON body; and only as the core would take the raw body: on a POST, or a GET
         // without parameters (the method is not signed, and a body on any other method no signature
         // covers: a captured POST replayed as a PUT or DELETE ran that handler).
-        const params = req.body && typeof req.body === "object" ? Object.keys(req.body).length : 0;
-        if (req.method !== "POST" && !(req.method === "GET" && params === 0)) {
-          logger.warn(
-            `rejected ${req.method} ${req.originalUrl} (${req.method === "GET" ? "body_not_allowed" : "method_not_allowed"}): ` +
-              "Twilio calls webhooks with GET or POST, and sends a body with POST alone",
-          );
-          return res.type("text/plain").status(403).send(FAILED);
-        }
         const url =
           origin !== undefined
             ? baseUrl(origin, req.originalUrl)
@@ -327,24 +344,38 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
         const probe = packed ?? pack({});
         const validator = dropInValidator(secret);
         const verdict =
-          url !== undefined && probe ? validator?.verifyForm(url, probe.bytes, probe.lengths, signature, settings) : undefined;
-        const valid = packed !== undefined && (verdict?.valid ?? false);
-        const reason = packed === undefined && verdict?.reason !== "body_not_hashed" ? "malformed_body" : verdict?.reason;
+          url !== undefined && probe
+            ? validator?.verifyReceivedForm(req.method, url, contentType, probe.bytes, probe.lengths, signature, settings)
+            : undefined;
+        const seen = verdict?.valid === true && appSeesVerified(req, verdict.matchedUrl, { url: origin, host: options.host, protocol: options.protocol });
+        const valid = packed !== undefined && seen;
+        const reason =
+          verdict?.valid && !seen
+            ? "the host or scheme the app reads is not the verified one"
+            : packed === undefined && verdict?.reason !== "body_not_hashed"
+              ? "malformed_body"
+              : verdict?.reason;
         verdict?.free();
-        if (valid) return next();
+        if (valid && (!configured || showVerified(req, url))) return next();
         logger.warn(
           `rejected ${req.method} ${req.originalUrl} (${reason ?? (url === undefined ? "no URL: the Host header is not a host" : "unreadable body")}): ` +
             `checked ${url ?? "no URL"} with the parsed body; ` +
             (reason === "body_not_hashed"
               ? "a JSON webhook needs its raw bytes: put webhook() before express.json(), or keep them with express.json({ verify: (req, res, buf) => { req.rawBody = buf } })"
-              : "put webhook() before the body parsers to verify the raw body") +
+              : reason === "method_not_allowed" || reason === "body_not_allowed"
+                ? "Twilio calls webhooks with GET or POST, and sends a body with POST alone"
+                : "put webhook() before the body parsers to verify the raw body") +
             note,
         );
         return res.type("text/plain").status(403).send(FAILED);
       }
       // The `host` option is the host Twilio called, configured (as a public URL would be): it is the
       // authority, and the request's own Host, which the core would otherwise hold it against, is not.
-      const headers = packHeaders(options.host ? { ...req.headers, host: undefined } : req.headers, settings);
+      // Without it, the host the app reads: `X-Forwarded-Host` when the app's `trust proxy` setting
+      // trusts the peer (Express's `req.hostname` is then read from it), never a Host the app ignores.
+      const seen = options.host ? undefined : appAuthority(req);
+      const authority = options.host || (seen !== headerOf(req.headers, "host") ? seen : undefined);
+      const headers = packHeaders(authority ? { ...req.headers, host: undefined } : req.headers, settings);
       const verdict =
         headers &&
         httpVerdict(
@@ -356,11 +387,19 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
             raw,
             req.socket?.remoteAddress,
             String(protocol).replace(/:$/, ""),
-            options.host || undefined,
+            authority || undefined,
           ),
         );
       if (!verdict) return res.type("text/plain").status(403).send(FAILED);
+      if (verdict.valid && !appSeesVerified(req, verdict.matchedUrl, { url: origin, host: options.host, protocol: options.protocol })) {
+        logger.warn(
+          `rejected ${req.method} ${req.originalUrl}: verified for ${verdict.matchedUrl}, but the app reads the host ` +
+            `${JSON.stringify(req.hostname)} and the scheme ${JSON.stringify(req.protocol)}`,
+        );
+        return res.type("text/plain").status(403).send(FAILED);
+      }
       if (verdict.valid) {
+        if (configured && !showVerified(req, verdict.urlsTried[0])) return res.type("text/plain").status(403).send(FAILED);
         if (read) {
           req.rawBody = Buffer.from(raw);
           req.body = parsed(contentType, raw) ?? req.body;

@@ -98,6 +98,21 @@ export async function verifyRequest(
   return { verdict, body: verdict.valid ? body : null };
 }
 
+/**
+ * The origin (`https://host[:port]`) of the URL a valid verdict was verified against, as a request's URL
+ * has it (`ws`/`wss` of a handshake as `http`/`https`); `undefined` if it has none.
+ */
+function verifiedOrigin(verdict: HttpVerdict): string | undefined {
+  const match = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]+)/i.exec(verdict.urlsTried[0] ?? "");
+  if (!match) return undefined;
+  const scheme = match[1]!.toLowerCase();
+  try {
+    return new URL(`${{ ws: "http", wss: "https" }[scheme] ?? scheme}://${match[2]}/`).origin;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The verdict of a request a wrapped handler received. */
 const verdicts = new WeakMap<Request, HttpVerdict>();
 
@@ -163,7 +178,26 @@ export async function screen(request: Request, options: WebhookOptions, rest: un
   if (!verdict.valid || !body) return { kind: "answer", response: refusal(verdict) };
   // The Fetch API allows no body on GET and HEAD (a WebSocket handshake): the bytes read were none.
   const hasBody = request.method !== "GET" && request.method !== "HEAD";
-  const verified = new Request(request, { body: hasBody ? body : null });
+  // The handler reads the scheme and host of the URL that verified, never another (a configured public
+  // URL while `Host` named another tenant, or a trusted proxy's forwarded host while `Host` was the
+  // proxy's): its path and query stay the ones it was sent to.
+  const origin = verifiedOrigin(verdict);
+  const received = new URL(request.url);
+  let verified: Request;
+  // (A valid verdict always names its URL: without one, nothing says what the handler may read.)
+  if (origin === undefined) return { kind: "answer", response: new Response("Twilio webhook rejected: bad_host\n", { status: 400 }) };
+  if (origin === received.origin) verified = new Request(request, { body: hasBody ? body : null });
+  else {
+    const headers = new Headers(request.headers);
+    headers.set("host", new URL(origin).host);
+    verified = new Request(origin + received.pathname + received.search, {
+      method: request.method,
+      headers,
+      body: hasBody ? body : null,
+      redirect: request.redirect,
+      signal: request.signal,
+    });
+  }
   verdicts.set(verified, verdict);
   return { kind: "pass", request: verified, verdict };
 }

@@ -60,6 +60,46 @@ describe("differences from twilio-node 6.3.1", () => {
     assert.equal(new ours.Validator({ authTokens: TOKEN }).verify({ url: "https://example.com/path?test=param%27WithQuote", params: {}, signature }).valid, false);
   });
 
+  it("validateExpressRequest on a form replayed with another method, or a charset other than UTF-8", () => {
+    const params = { From: "+15551234567", Body: "hello" };
+    const signature = node.getExpectedTwilioSignature(TOKEN, "https://example.com/sms", params);
+    const request = (method, contentType) => ({
+      method,
+      protocol: "https",
+      headers: { host: "example.com", "x-twilio-signature": signature, "content-type": contentType },
+      header: (name) => (name.toLowerCase() === "x-twilio-signature" ? signature : undefined),
+      originalUrl: "/sms",
+      body: { ...params },
+    });
+    const form = "application/x-www-form-urlencoded";
+    for (const [method, contentType] of [["DELETE", form], ["GET", form], ["POST", `${form}; charset=utf-7`]]) {
+      const what = `${method} ${contentType}`;
+      assert.deepEqual([node.validateExpressRequest(request(method, contentType), TOKEN), ours.validateExpressRequest(request(method, contentType), TOKEN)], [true, false], what);
+    }
+    assert.deepEqual([node.validateExpressRequest(request("POST", form), TOKEN), ours.validateExpressRequest(request("POST", form), TOKEN)], [true, true]);
+  });
+
+  it("validateExpressRequest with the app's trust proxy: the Host header against the host the app reads", () => {
+    const params = { Body: "hello" };
+    const signedFor = (host) => node.getExpectedTwilioSignature(TOKEN, `https://${host}/sms`, params);
+    // What Express gives the app behind `app.set("trust proxy", true)`: req.hostname from X-Forwarded-Host.
+    const request = (signature) => ({
+      method: "POST",
+      protocol: "https",
+      hostname: "victim.example.com",
+      app: { get: (setting) => (setting === "trust proxy fn" ? () => true : undefined) },
+      socket: { remoteAddress: "127.0.0.1" },
+      headers: { host: "acme.example.com", "x-forwarded-host": "victim.example.com", "x-twilio-signature": signature },
+      header: (name) => (name.toLowerCase() === "x-twilio-signature" ? signature : undefined),
+      originalUrl: "/sms",
+      body: { ...params },
+    });
+    const forAcme = request(signedFor("acme.example.com"));
+    const forVictim = request(signedFor("victim.example.com"));
+    assert.deepEqual([node.validateExpressRequest(forAcme, TOKEN), ours.validateExpressRequest(forAcme, TOKEN)], [true, false]);
+    assert.deepEqual([node.validateExpressRequest(forVictim, TOKEN), ours.validateExpressRequest(forVictim, TOKEN)], [false, true]);
+  });
+
   it("getExpectedTwilioSignature signs the URL as given, as twilio-node does", () => {
     for (const url of ["https://Example.com:443/a b?x=1&y=O'Brien#frag", "https://example.com/sms?q=%7e", "http://user:pw@EXAMPLE.com:80/x/../y"]) {
       assert.equal(ours.getExpectedTwilioSignature(TOKEN, url, { B: "2", A: ["1", "3"] }), node.getExpectedTwilioSignature(TOKEN, url, { B: "2", A: ["1", "3"] }));

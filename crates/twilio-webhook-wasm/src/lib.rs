@@ -131,6 +131,61 @@ impl Validator {
         )
     }
 
+    /// A request from its raw body, as a server received it (the drop-in's `validateExpressRequest`):
+    /// the core's rules on its shape first ([`twilio_webhook::check_shape`]: the method, a body on
+    /// `POST` alone, the charset, a raw line break in a form), then [`verify_request`](Self::verify_request).
+    /// A refusal of the shape is a verdict with its reason (`method_not_allowed`, …); a method that is
+    /// not a method token is `bad_method`. The `Content-Type` is read as a header is: a value that is not
+    /// one counts as none, for the rules and for the body mode alike.
+    #[wasm_bindgen(js_name = verifyReceived)]
+    pub fn verify_received(
+        &self,
+        method: &str,
+        url: &str,
+        content_type: Option<String>,
+        body: &[u8],
+        signature: Option<String>,
+        settings: Option<String>,
+    ) -> Verdict {
+        let Some((method, headers)) = received(method, content_type.as_deref()) else {
+            return verifier::bad_method();
+        };
+        if let Err(rejection) = twilio_webhook::check_shape(&method, url, &headers, body) {
+            return Verdict::of_http(Err(rejection));
+        }
+        self.verify_request(url, header_text(&headers), body, signature, settings)
+    }
+
+    /// A form request from the parameters a parser decoded from its body, as a server received it (the
+    /// drop-in after `express.urlencoded()`): the core's rules on its shape, with the parameters standing
+    /// for the body they came from (a body when there are any: its bytes are gone), then
+    /// [`verify_form`](Self::verify_form).
+    #[wasm_bindgen(js_name = verifyReceivedForm)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn verify_received_form(
+        &self,
+        method: &str,
+        url: &str,
+        content_type: Option<String>,
+        params: &[u8],
+        lengths: &[u32],
+        signature: Option<String>,
+        settings: Option<String>,
+    ) -> Result<Verdict, JsError> {
+        let Some((method, headers)) = received(method, content_type.as_deref()) else {
+            return Ok(verifier::bad_method());
+        };
+        let had_body: &[u8] = if pairs(params, lengths)?.is_empty() {
+            b""
+        } else {
+            b"&"
+        };
+        if let Err(rejection) = twilio_webhook::check_shape(&method, url, &headers, had_body) {
+            return Ok(Verdict::of_http(Err(rejection)));
+        }
+        self.verify_form(url, params, lengths, signature, settings)
+    }
+
     /// The signature Twilio would send for a form request, with the first Auth Token.
     #[wasm_bindgen(js_name = computeSignature)]
     pub fn compute_signature(
@@ -179,6 +234,26 @@ impl Validator {
             .hints(hints);
         Ok(self.inner.explain(&suspect).to_json())
     }
+}
+
+/// A received request's method and its `Content-Type` as a header map (a value that is not a header
+/// value is left out, as the adapters' headers are); `None` for a method that is not one (the caller
+/// answers `bad_method`).
+fn received(method: &str, content_type: Option<&str>) -> Option<(http::Method, http::HeaderMap)> {
+    let method = http::Method::from_bytes(method.as_bytes()).ok()?;
+    let mut headers = http::HeaderMap::new();
+    if let Some(value) = content_type.and_then(|v| http::HeaderValue::from_str(v).ok()) {
+        headers.insert(http::header::CONTENT_TYPE, value);
+    }
+    Some((method, headers))
+}
+
+/// The `Content-Type` of a header map as text, if it has one.
+fn header_text(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 /// The signature Twilio would send for a form request, made with `secret` (an Auth Token or a

@@ -41,7 +41,7 @@ struct Request {
 /// The answer to a method that is not an HTTP method token (`400 bad_method`): the core cannot decide
 /// on a request whose method it cannot read, and reading it as another method would let a rule that
 /// depends on the method (a body only on `POST`, a handshake only on `GET`) decide on the wrong one.
-fn bad_method() -> Verdict {
+pub(crate) fn bad_method() -> Verdict {
     Verdict::of_http(Err(WebhookRejection::new(Refusal::BadMethod, Vec::new())))
 }
 

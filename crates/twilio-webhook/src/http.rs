@@ -15,11 +15,10 @@ mod rejection;
 mod sequence;
 mod shape;
 
-pub use shape::{MAX_FORM_PARTS, SINGLE_VALUED_PARAMETERS};
-
 pub use explain::{Clock, DEFAULT_DIAGNOSES_PER_SECOND};
 pub use rejection::{Refusal, ReportOnly, WebhookRejection};
 pub use sequence::{BodyError, BodyExtent, BodyReader, BodySource, Checked, Delivery};
+pub use shape::{MAX_FORM_PARTS, SINGLE_VALUED_PARAMETERS, check_shape};
 
 /// The default body limit: 1 MiB (Twilio's requests are a few KiB).
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
@@ -472,46 +471,22 @@ impl WebhookVerifier {
         if let Err(e) = crate::target::origin_form(request.target) {
             return Err(WebhookRejection::new(Refusal::BadTarget(e), Vec::new()));
         }
-        // Twilio calls a webhook with GET or POST (a WebSocket handshake is a GET), and the method is
-        // not signed: a captured GET's URL-only signature would otherwise verify a DELETE, a PUT or a
-        // PROPFIND of that URL, and run that method's handler.
-        if request.method != http::Method::GET && request.method != http::Method::POST {
-            return Err(WebhookRejection::new(Refusal::MethodNotAllowed, Vec::new()));
-        }
-        // Spec §2: only a POST body is signed. A body on any other method (a captured GET webhook's
-        // URL-only signature, or a POST signature re-split into a GET's body) is covered by nothing.
-        if !body.is_empty() && request.method != http::Method::POST {
-            return Err(WebhookRejection::new(Refusal::BodyNotAllowed, Vec::new()));
-        }
-        // Twilio encodes parameters as UTF-8 and the Content-Type is not signed: an app framework that
-        // decodes the query or form in another charset the client names (Django with `utf-7`) sees
-        // parameters no signature covers.
-        // A second Content-Type or signature header could be the one an app reads (spec: the core
-        // reads the first).
-        let (headers, twice) = SignatureHeaders::scan(request.headers);
-        let mut content_types = request.headers.get_all(http::header::CONTENT_TYPE).iter();
-        let content_type = content_types.next();
-        if twice || content_types.next().is_some() {
-            return Err(WebhookRejection::new(Refusal::DuplicateHeader, Vec::new()));
-        }
-        if !content_type.is_none_or(|v| crate::headers::charset_is_utf8(v.as_bytes())) {
-            return Err(WebhookRejection::new(
-                Refusal::UnsupportedCharset,
-                Vec::new(),
-            ));
-        }
+        // The request's shape (method, duplicate fields, charset, codings, what a form may hold),
+        // before any URL or HMAC.
+        shape::check(
+            request.method,
+            request.target,
+            request.headers,
+            body,
+            self.repeats_allowed,
+        )
+        .map_err(|refusal| WebhookRejection::new(refusal, Vec::new()))?;
+        let (headers, _) = SignatureHeaders::scan(request.headers);
+        let content_type = request.headers.get(http::header::CONTENT_TYPE);
         if request.peer.is_none() && self.public_url.trusts_proxies() {
             self.explainer.no_peer();
         }
         let content_type = content_type.map(|v| v.to_str().unwrap_or("\u{FFFD}"));
-        // The key/value boundary of a form is not signed: shapes only a re-split form has. And a coding
-        // a framework undoes before the app reads the body.
-        let shape = shape::check_codings(request.headers).and_then(|()| {
-            shape::check_form(request.target, content_type, body, self.repeats_allowed)
-        });
-        if let Err(refusal) = shape {
-            return Err(WebhookRejection::new(refusal, Vec::new()));
-        }
         let Ok(urls) = self.public_url.try_urls(request) else {
             return Err(WebhookRejection::new(Refusal::BadHost, Vec::new()));
         };

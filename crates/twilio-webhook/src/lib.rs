@@ -132,7 +132,7 @@ pub use headers::{SINGLE_FIELDS, SignatureHeaders};
 pub use http::{
     BodyError, BodyExtent, BodyReader, BodySource, Checked, Clock, DEFAULT_BODY_LIMIT,
     DEFAULT_DIAGNOSES_PER_SECOND, Delivery, EnvError, MAX_FORM_PARTS, Refusal, ReportOnly,
-    SINGLE_VALUED_PARAMETERS, VerifiedRequest, WebhookRejection, WebhookVerifier,
+    SINGLE_VALUED_PARAMETERS, VerifiedRequest, WebhookRejection, WebhookVerifier, check_shape,
     diagnoses_setting,
 };
 #[cfg(feature = "http")]

@@ -1,8 +1,12 @@
-//! What a form body must look like before any HMAC is computed: the shapes a genuine Twilio form
-//! never has and a re-split one (the boundary between a key and its value is not signed) can.
+//! The shape of a request: what the core refuses before any URL or HMAC. The method, duplicated
+//! fields, the charset and content codings, and the shapes a genuine Twilio form never has and a
+//! re-split one (the boundary between a key and its value is not signed) can. [`check_shape`] is the
+//! same check for callers that verify a request without [`WebhookVerifier`](crate::WebhookVerifier):
+//! the drop-in APIs that are handed a request and a URL (twilio-node's `validateExpressRequest`).
 
-use super::{Refusal, Rejection};
+use super::{Refusal, Rejection, WebhookRejection};
 use crate::form::Part;
+use crate::headers::SignatureHeaders;
 
 /// The form parameters Twilio sends once in every webhook that has them and that say who, what and
 /// where: its identifiers, the parties, statuses, places and checks. A second value of one of
@@ -70,11 +74,87 @@ pub const SINGLE_VALUED_PARAMETERS: &[&str] = &[
 /// Django past 1000 fields; a Twilio webhook has well under 100.
 pub const MAX_FORM_PARTS: usize = 512;
 
+/// The rules [`WebhookVerifier::verify`](crate::WebhookVerifier::verify) applies to a request before
+/// its URL and signature, in the same order and with the same refusals:
+///
+/// - Twilio calls webhooks with `GET` or `POST` (a WebSocket handshake is a `GET`), and the method
+///   is not signed: any other method is [`Refusal::MethodNotAllowed`];
+/// - only a `POST` body is signed (spec §2): a body on a `GET` is [`Refusal::BodyNotAllowed`];
+/// - `Content-Type`, `X-Twilio-Signature` or `X-Twilio-Webhooks-Signature-Settings` twice is
+///   [`Refusal::DuplicateHeader`];
+/// - a `Content-Type` naming a charset other than UTF-8 is [`Refusal::UnsupportedCharset`] (the
+///   `Content-Type` is not signed, and a framework decoding in `utf-7` sees other parameters);
+/// - a content coding is [`Refusal::UnsupportedContentEncoding`];
+/// - a body whose `target` names `bodySHA256` sent as a form, or a form some server reads apart, is
+///   [`Refusal::AmbiguousForm`]; a second value of a parameter Twilio sends once is
+///   [`Refusal::RepeatedParameter`]; a form body with a raw CR, LF, NUL or non-ASCII byte is
+///   [`Rejection::MalformedBody`].
+///
+/// `target` is the request target or the URL (only its query is read). `body` is the raw body as
+/// received. A caller that has only the parameters a parser decoded from it passes a non-empty
+/// stand-in when there were any (what counts then is that there was a body).
+///
+/// ```
+/// use twilio_webhook::{Refusal, check_shape};
+///
+/// let form = http::HeaderMap::from_iter([(
+///     http::header::CONTENT_TYPE,
+///     http::HeaderValue::from_static("application/x-www-form-urlencoded"),
+/// )]);
+/// assert!(check_shape(&http::Method::POST, "/sms", &form, b"Body=Hi").is_ok());
+/// let replayed = check_shape(&http::Method::DELETE, "/sms", &form, b"Body=Hi").unwrap_err();
+/// assert_eq!(replayed.refusal(), Refusal::MethodNotAllowed);
+/// let as_get = check_shape(&http::Method::GET, "/sms", &form, b"Body=Hi").unwrap_err();
+/// assert_eq!(as_get.refusal(), Refusal::BodyNotAllowed);
+/// ```
+pub fn check_shape(
+    method: &http::Method,
+    target: &str,
+    headers: &http::HeaderMap,
+    body: &[u8],
+) -> Result<(), WebhookRejection> {
+    check(method, target, headers, body, false).map_err(|r| WebhookRejection::new(r, Vec::new()))
+}
+
+/// [`check_shape`], with repeated parameters allowed when `repeats_allowed`.
+pub(super) fn check(
+    method: &http::Method,
+    target: &str,
+    headers: &http::HeaderMap,
+    body: &[u8],
+    repeats_allowed: bool,
+) -> Result<(), Refusal> {
+    // The method is not signed: a captured GET's URL-only signature would otherwise verify a DELETE,
+    // a PUT or a PROPFIND of that URL, and run that method's handler.
+    if method != http::Method::GET && method != http::Method::POST {
+        return Err(Refusal::MethodNotAllowed);
+    }
+    // Spec §2: only a POST body is signed.
+    if !body.is_empty() && method != http::Method::POST {
+        return Err(Refusal::BodyNotAllowed);
+    }
+    // A second Content-Type or signature header could be the one an app reads (the core reads the
+    // first). The Content-Type is not signed: a framework that decodes in another charset the client
+    // names (Django with `utf-7`) sees parameters no signature covers.
+    let (_, twice) = SignatureHeaders::scan(headers);
+    let mut content_types = headers.get_all(http::header::CONTENT_TYPE).iter();
+    let content_type = content_types.next();
+    if twice || content_types.next().is_some() {
+        return Err(Refusal::DuplicateHeader);
+    }
+    if !content_type.is_none_or(|v| crate::headers::charset_is_utf8(v.as_bytes())) {
+        return Err(Refusal::UnsupportedCharset);
+    }
+    let content_type = content_type.map(|v| v.to_str().unwrap_or("\u{FFFD}"));
+    check_codings(headers)?;
+    check_form(target, content_type, body, repeats_allowed)
+}
+
 /// Refuses a body with a content coding ([`Refusal::UnsupportedContentEncoding`]): every
 /// `Content-Encoding` must be `identity` and every `Transfer-Encoding` `chunked` (case not
 /// significant, lists split at `,`). Twilio never compresses a webhook, and frameworks inflate a
 /// coded body before the app reads it, which would then not be the bytes verified.
-pub(super) fn check_codings(headers: &http::HeaderMap) -> Result<(), Refusal> {
+fn check_codings(headers: &http::HeaderMap) -> Result<(), Refusal> {
     let only = |name: http::header::HeaderName, allowed: &str| {
         headers.get_all(name).iter().all(|value| {
             value
@@ -104,7 +184,7 @@ pub(super) fn check_codings(headers: &http::HeaderMap) -> Result<(), Refusal> {
 ///   one ([`Refusal::RepeatedParameter`]).
 ///
 /// Bodies of another content type are not forms, and are left to the validator.
-pub(super) fn check_form(
+fn check_form(
     target: &str,
     content_type: Option<&str>,
     body: &[u8],
@@ -163,6 +243,8 @@ fn read_apart(part: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Incoming, PublicUrl, RequestValidator, WebhookVerifier};
+    use http::{HeaderMap, HeaderValue, Method};
 
     const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
 
@@ -304,5 +386,68 @@ mod tests {
         );
         assert_eq!(check_form("/sms", FORM, b"Body=caf\xe9", false), malformed);
         assert_eq!(check_form("/sms", FORM, b"Body=Jos%C3%A9", false), Ok(()));
+    }
+
+    // The drop-in's check against the verifier's.
+
+
+    const METHODS: [&str; 8] = [
+        "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "get", "PROPFIND",
+    ];
+    const TYPES: [Option<&str>; 7] = [
+        None,
+        Some("application/x-www-form-urlencoded"),
+        Some("application/x-www-form-urlencoded; charset=UTF-8"),
+        Some("application/x-www-form-urlencoded; charset=utf-7"),
+        Some("application/x-www-form-urlencoded; charset=\"utf8\""),
+        Some("application/json; charset=latin1"),
+        Some("application/json"),
+    ];
+    const BODIES: [&[u8]; 4] = [b"", b"Body=Hi", b"Body=a\rb", b"{\"a\":\n1}"];
+
+    /// The headers of a case: its content type, and the signature field once or twice.
+    fn headers(content_type: Option<&'static str>, signatures: usize) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Some(v) = content_type {
+            headers.append(http::header::CONTENT_TYPE, HeaderValue::from_static(v));
+        }
+        for _ in 0..signatures {
+            headers.append("x-twilio-signature", HeaderValue::from_static("c2ln"));
+        }
+        headers
+    }
+
+    /// Every combination of method, content type, signature fields and body: `check_shape` refuses
+    /// exactly what the verifier refuses before the URL, with the same refusal, and lets through
+    /// exactly what the verifier goes on to check the signature of.
+    #[test]
+    fn refuses_what_the_verifier_refuses_before_the_url() {
+        let base = PublicUrl::base("https://example.com").unwrap_or_else(|_| unreachable!());
+        let verifier = WebhookVerifier::new(RequestValidator::new("token"))
+            .public_url(base)
+            .diagnoses_per_second(0);
+        let mut refused = 0;
+        let mut cases = 0;
+        for method in METHODS {
+            let method = Method::from_bytes(method.as_bytes()).unwrap_or_default();
+            for (content_type, signatures) in TYPES.iter().flat_map(|t| [(*t, 1), (*t, 2)]) {
+                let headers = headers(content_type, signatures);
+                for body in BODIES {
+                    let what = format!("{method} {content_type:?} x{signatures} {body:?}");
+                    let verdict = verifier.verify(&Incoming::new(&method, "/sms", &headers), body);
+                    // Past the shape, the signature's own refusals (these bodies are UTF-8: a
+                    // malformed body is the shape's raw line break).
+                    let before_url = verdict.err().map(|r| r.refusal()).filter(|r| {
+                        !matches!(r, Refusal::Rejected(why) if *why != Rejection::MalformedBody)
+                    });
+                    let shape = check_shape(&method, "/sms", &headers, body).err();
+                    assert_eq!(shape.map(|r| r.refusal()), before_url, "{what}");
+                    refused += usize::from(before_url.is_some());
+                    cases += 1;
+                }
+            }
+        }
+        // The matrix exercises refusals and passes alike.
+        assert!(refused > 0 && refused < cases, "{refused} of {cases}");
     }
 }
