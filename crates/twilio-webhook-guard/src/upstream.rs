@@ -38,9 +38,10 @@ impl Target {
             .parse()
             .map_err(|e| format!("--upstream is not a URL ({e})"))?;
         if uri.scheme_str() != Some("http") {
+            // Only the scheme is echoed: the rest may hold a secret (userinfo, a query's key).
+            let scheme = uri.scheme_str().unwrap_or("none");
             return Err(format!(
-                "--upstream must be an http:// URL, got {:?}",
-                super::config::redact(url)
+                "--upstream must be an http:// URL (its scheme is {scheme:?})"
             ));
         }
         let Some(authority) = uri.authority() else {
@@ -285,6 +286,10 @@ mod tests {
             "http://user:pw@app",
             "https://user:pw@app",
             "http://app/?key=pw",
+            // Fourth outside attack (F8): a query or fragment after another scheme was echoed.
+            "https://app/?key=pw",
+            "https://app/#pw",
+            "ftp://app/?pw",
             "http://",
             "http:// app",
         ] {
