@@ -381,3 +381,36 @@ fn issue_28_f2_a_route_in_the_query_reaches_the_upstream_only_signed() {
     );
     assert_eq!(echo.hits(), 2);
 }
+
+/// Fourth outside attack (F9): Django's `i18n_patterns` (and Symfony's `{_locale}`, Rails'
+/// `(:locale)`) route `/fr/twilio/sms` as `/twilio/sms`; under `--pass / --require /twilio` it went
+/// through unsigned. A path after a first segment shaped like a language tag is protected too.
+#[test]
+fn issue_28_a_language_prefix_reaches_the_upstream_only_signed() {
+    let echo = Echo::start();
+    let guard = Guard::start(&echo.url(), &["--pass", "/", "--require", "/twilio"]);
+    let form = b"Body=not+from+twilio";
+    for target in ["/fr/twilio/sms", "/pt-br/twilio/sms", "/en_US/twilio/voice"] {
+        let request = unsigned(signed(guard.port, target, FORM, form, &[]));
+        let answer = suite::send(guard.port, &request).expect("an answer");
+        assert!(
+            answer.status >= 400,
+            "{target}: {} {}",
+            answer.status,
+            answer.text()
+        );
+        assert_eq!(echo.hits(), 0, "{target} reached the upstream unsigned");
+    }
+    let genuine = suite::send(
+        guard.port,
+        &signed(guard.port, "/fr/twilio/sms", FORM, form, &[]),
+    )
+    .expect("an answer");
+    assert_eq!(genuine.status, 200, "{}", genuine.text());
+    let css = unsigned(signed(guard.port, "/css/app.css", FORM, b"", &[]));
+    assert_eq!(
+        suite::send(guard.port, &css).expect("an answer").status,
+        200
+    );
+    assert_eq!(echo.hits(), 2);
+}

@@ -230,10 +230,15 @@ fn check_form(
 }
 
 /// Whether some server reads the key of a form part as another name: one with a NUL (PHP cuts the
-/// key there), `[` or `]` (PHP and Node's `qs` read arrays and objects), written or percent-encoded.
+/// key there), `[` or `]` (PHP and Node's `qs` read arrays and objects), written or percent-encoded;
+/// one that starts with a space (PHP drops leading spaces: ` From` is `$_POST['From']`); or an empty
+/// key with a value (PHP drops the pair, and with it whatever a re-split put in its value).
 fn read_apart(part: &[u8]) -> bool {
     let key = part.split(|&b| b == b'=').next().unwrap_or_default();
-    key.iter().any(|&b| b == b'[' || b == b']')
+    let leading_space = key.starts_with(b" ") || key.starts_with(b"+") || key.starts_with(b"%20");
+    (key.is_empty() && !part.is_empty())
+        || leading_space
+        || key.iter().any(|&b| b == b'[' || b == b']')
         || key.windows(3).any(|w| {
             matches!(w, [b'%', a, b] if (*a == b'0' && *b == b'0')
                 || (*a == b'5' && matches!(b.to_ascii_lowercase(), b'b' | b'd')))
@@ -328,6 +333,11 @@ mod tests {
             "Body=hi&From%5B%5D=x",
             "Body=hi&From%5bx%5d=x",
             "Body=hi&From]=x",
+            // Fourth outside attack (F10): PHP drops a key's leading spaces, and an empty key's pair.
+            "=AccountSidAC1Bodyhi&+From=%2B1555&From=%2B1666",
+            "Body=hi&%20From=%2B1555",
+            "Body=hi& From=%2B1555",
+            "=x&From=%2B1555",
         ] {
             assert_eq!(check(body), ambiguous, "{body:?}");
         }
@@ -389,7 +399,6 @@ mod tests {
     }
 
     // The drop-in's check against the verifier's.
-
 
     const METHODS: [&str; 8] = [
         "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "get", "PROPFIND",

@@ -488,3 +488,38 @@ fn a_path_in_the_query_must_be_exempt_too() {
     let long = format!("/health?x={}", "a".repeat(MAX_RULED_PATH));
     assert_eq!(rules.decide(&long), Ok(PathDecision::Verify));
 }
+
+/// Fourth outside attack (F9): Django's `i18n_patterns` (with `prefix_default_language=False`),
+/// Symfony's `{_locale}` and Rails' `(:locale)` route `/fr/twilio/sms` as `/twilio/sms`. A `require`
+/// prefix protects the path after a first segment shaped like a language tag; a `pass` prefix that
+/// looks like one (`/css`) still exempts its own paths.
+#[test]
+fn a_language_prefix_does_not_hide_a_protected_path() {
+    let rules = PathRules::only(["/twilio"]).expect("rules");
+    for routed in [
+        "/fr/twilio/sms",
+        "/pt-br/twilio/sms",
+        "/zh_Hans/twilio",
+        "/en-US/twilio/voice",
+        "/FR/twilio/sms",
+        "/de/twilio-admin",
+    ] {
+        assert_eq!(rules.decide(routed), Ok(PathDecision::Verify), "{routed:?}");
+    }
+    // Only a first segment shaped like a language tag is dropped (`static`, `news` are none).
+    for ordinary in [
+        "/fr/about",
+        "/static/twilio/x",
+        "/css/app.css",
+        "/fr",
+        "/news/twilio",
+    ] {
+        assert_eq!(
+            rules.decide(ordinary),
+            Ok(PathDecision::Pass),
+            "{ordinary:?}"
+        );
+    }
+    let css = PathRules::new().pass("/css").expect("rules");
+    assert_eq!(css.decide("/css/app.css"), Ok(PathDecision::Pass));
+}
