@@ -149,6 +149,39 @@ pub(crate) fn payload(body: Option<Vec<u8>>) -> Payload {
     body.map_or(Payload::None, |bytes| Payload::from(Bytes::from(bytes)))
 }
 
+/// The headers that name a request's origin, as the core's [`VerifiedRequest::hand_over`] rewrites
+/// them: translated to `http` 1 and back.
+const ORIGIN_FIELDS: [&str; 4] = ["host", "x-forwarded-host", "x-forwarded-proto", "forwarded"];
+
+/// Makes actix's headers name the origin the request was verified for (the core's decision,
+/// [`VerifiedRequest::hand_over`]), so the app never reads the client's `Host`.
+pub(crate) fn hand_over(
+    verified: &twilio_webhook::VerifiedRequest,
+    headers: &mut actix_web::http::header::HeaderMap,
+) {
+    let mut origin = http::HeaderMap::new();
+    for name in ORIGIN_FIELDS {
+        for value in headers.get_all(name) {
+            if let Ok(value) = http::HeaderValue::from_bytes(value.as_bytes()) {
+                origin.append(name, value);
+            }
+        }
+    }
+    verified.hand_over(&mut origin);
+    for name in ORIGIN_FIELDS {
+        headers.remove(name);
+        for value in origin.get_all(name) {
+            let value = actix_web::http::header::HeaderValue::from_bytes(value.as_bytes());
+            if let Ok(value) = value {
+                headers.append(
+                    actix_web::http::header::HeaderName::from_static(name),
+                    value,
+                );
+            }
+        }
+    }
+}
+
 /// An actix status as an `http` 1 status.
 pub(crate) fn status(status: actix_web::http::StatusCode) -> http::StatusCode {
     http::StatusCode::from_u16(status.as_u16()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR)

@@ -77,6 +77,24 @@ where
         .await?;
     if let Ok(delivery) = &checked.verdict {
         parts.extensions.insert(delivery.verified().clone());
+        // The app reads the origin the signature was made for, not the client's.
+        delivery.verified().hand_over(&mut parts.headers);
+        if let Some(pq) = parts
+            .uri
+            .path_and_query()
+            .filter(|_| parts.uri.authority().is_some())
+        {
+            // An absolute-form or HTTP/2 target names an authority too: the verified one.
+            let scheme = delivery.verified().scheme();
+            let uri = http::Uri::builder()
+                .scheme(scheme)
+                .authority(delivery.verified().authority())
+                .path_and_query(pq.clone())
+                .build();
+            if let Ok(uri) = uri {
+                parts.uri = uri;
+            }
+        }
     }
     let body = match checked.body {
         Some(bytes) => B::from(Bytes::from(bytes)),

@@ -93,6 +93,39 @@ impl crate::VerifiedRequest {
     pub fn authority(&self) -> &str {
         origin_of(self.url()).1
     }
+
+    /// Makes `headers` name the origin the request was verified for, as an in-process adapter hands
+    /// the request to its app: `Host` becomes [`authority`](Self::authority); an
+    /// `X-Forwarded-Host` or `X-Forwarded-Proto` the request has becomes the authority or the
+    /// [`scheme`](Self::scheme); a `Forwarded` field that names a `host` or `proto` is removed (its
+    /// other parameters too: it cannot be rewritten in part without reading it as every app would).
+    /// So an app that picks its tenant or virtual host from any of them reads the one the signature
+    /// was made for, whatever the client sent: with one public URL configured, the client's `Host`
+    /// decides nothing in the verification, and must decide nothing after it either.
+    pub fn hand_over(&self, headers: &mut HeaderMap) {
+        let (scheme, authority) = origin_of(self.url());
+        let Ok(authority) = http::HeaderValue::from_str(authority) else {
+            return;
+        };
+        headers.insert(http::header::HOST, authority.clone());
+        if headers.contains_key("x-forwarded-host") {
+            headers.insert("x-forwarded-host", authority);
+        }
+        if headers.contains_key("x-forwarded-proto") {
+            headers.insert("x-forwarded-proto", http::HeaderValue::from_static(scheme));
+        }
+        let names_origin = |v: &http::HeaderValue| {
+            let v = v.as_bytes().to_ascii_lowercase();
+            v.windows(5).any(|w| w == b"host=") || v.windows(6).any(|w| w == b"proto=")
+        };
+        if headers
+            .get_all(http::header::FORWARDED)
+            .iter()
+            .any(names_origin)
+        {
+            headers.remove(http::header::FORWARDED);
+        }
+    }
 }
 
 /// The scheme (`https` for `https` and `wss`, else `http`) and authority (without userinfo) of a URL.
@@ -173,5 +206,27 @@ mod tests {
             .0;
         let verified = verifier.verify_parts(&parts, b"Body=Hi").unwrap();
         assert_eq!(verified.authority(), "hooks.example.com:8443");
+        // Handed over, every header an app may read its origin from names the verified one.
+        let mut headers = parts.headers.clone();
+        headers.insert("x-forwarded-host", "victim.example".parse().unwrap());
+        headers.insert("x-forwarded-proto", "http".parse().unwrap());
+        headers.insert(
+            "forwarded",
+            "for=1.2.3.4;Host=victim.example".parse().unwrap(),
+        );
+        verified.hand_over(&mut headers);
+        let get = |n: &str| headers.get(n).map(|v| v.to_str().unwrap());
+        assert_eq!(get("host"), Some("hooks.example.com:8443"));
+        assert_eq!(get("x-forwarded-host"), Some("hooks.example.com:8443"));
+        assert_eq!(get("x-forwarded-proto"), Some("https"));
+        assert_eq!(get("forwarded"), None);
+        // Headers the request did not have are not added; a `Forwarded` without an origin stays.
+        let mut headers = HeaderMap::new();
+        headers.insert("forwarded", "for=1.2.3.4".parse().unwrap());
+        verified.hand_over(&mut headers);
+        assert_eq!(headers.get("x-forwarded-host"), None);
+        assert_eq!(headers.get("x-forwarded-proto"), None);
+        assert_eq!(headers.get("forwarded").unwrap(), "for=1.2.3.4");
+        assert_eq!(headers.get("host").unwrap(), "hooks.example.com:8443");
     }
 }
