@@ -41,7 +41,9 @@ use super::config::Config;
 use super::h1::{self, Framing, RequestHead};
 use super::memory::BodyMemory;
 use super::metrics::WorkerMetrics;
-use super::proxy::{VERIFIED, fits_when_forwarded, set_routing, strip_client_headers};
+use super::proxy::{
+    VERIFIED, fits_when_forwarded, keep_cookies, set_routing, strip_client_headers,
+};
 use super::upstream::Upstream;
 use super::wire::{self, Body, Wire};
 
@@ -270,6 +272,8 @@ impl Conn<'_> {
             if let Some(name) = name {
                 head.headers.insert(VERIFIED, name);
             }
+            // No cookie the app could read as a signed parameter.
+            keep_cookies(&mut head.headers, &head.target, &body);
         }
         // What the upstream is told about where the request was sent is what was decided: the
         // verified URL's scheme and authority, or the passed request's; never the client's headers.

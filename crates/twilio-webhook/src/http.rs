@@ -10,10 +10,12 @@ use crate::secret::ConfigError;
 use crate::validator::RequestValidator;
 use crate::verdict::{Rejection, Verified};
 
+mod cookies;
 mod explain;
 mod rejection;
 mod sequence;
 
+pub use cookies::forwarded_cookies;
 pub use explain::{Clock, DEFAULT_DIAGNOSES_PER_SECOND};
 pub use rejection::{Refusal, ReportOnly, WebhookRejection};
 pub use sequence::{BodyError, BodyExtent, BodyReader, BodySource, Checked, Delivery};

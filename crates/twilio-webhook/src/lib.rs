@@ -132,7 +132,7 @@ pub use headers::{SINGLE_FIELDS, SignatureHeaders};
 pub use http::{
     BodyError, BodyExtent, BodyReader, BodySource, Checked, Clock, DEFAULT_BODY_LIMIT,
     DEFAULT_DIAGNOSES_PER_SECOND, Delivery, EnvError, Refusal, ReportOnly, VerifiedRequest,
-    WebhookRejection, WebhookVerifier, diagnoses_setting,
+    WebhookRejection, WebhookVerifier, diagnoses_setting, forwarded_cookies,
 };
 #[cfg(feature = "http")]
 pub use public_url::{Incoming, PassedHost, PublicUrl, PublicUrlError};
