@@ -40,7 +40,8 @@ use std::collections::HashSet;
 /// use twilio_webhook::forwarded_cookies;
 ///
 /// let fields: [&[u8]; 1] = [b"session=abc; From=%2B19995550000; Bo.dy=x; lang=en"];
-/// let kept = forwarded_cookies("/sms?Digits=1", b"From=%2B15551234567&Body=Hi", fields);
+/// let kept = forwarded_cookies("/sms?Digits=1", b"From=%2B15551234567&Bo+dy=Hi", fields);
+/// // PHP reads `Bo.dy` and `Bo dy` as `Bo_dy`.
 /// assert_eq!(kept, [b"session=abc; lang=en".as_slice()]);
 /// // The query's parameters count too, and an array spelling is the same name.
 /// let fields: [&[u8]; 1] = [b"Digits[]=9"];
