@@ -44,6 +44,7 @@ use super::metrics::WorkerMetrics;
 use super::proxy::{
     VERIFIED, fits_when_forwarded, keep_cookies, set_routing, strip_client_headers,
 };
+use super::slots::{Wait, Waiters, Waiting};
 use super::upstream::Upstream;
 use super::wire::{self, Body, Wire};
 
@@ -54,6 +55,8 @@ pub(crate) struct Worker {
     pub(crate) metrics: WorkerMetrics,
     /// The process-wide budget of buffered request-body bytes (`--max-body-memory`).
     pub(crate) memory: Arc<BodyMemory>,
+    /// The connections waiting for a head, which the listener may close for a new connection.
+    pub(crate) waiters: Arc<Waiters>,
 }
 
 /// Whether the connection goes on after an exchange.
@@ -117,12 +120,17 @@ pub(crate) async fn serve(
 
 impl Conn<'_> {
     /// The next request's head: `None` when the connection is to close without an answer (the client
-    /// closed it, was too slow to send a head, or the worker stops while it is idle).
+    /// closed it, was too slow to send a head, the worker stops while it is idle, or the listener
+    /// closes it for a new connection while it waits).
     async fn read_head(
         &mut self,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<Option<RequestHead>, h1::Bad> {
-        let deadline = tokio::time::Instant::now() + self.worker.config.client_timeout;
+        let started = tokio::time::Instant::now();
+        let deadline = started + self.worker.config.client_timeout;
+        // Counted as waiting (the listener may close it for a new connection when every place is
+        // taken) only once a read finds nothing: a request already at hand is read, never shed.
+        let mut waiting: Option<Wait> = None;
         loop {
             if let Some(head) = self.client.request_head()? {
                 return Ok(Some(head));
@@ -135,7 +143,15 @@ impl Conn<'_> {
                 biased;
                 read = timeout_at(deadline, self.client.fill()) => read,
                 _ = shutdown.changed(), if idle => return Ok(None),
+                () = shed(&mut waiting) => return Ok(None),
+                () = std::future::ready(()), if waiting.is_none() => {
+                    let what = if idle { Waiting::Idle } else { Waiting::PartOfAHead };
+                    waiting = Some(self.worker.waiters.wait(what, started));
+                    continue;
+                }
             };
+            // What it has received changed: counted afresh at the next read that finds nothing.
+            waiting = None;
             match read {
                 Ok(Ok(n)) if n > 0 => {}
                 _ => return Ok(None),
@@ -473,6 +489,15 @@ impl Conn<'_> {
                 return Ok(());
             }
         }
+    }
+}
+
+/// Completes when the listener closes this waiting connection for a new one; never when it is not
+/// counted as waiting.
+async fn shed(waiting: &mut Option<Wait>) {
+    match waiting {
+        Some(wait) => wait.shed().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -25,6 +25,7 @@ mod memory;
 mod metrics;
 mod proxy;
 mod server;
+mod slots;
 mod upstream;
 mod wire;
 
@@ -115,6 +116,8 @@ pub fn run(mut config: Config) -> Result<(), Error> {
         let metrics = Arc::new(metrics::Metrics::default());
         // One budget for the whole process: every worker's connections draw on it.
         let memory = Arc::new(memory::BodyMemory::new(config.max_body_memory));
+        // The connections waiting for a head, which the listener may close for a new one.
+        let waiters = Arc::new(slots::Waiters::default());
         if let Some(admin) = admin {
             tokio::spawn(server::admin_server(admin, Arc::clone(&metrics)));
         }
@@ -125,8 +128,12 @@ pub fn run(mut config: Config) -> Result<(), Error> {
         for n in 1..config.workers {
             let (inbox, rx) = tokio::sync::mpsc::unbounded_channel();
             inboxes.push(inbox);
-            let (config, metrics, memory) =
-                (Arc::clone(&config), Arc::clone(&metrics), Arc::clone(&memory));
+            let (config, metrics, memory, waiters) = (
+                Arc::clone(&config),
+                Arc::clone(&metrics),
+                Arc::clone(&memory),
+                Arc::clone(&waiters),
+            );
             let thread = std::thread::Builder::new()
                 .name(format!("guard-worker-{n}"))
                 .spawn(move || {
@@ -134,7 +141,7 @@ pub fn run(mut config: Config) -> Result<(), Error> {
                         .enable_all()
                         .build()
                     {
-                        Ok(runtime) => runtime.block_on(server::work(config, metrics, memory, rx, grace)),
+                        Ok(runtime) => runtime.block_on(server::work(config, metrics, memory, waiters, rx, grace)),
                         Err(e) => {
                             tracing::error!(target: "twilio_webhook::guard", error = %e, "a worker cannot start its runtime")
                         }
@@ -143,8 +150,21 @@ pub fn run(mut config: Config) -> Result<(), Error> {
                 .map_err(|e| Error(format!("cannot start a worker thread: {e}")))?;
             threads.push(thread);
         }
-        let accepting = server::accept(listener, inboxes, config.max_connections, shutdown_signal());
-        let working = server::work(Arc::clone(&config), metrics, memory, first_inbox, grace);
+        let accepting = server::accept(
+            listener,
+            inboxes,
+            config.max_connections,
+            (Arc::clone(&waiters), Arc::clone(&metrics)),
+            shutdown_signal(),
+        );
+        let working = server::work(
+            Arc::clone(&config),
+            metrics,
+            memory,
+            waiters,
+            first_inbox,
+            grace,
+        );
         tokio::join!(accepting, working);
         for thread in threads {
             let _ = thread.join();

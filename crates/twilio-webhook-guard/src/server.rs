@@ -18,6 +18,7 @@ use super::conn::{self, Worker};
 use super::h1::{self, Framing};
 use super::memory::BodyMemory;
 use super::metrics::Metrics;
+use super::slots::{self, Waiters};
 use super::upstream::Upstream;
 use super::wire::Wire;
 
@@ -35,12 +36,14 @@ pub(crate) type Handoff = (std::net::TcpStream, SocketAddr, OwnedSemaphorePermit
 
 /// Accepts connections until `shutdown` completes, handing them in turn to the workers (each a
 /// single-threaded runtime on its own thread: a connection and its upstream requests stay on one
-/// core, with no wake-up across threads). At `max_connections` open, new ones wait in the backlog.
-/// Dropping the workers' inboxes at the end tells them to drain.
+/// core, with no wake-up across threads). At `max_connections` open, a new connection takes the place
+/// of the one that has waited longest for a request head (`slots::place`, counted in the metrics),
+/// or waits for a place. Dropping the workers' inboxes at the end tells them to drain.
 pub(crate) async fn accept(
     listener: TcpListener,
     workers: Vec<UnboundedSender<Handoff>>,
     max_connections: usize,
+    (waiters, metrics): (Arc<Waiters>, Arc<Metrics>),
     shutdown: impl Future<Output = ()>,
 ) {
     let mut shutdown = std::pin::pin!(shutdown);
@@ -48,13 +51,6 @@ pub(crate) async fn accept(
     let mut backoff = ACCEPT_BACKOFF_MIN;
     let mut next = 0usize;
     loop {
-        let permit = tokio::select! {
-            permit = Arc::clone(&permits).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-            () = &mut shutdown => break,
-        };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
@@ -74,6 +70,13 @@ pub(crate) async fn accept(
                 backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
                 continue;
             }
+        };
+        let permit = tokio::select! {
+            permit = slots::place(&permits, &waiters, || metrics.shed()) => match permit {
+                Some(permit) => permit,
+                None => break,
+            },
+            () = &mut shutdown => break,
         };
         let Ok(stream) = stream.into_std() else {
             continue;
@@ -97,6 +100,7 @@ pub(crate) async fn work(
     config: Arc<Config>,
     metrics: Arc<Metrics>,
     memory: Arc<BodyMemory>,
+    waiters: Arc<Waiters>,
     mut inbox: UnboundedReceiver<Handoff>,
     grace: Duration,
 ) {
@@ -105,6 +109,7 @@ pub(crate) async fn work(
         config,
         metrics: metrics.worker(),
         memory,
+        waiters,
     });
     let sweeper = Arc::clone(&worker);
     let sweeping = tokio::spawn(async move {
