@@ -1,9 +1,9 @@
 //! Issue 28 ("Trust, round two"), F4: idle connections held every place of `--max-connections`, and
 //! a genuine signed request waited in the backlog until they timed out (28–36 s with 3000 of them;
 //! Twilio gives up at 15 s). Now, with every place taken, the guard closes the connection that has
-//! waited longest for a request head (nothing sent yet, or idle between keep-alive requests, before
-//! any connection partway through a head), as nginx reuses idle keep-alive connections when it runs
-//! out, and counts it. Against the real guard in front of a real upstream, with clients that
+//! waited longest for bytes (nothing sent yet, or idle between keep-alive requests; then those
+//! partway through a head; then those partway through a body, answered `408`), as nginx reuses idle
+//! keep-alive connections when it runs out, and counts it. Against the real guard in front of a real upstream, with clients that
 //! reconnect as soon as they are closed, as the auditor's did.
 
 use std::io::{Read as _, Write as _};
@@ -26,6 +26,8 @@ enum Hold {
     PartOfAHead,
     /// A whole request on a passed route, then nothing: idle between keep-alive requests.
     KeptAlive,
+    /// A whole head and the first bytes of its body, never the rest.
+    PartOfABody,
 }
 
 /// `n` clients that each hold a connection in the way `hold` says until the guard closes it, then
@@ -50,6 +52,9 @@ fn holders(
                         Hold::Silent => b"",
                         Hold::PartOfAHead => b"POST /sms HTTP/1.1\r\nHo",
                         Hold::KeptAlive => b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+                        Hold::PartOfABody => {
+                            b"POST /sms HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nBody="
+                        }
                     };
                     if stream.write_all(sent).is_err() {
                         continue;
@@ -84,7 +89,12 @@ fn metric(text: &str, name: &str) -> u64 {
 #[test]
 fn issue_28_f4_idle_connections_do_not_keep_a_genuine_request_waiting() {
     let echo = Echo::start();
-    for hold in [Hold::Silent, Hold::KeptAlive, Hold::PartOfAHead] {
+    for hold in [
+        Hold::Silent,
+        Hold::KeptAlive,
+        Hold::PartOfAHead,
+        Hold::PartOfABody,
+    ] {
         let admin = suite::free_port();
         let guard = Guard::start(
             &echo.url(),

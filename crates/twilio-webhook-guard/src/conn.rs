@@ -232,11 +232,12 @@ impl Conn<'_> {
         // What the body holds of the process-wide budget, taken as it arrives; given back when this
         // exchange ends, after the body (declared before it, so dropped after it), on every path.
         let mut reserved = worker.memory.reservation();
+        let since = tokio::time::Instant::from_std(start);
         let mut reader = ClientBody::new(
             &mut self.client,
             framing,
             head.expects_continue,
-            deadline,
+            (deadline, (&worker.waiters, since)),
             &mut reserved,
         );
         let (body, delivery) = if verifying {

@@ -5,14 +5,18 @@
 //! keep-alive connections when it runs out.
 //!
 //! The order in which they go: first the connections with no byte of a head (new ones that sent
-//! nothing, and kept-alive ones between requests), then those partway through a head; within each,
+//! nothing, and kept-alive ones between requests), then those partway through a head, then those
+//! partway through a body (refused as too slow, `408`); within each,
 //! the one that began to wait first. A connection counts as waiting only once a read found nothing
 //! to read (one whose request is already in its socket is read, never shed), and goes only after it
 //! has waited [`MIN_WAIT`]: a client gets that long after its connection is accepted to send its
 //! first bytes, however fast others connect.
 
 use std::collections::BTreeMap;
+use std::future::Future as _;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
@@ -34,6 +38,8 @@ pub(crate) enum Waiting {
     Idle,
     /// Part of a head.
     PartOfAHead,
+    /// A whole head and part of its body: these go last (the request is refused as too slow).
+    PartOfABody,
 }
 
 /// Where a waiting connection stands in the order of those to close: what it has received, when it
@@ -65,6 +71,7 @@ struct Inner {
     /// In the order they go: with no byte of a head, then partway through one.
     idle: BTreeMap<Key, oneshot::Sender<()>>,
     partial: BTreeMap<Key, oneshot::Sender<()>>,
+    body: BTreeMap<Key, oneshot::Sender<()>>,
 }
 
 impl Inner {
@@ -72,6 +79,7 @@ impl Inner {
         match what {
             Waiting::Idle => &mut self.idle,
             Waiting::PartOfAHead => &mut self.partial,
+            Waiting::PartOfABody => &mut self.body,
         }
     }
 }
@@ -104,7 +112,7 @@ impl Waiters {
     fn shed_first(&self, now: Instant) -> Shed {
         let mut inner = self.lock();
         let mut not_before: Option<Instant> = None;
-        for what in [Waiting::Idle, Waiting::PartOfAHead] {
+        for what in [Waiting::Idle, Waiting::PartOfAHead, Waiting::PartOfABody] {
             let waiting = inner.of(what);
             while let Some(first) = waiting.first_entry() {
                 let ripe = first.key().1 + MIN_WAIT;
@@ -124,7 +132,7 @@ impl Waiters {
     #[cfg(test)]
     fn len(&self) -> usize {
         let inner = self.lock();
-        inner.idle.len() + inner.partial.len()
+        inner.idle.len() + inner.partial.len() + inner.body.len()
     }
 }
 
@@ -138,9 +146,15 @@ pub(crate) struct Wait {
 impl Wait {
     /// Completes when the listener closes this connection for a new one.
     pub(crate) async fn shed(&mut self) {
-        if (&mut self.shed).await.is_err() {
+        std::future::poll_fn(|cx| self.poll_shed(cx)).await;
+    }
+
+    /// [`shed`](Self::shed), polled (for a poll-based body reader).
+    pub(crate) fn poll_shed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match Pin::new(&mut self.shed).poll(cx) {
+            Poll::Ready(Ok(())) => Poll::Ready(()),
             // Dropped without a word: never, as long as this wait is counted.
-            std::future::pending::<()>().await;
+            Poll::Ready(Err(_)) | Poll::Pending => Poll::Pending,
         }
     }
 }
@@ -198,11 +212,17 @@ mod tests {
     async fn the_idle_go_first_then_the_oldest() {
         let waiters = Arc::new(Waiters::default());
         let (old, older) = (ago(Duration::from_secs(1)), ago(Duration::from_secs(2)));
+        let mut body_older = waiters.wait(Waiting::PartOfABody, older);
         let mut partial_older = waiters.wait(Waiting::PartOfAHead, older);
         let mut idle_old = waiters.wait(Waiting::Idle, old);
         let mut idle_older = waiters.wait(Waiting::Idle, older);
-        assert_eq!(waiters.len(), 3);
-        for expected in [&mut idle_older, &mut idle_old, &mut partial_older] {
+        assert_eq!(waiters.len(), 4);
+        for expected in [
+            &mut idle_older,
+            &mut idle_old,
+            &mut partial_older,
+            &mut body_older,
+        ] {
             assert_eq!(waiters.shed_first(Instant::now()), Shed::Told);
             tokio::time::timeout(Duration::from_secs(5), expected.shed())
                 .await
