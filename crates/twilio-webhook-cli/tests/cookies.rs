@@ -124,10 +124,13 @@ impl Drop for Php {
 }
 
 const APP: &str = r#"<?php
+$out = "verified=" . ($_SERVER['HTTP_X_TWILIO_WEBHOOK_VERIFIED'] ?? '(none)')
+    . " From=" . ($_REQUEST['From'] ?? '') . " Body=" . ($_REQUEST['Body'] ?? '')
+    . " session=" . ($_COOKIE['PHPSESSID'] ?? '') . "\n";
+// One piece, with its length: relayed as it is, never in chunks.
 header('Content-Type: text/plain');
-echo "verified=", $_SERVER['HTTP_X_TWILIO_WEBHOOK_VERIFIED'] ?? '(none)',
-    " From=", $_REQUEST['From'] ?? '', " Body=", $_REQUEST['Body'] ?? '',
-    " session=", $_COOKIE['PHPSESSID'] ?? '', "\n";
+header('Content-Length: ' . strlen($out));
+echo $out;
 "#;
 
 #[test]

@@ -10,7 +10,9 @@
 //! (the authority of the public URL that verified the request, `VerifiedRequest::authority`, or for
 //! a passed request `PublicUrl::passed_host`), and what it is told in `X-Forwarded-Proto`/`-Host`
 //! (`VerifiedRequest::scheme`, `PublicUrl::passed_origin`; every client copy of a routing header
-//! goes, `proxy::set_routing`). This file reads and writes HTTP/1.1 (`h1`), gives the
+//! goes, `proxy::set_routing`), and which cookies go with a verified request (`forwarded_cookies`,
+//! `proxy::keep_cookies`). While this file waits for a client's bytes, the listener may close the
+//! connection for a new one when every place is taken (`slots`). This file reads and writes HTTP/1.1 (`h1`), gives the
 //! core the body straight from the connection (`ClientBody`) and forwards; what it refuses itself,
 //! before the core is asked, is only what a proxy must not forward whatever the route: `CONNECT` and
 //! `TRACE` (a body on a passed request whose method has none is the core's `read_passed`'s to
