@@ -121,3 +121,64 @@ fn an_ambiguous_header_loses_the_colliding_ambiguity_and_nothing_else() {
         ["a=1", "b=3"]
     );
 }
+
+/// PHP 8's own reading of a variable name (`php_register_variable_ex`), written apart from
+/// [`php_names`]: the one name it registers, if any.
+fn php8_name(name: &[u8]) -> Option<Vec<u8>> {
+    let name = name.split(|&b| b == 0).next().unwrap_or_default();
+    let name: Vec<u8> = name.iter().copied().skip_while(|&b| b == b' ').collect();
+    let fold = |b: &u8| if *b == b' ' || *b == b'.' { b'_' } else { *b };
+    let out: Vec<u8> = match name.iter().position(|&b| b == b'[') {
+        None => name.iter().map(fold).collect(),
+        Some(open) => {
+            let (before, after) = name.split_at(open);
+            let mut out: Vec<u8> = before.iter().map(fold).collect();
+            let rest = after.get(1..).unwrap_or_default();
+            if !rest.contains(&b']') && !out.is_empty() {
+                out.push(b'_');
+                out.extend(rest.iter().map(|&b| {
+                    if matches!(b, b' ' | b'.' | b'[') {
+                        b'_'
+                    } else {
+                        b
+                    }
+                }));
+            }
+            out
+        }
+    };
+    (!out.is_empty()).then_some(out)
+}
+
+proptest::proptest! {
+    /// Whatever the target, body and header: every pair forwarded is one of the header's, as it
+    /// was, and none is one PHP 8 registers under a parameter's name.
+    #[test]
+    fn no_kept_cookie_is_a_parameter_to_php(
+        query in "[Fro.m \\[\\]%46+&;=]{0,16}",
+        body in "[Fro.m \\[\\]%46+&;=]{0,16}",
+        cookie in "[Fro.m \\[\\]%46+;=,\"\t]{0,24}",
+    ) {
+        let target = format!("/sms?{query}");
+        let kept = forwarded_cookies(&target, body.as_bytes(), [cookie.as_bytes()]);
+        let mut params = Vec::new();
+        for source in [query.as_bytes(), body.as_bytes()] {
+            for piece in source.split(|&b| b == b'&') {
+                let name = piece.split(|&b| b == b'=').next().unwrap_or_default();
+                let mut decoded = Vec::new();
+                url_decode(name, &mut decoded);
+                params.extend(php8_name(&decoded));
+            }
+        }
+        let pairs: Vec<&[u8]> = cookie.as_bytes().split(|&b| b == b';').map(trim).collect();
+        for field in &kept {
+            for pair in field.split(|&b| b == b';').map(trim) {
+                proptest::prop_assert!(pairs.contains(&pair), "{pair:?} is not one of {cookie:?}");
+                let name = trim_start(pair.split(|&b| b == b'=').next().unwrap_or_default());
+                if let Some(name) = php8_name(name) {
+                    proptest::prop_assert!(!params.contains(&name), "{cookie:?} keeps {name:?}");
+                }
+            }
+        }
+    }
+}
