@@ -8,6 +8,7 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -107,6 +108,8 @@ fn issue_28_f4_idle_connections_do_not_keep_a_genuine_request_waiting() {
                 &format!("127.0.0.1:{admin}"),
             ],
         );
+        // The admin listener is bound after the main one.
+        suite::wait_for(admin);
         let stop = Arc::new(AtomicBool::new(false));
         let threads = holders(guard.port, 48, hold, &stop);
         // Every place taken.
@@ -141,5 +144,57 @@ fn issue_28_f4_idle_connections_do_not_keep_a_genuine_request_waiting() {
             "twilio_guard_connections_shed_total ",
         );
         assert!(shed > 0, "{hold:?}: no connection counted as shed");
+    }
+}
+
+/// The guard as a process whose limit on open files `ulimit` sets first (`-S -n 64`: the soft one).
+fn guard_with_ulimit(upstream: &str, ulimit: &str, extra: &[&str]) -> Guard {
+    Guard::start_with(upstream, extra, Stdio::null(), |c| {
+        let program = c.get_program().to_owned();
+        let args: Vec<_> = c.get_args().map(|a| a.to_owned()).collect();
+        let mut wrapped = Command::new("sh");
+        wrapped
+            .arg("-c")
+            .arg(format!("ulimit {ulimit} && exec \"$0\" \"$@\""))
+            .arg(program)
+            .args(args);
+        for (k, v) in c.get_envs() {
+            match v {
+                Some(v) => wrapped.env(k, v),
+                None => wrapped.env_remove(k),
+            };
+        }
+        *c = wrapped;
+    })
+}
+
+/// F4 where descriptors run out before places do: under systemd a service's soft limit on open files
+/// is 1024, below what `--max-connections 1024` and its upstream connections need, so idle clients
+/// made `accept` fail (`EMFILE`) and no place was ever taken back: the genuine request waited 7–11 s
+/// with 400 of them and a limit of 256 (or got `502`, with no descriptor left for the upstream). The
+/// guard now raises its soft limit to the hard one at start (as Go's runtime and nginx's
+/// `worker_rlimit_nofile` do), and lowers `--max-connections` to what the limit allows (two
+/// descriptors a connection, 64 spare), with a warning.
+#[test]
+fn issue_28_f4_idle_connections_cannot_take_every_descriptor() {
+    let echo = Echo::start();
+    for ulimit in ["-S -n 128", "-n 128"] {
+        let guard = guard_with_ulimit(&echo.url(), ulimit, &["--max-connections", "1000"]);
+        let stop = Arc::new(AtomicBool::new(false));
+        // More than the descriptors allow.
+        let threads = holders(guard.port, 200, Hold::Silent, &stop);
+        std::thread::sleep(Duration::from_millis(1000));
+        let request = signed(guard.port, "/sms", FORM, b"Body=hi", &[]);
+        let head = head_of(&request, "Content-Length: 7\r\nConnection: close\r\n");
+        let (answer, took) = exchange(guard.port, &head, &request.body);
+        stop.store(true, Ordering::SeqCst);
+        for thread in threads {
+            let _ = thread.join();
+        }
+        assert!(
+            answer.starts_with("HTTP/1.1 200") && answer.contains("x-twilio-webhook-verified"),
+            "ulimit {ulimit}: not served in {took:?}: {answer:?}"
+        );
+        assert!(took < Duration::from_secs(5), "ulimit {ulimit}: {took:?}");
     }
 }

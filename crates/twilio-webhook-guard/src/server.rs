@@ -26,6 +26,11 @@ use super::wire::Wire;
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
+/// `errno` when a process (`EMFILE`) or the system (`ENFILE`) is out of file descriptors (the same
+/// on Linux, the BSDs and macOS).
+const EMFILE: i32 = 24;
+const ENFILE: i32 = 23;
+
 /// How often a worker closes the idle upstream connections that the upstream closed or that were idle
 /// too long.
 const SWEEP_EVERY: Duration = Duration::from_secs(15);
@@ -61,6 +66,12 @@ pub(crate) async fn accept(
                 accepted
             }
             Err(e) => {
+                // Out of descriptors: the connection that has waited longest for bytes goes, as when
+                // every place is taken (issue 28, F4), and the next try comes soon.
+                if matches!(e.raw_os_error(), Some(EMFILE | ENFILE)) && waiters.shed_one() {
+                    metrics.shed();
+                    backoff = ACCEPT_BACKOFF_MIN;
+                }
                 // EMFILE and its kind: retrying at once would spin. Back off, and say why.
                 tracing::warn!(target: "twilio_webhook::guard", error = %e, retry_in = ?backoff, "cannot accept a connection");
                 tokio::select! {

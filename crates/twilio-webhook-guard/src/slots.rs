@@ -28,8 +28,8 @@ const SHED_GRACE: Duration = Duration::from_millis(250);
 
 /// How long a connection waits for a head at least before the listener may close it: time for a
 /// client to send its request once connected, however fast others connect. It bounds how often a
-/// place can change hands (`--max-connections` per `MIN_WAIT`: 1024 places, 50 000 a second).
-const MIN_WAIT: Duration = Duration::from_millis(20);
+/// place can change hands (`--max-connections` per `MIN_WAIT`: 1024 places, 20 000 a second).
+const MIN_WAIT: Duration = Duration::from_millis(50);
 
 /// What a waiting connection has received of its next head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -127,6 +127,12 @@ impl Waiters {
             }
         }
         not_before.map_or(Shed::NoneWaiting, Shed::NotBefore)
+    }
+
+    /// Tells the first connection in the order that has waited [`MIN_WAIT`] to close (the process
+    /// is out of descriptors); whether there was one.
+    pub(crate) fn shed_one(&self) -> bool {
+        self.shed_first(Instant::now()) == Shed::Told
     }
 
     #[cfg(test)]
