@@ -157,10 +157,35 @@ pub(crate) async fn work(
     sweeping.abort();
 }
 
-/// Serves `/healthz` and `/metrics` on `listener`: one request a connection.
+/// The most admin connections served at once; more wait in the backlog. They hold descriptors the
+/// main listener needs (issue 28, F4's class): a scraper and a health check need a few.
+const ADMIN_CONNECTIONS: usize = 16;
+
+/// Serves `/healthz` and `/metrics` on `listener`: one request a connection, at most
+/// [`ADMIN_CONNECTIONS`] at once. A failed `accept` (out of descriptors) backs off and goes on: it
+/// ended the listener for good, and a health check then restarted a guard that was serving.
 pub(crate) async fn admin_server(listener: TcpListener, metrics: Arc<Metrics>) {
-    while let Ok((stream, _)) = listener.accept().await {
-        tokio::spawn(admin(Wire::new(stream), Arc::clone(&metrics)));
+    let places = Arc::new(tokio::sync::Semaphore::new(ADMIN_CONNECTIONS));
+    let mut backoff = ACCEPT_BACKOFF_MIN;
+    loop {
+        let Ok(place) = Arc::clone(&places).acquire_owned().await else {
+            return;
+        };
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                backoff = ACCEPT_BACKOFF_MIN;
+                let metrics = Arc::clone(&metrics);
+                tokio::spawn(async move {
+                    admin(Wire::new(stream), metrics).await;
+                    drop(place);
+                });
+            }
+            Err(e) => {
+                tracing::warn!(target: "twilio_webhook::guard", error = %e, retry_in = ?backoff, "cannot accept an admin connection");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+            }
+        }
     }
 }
 
