@@ -234,25 +234,15 @@ fn issue_18_accept_errors_back_off_and_are_logged() {
         &echo.url(),
         &["--max-connections", "10000"],
         Stdio::from(file),
-        |c| {
-            // A shell lowers the file limit, then becomes the guard.
-            let program = c.get_program().to_owned();
-            let args: Vec<_> = c.get_args().map(|a| a.to_owned()).collect();
-            let mut wrapped = Command::new("sh");
-            wrapped
-                .arg("-c")
-                .arg("ulimit -n 48 && exec \"$0\" \"$@\"")
-                .arg(program)
-                .args(args);
-            for (k, v) in c.get_envs() {
-                match v {
-                    Some(v) => wrapped.env(k, v),
-                    None => wrapped.env_remove(k),
-                };
-            }
-            *c = wrapped;
-        },
+        |_| {},
     );
+    // The limit lowered once the guard runs: at start it keeps its connections within the limit
+    // (issue 28, F4), so only a limit lowered later (or another holder of descriptors) gets here.
+    let lowered = Command::new("prlimit")
+        .args(["--pid", &guard.child.id().to_string(), "--nofile=48:48"])
+        .status()
+        .expect("prlimit runs (util-linux)");
+    assert!(lowered.success());
     // Hold connections open until descriptors run out.
     let mut held = Vec::new();
     for _ in 0..80 {
@@ -278,15 +268,88 @@ fn issue_18_accept_errors_back_off_and_are_logged() {
     assert!(text.contains("cannot accept a connection"), "{text}");
 }
 
+/// Found looking for F4's class (issue 28): the admin listener ended at its first failed `accept`,
+/// so once descriptors ran out (admin connections are held up to 10 s each) `/healthz` and
+/// `/metrics` were gone for good, and a health check restarted a guard that was serving. Now it
+/// backs off and goes on, as the main listener does.
+#[test]
+fn issue_28_the_admin_listener_outlives_running_out_of_descriptors() {
+    let echo = Echo::start();
+    let admin = suite::free_port();
+    let admin_listen = format!("127.0.0.1:{admin}");
+    let log = std::env::temp_dir().join(format!("guard-admin-emfile-{}.log", std::process::id()));
+    let file = std::fs::File::create(&log).expect("log file");
+    // Two workers: about 18 descriptors in use; 24 leaves fewer than the admin listener's 16 places.
+    let mut guard = Guard::start_with(
+        &echo.url(),
+        &["--admin-listen", &admin_listen, "--workers", "2"],
+        Stdio::from(file),
+        |_| {},
+    );
+    suite::wait_for(admin);
+    let lowered = Command::new("prlimit")
+        .args(["--pid", &guard.child.id().to_string(), "--nofile=24:24"])
+        .status()
+        .expect("prlimit runs (util-linux)");
+    assert!(lowered.success());
+    // More admin connections than descriptors, held, then let go.
+    let held: Vec<TcpStream> = (0..80)
+        .filter_map(|_| TcpStream::connect(("127.0.0.1", admin)).ok())
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    drop(held);
+    // Each held one ends within the admin time-out (10 s) at worst; the listener must still be there.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut answer = String::new();
+    while Instant::now() < deadline {
+        let request = suite::RawRequest {
+            method: "GET",
+            target: "/healthz".into(),
+            headers: vec![("Host".into(), "admin".into())],
+            body: vec![],
+        };
+        if let Ok(response) = suite::send(admin, &request) {
+            answer = response.text();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(answer, "ok\n", "the admin listener is gone");
+    let _ = guard.child.kill();
+    let _ = guard.child.wait();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    assert!(text.contains("cannot accept an admin connection"), "{text}");
+}
+
+/// No more than `--max-connections` are open at once: while both places serve requests, a third
+/// client is connected by the kernel but not served. Since issue 28 (F4), a connection that waits
+/// for a request gives its place to a new one (the longest waiting first): idle clients can no
+/// longer keep a genuine one out.
 #[test]
 fn issue_18_connections_are_capped() {
     let echo = Echo::start();
-    let guard = Guard::start(&echo.url(), &["--max-connections", "2", "--pass", "/open"]);
-    let idle: Vec<TcpStream> = (0..2)
-        .map(|_| TcpStream::connect(("127.0.0.1", guard.port)).expect("connect"))
+    let guard = Guard::start(
+        &echo.url(),
+        &[
+            "--max-connections",
+            "2",
+            "--pass",
+            "/open",
+            "--pass",
+            "/slow",
+        ],
+    );
+    // Two requests the upstream takes 1.5 s to answer.
+    let busy: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut s = TcpStream::connect(("127.0.0.1", guard.port)).expect("connect");
+            s.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+                .expect("write");
+            s
+        })
         .collect();
     std::thread::sleep(Duration::from_millis(200));
-    // A third client is connected by the kernel but not served while two are open.
     let mut third = TcpStream::connect(("127.0.0.1", guard.port)).expect("backlog");
     third
         .write_all(b"GET /open HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -299,7 +362,7 @@ fn issue_18_connections_are_capped() {
         third.read_to_end(&mut answer).is_err() && answer.is_empty(),
         "served over the cap"
     );
-    drop(idle);
+    // Answered, the busy ones wait for their next request: the third takes a place.
     third
         .set_read_timeout(Some(Duration::from_secs(5)))
         .expect("timeout");
@@ -308,6 +371,45 @@ fn issue_18_connections_are_capped() {
     let text = String::from_utf8_lossy(&answer);
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(start.elapsed() < Duration::from_secs(3));
+    drop(busy);
+    // Two idle clients: a new one is served at once, in the place of the first of them, and the
+    // second keeps its own.
+    let guard = Guard::start(&echo.url(), &["--max-connections", "2", "--pass", "/open"]);
+    let mut idle: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let s = TcpStream::connect(("127.0.0.1", guard.port)).expect("connect");
+            std::thread::sleep(Duration::from_millis(100));
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let start = Instant::now();
+    let mut new = TcpStream::connect(("127.0.0.1", guard.port)).expect("connect");
+    new.write_all(b"GET /open HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    new.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut answer = Vec::new();
+    let _ = new.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(start.elapsed() < Duration::from_secs(3));
+    let mut byte = [0u8; 1];
+    for s in &idle {
+        s.set_read_timeout(Some(Duration::from_millis(300)))
+            .expect("timeout");
+    }
+    let first = idle.first_mut().expect("first");
+    assert_eq!(
+        first.read(&mut byte).ok(),
+        Some(0),
+        "the first idle one is closed"
+    );
+    let second = idle.get_mut(1).expect("second");
+    assert!(
+        second.read(&mut byte).is_err(),
+        "the second idle one is kept"
+    );
 }
 
 /// The Redis URL's password was printed at INFO when the guard started, and a TOML error echoed the

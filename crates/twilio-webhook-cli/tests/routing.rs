@@ -186,10 +186,9 @@ fn issue_28_f3_a_trusted_proxy_still_rebuilds_the_url_and_its_list_is_appended_t
     assert_eq!(
         routing_seen(&seen),
         [
-            (
-                "x-forwarded-host".to_string(),
-                vec!["hooks.example.com:443"]
-            ),
+            // The proxy's port 443 is not in the URL Twilio signed (F12: the authority that
+            // verified).
+            ("x-forwarded-host".to_string(), vec!["hooks.example.com"]),
             ("x-forwarded-proto".to_string(), vec!["https"]),
             (
                 "x-forwarded-for".to_string(),
@@ -199,7 +198,7 @@ fn issue_28_f3_a_trusted_proxy_still_rebuilds_the_url_and_its_list_is_appended_t
         ],
         "{seen:?}"
     );
-    assert_eq!(seen_as(&seen, "host"), ["hooks.example.com:443"]);
+    assert_eq!(seen_as(&seen, "host"), ["hooks.example.com"]);
 }
 
 /// F6: a trusted proxy that sets `X-Forwarded-Host` but passes the client's `Forwarded` through. A
@@ -263,4 +262,57 @@ fn issue_28_f6_forwarded_and_x_forwarded_host_that_disagree_are_refused() {
         assert_eq!(answer.status, 200, "{agreeing:?}: {}", answer.text());
     }
     assert_eq!(echo.hits(), 2);
+}
+
+/// F12: with no public URL, `Host: hooks.example.com:9999` verified a signature made for
+/// `http://hooks.example.com/sms` (Twilio's port-removed candidate), and the client's `Host` went on
+/// as sent in `Host` and `X-Forwarded-Host`: the app saw a port no signature covered. Now the upstream
+/// is told the authority of the URL that verified, as with a public URL; a signature over the URL with
+/// its port keeps the port.
+#[test]
+fn issue_28_f12_the_upstream_gets_the_authority_that_verified_not_the_clients_port() {
+    let echo = Echo::start();
+    let guard = Guard::start(&echo.url(), &[]);
+    let signer = Signer::new(TOKEN, Algorithm::HmacSha1).expect("signer");
+    let with_host = |host: &str, signed_for: &str| suite::RawRequest {
+        method: "POST",
+        target: "/sms".into(),
+        headers: vec![
+            ("Host".into(), host.into()),
+            ("Content-Type".into(), FORM.into()),
+            (
+                "X-Twilio-Signature".into(),
+                signer
+                    .sign_form_body(&format!("http://{signed_for}/sms"), b"Body=hi")
+                    .expect("form"),
+            ),
+        ],
+        body: b"Body=hi".to_vec(),
+    };
+    for host in ["hooks.example.com:9999", "hooks.example.com:080"] {
+        let seen = raw_headers(guard.port, &with_host(host, "hooks.example.com"));
+        assert_eq!(
+            seen_as(&seen, "x-twilio-webhook-verified"),
+            ["primary"],
+            "{host}"
+        );
+        assert_eq!(
+            seen_as(&seen, "host"),
+            ["hooks.example.com"],
+            "{host}: {seen:?}"
+        );
+        assert_eq!(
+            seen_as(&seen, "x-forwarded-host"),
+            ["hooks.example.com"],
+            "{host}"
+        );
+    }
+    // An IPv6 literal loses its port, not its brackets.
+    let seen = raw_headers(guard.port, &with_host("[::1]:9999", "[::1]"));
+    assert_eq!(seen_as(&seen, "host"), ["[::1]"], "{seen:?}");
+    // Signed with the port: the port is what verified, and it stays.
+    let host = "hooks.example.com:9999";
+    let seen = raw_headers(guard.port, &with_host(host, host));
+    assert_eq!(seen_as(&seen, "host"), [host]);
+    assert_eq!(seen_as(&seen, "x-forwarded-host"), [host]);
 }

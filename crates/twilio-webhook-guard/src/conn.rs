@@ -10,7 +10,9 @@
 //! (the authority of the public URL that verified the request, `VerifiedRequest::authority`, or for
 //! a passed request `PublicUrl::passed_host`), and what it is told in `X-Forwarded-Proto`/`-Host`
 //! (`VerifiedRequest::scheme`, `PublicUrl::passed_origin`; every client copy of a routing header
-//! goes, `proxy::set_routing`). This file reads and writes HTTP/1.1 (`h1`), gives the
+//! goes, `proxy::set_routing`), and which cookies go with a verified request (`forwarded_cookies`,
+//! `proxy::keep_cookies`). While this file waits for a client's bytes, the listener may close the
+//! connection for a new one when every place is taken (`slots`). This file reads and writes HTTP/1.1 (`h1`), gives the
 //! core the body straight from the connection (`ClientBody`) and forwards; what it refuses itself,
 //! before the core is asked, is only what a proxy must not forward whatever the route: `CONNECT` and
 //! `TRACE` (a body on a passed request whose method has none is the core's `read_passed`'s to
@@ -41,7 +43,10 @@ use super::config::Config;
 use super::h1::{self, Framing, RequestHead};
 use super::memory::BodyMemory;
 use super::metrics::WorkerMetrics;
-use super::proxy::{VERIFIED, fits_when_forwarded, set_routing, strip_client_headers};
+use super::proxy::{
+    VERIFIED, fits_when_forwarded, keep_cookies, set_routing, strip_client_headers,
+};
+use super::slots::{Wait, Waiters, Waiting};
 use super::upstream::Upstream;
 use super::wire::{self, Body, Wire};
 
@@ -52,6 +57,8 @@ pub(crate) struct Worker {
     pub(crate) metrics: WorkerMetrics,
     /// The process-wide budget of buffered request-body bytes (`--max-body-memory`).
     pub(crate) memory: Arc<BodyMemory>,
+    /// The connections waiting for a head, which the listener may close for a new connection.
+    pub(crate) waiters: Arc<Waiters>,
 }
 
 /// Whether the connection goes on after an exchange.
@@ -115,12 +122,17 @@ pub(crate) async fn serve(
 
 impl Conn<'_> {
     /// The next request's head: `None` when the connection is to close without an answer (the client
-    /// closed it, was too slow to send a head, or the worker stops while it is idle).
+    /// closed it, was too slow to send a head, the worker stops while it is idle, or the listener
+    /// closes it for a new connection while it waits).
     async fn read_head(
         &mut self,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<Option<RequestHead>, h1::Bad> {
-        let deadline = tokio::time::Instant::now() + self.worker.config.client_timeout;
+        let started = tokio::time::Instant::now();
+        let deadline = started + self.worker.config.client_timeout;
+        // Counted as waiting (the listener may close it for a new connection when every place is
+        // taken) only once a read finds nothing: a request already at hand is read, never shed.
+        let mut waiting: Option<Wait> = None;
         loop {
             if let Some(head) = self.client.request_head()? {
                 return Ok(Some(head));
@@ -133,7 +145,15 @@ impl Conn<'_> {
                 biased;
                 read = timeout_at(deadline, self.client.fill()) => read,
                 _ = shutdown.changed(), if idle => return Ok(None),
+                () = shed(&mut waiting) => return Ok(None),
+                () = std::future::ready(()), if waiting.is_none() => {
+                    let what = if idle { Waiting::Idle } else { Waiting::PartOfAHead };
+                    waiting = Some(self.worker.waiters.wait(what, started));
+                    continue;
+                }
             };
+            // What it has received changed: counted afresh at the next read that finds nothing.
+            waiting = None;
             match read {
                 Ok(Ok(n)) if n > 0 => {}
                 _ => return Ok(None),
@@ -214,11 +234,12 @@ impl Conn<'_> {
         // What the body holds of the process-wide budget, taken as it arrives; given back when this
         // exchange ends, after the body (declared before it, so dropped after it), on every path.
         let mut reserved = worker.memory.reservation();
+        let since = tokio::time::Instant::from_std(start);
         let mut reader = ClientBody::new(
             &mut self.client,
             framing,
             head.expects_continue,
-            deadline,
+            (deadline, (&worker.waiters, since)),
             &mut reserved,
         );
         let (body, delivery) = if verifying {
@@ -270,6 +291,8 @@ impl Conn<'_> {
             if let Some(name) = name {
                 head.headers.insert(VERIFIED, name);
             }
+            // No cookie the app could read as a signed parameter.
+            keep_cookies(&mut head.headers, &head.target, &body);
         }
         // What the upstream is told about where the request was sent is what was decided: the
         // verified URL's scheme and authority, or the passed request's; never the client's headers.
@@ -469,6 +492,15 @@ impl Conn<'_> {
                 return Ok(());
             }
         }
+    }
+}
+
+/// Completes when the listener closes this waiting connection for a new one; never when it is not
+/// counted as waiting.
+async fn shed(waiting: &mut Option<Wait>) {
+    match waiting {
+        Some(wait) => wait.shed().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -25,6 +25,7 @@ mod memory;
 mod metrics;
 mod proxy;
 mod server;
+mod slots;
 mod upstream;
 mod wire;
 
@@ -87,6 +88,11 @@ pub fn run(mut config: Config) -> Result<(), Error> {
             let guard = guard.duplicates(config.duplicates);
             config.verifier = config.verifier.clone().replay_guard(guard);
         }
+        let (max_connections, warning) = open_files(config.max_connections);
+        if let Some(warning) = warning {
+            tracing::warn!(target: "twilio_webhook::guard", "{warning}");
+        }
+        config.max_connections = max_connections;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| Error(format!("cannot listen on {}: {e}", config.listen)))?;
@@ -115,6 +121,8 @@ pub fn run(mut config: Config) -> Result<(), Error> {
         let metrics = Arc::new(metrics::Metrics::default());
         // One budget for the whole process: every worker's connections draw on it.
         let memory = Arc::new(memory::BodyMemory::new(config.max_body_memory));
+        // The connections waiting for a head, which the listener may close for a new one.
+        let waiters = Arc::new(slots::Waiters::default());
         if let Some(admin) = admin {
             tokio::spawn(server::admin_server(admin, Arc::clone(&metrics)));
         }
@@ -125,8 +133,12 @@ pub fn run(mut config: Config) -> Result<(), Error> {
         for n in 1..config.workers {
             let (inbox, rx) = tokio::sync::mpsc::unbounded_channel();
             inboxes.push(inbox);
-            let (config, metrics, memory) =
-                (Arc::clone(&config), Arc::clone(&metrics), Arc::clone(&memory));
+            let (config, metrics, memory, waiters) = (
+                Arc::clone(&config),
+                Arc::clone(&metrics),
+                Arc::clone(&memory),
+                Arc::clone(&waiters),
+            );
             let thread = std::thread::Builder::new()
                 .name(format!("guard-worker-{n}"))
                 .spawn(move || {
@@ -134,7 +146,7 @@ pub fn run(mut config: Config) -> Result<(), Error> {
                         .enable_all()
                         .build()
                     {
-                        Ok(runtime) => runtime.block_on(server::work(config, metrics, memory, rx, grace)),
+                        Ok(runtime) => runtime.block_on(server::work(config, metrics, memory, waiters, rx, grace)),
                         Err(e) => {
                             tracing::error!(target: "twilio_webhook::guard", error = %e, "a worker cannot start its runtime")
                         }
@@ -143,14 +155,72 @@ pub fn run(mut config: Config) -> Result<(), Error> {
                 .map_err(|e| Error(format!("cannot start a worker thread: {e}")))?;
             threads.push(thread);
         }
-        let accepting = server::accept(listener, inboxes, config.max_connections, shutdown_signal());
-        let working = server::work(Arc::clone(&config), metrics, memory, first_inbox, grace);
+        let accepting = server::accept(
+            listener,
+            inboxes,
+            config.max_connections,
+            (Arc::clone(&waiters), Arc::clone(&metrics)),
+            shutdown_signal(),
+        );
+        let working = server::work(
+            Arc::clone(&config),
+            metrics,
+            memory,
+            waiters,
+            first_inbox,
+            grace,
+        );
         tokio::join!(accepting, working);
         for thread in threads {
             let _ = thread.join();
         }
         Ok::<(), Error>(())
     })
+}
+
+/// Descriptors kept for everything but the connections and their upstream's: the listeners, the
+/// replay store, the admin listener's connections, the log.
+const SPARE_FILES: u64 = 64;
+
+/// Raises the soft limit on open files to the hard one, as Go's runtime does at start (and nginx's
+/// `worker_rlimit_nofile`), and returns how many connections the limit then allows, at most
+/// `max_connections`: each holds a descriptor and may hold one to the upstream, with
+/// [`SPARE_FILES`] kept. A service's soft limit is often 1024 (systemd), under what
+/// `--max-connections 1024` needs: `accept` then failed before every place was taken, no place was
+/// taken back from an idle connection, and a verified request found no descriptor for its upstream
+/// (issue 28, F4). With a warning when the limit lowers `max_connections`.
+#[cfg(unix)]
+fn open_files(max_connections: usize) -> (usize, Option<String>) {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current.is_some() && limit.current != limit.maximum {
+        let raised = Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        // Refused (a sandbox), the limit stays, and the connections fit in it.
+        let _ = setrlimit(Resource::Nofile, raised);
+    }
+    let Some(current) = getrlimit(Resource::Nofile).current else {
+        return (max_connections, None);
+    };
+    let allowed = usize::try_from(current.saturating_sub(SPARE_FILES) / 2)
+        .unwrap_or(usize::MAX)
+        .max(1);
+    if allowed >= max_connections {
+        return (max_connections, None);
+    }
+    let warning = format!(
+        "the limit on open files ({current}) allows {allowed} connections (two descriptors each, \
+         {SPARE_FILES} spare): --max-connections {max_connections} lowered to {allowed}; raise the \
+         limit (systemd: LimitNOFILE) to serve more"
+    );
+    (allowed, Some(warning))
+}
+
+#[cfg(not(unix))]
+fn open_files(max_connections: usize) -> (usize, Option<String>) {
+    (max_connections, None)
 }
 
 /// SIGTERM or Ctrl-C.

@@ -94,6 +94,8 @@ pub(crate) struct Metrics {
     duplicates: ByReason,
     upstream_failed: ByReason,
     open_connections: AtomicU64,
+    /// Connections closed while waiting for a head, to give their place to a new one.
+    shed: AtomicU64,
 }
 
 /// The metrics as one worker counts into them: its own [`Shard`], and the shared rest.
@@ -183,6 +185,12 @@ impl Metrics {
         }
     }
 
+    /// A connection closed while it waited for a head, to give its place to a new one
+    /// (`--max-connections` reached).
+    pub(crate) fn shed(&self) {
+        self.shed.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The Prometheus text exposition.
     pub(crate) fn render(&self) -> String {
         let mut out = String::from(
@@ -218,6 +226,11 @@ impl Metrics {
             "# HELP twilio_guard_open_connections Client connections open now.\n# TYPE twilio_guard_open_connections gauge\ntwilio_guard_open_connections {}",
             self.open_connections.load(Ordering::Relaxed)
         );
+        let _ = writeln!(
+            out,
+            "# HELP twilio_guard_connections_shed_total Connections closed while waiting for a request head, to give their place to a new one (--max-connections reached).\n# TYPE twilio_guard_connections_shed_total counter\ntwilio_guard_connections_shed_total {}",
+            self.shed.load(Ordering::Relaxed)
+        );
         render_histogram(
             shards.iter().map(|s| &s.verify),
             "twilio_guard_verify_seconds",
@@ -251,6 +264,7 @@ mod tests {
         m.connection(true);
         m.connection(true);
         m.connection(false);
+        m.shed();
         m.verified_in(Duration::from_micros(300));
         other.verified_in(Duration::from_micros(90));
         other.verified_in(Duration::from_secs(2));
@@ -267,7 +281,8 @@ mod tests {
         assert!(
             text.contains(
                 "twilio_guard_requests_total{verdict=\"upstream_failed\",reason=\"upstream_timeout\",cause=\"\"} 1"
-            ) && text.contains("twilio_guard_open_connections 1"),
+            ) && text.contains("twilio_guard_open_connections 1")
+                && text.contains("twilio_guard_connections_shed_total 1\n"),
             "{text}"
         );
         assert!(

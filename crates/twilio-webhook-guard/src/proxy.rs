@@ -5,7 +5,8 @@
 
 use std::net::IpAddr;
 
-use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::header::{COOKIE, HeaderMap, HeaderName, HeaderValue};
+use twilio_webhook::forwarded_cookies;
 
 use super::h1;
 
@@ -31,6 +32,25 @@ pub(crate) fn strip_client_headers(headers: &mut HeaderMap) {
         .collect();
     for name in gone {
         headers.remove(&name);
+    }
+}
+
+/// Makes a verified request's cookies what the core lets through ([`forwarded_cookies`]): every
+/// pair an app could read as one of the request's signed parameters goes (PHP's `$_REQUEST` lets a
+/// cookie replace the signed `From`, issue 28, F10); the others stay byte for byte, and a request is
+/// never refused for its cookies. Called with the target and body that were verified.
+pub(crate) fn keep_cookies(headers: &mut HeaderMap, target: &str, body: &[u8]) {
+    if !headers.contains_key(COOKIE) {
+        return;
+    }
+    let fields: Vec<HeaderValue> = headers.get_all(COOKIE).iter().cloned().collect();
+    let kept = forwarded_cookies(target, body, fields.iter().map(HeaderValue::as_bytes));
+    headers.remove(COOKIE);
+    for field in kept {
+        // Kept pairs of a valid field, joined with `; `: valid too; anything else is not forwarded.
+        if let Ok(field) = HeaderValue::from_bytes(&field) {
+            headers.append(COOKIE, field);
+        }
     }
 }
 

@@ -18,12 +18,18 @@ use super::conn::{self, Worker};
 use super::h1::{self, Framing};
 use super::memory::BodyMemory;
 use super::metrics::Metrics;
+use super::slots::{self, Waiters};
 use super::upstream::Upstream;
 use super::wire::Wire;
 
 /// The first pause after a failed `accept`, doubled on each failure in a row up to the longest.
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// `errno` when a process (`EMFILE`) or the system (`ENFILE`) is out of file descriptors (the same
+/// on Linux, the BSDs and macOS).
+const EMFILE: i32 = 24;
+const ENFILE: i32 = 23;
 
 /// How often a worker closes the idle upstream connections that the upstream closed or that were idle
 /// too long.
@@ -35,12 +41,14 @@ pub(crate) type Handoff = (std::net::TcpStream, SocketAddr, OwnedSemaphorePermit
 
 /// Accepts connections until `shutdown` completes, handing them in turn to the workers (each a
 /// single-threaded runtime on its own thread: a connection and its upstream requests stay on one
-/// core, with no wake-up across threads). At `max_connections` open, new ones wait in the backlog.
-/// Dropping the workers' inboxes at the end tells them to drain.
+/// core, with no wake-up across threads). At `max_connections` open, a new connection takes the place
+/// of the one that has waited longest for a request head (`slots::place`, counted in the metrics),
+/// or waits for a place. Dropping the workers' inboxes at the end tells them to drain.
 pub(crate) async fn accept(
     listener: TcpListener,
     workers: Vec<UnboundedSender<Handoff>>,
     max_connections: usize,
+    (waiters, metrics): (Arc<Waiters>, Arc<Metrics>),
     shutdown: impl Future<Output = ()>,
 ) {
     let mut shutdown = std::pin::pin!(shutdown);
@@ -48,13 +56,6 @@ pub(crate) async fn accept(
     let mut backoff = ACCEPT_BACKOFF_MIN;
     let mut next = 0usize;
     loop {
-        let permit = tokio::select! {
-            permit = Arc::clone(&permits).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-            () = &mut shutdown => break,
-        };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
@@ -65,6 +66,12 @@ pub(crate) async fn accept(
                 accepted
             }
             Err(e) => {
+                // Out of descriptors: the connection that has waited longest for bytes goes, as when
+                // every place is taken (issue 28, F4), and the next try comes soon.
+                if matches!(e.raw_os_error(), Some(EMFILE | ENFILE)) && waiters.shed_one() {
+                    metrics.shed();
+                    backoff = ACCEPT_BACKOFF_MIN;
+                }
                 // EMFILE and its kind: retrying at once would spin. Back off, and say why.
                 tracing::warn!(target: "twilio_webhook::guard", error = %e, retry_in = ?backoff, "cannot accept a connection");
                 tokio::select! {
@@ -74,6 +81,13 @@ pub(crate) async fn accept(
                 backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
                 continue;
             }
+        };
+        let permit = tokio::select! {
+            permit = slots::place(&permits, &waiters, || metrics.shed()) => match permit {
+                Some(permit) => permit,
+                None => break,
+            },
+            () = &mut shutdown => break,
         };
         let Ok(stream) = stream.into_std() else {
             continue;
@@ -97,6 +111,7 @@ pub(crate) async fn work(
     config: Arc<Config>,
     metrics: Arc<Metrics>,
     memory: Arc<BodyMemory>,
+    waiters: Arc<Waiters>,
     mut inbox: UnboundedReceiver<Handoff>,
     grace: Duration,
 ) {
@@ -105,6 +120,7 @@ pub(crate) async fn work(
         config,
         metrics: metrics.worker(),
         memory,
+        waiters,
     });
     let sweeper = Arc::clone(&worker);
     let sweeping = tokio::spawn(async move {
@@ -141,10 +157,35 @@ pub(crate) async fn work(
     sweeping.abort();
 }
 
-/// Serves `/healthz` and `/metrics` on `listener`: one request a connection.
+/// The most admin connections served at once; more wait in the backlog. They hold descriptors the
+/// main listener needs (issue 28, F4's class): a scraper and a health check need a few.
+const ADMIN_CONNECTIONS: usize = 16;
+
+/// Serves `/healthz` and `/metrics` on `listener`: one request a connection, at most
+/// [`ADMIN_CONNECTIONS`] at once. A failed `accept` (out of descriptors) backs off and goes on: it
+/// ended the listener for good, and a health check then restarted a guard that was serving.
 pub(crate) async fn admin_server(listener: TcpListener, metrics: Arc<Metrics>) {
-    while let Ok((stream, _)) = listener.accept().await {
-        tokio::spawn(admin(Wire::new(stream), Arc::clone(&metrics)));
+    let places = Arc::new(tokio::sync::Semaphore::new(ADMIN_CONNECTIONS));
+    let mut backoff = ACCEPT_BACKOFF_MIN;
+    loop {
+        let Ok(place) = Arc::clone(&places).acquire_owned().await else {
+            return;
+        };
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                backoff = ACCEPT_BACKOFF_MIN;
+                let metrics = Arc::clone(&metrics);
+                tokio::spawn(async move {
+                    admin(Wire::new(stream), metrics).await;
+                    drop(place);
+                });
+            }
+            Err(e) => {
+                tracing::warn!(target: "twilio_webhook::guard", error = %e, retry_in = ?backoff, "cannot accept an admin connection");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+            }
+        }
     }
 }
 

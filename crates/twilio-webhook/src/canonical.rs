@@ -343,6 +343,7 @@ impl<'s, S: Pairs + ?Sized> Canonical<'s, S> {
 
     /// Whether a key that `counts` comes more than once with different values (equal pairs are
     /// already dropped).
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) fn repeats_a_key(&self, mut counts: impl FnMut(Part<'_>) -> bool) -> bool {
         let mut previous: Option<Part<'_>> = None;
         for (key, _) in self.ordered(self.layout) {

@@ -105,6 +105,7 @@ pub(crate) fn is_form_body(content_type: Option<&str>, body: &[u8]) -> bool {
 /// their UTF-8 reading. `us-ascii` is not among them: a framework that honours it reads a parameter with
 /// a non-ASCII character (`José`) as other text (`Jos\u{FFFD}\u{FFFD}`) or fails, so what the app sees
 /// is no longer what was signed; and Twilio never sends it.
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
 const UTF8_NAMES: [&[u8]; 2] = [b"utf-8", b"utf8"];
 
 /// Whether a `Content-Type` value names no charset other than UTF-8 (spec: Twilio encodes parameters as
@@ -118,6 +119,7 @@ const UTF8_NAMES: [&[u8]; 2] = [b"utf-8", b"utf8"];
 /// (`charset*=`, `charset="utf\-8"`, a latin-1 no-break space before the name, a piece of a
 /// comma-joined second field) is refused, since quoted `;`, RFC 2231 names and what counts as a blank
 /// differ between parsers. Works on bytes: a value that is not UTF-8 is judged the same way.
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
 pub(crate) fn charset_is_utf8(content_type: &[u8]) -> bool {
     content_type.split(|&b| b == b';').all(|piece| {
         if !contains_ignore_ascii_case(piece, b"charset") {
@@ -140,6 +142,7 @@ pub(crate) fn charset_is_utf8(content_type: &[u8]) -> bool {
 }
 
 /// Whether `needle` occurs in `haystack`, ASCII letters compared without case.
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
 fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
     haystack
         .windows(needle.len())
@@ -147,6 +150,7 @@ fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// `bytes` without the spaces and tabs (HTTP's optional whitespace) at either end.
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
 fn trim_ows(bytes: &[u8]) -> &[u8] {
     let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
     let start = bytes.iter().position(|b| !is_ows(b)).unwrap_or(bytes.len());

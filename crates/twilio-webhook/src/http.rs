@@ -9,12 +9,14 @@ use crate::replay::{ReplayGuard, ReplayKey, ReplayRefusal};
 use crate::validator::RequestValidator;
 use crate::verdict::{Rejection, Verified};
 
+mod cookies;
 mod env;
 mod explain;
 mod rejection;
 mod sequence;
 mod shape;
 
+pub use cookies::forwarded_cookies;
 pub use env::{EnvError, diagnoses_setting};
 pub use explain::{Clock, DEFAULT_DIAGNOSES_PER_SECOND};
 pub use rejection::{Refusal, ReportOnly, WebhookRejection};

@@ -5,13 +5,15 @@
 
 use std::future::Future as _;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio::io::AsyncWrite as _;
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 use twilio_webhook::{BodyError, BodyReader};
 
 use super::super::memory::Reservation;
+use super::super::slots::{Wait, Waiters, Waiting};
 use super::super::wire::{Body, Wire};
 
 /// What a client that sent `Expect: 100-continue` waits for before it sends the body.
@@ -28,6 +30,11 @@ pub(crate) struct ClientBody<'c, 'm> {
     deadline: Pin<&'c mut Sleep>,
     /// What is left to write of the go-ahead (`100 Continue`), written before the first read.
     go_ahead: &'static [u8],
+    /// The connections waiting for bytes, and when this request's head ended: once a read finds
+    /// nothing, the listener may close this one for a new connection (`slots`), and the body ends
+    /// as too slow.
+    waiters: (&'c Arc<Waiters>, Instant),
+    waiting: Option<Wait>,
 }
 
 impl<'c, 'm> ClientBody<'c, 'm> {
@@ -38,7 +45,7 @@ impl<'c, 'm> ClientBody<'c, 'm> {
         wire: &'c mut Wire,
         body: Body,
         expects_continue: bool,
-        deadline: Pin<&'c mut Sleep>,
+        (deadline, waiters): (Pin<&'c mut Sleep>, (&'c Arc<Waiters>, Instant)),
         reserved: &'c mut Reservation<'m>,
     ) -> Self {
         let go_ahead = if expects_continue && wire.buffered().is_empty() && !body.is_done() {
@@ -52,6 +59,8 @@ impl<'c, 'm> ClientBody<'c, 'm> {
             body,
             deadline,
             go_ahead,
+            waiters,
+            waiting: None,
         }
     }
 
@@ -81,13 +90,38 @@ impl BodyReader for ClientBody<'_, '_> {
         if this.deadline.as_mut().poll(cx).is_ready() {
             return Poll::Ready(Some(Err(BodyError::TimedOut)));
         }
+        // Closed for a new connection while every place is taken: too slow, as at the deadline.
+        if this
+            .waiting
+            .as_mut()
+            .is_some_and(|w| w.poll_shed(cx).is_ready())
+        {
+            return Poll::Ready(Some(Err(BodyError::TimedOut)));
+        }
         if let Err(e) = std::task::ready!(this.poll_go_ahead(cx)) {
             return Poll::Ready(Some(Err(e)));
         }
         let mut chunk = Vec::new();
+        let read = match this.body.poll_read(this.wire, &mut chunk, cx) {
+            Poll::Ready(read) => read,
+            Poll::Pending => {
+                if this.waiting.is_none() {
+                    let (waiters, since) = this.waiters;
+                    let mut wait = waiters.wait(Waiting::PartOfABody, since);
+                    // Polled once, so that being shed wakes this reader.
+                    if wait.poll_shed(cx).is_ready() {
+                        return Poll::Ready(Some(Err(BodyError::TimedOut)));
+                    }
+                    this.waiting = Some(wait);
+                }
+                return Poll::Pending;
+            }
+        };
+        // Bytes came (or the end): counted afresh at the next read that finds nothing.
+        this.waiting = None;
         // Broken chunked coding, or a connection that ended before its body did (a client that
         // half-closed still reads the answer).
-        match std::task::ready!(this.body.poll_read(this.wire, &mut chunk, cx)) {
+        match read {
             Err(_) => Poll::Ready(Some(Err(BodyError::Unreadable))),
             // Over the budget: the chunk goes (it is at most what one read brought), and so does the
             // request (`Reservation::refused`).

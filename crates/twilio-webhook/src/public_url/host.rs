@@ -87,11 +87,21 @@ impl crate::VerifiedRequest {
         origin_of(self.url()).0
     }
 
-    /// The authority (`host[:port]`, never userinfo) of the URL the request was verified against:
-    /// the `Host` a proxy forwards with it, so that the app's virtual host is the one the signature
-    /// was made for, whatever `Host` the client sent.
+    /// The authority (`host[:port]`, never userinfo) of the URL the signature was made for: the
+    /// `Host` a proxy forwards with the request, so that the app's virtual host is the one the
+    /// signature was made for, whatever `Host` the client sent. That is the authority of the URL
+    /// the request was verified against ([`url`](Self::url)), without its port when the signature
+    /// matched the URL without it (issue 28, F12: with no public URL, `Host: example.com:9999`
+    /// verifies a signature made for `https://example.com/…`, and the port is the client's alone).
+    /// When the signature matched with the scheme's default port added, the authority stays
+    /// without it: the same origin.
     pub fn authority(&self) -> &str {
-        origin_of(self.url()).1
+        let authority = origin_of(self.url()).1;
+        if self.verified().port_variant() == crate::PortVariant::PortRemoved {
+            without_port(authority)
+        } else {
+            authority
+        }
     }
 
     /// Makes `headers` name the origin the request was verified for, as an in-process adapter hands
@@ -103,7 +113,7 @@ impl crate::VerifiedRequest {
     /// was made for, whatever the client sent: with one public URL configured, the client's `Host`
     /// decides nothing in the verification, and must decide nothing after it either.
     pub fn hand_over(&self, headers: &mut HeaderMap) {
-        let (scheme, authority) = origin_of(self.url());
+        let (scheme, authority) = (self.scheme(), self.authority());
         let Ok(authority) = http::HeaderValue::from_str(authority) else {
             return;
         };
@@ -126,6 +136,19 @@ impl crate::VerifiedRequest {
             headers.remove(http::header::FORWARDED);
         }
     }
+}
+
+/// An authority without its port (`:` and what follows the host; an IPv6 literal keeps its
+/// brackets).
+fn without_port(authority: &str) -> &str {
+    let host_end = if authority.starts_with('[') {
+        authority
+            .find(']')
+            .map_or(authority.len(), |close| close + 1)
+    } else {
+        authority.find(':').unwrap_or(authority.len())
+    };
+    authority.get(..host_end).unwrap_or(authority)
 }
 
 /// The scheme (`https` for `https` and `wss`, else `http`) and authority (without userinfo) of a URL.
@@ -228,5 +251,46 @@ mod tests {
         assert_eq!(headers.get("x-forwarded-proto"), None);
         assert_eq!(headers.get("forwarded").unwrap(), "for=1.2.3.4");
         assert_eq!(headers.get("host").unwrap(), "hooks.example.com:8443");
+    }
+
+    /// Issue 28, F12: with no public URL, a signature made for the URL without the client's port
+    /// verifies (the port-removed candidate); the authority forwarded is the one it was made for.
+    #[test]
+    fn a_port_the_signature_did_not_cover_is_not_the_authority() {
+        let verifier = WebhookVerifier::new(RequestValidator::new("host-test-token"));
+        let signer = Signer::new("host-test-token", Algorithm::HmacSha1).unwrap();
+        for (host, signed_for, want) in [
+            (
+                "hooks.example.com:9999",
+                "hooks.example.com",
+                "hooks.example.com",
+            ),
+            (
+                "hooks.example.com:9999",
+                "hooks.example.com:9999",
+                "hooks.example.com:9999",
+            ),
+            ("[::1]:9999", "[::1]", "[::1]"),
+            // The default port added: the same origin, written as the client did.
+            (
+                "hooks.example.com",
+                "hooks.example.com:80",
+                "hooks.example.com",
+            ),
+        ] {
+            let signature = signer.sign_form(&format!("http://{signed_for}/sms"), [("Body", "Hi")]);
+            let parts = http::Request::post("/sms")
+                .header("host", host)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("x-twilio-signature", signature)
+                .body(())
+                .unwrap()
+                .into_parts()
+                .0;
+            let verified = verifier.verify_parts(&parts, b"Body=Hi").unwrap();
+            assert_eq!(verified.authority(), want, "{host} signed for {signed_for}");
+        }
+        assert_eq!(without_port("a.com:"), "a.com");
+        assert_eq!(without_port("[::1"), "[::1");
     }
 }
