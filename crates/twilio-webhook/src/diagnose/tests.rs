@@ -1,5 +1,5 @@
 use super::*;
-use crate::{SignatureHeaders, Signer};
+use crate::{RequestValidator, SignatureHeaders, Signer};
 
 const TOKEN: &str = "diagnose-test-token";
 

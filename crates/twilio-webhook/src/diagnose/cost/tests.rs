@@ -2,7 +2,7 @@
 
 use super::super::*;
 use super::{MAX_DIAGNOSED_BODY, MAX_DIAGNOSIS_BYTES, forged_form, take_hashed};
-use crate::SignatureHeaders;
+use crate::{RequestValidator, SignatureHeaders};
 
 const TOKEN: &str = "cost-test-token";
 
