@@ -137,9 +137,13 @@ describe("Express webhook(): the app's req.body is the form the core verified", 
     // Twilio signed Body="%zz é" (sent as Body=%25zz+%C3%A9); the same text, spelt another way.
     const url = `http://127.0.0.1:${server.port}/sms`;
     const headers = { ...FORM_TYPE, "X-Twilio-Signature": sign(url, { Body: "%zz é" }) };
-    for (const body of ["Body=%25zz+%C3%A9", "Body=%zz%20%C3%A9", "Body=%zz+%C3%A9"]) {
-      const res = await send(server.port, { path: "/sms", host: `127.0.0.1:${server.port}`, headers, body });
-      assert.deepEqual([res.status, JSON.parse(res.body)], [200, { Body: "%zz é" }], body);
+    const res = await send(server.port, { path: "/sms", host: `127.0.0.1:${server.port}`, headers, body: "Body=%25zz+%C3%A9" });
+    assert.deepEqual([res.status, JSON.parse(res.body)], [200, { Body: "%zz é" }]);
+    // A `%` that starts no escape is refused before any HMAC (Go and Tomcat drop such a pair; Twilio
+    // sends `%25`), as is the é as raw bytes (Twilio percent-encodes every byte that is not ASCII).
+    for (const body of ["Body=%zz%20%C3%A9", "Body=%zz+%C3%A9"]) {
+      const refused = await send(server.port, { path: "/sms", host: `127.0.0.1:${server.port}`, headers, body });
+      assert.equal(refused.status, 400, body);
     }
     // The é as raw bytes: refused before any HMAC (Twilio percent-encodes every byte that is not ASCII).
     const raw = await send(server.port, { path: "/sms", host: `127.0.0.1:${server.port}`, headers, body: "Body=%zz%20é" });

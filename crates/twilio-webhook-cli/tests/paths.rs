@@ -102,7 +102,7 @@ fn issue_28_ordinary_paths_still_decide_as_before() {
         "/twilix",
         "/a%20b",
         "/docs/",
-        "/search?q=twilio/sms",
+        "/search?q=messages/sms",
         "/login?next=/dashboard",
         "/?rest_route=/wp/v2/posts",
     ];
@@ -351,6 +351,12 @@ fn issue_28_f2_a_route_in_the_query_reaches_the_upstream_only_signed() {
         "/index.php?/twilio/sms",
         "/?q=/twilio/sms",
         "/login?next=/x%3Frest_route%3D/twilio/sms",
+        // Fourth outside attack (F11): routes read from the query without a leading `/` (Yii's
+        // `?r=`, Drupal 7's `?q=`, CodeIgniter 3's bare query).
+        "/index.php?r=twilio/sms",
+        "/?q=twilio/sms",
+        "/index.php?twilio/sms",
+        "/?r=twilio%2Fsms",
     ] {
         let answer = suite::send(
             guard.port,

@@ -204,7 +204,10 @@ impl Prefix {
 ///   PHP front controllers `/index.php?/twilio/sms` as `/twilio/sms`. Each key and value that,
 ///   decoded once or twice, starts with `/` or `\` must be exempt too (cut at its own `?`, whose
 ///   query is read the same way), or the request is verified: under `--pass / --require /twilio`,
-///   `/login?next=/dashboard` passes and `/?rest_route=/twilio/sms` is verified.
+///   `/login?next=/dashboard` passes and `/?rest_route=/twilio/sms` is verified. And since a router may
+///   read a route without a leading `/` from any parameter (Yii's `?r=twilio/sms`, Drupal 7's
+///   `?q=twilio/sms`, CodeIgniter's `?twilio/sms`), the last name of a `require` prefix anywhere in
+///   the decoded query, in any case, makes the request verified (`/search?q=Twilio` too).
 /// - A path or a query longer than [`MAX_RULED_PATH`] bytes (4 KiB each) or with more than
 ///   [`MAX_RULED_SEGMENTS`] segments (64) is verified without being read, so the rules cost each
 ///   request a bounded time: no prefix exempts it, and what would be refused is verified instead.
@@ -328,6 +331,12 @@ impl PathRules {
         let Some(routes) = query::routes(query) else {
             return Ok(PathDecision::Verify);
         };
+        // A route without a leading `/` (`?r=twilio/sms`) cannot be told from any other text: the
+        // last name of a `require` prefix anywhere in the query makes the request verified.
+        let names = self.require.iter().filter_map(|p| p.folded.last());
+        if query::mentions(query, names.map(String::as_str)) {
+            return Ok(PathDecision::Verify);
+        }
         for route in routes {
             let Ok(path) = reading::segments(&route) else {
                 return Ok(PathDecision::Verify);

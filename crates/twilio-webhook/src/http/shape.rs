@@ -176,6 +176,9 @@ fn check_codings(headers: &http::HeaderMap) -> Result<(), Refusal> {
 /// `multipart/form-data`), and a form body Twilio never sends:
 /// - a raw CR, LF or NUL (Twilio percent-encodes them): a re-split genuine form could carry an HTTP
 ///   request that an app leaving the body unread parses as the next one (`malformed_body`);
+/// - more than [`MAX_FORM_PARTS`] parts, a raw `;` or a `%` that starts no escape (Go drops such
+///   pairs, Tomcat too for a bad escape), or a key some server reads as another name
+///   ([`Refusal::AmbiguousForm`]);
 /// - a raw byte that is not ASCII (Twilio percent-encodes them too): Starlette decodes such bytes as
 ///   latin-1, so a genuine `José` resent unencoded verified and the app read `JosÃ©`
 ///   (`malformed_body`);
@@ -193,10 +196,11 @@ fn check_form(
     // A body verified as bytes (its URL names `bodySHA256`, spec §5) but sent as a form: an app or a
     // server behind parses the JSON text as form fields (`&` and `=` inside a string), none of which
     // any signature covers.
+    // Any mention of a form type counts: PHP reads the type up to the first `;`, `,` or space, so
+    // `application/x-www-form-urlencoded,application/json` is a form to it.
     let is_form = |t: &str| {
-        let essence = t.split(';').next().unwrap_or_default().trim();
-        crate::headers::is_form_content_type(t)
-            || essence.eq_ignore_ascii_case("multipart/form-data")
+        let t = t.to_ascii_lowercase();
+        t.contains("x-www-form-urlencoded") || t.contains("multipart/form-data")
     };
     // (An empty one has no fields: it is left to the hash check, `body_hash_mismatch`.)
     if !body.is_empty()
@@ -211,7 +215,11 @@ fn check_form(
     if !body.is_ascii() || crate::form::find_any(body, [b'\r', b'\n', 0]).is_some() {
         return Err(Refusal::Rejected(Rejection::MalformedBody));
     }
+    // Go's `ParseQuery` drops a pair with a raw `;`, and Go and Tomcat one with an invalid escape:
+    // Twilio sends neither (it encodes `;` and `%`).
     if crate::form::count_byte(body, b'&') >= MAX_FORM_PARTS
+        || crate::form::find_byte(body, b';').is_some()
+        || has_bad_escape(body)
         || body.split(|&b| b == b'&').any(read_apart)
     {
         return Err(Refusal::AmbiguousForm);
@@ -227,6 +235,14 @@ fn check_form(
         return Err(Refusal::RepeatedParameter);
     }
     Ok(())
+}
+
+/// Whether a `%` in `body` starts no escape of two hex digits.
+fn has_bad_escape(body: &[u8]) -> bool {
+    body.iter().enumerate().any(|(i, &b)| {
+        let hex = |j: usize| body.get(j).copied().and_then(crate::form::hex_value);
+        b == b'%' && (hex(i + 1).is_none() || hex(i + 2).is_none())
+    })
 }
 
 /// Whether some server reads the key of a form part as another name: one with a NUL (PHP cuts the
@@ -338,6 +354,12 @@ mod tests {
             "Body=hi&%20From=%2B1555",
             "Body=hi& From=%2B1555",
             "=x&From=%2B1555",
+            // Fourth outside attack (F15): Go drops a pair with a raw `;`, Go and Tomcat one with
+            // an invalid escape, and with it the genuine parameters a re-split put in its key.
+            "Body=hi&From=%2B1555&K;=FromCityX",
+            "Body=hi&From=%2B1555&K%zz=FromCityX",
+            "Body=hi%&From=%2B1555",
+            "Body=hi%4&From=%2B1555",
         ] {
             assert_eq!(check(body), ambiguous, "{body:?}");
         }
@@ -362,6 +384,10 @@ mod tests {
             "application/x-www-form-urlencoded",
             "Application/X-WWW-Form-Urlencoded; charset=utf-8",
             "multipart/form-data; boundary=x",
+            // Fourth outside attack (F12): PHP reads the type up to a `,` or a space too.
+            "application/x-www-form-urlencoded,application/json",
+            "application/x-www-form-urlencoded x",
+            "application/json, application/x-www-form-urlencoded",
         ] {
             let refused = check_form(target, Some(ct), json, false);
             assert_eq!(refused, Err(Refusal::AmbiguousForm), "{ct}");

@@ -74,6 +74,22 @@ fn path_like(component: &[u8]) -> Option<Option<String>> {
     Some(None)
 }
 
+/// Whether `query`, decoded once and twice, mentions any of `names` (folded, see `reading::fold`),
+/// ignoring ASCII case: a router that reads a route from the query without a leading `/` (Yii's
+/// `?r=twilio/sms`, Drupal 7's `?q=twilio/sms`, CodeIgniter's `?twilio/sms`) may route it anywhere,
+/// so a protected prefix's name anywhere in the query makes the request verified.
+pub(super) fn mentions<'n>(query: &str, mut names: impl Iterator<Item = &'n str>) -> bool {
+    let once = decode(query.as_bytes(), true).to_ascii_lowercase();
+    let twice = decode(&once, false).to_ascii_lowercase();
+    names.any(|name| {
+        let name = name.as_bytes();
+        !name.is_empty()
+            && [&once, &twice]
+                .iter()
+                .any(|text| text.windows(name.len()).any(|w| w == name))
+    })
+}
+
 fn decode(bytes: &[u8], plus_is_space: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -210,7 +210,7 @@ fn ordinary_paths_decide_as_before() {
         (&rules, "/twilio-status", Verify),
         (&rules, "/a%20b", Pass),
         (&rules, "/docs/", Pass),
-        (&rules, "/search?q=twilio/sms&x=%2e%2e", Pass),
+        (&rules, "/search?q=messages/sms&x=%2e%2e", Pass),
         (&rules, "/twilio", Verify),
         (&rules, "/twilio/", Verify),
         (&rules, "/twilio/sms", Verify),
@@ -302,3 +302,29 @@ mod servers;
 
 /// Every spelling of a protected path is verified: escapes, case, the query, a language tag.
 mod spellings;
+
+/// Fourth outside attack (F11): Yii (`?r=twilio/sms`), Drupal 7 (`?q=twilio/sms`) and CodeIgniter 3
+/// (`?twilio/sms`) route on the query without a leading `/`. A protected prefix's last name anywhere
+/// in the query makes the request verified.
+#[test]
+fn a_protected_name_anywhere_in_the_query_is_verified() {
+    let rules = PathRules::only(["/twilio"]).expect("rules");
+    for routed in [
+        "/index.php?r=twilio/sms",
+        "/?q=twilio/sms",
+        "/index.php?twilio/sms",
+        "/?r=twilio%2Fsms",
+        "/?r=TWILIO/sms",
+        "/?r=tw%2569lio/sms",
+        "/search?q=twilio",
+    ] {
+        assert_eq!(rules.decide(routed), Ok(PathDecision::Verify), "{routed:?}");
+    }
+    for ordinary in ["/?r=site/index", "/search?q=twill", "/static/app.js?v=3"] {
+        assert_eq!(
+            rules.decide(ordinary),
+            Ok(PathDecision::Pass),
+            "{ordinary:?}"
+        );
+    }
+}
