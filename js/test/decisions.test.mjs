@@ -231,3 +231,32 @@ describe("Express webhook() after a body parser: the parsed form is taken as the
     }
   });
 });
+
+describe("Express webhook() after a body parser: the core's form rules apply to the parsed form", () => {
+  it("refuses a re-split SMS that repeats From, which verifies (fourth outside attack, F13)", async () => {
+    const ran = [];
+    const app = express()
+      .use(express.urlencoded({ extended: false }))
+      .use(ours.webhook(TOKEN, { logger: quiet }))
+      .post("/sms", (req, res) => {
+        ran.push(req.body);
+        res.send("ran");
+      });
+    const server = await serve(app);
+    try {
+      // The SMS Twilio signed: its Body ends in "From+10005550000".
+      const sent = [["AccountSid", "AC1"], ["Body", "helloFrom+10005550000"], ["From", "+15551234"]];
+      const resplit = [["AccountSid", "AC1"], ["Body", "hello"], ["From", "+10005550000"], ["From", "+15551234"]];
+      const signature = sign("http://host/sms", Object.fromEntries(sent));
+      const headers = { ...FORM_TYPE, "X-Twilio-Signature": signature };
+      const body = (pairs) => new URLSearchParams(pairs).toString();
+      const forged = await send(server.port, { path: "/sms", host: "host", headers, body: body(resplit) });
+      assert.equal(forged.status, 403, forged.body);
+      assert.deepEqual(ran, [], "no handler ran");
+      const genuine = await send(server.port, { path: "/sms", host: "host", headers, body: body(sent) });
+      assert.deepEqual([genuine.status, genuine.body], [200, "ran"]);
+    } finally {
+      await server.close();
+    }
+  });
+});

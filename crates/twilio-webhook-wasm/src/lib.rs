@@ -157,8 +157,9 @@ impl Validator {
     }
 
     /// A form request from the parameters a parser decoded from its body, as a server received it (the
-    /// drop-in after `express.urlencoded()`): the core's rules on its shape, with the parameters standing
-    /// for the body they came from (a body when there are any: its bytes are gone), then
+    /// drop-in after `express.urlencoded()`): the core's rules on its shape, with the parameters
+    /// percent-encoded back into the form they came from (its bytes are gone), so that the form rules
+    /// (a second `From`, a key PHP reads as another name) apply to them too, then
     /// [`verify_form`](Self::verify_form).
     #[wasm_bindgen(js_name = verifyReceivedForm)]
     #[allow(clippy::too_many_arguments)]
@@ -175,12 +176,12 @@ impl Validator {
         let Some((method, headers)) = received(method, content_type.as_deref()) else {
             return Ok(verifier::bad_method());
         };
-        let had_body: &[u8] = if pairs(params, lengths)?.is_empty() {
-            b""
-        } else {
-            b"&"
-        };
-        if let Err(rejection) = twilio_webhook::check_shape(&method, url, &headers, had_body) {
+        // The parameters, percent-encoded back into the form they came from, so that the core's
+        // form rules (a repeated `From`, a key PHP reads as another name) apply to them too.
+        let had_body = encoded_form(&pairs(params, lengths)?);
+        if let Err(rejection) =
+            twilio_webhook::check_shape(&method, url, &headers, had_body.as_bytes())
+        {
             return Ok(Verdict::of_http(Err(rejection)));
         }
         self.verify_form(url, params, lengths, signature, settings)
@@ -234,6 +235,30 @@ impl Validator {
             .hints(hints);
         Ok(self.inner.explain(&suspect).to_json())
     }
+}
+
+/// `pairs` as an `application/x-www-form-urlencoded` body: every byte but ASCII letters, digits and
+/// `-._~` percent-encoded, as Twilio encodes a form.
+fn encoded_form(pairs: &[(&str, &str)]) -> String {
+    fn encode_into(out: &mut String, text: &str) {
+        for b in text.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                out.push(char::from(b));
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    let mut out = String::new();
+    for (i, (key, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        encode_into(&mut out, key);
+        out.push('=');
+        encode_into(&mut out, value);
+    }
+    out
 }
 
 /// A received request's method and its `Content-Type` as a header map (a value that is not a header
