@@ -21,7 +21,11 @@ use twilio_webhook::{Refusal, VerifiedRequest, WebhookRejection};
 /// after this one: the upgraded connection is only for [`TwilioWebSocket`](crate::TwilioWebSocket),
 /// as `TwilioWebhook<TwilioWebSocket>`. With a replay guard, the request's key is
 /// kept once `T` accepts the body, and released when `T` refuses it (the app never got the request,
-/// so Twilio's retry is not refused as a replay). The extractor cannot see the handler's answer: for
+/// so Twilio's retry is not refused as a replay). The client's `Host` (and `X-Forwarded-Host`, which
+/// actix's `connection_info` trusts from any peer) stays as sent: with one public URL configured it
+/// decides nothing in the verification, so an app that picks a tenant or virtual host from it should
+/// use the middleware, which hands the app the verified origin, or read
+/// [`VerifiedRequest::authority`]. The extractor cannot see the handler's answer: for
 /// answer mode, or to release the key when the handler answers `503`, use
 /// [`TwilioWebhookMiddleware`](crate::TwilioWebhookMiddleware).
 ///

@@ -18,6 +18,13 @@ use twilio_webhook::{VerifiedRequest, WebhookRejection, WebhookVerifier};
 /// `T` must be `Send` (every axum body extractor is): the extractor waits on the replay store while
 /// it holds `T`'s value.
 ///
+/// The origin: `T` sees the request with `Host` (and any `X-Forwarded-Host`/`-Proto`) naming the
+/// origin the signature was made for ([`VerifiedRequest::hand_over`]), but extractors before this
+/// one (`HeaderMap`, `Host`) have already read the client's. With one public URL configured the
+/// client's `Host` decides nothing in the verification: an app that picks a tenant or virtual host
+/// from it should use [`TwilioWebhookLayer`](crate::TwilioWebhookLayer), which hands the whole
+/// request over first, or read [`VerifiedRequest::authority`].
+///
 /// ```
 /// use axum::{Form, Router, routing::post};
 /// use twilio_webhook_axum::{TwilioWebhook, WebhookVerifier};
