@@ -145,7 +145,15 @@ impl Conn<'_> {
                 biased;
                 read = timeout_at(deadline, self.client.fill()) => read,
                 _ = shutdown.changed(), if idle => return Ok(None),
-                () = shed(&mut waiting) => return Ok(None),
+                () = shed(&mut waiting) => {
+                    // Closed only if it truly has nothing: bytes the runtime has not heard of yet
+                    // are read now, and the connection waits afresh.
+                    waiting = None;
+                    match self.client.read_now() {
+                        Ok(n) if n > 0 => continue,
+                        _ => return Ok(None),
+                    }
+                }
                 () = std::future::ready(()), if waiting.is_none() => {
                     let what = if idle { Waiting::Idle } else { Waiting::PartOfAHead };
                     waiting = Some(self.worker.waiters.wait(what, started));

@@ -75,6 +75,25 @@ impl Wire {
         Ok(Some(head))
     }
 
+    /// Reads what is already in the socket into the buffer, now: a syscall whatever the runtime last
+    /// heard of the socket (under load its readiness can lag behind bytes the kernel holds). A
+    /// connection about to be closed for waiting too long is closed only if it truly has nothing
+    /// (fourth outside attack: a genuine request already sent was closed unread). `Ok(0)`: the peer
+    /// closed; `Err` of kind `WouldBlock`: nothing there.
+    pub(crate) fn read_now(&mut self) -> io::Result<usize> {
+        let mut chunk = [0u8; 4096];
+        let n = recv_now(&self.stream, &mut chunk, false)?;
+        self.buf
+            .extend_from_slice(chunk.get(..n).unwrap_or_default());
+        Ok(n)
+    }
+
+    /// Whether bytes are already in the socket, unread (see [`read_now`](Self::read_now)).
+    pub(crate) fn has_bytes_now(&self) -> bool {
+        let mut one = [0u8; 1];
+        matches!(recv_now(&self.stream, &mut one, true), Ok(n) if n > 0)
+    }
+
     /// The capacity of the read buffer (for the tests).
     #[cfg(test)]
     pub(crate) fn capacity(&self) -> usize {
@@ -288,6 +307,38 @@ mod tests {
         (writer, Wire::new(listener.accept().await.unwrap().0))
     }
 
+    /// Fourth outside attack: under load the runtime's readiness lagged behind a genuine request the
+    /// kernel already held, and the connection was closed unread as idle. `read_now` reads what is
+    /// there without the runtime; `has_bytes_now` sees it without reading.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn bytes_in_the_socket_are_read_now_whatever_the_runtime_heard() {
+        let (mut writer, mut wire) = pair().await;
+        let nothing = wire.read_now().map_err(|e| e.kind());
+        assert_eq!(nothing, Err(io::ErrorKind::WouldBlock));
+        assert!(!wire.has_bytes_now());
+        writer.write_all(b"POST /sms HTTP/1.1\r\n").await.unwrap();
+        writer.flush().await.unwrap();
+        // Loopback delivers at once; the wire itself was never polled.
+        let mut tries = 0;
+        while !wire.has_bytes_now() && tries < 100 {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            tries += 1;
+        }
+        assert!(wire.has_bytes_now(), "the bytes are seen, not taken");
+        assert_eq!(wire.read_now().unwrap(), 20);
+        assert_eq!(wire.buffered(), b"POST /sms HTTP/1.1\r\n");
+        assert!(!wire.has_bytes_now());
+        drop(writer);
+        let mut tries = 0;
+        while wire.read_now().map_err(|e| e.kind()) == Err(io::ErrorKind::WouldBlock) && tries < 100
+        {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            tries += 1;
+        }
+        assert_eq!(wire.read_now().unwrap(), 0, "the end of the stream");
+    }
+
     #[tokio::test]
     async fn a_buffer_grown_for_a_large_request_is_given_back_once_used() {
         let (mut writer, mut wire) = pair().await;
@@ -359,4 +410,24 @@ mod tests {
         while body.read(&mut wire, &mut data).await.unwrap() {}
         assert_eq!(data.len(), 100);
     }
+}
+
+/// A `recv` that never waits (`MSG_DONTWAIT`, and `MSG_PEEK` when `peek`): bytes already in the
+/// socket, `Ok(0)` at its end, `WouldBlock` when there are none.
+#[cfg(unix)]
+fn recv_now(stream: &TcpStream, buf: &mut [u8], peek: bool) -> io::Result<usize> {
+    use rustix::net::RecvFlags;
+    let flags = if peek {
+        RecvFlags::DONTWAIT | RecvFlags::PEEK
+    } else {
+        RecvFlags::DONTWAIT
+    };
+    let (n, _) = rustix::net::recv(stream, buf, flags)?;
+    Ok(n)
+}
+
+/// Elsewhere nothing is read past the runtime's readiness.
+#[cfg(not(unix))]
+fn recv_now(_: &TcpStream, _: &mut [u8], _: bool) -> io::Result<usize> {
+    Err(io::ErrorKind::WouldBlock.into())
 }

@@ -90,13 +90,19 @@ impl BodyReader for ClientBody<'_, '_> {
         if this.deadline.as_mut().poll(cx).is_ready() {
             return Poll::Ready(Some(Err(BodyError::TimedOut)));
         }
-        // Closed for a new connection while every place is taken: too slow, as at the deadline.
+        // Closed for a new connection while every place is taken: too slow, as at the deadline;
+        // unless bytes the runtime has not heard of yet are in the socket, in which case it waits
+        // afresh, at the back of the line.
         if this
             .waiting
             .as_mut()
             .is_some_and(|w| w.poll_shed(cx).is_ready())
         {
-            return Poll::Ready(Some(Err(BodyError::TimedOut)));
+            this.waiting = None;
+            if !this.wire.has_bytes_now() {
+                return Poll::Ready(Some(Err(BodyError::TimedOut)));
+            }
+            this.waiters.1 = tokio::time::Instant::now();
         }
         if let Err(e) = std::task::ready!(this.poll_go_ahead(cx)) {
             return Poll::Ready(Some(Err(e)));
