@@ -264,6 +264,26 @@ impl Body {
     }
 }
 
+/// A `recv` that never waits (`MSG_DONTWAIT`, and `MSG_PEEK` when `peek`): bytes already in the
+/// socket, `Ok(0)` at its end, `WouldBlock` when there are none.
+#[cfg(unix)]
+fn recv_now(stream: &TcpStream, buf: &mut [u8], peek: bool) -> io::Result<usize> {
+    use rustix::net::RecvFlags;
+    let flags = if peek {
+        RecvFlags::DONTWAIT | RecvFlags::PEEK
+    } else {
+        RecvFlags::DONTWAIT
+    };
+    let (n, _) = rustix::net::recv(stream, buf, flags)?;
+    Ok(n)
+}
+
+/// Elsewhere nothing is read past the runtime's readiness.
+#[cfg(not(unix))]
+fn recv_now(_: &TcpStream, _: &mut [u8], _: bool) -> io::Result<usize> {
+    Err(io::ErrorKind::WouldBlock.into())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -410,24 +430,4 @@ mod tests {
         while body.read(&mut wire, &mut data).await.unwrap() {}
         assert_eq!(data.len(), 100);
     }
-}
-
-/// A `recv` that never waits (`MSG_DONTWAIT`, and `MSG_PEEK` when `peek`): bytes already in the
-/// socket, `Ok(0)` at its end, `WouldBlock` when there are none.
-#[cfg(unix)]
-fn recv_now(stream: &TcpStream, buf: &mut [u8], peek: bool) -> io::Result<usize> {
-    use rustix::net::RecvFlags;
-    let flags = if peek {
-        RecvFlags::DONTWAIT | RecvFlags::PEEK
-    } else {
-        RecvFlags::DONTWAIT
-    };
-    let (n, _) = rustix::net::recv(stream, buf, flags)?;
-    Ok(n)
-}
-
-/// Elsewhere nothing is read past the runtime's readiness.
-#[cfg(not(unix))]
-fn recv_now(_: &TcpStream, _: &mut [u8], _: bool) -> io::Result<usize> {
-    Err(io::ErrorKind::WouldBlock.into())
 }
