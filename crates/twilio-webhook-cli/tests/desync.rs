@@ -124,14 +124,7 @@ fn issue_28_a_passed_body_is_never_read_by_the_upstream_as_a_request() {
 fn issue_28_a_resplit_form_with_a_second_from_is_never_forwarded() {
     let echo = Echo::start();
     let guard = Guard::start(&echo.url(), &[]);
-    let send = |body: &[u8]| {
-        let request = signed(guard.port, "/sms", FORM, body, &[]);
-        let head = support::head_of(
-            &request,
-            &format!("Content-Length: {}\r\nConnection: close\r\n", body.len()),
-        );
-        exchange(guard.port, &head, body).0
-    };
+    let send = |body: &[u8]| post_form(guard.port, body);
     let sent = b"AccountSid=AC123&Body=helloFrom%2B10005550000&From=%2B15551234&To=%2B15556666";
     let resplit =
         b"AccountSid=AC123&Body=hello&From=%2B10005550000&From=%2B15551234&To=%2B15556666";
@@ -205,14 +198,7 @@ fn issue_28_a_coded_body_is_never_forwarded() {
 fn issue_28_forms_php_reads_apart_are_never_forwarded() {
     let echo = Echo::start();
     let guard = Guard::start(&echo.url(), &[]);
-    let send = |body: &[u8]| {
-        let request = signed(guard.port, "/sms", FORM, body, &[]);
-        let head = support::head_of(
-            &request,
-            &format!("Content-Length: {}\r\nConnection: close\r\n", body.len()),
-        );
-        exchange(guard.port, &head, body).0
-    };
+    let send = |body: &[u8]| post_form(guard.port, body);
     let nul = b"Body=hi&From%00X=%2B15550000001&From%2B15550000666=".to_vec();
     let mut empties = b"Body=hi".to_vec();
     empties.extend(std::iter::repeat_n(b'&', 1000));
@@ -281,4 +267,15 @@ fn issue_28_a_json_body_sent_as_a_form_is_never_forwarded() {
     let answer = send("application/json");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert_eq!(echo.hits(), 1);
+}
+
+/// A form POST of `body` to `/sms` on the guard at `port`, signed as sent, on a connection of its own:
+/// the answer.
+fn post_form(port: u16, body: &[u8]) -> String {
+    let request = signed(port, "/sms", FORM, body, &[]);
+    let head = support::head_of(
+        &request,
+        &format!("Content-Length: {}\r\nConnection: close\r\n", body.len()),
+    );
+    exchange(port, &head, body).0
 }
