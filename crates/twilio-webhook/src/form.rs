@@ -272,6 +272,16 @@ pub(crate) struct Decoded<'a> {
     encoded: bool,
 }
 
+/// Whether a `%` in `bytes` starts no escape of two hex digits (`%zz`, `%4`, `%u002e`): servers
+/// refuse, keep or drop such a spelling, each its own way.
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
+pub(crate) fn has_bad_escape(bytes: &[u8]) -> bool {
+    bytes.iter().enumerate().any(|(i, &b)| {
+        let hex = |j: usize| bytes.get(j).copied().and_then(hex_value);
+        b == b'%' && (hex(i + 1).is_none() || hex(i + 2).is_none())
+    })
+}
+
 /// The value of one hex digit, either case.
 pub(crate) fn hex_value(b: u8) -> Option<u8> {
     match b {

@@ -219,7 +219,7 @@ fn check_form(
     // Twilio sends neither (it encodes `;` and `%`).
     if crate::form::count_byte(body, b'&') >= MAX_FORM_PARTS
         || crate::form::find_byte(body, b';').is_some()
-        || has_bad_escape(body)
+        || crate::form::has_bad_escape(body)
         || body.split(|&b| b == b'&').any(read_apart)
     {
         return Err(Refusal::AmbiguousForm);
@@ -235,14 +235,6 @@ fn check_form(
         return Err(Refusal::RepeatedParameter);
     }
     Ok(())
-}
-
-/// Whether a `%` in `body` starts no escape of two hex digits.
-fn has_bad_escape(body: &[u8]) -> bool {
-    body.iter().enumerate().any(|(i, &b)| {
-        let hex = |j: usize| body.get(j).copied().and_then(crate::form::hex_value);
-        b == b'%' && (hex(i + 1).is_none() || hex(i + 2).is_none())
-    })
 }
 
 /// Whether some server reads the key of a form part as another name: one with a NUL (PHP cuts the

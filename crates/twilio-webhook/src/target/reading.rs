@@ -425,17 +425,8 @@ pub(super) fn fold(name: &str) -> Result<String, TargetError> {
 /// Every `%` starts an escape of two hex digits: IIS reads `%u002e` as `.`, and other servers
 /// refuse or keep an invalid escape, so it is ambiguous.
 fn check_escapes(raw: &[u8]) -> Result<(), TargetError> {
-    let mut i = 0;
-    while let Some(&b) = raw.get(i) {
-        if b == b'%' {
-            let hex = |j: usize| raw.get(j).copied().and_then(crate::form::hex_value);
-            if hex(i + 1).is_none() || hex(i + 2).is_none() {
-                return Err(TargetError::NotNormal);
-            }
-            i += 3;
-        } else {
-            i += 1;
-        }
+    if crate::form::has_bad_escape(raw) {
+        return Err(TargetError::NotNormal);
     }
     Ok(())
 }
