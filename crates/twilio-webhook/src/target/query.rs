@@ -90,7 +90,9 @@ pub(super) fn mentions<'n>(query: &str, mut names: impl Iterator<Item = &'n str>
     })
 }
 
-fn decode(bytes: &[u8], plus_is_space: bool) -> Vec<u8> {
+/// `%XX` escapes decoded to bytes (and `+` to a space when `plus_is_space`, as in a form); anything
+/// else, invalid escapes included, kept as is.
+pub(super) fn decode(bytes: &[u8], plus_is_space: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {

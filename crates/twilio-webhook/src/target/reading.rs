@@ -437,25 +437,5 @@ fn count_slashes(path: &[u8]) -> usize {
 
 /// `%XX` escapes decoded to bytes; anything else, invalid escapes included, kept as is.
 fn percent_decode(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let escaped = match (b, bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) => crate::form::hex_value(h)
-                .zip(crate::form::hex_value(l))
-                .map(|(h, l)| h << 4 | l),
-            _ => None,
-        };
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    out
+    super::query::decode(bytes, false)
 }
