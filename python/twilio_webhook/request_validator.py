@@ -12,7 +12,11 @@ Where it answers differently from twilio-python it is on purpose (see the projec
   it answers ``False``;
 - a URL with ``bodySHA256`` is only valid with the raw body (a ``str`` or ``bytes``) whose SHA-256 it names;
   form parameters, or a URL with two ``bodySHA256``, are rejected;
-- a validator built from an empty token accepts nothing.
+- a validator built from an empty token accepts nothing;
+- given a framework's parsed form (``request.form``, ``request.POST``: anything with ``getlist`` or
+  ``getall``), it also applies the core's form rules, because the app then reads one value per name: a second
+  value of a parameter Twilio sends once (``From``, ``To``, ``CallSid``…) is refused, as a re-split genuine SMS
+  can put a forged ``From`` first; so is a name some server reads as another (``From[x]``, `` From``).
 """
 
 import hashlib
@@ -135,6 +139,16 @@ class RequestValidator:
                 body = _shapes.body_bytes(params)
                 return self._validator.verify_request(uri, None, body, signature, settings).valid
             form = _shapes.pairs(params)
+            if _shapes.is_multidict(params):
+                refusal = _native.parsed_form_refusal(form)
+                if refusal is not None:
+                    logger.warning(
+                        "Twilio webhook rejected: %s (a form Twilio never sends: a parameter it sends once "
+                        "has two values, or a name some server reads as another; request.form[name] would "
+                        "read one of them)",
+                        refusal,
+                    )
+                    return False
             if settings is None:
                 return self._validator.validate_form(uri, form, signature)
             return self._validator.verify_form(uri, form, signature, settings).valid
