@@ -36,6 +36,13 @@ const SPELLINGS: &[&str] = &[
     "/twilio.%20./sms",
     "/twilio.",
     "/twilio%20",
+    // Spacing a server or a Unicode normaliser may drop (third outside attack, F14): a leading
+    // space, a Unicode space around a name, a zero-width space or byte-order mark inside it.
+    "/%20twilio/sms",
+    "/%C2%A0twilio/sms",
+    "/twilio%E3%80%80/sms",
+    "/twi%E2%80%8Blio/sms",
+    "/%EF%BB%BFtwilio/sms",
     // NUL and other control characters, which C-based servers end a path at.
     "/twilio%00/sms",
     "/twilio/sms%00.css",

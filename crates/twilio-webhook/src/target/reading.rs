@@ -6,7 +6,8 @@
 //! - percent-decoded once, and twice (a server or proxy that decodes again);
 //! - with its `;…` parameters dropped (Tomcat, Jetty, Spring), whether the `;` was written or
 //!   encoded;
-//! - with trailing dots and spaces dropped (Windows and IIS);
+//! - with trailing dots and spaces dropped (Windows and IIS), with the white space around it
+//!   trimmed (any Unicode space) and its invisible format characters (`U+200B`, `U+FEFF`) dropped;
 //! - cut at its first `:` (NTFS alternate data streams: on Windows and IIS `twilio::$INDEX_ALLOCATION`,
 //!   `twilio:$i30:$INDEX_ALLOCATION` and `sms.php::$DATA` open `twilio` and `sms.php`);
 //! - when it is shaped like a Windows 8.3 short name, `PREFIX~N` or `PREFIX~N.EXT`, as any name that
@@ -304,6 +305,13 @@ fn readings(raw: &[u8], last: bool) -> Result<Readings, TargetError> {
             }
         }
     }
+    // Spacing some server or normaliser removes (reported, not shown on a real server; kept because
+    // a reading only ever adds protection): white space around a name, any Unicode space included
+    // (U+00A0, U+3000), and invisible format characters (U+200B, U+FEFF, U+2060) anywhere in it.
+    let spaced: Vec<String> = out.exact.iter().flat_map(|name| unspaced(name)).collect();
+    for reading in spaced {
+        push_new(&mut out.exact, reading);
+    }
     for name in &out.exact {
         let folded = fold(name)?;
         if let Some(prefix) = short_name_prefix(&folded) {
@@ -378,6 +386,18 @@ pub(super) fn short_name_covers(prefix: &str, name: &str) -> bool {
         let (kept, hash) = prefix.split_at(cut);
         hash.iter().all(char::is_ascii_hexdigit) && starts(kept)
     })
+}
+
+/// `name` with the white space around it trimmed, and with its invisible format characters
+/// dropped: the readings that differ from `name`.
+fn unspaced(name: &str) -> impl Iterator<Item = String> + '_ {
+    let invisible = |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}');
+    let trimmed = name.trim_matches(char::is_whitespace);
+    let visible: String = name.chars().filter(|&c| !invisible(c)).collect();
+    let both = visible.trim_matches(char::is_whitespace).to_owned();
+    [trimmed.to_owned(), visible, both]
+        .into_iter()
+        .filter(move |reading| reading != name)
 }
 
 /// `name` without its trailing dots and spaces, as Windows opens a file.

@@ -229,6 +229,14 @@ fn ordinary_paths_decide_as_before() {
         (&health, "/health./x", Verify),
         (&health, "/Health", Verify),
         (&health, "/CAF%C3%89", Verify),
+        // Spacing a server may drop (third outside attack, F14): protected, not exempt.
+        (&rules, "/%20twilio/sms", Verify),
+        (&rules, "/twilio%E3%80%80/sms", Verify),
+        (&rules, "/%C2%A0twilio/sms", Verify),
+        (&rules, "/twi%E2%80%8Blio/sms", Verify),
+        (&rules, "/%EF%BB%BFtwilio/sms", Verify),
+        (&rules, "/caf%C3%A9%C2%A0menu", Pass),
+        (&rules, "/a%20b/c", Pass),
     ];
     for (rules, target, want) in table {
         assert_eq!(rules.decide(target), Ok(*want), "{target:?}");
