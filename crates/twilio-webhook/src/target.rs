@@ -187,8 +187,8 @@ impl Prefix {
 /// - The path is matched percent-decoded (`/%68ealth` is `/health`), under every reading a common
 ///   server could give it ([`TargetError::NotNormal`] lists what none can): decoded once or twice,
 ///   with `;…` path parameters dropped from each segment (Tomcat, Jetty, Spring), with trailing dots
-///   and spaces dropped (Windows, IIS), with white space around it and invisible characters dropped, cut at a `:` (NTFS alternate data streams,
-///   `/twilio::$INDEX_ALLOCATION/sms`), and a segment shaped like a Windows 8.3 short name
+///   and spaces dropped (Windows, IIS), without the white space around it or invisible characters
+///   in it, cut at a `:` (NTFS alternate data streams, `/twilio::$INDEX_ALLOCATION/sms`), and a segment shaped like a Windows 8.3 short name
 ///   (`/TWILIO~1/sms`) as any name it may be short for. A `pass` prefix exempts a path only if it
 ///   covers every reading, in the same case; a `require` prefix protects it if it covers any reading,
 ///   ignoring case (`/TWILIO/sms`, `/tw%C4%B1lio/sms`, fullwidth letters) and an extension
