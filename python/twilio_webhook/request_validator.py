@@ -20,6 +20,7 @@ Where it answers differently from twilio-python it is on purpose (see the projec
 """
 
 import hashlib
+import hmac
 import logging
 from typing import Any, Optional, Union
 
@@ -52,6 +53,48 @@ def get_signature_algorithm(signature_settings_header: Optional[str]) -> str:
         if separator and name.strip() == "algorithm" and value.strip():
             return value.strip()
     return HMAC_SHA1
+
+
+def compare(string1: Any, string2: Any) -> bool:
+    """Whether two strings are equal, compared in constant time (``hmac.compare_digest`` on their UTF-8
+    bytes). Anything that is not ``str`` or ``bytes`` is unequal, never an exception."""
+    def as_bytes(value: Any) -> Optional[bytes]:
+        if isinstance(value, str):
+            return value.encode("utf-8", "surrogatepass")
+        return bytes(value) if isinstance(value, (bytes, bytearray)) else None
+
+    left, right = as_bytes(string1), as_bytes(string2)
+    if left is None or right is None:
+        return False
+    return hmac.compare_digest(left, right)
+
+
+def _host_and_userinfo(netloc: str) -> str:
+    """``netloc`` without its port: a ``user:pass@`` userinfo and an IPv6 literal's brackets kept (spec §4;
+    twilio-python 9.13 cuts both at their first ``:``)."""
+    userinfo, at, hostport = netloc.rpartition("@")
+    if hostport.startswith("["):
+        host = hostport[: hostport.find("]") + 1] if "]" in hostport else hostport
+    else:
+        host = hostport.split(":")[0]
+    return userinfo + at + host
+
+
+def remove_port(uri: Any) -> str:
+    """The URL of a parsed URI (``urllib.parse.urlparse``) without its port, as twilio-python's
+    ``remove_port``, with the port removed as the specification says (userinfo and IPv6 literals kept)."""
+    if not uri.port:
+        return uri.geturl()
+    return uri._replace(netloc=_host_and_userinfo(uri.netloc)).geturl()
+
+
+def add_port(uri: Any) -> str:
+    """The URL of a parsed URI (``urllib.parse.urlparse``) with its scheme's default port added when it has
+    none, as twilio-python's ``add_port`` (443 for ``https`` and ``wss``, 80 otherwise)."""
+    if uri.port:
+        return uri.geturl()
+    port = 443 if uri.scheme in ("https", "wss") else 80
+    return uri._replace(netloc=f"{uri.netloc}:{port}").geturl()
 
 
 def _algorithm(algorithm: Any) -> Optional[str]:
