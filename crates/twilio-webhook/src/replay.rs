@@ -94,7 +94,7 @@ pub struct LeaseToken(String);
 
 impl LeaseToken {
     /// A token no other delivery of this process or another one holds.
-    pub(crate) fn new() -> Self {
+    pub fn unique() -> Self {
         LeaseToken(unique_token())
     }
 
@@ -312,7 +312,7 @@ impl ReplayGuard {
             }
             return Ok((self.store.check_and_mark(key, self.window).await?, None));
         };
-        let token = LeaseToken::new();
+        let token = LeaseToken::unique();
         let seen = self.store.check_and_lease(key, &token, lease).await?;
         Ok((seen, (seen == Seen::First).then_some(token)))
     }

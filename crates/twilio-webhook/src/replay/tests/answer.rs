@@ -287,7 +287,7 @@ impl ReplayStore for NoRenewal {
 /// marked for the whole window, so a slow delivery is never delivered twice.
 #[test]
 fn a_store_that_cannot_renew_leases_marks_a_request_in_flight_for_the_window() {
-    let token = LeaseToken::new();
+    let token = LeaseToken::unique();
     assert!(
         block_on(NoRenewal(MemoryStore::new()).renew(&key(1), &token, Duration::from_secs(1)))
             .is_err(),
@@ -312,7 +312,7 @@ fn a_store_that_cannot_renew_leases_marks_a_request_in_flight_for_the_window() {
 #[test]
 fn the_memory_store_renews_a_lease_only_for_its_holder_while_in_flight() {
     let store = MemoryStore::new();
-    let (ours, theirs) = (LeaseToken::new(), LeaseToken::new());
+    let (ours, theirs) = (LeaseToken::unique(), LeaseToken::unique());
     assert_ne!(ours, theirs);
     let lease = Duration::from_millis(100);
     let renew = |token: &LeaseToken| block_on(store.renew(&key(1), token, lease)).unwrap();
