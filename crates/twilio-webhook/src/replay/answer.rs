@@ -39,7 +39,10 @@ pub enum Duplicates {
     /// refused, never answered ([`StoredAnswer::answers`]).
     ///
     /// Every delivery must then be finished (`WebhookVerifier::delivered` or `delivered_answer`):
-    /// one left unfinished lets its lease lapse, and its duplicates are delivered again.
+    /// one left unfinished lets its lease lapse, and its duplicates are delivered again. The
+    /// adapters renew a delivery's lease while the app works on it
+    /// ([`Delivery::renewing`](crate::Delivery::renewing)); a host that calls `verify_async` and
+    /// [`ReplayGuard::delivered`] itself renews none, and its deliveries must end within the lease.
     Answer {
         /// The largest response body kept, in bytes.
         max_body: usize,
