@@ -135,8 +135,9 @@ fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// Answer mode: reads the app's response (its length is known and within the limit: the core said
-/// so), keeps it for the request's duplicates, and hands the same bytes on. A body that fails half-way
-/// is a failed delivery: `502`, and the replay key released.
+/// so), keeps it for the request's duplicates, and hands the same bytes on, the request's lease
+/// renewed while it is read. A body that fails half-way is a failed delivery: `502`, and the replay
+/// key released.
 pub(crate) async fn keep_answer<ResBody>(
     delivery: Delivery,
     response: http::Response<ResBody>,
@@ -145,7 +146,7 @@ where
     ResBody: http_body::Body<Data = Bytes> + From<Bytes>,
 {
     let (parts, body) = response.into_parts();
-    match body.collect().await {
+    match delivery.renewing(body.collect(), tokio::time::sleep).await {
         Ok(collected) => {
             let bytes = collected.to_bytes();
             let headers = parts

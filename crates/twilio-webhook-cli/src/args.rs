@@ -106,7 +106,8 @@ pub(crate) struct GuardArgs {
     /// With --replay, what a duplicate (the same signed request again inside the window, such as
     /// Twilio's retry after a read time-out) gets: reject (default: 409) or answer (the first
     /// delivery's response, kept with the key; one still in flight is waited for, up to
-    /// --upstream-timeout).
+    /// --upstream-timeout). A request in flight holds its key as a lease of at most 10 s, renewed
+    /// while the upstream works on it: a guard that dies mid-delivery lets Twilio's retry through.
     #[arg(long, value_name = "reject|answer", env = "TWILIO_REPLAY_DUPLICATES")]
     pub(crate) replay_duplicates: Option<String>,
     /// With --replay rediss://… or rediss-cluster://…: the CA certificate(s) to trust (PEM) instead of

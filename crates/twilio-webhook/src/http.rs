@@ -246,6 +246,18 @@ impl WebhookVerifier {
         request: &Incoming<'_>,
         body: &[u8],
     ) -> Result<VerifiedRequest, WebhookRejection> {
+        self.verify_leased(request, body)
+            .await
+            .map(|(verified, _)| verified)
+    }
+
+    /// [`verify_async`](Self::verify_async), with the token of the in-flight lease the request holds
+    /// in answer mode, for its [`Delivery`] to renew.
+    pub(crate) async fn verify_leased(
+        &self,
+        request: &Incoming<'_>,
+        body: &[u8],
+    ) -> Result<(VerifiedRequest, Option<crate::LeaseToken>), WebhookRejection> {
         // The claim is read only when a resolver can use it: no body scan otherwise.
         let claim = self.accounts.as_ref().and_then(|accounts| {
             self.claimed_account(request, body)
@@ -267,8 +279,11 @@ impl WebhookVerifier {
         let validator = account.as_ref().unwrap_or(&self.validator);
         let verified = self.verify_with(validator, request, body)?;
         if let Some(guard) = &self.replay {
-            let refusal = match guard.check(verified.replay_key(), request.method).await {
-                Ok(()) => return Ok(verified),
+            let refusal = match guard
+                .check_leased(verified.replay_key(), request.method)
+                .await
+            {
+                Ok(lease) => return Ok((verified, lease)),
                 Err(ReplayRefusal::Answered(answer)) => {
                     return Err(WebhookRejection::answered(answer, vec![verified.url]));
                 }
@@ -277,7 +292,7 @@ impl WebhookVerifier {
             };
             return Err(WebhookRejection::new(refusal, vec![verified.url]));
         }
-        Ok(verified)
+        Ok((verified, None))
     }
 
     /// Sets the body limit in bytes (adapters answer `413` above it).

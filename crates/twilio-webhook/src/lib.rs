@@ -140,8 +140,8 @@ pub use public_url::{Incoming, PassedHost, PublicUrl, PublicUrlError};
 pub use relax::Relaxation;
 #[cfg(feature = "http")]
 pub use replay::{
-    BoxFuture, DEFAULT_REPLAY_WINDOW, Duplicates, Entry, MemoryStore, OnStoreError, ReplayGuard,
-    ReplayKey, ReplayRefusal, ReplayStore, Seen, StoreError, StoredAnswer,
+    BoxFuture, DEFAULT_REPLAY_WINDOW, Duplicates, Entry, LeaseToken, MemoryStore, OnStoreError,
+    ReplayGuard, ReplayKey, ReplayRefusal, ReplayStore, Seen, StoreError, StoredAnswer,
 };
 #[cfg(feature = "redis")]
 pub use replay::{RedisStore, RedisTls};
