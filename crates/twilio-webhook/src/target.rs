@@ -129,7 +129,7 @@ impl Prefix {
             return Err(TargetError::Form);
         }
         let mut names = Vec::new();
-        for segment in reading::segments(prefix)? {
+        for segment in reading::segments(prefix)?.ok_or(TargetError::NotNormal)? {
             let name = segment.only_name().ok_or(TargetError::NotNormal)?;
             names.push(name.to_owned());
         }
@@ -298,7 +298,9 @@ impl PathRules {
         if path.len() > MAX_RULED_PATH || slashes > MAX_RULED_SEGMENTS {
             return Ok(PathDecision::Verify);
         }
-        let path = reading::segments(&origin)?;
+        let Some(path) = reading::segments(&origin)? else {
+            return Ok(PathDecision::Verify);
+        };
         // The longest `pass` prefix that exempts `path`, and the longest `require` one that protects it.
         let longest = |path: &[&reading::Segment]| {
             let pass = self.pass.iter().filter(|p| p.exempts(path));
@@ -338,7 +340,7 @@ impl PathRules {
             return Ok(PathDecision::Verify);
         }
         for route in routes {
-            let Ok(path) = reading::segments(&route) else {
+            let Ok(Some(path)) = reading::segments(&route) else {
                 return Ok(PathDecision::Verify);
             };
             let sent: Vec<&reading::Segment> = path.iter().collect();
