@@ -98,6 +98,15 @@ where
                 .await
                 .map_err(TwilioWebhookRejection)?;
             let delivery = checked.verdict.map_err(TwilioWebhookRejection)?;
+            // The handler reads the origin as sent (its headers, `connection_info()`): it must be
+            // the verified one.
+            if let Err(refused) =
+                crate::verify::check_origin(&verifier, &req, &head, delivery.verified())
+            {
+                // The app never got the request: its key is released.
+                delivery.not_delivered().await;
+                return Err(TwilioWebhookRejection(refused).into());
+            }
             crate::verify::keep_tunnel(&req, tunnel);
             // `T` gets exactly the bytes verified (none for a handshake).
             let mut payload = crate::verify::payload(checked.body);

@@ -88,10 +88,17 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let verifier = WebhookVerifier::from_ref(state);
         let (mut parts, body) = req.into_parts();
-        let (body, verdict) = crate::verify::read_and_verify(&verifier, &mut parts, body)
+        let (body, verdict) = crate::verify::read_and_verify_as_sent(&verifier, &parts, body)
             .await
             .map_err(TwilioWebhookRejection::Rejected)?;
         let delivery = verdict.map_err(TwilioWebhookRejection::Rejected)?;
+        // The handler's other extractors read the origin as sent: it must be the verified one.
+        if let Err(refused) = crate::verify::check_origin(&verifier, &parts, delivery.verified()) {
+            // The app never got the request: its key is released.
+            delivery.not_delivered().await;
+            return Err(TwilioWebhookRejection::Rejected(refused));
+        }
+        crate::verify::hand_over(&mut parts, delivery.verified());
         let req = Request::from_parts(parts, body);
         let inner = T::from_request(req, state)
             .await

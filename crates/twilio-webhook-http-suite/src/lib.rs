@@ -8,11 +8,13 @@
 //! 1 MiB) and `403`, with the reason in the body.
 
 mod attacks;
+mod origin;
 mod replay;
 mod server;
 mod tunnel;
 
 pub use attacks::attack_contract;
+pub use origin::extractor_origin_contract;
 pub use replay::{RedisServer, replay_contract, report_only_contract, signed_form, signed_sms};
 pub use tunnel::tunnel_contract;
 pub use twilio_webhook_cli::wire::{RawRequest, RawResponse, send, send_to};
