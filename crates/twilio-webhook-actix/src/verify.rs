@@ -144,6 +144,18 @@ pub(crate) async fn read_and_verify(
         .await
 }
 
+/// The core's rule for the extractor ([`WebhookVerifier::check_origin`]): the request, as the
+/// handler reads it (its headers and `connection_info()`), names the origin `verified` was verified
+/// for.
+pub(crate) fn check_origin(
+    verifier: &WebhookVerifier,
+    req: &HttpRequest,
+    head: &Head,
+    verified: &twilio_webhook::VerifiedRequest,
+) -> Result<(), WebhookRejection> {
+    verifier.check_origin(verified, &head.incoming(req))
+}
+
 /// The body to hand on: the bytes verified, or none (a handshake, whose body was not read).
 pub(crate) fn payload(body: Option<Vec<u8>>) -> Payload {
     body.map_or(Payload::None, |bytes| Payload::from(Bytes::from(bytes)))

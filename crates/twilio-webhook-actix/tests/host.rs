@@ -2,28 +2,51 @@
 //! `Host` decides nothing in the verification, and the app read it after: a request signed for the
 //! public host reached the handler with `Host: admin.internal` (and any `X-Forwarded-Host` or
 //! `Forwarded: host=` the client chose). Behind the middleware the app now reads the verified origin.
+//! Behind the extractor, which cannot change what the handler reads (its headers, and
+//! `connection_info()`, which trusts `X-Forwarded-Host` from any peer), such a request is refused
+//! (F17, `400 bad_host`): the http-suite's origin contract.
 
 use actix_web::{App, HttpRequest, web};
 use twilio_webhook::{PublicUrl, RequestValidator, WebhookVerifier};
-use twilio_webhook_actix::TwilioWebhookMiddleware;
+use twilio_webhook_actix::{TwilioWebhook, TwilioWebhookMiddleware};
 use twilio_webhook_http_suite as suite;
 
 #[macro_use]
 mod support;
 
+fn header(req: &HttpRequest, name: &str) -> String {
+    let h = req.headers().get(name);
+    h.and_then(|v| v.to_str().ok()).unwrap_or("-").to_string()
+}
+
 async fn origin(req: HttpRequest) -> String {
-    let get = |n: &str| {
-        let h = req.headers().get(n);
-        h.and_then(|v| v.to_str().ok()).unwrap_or("-").to_string()
-    };
     format!(
         "host={} xfh={} xfp={} fwd={} info={}",
-        get("host"),
-        get("x-forwarded-host"),
-        get("x-forwarded-proto"),
-        get("forwarded"),
+        header(&req, "host"),
+        header(&req, "x-forwarded-host"),
+        header(&req, "x-forwarded-proto"),
+        header(&req, "forwarded"),
         req.connection_info().host()
     )
+}
+
+/// The origin contract's handler: what a handler behind the extractor reads.
+async fn read_origin(req: HttpRequest, _: TwilioWebhook<String>) -> String {
+    format!(
+        "host={} xfh={} info={}",
+        header(&req, "host"),
+        header(&req, "x-forwarded-host"),
+        req.connection_info().host()
+    )
+}
+
+#[test]
+fn behind_the_extractor_a_request_that_names_another_origin_is_refused() {
+    suite::extractor_origin_contract("actix extractor", |verifier| {
+        serve_app!(move || App::new()
+            .app_data(verifier.clone())
+            .route("/sms", web::post().to(read_origin)))
+    });
 }
 
 #[test]

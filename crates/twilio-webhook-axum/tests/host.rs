@@ -2,31 +2,55 @@
 //! `Host` decides nothing in the verification, and the app read it after: a request signed for the
 //! public host reached the handler with `Host: admin.internal` (and any `X-Forwarded-Host` or
 //! `Forwarded: host=` the client chose). Behind the layer the app now reads the verified origin.
+//! Behind the extractor, which cannot change what the handler's other extractors read, such a request
+//! is refused (F17, `400 bad_host`): the http-suite's origin contract.
 
 use axum::Router;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use twilio_webhook::{PublicUrl, RequestValidator, WebhookVerifier};
-use twilio_webhook_axum::TwilioWebhookLayer;
+use twilio_webhook_axum::{TwilioWebhook, TwilioWebhookLayer};
 use twilio_webhook_http_suite as suite;
 
 mod support;
 
+fn header(headers: &HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_string()
+}
+
 async fn origin(headers: HeaderMap, uri: axum::http::Uri) -> String {
-    let get = |n: &str| {
-        headers
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-")
-            .to_string()
-    };
     format!(
         "host={} xfh={} xfp={} fwd={} uri={uri}",
-        get("host"),
-        get("x-forwarded-host"),
-        get("x-forwarded-proto"),
-        get("forwarded")
+        header(&headers, "host"),
+        header(&headers, "x-forwarded-host"),
+        header(&headers, "x-forwarded-proto"),
+        header(&headers, "forwarded")
     )
+}
+
+/// The origin contract's handler: what a handler behind the extractor reads with `HeaderMap`, taken
+/// before the extractor.
+async fn read_origin(headers: HeaderMap, _: TwilioWebhook<String>) -> String {
+    format!(
+        "host={} xfh={}",
+        header(&headers, "host"),
+        header(&headers, "x-forwarded-host")
+    )
+}
+
+#[test]
+fn behind_the_extractor_a_request_that_names_another_origin_is_refused() {
+    suite::extractor_origin_contract("axum extractor", |verifier| {
+        support::serve(
+            Router::new()
+                .route("/sms", post(read_origin))
+                .with_state(verifier),
+        )
+    });
 }
 
 #[test]

@@ -181,7 +181,8 @@ pub(crate) struct SendArgs {
     /// Where to send it: your app's http:// URL (e.g. http://127.0.0.1:3000/sms).
     #[arg(long, value_name = "URL")]
     pub(crate) target: String,
-    /// The URL Twilio would have called (a tunnel's https:// address): the request is signed for it.
+    /// The URL Twilio would have called (a tunnel's https:// address): the request is signed for it
+    /// and carries its host as `Host`, as Twilio's does through a tunnel.
     #[arg(long, value_name = "URL")]
     pub(crate) public_url: Option<String>,
     /// Override or add a form parameter (repeat for each).

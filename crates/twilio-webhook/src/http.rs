@@ -12,6 +12,7 @@ use crate::verdict::{Rejection, Verified};
 mod cookies;
 mod env;
 mod explain;
+mod origin;
 mod parsed;
 mod rejection;
 mod sequence;

@@ -104,6 +104,38 @@ impl crate::VerifiedRequest {
         }
     }
 
+    /// Whether `given` (a `Host`, a URI's authority, an `X-Forwarded-Host` or a `Forwarded` `host=`)
+    /// names the origin's [`authority`](Self::authority): the same host, ASCII case aside, and the
+    /// same port, a port equal to the [`scheme`](Self::scheme)'s default being the same as none
+    /// (`hooks.example.com:443` is `https://hooks.example.com`). Anything else, a port the signature
+    /// did not cover among them (F12), names another origin.
+    pub(crate) fn names_authority(&self, given: &str) -> bool {
+        /// The host and the port (`:8443`; empty for none or the default one) of an authority.
+        fn split<'a>(authority: &'a str, default: Option<&str>) -> (&'a str, &'a str) {
+            let host = without_port(authority);
+            let port = authority.get(host.len()..).unwrap_or_default();
+            (host, if Some(port) == default { "" } else { port })
+        }
+        let default = crate::url::default_port(self.scheme());
+        let (host, port) = split(self.authority(), default);
+        let (given_host, given_port) = split(given, default);
+        !given_host.is_empty() && given_host.eq_ignore_ascii_case(host) && given_port == port
+    }
+
+    /// Whether `given` (an `X-Forwarded-Proto` or a `Forwarded` `proto=`) names the origin's
+    /// [`scheme`](Self::scheme): `https` or `wss` for `https`, `http` or `ws` for `http`, any case.
+    pub(crate) fn names_scheme(&self, given: &str) -> bool {
+        let http_level = if given.eq_ignore_ascii_case("https") || given.eq_ignore_ascii_case("wss")
+        {
+            "https"
+        } else if given.eq_ignore_ascii_case("http") || given.eq_ignore_ascii_case("ws") {
+            "http"
+        } else {
+            return false;
+        };
+        http_level == self.scheme()
+    }
+
     /// Makes `headers` name the origin the request was verified for, as an in-process adapter hands
     /// the request to its app: `Host` becomes [`authority`](Self::authority); an
     /// `X-Forwarded-Host` or `X-Forwarded-Proto` the request has becomes the authority or the
@@ -140,7 +172,7 @@ impl crate::VerifiedRequest {
 
 /// An authority without its port (`:` and what follows the host; an IPv6 literal keeps its
 /// brackets).
-fn without_port(authority: &str) -> &str {
+pub(super) fn without_port(authority: &str) -> &str {
     let host_end = if authority.starts_with('[') {
         authority
             .find(']')
