@@ -127,7 +127,7 @@ where
             let delivery = match (checked.verdict, &report_only) {
                 (Ok(delivery), _) => {
                     req.extensions_mut().insert(delivery.verified().clone());
-                    crate::verify::hand_over(delivery.verified(), req.headers_mut());
+                    crate::verify::hand_over(delivery.verified(), &mut req);
                     crate::verify::keep_tunnel(req.request(), tunnel);
                     Some(delivery)
                 }

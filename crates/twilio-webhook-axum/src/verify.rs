@@ -118,20 +118,15 @@ pub(crate) fn hand_over(parts: &mut Parts, verified: &VerifiedRequest) {
     parts.extensions.insert(verified.clone());
     // The app reads the origin the signature was made for, not the client's.
     verified.hand_over(&mut parts.headers);
-    if let Some(pq) = parts
-        .uri
-        .path_and_query()
-        .filter(|_| parts.uri.authority().is_some())
-    {
-        // An absolute-form or HTTP/2 target names an authority too: the verified one.
-        let uri = http::Uri::builder()
-            .scheme(verified.scheme())
-            .authority(verified.authority())
-            .path_and_query(pq.clone())
-            .build();
-        if let Ok(uri) = uri {
-            parts.uri = uri;
-        }
+    // An absolute-form or HTTP/2 target names an authority too, and so does the router's
+    // `OriginalUri` (fifth outside attack, A4-F6: a handler building links from it read the
+    // client's authority): the verified one.
+    if let Some(uri) = verified.handed_over_uri(&parts.uri) {
+        parts.uri = uri;
+    }
+    let original = parts.extensions.get::<OriginalUri>();
+    if let Some(uri) = original.and_then(|OriginalUri(uri)| verified.handed_over_uri(uri)) {
+        parts.extensions.insert(OriginalUri(uri));
     }
 }
 

@@ -69,6 +69,23 @@ const DIRECT: &[Case] = &[
         status: 400,
         answer_has: "bad_host",
     },
+    // Fifth outside attack, A4-F7: actix splits `Forwarded` at every `;` and `,`, quotes or not.
+    Case {
+        name: "A4-F7: Forwarded: for=\"x;host=admin.internal\"",
+        host: "hooks.example.com",
+        extra: &[("Forwarded", "for=\"x;host=admin.internal\"")],
+        body: b"Body=quoted",
+        status: 400,
+        answer_has: "bad_host",
+    },
+    Case {
+        name: "A4-F3: Forwarded: host =admin.internal",
+        host: "hooks.example.com",
+        extra: &[("Forwarded", "host =admin.internal")],
+        body: b"Body=spaced",
+        status: 400,
+        answer_has: "bad_host",
+    },
     Case {
         name: "X-Forwarded-Proto: http",
         host: "hooks.example.com",
@@ -169,4 +186,37 @@ pub fn extractor_origin_contract(label: &str, start: impl Fn(WebhookVerifier) ->
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Requests signed for `https://hooks.example.com/sms` (`Body=hi`) that name other origins as a
+/// client may: `Host: admin.internal`, and each of these targets and extra header lines in turn.
+/// Behind a layer or middleware the handler must read only the verified origin (third outside
+/// attack, F5; fifth, A4-F3 and A4-F6).
+pub fn handed_over_origin_requests() -> Vec<(String, String)> {
+    let public = "https://hooks.example.com";
+    let signature = RequestValidator::new(crate::TOKEN)
+        .compute_signature(&format!("{public}/sms"), [("Body", "hi")]);
+    [
+        (
+            "/sms",
+            "X-Forwarded-Host: victim.example\r\nX-Forwarded-Proto: http\r\n\
+             Forwarded: for=10.0.0.1;host=victim.example\r\n",
+        ),
+        // A `Forwarded` name with spaces around it, which actix and axum-extra trim, and a host
+        // inside a quoted value, which actix splits.
+        ("/sms", "Forwarded: host =victim.example\r\n"),
+        ("/sms", "Forwarded: for=\"x;host=victim.example\"\r\n"),
+        // An absolute-form target names the client's authority too.
+        ("http://admin.internal/sms", ""),
+    ]
+    .into_iter()
+    .map(|(target, headers)| {
+        let request = format!(
+            "POST {target} HTTP/1.1\r\nHost: admin.internal\r\n{headers}\
+             Content-Type: application/x-www-form-urlencoded\r\nX-Twilio-Signature: {signature}\r\n\
+             Content-Length: 7\r\nConnection: close\r\n\r\nBody=hi"
+        );
+        (format!("{target} {headers}"), request)
+    })
+    .collect()
 }

@@ -93,12 +93,20 @@ impl PublicUrl {
             let Some(text) = value.to_str().ok() else {
                 return Some(other(FORWARDED, None));
             };
-            let pairs = split_quoted(text, b',').flat_map(|element| split_quoted(element, b';'));
-            for pair in pairs {
-                let Some((name, value)) = pair.split_once('=') else {
-                    continue;
-                };
-                let (name, value) = (name.trim(), unquote(value.trim()));
+            // Read as RFC 7239 says (quoted strings kept whole) and as actix's `connection_info`
+            // reads it (split at every `;` and `,`, quotes trimmed from either end): a value a
+            // handler may read either way must name the verified origin (fifth outside attack,
+            // A4-F7: `for="x;host=admin.internal"`).
+            let quoted = split_quoted(text, b',')
+                .flat_map(|element| split_quoted(element, b';'))
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(name, value)| (name, unquote(value.trim())));
+            let naive = text
+                .split([',', ';'])
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(name, value)| (name, value.trim().trim_matches('"')));
+            for (name, value) in quoted.chain(naive) {
+                let name = name.trim();
                 if name.eq_ignore_ascii_case("host") && !verified.names_authority(value) {
                     return Some(other(FORWARDED_HOST, Some(value)));
                 }

@@ -194,6 +194,31 @@ fn every_forwarded_element_and_every_x_forwarded_element_must_name_the_verified_
             said("Forwarded (host=)", ""),
         ),
         (("forwarded", "for=1.2.3.4;by=10.0.0.1"), None),
+        // Fifth outside attack, A4-F7: actix splits at every `;` and `,`, inside quotes too, and
+        // trims quotes from either end; A4-F3: a name with spaces around it.
+        (
+            ("forwarded", "for=\"x;host=admin.internal\""),
+            said("Forwarded (host=)", "admin.internal"),
+        ),
+        (
+            ("forwarded", "for=x\";host=admin.internal"),
+            said("Forwarded (host=)", "admin.internal"),
+        ),
+        (
+            ("forwarded", "for=\"x,host=admin.internal\""),
+            said("Forwarded (host=)", "admin.internal"),
+        ),
+        (
+            ("forwarded", "host =admin.internal"),
+            said("Forwarded (host=)", "admin.internal"),
+        ),
+        (
+            (
+                "forwarded",
+                "for=\"[2001:db8::1]:443\";host=hooks.example.com;proto=https",
+            ),
+            None,
+        ),
     ] {
         assert_eq!(
             other(&public(), SIGNED, &[host, h], STRANGER, None),
@@ -279,7 +304,7 @@ fn ipv6_literals_compare_with_their_brackets_and_ports() {
 }
 
 #[test]
-fn without_a_public_url_the_host_verified_is_the_host_read_and_an_uncovered_port_is_not() {
+fn without_a_public_url_the_host_verified_is_the_host_read_with_any_uncovered_port() {
     let policy = PublicUrl::from_host();
     let host = [("host", "hooks.example.com:9999")];
     assert_eq!(
@@ -292,10 +317,26 @@ fn without_a_public_url_the_host_verified_is_the_host_read_and_an_uncovered_port
         ),
         None
     );
-    // F12: the signature matched without the client's port; the handler would read that port.
+    // The signature matched without the client's port (Twilio signs some URLs so): that port is
+    // the one Twilio sent, not another origin; another host still is.
     assert_eq!(
         other(&policy, "http://hooks.example.com/sms", &host, None, None),
-        host_said("hooks.example.com:9999")
+        None
+    );
+    let elsewhere = [
+        ("host", "hooks.example.com:9999"),
+        ("x-forwarded-host", "admin.internal:9999"),
+    ];
+    assert_eq!(
+        other(
+            &policy,
+            "http://hooks.example.com/sms",
+            &elsewhere,
+            None,
+            None
+        )
+        .map(|(field, _)| field),
+        Some("X-Forwarded-Host")
     );
     // A trusted proxy's forwarded host and port, joined as the policy joins them.
     let policy = PublicUrl::from_host().trust_proxy("10.1.2.3").unwrap();
