@@ -328,3 +328,24 @@ fn a_protected_name_anywhere_in_the_query_is_verified() {
         );
     }
 }
+
+/// The query's routes are read to their caps, not short of them (mutation testing, fourth session):
+/// a query nested `MAX_DEPTH` (3) levels inside its route, a route of `MAX_RULED_SEGMENTS` (64)
+/// segments and a route with a long segment are read, and exempt when every route is; one level
+/// deeper or one segment more, and the request is verified.
+#[test]
+fn query_routes_are_read_up_to_their_caps() {
+    let rules = PathRules::only(["/twilio"]).expect("rules");
+    let nested = "/a?q=/b?q=/c?q=/d?q=/e";
+    assert_eq!(rules.decide(nested), Ok(PathDecision::Pass));
+    assert_eq!(
+        rules.decide(&format!("{nested}?q=/f")),
+        Ok(PathDecision::Verify)
+    );
+    let segments = |n: usize| format!("/a?q={}", "/x".repeat(n));
+    assert_eq!(rules.decide(&segments(64)), Ok(PathDecision::Pass));
+    assert_eq!(rules.decide(&segments(65)), Ok(PathDecision::Verify));
+    // Only the `/`s count as segments: a long name is one segment.
+    let long_name = format!("/a?q=/{}", "x".repeat(200));
+    assert_eq!(rules.decide(&long_name), Ok(PathDecision::Pass));
+}
