@@ -349,3 +349,24 @@ fn query_routes_are_read_up_to_their_caps() {
     let long_name = format!("/a?q=/{}", "x".repeat(200));
     assert_eq!(rules.decide(&long_name), Ok(PathDecision::Pass));
 }
+
+/// A `+` is a space in a query component's first decoding only, as a form decodes it: decoded again
+/// (`%2B/private` is `+/private` once), it is a `+`, so no route starts there and a public page's
+/// query that mentions one passes (mutation testing, fourth session: `decode`'s `plus_is_space`).
+#[test]
+fn a_plus_decoded_from_the_query_is_not_a_space() {
+    assert_eq!(super::query::routes("q=%2B/private"), Some(vec![]));
+    assert_eq!(
+        super::query::routes("q=+/private"),
+        Some(vec!["/private".to_owned()])
+    );
+    let rules = PathRules::new().pass("/public").expect("pass");
+    assert_eq!(
+        rules.decide("/public/x?q=%2B/private"),
+        Ok(PathDecision::Pass)
+    );
+    assert_eq!(
+        rules.decide("/public/x?q=+/private"),
+        Ok(PathDecision::Verify)
+    );
+}
