@@ -190,6 +190,14 @@ function showVerified(req: NodeRequest, verifiedUrl: string | null | undefined):
   req.headers.host = authority;
   delete req.headers["x-forwarded-host"];
   delete req.headers["x-forwarded-proto"];
+  // An absolute-form target names the client's authority in `req.url` and `req.originalUrl` too
+  // (fifth outside attack, A4-F6): the verified one instead.
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+  const target = req as unknown as Record<string, unknown>;
+  for (const name of ["url", "originalUrl"]) {
+    const value = target[name];
+    if (typeof value === "string" && absolute.test(value)) target[name] = value.replace(absolute, `${scheme}://${authority}`);
+  }
   for (const [name, value] of [["hostname", hostnameOf(authority)], ["protocol", protocol]] as const) {
     Object.defineProperty(req, name, { value, configurable: true, enumerable: true, writable: true });
   }

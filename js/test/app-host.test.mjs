@@ -132,6 +132,9 @@ describe("Express webhook() with a configured url, host or protocol: the app rea
       "/url": { url: `https://${ACME}/url` },
       "/protocol": { protocol: "https" },
     };
+    const target = (req, res) => res.send(req.originalUrl);
+    a.post("/target", ours.webhook(TOKEN, { logger: quiet, host: ACME }), target);
+    a.post("/after/target", express.urlencoded({ extended: false }), ours.webhook(TOKEN, { logger: quiet, host: ACME }), target);
     for (const [path, options] of Object.entries(routes)) {
       a.post(path, ours.webhook(TOKEN, { logger: quiet, ...options }), handler);
       a.post(`/after${path}`, express.urlencoded({ extended: false }), ours.webhook(TOKEN, { logger: quiet, ...options }), handler);
@@ -148,6 +151,15 @@ describe("Express webhook() with a configured url, host or protocol: the app rea
     for (const path of ["/url", "/after/url"]) {
       const res = await send(server.port, webhook(path, `https://${ACME}`, { "X-Forwarded-Host": VICTIM }, VICTIM));
       assert.deepEqual([res.status, res.body], [200, `${ACME} https true ${ACME} undefined`], path);
+    }
+  });
+
+  it("an absolute-form target names the verified authority in req.originalUrl too (fifth outside attack, A4-F6)", async () => {
+    for (const path of ["/target", "/after/target"]) {
+      const request = webhook(path, `http://${ACME}`, {}, VICTIM);
+      const res = await send(server.port, { ...request, path: `http://${VICTIM}${path}` });
+      assert.equal(res.status, 200, `${path}: ${res.body}`);
+      assert.equal(res.body, `http://${ACME}${path}`, path);
     }
   });
 

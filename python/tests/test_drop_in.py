@@ -172,3 +172,23 @@ def test_the_seed_pages_import_and_example_shape():
     validator = FromUtil("YYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYY")
     assert validator.validate(url, post_vars, signature)
     assert not validator.validate(url, post_vars, "HpS7PBa1Agvt4OtO+wZp75IuQa0=")  # the page's placeholder
+
+
+def test_the_modules_helpers_are_there_too():
+    """twilio-python 9.13's module also exports ``compare``, ``remove_port`` and ``add_port``: code importing them
+    with the one changed import line must keep working (fifth outside attack, A4-F1)."""
+    from urllib.parse import urlparse
+
+    from twilio_webhook.request_validator import add_port, compare, remove_port
+
+    assert compare("abc", "abc") and not compare("abc", "abd") and not compare("abc", "ab")
+    assert compare(b"\xff", b"\xff") and not compare("a", None) and not compare(1, 1)
+    assert compare("é", "é")
+    assert remove_port(urlparse("https://example.com:8443/a?b=1")) == "https://example.com/a?b=1"
+    assert remove_port(urlparse("https://example.com/a")) == "https://example.com/a"
+    assert remove_port(urlparse("https://user:pass@example.com:8443/a")) == "https://user:pass@example.com/a"
+    assert remove_port(urlparse("https://[2001:db8::1]:8443/a")) == "https://[2001:db8::1]/a"
+    assert add_port(urlparse("https://example.com/a")) == "https://example.com:443/a"
+    assert add_port(urlparse("http://example.com/a")) == "http://example.com:80/a"
+    assert add_port(urlparse("wss://example.com/a")) == "wss://example.com:443/a"
+    assert add_port(urlparse("https://example.com:8443/a")) == "https://example.com:8443/a"

@@ -37,6 +37,13 @@ def pairs(params: Any) -> Pairs:
     raise TypeError(f"cannot read form parameters from {type(params).__name__}")
 
 
+def is_multidict(params: Any) -> bool:
+    """Whether ``params`` is a framework's parsed form, read one value per name by ``params[name]``: it has
+    ``getall`` (multidict, aiohttp) or ``getlist`` (werkzeug/Flask, Django ``QueryDict``, Starlette
+    ``FormData``)."""
+    return any(callable(getattr(params, accessor, None)) for accessor in ("getall", "getlist"))
+
+
 def header(headers: Any, name: str) -> Optional[str]:
     """The first value of header ``name`` (any case) in a mapping or an iterable of pairs."""
     if headers is None:

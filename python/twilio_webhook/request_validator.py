@@ -12,10 +12,15 @@ Where it answers differently from twilio-python it is on purpose (see the projec
   it answers ``False``;
 - a URL with ``bodySHA256`` is only valid with the raw body (a ``str`` or ``bytes``) whose SHA-256 it names;
   form parameters, or a URL with two ``bodySHA256``, are rejected;
-- a validator built from an empty token accepts nothing.
+- a validator built from an empty token accepts nothing;
+- given a framework's parsed form (``request.form``, ``request.POST``: anything with ``getlist`` or
+  ``getall``), it also applies the core's form rules, because the app then reads one value per name: a second
+  value of a parameter Twilio sends once (``From``, ``To``, ``CallSid``…) is refused, as a re-split genuine SMS
+  can put a forged ``From`` first; so is a name some server reads as another (``From[x]``, `` From``).
 """
 
 import hashlib
+import hmac
 import logging
 from typing import Any, Optional, Union
 
@@ -48,6 +53,48 @@ def get_signature_algorithm(signature_settings_header: Optional[str]) -> str:
         if separator and name.strip() == "algorithm" and value.strip():
             return value.strip()
     return HMAC_SHA1
+
+
+def compare(string1: Any, string2: Any) -> bool:
+    """Whether two strings are equal, compared in constant time (``hmac.compare_digest`` on their UTF-8
+    bytes). Anything that is not ``str`` or ``bytes`` is unequal, never an exception."""
+    def as_bytes(value: Any) -> Optional[bytes]:
+        if isinstance(value, str):
+            return value.encode("utf-8", "surrogatepass")
+        return bytes(value) if isinstance(value, (bytes, bytearray)) else None
+
+    left, right = as_bytes(string1), as_bytes(string2)
+    if left is None or right is None:
+        return False
+    return hmac.compare_digest(left, right)
+
+
+def _host_and_userinfo(netloc: str) -> str:
+    """``netloc`` without its port: a ``user:pass@`` userinfo and an IPv6 literal's brackets kept (spec §4;
+    twilio-python 9.13 cuts both at their first ``:``)."""
+    userinfo, at, hostport = netloc.rpartition("@")
+    if hostport.startswith("["):
+        host = hostport[: hostport.find("]") + 1] if "]" in hostport else hostport
+    else:
+        host = hostport.split(":")[0]
+    return userinfo + at + host
+
+
+def remove_port(uri: Any) -> str:
+    """The URL of a parsed URI (``urllib.parse.urlparse``) without its port, as twilio-python's
+    ``remove_port``, with the port removed as the specification says (userinfo and IPv6 literals kept)."""
+    if not uri.port:
+        return uri.geturl()
+    return uri._replace(netloc=_host_and_userinfo(uri.netloc)).geturl()
+
+
+def add_port(uri: Any) -> str:
+    """The URL of a parsed URI (``urllib.parse.urlparse``) with its scheme's default port added when it has
+    none, as twilio-python's ``add_port`` (443 for ``https`` and ``wss``, 80 otherwise)."""
+    if uri.port:
+        return uri.geturl()
+    port = 443 if uri.scheme in ("https", "wss") else 80
+    return uri._replace(netloc=f"{uri.netloc}:{port}").geturl()
 
 
 def _algorithm(algorithm: Any) -> Optional[str]:
@@ -135,6 +182,16 @@ class RequestValidator:
                 body = _shapes.body_bytes(params)
                 return self._validator.verify_request(uri, None, body, signature, settings).valid
             form = _shapes.pairs(params)
+            if _shapes.is_multidict(params):
+                refusal = _native.parsed_form_refusal(form)
+                if refusal is not None:
+                    logger.warning(
+                        "Twilio webhook rejected: %s (a form Twilio never sends: a parameter it sends once "
+                        "has two values, or a name some server reads as another; request.form[name] would "
+                        "read one of them)",
+                        refusal,
+                    )
+                    return False
             if settings is None:
                 return self._validator.validate_form(uri, form, signature)
             return self._validator.verify_form(uri, form, signature, settings).valid

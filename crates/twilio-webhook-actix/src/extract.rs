@@ -21,13 +21,22 @@ use twilio_webhook::{Refusal, VerifiedRequest, WebhookRejection};
 /// after this one: the upgraded connection is only for [`TwilioWebSocket`](crate::TwilioWebSocket),
 /// as `TwilioWebhook<TwilioWebSocket>`. With a replay guard, the request's key is
 /// kept once `T` accepts the body, and released when `T` refuses it (the app never got the request,
-/// so Twilio's retry is not refused as a replay). The client's `Host` (and `X-Forwarded-Host`, which
-/// actix's `connection_info` trusts from any peer) stays as sent: with one public URL configured it
-/// decides nothing in the verification, so an app that picks a tenant or virtual host from it should
-/// use the middleware, which hands the app the verified origin, or read
-/// [`VerifiedRequest::authority`]. The extractor cannot see the handler's answer: for
+/// so Twilio's retry is not refused as a replay). The extractor cannot see the handler's answer: for
 /// answer mode, or to release the key when the handler answers `503`, use
 /// [`TwilioWebhookMiddleware`](crate::TwilioWebhookMiddleware).
+///
+/// The origin: the handler reads the request's headers as the client sent them, and
+/// `HttpRequest::connection_info().host()` trusts `X-Forwarded-Host` and `Forwarded` from any peer; an
+/// extractor cannot change either. So a verified request whose origin, as the handler reads it, is not
+/// the one the signature was made for is refused (`400`, `bad_host`, its replay key released; the
+/// core's [`WebhookVerifier::check_origin`](crate::WebhookVerifier::check_origin)): every
+/// `X-Forwarded-Host`, `X-Forwarded-Proto` and `Forwarded` `host=`/`proto=` must name the verified
+/// origin, and so must `Host` and the URI's authority unless the peer is a trusted proxy (which may
+/// set an internal `Host`, as nginx's default `proxy_pass` does). With one public URL configured, a
+/// client that sends `Host: admin.internal` with a request signed for the public host is refused
+/// rather than handed to a handler that picks its tenant by host. Behind a proxy that rewrites `Host`,
+/// name it in `TWILIO_TRUSTED_PROXIES`, or use the middleware, which hands the handler the verified
+/// origin instead.
 ///
 /// ```
 /// use actix_web::{App, web};
@@ -48,7 +57,8 @@ use twilio_webhook::{Refusal, VerifiedRequest, WebhookRejection};
 pub struct TwilioWebhook<T>(pub T, pub VerifiedRequest);
 
 /// A request [`TwilioWebhook`] or [`TwilioWebhookMiddleware`](crate::TwilioWebhookMiddleware)
-/// refused: `400` (no signature header, or a body whose length differs from its `Content-Length`),
+/// refused: `400` (no signature header, a body whose length differs from its `Content-Length`, or,
+/// from the extractor, a request naming another origin than the one verified: `bad_host`),
 /// `413` (body over the limit), `500` (the body was taken by another extractor first) or `403`, with a
 /// plain-text body naming the reason.
 #[derive(Debug)]
@@ -98,6 +108,15 @@ where
                 .await
                 .map_err(TwilioWebhookRejection)?;
             let delivery = checked.verdict.map_err(TwilioWebhookRejection)?;
+            // The handler reads the origin as sent (its headers, `connection_info()`): it must be
+            // the verified one.
+            if let Err(refused) =
+                crate::verify::check_origin(&verifier, &req, &head, delivery.verified())
+            {
+                // The app never got the request: its key is released.
+                delivery.not_delivered().await;
+                return Err(TwilioWebhookRejection(refused).into());
+            }
             crate::verify::keep_tunnel(&req, tunnel);
             // `T` gets exactly the bytes verified (none for a handshake).
             let mut payload = crate::verify::payload(checked.body);

@@ -127,7 +127,7 @@ where
             let delivery = match (checked.verdict, &report_only) {
                 (Ok(delivery), _) => {
                     req.extensions_mut().insert(delivery.verified().clone());
-                    crate::verify::hand_over(delivery.verified(), req.headers_mut());
+                    crate::verify::hand_over(delivery.verified(), &mut req);
                     crate::verify::keep_tunnel(req.request(), tunnel);
                     Some(delivery)
                 }
@@ -139,10 +139,12 @@ where
             if let Some(body) = checked.body {
                 req.set_payload(crate::verify::payload(Some(body)));
             }
-            let response = service.call(req).await;
+            let call = service.call(req);
             let Some(delivery) = delivery else {
-                return Ok(response?.map_into_left_body());
+                return Ok(call.await?.map_into_left_body());
             };
+            // Answer mode: the request's lease is renewed while the handler works on it.
+            let response = delivery.renewing(call, actix_web::rt::time::sleep).await;
             // A failed delivery (502, 503, 504) releases the replay key; in answer mode, the answer
             // is kept for duplicates when the core says so.
             let response = match response {
@@ -165,7 +167,9 @@ where
             }
             let (request, response) = response.into_parts();
             let (head, body) = response.into_parts();
-            let Ok(bytes) = actix_web::body::to_bytes(body).await else {
+            // The lease is renewed while the answer is read whole.
+            let read = actix_web::body::to_bytes(body);
+            let Ok(bytes) = delivery.renewing(read, actix_web::rt::time::sleep).await else {
                 // The body failed half-way: a failed delivery.
                 delivery.finish(http::StatusCode::BAD_GATEWAY).await;
                 let failed = actix_web::HttpResponse::BadGateway()

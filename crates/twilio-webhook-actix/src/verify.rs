@@ -144,6 +144,18 @@ pub(crate) async fn read_and_verify(
         .await
 }
 
+/// The core's rule for the extractor ([`WebhookVerifier::check_origin`]): the request, as the
+/// handler reads it (its headers and `connection_info()`), names the origin `verified` was verified
+/// for.
+pub(crate) fn check_origin(
+    verifier: &WebhookVerifier,
+    req: &HttpRequest,
+    head: &Head,
+    verified: &twilio_webhook::VerifiedRequest,
+) -> Result<(), WebhookRejection> {
+    verifier.check_origin(verified, &head.incoming(req))
+}
+
 /// The body to hand on: the bytes verified, or none (a handshake, whose body was not read).
 pub(crate) fn payload(body: Option<Vec<u8>>) -> Payload {
     body.map_or(Payload::None, |bytes| Payload::from(Bytes::from(bytes)))
@@ -153,9 +165,30 @@ pub(crate) fn payload(body: Option<Vec<u8>>) -> Payload {
 /// them: translated to `http` 1 and back.
 const ORIGIN_FIELDS: [&str; 4] = ["host", "x-forwarded-host", "x-forwarded-proto", "forwarded"];
 
-/// Makes actix's headers name the origin the request was verified for (the core's decision,
-/// [`VerifiedRequest::hand_over`]), so the app never reads the client's `Host`.
+/// Makes the request name the origin it was verified for (the core's decision,
+/// [`VerifiedRequest::hand_over`]), so the app never reads the client's: its headers, an
+/// absolute-form URI's authority, and actix's `ConnectionInfo`, which `connection_info()` caches in
+/// the request's extensions the first time anything (a `Logger` outside this middleware) reads it
+/// (fifth outside attack, A4-F2).
 pub(crate) fn hand_over(
+    verified: &twilio_webhook::VerifiedRequest,
+    req: &mut actix_web::dev::ServiceRequest,
+) {
+    origin_headers(verified, req.headers_mut());
+    let head = req.head_mut();
+    let handed = http::Uri::try_from(head.uri.to_string())
+        .ok()
+        .and_then(|uri| verified.handed_over_uri(&uri))
+        .and_then(|uri| actix_web::http::Uri::try_from(uri.to_string()).ok());
+    if let Some(uri) = handed {
+        head.uri = uri;
+    }
+    req.extensions_mut()
+        .remove::<actix_web::dev::ConnectionInfo>();
+}
+
+/// Makes actix's headers name the verified origin: translated to `http` 1 and back.
+fn origin_headers(
     verified: &twilio_webhook::VerifiedRequest,
     headers: &mut actix_web::http::header::HeaderMap,
 ) {

@@ -18,12 +18,18 @@ use twilio_webhook::{VerifiedRequest, WebhookRejection, WebhookVerifier};
 /// `T` must be `Send` (every axum body extractor is): the extractor waits on the replay store while
 /// it holds `T`'s value.
 ///
-/// The origin: `T` sees the request with `Host` (and any `X-Forwarded-Host`/`-Proto`) naming the
-/// origin the signature was made for ([`VerifiedRequest::hand_over`]), but extractors before this
-/// one (`HeaderMap`, `Host`) have already read the client's. With one public URL configured the
-/// client's `Host` decides nothing in the verification: an app that picks a tenant or virtual host
-/// from it should use [`TwilioWebhookLayer`](crate::TwilioWebhookLayer), which hands the whole
-/// request over first, or read [`VerifiedRequest::authority`].
+/// The origin: the handler's other extractors (`HeaderMap`, `Host`, `Uri`) read the request as the
+/// client sent it, and an extractor cannot change that. So a verified request whose origin, as they
+/// read it, is not the one the signature was made for is refused (`400`, `bad_host`, its replay key
+/// released; the core's [`WebhookVerifier::check_origin`]): every `X-Forwarded-Host`,
+/// `X-Forwarded-Proto` and `Forwarded` `host=`/`proto=` must name the verified origin, and so must
+/// `Host` and the URI's authority unless the peer is a trusted proxy (which may set an internal `Host`,
+/// as nginx's default `proxy_pass` does). With one public URL configured, a client that sends
+/// `Host: admin.internal` with a request signed for the public host is refused rather than handed to a
+/// handler that picks its tenant by `Host`. Behind a proxy that rewrites `Host`, name it in
+/// `TWILIO_TRUSTED_PROXIES` and serve with `into_make_service_with_connect_info::<SocketAddr>()`, or
+/// use [`TwilioWebhookLayer`](crate::TwilioWebhookLayer), which hands the handler the verified origin
+/// instead. `T` sees the request handed over ([`VerifiedRequest::hand_over`]).
 ///
 /// ```
 /// use axum::{Form, Router, routing::post};
@@ -46,7 +52,8 @@ pub struct TwilioWebhook<T>(pub T, pub VerifiedRequest);
 /// Why [`TwilioWebhook`] refused a request: the verification failed, or the inner extractor did.
 #[derive(Debug)]
 pub enum TwilioWebhookRejection {
-    /// Not verified: `400` (no signature header), `413` (body over the limit) or `403`.
+    /// Not verified: `400` (no signature header, or `bad_host`: the request names another origin than
+    /// the one verified), `413` (body over the limit) or `403`.
     Rejected(WebhookRejection),
     /// Verified, but the inner extractor refused the body; its own response.
     Inner(Response),
@@ -88,10 +95,17 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let verifier = WebhookVerifier::from_ref(state);
         let (mut parts, body) = req.into_parts();
-        let (body, verdict) = crate::verify::read_and_verify(&verifier, &mut parts, body)
+        let (body, verdict) = crate::verify::read_and_verify_as_sent(&verifier, &parts, body)
             .await
             .map_err(TwilioWebhookRejection::Rejected)?;
         let delivery = verdict.map_err(TwilioWebhookRejection::Rejected)?;
+        // The handler's other extractors read the origin as sent: it must be the verified one.
+        if let Err(refused) = crate::verify::check_origin(&verifier, &parts, delivery.verified()) {
+            // The app never got the request: its key is released.
+            delivery.not_delivered().await;
+            return Err(TwilioWebhookRejection::Rejected(refused));
+        }
+        crate::verify::hand_over(&mut parts, delivery.verified());
         let req = Request::from_parts(parts, body);
         let inner = T::from_request(req, state)
             .await

@@ -126,10 +126,12 @@ where
                     _ => return Ok(crate::rejection_response(&rejection)),
                 },
             };
-            let response = inner.call(Request::from_parts(parts, body)).await;
+            let call = inner.call(Request::from_parts(parts, body));
             let Some(delivery) = delivery else {
-                return response;
+                return call.await;
             };
+            // Answer mode: the request's lease is renewed while the service works on it.
+            let response = delivery.renewing(call, tokio::time::sleep).await;
             // A failed delivery (502, 503, 504, or no response) releases the replay key; in answer
             // mode, the answer is kept for duplicates when the core says so.
             let response = match response {

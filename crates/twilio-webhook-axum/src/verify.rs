@@ -13,7 +13,8 @@ use bytes::{Buf as _, Bytes};
 use http::request::Parts;
 use http_body_util::BodyExt as _;
 use twilio_webhook::{
-    BodyError, BodyReader, Delivery, Incoming, StoredAnswer, WebhookRejection, WebhookVerifier,
+    BodyError, BodyReader, Delivery, Incoming, StoredAnswer, VerifiedRequest, WebhookRejection,
+    WebhookVerifier,
 };
 
 /// The error type of bodies this crate can read.
@@ -58,13 +59,31 @@ where
     }
 }
 
-/// Runs the core's verification sequence on the request; on success puts a copy of the verdict in
-/// `parts.extensions` (for `Extension<VerifiedRequest>`). Returns the body to hand on (exactly the
-/// bytes verified, or the body untouched when the core says there is none to read: a real WebSocket
-/// handshake) and the verdict; `Err` when no body could be read.
+/// Runs the core's verification sequence on the request; on success hands it over ([`hand_over`]).
+/// Returns the body to hand on (exactly the bytes verified, or the body untouched when the core says
+/// there is none to read: a real WebSocket handshake) and the verdict; `Err` when no body could be
+/// read.
 pub(crate) async fn read_and_verify<B>(
     verifier: &WebhookVerifier,
     parts: &mut Parts,
+    body: B,
+) -> Result<(B, Result<Delivery, WebhookRejection>), WebhookRejection>
+where
+    B: http_body::Body + From<Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    let (body, verdict) = read_and_verify_as_sent(verifier, parts, body).await?;
+    if let Ok(delivery) = &verdict {
+        hand_over(parts, delivery.verified());
+    }
+    Ok((body, verdict))
+}
+
+/// [`read_and_verify`] without handing the request over: `parts` stay as the client sent them, for
+/// the extractor's [`check_origin`] first.
+pub(crate) async fn read_and_verify_as_sent<B>(
+    verifier: &WebhookVerifier,
+    parts: &Parts,
     body: B,
 ) -> Result<(B, Result<Delivery, WebhookRejection>), WebhookRejection>
 where
@@ -75,32 +94,40 @@ where
     let checked = verifier
         .read_and_verify(&incoming(parts), &mut reader)
         .await?;
-    if let Ok(delivery) = &checked.verdict {
-        parts.extensions.insert(delivery.verified().clone());
-        // The app reads the origin the signature was made for, not the client's.
-        delivery.verified().hand_over(&mut parts.headers);
-        if let Some(pq) = parts
-            .uri
-            .path_and_query()
-            .filter(|_| parts.uri.authority().is_some())
-        {
-            // An absolute-form or HTTP/2 target names an authority too: the verified one.
-            let scheme = delivery.verified().scheme();
-            let uri = http::Uri::builder()
-                .scheme(scheme)
-                .authority(delivery.verified().authority())
-                .path_and_query(pq.clone())
-                .build();
-            if let Ok(uri) = uri {
-                parts.uri = uri;
-            }
-        }
-    }
     let body = match checked.body {
         Some(bytes) => B::from(Bytes::from(bytes)),
         None => reader.0,
     };
     Ok((body, checked.verdict))
+}
+
+/// The core's rule for an extractor ([`WebhookVerifier::check_origin`]): `parts`, as the handler's
+/// other extractors read them, name the origin `verified` was verified for.
+pub(crate) fn check_origin(
+    verifier: &WebhookVerifier,
+    parts: &Parts,
+    verified: &VerifiedRequest,
+) -> Result<(), WebhookRejection> {
+    verifier.check_origin(verified, &incoming(parts))
+}
+
+/// Hands a verified request over: a copy of the verdict in `parts.extensions` (for
+/// `Extension<VerifiedRequest>`), and the headers and an absolute URI naming the origin the signature
+/// was made for ([`VerifiedRequest::hand_over`]).
+pub(crate) fn hand_over(parts: &mut Parts, verified: &VerifiedRequest) {
+    parts.extensions.insert(verified.clone());
+    // The app reads the origin the signature was made for, not the client's.
+    verified.hand_over(&mut parts.headers);
+    // An absolute-form or HTTP/2 target names an authority too, and so does the router's
+    // `OriginalUri` (fifth outside attack, A4-F6: a handler building links from it read the
+    // client's authority): the verified one.
+    if let Some(uri) = verified.handed_over_uri(&parts.uri) {
+        parts.uri = uri;
+    }
+    let original = parts.extensions.get::<OriginalUri>();
+    if let Some(uri) = original.and_then(|OriginalUri(uri)| verified.handed_over_uri(uri)) {
+        parts.extensions.insert(OriginalUri(uri));
+    }
 }
 
 /// What the core needs: the target as received (`OriginalUri` inside nested routers), the method, the
@@ -135,8 +162,9 @@ fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// Answer mode: reads the app's response (its length is known and within the limit: the core said
-/// so), keeps it for the request's duplicates, and hands the same bytes on. A body that fails half-way
-/// is a failed delivery: `502`, and the replay key released.
+/// so), keeps it for the request's duplicates, and hands the same bytes on, the request's lease
+/// renewed while it is read. A body that fails half-way is a failed delivery: `502`, and the replay
+/// key released.
 pub(crate) async fn keep_answer<ResBody>(
     delivery: Delivery,
     response: http::Response<ResBody>,
@@ -145,7 +173,7 @@ where
     ResBody: http_body::Body<Data = Bytes> + From<Bytes>,
 {
     let (parts, body) = response.into_parts();
-    match body.collect().await {
+    match delivery.renewing(body.collect(), tokio::time::sleep).await {
         Ok(collected) => {
             let bytes = collected.to_bytes();
             let headers = parts

@@ -284,3 +284,91 @@ fn answer_mode_gives_a_duplicate_the_first_answer() {
     );
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
+
+/// A response body of known length that gives its bytes only after `delay`: an app's answer read
+/// slowly.
+struct SlowBody {
+    delay: std::pin::Pin<Box<tokio::time::Sleep>>,
+    data: Option<bytes::Bytes>,
+    length: u64,
+}
+
+impl http_body::Body for SlowBody {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        if self.delay.as_mut().poll(cx).is_pending() {
+            return std::task::Poll::Pending;
+        }
+        std::task::Poll::Ready(self.data.take().map(|d| Ok(http_body::Frame::data(d))))
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.length)
+    }
+}
+
+/// Issue 28, F7: in answer mode, a delivery that takes longer than its lease (a handler that takes
+/// 1 s, or an answer whose body takes 1 s to read, with a 300 ms lease) renews it: a duplicate sent
+/// after the lease would have lapsed waits for the first answer and gets it, and the handler runs
+/// once.
+#[test]
+fn answer_mode_renews_the_lease_of_a_slow_delivery() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+    use twilio_webhook::{Duplicates, MemoryStore, ReplayGuard};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&calls);
+    let app = Router::new()
+        .route(
+            "/sms",
+            post(move |body: String| {
+                let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
+                async move {
+                    let text = bytes::Bytes::from(format!("answer {n}"));
+                    if body.contains("slow-body") {
+                        let length = text.len() as u64;
+                        let slow = SlowBody {
+                            delay: Box::pin(tokio::time::sleep(Duration::from_secs(1))),
+                            data: Some(text),
+                            length,
+                        };
+                        return (http::StatusCode::CREATED, axum::body::Body::new(slow))
+                            .into_response();
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    (http::StatusCode::CREATED, text).into_response()
+                }
+            }),
+        )
+        .layer(TwilioWebhookLayer::new(
+            suite::CONFIGS[0].verifier().replay_guard(
+                ReplayGuard::new(MemoryStore::new())
+                    .duplicates(Duplicates::Answer {
+                        max_body: 1024,
+                        wait: Duration::from_secs(5),
+                    })
+                    .lease(Duration::from_millis(300)),
+            ),
+        ));
+    let server = serve(app);
+    for (n, body) in [(1, &b"Body=slow-handler"[..]), (2, b"Body=slow-body")] {
+        let request = suite::signed_form(&server, "/sms", body);
+        let first = {
+            let (request, port) = (request.clone(), server.port);
+            std::thread::spawn(move || suite::send(port, &request).expect("first"))
+        };
+        std::thread::sleep(Duration::from_millis(600));
+        let duplicate = suite::send(server.port, &request).expect("duplicate");
+        let first = first.join().expect("first");
+        let answer = (201, format!("answer {n}"));
+        assert_eq!((first.status, first.text()), answer);
+        assert_eq!((duplicate.status, duplicate.text()), answer, "{body:?}");
+        assert_eq!(calls.load(Ordering::SeqCst), n, "the handler ran once");
+    }
+}

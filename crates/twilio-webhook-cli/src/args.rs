@@ -106,7 +106,8 @@ pub(crate) struct GuardArgs {
     /// With --replay, what a duplicate (the same signed request again inside the window, such as
     /// Twilio's retry after a read time-out) gets: reject (default: 409) or answer (the first
     /// delivery's response, kept with the key; one still in flight is waited for, up to
-    /// --upstream-timeout).
+    /// --upstream-timeout). A request in flight holds its key as a lease of at most 10 s, renewed
+    /// while the upstream works on it: a guard that dies mid-delivery lets Twilio's retry through.
     #[arg(long, value_name = "reject|answer", env = "TWILIO_REPLAY_DUPLICATES")]
     pub(crate) replay_duplicates: Option<String>,
     /// With --replay rediss://… or rediss-cluster://…: the CA certificate(s) to trust (PEM) instead of
@@ -180,7 +181,8 @@ pub(crate) struct SendArgs {
     /// Where to send it: your app's http:// URL (e.g. http://127.0.0.1:3000/sms).
     #[arg(long, value_name = "URL")]
     pub(crate) target: String,
-    /// The URL Twilio would have called (a tunnel's https:// address): the request is signed for it.
+    /// The URL Twilio would have called (a tunnel's https:// address): the request is signed for it
+    /// and carries its host as `Host`, as Twilio's does through a tunnel.
     #[arg(long, value_name = "URL")]
     pub(crate) public_url: Option<String>,
     /// Override or add a form parameter (repeat for each).

@@ -20,6 +20,8 @@ use twilio_webhook_cli::wire as http1;
 /// Where the requests go: `http://host[:port]/path?query`.
 struct Target {
     addr: String,
+    /// The `Host` sent: the target's, or with `--public-url` the public URL's, as Twilio sends it and a
+    /// tunnel forwards it (an app behind an extractor refuses a `Host` it was not signed for).
     host: String,
     path_and_query: String,
     url: String,
@@ -178,8 +180,21 @@ fn flip_first(signature: &str) -> String {
     chars.into_iter().collect()
 }
 
+/// The authority of `url` (without userinfo), as `Host`; `None` when it has none.
+fn host_of_url(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.get(..rest.find(['/', '?', '#']).unwrap_or(rest.len()))?;
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    (!host.is_empty()).then_some(host)
+}
+
 fn plan(args: &SendArgs) -> Result<Plan, UsageError> {
-    let target = target(&args.target)?;
+    let mut target = target(&args.target)?;
+    if let Some(host) = args.public_url.as_deref().and_then(host_of_url) {
+        target.host = host.to_string();
+    }
     let signed_base = args
         .public_url
         .as_deref()
@@ -513,5 +528,19 @@ mod tests {
             ("localhost:80", "/")
         );
         assert!(target("https://a.ngrok.app/sms").is_err());
+    }
+
+    #[test]
+    fn the_public_urls_host_is_its_authority_without_userinfo() {
+        assert_eq!(
+            host_of_url("https://abc123.ngrok.app/sms?x=1"),
+            Some("abc123.ngrok.app")
+        );
+        assert_eq!(
+            host_of_url("https://user:pw@[::1]:8443#rc=2"),
+            Some("[::1]:8443")
+        );
+        assert_eq!(host_of_url("https:///sms"), None);
+        assert_eq!(host_of_url("abc123.ngrok.app"), None);
     }
 }

@@ -115,3 +115,39 @@ fn issue_28_a_kept_204_or_304_has_no_length_and_no_body() {
     }
     assert_eq!(echo.hits(), 2, "the duplicates were answered by the guard");
 }
+
+/// Issue 28, F7 (fourth outside attack): with an app that takes 12 s, a duplicate sent 11 s after the
+/// first delivery (Twilio's retry, or anyone replaying a captured webhook) found the 10 s lease lapsed
+/// while the first delivery was still running on a live guard, and was delivered a second time (both
+/// `200`). The guard now renews the lease while the upstream works: the duplicate waits for the first
+/// answer and gets it, and the app sees one delivery.
+#[test]
+fn issue_28_a_duplicate_sent_after_the_lease_of_a_slow_delivery_waits_for_its_answer() {
+    use std::time::{Duration, Instant};
+    use twilio_webhook_http_suite as suite;
+    let echo = Echo::start();
+    let guard = guard(&echo);
+    let body = b"Body=slow&CallSid=CA7";
+    let request = signed(guard.port, "/sleep/12000", support::FORM, body, &[]);
+    let first = {
+        let (request, port) = (request.clone(), guard.port);
+        std::thread::spawn(move || suite::send(port, &request).expect("first answer"))
+    };
+    let start = Instant::now();
+    // Past the 10 s lease (the most a lease is), before the app answers.
+    std::thread::sleep(Duration::from_secs(11));
+    let duplicate = suite::send(guard.port, &request).expect("duplicate answer");
+    let answered = start.elapsed();
+    let first = first.join().expect("first");
+    assert_eq!(
+        (first.status, first.text()),
+        (200, String::from_utf8_lossy(body).into_owned())
+    );
+    assert_eq!(
+        (duplicate.status, duplicate.text()),
+        (first.status, first.text()),
+        "the duplicate got the first answer"
+    );
+    assert!(answered >= Duration::from_secs(12), "{answered:?}");
+    assert_eq!(echo.hits(), 1, "the app saw one delivery");
+}

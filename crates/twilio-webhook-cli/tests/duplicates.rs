@@ -195,3 +195,92 @@ fn answer_mode_without_a_store_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("reject or answer"));
 }
+
+/// Issue 28, F7, across two guards sharing Redis: with an app that takes 12 s, a duplicate sent to
+/// guard b 11 s after the first delivery reached guard a (past the 10 s lease) waits for the first
+/// answer, because guard a renews the lease while its upstream works; the app sees one delivery.
+#[test]
+fn a_duplicate_sent_after_the_lease_of_a_slow_delivery_gets_its_answer_across_guards() {
+    let echo = Echo::start();
+    let redis = suite::RedisServer::start();
+    let a = guard(&echo, &redis, &[]);
+    let b = guard(&echo, &redis, &[]);
+    let slow = request("/sleep/12000", b"Body=slow&CallSid=CA7");
+    let first = {
+        let (slow, port) = (slow.clone(), a.port);
+        std::thread::spawn(move || suite::send(port, &slow).expect("a answers"))
+    };
+    let start = Instant::now();
+    std::thread::sleep(Duration::from_secs(11));
+    let duplicate = suite::send(b.port, &slow).expect("b answers");
+    let answered = start.elapsed();
+    let first = first.join().expect("first");
+    assert_eq!(
+        (first.status, first.text()),
+        (200, "Body=slow&CallSid=CA7".to_string())
+    );
+    assert_eq!(
+        (duplicate.status, duplicate.text()),
+        (first.status, first.text()),
+        "the duplicate got the first answer"
+    );
+    assert!(answered >= Duration::from_secs(12), "{answered:?}");
+    assert_eq!(echo.hits(), 1, "the app saw one delivery");
+}
+
+/// Issue 28, F7: Redis renews a lease (one Lua script) only for the delivery holding it, and only
+/// while it is in flight: never a lapsed, re-taken, answered or released key.
+#[test]
+fn redis_renews_a_lease_only_for_its_holder_while_in_flight() {
+    use twilio_webhook::{LeaseToken, RedisStore, ReplayKey, ReplayStore as _, Seen};
+    let redis = suite::RedisServer::start();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let store = RedisStore::connect(&redis.url()).await.expect("connects");
+        let key = ReplayKey::new("primary", "lease-test");
+        let (ours, theirs) = (LeaseToken::unique(), LeaseToken::unique());
+        let lease = Duration::from_millis(300);
+        let renew = |token: &LeaseToken| {
+            let (store, key, token) = (store.clone(), key, token.clone());
+            async move { store.renew(&key, &token, lease).await.expect("renew") }
+        };
+        assert!(!renew(&ours).await, "absent");
+        assert_eq!(
+            store.check_and_lease(&key, &ours, lease).await,
+            Ok(Seen::First)
+        );
+        assert!(!renew(&theirs).await, "another delivery's lease");
+        // Renewed for twice its lease, it still holds the key.
+        for _ in 0..4 {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            assert!(renew(&ours).await);
+        }
+        assert_eq!(
+            store.check_and_lease(&key, &theirs, lease).await,
+            Ok(Seen::Replay)
+        );
+        // Lapsed, then taken by another delivery: renews nothing, and not the other's lease.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(!renew(&ours).await, "lapsed");
+        assert_eq!(
+            store.check_and_lease(&key, &theirs, lease).await,
+            Ok(Seen::First)
+        );
+        assert!(!renew(&ours).await, "re-taken");
+        assert!(renew(&theirs).await);
+        // Answered: its answer is never renewed as a lease (nor cut short to one).
+        store
+            .keep(&key, b"\0twn1".to_vec(), Duration::from_secs(60))
+            .await
+            .expect("kept");
+        assert!(!renew(&theirs).await, "answered");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(store.value(&key).await.expect("value").is_some());
+        // Released: nothing to renew.
+        store.release(&key).await.expect("released");
+        assert!(!renew(&theirs).await, "released");
+    });
+}

@@ -36,6 +36,13 @@ const SPELLINGS: &[&str] = &[
     "/twilio.%20./sms",
     "/twilio.",
     "/twilio%20",
+    // Spacing a server or a Unicode normaliser may drop (third outside attack, F14): a leading
+    // space, a Unicode space around a name, a zero-width space or byte-order mark inside it.
+    "/%20twilio/sms",
+    "/%C2%A0twilio/sms",
+    "/twilio%E3%80%80/sms",
+    "/twi%E2%80%8Blio/sms",
+    "/%EF%BB%BFtwilio/sms",
     // NUL and other control characters, which C-based servers end a path at.
     "/twilio%00/sms",
     "/twilio/sms%00.css",
@@ -419,4 +426,46 @@ fn issue_28_a_language_prefix_reaches_the_upstream_only_signed() {
         200
     );
     assert_eq!(echo.hits(), 2);
+}
+
+/// Fifth outside attack (A4-F5, `/work/attack4/cost.py`): a path of segments each read many ways, and
+/// a query of many routes, cost the guard 2.4 ms of CPU per unsigned request, and passed. A segment
+/// read more than twelve ways is refused; past sixty-four further readings in a path, or sixty-four
+/// segments in all of a query's routes, the request is verified; none reaches the upstream unsigned.
+#[test]
+fn issue_28_a_path_read_too_many_ways_is_refused_or_verified() {
+    let echo = Echo::start();
+    let guard = Guard::start(&echo.url(), &["--pass", "/", "--require", "/twilio"]);
+    let path = |segment: &str, n: usize| format!("/static/{}", vec![segment; n].join("/"));
+    let route = format!("/{}", vec!["ab.c"; 63].join("/"));
+    let query = format!("/static/x?{}", vec![format!("a={route}"); 15].join("&"));
+    for target in [
+        path("%2520%e2%80%8bA%2520.%2520;x:y~1.php", 62),
+        path("%2520A%2520;x:y~1.php", 8),
+        query,
+    ] {
+        let before = echo.hits();
+        let answer = suite::send(
+            guard.port,
+            &unsigned(signed(guard.port, &target, FORM, b"", &[])),
+        )
+        .expect("an answer");
+        let shown = target.get(..40).unwrap_or_default();
+        assert_eq!(answer.status, 400, "{shown}…: {}", answer.text());
+        assert_eq!(
+            echo.hits(),
+            before,
+            "{shown}… reached the upstream unsigned"
+        );
+    }
+    // Within the budget, as before.
+    let before = echo.hits();
+    let target = path("%2520A%2520;x:y~1.php", 7);
+    let answer = suite::send(
+        guard.port,
+        &unsigned(signed(guard.port, &target, FORM, b"", &[])),
+    )
+    .expect("an answer");
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(echo.hits(), before + 1);
 }

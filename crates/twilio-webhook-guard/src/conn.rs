@@ -358,13 +358,17 @@ impl Conn<'_> {
         // `out` holds it now.
         drop(body);
         let start = Instant::now();
-        let answer = tokio::time::timeout(
+        let exchange = tokio::time::timeout(
             config.upstream_timeout,
             worker
                 .upstream
                 .exchange(&self.out, &head.method, &mut self.lines),
-        )
-        .await;
+        );
+        // Answer mode: the request's lease is renewed while the upstream works on it.
+        let answer = match &delivery {
+            Some(delivery) => delivery.renewing(exchange, tokio::time::sleep).await,
+            None => exchange.await,
+        };
         worker.metrics.upstream_in(start.elapsed());
         let (answer, mut upstream) = match answer {
             Ok(Ok(answer)) => answer,
@@ -403,16 +407,20 @@ impl Conn<'_> {
                 _ => None,
             };
             if delivery.keeps_answer(answer.status, length) {
-                // Answer mode: the whole answer, kept for the request's duplicates, then relayed.
+                // Answer mode: the whole answer, kept for the request's duplicates, then relayed;
+                // the lease is renewed while it is read.
                 let mut kept = Vec::new();
-                while reader
-                    .read(&mut upstream, &mut kept)
-                    .await
-                    .unwrap_or_else(|_| {
-                        kept.clear();
-                        false
-                    })
-                {}
+                let read_whole = async {
+                    while reader
+                        .read(&mut upstream, &mut kept)
+                        .await
+                        .unwrap_or_else(|_| {
+                            kept.clear();
+                            false
+                        })
+                    {}
+                };
+                delivery.renewing(read_whole, tokio::time::sleep).await;
                 if !reader.is_done() {
                     delivery.finish(StatusCode::BAD_GATEWAY).await;
                     let text = "the app's response failed half-way\n";

@@ -122,6 +122,18 @@ fn body_sha256_hex(body: &[u8]) -> String {
     twilio_webhook::body_sha256_hex(body)
 }
 
+/// The core's form rules for parameters a framework already parsed (`check_parsed_form`): the
+/// refusal's code (`repeated_parameter`, `ambiguous_form`), or `None` when the form is one Twilio
+/// could have sent.
+#[pyfunction]
+fn parsed_form_refusal(params: Params<'_>) -> PyResult<Option<&'static str>> {
+    params.with(|pairs| {
+        twilio_webhook::check_parsed_form(pairs)
+            .err()
+            .map(|r| r.code())
+    })
+}
+
 /// The extension module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -132,6 +144,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<http_verify::PyPublicUrl>()?;
     m.add_class::<http_verify::PyWebhookVerifier>()?;
     m.add_function(wrap_pyfunction!(body_sha256_hex, m)?)?;
+    m.add_function(wrap_pyfunction!(parsed_form_refusal, m)?)?;
     m.add_function(wrap_pyfunction!(target::origin_target, m)?)?;
     Ok(())
 }

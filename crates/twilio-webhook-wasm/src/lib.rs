@@ -178,7 +178,7 @@ impl Validator {
         };
         // The parameters, percent-encoded back into the form they came from, so that the core's
         // form rules (a repeated `From`, a key PHP reads as another name) apply to them too.
-        let had_body = encoded_form(&pairs(params, lengths)?);
+        let had_body = twilio_webhook::encode_form(&pairs(params, lengths)?);
         if let Err(rejection) =
             twilio_webhook::check_shape(&method, url, &headers, had_body.as_bytes())
         {
@@ -235,30 +235,6 @@ impl Validator {
             .hints(hints);
         Ok(self.inner.explain(&suspect).to_json())
     }
-}
-
-/// `pairs` as an `application/x-www-form-urlencoded` body: every byte but ASCII letters, digits and
-/// `-._~` percent-encoded, as Twilio encodes a form.
-fn encoded_form(pairs: &[(&str, &str)]) -> String {
-    fn encode_into(out: &mut String, text: &str) {
-        for b in text.bytes() {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                out.push(char::from(b));
-            } else {
-                out.push_str(&format!("%{b:02X}"));
-            }
-        }
-    }
-    let mut out = String::new();
-    for (i, (key, value)) in pairs.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        encode_into(&mut out, key);
-        out.push('=');
-        encode_into(&mut out, value);
-    }
-    out
 }
 
 /// A received request's method and its `Content-Type` as a header map (a value that is not a header

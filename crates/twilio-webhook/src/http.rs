@@ -12,6 +12,8 @@ use crate::verdict::{Rejection, Verified};
 mod cookies;
 mod env;
 mod explain;
+mod origin;
+mod parsed;
 mod rejection;
 mod sequence;
 mod shape;
@@ -19,6 +21,7 @@ mod shape;
 pub use cookies::forwarded_cookies;
 pub use env::{EnvError, diagnoses_setting};
 pub use explain::{Clock, DEFAULT_DIAGNOSES_PER_SECOND};
+pub use parsed::{check_parsed_form, encode_form};
 pub use rejection::{Refusal, ReportOnly, WebhookRejection};
 pub use sequence::{BodyError, BodyExtent, BodyReader, BodySource, Checked, Delivery};
 pub use shape::{MAX_FORM_PARTS, SINGLE_VALUED_PARAMETERS, check_shape};
@@ -244,6 +247,18 @@ impl WebhookVerifier {
         request: &Incoming<'_>,
         body: &[u8],
     ) -> Result<VerifiedRequest, WebhookRejection> {
+        self.verify_leased(request, body)
+            .await
+            .map(|(verified, _)| verified)
+    }
+
+    /// [`verify_async`](Self::verify_async), with the token of the in-flight lease the request holds
+    /// in answer mode, for its [`Delivery`] to renew.
+    pub(crate) async fn verify_leased(
+        &self,
+        request: &Incoming<'_>,
+        body: &[u8],
+    ) -> Result<(VerifiedRequest, Option<crate::LeaseToken>), WebhookRejection> {
         // The claim is read only when a resolver can use it: no body scan otherwise.
         let claim = self.accounts.as_ref().and_then(|accounts| {
             self.claimed_account(request, body)
@@ -265,8 +280,11 @@ impl WebhookVerifier {
         let validator = account.as_ref().unwrap_or(&self.validator);
         let verified = self.verify_with(validator, request, body)?;
         if let Some(guard) = &self.replay {
-            let refusal = match guard.check(verified.replay_key(), request.method).await {
-                Ok(()) => return Ok(verified),
+            let refusal = match guard
+                .check_leased(verified.replay_key(), request.method)
+                .await
+            {
+                Ok(lease) => return Ok((verified, lease)),
                 Err(ReplayRefusal::Answered(answer)) => {
                     return Err(WebhookRejection::answered(answer, vec![verified.url]));
                 }
@@ -275,7 +293,7 @@ impl WebhookVerifier {
             };
             return Err(WebhookRejection::new(refusal, vec![verified.url]));
         }
-        Ok(verified)
+        Ok((verified, None))
     }
 
     /// Sets the body limit in bytes (adapters answer `413` above it).

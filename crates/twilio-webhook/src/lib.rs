@@ -132,16 +132,16 @@ pub use headers::{SINGLE_FIELDS, SignatureHeaders};
 pub use http::{
     BodyError, BodyExtent, BodyReader, BodySource, Checked, Clock, DEFAULT_BODY_LIMIT,
     DEFAULT_DIAGNOSES_PER_SECOND, Delivery, EnvError, MAX_FORM_PARTS, Refusal, ReportOnly,
-    SINGLE_VALUED_PARAMETERS, VerifiedRequest, WebhookRejection, WebhookVerifier, check_shape,
-    diagnoses_setting, forwarded_cookies,
+    SINGLE_VALUED_PARAMETERS, VerifiedRequest, WebhookRejection, WebhookVerifier,
+    check_parsed_form, check_shape, diagnoses_setting, encode_form, forwarded_cookies,
 };
 #[cfg(feature = "http")]
 pub use public_url::{Incoming, PassedHost, PublicUrl, PublicUrlError};
 pub use relax::Relaxation;
 #[cfg(feature = "http")]
 pub use replay::{
-    BoxFuture, DEFAULT_REPLAY_WINDOW, Duplicates, Entry, MemoryStore, OnStoreError, ReplayGuard,
-    ReplayKey, ReplayRefusal, ReplayStore, Seen, StoreError, StoredAnswer,
+    BoxFuture, DEFAULT_REPLAY_WINDOW, Duplicates, Entry, LeaseToken, MemoryStore, OnStoreError,
+    ReplayGuard, ReplayKey, ReplayRefusal, ReplayStore, Seen, StoreError, StoredAnswer,
 };
 #[cfg(feature = "redis")]
 pub use replay::{RedisStore, RedisTls};

@@ -480,5 +480,8 @@ pub(crate) use forwarded::{split_quoted, unquote};
 mod host;
 pub use host::PassedHost;
 
+mod origin;
+pub(crate) use origin::OtherOrigin;
+
 #[cfg(test)]
 mod tests;

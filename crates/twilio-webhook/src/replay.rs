@@ -22,7 +22,9 @@
 //! until the delivery ends, and then, for the rest of the window, the answer. A delivery that never
 //! ends (its process crashed or was killed half-way) lets its lease lapse, and the next duplicate
 //! (Twilio's retry) takes the lease and is delivered, instead of waiting and being refused for the
-//! whole window.
+//! whole window. A delivery that is still running renews its lease
+//! ([`Delivery::renewing`](crate::Delivery::renewing)) until it ends, however long the app takes: a
+//! duplicate then waits for its answer instead of being delivered a second time.
 
 use core::fmt;
 use std::future::Future;
@@ -83,6 +85,40 @@ pub enum Seen {
     Replay,
 }
 
+/// The mark of one delivery in flight (answer mode): a value no other delivery's mark holds, which a
+/// store records with the key ([`ReplayStore::check_and_lease`]) and checks before it renews the
+/// lease ([`ReplayStore::renew`]), so that a delivery only ever extends its own lease. It is 32 or
+/// more lowercase hex digits (never starting with a zero byte, which starts a kept answer).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LeaseToken(String);
+
+impl LeaseToken {
+    /// A token no other delivery of this process or another one holds.
+    pub fn unique() -> Self {
+        LeaseToken(unique_token())
+    }
+
+    /// The token's text, as a store records it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A value no other call of this process or another one uses: the process's random hasher seed, its
+/// id and a counter, in hex.
+pub(crate) fn unique_token() -> String {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEED: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = SEED.get_or_init(Default::default).build_hasher();
+    hasher.write_u32(std::process::id());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    hasher.write_u64(n);
+    format!("{:016x}{:08x}{n:x}", hasher.finish(), std::process::id())
+}
+
 /// A store that could not answer (a Redis outage, a timeout).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError(pub String);
@@ -140,6 +176,45 @@ pub trait ReplayStore: Send + Sync + fmt::Debug {
     ) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
         let _ = key;
         Box::pin(async { Err(StoreError("this store cannot keep answers".to_string())) })
+    }
+
+    /// Answer mode: [`check_and_mark`](Self::check_and_mark) for a delivery that holds a `lease`,
+    /// marking `key` in flight by `token` (one atomic operation, as `check_and_mark` is). A store
+    /// that renews leases records `token`, so that [`renew`](Self::renew) extends this delivery's
+    /// lease and no other's. The default ignores `token` and calls `check_and_mark`; a store that
+    /// records it overrides [`renews_leases`](Self::renews_leases) too.
+    fn check_and_lease<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        token: &'a LeaseToken,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Seen, StoreError>> {
+        let _ = token;
+        self.check_and_mark(key, lease)
+    }
+
+    /// Whether [`check_and_lease`](Self::check_and_lease) records its token and
+    /// [`renew`](Self::renew) works (`false` by default). A store that keeps answers but cannot renew
+    /// gets no leases: a request in flight there is marked for the whole window (fail closed: a slow
+    /// delivery is never delivered twice, and a delivery whose process died has its duplicates
+    /// refused until the window ends), and the guard says so once in its log.
+    fn renews_leases(&self) -> bool {
+        false
+    }
+
+    /// Answer mode: extends the lease of `key` to `lease` from now, **only** if `key` is still marked
+    /// in flight by `token` (one atomic operation): not if it holds an answer or the "not kept" mark,
+    /// is absent (released, or its lease lapsed), or was taken by another delivery. Answers whether it
+    /// did. A call that fails (a time-out) and runs later extends nothing but that same lease. The
+    /// default answers an error.
+    fn renew<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        token: &'a LeaseToken,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let _ = (key, token, lease);
+        Box::pin(async { Err(StoreError("this store cannot renew leases".to_string())) })
     }
 }
 
@@ -202,29 +277,82 @@ impl ReplayGuard {
 
     /// Answer mode: sets how long a request in flight holds its key before a duplicate may take it
     /// over and be delivered (at most [`MAX_LEASE`](Self::MAX_LEASE); by default the duplicates'
-    /// `wait`, capped at it). Set it to the longest a delivery takes (the guard uses its upstream
-    /// time-out): a delivery still running when its lease lapses may be delivered twice.
+    /// `wait`, capped at it): how long after its process died a delivery's duplicates are delivered.
+    /// A delivery still running renews its lease every third of it
+    /// ([`Delivery::renewing`](crate::Delivery::renewing)), so a slow app is not delivered twice.
     #[must_use]
     pub fn lease(mut self, lease: Duration) -> Self {
         self.lease = Some(lease);
         self
     }
 
-    /// The lease of a request in flight: in answer mode over a store that keeps answers, the one
-    /// set (or the duplicates' `wait`), at most [`MAX_LEASE`](Self::MAX_LEASE); otherwise `None` (a
-    /// key is recorded for its whole window at once).
+    /// The lease of a request in flight: in answer mode over a store that keeps answers and renews
+    /// leases, the one set (or the duplicates' `wait`), at most [`MAX_LEASE`](Self::MAX_LEASE);
+    /// otherwise `None` (a key is recorded for its whole window at once).
     pub fn in_flight_lease(&self) -> Option<Duration> {
         match self.duplicates {
-            Duplicates::Answer { wait, .. } if self.store.keeps_answers() => {
+            Duplicates::Answer { wait, .. }
+                if self.store.keeps_answers() && self.store.renews_leases() =>
+            {
                 Some(self.lease.unwrap_or(wait).min(Self::MAX_LEASE))
             }
             _ => None,
         }
     }
 
-    /// How long a key is first recorded for: its lease in answer mode, else the window.
-    pub(crate) fn first_mark(&self) -> Duration {
-        self.in_flight_lease().unwrap_or(self.window)
+    /// Records `key` as [`check`](Self::check) first does: in answer mode, as in flight by a token of
+    /// its own for its lease (the token is returned, for its renewals); else for the window.
+    async fn mark(&self, key: &ReplayKey) -> Result<(Seen, Option<LeaseToken>), StoreError> {
+        let Some(lease) = self.in_flight_lease() else {
+            if matches!(self.duplicates, Duplicates::Answer { .. })
+                && self.store.keeps_answers()
+                && !NO_RENEWAL_LOGGED.swap(true, std::sync::atomic::Ordering::Relaxed)
+            {
+                tracing::warn!(target: "twilio_webhook", "answer mode: this replay store keeps answers but cannot renew leases, so a request in flight is marked for the whole window: a duplicate of a delivery whose process died is refused until the window ends (a store that renews leases lets it through after the lease)");
+            }
+            return Ok((self.store.check_and_mark(key, self.window).await?, None));
+        };
+        let token = LeaseToken::unique();
+        let seen = self.store.check_and_lease(key, &token, lease).await?;
+        Ok((seen, (seen == Seen::First).then_some(token)))
+    }
+
+    /// Renews the lease `token` holds on `key` every third of the lease, pausing with `sleep`, until
+    /// the future is dropped or the lease is found lost. A renewal the store does not confirm is
+    /// logged once (the delivery is unprotected past its lease until a renewal succeeds again); a
+    /// lease found lost (it lapsed while the store could not be reached, or the store dropped it) is
+    /// logged and ends the renewals.
+    pub(crate) async fn keep_leased<S, Z>(&self, key: &ReplayKey, token: &LeaseToken, mut sleep: S)
+    where
+        S: FnMut(Duration) -> Z,
+        Z: std::future::Future<Output = ()>,
+    {
+        let Some(lease) = self.in_flight_lease() else {
+            return;
+        };
+        let every = (lease / 3).max(Duration::from_millis(10));
+        let mut failing = false;
+        loop {
+            sleep(every).await;
+            match self.store.renew(key, token, lease).await {
+                Ok(true) => {
+                    if failing {
+                        tracing::info!(target: "twilio_webhook", key = %key.to_hex(), "the lease of a delivery in flight is renewed again");
+                    }
+                    failing = false;
+                }
+                Ok(false) => {
+                    tracing::error!(target: "twilio_webhook", key = %key.to_hex(), "the lease of a delivery still in flight was lost (it lapsed while the store could not renew it, or the store dropped it): a duplicate of this request may be delivered a second time");
+                    return;
+                }
+                Err(e) => {
+                    if !failing {
+                        tracing::error!(target: "twilio_webhook", key = %key.to_hex(), error = %e, "the lease of a delivery in flight could not be renewed: unless a later renewal succeeds, once it lapses a duplicate of this request is delivered a second time");
+                    }
+                    failing = true;
+                }
+            }
+        }
     }
 
     /// Sets how a duplicate is treated: refused (the default) or answered with the first answer.
@@ -318,9 +446,19 @@ impl ReplayGuard {
     /// the app: refused, or, in answer mode, answered (only with an answer to a request with the same
     /// method: a duplicate with another is refused).
     pub async fn check(&self, key: &ReplayKey, method: &http::Method) -> Result<(), ReplayRefusal> {
-        match self.store.check_and_mark(key, self.first_mark()).await {
-            Ok(Seen::First) => Ok(()),
-            Ok(Seen::Replay) => match self.duplicates {
+        self.check_leased(key, method).await.map(drop)
+    }
+
+    /// [`check`](Self::check), with the token of the lease the request now holds in answer mode
+    /// (`None` in reject mode, over a store without leases, or when let through unchecked).
+    pub(crate) async fn check_leased(
+        &self,
+        key: &ReplayKey,
+        method: &http::Method,
+    ) -> Result<Option<LeaseToken>, ReplayRefusal> {
+        match self.mark(key).await {
+            Ok((Seen::First, token)) => Ok(token),
+            Ok((Seen::Replay, _)) => match self.duplicates {
                 Duplicates::Reject => Err(ReplayRefusal::Replayed),
                 Duplicates::Answer { wait, .. } => self.duplicate(key, method, wait).await,
             },
@@ -331,12 +469,15 @@ impl ReplayGuard {
                 }
                 OnStoreError::AllowUncheckedDuringOutage => {
                     tracing::error!(target: "twilio_webhook", error = %e, "replay store unavailable: request let through WITHOUT replay protection");
-                    Ok(())
+                    Ok(None)
                 }
             },
         }
     }
 }
+
+/// Whether the guard already said that its store cannot renew leases (once a process).
+static NO_RENEWAL_LOGGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Whether a delivery that ended with `status` failed: the app or upstream was down (`502`), said it
 /// could not take the request (`503`), or was too slow (`504`).
@@ -418,6 +559,8 @@ impl ReplayGuard {
 
 mod answer;
 mod memory;
+#[cfg(test)]
+pub(crate) use answer::sleep_for;
 pub use answer::{Duplicates, Entry, StoredAnswer};
 pub use memory::MemoryStore;
 

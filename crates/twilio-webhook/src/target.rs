@@ -129,7 +129,7 @@ impl Prefix {
             return Err(TargetError::Form);
         }
         let mut names = Vec::new();
-        for segment in reading::segments(prefix)? {
+        for segment in reading::segments(prefix)?.ok_or(TargetError::NotNormal)? {
             let name = segment.only_name().ok_or(TargetError::NotNormal)?;
             names.push(name.to_owned());
         }
@@ -187,8 +187,8 @@ impl Prefix {
 /// - The path is matched percent-decoded (`/%68ealth` is `/health`), under every reading a common
 ///   server could give it ([`TargetError::NotNormal`] lists what none can): decoded once or twice,
 ///   with `;…` path parameters dropped from each segment (Tomcat, Jetty, Spring), with trailing dots
-///   and spaces dropped (Windows, IIS), cut at a `:` (NTFS alternate data streams,
-///   `/twilio::$INDEX_ALLOCATION/sms`), and a segment shaped like a Windows 8.3 short name
+///   and spaces dropped (Windows, IIS), without the white space around it or invisible characters
+///   in it, cut at a `:` (NTFS alternate data streams, `/twilio::$INDEX_ALLOCATION/sms`), and a segment shaped like a Windows 8.3 short name
 ///   (`/TWILIO~1/sms`) as any name it may be short for. A `pass` prefix exempts a path only if it
 ///   covers every reading, in the same case; a `require` prefix protects it if it covers any reading,
 ///   ignoring case (`/TWILIO/sms`, `/tw%C4%B1lio/sms`, fullwidth letters) and an extension
@@ -298,7 +298,9 @@ impl PathRules {
         if path.len() > MAX_RULED_PATH || slashes > MAX_RULED_SEGMENTS {
             return Ok(PathDecision::Verify);
         }
-        let path = reading::segments(&origin)?;
+        let Some(path) = reading::segments(&origin)? else {
+            return Ok(PathDecision::Verify);
+        };
         // The longest `pass` prefix that exempts `path`, and the longest `require` one that protects it.
         let longest = |path: &[&reading::Segment]| {
             let pass = self.pass.iter().filter(|p| p.exempts(path));
@@ -338,7 +340,7 @@ impl PathRules {
             return Ok(PathDecision::Verify);
         }
         for route in routes {
-            let Ok(path) = reading::segments(&route) else {
+            let Ok(Some(path)) = reading::segments(&route) else {
                 return Ok(PathDecision::Verify);
             };
             let sent: Vec<&reading::Segment> = path.iter().collect();

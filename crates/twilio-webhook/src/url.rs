@@ -81,7 +81,9 @@ fn is_scheme(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
-fn default_port(scheme: &str) -> Option<&'static str> {
+/// The default port of a scheme, with its colon (`:443` for `https` and `wss`, `:80` for `http` and
+/// `ws`, any case); `None` for another scheme.
+pub(crate) fn default_port(scheme: &str) -> Option<&'static str> {
     if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("wss") {
         Some(":443")
     } else if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("ws") {

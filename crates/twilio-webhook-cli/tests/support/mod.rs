@@ -18,7 +18,7 @@ pub const TOKEN: &str = "guard-test-token";
 pub const FORM: &str = "application/x-www-form-urlencoded";
 
 /// An upstream that answers with the exact body it received, the request line and headers in
-/// `x-echo` (JSON), and sleeps 1.5 s first on `/slow`; on `/twiml` its body is [`TWIML`] whatever the
+/// `x-echo` (JSON), and sleeps 1.5 s first on `/slow` (`<ms>` on `/sleep/<ms>`); on `/twiml` its body is [`TWIML`] whatever the
 /// method (hyper answers a `HEAD` with its length alone), and on `/status/<code>` the status is
 /// `<code>` (a `204` or `304` as hyper frames it: no length, no body). It counts the requests it saw.
 pub struct Echo {
@@ -101,8 +101,14 @@ async fn echo(
 ) -> Result<http::Response<http_body_util::Full<bytes::Bytes>>, std::convert::Infallible> {
     use http_body_util::BodyExt as _;
     let (parts, body) = req.into_parts();
-    if parts.uri.path() == "/slow" {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+    let delay = match parts.uri.path() {
+        "/slow" => Some(1500),
+        path => path
+            .strip_prefix("/sleep/")
+            .and_then(|ms| ms.parse::<u64>().ok()),
+    };
+    if let Some(ms) = delay {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     let bytes = body
         .collect()

@@ -39,7 +39,9 @@ pub enum Refusal {
     BadTarget(crate::TargetError),
     /// The URL would be rebuilt from a host that is not a plain authority (`400`, spec §4.5): a `Host`
     /// (or a trusted proxy's forwarded host) with userinfo, a path, a query, a fragment or other
-    /// characters a host cannot have, or more than one `Host` field. Refused before any HMAC.
+    /// characters a host cannot have, or more than one `Host` field. Refused before any HMAC. Also a
+    /// verified request whose origin, as a handler reads it, is not the one verified, from an
+    /// extractor that cannot hand the request over ([`WebhookVerifier::check_origin`](crate::WebhookVerifier::check_origin)).
     BadHost,
     /// A body on a request whose method is not `POST` (`400`): spec §2 builds `P` from a POST body
     /// alone, so a body on a `GET` (or any other method) would reach the app covered by no signature,
@@ -297,7 +299,8 @@ impl fmt::Display for WebhookRejection {
                 f.write_str("the Content-Type names a charset other than UTF-8")?
             }
             Refusal::BadHost => f.write_str(
-                "the Host is not a plain host and port (or there is more than one Host field)",
+                "the Host is not a plain host and port (or there is more than one Host field), or \
+                 names another host than the one the signature was made for",
             )?,
             Refusal::UpgradeNotHandshake => f.write_str(
                 "the request asks for a WebSocket upgrade but is not a WebSocket handshake",

@@ -5,14 +5,17 @@
 //! ([`WebhookVerifier::verify_async`]), and hand back a [`Delivery`] that owns the replay key until the
 //! app's answer finishes it.
 //!
-//! Adapters only translate: their server's body into a [`BodyReader`], and the app's response into
+//! Adapters only translate: their server's body into a [`BodyReader`], the app's handling of the
+//! request (and their reading of its answer) into [`Delivery::renewing`], and the app's response into
 //! [`Delivery::finish`] or [`Delivery::finish_with_answer`].
 
-use core::pin::Pin;
+use core::future::Future;
+use core::pin::{Pin, pin};
 use core::task::{Context, Poll};
+use core::time::Duration;
 
 use crate::public_url::Incoming;
-use crate::replay::{ReplayGuard, StoredAnswer};
+use crate::replay::{LeaseToken, ReplayGuard, StoredAnswer};
 
 use super::{Refusal, VerifiedRequest, WebhookRejection, WebhookVerifier};
 
@@ -110,12 +113,18 @@ pub struct Checked {
 /// [`keeps_answer`](Self::keeps_answer) says so ([`finish_with_answer`](Self::finish_with_answer)),
 /// or, when the app never got the request, [`not_delivered`](Self::not_delivered). Each consumes it,
 /// so a key is released or kept once. A delivery dropped unfinished is logged as an error (its key
-/// stays marked until the replay window ends).
+/// stays marked until the replay window ends, or in answer mode until its lease lapses).
+///
+/// In answer mode the request holds its key as a lease ([`ReplayGuard::in_flight_lease`]): run the
+/// app, and the reading of its answer whole, inside [`renewing`](Self::renewing), which renews the
+/// lease for as long as they take.
 #[derive(Debug)]
 #[must_use = "finish the delivery with the app's status, or its replay key is neither released nor kept"]
 pub struct Delivery {
     verified: VerifiedRequest,
     replay: Option<ReplayGuard>,
+    /// Answer mode: the token of the lease this delivery holds on its key.
+    lease: Option<LeaseToken>,
     finished: bool,
 }
 
@@ -123,6 +132,42 @@ impl Delivery {
     /// Which secret, URL and replay key the request was verified with.
     pub fn verified(&self) -> &VerifiedRequest {
         &self.verified
+    }
+
+    /// Runs `work` (the app handling the request, or the adapter reading the app's answer whole to
+    /// keep it) while renewing the request's in-flight lease every third of the lease, so that a
+    /// delivery that takes longer than its lease is not delivered a second time to a duplicate (a
+    /// duplicate waits for its answer instead). `sleep` is the adapter's timer
+    /// (`tokio::time::sleep`): the core depends on no runtime. Renewal ends with `work`: nothing
+    /// renews a delivery once its adapter finishes it, nor one whose process died (its lease lapses,
+    /// and Twilio's retry is delivered). Without a lease (reject mode, no replay guard, a store that
+    /// cannot renew) it is `work` alone.
+    ///
+    /// A renewal the store does not confirm is logged once; one that finds the lease lost is logged
+    /// and ends the renewals: `work` itself is never interrupted.
+    pub async fn renewing<F, S, Z>(&self, work: F, sleep: S) -> F::Output
+    where
+        F: Future,
+        S: FnMut(Duration) -> Z,
+        Z: Future<Output = ()>,
+    {
+        let (Some(guard), Some(token)) = (&self.replay, &self.lease) else {
+            return work.await;
+        };
+        let mut work = pin!(work);
+        let mut renewal = pin!(guard.keep_leased(self.verified.replay_key(), token, sleep));
+        let mut renewing = true;
+        core::future::poll_fn(|cx| {
+            if let Poll::Ready(output) = work.as_mut().poll(cx) {
+                return Poll::Ready(output);
+            }
+            // Never polled again once it ended (the lease was found lost).
+            if renewing && renewal.as_mut().poll(cx).is_ready() {
+                renewing = false;
+            }
+            Poll::Pending
+        })
+        .await
     }
 
     /// Whether the app's response, with this status and body length (`None`: unknown), is to be kept
@@ -262,11 +307,12 @@ impl WebhookVerifier {
             None
         };
         let verdict = self
-            .verify_async(request, body.as_deref().unwrap_or_default())
+            .verify_leased(request, body.as_deref().unwrap_or_default())
             .await
-            .map(|verified| Delivery {
+            .map(|(verified, lease)| Delivery {
                 verified,
                 replay: self.replay.clone(),
+                lease,
                 finished: false,
             });
         Ok(Checked { body, verdict })

@@ -187,7 +187,7 @@ fn check_codings(headers: &http::HeaderMap) -> Result<(), Refusal> {
 ///   one ([`Refusal::RepeatedParameter`]).
 ///
 /// Bodies of another content type are not forms, and are left to the validator.
-fn check_form(
+pub(super) fn check_form(
     target: &str,
     content_type: Option<&str>,
     body: &[u8],

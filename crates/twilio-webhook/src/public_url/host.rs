@@ -104,6 +104,72 @@ impl crate::VerifiedRequest {
         }
     }
 
+    /// Whether `given` (a `Host`, a URI's authority, an `X-Forwarded-Host` or a `Forwarded` `host=`)
+    /// names the origin's [`authority`](Self::authority): the same host, ASCII case aside, and the
+    /// same port, a port equal to the [`scheme`](Self::scheme)'s default being the same as none
+    /// (`hooks.example.com:443` is `https://hooks.example.com`), and any port when the signature
+    /// matched the URL without its port. Anything else names another origin.
+    pub(crate) fn names_authority(&self, given: &str) -> bool {
+        /// The host and the port (`:8443`; empty for none or the default one) of an authority.
+        fn split<'a>(authority: &'a str, default: Option<&str>) -> (&'a str, &'a str) {
+            let host = without_port(authority);
+            let port = authority.get(host.len()..).unwrap_or_default();
+            (host, if Some(port) == default { "" } else { port })
+        }
+        let default = crate::url::default_port(self.scheme());
+        let (host, port) = split(self.authority(), default);
+        let (given_host, given_port) = split(given, default);
+        // A signature that matched without the URL's port (Twilio signs some URLs so) did not cover
+        // it: the port Twilio sent with it is not another origin.
+        let port_unsigned = self.verified().port_variant() == crate::PortVariant::PortRemoved;
+        !given_host.is_empty()
+            && given_host.eq_ignore_ascii_case(host)
+            && (given_port == port || port_unsigned)
+    }
+
+    /// Whether `given` (an `X-Forwarded-Proto` or a `Forwarded` `proto=`) names the origin's
+    /// [`scheme`](Self::scheme): `https` or `wss` for `https`, `http` or `ws` for `http`, any case.
+    pub(crate) fn names_scheme(&self, given: &str) -> bool {
+        let http_level = if given.eq_ignore_ascii_case("https") || given.eq_ignore_ascii_case("wss")
+        {
+            "https"
+        } else if given.eq_ignore_ascii_case("http") || given.eq_ignore_ascii_case("ws") {
+            "http"
+        } else {
+            return false;
+        };
+        http_level == self.scheme()
+    }
+
+    /// `uri` naming the origin the request was verified for, when it names one (an absolute-form
+    /// target, an HTTP/2 `:authority`): the verified [`scheme`](Self::scheme) and
+    /// [`authority`](Self::authority), its path and query kept; `None` for an origin-form `uri`,
+    /// which names no origin, and so needs no change.
+    ///
+    /// ```
+    /// # use twilio_webhook::{Incoming, PublicUrl, RequestValidator, WebhookVerifier};
+    /// # let validator = RequestValidator::try_new("12345")?;
+    /// # let signature = validator.compute_signature("https://hooks.example.com/sms", [("Body", "Hi")]);
+    /// # let verifier = WebhookVerifier::new(validator).public_url(PublicUrl::base("https://hooks.example.com")?);
+    /// # let mut headers = http::HeaderMap::new();
+    /// # headers.insert("content-type", "application/x-www-form-urlencoded".parse()?);
+    /// # headers.insert("x-twilio-signature", signature.parse()?);
+    /// # let verified = verifier.verify(&Incoming::new(&http::Method::POST, "/sms", &headers), b"Body=Hi")?;
+    /// let sent: http::Uri = "http://admin.internal/sms?x=1".parse()?;
+    /// assert_eq!(verified.handed_over_uri(&sent).unwrap(), "https://hooks.example.com/sms?x=1");
+    /// assert_eq!(verified.handed_over_uri(&"/sms".parse()?), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn handed_over_uri(&self, uri: &http::Uri) -> Option<http::Uri> {
+        uri.authority()?;
+        http::Uri::builder()
+            .scheme(self.scheme())
+            .authority(self.authority())
+            .path_and_query(uri.path_and_query().map_or("/", |pq| pq.as_str()))
+            .build()
+            .ok()
+    }
+
     /// Makes `headers` name the origin the request was verified for, as an in-process adapter hands
     /// the request to its app: `Host` becomes [`authority`](Self::authority); an
     /// `X-Forwarded-Host` or `X-Forwarded-Proto` the request has becomes the authority or the
@@ -124,9 +190,11 @@ impl crate::VerifiedRequest {
         if headers.contains_key("x-forwarded-proto") {
             headers.insert("x-forwarded-proto", http::HeaderValue::from_static(scheme));
         }
+        // Any mention of `host` or `proto`, however spaced or quoted (`host =x`, and actix splits
+        // inside quotes): a reader that trims names reads it (fifth outside attack, A4-F3).
         let names_origin = |v: &http::HeaderValue| {
             let v = v.as_bytes().to_ascii_lowercase();
-            v.windows(5).any(|w| w == b"host=") || v.windows(6).any(|w| w == b"proto=")
+            v.windows(4).any(|w| w == b"host") || v.windows(5).any(|w| w == b"proto")
         };
         if headers
             .get_all(http::header::FORWARDED)
@@ -140,7 +208,7 @@ impl crate::VerifiedRequest {
 
 /// An authority without its port (`:` and what follows the host; an IPv6 literal keeps its
 /// brackets).
-fn without_port(authority: &str) -> &str {
+pub(super) fn without_port(authority: &str) -> &str {
     let host_end = if authority.starts_with('[') {
         authority
             .find(']')
@@ -251,6 +319,19 @@ mod tests {
         assert_eq!(headers.get("x-forwarded-proto"), None);
         assert_eq!(headers.get("forwarded").unwrap(), "for=1.2.3.4");
         assert_eq!(headers.get("host").unwrap(), "hooks.example.com:8443");
+        // Fifth outside attack, A4-F3 and A4-F7: spacing and quoting that a reader which trims
+        // names, or splits inside quotes (actix), reads as a host or a proto: dropped too.
+        for spelled in [
+            "host =admin.internal",
+            "for=1.2.3.4; Proto = http",
+            "for=\"x;host=admin.internal\"",
+            "for=\"x,HOST=admin.internal\"",
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert("forwarded", spelled.parse().unwrap());
+            verified.hand_over(&mut headers);
+            assert_eq!(headers.get("forwarded"), None, "{spelled}");
+        }
     }
 
     /// Issue 28, F12: with no public URL, a signature made for the URL without the client's port

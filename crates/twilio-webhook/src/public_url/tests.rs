@@ -376,3 +376,4 @@ fn from_parts_takes_the_target_as_received() {
 
 /// `Forwarded` and `X-Forwarded-*`: from trusted proxies only, the nearest speaking.
 mod forwarded;
+mod origin;

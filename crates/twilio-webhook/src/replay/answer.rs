@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
-use super::{ReplayGuard, ReplayKey, ReplayRefusal, Seen};
+use super::{LeaseToken, ReplayGuard, ReplayKey, ReplayRefusal, Seen};
 
 /// How a replay guard treats a second delivery, inside the window, of a request it let through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,7 +39,10 @@ pub enum Duplicates {
     /// refused, never answered ([`StoredAnswer::answers`]).
     ///
     /// Every delivery must then be finished (`WebhookVerifier::delivered` or `delivered_answer`):
-    /// one left unfinished lets its lease lapse, and its duplicates are delivered again.
+    /// one left unfinished lets its lease lapse, and its duplicates are delivered again. The
+    /// adapters renew a delivery's lease while the app works on it
+    /// ([`Delivery::renewing`](crate::Delivery::renewing)); a host that calls `verify_async` and
+    /// [`ReplayGuard::delivered`] itself renews none, and its deliveries must end within the lease.
     Answer {
         /// The largest response body kept, in bytes.
         max_body: usize,
@@ -278,13 +281,14 @@ impl Entry {
 impl ReplayGuard {
     /// Answer mode: a duplicate of `key`'s request, sent with `method`, waits (at most `wait`) for the
     /// first delivery's answer and gets it if it answered that method (else it is refused); if that
-    /// delivery failed and released the key, this one is delivered.
+    /// delivery failed and released the key, or its lease lapsed, this one is delivered, with the
+    /// token of the lease it took.
     pub(super) async fn duplicate(
         &self,
         key: &ReplayKey,
         method: &http::Method,
         wait: Duration,
-    ) -> Result<(), ReplayRefusal> {
+    ) -> Result<Option<LeaseToken>, ReplayRefusal> {
         let deadline = Instant::now() + wait;
         let mut pause = Duration::from_millis(10);
         loop {
@@ -295,9 +299,9 @@ impl ReplayGuard {
             match value.as_deref().map(Entry::from_value) {
                 // The first delivery failed, or its lease lapsed: this one takes its place, unless
                 // another got there first.
-                None => match self.store.check_and_mark(key, self.first_mark()).await {
-                    Ok(Seen::First) => return Ok(()),
-                    Ok(Seen::Replay) => {}
+                None => match self.mark(key).await {
+                    Ok((Seen::First, token)) => return Ok(token),
+                    Ok((Seen::Replay, _)) => {}
                     Err(_) => return Err(ReplayRefusal::StoreUnavailable),
                 },
                 Some(Entry::Answered(answer)) if answer.answers(method) => {
@@ -324,7 +328,7 @@ impl ReplayGuard {
 
 /// A pause that works under any executor (the core depends on none): a thread sleeps and wakes the
 /// task. Only a duplicate waiting for an answer pauses, a few times, so a thread each is cheap enough.
-fn sleep_for(duration: Duration) -> impl Future<Output = ()> {
+pub(crate) fn sleep_for(duration: Duration) -> impl Future<Output = ()> {
     let state: Arc<Mutex<(bool, Option<Waker>)>> = Arc::default();
     let mut started = false;
     std::future::poll_fn(move |cx| {

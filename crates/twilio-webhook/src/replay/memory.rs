@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{BoxFuture, ReplayKey, ReplayStore, Seen, StoreError};
+use super::{BoxFuture, LeaseToken, ReplayKey, ReplayStore, Seen, StoreError};
 
 /// An in-memory store for one process: bounded, expiring, safe under concurrency.
 ///
@@ -28,12 +28,15 @@ pub(super) struct MemoryState {
     values: HashMap<ReplayKey, Vec<u8>>,
     /// The bytes `values` holds, kept under [`MemoryStore::ANSWER_BYTES`].
     value_bytes: usize,
+    /// Answer mode: the token of the delivery that holds a key in flight, dropped with its lease.
+    holders: HashMap<ReplayKey, LeaseToken>,
 }
 
 impl MemoryState {
     fn forget(&mut self, key: &ReplayKey) {
         self.expiries.remove(key);
         self.drop_value(key);
+        self.holders.remove(key);
     }
 
     fn drop_value(&mut self, key: &ReplayKey) {
@@ -121,6 +124,17 @@ impl MemoryStore {
 
     /// The atomic step, under the lock.
     pub(super) fn record(&self, key: ReplayKey, window: Duration, now: Instant) -> Seen {
+        self.record_held(key, window, now, None)
+    }
+
+    /// [`record`](Self::record) for a delivery that takes a lease with `holder`, its token.
+    fn record_held(
+        &self,
+        key: ReplayKey,
+        window: Duration,
+        now: Instant,
+        holder: Option<&LeaseToken>,
+    ) -> Seen {
         let mut state = self.lock();
         // Expire from the front. `order` is in insertion order; an entry whose key was re-recorded later
         // (after expiring) is skipped by comparing instants.
@@ -141,6 +155,10 @@ impl MemoryStore {
         }
         let expiry = now + window;
         state.drop_value(&key);
+        match holder {
+            Some(token) => state.holders.insert(key, token.clone()),
+            None => state.holders.remove(&key),
+        };
         state.expiries.insert(key, expiry);
         state.order.push_back((key, expiry));
         Seen::First
@@ -161,6 +179,40 @@ impl ReplayStore for MemoryStore {
     ) -> BoxFuture<'a, Result<Seen, StoreError>> {
         let seen = self.record(*key, window, Instant::now());
         Box::pin(async move { Ok(seen) })
+    }
+
+    fn check_and_lease<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        token: &'a LeaseToken,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Seen, StoreError>> {
+        let seen = self.record_held(*key, lease, Instant::now(), Some(token));
+        Box::pin(async move { Ok(seen) })
+    }
+
+    fn renews_leases(&self) -> bool {
+        true
+    }
+
+    fn renew<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        token: &'a LeaseToken,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let now = Instant::now();
+        let mut state = self.lock();
+        // Still in flight (unexpired, no answer or "not kept" mark) and held by this token.
+        let ours = state.expiries.get(key).is_some_and(|&e| e > now)
+            && !state.values.contains_key(key)
+            && state.holders.get(key) == Some(token);
+        if ours {
+            let expiry = now + lease;
+            state.expiries.insert(*key, expiry);
+            state.order.push_back((*key, expiry));
+        }
+        Box::pin(async move { Ok(ours) })
     }
 
     fn release<'a>(&'a self, key: &'a ReplayKey) -> BoxFuture<'a, Result<(), StoreError>> {
@@ -184,6 +236,7 @@ impl ReplayStore for MemoryStore {
         }
         state.expiries.insert(*key, expiry);
         state.order.push_back((*key, expiry));
+        state.holders.remove(key);
         state.set_value(*key, value);
         Box::pin(async move { Ok(()) })
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::redis_link::Link;
 pub use super::redis_link::RedisTls;
-use super::{BoxFuture, ReplayKey, ReplayStore, Seen, StoreError};
+use super::{BoxFuture, LeaseToken, ReplayKey, ReplayStore, Seen, StoreError};
 
 /// A [`ReplayStore`] in Redis. The key is `<prefix><32 hex digits>`; it expires by itself after the
 /// window. The connection reconnects after an outage; every command is bounded by a timeout (1 s by
@@ -143,19 +143,13 @@ fn millis(duration: Duration) -> u64 {
 /// Deletes `KEYS[1]` only if it holds `ARGV[1]`: undoes one `SET` and nothing else.
 const DELETE_IF_OURS: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 
-/// A value no other `SET` of this process or another one uses: the process's random hasher seed,
-/// its id and a counter.
+/// Extends `KEYS[1]` to `ARGV[2]` milliseconds only if it holds `ARGV[1]`: renews one delivery's
+/// lease, never an answer, a "not kept" mark or another delivery's lease.
+const RENEW_IF_OURS: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+
+/// A value no other `SET` of this process or another one uses.
 fn unique_token() -> String {
-    use std::hash::{BuildHasher as _, Hasher as _};
-    use std::sync::OnceLock;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static SEED: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = SEED.get_or_init(Default::default).build_hasher();
-    hasher.write_u32(std::process::id());
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    hasher.write_u64(n);
-    format!("{:016x}{:08x}{n:x}", hasher.finish(), std::process::id())
+    super::unique_token()
 }
 
 impl RedisStore {
@@ -195,52 +189,39 @@ impl ReplayStore for RedisStore {
         key: &'a ReplayKey,
         window: Duration,
     ) -> BoxFuture<'a, Result<Seen, StoreError>> {
+        Box::pin(self.mark(key, unique_token(), window))
+    }
+
+    fn check_and_lease<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        token: &'a LeaseToken,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Seen, StoreError>> {
+        Box::pin(self.mark(key, token.as_str().to_string(), lease))
+    }
+
+    fn renews_leases(&self) -> bool {
+        true
+    }
+
+    fn renew<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        token: &'a LeaseToken,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
-            let mut connection = self.connection.clone();
-            let (key, token) = (self.key(key), unique_token());
-            let mut command = redis::cmd("SET");
+            // One script: the check and the extension are atomic. A renewal that times out and runs
+            // later extends this same lease or nothing.
+            let mut command = redis::cmd("EVAL");
             command
-                .arg(&key)
-                .arg(&token)
-                .arg("NX")
-                .arg("PX")
-                .arg(millis(window));
-            let answer = tokio::time::timeout(
-                self.timeout,
-                command.query_async::<Option<String>>(&mut connection),
-            )
-            .await;
-            // Whatever failed (our time-out, the client's, the connection), the SET may have run or
-            // may still run: undo it.
-            let reply = match answer {
-                Ok(Ok(reply)) => reply,
-                Ok(Err(e)) => {
-                    self.undo_later(key, token);
-                    return Err(StoreError(e.to_string()));
-                }
-                Err(_) => {
-                    self.undo_later(key, token);
-                    return Err(StoreError(no_answer(self.timeout)));
-                }
-            };
-            // `SET … NX` answers OK when it set the key, nil when the key existed.
-            if reply.is_none() {
-                return Ok(Seen::Replay);
-            }
-            // Behind Sentinel, a key counts once a replica holds it too: a failover must not forget it
-            // and let the request through again. No replica in time: undone, and refused (`503`).
-            if self.connection.replicated() {
-                let mut wait = redis::cmd("WAIT");
-                wait.arg(1).arg(millis(self.timeout));
-                let replicas = self.query::<i64>(wait).await;
-                if !matches!(replicas, Ok(n) if n >= 1) {
-                    self.undo_later(key, token);
-                    return Err(StoreError(
-                        "the key reached no replica in time (Sentinel)".to_string(),
-                    ));
-                }
-            }
-            Ok(Seen::First)
+                .arg(RENEW_IF_OURS)
+                .arg(1)
+                .arg(self.key(key))
+                .arg(token.as_str())
+                .arg(millis(lease));
+            self.query::<i64>(command).await.map(|renewed| renewed == 1)
         })
     }
 
@@ -288,6 +269,61 @@ impl ReplayStore for RedisStore {
 }
 
 impl RedisStore {
+    /// One atomic `SET key token NX PX window`: records `key` unless it is recorded, undoing a
+    /// `SET` that failed or timed out (it may still run) by its `token`.
+    async fn mark(
+        &self,
+        key: &ReplayKey,
+        token: String,
+        window: Duration,
+    ) -> Result<Seen, StoreError> {
+        let mut connection = self.connection.clone();
+        let key = self.key(key);
+        let mut command = redis::cmd("SET");
+        command
+            .arg(&key)
+            .arg(&token)
+            .arg("NX")
+            .arg("PX")
+            .arg(millis(window));
+        let answer = tokio::time::timeout(
+            self.timeout,
+            command.query_async::<Option<String>>(&mut connection),
+        )
+        .await;
+        // Whatever failed (our time-out, the client's, the connection), the SET may have run or
+        // may still run: undo it.
+        let reply = match answer {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(e)) => {
+                self.undo_later(key, token);
+                return Err(StoreError(e.to_string()));
+            }
+            Err(_) => {
+                self.undo_later(key, token);
+                return Err(StoreError(no_answer(self.timeout)));
+            }
+        };
+        // `SET … NX` answers OK when it set the key, nil when the key existed.
+        if reply.is_none() {
+            return Ok(Seen::Replay);
+        }
+        // Behind Sentinel, a key counts once a replica holds it too: a failover must not forget it
+        // and let the request through again. No replica in time: undone, and refused (`503`).
+        if self.connection.replicated() {
+            let mut wait = redis::cmd("WAIT");
+            wait.arg(1).arg(millis(self.timeout));
+            let replicas = self.query::<i64>(wait).await;
+            if !matches!(replicas, Ok(n) if n >= 1) {
+                self.undo_later(key, token);
+                return Err(StoreError(
+                    "the key reached no replica in time (Sentinel)".to_string(),
+                ));
+            }
+        }
+        Ok(Seen::First)
+    }
+
     /// Runs `command` within the timeout.
     async fn query<T: redis::FromRedisValue>(&self, command: redis::Cmd) -> Result<T, StoreError> {
         let mut connection = self.connection.clone();

@@ -10,7 +10,8 @@
 //! or `\`) is one more path the request may be routed as: for the request to be exempt, each of them
 //! must be exempt too, and one a `require` prefix protects is verified. A path-like component that
 //! carries its own query (`?next=/a%3Fq%3D/twilio`) has that query read the same way, a few levels
-//! deep. Anything past the caps is not read and makes the request verified.
+//! deep. Anything past the caps (the query's length, its depth, and [`MAX_RULED_SEGMENTS`] segments
+//! in all its routes together) is not read and makes the request verified.
 
 use super::{MAX_RULED_PATH, MAX_RULED_SEGMENTS};
 
@@ -41,7 +42,9 @@ fn collect(query: &[u8], depth: usize, found: &mut Vec<String>) -> Option<()> {
             };
             let cut = path.find(['?', '#']).unwrap_or(path.len());
             let (route, rest) = path.split_at(cut);
-            if route.bytes().filter(|&b| b == b'/').count() > MAX_RULED_SEGMENTS {
+            // The segments of every route together, not of each: each is read as a path.
+            let read: usize = found.iter().map(|r: &String| r.matches('/').count()).sum();
+            if read + route.matches('/').count() > MAX_RULED_SEGMENTS {
                 return None;
             }
             // What follows the route's own `?` is a query too (and a `#…` is kept inside it, so

@@ -244,3 +244,118 @@ fn a_store_that_cannot_keep_answers_fails_closed_in_answer_mode() {
         Err(ReplayRefusal::StoreUnavailable)
     );
 }
+
+/// A store that keeps answers but cannot renew leases (a third-party store written before renewals).
+#[derive(Debug)]
+struct NoRenewal(MemoryStore);
+
+impl ReplayStore for NoRenewal {
+    fn check_and_mark<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        window: Duration,
+    ) -> BoxFuture<'a, Result<Seen, StoreError>> {
+        self.0.check_and_mark(key, window)
+    }
+
+    fn release<'a>(&'a self, key: &'a ReplayKey) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.0.release(key)
+    }
+
+    fn keep<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        value: Vec<u8>,
+        window: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.0.keep(key, value, window)
+    }
+
+    fn keeps_answers(&self) -> bool {
+        true
+    }
+
+    fn value<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        self.0.value(key)
+    }
+}
+
+/// Issue 28, F7: a store that cannot renew a lease gets none (fail closed): a request in flight is
+/// marked for the whole window, so a slow delivery is never delivered twice.
+#[test]
+fn a_store_that_cannot_renew_leases_marks_a_request_in_flight_for_the_window() {
+    let token = LeaseToken::unique();
+    assert!(
+        block_on(NoRenewal(MemoryStore::new()).renew(&key(1), &token, Duration::from_secs(1)))
+            .is_err(),
+        "the trait's default renews nothing"
+    );
+    let guard = ReplayGuard::new(NoRenewal(MemoryStore::new()))
+        .duplicates(Duplicates::Answer {
+            max_body: 16,
+            wait: Duration::from_millis(400),
+        })
+        .lease(Duration::from_millis(100));
+    assert_eq!(guard.in_flight_lease(), None);
+    assert_eq!(block_on(guard.check_leased(&key(1), POST)), Ok(None));
+    // Long after the lease would have lapsed, the duplicate waited for an answer and is refused.
+    assert_eq!(
+        block_on(guard.check(&key(1), POST)),
+        Err(ReplayRefusal::Replayed)
+    );
+}
+
+/// Issue 28, F7: a lease is renewed only by the delivery holding it, and only while it is in flight.
+#[test]
+fn the_memory_store_renews_a_lease_only_for_its_holder_while_in_flight() {
+    let store = MemoryStore::new();
+    let (ours, theirs) = (LeaseToken::unique(), LeaseToken::unique());
+    assert_ne!(ours, theirs);
+    let lease = Duration::from_millis(100);
+    let renew = |token: &LeaseToken| block_on(store.renew(&key(1), token, lease)).unwrap();
+    assert!(!renew(&ours), "absent");
+    assert_eq!(
+        block_on(store.check_and_lease(&key(1), &ours, lease)),
+        Ok(Seen::First)
+    );
+    assert!(!renew(&theirs), "another delivery's lease");
+    // Renewed past the first lease, it holds the key: a second delivery cannot take it.
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(renew(&ours));
+    }
+    assert_eq!(
+        block_on(store.check_and_lease(&key(1), &theirs, lease)),
+        Ok(Seen::Replay)
+    );
+    // Lapsed, then taken by another delivery: the first renews nothing, and not the other's lease.
+    std::thread::sleep(Duration::from_millis(150));
+    assert!(!renew(&ours), "lapsed");
+    assert_eq!(
+        block_on(store.check_and_lease(&key(1), &theirs, lease)),
+        Ok(Seen::First)
+    );
+    assert!(!renew(&ours), "re-taken");
+    assert!(renew(&theirs));
+    // Answered: no lease is renewed any more (the answer lasts its window).
+    block_on(store.keep(&key(1), Entry::value_for(None), Duration::from_secs(60))).unwrap();
+    assert!(!renew(&theirs), "answered");
+    // Released, or marked without a lease: nothing to renew.
+    assert_eq!(
+        block_on(store.check_and_lease(&key(2), &ours, lease)),
+        Ok(Seen::First)
+    );
+    block_on(store.release(&key(2))).unwrap();
+    assert!(
+        !block_on(store.renew(&key(2), &ours, lease)).unwrap(),
+        "released"
+    );
+    assert_eq!(
+        block_on(store.check_and_mark(&key(3), lease)),
+        Ok(Seen::First)
+    );
+    assert!(!block_on(store.renew(&key(3), &ours, lease)).unwrap());
+}

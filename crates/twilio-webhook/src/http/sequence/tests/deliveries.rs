@@ -136,3 +136,76 @@ fn only_a_failed_delivery_releases_its_key() {
         }
     }
 }
+
+/// Issue 28, F7: a delivery slower than its lease renews it while the app works, so a duplicate sent
+/// after the lease would have lapsed waits for the first answer and gets it, instead of being
+/// delivered a second time; once the app's work ends unfinished (its process died), the renewals end
+/// and the lease lapses, so Twilio's retry is still delivered.
+#[test]
+fn a_delivery_renews_its_lease_while_the_app_works_and_only_then() {
+    use crate::replay::sleep_for;
+    let guard = ReplayGuard::new(MemoryStore::new())
+        .duplicates(crate::Duplicates::Answer {
+            max_body: 64,
+            wait: Duration::from_secs(5),
+        })
+        .lease(Duration::from_millis(150));
+    let verifier = std::sync::Arc::new(verifier().replay_guard(guard));
+    let deliver = |verifier: &WebhookVerifier| {
+        let headers = headers(&[("content-length", "7")]);
+        let request = Incoming::new(&http::Method::POST, "/sms", &headers);
+        block_on(verifier.read_and_verify(&request, &mut Chunks::of(&[b"Body=Hi"])))
+            .expect("read")
+            .verdict
+    };
+    let first = deliver(&verifier).expect("verified");
+    let duplicate = {
+        let verifier = std::sync::Arc::clone(&verifier);
+        std::thread::spawn(move || {
+            // Twice the lease after the first delivery was marked.
+            std::thread::sleep(Duration::from_millis(300));
+            deliver(&verifier)
+        })
+    };
+    // The app takes four leases; its answer is then kept.
+    let answer = block_on(first.renewing(
+        async {
+            sleep_for(Duration::from_millis(600)).await;
+            StoredAnswer::new(200, [], b"<R/>".to_vec())
+        },
+        sleep_for,
+    ));
+    block_on(first.finish_with_answer(&answer));
+    let duplicate = duplicate
+        .join()
+        .expect("duplicate")
+        .expect_err("answered, never delivered again");
+    assert_eq!(duplicate.refusal(), Refusal::AnsweredDuplicate);
+    assert_eq!(
+        duplicate.stored_answer(),
+        Some(&answer.kept_for(&http::Method::POST))
+    );
+
+    // Another request: its work ends, but its delivery is never finished (the process died before).
+    let signer = Signer::new(TOKEN, Algorithm::HmacSha1).unwrap();
+    let mut headers = headers(&[("content-length", "7")]);
+    let signature = signer.sign_form("http://a.com/voice", [("Body", "Hi")]);
+    headers.insert("x-twilio-signature", signature.parse().unwrap());
+    let request = Incoming::new(&http::Method::POST, "/voice", &headers);
+    let crashed = || {
+        block_on(verifier.read_and_verify(&request, &mut Chunks::of(&[b"Body=Hi"])))
+            .expect("read")
+            .verdict
+    };
+    let dying = crashed().expect("verified");
+    block_on(dying.renewing(sleep_for(Duration::from_millis(50)), sleep_for));
+    drop(dying);
+    let start = std::time::Instant::now();
+    let retry = crashed().expect("delivered once the lease lapsed");
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    block_on(retry.finish(StatusCode::OK));
+}
