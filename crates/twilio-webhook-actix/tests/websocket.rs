@@ -109,3 +109,16 @@ fn the_connection_is_handed_to_twilio_websocket_alone() {
     let answer = exchange(port, forged.as_bytes(), true);
     assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
 }
+
+/// The connection prints as `TwilioWebSocket(..)`, without its bytes (mutation testing, fourth
+/// session: no test printed it).
+#[actix_web::test]
+async fn a_websocket_prints_without_its_connection() {
+    use actix_web::FromRequest as _;
+    let req = actix_web::test::TestRequest::default().to_http_request();
+    let payload = web::Payload::extract(&req).await.expect("payload");
+    assert_eq!(
+        format!("{:?}", TwilioWebSocket(payload)),
+        "TwilioWebSocket(..)"
+    );
+}

@@ -147,9 +147,10 @@ fn issue_28_f4_idle_connections_do_not_keep_a_genuine_request_waiting() {
     }
 }
 
-/// The guard as a process whose limit on open files `ulimit` sets first (`-S -n 64`: the soft one).
-fn guard_with_ulimit(upstream: &str, ulimit: &str, extra: &[&str]) -> Guard {
-    Guard::start_with(upstream, extra, Stdio::null(), |c| {
+/// The guard as a process whose limit on open files `ulimit` sets first (`-S -n 64`: the soft one),
+/// its log sent to `stderr`.
+fn guard_with_ulimit(upstream: &str, ulimit: &str, extra: &[&str], stderr: Stdio) -> Guard {
+    Guard::start_with(upstream, extra, stderr, |c| {
         let program = c.get_program().to_owned();
         let args: Vec<_> = c.get_args().map(|a| a.to_owned()).collect();
         let mut wrapped = Command::new("sh");
@@ -179,7 +180,12 @@ fn guard_with_ulimit(upstream: &str, ulimit: &str, extra: &[&str]) -> Guard {
 fn issue_28_f4_idle_connections_cannot_take_every_descriptor() {
     let echo = Echo::start();
     for ulimit in ["-S -n 128", "-n 128"] {
-        let guard = guard_with_ulimit(&echo.url(), ulimit, &["--max-connections", "1000"]);
+        let guard = guard_with_ulimit(
+            &echo.url(),
+            ulimit,
+            &["--max-connections", "1000"],
+            Stdio::null(),
+        );
         let stop = Arc::new(AtomicBool::new(false));
         // More than the descriptors allow.
         let threads = holders(guard.port, 200, Hold::Silent, &stop);
@@ -196,5 +202,43 @@ fn issue_28_f4_idle_connections_cannot_take_every_descriptor() {
             "ulimit {ulimit}: not served in {took:?}: {answer:?}"
         );
         assert!(took < Duration::from_secs(5), "ulimit {ulimit}: {took:?}");
+    }
+}
+
+/// F4's limit on open files, as the guard logs it at start (mutation testing, fourth session: no
+/// test read the warning, so a guard that never raised its soft limit, or that counted the
+/// connections the limit allows wrongly, served the tests above all the same). A soft limit under
+/// the hard one is raised, so `--max-connections 1000` fits and nothing is said; a hard limit of 128
+/// allows (128 − 64 spare) / 2 = 32 connections, and the warning says so.
+#[test]
+fn issue_28_f4_the_limit_on_open_files_is_raised_or_lowers_max_connections() {
+    let echo = Echo::start();
+    for (ulimit, lowered) in [("-S -n 128", false), ("-n 128", true)] {
+        let log = std::env::temp_dir().join(format!(
+            "twilio-guard-ulimit-{}-{lowered}.log",
+            std::process::id()
+        ));
+        let file = std::fs::File::create(&log).expect("log file");
+        let guard = guard_with_ulimit(
+            &echo.url(),
+            ulimit,
+            &["--max-connections", "1000"],
+            Stdio::from(file),
+        );
+        drop(guard);
+        let text = std::fs::read_to_string(&log).expect("log");
+        let _ = std::fs::remove_file(&log);
+        if lowered {
+            assert!(
+                text.contains("the limit on open files (128) allows 32 connections")
+                    && text.contains("--max-connections 1000 lowered to 32"),
+                "ulimit {ulimit}: {text}"
+            );
+        } else {
+            assert!(
+                !text.contains("limit on open files"),
+                "ulimit {ulimit}: {text}"
+            );
+        }
     }
 }

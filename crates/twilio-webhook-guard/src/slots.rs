@@ -279,4 +279,37 @@ mod tests {
         assert_eq!(shed, 1);
         holder.await.unwrap();
     }
+
+    /// Out of descriptors, the listener closes the connection that has waited longest, and learns
+    /// whether there was one; one that has not waited `MIN_WAIT` stays (mutation testing, fourth
+    /// session: only the accept loop's `EMFILE` branch, which no test provokes, called it).
+    #[tokio::test]
+    async fn shed_one_closes_a_connection_that_has_waited_and_says_so() {
+        let waiters = Arc::new(Waiters::default());
+        assert!(!waiters.shed_one());
+        let mut old = waiters.wait(Waiting::Idle, ago(Duration::from_secs(1)));
+        let _young = waiters.wait(Waiting::Idle, Instant::now() + Duration::from_secs(60));
+        assert!(waiters.shed_one());
+        tokio::time::timeout(Duration::from_secs(5), old.shed())
+            .await
+            .unwrap();
+        assert!(!waiters.shed_one());
+        assert_eq!(waiters.len(), 1);
+    }
+
+    /// While no place comes back, a new connection closes one waiting connection per `SHED_GRACE`,
+    /// not all of them at once (mutation testing, fourth session: `now - SHED_GRACE` closed them
+    /// all, and every test was still served). One more may go if the runtime stalls past the grace.
+    #[tokio::test]
+    async fn one_waiting_connection_is_closed_per_grace() {
+        let places = Arc::new(Semaphore::new(0));
+        let waiters = Arc::new(Waiters::default());
+        let old = ago(Duration::from_secs(1));
+        let _waits: Vec<Wait> = (0..5).map(|_| waiters.wait(Waiting::Idle, old)).collect();
+        let mut shed = 0;
+        let placed =
+            tokio::time::timeout(SHED_GRACE / 5, place(&places, &waiters, || shed += 1)).await;
+        assert!(placed.is_err(), "no place came back");
+        assert!((1..=2).contains(&shed), "{shed} closed at once");
+    }
 }

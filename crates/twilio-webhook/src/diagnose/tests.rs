@@ -367,3 +367,27 @@ fn explain_json_str(out: &mut String, s: &str) {
     let fix = doc.split("\"fix\":").nth(1).unwrap();
     out.push_str(fix.strip_suffix("}]}").unwrap());
 }
+
+/// A SHA-256 signature (44 characters, a SharedKey under a settings header) is searched like a SHA-1
+/// one, not called malformed (mutation testing, fourth session: every diagnosis test signed with
+/// SHA-1).
+#[test]
+fn a_sha256_signature_is_diagnosed() {
+    let ks = "KS00000000000000000000000000000000";
+    let v = RequestValidator::builder()
+        .auth_token("primary", TOKEN)
+        .shared_key(ks, "shared-secret")
+        .build()
+        .unwrap();
+    let p = params();
+    let sha256 = Signer::new("shared-secret", Algorithm::HmacSha256)
+        .unwrap()
+        .sign_form("https://a.com/sms", &p);
+    assert_eq!(sha256.len(), 44);
+    let settings = crate::settings_header_value(ks, Algorithm::HmacSha256);
+    let d = v.diagnose(
+        &Suspect::new("http://a.com/sms", Payload::Params(&p), &sha256).settings(Some(&settings)),
+    );
+    assert_eq!(d.signed_url(), Some("https://a.com/sms"), "{d:?}");
+    assert_eq!(d.secret().map(SecretId::name), Some(ks));
+}

@@ -337,6 +337,48 @@ fn a_protected_name_anywhere_in_the_query_is_verified() {
     }
 }
 
+/// The query's routes are read to their caps, not short of them (mutation testing, fourth session):
+/// a query nested `MAX_DEPTH` (3) levels inside its route, a route of `MAX_RULED_SEGMENTS` (64)
+/// segments and a route with a long segment are read, and exempt when every route is; one level
+/// deeper or one segment more, and the request is verified.
+#[test]
+fn query_routes_are_read_up_to_their_caps() {
+    let rules = PathRules::only(["/twilio"]).expect("rules");
+    let nested = "/a?q=/b?q=/c?q=/d?q=/e";
+    assert_eq!(rules.decide(nested), Ok(PathDecision::Pass));
+    assert_eq!(
+        rules.decide(&format!("{nested}?q=/f")),
+        Ok(PathDecision::Verify)
+    );
+    let segments = |n: usize| format!("/a?q={}", "/x".repeat(n));
+    assert_eq!(rules.decide(&segments(64)), Ok(PathDecision::Pass));
+    assert_eq!(rules.decide(&segments(65)), Ok(PathDecision::Verify));
+    // Only the `/`s count as segments: a long name is one segment.
+    let long_name = format!("/a?q=/{}", "x".repeat(200));
+    assert_eq!(rules.decide(&long_name), Ok(PathDecision::Pass));
+}
+
+/// A `+` is a space in a query component's first decoding only, as a form decodes it: decoded again
+/// (`%2B/private` is `+/private` once), it is a `+`, so no route starts there and a public page's
+/// query that mentions one passes (mutation testing, fourth session: `decode`'s `plus_is_space`).
+#[test]
+fn a_plus_decoded_from_the_query_is_not_a_space() {
+    assert_eq!(super::query::routes("q=%2B/private"), Some(vec![]));
+    assert_eq!(
+        super::query::routes("q=+/private"),
+        Some(vec!["/private".to_owned()])
+    );
+    let rules = PathRules::new().pass("/public").expect("pass");
+    assert_eq!(
+        rules.decide("/public/x?q=%2B/private"),
+        Ok(PathDecision::Pass)
+    );
+    assert_eq!(
+        rules.decide("/public/x?q=+/private"),
+        Ok(PathDecision::Verify)
+    );
+}
+
 /// Fifth outside attack (A4-F5): a 4 KiB path of segments each read twenty ways
 /// (`%2520%e2%80%8bA%2520.%2520;x:y~1.php`) and a 4 KiB query of fifteen routes of sixty-three
 /// segments cost the guard 2.4 ms of CPU per request (0.08 ms for `/static/app.css`). A segment read

@@ -228,3 +228,22 @@ fn a_language_prefix_does_not_hide_a_protected_path() {
     let css = PathRules::new().pass("/css").expect("rules");
     assert_eq!(css.decide("/css/app.css"), Ok(PathDecision::Pass));
 }
+
+/// A language tag's subtags are two to eight letters or digits each: a first segment with a shorter,
+/// longer or punctuated one is no language prefix, and the path after it is not read as routed
+/// (mutation testing, fourth session: either condition alone was enough to drop the segment).
+#[test]
+fn a_segment_with_a_subtag_no_language_has_is_not_dropped() {
+    let rules = PathRules::only(["/twilio"]).expect("rules");
+    for ordinary in ["/fr-x/twilio", "/en-abcdefghi/twilio", "/en-a~b/twilio"] {
+        assert_eq!(
+            rules.decide(ordinary),
+            Ok(PathDecision::Pass),
+            "{ordinary:?}"
+        );
+    }
+    assert_eq!(
+        rules.decide("/en-abcdefgh/twilio"),
+        Ok(PathDecision::Verify)
+    );
+}
