@@ -424,3 +424,74 @@ fn a_value_that_is_not_text_names_no_verified_origin() {
         assert_eq!(found.value, "(not text)", "{name}");
     }
 }
+
+/// Mutation testing (fifth session): a plain `http` origin is named by `http` and `ws` protos; an
+/// `X-Forwarded-Host` without a port joins the nearest `X-Forwarded-Port` only to name the verified
+/// authority, never to excuse another host.
+#[test]
+fn an_http_origin_and_a_forwarded_port_are_read_as_the_policy_reads_them() {
+    let plain = PublicUrl::base("http://hooks.example.com").unwrap();
+    for proto in ["http", "ws", "HTTP"] {
+        let h = [("host", "hooks.example.com"), ("x-forwarded-proto", proto)];
+        assert_eq!(
+            other(&plain, "http://hooks.example.com/sms", &h, None, None),
+            None,
+            "{proto}"
+        );
+    }
+    let h = [
+        ("host", "hooks.example.com"),
+        ("x-forwarded-proto", "https"),
+    ];
+    assert_eq!(
+        other(&plain, "http://hooks.example.com/sms", &h, None, None),
+        Some(("X-Forwarded-Proto", "https".to_string()))
+    );
+    let ported = PublicUrl::base("https://hooks.example.com:8443").unwrap();
+    let signed = "https://hooks.example.com:8443/sms";
+    let joined = [
+        ("host", "hooks.example.com:8443"),
+        ("x-forwarded-host", "hooks.example.com"),
+        ("x-forwarded-port", "8443"),
+    ];
+    assert_eq!(other(&ported, signed, &joined, None, None), None);
+    let elsewhere = [
+        ("host", "hooks.example.com:8443"),
+        ("x-forwarded-host", "admin.internal"),
+        ("x-forwarded-port", "8443"),
+    ];
+    assert_eq!(
+        other(&ported, signed, &elsewhere, None, None),
+        Some(("X-Forwarded-Host", "admin.internal".to_string()))
+    );
+}
+
+/// The advice names the missing peer address when proxies are trusted and the server gives none, and
+/// says no proxy is trusted when none is.
+#[test]
+fn the_refusal_says_why_no_proxy_counted() {
+    let signature = Signer::new(TOKEN, Algorithm::HmacSha1)
+        .unwrap()
+        .sign_form(SIGNED, [("Body", "Hi")]);
+    let mut map = headers(&[
+        ("host", "admin.internal"),
+        ("content-type", "application/x-www-form-urlencoded"),
+    ]);
+    map.insert("x-twilio-signature", signature.parse().unwrap());
+    let request = Incoming::new(&http::Method::POST, "/sms", &map);
+    for (policy, said) in [
+        (public(), true),
+        (PublicUrl::base("https://hooks.example.com").unwrap(), false),
+    ] {
+        let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN)).public_url(policy);
+        let verified = verifier.verify(&request, b"Body=Hi").unwrap();
+        let refused = verifier.check_origin(&verified, &request).unwrap_err();
+        let explanation = refused.explanation().unwrap();
+        assert!(explanation.contains("no proxy is trusted"), "{explanation}");
+        assert_eq!(
+            explanation.contains("gives no peer address"),
+            said,
+            "{explanation}"
+        );
+    }
+}
