@@ -357,18 +357,5 @@ fn answer_mode_renews_the_lease_of_a_slow_delivery() {
             ),
         ));
     let server = serve(app);
-    for (n, body) in [(1, &b"Body=slow-handler"[..]), (2, b"Body=slow-body")] {
-        let request = suite::signed_form(&server, "/sms", body);
-        let first = {
-            let (request, port) = (request.clone(), server.port);
-            std::thread::spawn(move || suite::send(port, &request).expect("first"))
-        };
-        std::thread::sleep(Duration::from_millis(600));
-        let duplicate = suite::send(server.port, &request).expect("duplicate");
-        let first = first.join().expect("first");
-        let answer = (201, format!("answer {n}"));
-        assert_eq!((first.status, first.text()), answer);
-        assert_eq!((duplicate.status, duplicate.text()), answer, "{body:?}");
-        assert_eq!(calls.load(Ordering::SeqCst), n, "the handler ran once");
-    }
+    suite::lease_renewal_contract(&server, &calls);
 }

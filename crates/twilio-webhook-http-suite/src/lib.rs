@@ -15,7 +15,10 @@ mod tunnel;
 
 pub use attacks::attack_contract;
 pub use origin::{extractor_origin_contract, handed_over_origin_requests};
-pub use replay::{RedisServer, replay_contract, report_only_contract, signed_form, signed_sms};
+pub use replay::{
+    RedisServer, lease_renewal_contract, replay_contract, report_only_contract, signed_form,
+    signed_sms,
+};
 pub use tunnel::tunnel_contract;
 pub use twilio_webhook_cli::wire::{RawRequest, RawResponse, send, send_to};
 

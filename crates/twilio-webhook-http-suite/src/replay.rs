@@ -220,3 +220,26 @@ pub fn report_only_contract(server: &Server) {
         .push(("Host".to_string(), "admin.internal".to_string()));
     assert_eq!(send(&two_hosts).0, 400, "two Host fields");
 }
+
+/// Answer mode with a 300 ms lease, against a handler that counts its calls in `calls`, answers
+/// `201` "answer N" (N its call count), and takes a second: first slowly itself (`Body=slow-handler`),
+/// then by sending its answer slowly (`Body=slow-body`). A duplicate sent 600 ms in, after the lease
+/// would have lapsed unrenewed, gets the first answer, and the handler runs once per request (issue
+/// 28, F7).
+pub fn lease_renewal_contract(server: &Server, calls: &std::sync::atomic::AtomicUsize) {
+    for (n, body) in [(1, &b"Body=slow-handler"[..]), (2, b"Body=slow-body")] {
+        let request = signed_form(server, "/sms", body);
+        let first = {
+            let (request, port) = (request.clone(), server.port);
+            std::thread::spawn(move || send(port, &request).expect("first"))
+        };
+        std::thread::sleep(Duration::from_millis(600));
+        let duplicate = send(server.port, &request).expect("duplicate");
+        let first = first.join().expect("first");
+        let answer = (201, format!("answer {n}"));
+        assert_eq!((first.status, first.text()), answer);
+        assert_eq!((duplicate.status, duplicate.text()), answer, "{body:?}");
+        let ran = calls.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(ran, n, "the handler ran once");
+    }
+}
