@@ -401,23 +401,39 @@ pub(crate) fn body_sha256(url: &str) -> Result<[u8; 32], BodyHashError> {
     decode_lower_hex(value).ok_or(BodyHashError::Malformed)
 }
 
-pub(crate) fn decode_lower_hex(hex: &str) -> Option<[u8; 32]> {
-    fn nibble(b: u8) -> Option<u8> {
-        match b {
-            b'0'..=b'9' => Some(b - b'0'),
-            b'a'..=b'f' => Some(b - b'a' + 10),
-            _ => None,
-        }
+/// Lowercase hex digits' values; 16 marks a byte that is not one.
+// Indexing here runs at compile time: out of range would fail the build, never a request.
+#[allow(clippy::indexing_slicing)]
+const NIBBLES: [u8; 256] = {
+    let mut table = [16u8; 256];
+    let digits = b"0123456789abcdef";
+    let mut i = 0;
+    while i < 16 {
+        table[digits[i] as usize] = i as u8;
+        i += 1;
     }
+    table
+};
+
+/// Decodes 64 lowercase hex digits. Every digit is looked up and a bad one turns on bit 4 of `bad`,
+/// checked once at the end: a branch per digit measured about 6 % of a JSON validation.
+pub(crate) fn decode_lower_hex(hex: &str) -> Option<[u8; 32]> {
     if hex.len() != 64 {
         return None;
     }
+    let mut bad = 0u8;
+    let mut nibble = |c: u8| {
+        let v = NIBBLES.get(usize::from(c)).copied().unwrap_or(16);
+        bad |= v;
+        v & 15
+    };
     let mut out = [0u8; 32];
     for (byte, pair) in out.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
-        let [hi, lo] = pair else { return None };
-        *byte = nibble(*hi)? << 4 | nibble(*lo)?;
+        if let [hi, lo] = pair {
+            *byte = nibble(*hi) << 4 | nibble(*lo);
+        }
     }
-    Some(out)
+    (bad & 16 == 0).then_some(out)
 }
 
 #[cfg(test)]
