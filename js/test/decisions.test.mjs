@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
 import express from "express";
+import { Hono } from "hono";
 
 import { send, serve } from "./servers.mjs";
 import { esm as ours, recorder, require } from "./support.mjs";
@@ -259,4 +260,39 @@ describe("Express webhook() after a body parser: the core's form rules apply to 
       await server.close();
     }
   });
+});
+
+describe("Hono twilioWebhook({ paths }): a prefix the app strips itself does not hide a protected route", () => {
+  // Sixth outside attack (A5-F6): Hono routes relative to basePath() and to a sub-app mounted with
+  // app.route(), while the middleware is handed the whole URL path. A protected prefix now protects the
+  // rest of the path after any of its segments (the core's path rules), so the unsigned POST is refused.
+  const handler = async (c) => c.text(`handler ran, verdict=${c.get("twilioVerdict") ? "yes" : "none"}`);
+  const based = () => {
+    const app = new Hono().basePath("/v2");
+    app.use("*", ours.twilioWebhook({ authToken: TOKEN, paths: ["/twilio"], logger: quiet }));
+    app.post("/twilio/sms", handler);
+    return app;
+  };
+  const mounted = () => {
+    const sub = new Hono();
+    sub.use("*", ours.twilioWebhook({ authToken: TOKEN, paths: ["/twilio"], logger: quiet }));
+    sub.post("/twilio/sms", handler);
+    return new Hono().route("/v3", sub);
+  };
+  for (const [name, make, path] of [["basePath('/v2')", based, "/v2/twilio/sms"], ["route('/v3', sub)", mounted, "/v3/twilio/sms"]]) {
+    it(`${name}: unsigned, refused; genuine, verified`, async () => {
+      const app = make();
+      const server = await serve(ours.toNodeListener((request, connection) => app.fetch(request, connection)));
+      try {
+        const host = `127.0.0.1:${server.port}`;
+        const unsigned = await send(server.port, { path, host, headers: FORM_TYPE, body: FORM });
+        assert.equal(unsigned.status, 400, unsigned.body);
+        assert.match(unsigned.body, /missing_signature/);
+        const genuine = await send(server.port, { path, host, headers: { ...FORM_TYPE, "X-Twilio-Signature": sign(`http://${host}${path}`) }, body: FORM });
+        assert.deepEqual([genuine.status, genuine.body], [200, "handler ran, verdict=yes"]);
+      } finally {
+        await server.close();
+      }
+    });
+  }
 });

@@ -87,6 +87,53 @@ def test_asgi_paths_hold_in_a_mounted_sub_app():
         assert status_of(answer) == 200 and b"verified=True" in answer, answer
 
 
+def _strips(prefix, app):
+    """An ASGI app that strips its own mount prefix from the path before routing, as Django does with
+    ``FORCE_SCRIPT_NAME`` and FastAPI with ``root_path``: the middleware outside it never sees that prefix
+    go."""
+
+    async def stripping(scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith(prefix + "/"):
+            scope = dict(scope, path=scope["path"][len(prefix) :], root_path=scope.get("root_path", "") + prefix)
+        await app(scope, receive, send)
+
+    return stripping
+
+
+def _routed_app(**settings):
+    """A FastAPI app with a protected route. Wrapped as in the attack, ``FastAPI(root_path="/v2")`` writes the
+    root path into the scope itself, inside the middleware."""
+    from fastapi import FastAPI, Request
+    from fastapi.responses import PlainTextResponse
+
+    app = FastAPI(**settings)
+
+    @app.post("/twilio/sms")
+    async def sms(request: Request) -> PlainTextResponse:
+        verified = request.scope.get(VERDICT_KEY) is not None
+        return PlainTextResponse(f"twilio handler ran, verified={verified}")
+
+    return app
+
+
+@pytest.mark.parametrize("inner", ["fastapi-root-path", "self-stripping"])
+def test_asgi_paths_hold_when_the_app_strips_its_own_prefix(inner):
+    """Sixth outside attack (A5-F5): with ``paths=["/twilio"]``, an unsigned ``POST /v2/twilio/sms`` ran the
+    protected view of an app that strips ``/v2`` itself (FastAPI's ``root_path``, Django's
+    ``FORCE_SCRIPT_NAME``), verdict None. The core's path rules now protect the rest of a path after any of
+    its segments."""
+    app = _routed_app(root_path="/v2") if inner == "fastapi-root-path" else _strips("/v2", _routed_app())
+    protected = AsgiMiddleware(app, TOKEN, paths=["/twilio"])
+    with asgi_server(protected) as port:
+        host = f"127.0.0.1:{port}"
+        answer = raw(port, form_request("/v2/twilio/sms", host, "From=%2B1999&Body=forged", ""))
+        assert status_of(answer) == 400 and b"missing_signature" in answer, answer
+        assert b"handler ran" not in answer
+        signature = signer.sign_form(f"http://{host}/v2/twilio/sms", SMS)
+        answer = raw(port, form_request("/v2/twilio/sms", host, urlencode(SMS), signature))
+        assert status_of(answer) == 200 and b"twilio handler ran, verified=True" in answer, answer
+
+
 @pytest.fixture
 def django_example(monkeypatch):
     from test_middleware import _examples, load_example

@@ -15,7 +15,9 @@ body cut short, a method that is not a method, or a ``POST`` asking for a WebSoc
 (every other reason), with a plain-text body naming the reason. The request target is the raw path as
 received (``raw_path``) and the query string. ``paths`` are matched against the path the app routes on:
 ``path`` without ``root_path`` (under ``uvicorn --root-path`` and in a Starlette ``Mount``), and the whole
-``path`` as well: a request is verified when either is protected.
+``path`` as well: a request is verified when either is protected. A protected prefix also protects the rest of
+a path after any of its segments (``/v2/twilio/sms`` under ``paths=["/twilio"]``): an app that strips its own
+prefix inside this middleware (``FastAPI(root_path=...)``, Django's ``FORCE_SCRIPT_NAME``) routes it so.
 
 A WebSocket handshake (a ``websocket`` scope: Media Streams, ConversationRelay) is verified too, against its
 ``ws``/``wss`` URL. A refused one gets the same refusal as a request (``403`` and its reason) where the server

@@ -240,6 +240,7 @@ fn path_info_and_cookieless_segments_reach_the_upstream_only_signed() {
         "/(S(abc))(A(xyz))(F(q))/twilio/sms",
         "/%28S%28abc%29%29/twilio/sms",
         "/index.php/(S(abc))/twilio/sms",
+        "/x/twilio.php/sms",
     ] {
         let request = unsigned(signed(guard.port, target, FORM, form, &[]));
         let before = echo.hits();
@@ -264,7 +265,6 @@ fn path_info_and_cookieless_segments_reach_the_upstream_only_signed() {
         "/static/v1.2/app.min.js",
         "/wiki/Foo_(bar)/x",
         "/(S(abc))/page.aspx",
-        "/x/twilio.php/sms",
     ];
     for target in ordinary {
         let answer = suite::send(
@@ -397,13 +397,21 @@ fn issue_28_f2_a_route_in_the_query_reaches_the_upstream_only_signed() {
 
 /// Fourth outside attack (F9): Django's `i18n_patterns` (and Symfony's `{_locale}`, Rails'
 /// `(:locale)`) route `/fr/twilio/sms` as `/twilio/sms`; under `--pass / --require /twilio` it went
-/// through unsigned. A path after a first segment shaped like a language tag is protected too.
+/// through unsigned. Sixth outside attack (A5-F5, A5-F6): so does an app mounted under a prefix it
+/// strips itself (`FORCE_SCRIPT_NAME`, `root_path`, Hono's `basePath`): `/v2/twilio/sms`,
+/// `/api/v3/twilio/sms`. The rest of a path after any of its segments is protected too.
 #[test]
-fn issue_28_a_language_prefix_reaches_the_upstream_only_signed() {
+fn issue_28_a_language_or_mount_prefix_reaches_the_upstream_only_signed() {
     let echo = Echo::start();
     let guard = Guard::start(&echo.url(), &["--pass", "/", "--require", "/twilio"]);
     let form = b"Body=not+from+twilio";
-    for target in ["/fr/twilio/sms", "/pt-br/twilio/sms", "/en_US/twilio/voice"] {
+    for target in [
+        "/fr/twilio/sms",
+        "/pt-br/twilio/sms",
+        "/en_US/twilio/voice",
+        "/v2/twilio/sms",
+        "/api/v3/twilio/sms",
+    ] {
         let request = unsigned(signed(guard.port, target, FORM, form, &[]));
         let answer = suite::send(guard.port, &request).expect("an answer");
         assert!(

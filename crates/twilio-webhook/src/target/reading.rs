@@ -131,16 +131,6 @@ impl Segment<'_> {
         }
     }
 
-    /// Whether some reading of it is shaped like a language tag (`fr`, `pt-br`, `zh_Hans`, `en-US`):
-    /// a router with language prefixes (Django's `i18n_patterns`, Symfony's `{_locale}`, Rails'
-    /// `scope "(:locale)"`, Laravel's localization packages) drops it and routes the rest.
-    fn may_be_language(&self) -> bool {
-        match self {
-            Segment::Plain(plain) => is_language_tag(plain),
-            Segment::Read(r) => r.exact.iter().any(|reading| is_language_tag(reading)),
-        }
-    }
-
     /// Whether ASP.NET may read it as cookieless session values and drop it.
     fn cookieless(&self) -> bool {
         match self {
@@ -157,20 +147,6 @@ fn is_plain(raw: &[u8]) -> bool {
         && raw
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
-}
-
-/// A language tag as routers' language prefixes take it: two or three ASCII letters, then up to three
-/// subtags of two to eight letters or digits, each after a `-` or `_`.
-fn is_language_tag(name: &str) -> bool {
-    let mut parts = name.split(['-', '_']);
-    let primary = parts.next().unwrap_or_default();
-    let subtags: Vec<&str> = parts.collect();
-    (2..=3).contains(&primary.len())
-        && primary.bytes().all(|b| b.is_ascii_alphabetic())
-        && subtags.len() <= 3
-        && subtags
-            .iter()
-            .all(|t| (2..=8).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// Whether a segment names a file that a server may run with the rest of the path as its path info
@@ -201,17 +177,18 @@ const SCRIPT_EXTENSIONS: &[&str] = &[
 ///
 /// - without its ASP.NET cookieless segments (`/(S(abc))/twilio/sms` is routed as `/twilio/sms`),
 ///   strict;
-/// - after a segment with a `.` that is followed by more segments, the rest of the path on its own
-///   (`/index.php/twilio/sms` as `/twilio/sms`: PHP front controllers such as Symfony and Laravel,
-///   ASP.NET's `page.aspx/PATH_INFO`, CGI), in the path as sent and without its cookieless segments;
-///   strict when the segment has a [script extension](SCRIPT_EXTENSIONS);
-/// - after a first segment shaped like a language tag, the rest of the path (`/fr/twilio/sms` as
-///   `/twilio/sms`: Django's `i18n_patterns`, Symfony's `{_locale}`, Rails' `(:locale)`); not strict,
-///   since `/css/app.css` under `--pass /css` is no language's.
+/// - after any of its segments, the rest of the path on its own: an application mounted under a prefix
+///   it strips itself routes `/v2/twilio/sms` as `/twilio/sms` (Django's `FORCE_SCRIPT_NAME`,
+///   `FastAPI(root_path=…)`, Starlette's `Mount`, Hono's `basePath` and `route`, Express's
+///   `app.use(prefix, router)`, a language prefix such as Django's `i18n_patterns`, Symfony's
+///   `{_locale}` or Rails' `(:locale)`, a PHP front controller's `/index.php/twilio/sms`, ASP.NET's
+///   `page.aspx/PATH_INFO`, CGI), in the path as sent and without its cookieless segments. Strict when
+///   the segment has a [script extension](SCRIPT_EXTENSIONS), else not: `/static/twilio/x` is then
+///   protected by a `require /twilio` prefix, but never exempted by a `pass` prefix.
 ///
 /// A strict reading must be exempt too for the path to be exempt; any reading is protected by a
 /// `require` prefix that covers it. Each reading is a slice of at most two lists, so a long path
-/// costs time linear in its segments and the prefixes.
+/// costs time linear in its segments times the prefixes.
 pub(super) fn reroutes<'a, 'p>(
     path: &'a [Segment<'p>],
     mut visit: impl FnMut(&[&'a Segment<'p>], bool) -> bool,
@@ -227,15 +204,9 @@ pub(super) fn reroutes<'a, 'p>(
         &[&sent, &stripped]
     };
     for base in bases {
-        if let [first, rest @ ..] = *base {
-            if first.may_be_language() && !rest.is_empty() && visit(rest, false) {
-                return true;
-            }
-        }
         for (i, segment) in base.iter().enumerate() {
             let rest = base.get(i + 1..).unwrap_or_default();
-            let script = segment.script();
-            if script != Script::No && !rest.is_empty() && visit(rest, script == Script::Yes) {
+            if !rest.is_empty() && visit(rest, segment.script() == Script::Yes) {
                 return true;
             }
         }
