@@ -151,3 +151,50 @@ fn issue_28_a_duplicate_sent_after_the_lease_of_a_slow_delivery_waits_for_its_an
     assert!(answered >= Duration::from_secs(12), "{answered:?}");
     assert_eq!(echo.hits(), 1, "the app saw one delivery");
 }
+
+/// Sixth outside attack (A5-F3): each pause of a duplicate waiting for the first delivery's answer
+/// started an OS thread. 800 duplicates of one captured SMS, sent while the first delivery was with a
+/// slow app, made the guard 805 threads; under a task limit `thread::spawn` panicked and duplicates,
+/// Twilio's retries among them, got no answer. The pauses now share one timer thread: the guard's
+/// threads stay flat while 150 duplicates wait, and every duplicate gets the first answer.
+#[test]
+fn issue_28_waiting_duplicates_do_not_each_take_a_thread() {
+    use std::time::Duration;
+    use twilio_webhook_http_suite as suite;
+    let echo = Echo::start();
+    let guard = guard(&echo);
+    let threads = || {
+        std::fs::read_dir(format!("/proc/{}/task", guard.child.id()))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    let idle = threads();
+    let body = b"Body=slow&CallSid=CA8";
+    let request = signed(guard.port, "/sleep/3000", support::FORM, body, &[]);
+    let send = |request: &suite::RawRequest| {
+        let (request, port) = (request.clone(), guard.port);
+        std::thread::spawn(move || suite::send(port, &request).expect("an answer"))
+    };
+    let first = send(&request);
+    std::thread::sleep(Duration::from_millis(300));
+    let duplicates: Vec<_> = (0..150).map(|_| send(&request)).collect();
+    // The duplicates are all waiting (pausing between looks at the store) well before the app answers.
+    std::thread::sleep(Duration::from_millis(1500));
+    let waiting = threads();
+    let first = first.join().expect("first");
+    assert_eq!(first.status, 200, "{}", first.text());
+    for duplicate in duplicates {
+        let duplicate = duplicate.join().expect("duplicate");
+        assert_eq!(
+            (duplicate.status, duplicate.text()),
+            (200, String::from_utf8_lossy(body).into_owned()),
+            "a duplicate got the first answer"
+        );
+    }
+    assert!(idle > 0, "the guard's threads could not be read");
+    assert!(
+        waiting < idle + 20,
+        "the guard had {idle} threads idle and {waiting} while 150 duplicates waited"
+    );
+    assert_eq!(echo.hits(), 1, "the app saw one delivery");
+}

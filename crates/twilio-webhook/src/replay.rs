@@ -559,10 +559,11 @@ impl ReplayGuard {
 
 mod answer;
 mod memory;
-#[cfg(test)]
-pub(crate) use answer::sleep_for;
+mod timer;
 pub use answer::{Duplicates, Entry, StoredAnswer};
 pub use memory::MemoryStore;
+#[cfg(test)]
+pub(crate) use timer::sleep_for;
 
 #[cfg(feature = "redis")]
 mod redis_link;

@@ -13,9 +13,7 @@
 //! runs the `GET` handler in most frameworks); a duplicate with another method is refused (`409`).
 //! An answer to `HEAD`, which has no body to replay, and an interim (`1xx`) one are never kept.
 
-use std::future::Future;
-use std::sync::{Arc, Mutex};
-use std::task::{Poll, Waker};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{LeaseToken, ReplayGuard, ReplayKey, ReplayRefusal, Seen};
@@ -319,38 +317,14 @@ impl ReplayGuard {
                 tracing::warn!(target: "twilio_webhook", key = %key.to_hex(), ?wait, "a duplicate waited for the first delivery's answer in vain: refused");
                 return Err(ReplayRefusal::Replayed);
             }
+            if !super::timer::available() {
+                return Err(ReplayRefusal::Replayed);
+            }
             let sleep = pause.min(deadline - now);
-            sleep_for(sleep).await;
+            super::timer::sleep_for(sleep).await;
             pause = (pause * 2).min(Duration::from_millis(200));
         }
     }
-}
-
-/// A pause that works under any executor (the core depends on none): a thread sleeps and wakes the
-/// task. Only a duplicate waiting for an answer pauses, a few times, so a thread each is cheap enough.
-pub(crate) fn sleep_for(duration: Duration) -> impl Future<Output = ()> {
-    let state: Arc<Mutex<(bool, Option<Waker>)>> = Arc::default();
-    let mut started = false;
-    std::future::poll_fn(move |cx| {
-        let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
-        if guard.0 {
-            return Poll::Ready(());
-        }
-        guard.1 = Some(cx.waker().clone());
-        if !started {
-            started = true;
-            let state = Arc::clone(&state);
-            std::thread::spawn(move || {
-                std::thread::sleep(duration);
-                let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
-                guard.0 = true;
-                if let Some(waker) = guard.1.take() {
-                    waker.wake();
-                }
-            });
-        }
-        Poll::Pending
-    })
 }
 
 #[cfg(test)]

@@ -247,10 +247,7 @@ fn dotted_and_parenthesized_ordinary_paths_decide_as_before() {
         Ok(PathDecision::Verify)
     );
     // After any segment, the rest is read as routed on its own (a mount that strips `/x`).
-    assert_eq!(
-        rules.decide("/x/twilio.php/sms"),
-        Ok(PathDecision::Verify)
-    );
+    assert_eq!(rules.decide("/x/twilio.php/sms"), Ok(PathDecision::Verify));
     assert_eq!(
         health.decide("/(S(abc))/static/a.css"),
         Ok(PathDecision::Verify)
