@@ -150,3 +150,43 @@ def test_a_wrong_algorithm_type_is_a_rejection_not_an_exception():
     assert validator.validate(url, params, signature) is True
     for algorithm in (5, object(), b"HMAC_SHA1", ["HMAC_SHA1"], "MD5"):
         assert validator.validate(url, params, signature, algorithm=algorithm) is False
+
+
+def test_a_forms_pairs_moved_into_its_url_are_refused():
+    """Sixth outside attack (A5-F9): the boundary between the URL and the form's pairs is not signed (spec §2),
+    so a genuine SMS's first pairs, moved from its body to the end of its URL as text, gave the same string to
+    sign. With the SMS text written by the attacker, Flask's ``request.values.get("From")`` (Twilio's quick start
+    reads it so) was the forged sender, verified. The core now refuses a target holding ``AccountSidAC``."""
+    from flask import Flask, request
+
+    app = Flask(__name__)
+
+    @app.route("/sms", methods=["GET", "POST"])
+    def sms():
+        return f"From={request.values.get('From')}"
+
+    app.wsgi_app = WsgiMiddleware(app.wsgi_app, TOKEN)
+    sid = "AC0123456789abcdef0123456789abcdef"
+    pairs = [
+        ("AccountSid", sid),
+        ("ApiVersion", "2010-04-01"),
+        ("Body", "hi&From=%2B19995550000&Body=transfer+all&x="),
+        ("From", "+15551234567"),
+        ("To", "+15550000000"),
+    ]
+    moved = f"AccountSid{sid}ApiVersion2010-04-01Bodyhi&From=%2B19995550000&Body=transfer+all&x="
+    with wsgi_server(app) as port:
+        host = f"127.0.0.1:{port}"
+        signature = signer.sign_form(f"http://{host}/sms?src=twilio", pairs)
+        rest = urlencode(pairs[3:])
+        shifted = form_request(f"/sms?src=twilio{moved}", host, rest, signature)
+        emptied = (
+            f"GET /sms?src=twilio{moved}From+15551234567To+15550000000 HTTP/1.1\r\nHost: {host}\r\n"
+            f"X-Twilio-Signature: {signature}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        for attack in (shifted, emptied):
+            answer = raw(port, attack)
+            assert status_of(answer) == 400 and b"ambiguous_form" in answer, answer
+            assert b"+19995550000" not in answer
+        answer = raw(port, form_request("/sms?src=twilio", host, urlencode(pairs), signature))
+        assert status_of(answer) == 200 and answer.endswith(b"From=+15551234567"), answer

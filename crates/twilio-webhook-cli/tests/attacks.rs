@@ -544,3 +544,49 @@ fn issue_18_the_guards_surface_is_consistent() {
     let _ = std::fs::remove_file(&log);
     assert!(text.contains("no public URL"), "{text}");
 }
+
+/// Sixth outside attack (A5-F9): spec §2 delimits neither the URL from the form's pairs nor a key
+/// from its value, so the first pairs of a genuine form, moved from the body to the end of its URL as
+/// text, give the same string to sign. An attacker who wrote an SMS's text and captured its webhook
+/// re-sent it to `?tenant=acmeAccountSidAC…Bodyhi&tenant=evil&admin=1` with the rest of the body, or
+/// with every pair in the URL and no body (the URL-only signature of the same string): the guard
+/// verified both and the upstream read `tenant=evil&admin=1`, marked verified. Now a target holding
+/// `AccountSidAC` (a form's first pair glued to its name, which no URL Twilio calls holds) is
+/// `400 ambiguous_form` before any HMAC; the genuine webhook still passes.
+#[test]
+fn issue_28_a_forms_pairs_moved_into_its_url_are_refused() {
+    let echo = Echo::start();
+    let guard = Guard::start(&echo.url(), &[]);
+    let sid = "AC0123456789abcdef0123456789abcdef";
+    let genuine_body = format!(
+        "AccountSid={sid}&ApiVersion=2010-04-01&Body=hi%26tenant%3Devil%26admin%3D1%26x%3D&From=%2B15551234&To=%2B15550000"
+    );
+    let genuine = signed(
+        guard.port,
+        "/twilio/sms?tenant=acme",
+        FORM,
+        genuine_body.as_bytes(),
+        &[],
+    );
+    let moved = format!("AccountSid{sid}ApiVersion2010-04-01Bodyhi&tenant=evil&admin=1&x=");
+    // (a) the first pairs moved into the query, the rest left in the body.
+    let mut some = genuine.clone();
+    some.target = format!("/twilio/sms?tenant=acme{moved}");
+    some.body = b"From=%2B15551234&To=%2B15550000".to_vec();
+    // (b) every pair moved, no body at all.
+    let mut all = genuine.clone();
+    all.target = format!("/twilio/sms?tenant=acme{moved}From+15551234To+15550000");
+    all.body = Vec::new();
+    for (name, attack) in [("some pairs", &some), ("every pair", &all)] {
+        let (code, text) = status(guard.port, attack);
+        assert_eq!(
+            (code, text.contains("ambiguous_form")),
+            (400, true),
+            "{name}: {text}"
+        );
+    }
+    assert_eq!(echo.hits(), 0, "nothing moved reached the upstream");
+    let (code, text) = status(guard.port, &genuine);
+    assert_eq!(code, 200, "{text}");
+    assert_eq!(echo.hits(), 1);
+}

@@ -106,7 +106,10 @@ pub enum Refusal {
     /// at `max_input_vars`, 1000 by default, with only a warning, and the parameters after it vanish),
     /// or a key with a NUL, `[` or `]` (PHP cuts a key at a NUL and PHP and Node's `qs` read brackets
     /// as arrays, so `From%00x` is PHP's `From`). Twilio sends neither, and the key/value boundary is
-    /// not signed: a genuine form re-split into either shape verified. Refused before any HMAC.
+    /// not signed: a genuine form re-split into either shape verified. Also a request target holding
+    /// a form's first pair glued to its name (`AccountSidAC…`): the boundary between the URL and `P`
+    /// is not signed either, and a genuine form's first pairs moved into its URL verified. Refused
+    /// before any HMAC.
     AmbiguousForm,
 }
 
@@ -329,8 +332,8 @@ impl fmt::Display for WebhookRejection {
                 f.write_str("Twilio calls webhooks with GET or POST only")?
             }
             Refusal::AmbiguousForm => f.write_str(
-                "the form has more parts than every server reads, or a key with a NUL or a bracket \
-                 (Twilio sends neither)",
+                "the form has more parts than every server reads, or a key with a NUL or a bracket, \
+                 or the URL holds a form's pairs glued to their names (Twilio sends none of these)",
             )?,
             Refusal::UnsupportedContentEncoding => f.write_str(
                 "the body has a content coding (Content-Encoding or Transfer-Encoding); \

@@ -133,6 +133,9 @@ pub(super) fn check(
     if !body.is_empty() && method != http::Method::POST {
         return Err(Refusal::BodyNotAllowed);
     }
+    if has_glued_pairs(target) {
+        return Err(Refusal::AmbiguousForm);
+    }
     // A second Content-Type or signature header could be the one an app reads (the core reads the
     // first). The Content-Type is not signed: a framework that decodes in another charset the client
     // names (Django with `utf-7`) sees parameters no signature covers.
@@ -235,6 +238,23 @@ pub(super) fn check_form(
         return Err(Refusal::RepeatedParameter);
     }
     Ok(())
+}
+
+/// Whether the request target holds a form's first pair glued to its name, as no URL Twilio calls
+/// does: `AccountSidAC` (the name of the parameter that sorts first in nearly every form webhook,
+/// then the first letters of its value).
+///
+/// Spec §2 delimits neither the URL from `P` nor a key from its value, so the first pairs of a
+/// genuine form can be moved from the body to the end of its URL, as text, and the string to sign is
+/// the same (sixth outside attack, A5-F9). An attacker who wrote the SMS text
+/// (`hi&From=%2B1999…&Body=transfer+all`) and captured its webhook re-sent it to
+/// `/sms?src=twilioAccountSidAC…ApiVersion2010-04-01Bodyhi&From=%2B1999…&Body=transfer+all` with the rest
+/// of the body, or to that URL with no body at all (a URL-only signature of the same string): it
+/// verified, and Flask's `request.values`, PHP's `$_GET`, Django's `request.GET` and Express's
+/// `req.query` read a forged `From`. The moved text starts where `P` starts, with `AccountSid` and
+/// its value, byte for byte (no escape can stand in for them), so the glued name is in the target.
+fn has_glued_pairs(target: &str) -> bool {
+    target.contains("AccountSidAC")
 }
 
 /// Whether some server reads the key of a form part as another name: one with a NUL (PHP cuts the
@@ -476,5 +496,48 @@ mod tests {
         }
         // The matrix exercises refusals and passes alike.
         assert!(refused > 0 && refused < cases, "{refused} of {cases}");
+    }
+
+    /// A target holding a form's first pair glued to its name is refused, in the path or the query,
+    /// with or without a body; one naming the parameter with its `=` (a GET webhook's query) is not.
+    #[test]
+    fn pairs_glued_into_the_target_are_ambiguous() {
+        let form = headers(Some("application/x-www-form-urlencoded"), 1);
+        let sid = "AC0123456789abcdef0123456789abcdef";
+        for (method, target, body) in [
+            (
+                Method::POST,
+                format!("/sms?src=twilioAccountSid{sid}Bodyhi&From=x"),
+                &b"To=1"[..],
+            ),
+            (
+                Method::GET,
+                format!("/sms?AccountSid{sid}ApiVersion2010-04-01"),
+                &b""[..],
+            ),
+            (
+                Method::POST,
+                format!("/smsAccountSid{sid}?x=1"),
+                &b"To=1"[..],
+            ),
+        ] {
+            assert_eq!(
+                check_shape(&method, &target, &form, body).map_err(|r| r.refusal()),
+                Err(Refusal::AmbiguousForm),
+                "{target}"
+            );
+        }
+        for target in [
+            format!("/sms?AccountSid={sid}&ApiVersion=2010-04-01"),
+            "/sms?src=twilio".to_string(),
+            "/accountsidac/sms".to_string(),
+        ] {
+            assert!(
+                check_shape(&Method::GET, &target, &form, b"").is_ok(),
+                "{target}"
+            );
+        }
+        assert!(has_glued_pairs("AccountSidAC"));
+        assert!(!has_glued_pairs("AccountSidA"));
     }
 }
