@@ -43,6 +43,13 @@ const SPELLINGS: &[&str] = &[
     "/twilio%E3%80%80/sms",
     "/twi%E2%80%8Blio/sms",
     "/%EF%BB%BFtwilio/sms",
+    // Every default-ignorable character collation skips (sixth outside attack, A5-F1): a combining
+    // grapheme joiner, a variation selector, a Mongolian vowel separator, a tag, a Hangul filler.
+    "/twi%CD%8Flio/sms",
+    "/twilio%EF%B8%8F/sms",
+    "/tw%E1%A0%8Eilio/sms",
+    "/twi%F3%A0%80%A0lio/sms",
+    "/twi%E3%85%A4lio/sms",
     // NUL and other control characters, which C-based servers end a path at.
     "/twilio%00/sms",
     "/twilio/sms%00.css",

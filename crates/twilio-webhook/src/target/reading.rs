@@ -7,7 +7,7 @@
 //! - with its `;…` parameters dropped (Tomcat, Jetty, Spring), whether the `;` was written or
 //!   encoded;
 //! - with trailing dots and spaces dropped (Windows and IIS), with the white space around it
-//!   trimmed (any Unicode space) and its invisible format characters (`U+200B`, `U+FEFF`) dropped;
+//!   trimmed (any Unicode space) and its default-ignorable characters (`U+200B`, `U+FEFF`, `U+034F`…) dropped;
 //! - cut at its first `:` (NTFS alternate data streams: on Windows and IIS `twilio::$INDEX_ALLOCATION`,
 //!   `twilio:$i30:$INDEX_ALLOCATION` and `sms.php::$DATA` open `twilio` and `sms.php`);
 //! - when it is shaped like a Windows 8.3 short name, `PREFIX~N` or `PREFIX~N.EXT`, as any name that
@@ -384,10 +384,26 @@ const MAX_READINGS: usize = 12;
 /// attack), while an ordinary path has a few segments read more than one way.
 pub(super) const MAX_PATH_READINGS: usize = 64;
 
-/// `name` with the white space around it trimmed, and with its invisible format characters
+/// Whether `c` is a Unicode default-ignorable code point (`Default_Ignorable_Code_Point` in
+/// DerivedCoreProperties.txt): a character that renders as nothing and that collation (ICU, and with
+/// it JavaScript's `localeCompare`, .NET's culture comparisons, Java's `Collator`) and many normalisers
+/// ignore: soft hyphen, combining grapheme joiner, variation selectors, Mongolian free variation
+/// selectors and vowel separator, Arabic letter mark, zero-width and bidirectional controls, Hangul
+/// fillers, tags, musical formatting. A server comparing paths that way routes `/k\u{34F}si` as `/ksi`
+/// (sixth outside attack, A5-F1: only U+200B–U+200F, U+2060–U+2064, U+FEFF and U+00AD were read).
+fn is_default_ignorable(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}'..='\u{1160}' | '\u{17B4}'..='\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// `name` with the white space around it trimmed, and with its default-ignorable characters
 /// dropped: the readings that differ from `name`.
 fn unspaced(name: &str) -> impl Iterator<Item = String> + '_ {
-    let invisible = |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}');
+    let invisible = is_default_ignorable;
     let trimmed = name.trim_matches(char::is_whitespace);
     let visible: String = name.chars().filter(|&c| !invisible(c)).collect();
     let both = visible.trim_matches(char::is_whitespace).to_owned();

@@ -236,6 +236,18 @@ fn ordinary_paths_decide_as_before() {
         (&rules, "/%C2%A0twilio/sms", Verify),
         (&rules, "/twi%E2%80%8Blio/sms", Verify),
         (&rules, "/%EF%BB%BFtwilio/sms", Verify),
+        // Every default-ignorable character, not only the zero-width ones (sixth outside attack, A5-F1).
+        (&rules, "/twi%CD%8Flio/sms", Verify),
+        (&rules, "/twilio%EF%B8%8F/sms", Verify),
+        (&rules, "/tw%E1%A0%8Eilio/sms", Verify),
+        (&rules, "/tw%E1%A0%8Bilio/sms", Verify),
+        (&rules, "/twi%D8%9Clio/sms", Verify),
+        (&rules, "/twi%F3%A0%80%A0lio/sms", Verify),
+        (&rules, "/twi%F0%9D%85%B3lio/sms", Verify),
+        (&rules, "/twi%E3%85%A4lio/sms", Verify),
+        (&rules, "/twi%E1%85%9Flio/sms", Verify),
+        (&rules, "/twi%EF%BE%A0lio/sms", Verify),
+        (&rules, "/twi%E2%80%AElio/sms", Verify),
         (&rules, "/caf%C3%A9%C2%A0menu", Pass),
         (&rules, "/a%20b/c", Pass),
     ];
