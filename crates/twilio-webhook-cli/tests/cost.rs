@@ -83,3 +83,65 @@ fn issue_28_forged_1000_kib_forms_cost_the_guard_little_cpu() {
     );
     assert_eq!(echo.hits(), 0, "nothing forged reached the upstream");
 }
+
+/// Sixth outside attack (A5-F4): with a hundred public URLs and a `Host` naming none of them (as a
+/// proxy's internal name does), every URL was tried with its port variant over the whole body: a
+/// forged 1 MiB form cost the release guard 220 ms of CPU, 45 times the cost with one URL. What one
+/// verification hashes past its first URL is now bounded (`MAX_HASHED_BYTES`), so five such forms cost
+/// the guard about what five cost it with one or two URLs; a genuine webhook for the last URL still
+/// passes.
+#[test]
+fn issue_28_forged_forms_cost_little_whatever_the_number_of_public_urls() {
+    let echo = Echo::start();
+    let urls: Vec<String> = (0..100)
+        .map(|i| format!("https://h{i}.example.com"))
+        .collect();
+    let urls = urls.join(",");
+    let guard = Guard::start(&echo.url(), &["--public-url", &urls, "--diagnose", "off"]);
+    let pid = guard.child.id();
+    let send = |request: &suite::RawRequest| {
+        let framing = format!(
+            "Content-Length: {}\r\nConnection: close\r\n",
+            request.body.len()
+        );
+        let (answer, _) = exchange(guard.port, &head_of(request, &framing), &request.body);
+        answer
+    };
+    // A genuine webhook for the last URL, sent with an internal `Host`.
+    let mut genuine = support::signed_public("/sms", b"Body=hello");
+    let signer = twilio_webhook::Signer::new(support::TOKEN, twilio_webhook::Algorithm::HmacSha1)
+        .expect("signer");
+    let signature = signer
+        .sign_form_body("https://h99.example.com/sms", b"Body=hello")
+        .expect("form");
+    for (name, value) in &mut genuine.headers {
+        if name == "X-Twilio-Signature" {
+            *value = signature.clone();
+        }
+    }
+    let answer = send(&genuine);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let before = cpu_time(pid);
+    let mut answers = Vec::new();
+    for _ in 0..5 {
+        let mut request = genuine.clone();
+        let mut body = b"Body=".to_vec();
+        body.resize(1000 * 1024, b'a');
+        request.body = body;
+        answers.push(send(&request).lines().next().unwrap_or("").to_string());
+    }
+    let spent = cpu_time(pid).saturating_sub(before);
+    assert!(
+        spent < BOUND,
+        "5 forged 1000 KiB forms against 100 public URLs cost the guard {spent:?} of CPU: {answers:?}"
+    );
+    assert!(
+        answers.iter().all(|a| a.starts_with("HTTP/1.1 403")),
+        "{answers:?}"
+    );
+    assert_eq!(
+        echo.hits(),
+        1,
+        "only the genuine webhook reached the upstream"
+    );
+}

@@ -131,8 +131,8 @@ pub use headers::{SINGLE_FIELDS, SignatureHeaders};
 #[cfg(feature = "http")]
 pub use http::{
     BodyError, BodyExtent, BodyReader, BodySource, Checked, Clock, DEFAULT_BODY_LIMIT,
-    DEFAULT_DIAGNOSES_PER_SECOND, Delivery, EnvError, MAX_FORM_PARTS, Refusal, ReportOnly,
-    SINGLE_VALUED_PARAMETERS, VerifiedRequest, WebhookRejection, WebhookVerifier,
+    DEFAULT_DIAGNOSES_PER_SECOND, Delivery, EnvError, MAX_FORM_PARTS, MAX_HASHED_BYTES, Refusal,
+    ReportOnly, SINGLE_VALUED_PARAMETERS, VerifiedRequest, WebhookRejection, WebhookVerifier,
     check_parsed_form, check_shape, diagnoses_setting, encode_form, forwarded_cookies,
 };
 #[cfg(feature = "http")]

@@ -126,6 +126,46 @@ fn the_second_base_url_can_match() {
     assert_eq!(e.rejection(), Some(Rejection::MalformedSignature));
 }
 
+/// Sixth outside attack (A5-F4): a request whose `Host` names no configured base URL tries them all,
+/// each over the whole body. Past the first URL, what one verification hashes is bounded by
+/// `MAX_HASHED_BYTES`: a forged 1 MiB form stops after a few URLs, while a genuine webhook of a few
+/// bytes is still found at the hundredth.
+#[test]
+fn the_public_urls_tried_are_bounded_in_bytes() {
+    let mut policy = PublicUrl::base("https://h0.example.com").unwrap();
+    for i in 1..100 {
+        policy = policy
+            .also_base(&format!("https://h{i}.example.com"))
+            .unwrap();
+    }
+    let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN))
+        .public_url(policy)
+        .body_limit(4 * 1024 * 1024);
+    let sig = sign_form("https://h99.example.com/sms", &[("A", "1")]);
+    let parts = request(
+        "/sms",
+        &[
+            ("host", "internal:3000"),
+            ("content-type", FORM),
+            ("x-twilio-signature", &sig),
+        ],
+    );
+    let ok = verifier.verify_parts(&parts, b"A=1").unwrap();
+    assert_eq!(ok.url(), "https://h99.example.com/sms");
+    let mut forged = b"A=".to_vec();
+    forged.resize(1024 * 1024, b'a');
+    let e = verifier.verify_parts(&parts, &forged).unwrap_err();
+    assert_eq!(e.rejection(), Some(Rejection::SignatureMismatch));
+    let tried = e.urls_tried().len();
+    assert!((1..=2).contains(&tried), "{tried} URLs of 1 MiB each");
+    assert!(tried * 2 * (forged.len() + 30) <= MAX_HASHED_BYTES + 2 * (forged.len() + 30));
+    // A body over the budget on its own is still tried against the first URL.
+    let mut huge = b"A=".to_vec();
+    huge.resize(MAX_HASHED_BYTES / 2 + 1, b'a');
+    let e = verifier.verify_parts(&parts, &huge).unwrap_err();
+    assert_eq!(e.urls_tried().len(), 1);
+}
+
 #[test]
 fn from_env_needs_a_token_and_checks_the_rest() {
     // Environment variables are process-wide and setting them needs `unsafe` (forbidden here): each
