@@ -188,21 +188,25 @@ fn a_chunked_body_is_read_up_to_the_limit_exactly() {
     });
     let send = |chunks: &[usize]| {
         let total: usize = chunks.iter().sum();
-        let body = vec![b'a'; total];
+        let mut body = b"A=".to_vec();
+        body.resize(total, b'a');
         let url = format!("http://127.0.0.1:{}/echo", server.port);
-        // The form `aaa…`: one key, no value.
-        let key = String::from_utf8(body).expect("ASCII");
+        // The form `A=aaa…`: one key and its value.
+        let value = String::from_utf8(body.get(2..).unwrap_or_default().to_vec()).expect("ASCII");
         let signature = twilio_webhook::RequestValidator::new(suite::TOKEN)
-            .compute_signature(&url, [(key.as_str(), "")]);
+            .compute_signature(&url, [("A", value.as_str())]);
         let mut request = format!(
             "POST /echo HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
              X-Twilio-Signature: {signature}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
             server.port
         )
         .into_bytes();
+        let mut rest = &body[..];
         for &n in chunks {
+            let (chunk, after) = rest.split_at(n);
+            rest = after;
             request.extend(format!("{n:x}\r\n").bytes());
-            request.extend(std::iter::repeat_n(b'a', n));
+            request.extend(chunk);
             request.extend(b"\r\n");
         }
         request.extend(b"0\r\n\r\n");

@@ -224,6 +224,8 @@ pub(super) fn check_form(
         || crate::form::find_byte(body, b';').is_some()
         || crate::form::has_bad_escape(body)
         || body.split(|&b| b == b'&').any(read_apart)
+        || !body.split(|&b| b == b'&').all(names_like_twilio)
+        || is_one_bare_key(body)
     {
         return Err(Refusal::AmbiguousForm);
     }
@@ -255,6 +257,45 @@ pub(super) fn check_form(
 /// its value, byte for byte (no escape can stand in for them), so the glued name is in the target.
 fn has_glued_pairs(target: &str) -> bool {
     target.contains("AccountSidAC")
+}
+
+/// Whether the key of a form part (an empty part has none) is written as Twilio writes its parameter
+/// names: an ASCII letter, then letters, digits, `_`, `.` or `-` (`AccountSid`, `MediaUrl0`,
+/// `MessagingBinding.Address`, `SipHeader_X-Custom`), never escaped (Twilio escapes none of these).
+///
+/// Spec §2 delimits neither the URL from `P` nor a key from its value, so the end of a signed URL can be
+/// cut off and sent as the first key of the form, with an empty value, whenever it sorts before the
+/// other keys (sixth outside attack, A5-F12): a webhook for `/sms?tenant=12` verified as `/sms?tenant=1`
+/// with `2=&AccountSid=…`, one for `/sms/status` as `/sms` with `%2Fstatus=&…`, a GET's URL-only
+/// signature for `/voice/gather?Digits=1` as `POST /` with the one key `voice%2Fgather%3FDigits%3D1`,
+/// and a JSON webhook's for `/events?bodySHA256=…` as a form to `/events`. Such a key holds the URL's
+/// punctuation, or starts with a digit.
+fn names_like_twilio(part: &[u8]) -> bool {
+    let key = part.split(|&b| b == b'=').next().unwrap_or_default();
+    match key {
+        [] => true,
+        [first, rest @ ..] => {
+            first.is_ascii_alphabetic()
+                && rest
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        }
+    }
+}
+
+/// Whether a form is one key with no value (`me=` or `me`): Twilio never sends a form of one bare name,
+/// and a URL-only signature (a GET's, a JSON webhook's) verifies its URL cut short before any tail sent
+/// as such a key, letters only included (`?tenant=ac` with `me=` for a webhook to `?tenant=acme`; sixth
+/// outside attack, A5-F12).
+fn is_one_bare_key(body: &[u8]) -> bool {
+    let mut parts = body.split(|&b| b == b'&').filter(|p| !p.is_empty());
+    match (parts.next(), parts.next()) {
+        (Some(only), None) => only
+            .split(|&b| b == b'=')
+            .nth(1)
+            .is_none_or(<[u8]>::is_empty),
+        _ => false,
+    }
 }
 
 /// Whether some server reads the key of a form part as another name: one with a NUL (PHP cuts the
@@ -289,7 +330,8 @@ mod tests {
         let resplit = "Body=hello&From=%2B10005550000&From=%2B15551234&To=%2B15556666";
         assert_eq!(check(resplit), Err(Refusal::RepeatedParameter));
         assert_eq!(check("From=a&From=b"), Err(Refusal::RepeatedParameter));
-        assert_eq!(check("Fr%6Fm=a&From=b"), Err(Refusal::RepeatedParameter));
+        // An escaped name is never Twilio's (it escapes no letter): refused before it is compared.
+        assert_eq!(check("Fr%6Fm=a&From=b"), Err(Refusal::AmbiguousForm));
         assert_eq!(check("From=a&From=a&To=b"), Ok(()));
         assert_eq!(check("From=a&FROM=b&from=c"), Ok(()));
         assert_eq!(check_form("/sms", FORM, resplit.as_bytes(), true), Ok(()));
@@ -539,5 +581,42 @@ mod tests {
         }
         assert!(has_glued_pairs("AccountSidAC"));
         assert!(!has_glued_pairs("AccountSidA"));
+    }
+
+    /// Keys are read as Twilio writes its names; one bare name is never a Twilio form.
+    #[test]
+    fn keys_not_written_as_twilios_and_one_bare_name_are_ambiguous() {
+        let check = |body: &str| check_form("/sms", FORM, body.as_bytes(), false);
+        for twilio in [
+            "AccountSid=AC1&Body=",
+            "MediaUrl0=a&NumMedia=1",
+            "MessagingBinding.Address=%2B1&Author=x",
+            "SipHeader_X-Custom=1&CallSid=CA1",
+            "Body=hi",
+        ] {
+            assert_eq!(check(twilio), Ok(()), "{twilio}");
+        }
+        for cut in [
+            "2=&AccountSid=AC1",
+            "%2Fstatus=&AccountSid=AC1",
+            "voice%2Fgather%3FDigits%3D1=",
+            "%3FbodySHA256%3Dab=",
+            "_x=1&Body=hi",
+            "-x=1&Body=hi",
+            "A%41=1&Body=hi",
+            "A+B=1&Body=hi",
+            "A~B=1&Body=hi",
+            "me=",
+            "me",
+            "&me&",
+            "Body=",
+        ] {
+            assert_eq!(check(cut), Err(Refusal::AmbiguousForm), "{cut}");
+        }
+        assert!(names_like_twilio(b""));
+        assert!(names_like_twilio(b"=x"));
+        assert!(!is_one_bare_key(b"me=x"));
+        assert!(!is_one_bare_key(b"a=&b="));
+        assert!(!is_one_bare_key(b""));
     }
 }
