@@ -249,22 +249,26 @@ fn lease_trouble_is_logged_once_each() {
     // three renewal periods), and then its key is released under it (the lease is lost).
     let flaky = Arc::new(Flaky::default());
     let renewing = WebhookVerifier::new(RequestValidator::new(TOKEN)).replay_guard(answer_mode(
-        ReplayGuard::shared(flaky.clone()).lease(Duration::from_millis(300)),
+        ReplayGuard::shared(flaky.clone()).lease(Duration::from_millis(600)),
     ));
     let slow = delivery(&renewing, "Body=slow");
     let key = *slow.verified().replay_key();
     let renewals = || flaky.renewals.load(Ordering::SeqCst);
+    // Waits (at most 10 s, so that a stalled machine fails the test rather than hangs it) until
+    // `n` renewals were tried.
+    let tried = |n: usize| async move {
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while renewals() < n && Instant::now() < give_up {
+            sleep(Duration::from_millis(1)).await;
+        }
+    };
     let output = block_on(slow.renewing(
         async {
-            while renewals() < 3 {
-                sleep(Duration::from_millis(1)).await;
-            }
+            tried(3).await;
             block_on(flaky.release(&key)).expect("released");
-            while renewals() < 4 {
-                sleep(Duration::from_millis(1)).await;
-            }
+            tried(4).await;
             // Several renewal periods more: a renewal after the lost lease would be counted.
-            sleep(Duration::from_millis(250)).await;
+            sleep(Duration::from_millis(500)).await;
             "done"
         },
         sleep,
