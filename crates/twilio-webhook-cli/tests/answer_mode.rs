@@ -197,4 +197,112 @@ fn issue_28_waiting_duplicates_do_not_each_take_a_thread() {
         "the guard had {idle} threads idle and {waiting} while 150 duplicates waited"
     );
     assert_eq!(echo.hits(), 1, "the app saw one delivery");
+
+/// An upstream that answers each request (one per connection) `200` with its head at once and its
+/// ten-byte body one byte every 500 ms, counting the requests that reach it.
+struct SlowBody {
+    port: u16,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SlowBody {
+    fn start() -> SlowBody {
+        use std::io::{Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let hits: std::sync::Arc<std::sync::atomic::AtomicUsize> = std::sync::Arc::default();
+        let counter = std::sync::Arc::clone(&hits);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let counter = std::sync::Arc::clone(&counter);
+                std::thread::spawn(move || {
+                    // The request: its head, then as many body bytes as it declares.
+                    let mut request = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    let complete = |request: &[u8]| {
+                        let text = String::from_utf8_lossy(request);
+                        let Some((head, body)) = text.split_once("\r\n\r\n") else {
+                            return false;
+                        };
+                        let length = head
+                            .lines()
+                            .filter_map(|line| line.split_once(':'))
+                            .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+                            .and_then(|(_, value)| value.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        body.len() >= length
+                    };
+                    while !complete(&request) {
+                        match stream.read(&mut buf) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => request.extend_from_slice(buf.get(..n).unwrap_or_default()),
+                        }
+                    }
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 10\r\nConnection: close\r\n\r\n";
+                    if stream.write_all(head.as_bytes()).is_err() {
+                        return;
+                    }
+                    for byte in b"slow-body!" {
+                        std::thread::sleep(std::time::Duration::from_millis(500));
+                        if stream.write_all(&[*byte]).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        SlowBody { port, hits }
+    }
+}
+
+/// Issue 28, F7 (mutation testing of the lease renewal): the guard renews the lease while it reads
+/// the app's answer whole, not only while it waits for its head. With a 3 s lease (the upstream
+/// time-out) and an app that sends its head at once and its body over 5 s, a duplicate sent at 4 s,
+/// after the lease would have lapsed, waits for the first answer and gets it; the app sees one
+/// request. (Unrenewed while the body was read, the duplicate took the lapsed lease and reached the
+/// app a second time.)
+#[test]
+fn issue_28_a_duplicate_sent_while_a_slow_answer_is_read_waits_for_it() {
+    use std::time::{Duration, Instant};
+    use twilio_webhook_http_suite as suite;
+    let upstream = SlowBody::start();
+    let guard = Guard::start(
+        &format!("http://127.0.0.1:{}", upstream.port),
+        &[
+            "--replay",
+            "memory",
+            "--replay-duplicates",
+            "answer",
+            "--upstream-timeout",
+            "3s",
+        ],
+    );
+    let body = b"Body=slow-answer&CallSid=CA8";
+    let request = signed(guard.port, "/sms", support::FORM, body, &[]);
+    let first = {
+        let (request, port) = (request.clone(), guard.port);
+        std::thread::spawn(move || suite::send(port, &request).expect("first answer"))
+    };
+    let start = Instant::now();
+    std::thread::sleep(Duration::from_secs(4));
+    let duplicate = suite::send(guard.port, &request).expect("duplicate answer");
+    let answered = start.elapsed();
+    let first = first.join().expect("first");
+    assert_eq!(
+        (first.status, first.text()),
+        (200, "slow-body!".to_string())
+    );
+    assert_eq!(
+        (duplicate.status, duplicate.text()),
+        (first.status, first.text()),
+        "the duplicate got the first answer"
+    );
+    assert!(answered >= Duration::from_secs(5), "{answered:?}");
+    assert_eq!(
+        upstream.hits.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the app saw one request"
+    );
 }

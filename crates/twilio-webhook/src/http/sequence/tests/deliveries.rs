@@ -209,3 +209,40 @@ fn a_delivery_renews_its_lease_while_the_app_works_and_only_then() {
     );
     block_on(retry.finish(StatusCode::OK));
 }
+
+/// Issue 28, F7: a delivery whose lease is found lost while the app still works (here the key was
+/// released under it) stops renewing and still runs the app's work to its end and returns its
+/// output: the renewal that ended is never polled again (an `async fn` polled after it returned
+/// panics, and the app's answer would be lost).
+#[test]
+fn a_delivery_whose_lease_is_lost_runs_its_work_to_the_end() {
+    use crate::replay::sleep_for;
+    let store = std::sync::Arc::new(MemoryStore::new());
+    let guard = ReplayGuard::shared(store.clone())
+        .duplicates(crate::Duplicates::Answer {
+            max_body: 64,
+            wait: Duration::from_secs(5),
+        })
+        .lease(Duration::from_millis(60));
+    let verifier = verifier().replay_guard(guard);
+    let headers = headers(&[("content-length", "7")]);
+    let request = Incoming::new(&http::Method::POST, "/sms", &headers);
+    let delivery = block_on(verifier.read_and_verify(&request, &mut Chunks::of(&[b"Body=Hi"])))
+        .expect("read")
+        .verdict
+        .expect("verified");
+    let key = *delivery.verified().replay_key();
+    let answer = block_on(delivery.renewing(
+        async {
+            // Renewed once or twice, then lost: the next renewal finds no lease of its own.
+            sleep_for(Duration::from_millis(50)).await;
+            block_on(crate::ReplayStore::release(&*store, &key)).expect("released");
+            // The app goes on for several leases after that.
+            sleep_for(Duration::from_millis(200)).await;
+            "<Response/>"
+        },
+        sleep_for,
+    ));
+    assert_eq!(answer, "<Response/>");
+    block_on(delivery.finish(StatusCode::OK));
+}
