@@ -10,6 +10,7 @@ import {
   appAuthority,
   appSeesVerified,
   dropInValidator,
+  filesBeside,
   hostnameOf,
   getSignatureAlgorithm,
   rawBodyOf,
@@ -43,6 +44,8 @@ export interface WebhookMiddlewareOptions extends RequestValidatorOptions {
 const NO_SIGNATURE =
   "No signature header error - X-Twilio-Signature header does not exist, maybe this request is not coming from Twilio.";
 const FAILED = "Twilio Request Validation Failed.";
+/** The core's answer to a form it cannot stand for (`ambiguous_form`). */
+const AMBIGUOUS_FORM = "Twilio webhook rejected: ambiguous_form\n";
 
 interface NodeRequest extends ExpressLike {
   method: string;
@@ -246,8 +249,11 @@ function verifierFor(kind: "token" | "shared", secret: string, base: string | un
  * `express.urlencoded()`, or on the route), sets `req.rawBody` and `req.body` as those parsers would, and
  * marks the body parsed so they skip it: form and JSON (`bodySHA256`) webhooks are verified exactly, with
  * no set-up. After a parser, it uses `req.rawBody` when the parser's `verify` kept it, or `req.body` when
- * `express.raw()` left it as bytes; otherwise form parameters from `req.body` (text values only), and a
- * JSON webhook is refused (its raw bytes are gone), with a log line saying why.
+ * `express.raw()` left it as bytes; otherwise form parameters from `req.body` (text values only) of a
+ * request sent as `application/x-www-form-urlencoded`, and a JSON webhook is refused (its raw bytes are
+ * gone), with a log line saying why. A body another parser took from any other type (multer's
+ * `multipart/form-data`: its text fields in `req.body`, its files beside) is refused with `400`
+ * (`ambiguous_form`), and so is any request with files beside its body (`req.files`, `req.file`).
  *
  * The URL is the core's: the request target as received, joined with the scheme and host of `url`, or
  * with `protocol` (else `req.protocol`) and `host` (else the `Host` header). A `Host` that is not a plain
@@ -285,6 +291,12 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
       // The body of a 413 is left unread: the connection closes after the answer.
       if (verdict.status === 413) res.set?.("Connection", "close");
       return res.type("text/plain").status(verdict.status).send(verdict.message ?? "");
+    };
+    // Files a parser left beside the body (`req.files`, `req.file`) are in no parameter a signature
+    // covers: never handed on as verified, whatever the Content-Type said.
+    const refuseFiles = () => {
+      logger.warn(`rejected ${req.method} ${req.originalUrl} (ambiguous_form): a parser left files beside the body (req.files, req.file), which no signature covers`);
+      return res.type("text/plain").status(400).send(AMBIGUOUS_FORM);
     };
     const signature = headerOf(req.headers, "x-twilio-signature");
     if (!signature) return res.type("text/plain").status(400).send(NO_SIGNATURE);
@@ -363,7 +375,10 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
             : packed === undefined && verdict?.reason !== "body_not_hashed"
               ? "malformed_body"
               : verdict?.reason;
+        // A refusal of the request's shape keeps the core's 400 and text, as for a raw body.
+        const shape = !verdict?.valid && verdict?.status === 400 ? { status: 400, message: verdict.message } : undefined;
         verdict?.free();
+        if (valid && filesBeside(req)) return refuseFiles();
         if (valid && (!configured || showVerified(req, url))) return next();
         logger.warn(
           `rejected ${req.method} ${req.originalUrl} (${reason ?? (url === undefined ? "no URL: the Host header is not a host" : "unreadable body")}): ` +
@@ -372,9 +387,12 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
               ? "a JSON webhook needs its raw bytes: put webhook() before express.json(), or keep them with express.json({ verify: (req, res, buf) => { req.rawBody = buf } })"
               : reason === "method_not_allowed" || reason === "body_not_allowed"
                 ? "Twilio calls webhooks with GET or POST, and sends a body with POST alone"
-                : "put webhook() before the body parsers to verify the raw body") +
+                : reason === "ambiguous_form" && !/^application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType ?? "application/x-www-form-urlencoded")
+                  ? `a parser took a ${JSON.stringify(contentType)} body (Twilio sends forms as application/x-www-form-urlencoded): its parsed fields, and any files beside them, are not a signed form`
+                  : "put webhook() before the body parsers to verify the raw body") +
             note,
         );
+        if (shape) return res.type("text/plain").status(shape.status).send(shape.message ?? "");
         return res.type("text/plain").status(403).send(FAILED);
       }
       // The `host` option is the host Twilio called, configured (as a public URL would be): it is the
@@ -407,6 +425,7 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
         return res.type("text/plain").status(403).send(FAILED);
       }
       if (verdict.valid) {
+        if (filesBeside(req)) return refuseFiles();
         if (configured && !showVerified(req, verdict.urlsTried[0])) return res.type("text/plain").status(403).send(FAILED);
         if (read) {
           req.rawBody = Buffer.from(raw);
