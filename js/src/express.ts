@@ -207,36 +207,65 @@ function showVerified(req: NodeRequest, verifiedUrl: string | null | undefined):
   return true;
 }
 
-/** The module's verifiers by configuration: built once, never freed (a request may hold one across its body). */
-const verifiers = new Map<string, WasmVerifier>();
+/** A cached verifier, with the requests in flight that hold it. */
+interface Held {
+  verifier: WasmVerifier;
+  holders: number;
+  evicted: boolean;
+}
 
 /**
- * The verifier for one secret of a middleware: the secret as an Auth Token (`token`) or as the drop-in's
- * SharedKey (`shared`, chosen by the settings header the middleware hands the core), the base of the
- * configured `url` if any (else the core rebuilds the URL from `Host`), and the body limit. Shared by
- * every middleware with the same configuration, so that diagnoses share one budget; `undefined` for a
- * secret the core refuses.
+ * The module's verifiers by configuration, the most recently used last: at most {@link MAX_VERIFIERS}.
+ * An app that builds `webhook({ url })` per request from the request's host (twilio-node's options, one
+ * app on several hosts) made one per distinct `Host` a client sent, never freed: 50,000 forged hosts
+ * grew the process by 130 MiB before any signature check (sixth outside attack, A5-F8). An evicted
+ * verifier is freed once no request in flight holds it (one freed under a request reading its body
+ * was a 500: issue 28, finding 7).
  */
-function verifierFor(kind: "token" | "shared", secret: string, base: string | undefined, limit: number): WasmVerifier | undefined {
+const verifiers = new Map<string, Held>();
+const MAX_VERIFIERS = 32;
+
+/**
+ * The verifier for one secret of a middleware, held for one request until {@link release}: the secret
+ * as an Auth Token (`token`) or as the drop-in's SharedKey (`shared`, chosen by the settings header the
+ * middleware hands the core), the base of the configured `url` if any (else the core rebuilds the URL
+ * from `Host`), and the body limit. Shared by every middleware with the same configuration while it is
+ * cached, so that diagnoses share one budget; `undefined` for a secret the core refuses.
+ */
+function acquire(kind: "token" | "shared", secret: string, base: string | undefined, limit: number): Held | undefined {
   const key = JSON.stringify([kind, secret, base ?? null, limit]);
-  let verifier = verifiers.get(key);
-  if (!verifier) {
+  let held = verifiers.get(key);
+  if (held) verifiers.delete(key);
+  else {
     try {
       const validator =
         kind === "token"
           ? wasmValidator({ authTokens: secret, allowQueryReencoding: true })
           : wasmValidator({ sharedKeys: [[DROP_IN_KEY, secret]], allowQueryReencoding: true });
       try {
-        verifier = new WasmVerifier(validator, base === undefined ? [] : [base], [], limit, undefined, 10);
+        held = { verifier: new WasmVerifier(validator, base === undefined ? [] : [base], [], limit, undefined, 10), holders: 0, evicted: false };
       } finally {
         validator.free();
       }
     } catch {
       return undefined;
     }
-    verifiers.set(key, verifier);
+    for (const [oldest, entry] of verifiers) {
+      if (verifiers.size < MAX_VERIFIERS) break;
+      verifiers.delete(oldest);
+      entry.evicted = true;
+      if (entry.holders === 0) entry.verifier.free();
+    }
   }
-  return verifier;
+  verifiers.set(key, held);
+  held.holders += 1;
+  return held;
+}
+
+/** A request is done with its verifier: freed now if it was evicted and no other request holds it. */
+function release(held: Held): void {
+  held.holders -= 1;
+  if (held.evicted && held.holders === 0) held.verifier.free();
 }
 
 /**
@@ -319,8 +348,9 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
     }
     // What the core reads as the settings header: none (the Auth Token), or the drop-in's SharedKey.
     const settings = signatureSettings ? settingsFor(algorithm, true) : undefined;
+    const held = acquire(signatureSettings ? "shared" : "token", secret, origin, limit);
     try {
-      const verifier = verifierFor(signatureSettings ? "shared" : "token", secret, origin, limit);
+      const verifier = held?.verifier;
       if (!verifier || (options.url !== undefined && !origin)) {
         logger.warn(`rejected ${req.method} ${req.originalUrl}: no URL to check (the url option is not an absolute URL)`);
         return res.type("text/plain").status(403).send(FAILED);
@@ -437,6 +467,8 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
       return refuse(verdict, note);
     } catch (error) {
       return next(error);
+    } finally {
+      if (held) release(held);
     }
   };
 }

@@ -1,18 +1,22 @@
-// Sixth outside attack, A5-F7: Express webhook() and validateExpressRequest after a multipart parser
-// (multer: the text fields in req.body, the files in req.files, the stream read, no req._body), against
-// real Express servers over TCP.
+// Sixth outside attack, A5-F7 and A5-F8: Express webhook() and validateExpressRequest after a multipart
+// parser (multer: the text fields in req.body, the files in req.files, the stream read, no req._body),
+// and webhook()'s verifier cache, against real Express servers over TCP.
 //
 // A5-F7: the parsed text fields were verified as a form although the body was multipart/form-data (a
 // body Twilio never sends), and the handler got the files beside them, which no signature covers: a
 // captured SMS re-sent as multipart with an extra file ran the handler with the file, and a URL-only
 // signature (any captured GET webhook) with a multipart body of files only did too.
+// A5-F8: webhook({ url }) built per request from the request's host kept one verifier per distinct
+// Host, never freed; the cache is now bounded, and an evicted verifier is freed only once no request
+// holds it (issue 28 finding 7: one freed under a request reading its body was a 500).
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 
 import express from "express";
 import multer from "multer";
 
-import { send, serve } from "./servers.mjs";
+import { requestBytes, send, sendInPieces, serve } from "./servers.mjs";
 import { esm as ours, require } from "./support.mjs";
 
 const twilioNode = require("twilio");
@@ -132,5 +136,70 @@ describe("files beside a verified form are never handed on (A5-F7)", () => {
     assert.deepEqual(ran, [], "no handler ran");
     const dropIn = await send(server.port, request("/drop-in"));
     assert.equal(dropIn.status, 403);
+  });
+});
+
+/** Sends the head and the first half of the body of `request`: `finish()` sends the rest and answers. */
+async function sendHalf(port, request) {
+  const { head, body } = requestBytes(request);
+  const socket = await new Promise((resolve, reject) => {
+    const s = connect(port, "127.0.0.1", () => resolve(s));
+    s.on("error", reject);
+  });
+  const chunks = [];
+  socket.on("data", (c) => chunks.push(c));
+  const closed = new Promise((resolve) => socket.on("close", resolve));
+  socket.write(Buffer.concat([head, body.subarray(0, body.length >> 1)]));
+  return async () => {
+    socket.write(body.subarray(body.length >> 1));
+    await closed;
+    const text = Buffer.concat(chunks).toString("utf8");
+    return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), body: text.slice(text.indexOf("\r\n\r\n") + 4) };
+  };
+}
+
+describe("webhook({ url }) built per request from the Host (A5-F8)", () => {
+  /** A genuine SMS to `host`, numbered `n`. */
+  const genuine = (host, n) => {
+    const params = { ...SMS, N: String(n) };
+    const signature = twilioNode.getExpectedTwilioSignature(TOKEN, `http://${host}/sms`, params);
+    return {
+      path: "/sms",
+      host,
+      headers: { "Content-Type": FORM_TYPE, "X-Twilio-Signature": signature },
+      body: new URLSearchParams(params).toString(),
+    };
+  };
+  let server;
+  before(async () => {
+    const app = express();
+    // twilio-node's options for an app on several hosts: a middleware per request, its url from the Host.
+    app.post(
+      "/sms",
+      (req, res, next) => ours.webhook(TOKEN, { url: `http://${req.headers.host}/sms`, logger: quiet })(req, res, next),
+      (req, res) => res.send(`ok ${req.body.N}`),
+    );
+    server = await serve(app);
+  });
+  after(() => server.close());
+
+  it("keeps the verifier of a request reading its body while more Hosts than the cache holds come and go", async () => {
+    // The first request holds its verifier while it waits for the rest of its body ...
+    const finish = await sendHalf(server.port, genuine("first.example", 0));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // ... while 100 requests to other Hosts each evict an older verifier from the cache.
+    for (let i = 1; i <= 100; i++) {
+      const res = await send(server.port, genuine(`h${i}.example`, i));
+      assert.deepEqual([res.status, res.body], [200, `ok ${i}`]);
+    }
+    // Its verifier was evicted, never freed under it: verified, not a 500.
+    assert.deepEqual(await finish(), { status: 200, body: "ok 0" });
+  });
+
+  it("verifies every request of many Hosts at once, bodies in pieces", async () => {
+    const requests = Array.from({ length: 300 }, (_, i) => genuine(`h${i % 150}.example`, i));
+    const answers = await sendInPieces(server.port, requests);
+    const wrong = answers.map((a, i) => [i, a.status, a.body]).filter(([i, status, body]) => status !== 200 || body !== `ok ${i}`);
+    assert.deepEqual(wrong.slice(0, 5), [], `${wrong.length} of ${answers.length} not verified`);
   });
 });
