@@ -295,10 +295,27 @@ export function rawBodyOf(request: { rawBody?: unknown; body?: unknown }): Uint8
 }
 
 /**
+ * Whether a parser left parts of the request's body beside its `body`: multer's `req.files` and
+ * `req.file`, express-fileupload's and formidable's `req.files`. No signature covers them (sixth
+ * outside attack, A5-F7): a request that has any is never verified.
+ */
+export function filesBeside(request: object): boolean {
+  const { files, file } = request as { files?: unknown; file?: unknown };
+  const some = (value: unknown) =>
+    value !== undefined &&
+    value !== null &&
+    !(Array.isArray(value) ? value.length === 0 : typeof value === "object" && Object.keys(value).length === 0);
+  return some(files) || some(file);
+}
+
+/**
  * Whether an Express-like request came from Twilio. The raw body is used when the request has one
  * (`rawBody`, or a `body` that `express.raw()` left as bytes: every form and JSON webhook is then
- * exact); otherwise its decoded `body` as form parameters, whose values must all be text. A URL with
- * `bodySHA256` needs the raw body: without one it is `false` (twilio-node checks it against `"{}"`).
+ * exact); otherwise its decoded `body` as form parameters, whose values must all be text, decoded from
+ * a form: with a `Content-Type` other than `application/x-www-form-urlencoded` (a multipart parser's
+ * text fields), or files beside the body (`req.files`, `req.file`), it is `false` (Twilio sends no such
+ * body, and nothing signs the files). A URL with `bodySHA256` needs the raw body: without one it is
+ * `false` (twilio-node checks it against `"{}"`).
  * The URL is built by the core from the `Host` header (or `opts`); one that is not a plain host is
  * `false`. `opts.algorithm` as for {@link validateRequest}. Never throws.
  */
@@ -315,7 +332,7 @@ export function validateIncomingRequest(request: Request, authToken: string, opt
     if (!validator || url === undefined) return false;
     const signature = signatureOf(request);
     const raw = rawBodyOf(request);
-    if (raw === null) return false;
+    if (raw === null || filesBeside(request)) return false;
     // The core's rules on the request's shape come with the method (twilio-node reads none: a request
     // object without one stands for the POST it was). A captured POST replayed as a GET or a DELETE
     // with its body, or with `charset=utf-7`, is no webhook Twilio sends.

@@ -10,6 +10,7 @@ import {
   appAuthority,
   appSeesVerified,
   dropInValidator,
+  filesBeside,
   hostnameOf,
   getSignatureAlgorithm,
   rawBodyOf,
@@ -43,6 +44,8 @@ export interface WebhookMiddlewareOptions extends RequestValidatorOptions {
 const NO_SIGNATURE =
   "No signature header error - X-Twilio-Signature header does not exist, maybe this request is not coming from Twilio.";
 const FAILED = "Twilio Request Validation Failed.";
+/** The core's answer to a form it cannot stand for (`ambiguous_form`). */
+const AMBIGUOUS_FORM = "Twilio webhook rejected: ambiguous_form\n";
 
 interface NodeRequest extends ExpressLike {
   method: string;
@@ -204,36 +207,65 @@ function showVerified(req: NodeRequest, verifiedUrl: string | null | undefined):
   return true;
 }
 
-/** The module's verifiers by configuration: built once, never freed (a request may hold one across its body). */
-const verifiers = new Map<string, WasmVerifier>();
+/** A cached verifier, with the requests in flight that hold it. */
+interface Held {
+  verifier: WasmVerifier;
+  holders: number;
+  evicted: boolean;
+}
 
 /**
- * The verifier for one secret of a middleware: the secret as an Auth Token (`token`) or as the drop-in's
- * SharedKey (`shared`, chosen by the settings header the middleware hands the core), the base of the
- * configured `url` if any (else the core rebuilds the URL from `Host`), and the body limit. Shared by
- * every middleware with the same configuration, so that diagnoses share one budget; `undefined` for a
- * secret the core refuses.
+ * The module's verifiers by configuration, the most recently used last: at most {@link MAX_VERIFIERS}.
+ * An app that builds `webhook({ url })` per request from the request's host (twilio-node's options, one
+ * app on several hosts) made one per distinct `Host` a client sent, never freed: 50,000 forged hosts
+ * grew the process by 130 MiB before any signature check (sixth outside attack, A5-F8). An evicted
+ * verifier is freed once no request in flight holds it (one freed under a request reading its body
+ * was a 500: issue 28, finding 7).
  */
-function verifierFor(kind: "token" | "shared", secret: string, base: string | undefined, limit: number): WasmVerifier | undefined {
+const verifiers = new Map<string, Held>();
+const MAX_VERIFIERS = 32;
+
+/**
+ * The verifier for one secret of a middleware, held for one request until {@link release}: the secret
+ * as an Auth Token (`token`) or as the drop-in's SharedKey (`shared`, chosen by the settings header the
+ * middleware hands the core), the base of the configured `url` if any (else the core rebuilds the URL
+ * from `Host`), and the body limit. Shared by every middleware with the same configuration while it is
+ * cached, so that diagnoses share one budget; `undefined` for a secret the core refuses.
+ */
+function acquire(kind: "token" | "shared", secret: string, base: string | undefined, limit: number): Held | undefined {
   const key = JSON.stringify([kind, secret, base ?? null, limit]);
-  let verifier = verifiers.get(key);
-  if (!verifier) {
+  let held = verifiers.get(key);
+  if (held) verifiers.delete(key);
+  else {
     try {
       const validator =
         kind === "token"
           ? wasmValidator({ authTokens: secret, allowQueryReencoding: true })
           : wasmValidator({ sharedKeys: [[DROP_IN_KEY, secret]], allowQueryReencoding: true });
       try {
-        verifier = new WasmVerifier(validator, base === undefined ? [] : [base], [], limit, undefined, 10);
+        held = { verifier: new WasmVerifier(validator, base === undefined ? [] : [base], [], limit, undefined, 10), holders: 0, evicted: false };
       } finally {
         validator.free();
       }
     } catch {
       return undefined;
     }
-    verifiers.set(key, verifier);
+    for (const [oldest, entry] of verifiers) {
+      if (verifiers.size < MAX_VERIFIERS) break;
+      verifiers.delete(oldest);
+      entry.evicted = true;
+      if (entry.holders === 0) entry.verifier.free();
+    }
   }
-  return verifier;
+  verifiers.set(key, held);
+  held.holders += 1;
+  return held;
+}
+
+/** A request is done with its verifier: freed now if it was evicted and no other request holds it. */
+function release(held: Held): void {
+  held.holders -= 1;
+  if (held.evicted && held.holders === 0) held.verifier.free();
 }
 
 /**
@@ -246,8 +278,11 @@ function verifierFor(kind: "token" | "shared", secret: string, base: string | un
  * `express.urlencoded()`, or on the route), sets `req.rawBody` and `req.body` as those parsers would, and
  * marks the body parsed so they skip it: form and JSON (`bodySHA256`) webhooks are verified exactly, with
  * no set-up. After a parser, it uses `req.rawBody` when the parser's `verify` kept it, or `req.body` when
- * `express.raw()` left it as bytes; otherwise form parameters from `req.body` (text values only), and a
- * JSON webhook is refused (its raw bytes are gone), with a log line saying why.
+ * `express.raw()` left it as bytes; otherwise form parameters from `req.body` (text values only) of a
+ * request sent as `application/x-www-form-urlencoded`, and a JSON webhook is refused (its raw bytes are
+ * gone), with a log line saying why. A body another parser took from any other type (multer's
+ * `multipart/form-data`: its text fields in `req.body`, its files beside) is refused with `400`
+ * (`ambiguous_form`), and so is any request with files beside its body (`req.files`, `req.file`).
  *
  * The URL is the core's: the request target as received, joined with the scheme and host of `url`, or
  * with `protocol` (else `req.protocol`) and `host` (else the `Host` header). A `Host` that is not a plain
@@ -286,6 +321,12 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
       if (verdict.status === 413) res.set?.("Connection", "close");
       return res.type("text/plain").status(verdict.status).send(verdict.message ?? "");
     };
+    // Files a parser left beside the body (`req.files`, `req.file`) are in no parameter a signature
+    // covers: never handed on as verified, whatever the Content-Type said.
+    const refuseFiles = () => {
+      logger.warn(`rejected ${req.method} ${req.originalUrl} (ambiguous_form): a parser left files beside the body (req.files, req.file), which no signature covers`);
+      return res.type("text/plain").status(400).send(AMBIGUOUS_FORM);
+    };
     const signature = headerOf(req.headers, "x-twilio-signature");
     if (!signature) return res.type("text/plain").status(400).send(NO_SIGNATURE);
     // As twilio-node: a settings header means a SharedKey signature, with the algorithm it names.
@@ -307,8 +348,9 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
     }
     // What the core reads as the settings header: none (the Auth Token), or the drop-in's SharedKey.
     const settings = signatureSettings ? settingsFor(algorithm, true) : undefined;
+    const held = acquire(signatureSettings ? "shared" : "token", secret, origin, limit);
     try {
-      const verifier = verifierFor(signatureSettings ? "shared" : "token", secret, origin, limit);
+      const verifier = held?.verifier;
       if (!verifier || (options.url !== undefined && !origin)) {
         logger.warn(`rejected ${req.method} ${req.originalUrl}: no URL to check (the url option is not an absolute URL)`);
         return res.type("text/plain").status(403).send(FAILED);
@@ -363,7 +405,10 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
             : packed === undefined && verdict?.reason !== "body_not_hashed"
               ? "malformed_body"
               : verdict?.reason;
+        // A refusal of the request's shape keeps the core's 400 and text, as for a raw body.
+        const shape = !verdict?.valid && verdict?.status === 400 ? { status: 400, message: verdict.message } : undefined;
         verdict?.free();
+        if (valid && filesBeside(req)) return refuseFiles();
         if (valid && (!configured || showVerified(req, url))) return next();
         logger.warn(
           `rejected ${req.method} ${req.originalUrl} (${reason ?? (url === undefined ? "no URL: the Host header is not a host" : "unreadable body")}): ` +
@@ -372,9 +417,12 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
               ? "a JSON webhook needs its raw bytes: put webhook() before express.json(), or keep them with express.json({ verify: (req, res, buf) => { req.rawBody = buf } })"
               : reason === "method_not_allowed" || reason === "body_not_allowed"
                 ? "Twilio calls webhooks with GET or POST, and sends a body with POST alone"
-                : "put webhook() before the body parsers to verify the raw body") +
+                : reason === "ambiguous_form" && !/^application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType ?? "application/x-www-form-urlencoded")
+                  ? `a parser took a ${JSON.stringify(contentType)} body (Twilio sends forms as application/x-www-form-urlencoded): its parsed fields, and any files beside them, are not a signed form`
+                  : "put webhook() before the body parsers to verify the raw body") +
             note,
         );
+        if (shape) return res.type("text/plain").status(shape.status).send(shape.message ?? "");
         return res.type("text/plain").status(403).send(FAILED);
       }
       // The `host` option is the host Twilio called, configured (as a public URL would be): it is the
@@ -407,6 +455,7 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
         return res.type("text/plain").status(403).send(FAILED);
       }
       if (verdict.valid) {
+        if (filesBeside(req)) return refuseFiles();
         if (configured && !showVerified(req, verdict.urlsTried[0])) return res.type("text/plain").status(403).send(FAILED);
         if (read) {
           req.rawBody = Buffer.from(raw);
@@ -418,6 +467,8 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
       return refuse(verdict, note);
     } catch (error) {
       return next(error);
+    } finally {
+      if (held) release(held);
     }
   };
 }

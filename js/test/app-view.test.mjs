@@ -75,11 +75,14 @@ describe("the decoded-parameters fallback refuses values that are not text", () 
   const ran = [];
   before(async () => {
     const app = express();
-    app.post("/after-json", express.json(), ours.webhook(TOKEN, { logger: { warn() {} } }), (req, res) => {
+    // A JSON parser that takes a form's Content-Type: its `req.body` can hold values that are not text
+    // under the Content-Type of a form (a JSON body sent as JSON is no form at all: see below).
+    const parser = express.json({ type: "application/x-www-form-urlencoded" });
+    app.post("/after-json", parser, ours.webhook(TOKEN, { logger: { warn() {} } }), (req, res) => {
       ran.push(req.body);
       res.send("ran");
     });
-    app.post("/drop-in", express.json(), (req, res) => {
+    app.post("/drop-in", parser, (req, res) => {
       if (!ours.validateExpressRequest(req, TOKEN)) return res.status(403).send("refused");
       ran.push(req.body);
       res.send("ran");
@@ -93,14 +96,14 @@ describe("the decoded-parameters fallback refuses values that are not text", () 
       // The forms Flag=true and Flag=1, signed, replayed as JSON whose values are a boolean and a number.
       for (const [value, body] of [["true", '{"Flag":true}'], ["1", '{"Flag":1}']]) {
         const signature = twilioNode.getExpectedTwilioSignature(TOKEN, `http://127.0.0.1:${server.port}${path}`, { Flag: value });
-        const headers = { "Content-Type": "application/json", "X-Twilio-Signature": signature };
+        const headers = { "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature };
         const seen = await send(server.port, { path, host: `127.0.0.1:${server.port}`, headers, body });
         assert.equal(seen.status, 403, `${body}: ${seen.body}`);
       }
       assert.deepEqual(ran, []);
       // The same request with text values is the signed form, and passes.
       const signature = twilioNode.getExpectedTwilioSignature(TOKEN, `http://127.0.0.1:${server.port}${path}`, { Flag: "true" });
-      const headers = { "Content-Type": "application/json", "X-Twilio-Signature": signature };
+      const headers = { "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature };
       const text = await send(server.port, { path, host: `127.0.0.1:${server.port}`, headers, body: '{"Flag":"true"}' });
       assert.equal(text.status, 200, text.body);
       ran.length = 0;

@@ -222,7 +222,8 @@ describe("Express webhook() after a body parser: the parsed form is taken as the
       const headers = { ...FORM_TYPE, "X-Twilio-Signature": sign("http://host/sms") };
       for (const method of ["PUT", "PATCH", "DELETE", "GET"]) {
         const res = await send(server.port, { method, path: "/sms", host: "host", headers, body: FORM });
-        assert.equal(res.status, 403, `${method}: ${res.body}`);
+        // A body on a GET is the core's 400 (body_not_allowed), as when webhook() reads the body itself.
+        assert.equal(res.status, method === "GET" ? 400 : 403, `${method}: ${res.body}`);
       }
       assert.deepEqual(ran, [], "no handler ran");
       const genuine = await send(server.port, { path: "/sms", host: "host", headers, body: FORM });
@@ -252,7 +253,8 @@ describe("Express webhook() after a body parser: the core's form rules apply to 
       const headers = { ...FORM_TYPE, "X-Twilio-Signature": signature };
       const body = (pairs) => new URLSearchParams(pairs).toString();
       const forged = await send(server.port, { path: "/sms", host: "host", headers, body: body(resplit) });
-      assert.equal(forged.status, 403, forged.body);
+      // The core's 400, as when webhook() reads the body itself.
+      assert.deepEqual([forged.status, forged.body], [400, "Twilio webhook rejected: repeated_parameter\n"]);
       assert.deepEqual(ran, [], "no handler ran");
       const genuine = await send(server.port, { path: "/sms", host: "host", headers, body: body(sent) });
       assert.deepEqual([genuine.status, genuine.body], [200, "ran"]);

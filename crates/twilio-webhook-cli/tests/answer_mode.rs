@@ -197,6 +197,7 @@ fn issue_28_waiting_duplicates_do_not_each_take_a_thread() {
         "the guard had {idle} threads idle and {waiting} while 150 duplicates waited"
     );
     assert_eq!(echo.hits(), 1, "the app saw one delivery");
+}
 
 /// An upstream that answers each request (one per connection) `200` with its head at once and its
 /// ten-byte body one byte every 500 ms, counting the requests that reach it.

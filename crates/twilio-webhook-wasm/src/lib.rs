@@ -159,8 +159,9 @@ impl Validator {
     /// A form request from the parameters a parser decoded from its body, as a server received it (the
     /// drop-in after `express.urlencoded()`): the core's rules on its shape, with the parameters
     /// percent-encoded back into the form they came from (its bytes are gone), so that the form rules
-    /// (a second `From`, a key PHP reads as another name) apply to them too, then
-    /// [`verify_form`](Self::verify_form).
+    /// (a second `From`, a key PHP reads as another name) apply to them too, and a `Content-Type` that
+    /// is not a form refused ([`twilio_webhook::check_parsed_request`]: `ambiguous_form`, a multipart
+    /// body's text fields stand for no signed form), then [`verify_form`](Self::verify_form).
     #[wasm_bindgen(js_name = verifyReceivedForm)]
     #[allow(clippy::too_many_arguments)]
     pub fn verify_received_form(
@@ -177,10 +178,11 @@ impl Validator {
             return Ok(verifier::bad_method());
         };
         // The parameters, percent-encoded back into the form they came from, so that the core's
-        // form rules (a repeated `From`, a key PHP reads as another name) apply to them too.
-        let had_body = twilio_webhook::encode_form(&pairs(params, lengths)?);
+        // form rules (a repeated `From`, a key PHP reads as another name) apply to them too; and
+        // only from a form (a multipart body's text fields are not its files).
+        let parsed = pairs(params, lengths)?;
         if let Err(rejection) =
-            twilio_webhook::check_shape(&method, url, &headers, had_body.as_bytes())
+            twilio_webhook::check_parsed_request(&method, url, &headers, &parsed)
         {
             return Ok(Verdict::of_http(Err(rejection)));
         }

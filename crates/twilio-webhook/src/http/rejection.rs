@@ -108,8 +108,10 @@ pub enum Refusal {
     /// as arrays, so `From%00x` is PHP's `From`). Twilio sends neither, and the key/value boundary is
     /// not signed: a genuine form re-split into either shape verified. Also a request target holding
     /// a form's first pair glued to its name (`AccountSidAC…`): the boundary between the URL and `P`
-    /// is not signed either, and a genuine form's first pairs moved into its URL verified. Refused
-    /// before any HMAC.
+    /// is not signed either, and a genuine form's first pairs moved into its URL verified. Also
+    /// parameters a parser decoded from a body that was not a form
+    /// ([`check_parsed_request`](crate::check_parsed_request)): a multipart body's text fields, its
+    /// file parts in no parameter. Refused before any HMAC.
     AmbiguousForm,
 }
 
