@@ -136,7 +136,9 @@ pub use http::{
     check_parsed_form, check_shape, diagnoses_setting, encode_form, forwarded_cookies,
 };
 #[cfg(feature = "http")]
-pub use public_url::{Incoming, PassedHost, PublicUrl, PublicUrlError};
+pub use public_url::{
+    HeaderChange, Incoming, PassedHost, PublicUrl, PublicUrlError, header_folds_to, is_routing_header,
+};
 pub use relax::Relaxation;
 #[cfg(feature = "http")]
 pub use replay::{
