@@ -137,7 +137,8 @@ pub use http::{
 };
 #[cfg(feature = "http")]
 pub use public_url::{
-    HeaderChange, Incoming, PassedHost, PublicUrl, PublicUrlError, header_folds_to, is_routing_header,
+    HeaderChange, Incoming, PassedHost, PublicUrl, PublicUrlError, header_folds_to,
+    is_routing_header, url_hand_over_changes,
 };
 pub use relax::Relaxation;
 #[cfg(feature = "http")]

@@ -484,7 +484,7 @@ mod origin;
 pub(crate) use origin::OtherOrigin;
 
 mod routing;
-pub use routing::{HeaderChange, header_folds_to, is_routing_header};
+pub use routing::{HeaderChange, header_folds_to, is_routing_header, url_hand_over_changes};
 
 #[cfg(test)]
 mod tests;

@@ -185,7 +185,7 @@ pub(super) fn without_port(authority: &str) -> &str {
 }
 
 /// The scheme (`https` for `https` and `wss`, else `http`) and authority (without userinfo) of a URL.
-fn origin_of(url: &str) -> (&'static str, &str) {
+pub(super) fn origin_of(url: &str) -> (&'static str, &str) {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let scheme = if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("wss") {

@@ -151,6 +151,129 @@ fn names_origin(value: &HeaderValue) -> bool {
     v.windows(4).any(|w| w == b"host") || v.windows(5).any(|w| w == b"proto")
 }
 
+/// The port an authority names, else the default of `scheme` (`http` or `https`).
+fn port_of<'a>(scheme: &str, authority: &'a str) -> &'a str {
+    let host = super::host::without_port(authority);
+    match authority
+        .get(host.len()..)
+        .and_then(|p| p.strip_prefix(':'))
+    {
+        Some(port) if !port.is_empty() => port,
+        _ if scheme == "https" => "443",
+        _ => "80",
+    }
+}
+
+/// The origin a request was verified for, as a hand-over names it.
+struct Origin<'a> {
+    scheme: &'static str,
+    authority: &'a str,
+    port: &'a str,
+    prefix: &'a str,
+}
+
+impl Origin<'_> {
+    /// The changes of [`VerifiedRequest::hand_over_changes`](crate::VerifiedRequest::hand_over_changes).
+    fn changes(&self, headers: &HeaderMap) -> Vec<HeaderChange> {
+        let mut changes = Vec::new();
+        let mut present = [false; 4];
+        for name in headers.keys() {
+            let Some((canonical, role)) = role(name.as_str()) else {
+                continue;
+            };
+            let slot = match role {
+                Role::Chain => continue,
+                Role::Forwarded => {
+                    if headers.get_all(name).iter().any(names_origin) {
+                        changes.push(HeaderChange::Remove(name.clone()));
+                    }
+                    continue;
+                }
+                Role::Other => {
+                    changes.push(HeaderChange::Remove(name.clone()));
+                    continue;
+                }
+                Role::Host => 0,
+                Role::Proto => 1,
+                Role::Port => 2,
+                Role::Prefix => 3,
+            };
+            if let Some(flag) = present.get_mut(slot) {
+                *flag = true;
+            }
+            if name.as_str() != canonical {
+                changes.push(HeaderChange::Remove(name.clone()));
+            }
+        }
+        let prefix = self.prefix;
+        let values = [
+            (http::header::HOST, Some(self.authority)),
+            (
+                HeaderName::from_static("x-forwarded-host"),
+                Some(self.authority),
+            ),
+            (
+                HeaderName::from_static("x-forwarded-proto"),
+                Some(self.scheme),
+            ),
+            (HeaderName::from_static("x-forwarded-port"), Some(self.port)),
+            (
+                HeaderName::from_static("x-forwarded-prefix"),
+                (!prefix.is_empty()).then_some(prefix),
+            ),
+        ];
+        for (i, (name, value)) in values.into_iter().enumerate() {
+            // `Host` always; the others when the request has them.
+            let wanted = match i.checked_sub(1) {
+                None => true,
+                Some(slot) => present.get(slot).copied().unwrap_or(false),
+            };
+            if !wanted {
+                continue;
+            }
+            // The core built these from a plain authority and a prefix without controls: always a
+            // header value. Were one not, the client's goes all the same.
+            match value.and_then(|v| HeaderValue::from_str(v).ok()) {
+                Some(value) => changes.push(HeaderChange::Set(name, value)),
+                None => changes.push(HeaderChange::Remove(name)),
+            }
+        }
+        changes
+    }
+}
+
+/// [`VerifiedRequest::hand_over_changes`](crate::VerifiedRequest::hand_over_changes) for a request
+/// verified against `url` (`scheme://authority/path…`, a `ws`/`wss` URL as its HTTP scheme) outside
+/// the core's public-URL policy, where the URL has no prefix before the request's own target: an
+/// adapter that checked a URL it built itself (the Express middleware after a body parser) hands its
+/// app the same origin, and no other routing header. `None` for a URL without `://`.
+///
+/// ```
+/// use twilio_webhook::{HeaderChange, url_hand_over_changes};
+///
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("x-original-url", "/admin".parse()?);
+/// let changes = url_hand_over_changes("https://hooks.example.com/sms", &headers).unwrap();
+/// assert_eq!(changes, [
+///     HeaderChange::Remove("x-original-url".parse()?),
+///     HeaderChange::Set("host".parse()?, "hooks.example.com".parse()?),
+/// ]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn url_hand_over_changes(url: &str, headers: &HeaderMap) -> Option<Vec<HeaderChange>> {
+    if !url.contains("://") {
+        return None;
+    }
+    let (scheme, authority) = super::host::origin_of(url);
+    let origin = Origin {
+        scheme,
+        authority,
+        port: port_of(scheme, authority),
+        prefix: "",
+    };
+    Some(origin.changes(headers))
+}
+
 impl crate::VerifiedRequest {
     /// The path prefix the verified [`url`](Self::url) has before the request's own target: a base
     /// URL's (`/twilio` of `https://example.com/twilio`), or a trusted proxy's `X-Forwarded-Prefix`;
@@ -170,13 +293,7 @@ impl crate::VerifiedRequest {
     /// The port of the verified origin, as `X-Forwarded-Port` says it: the one the
     /// [`authority`](Self::authority) names, else the [`scheme`](Self::scheme)'s default.
     pub fn port(&self) -> &str {
-        let authority = self.authority();
-        let host = super::host::without_port(authority);
-        match authority.get(host.len()..).and_then(|p| p.strip_prefix(':')) {
-            Some(port) if !port.is_empty() => port,
-            _ if self.scheme() == "https" => "443",
-            _ => "80",
-        }
+        port_of(self.scheme(), self.authority())
     }
 
     /// What an in-process adapter changes in a verified request's headers so that its app reads only
@@ -221,64 +338,13 @@ impl crate::VerifiedRequest {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn hand_over_changes(&self, headers: &HeaderMap) -> Vec<HeaderChange> {
-        let mut changes = Vec::new();
-        let mut present = [false; 4];
-        for name in headers.keys() {
-            let Some((canonical, role)) = role(name.as_str()) else {
-                continue;
-            };
-            let slot = match role {
-                Role::Chain => continue,
-                Role::Forwarded => {
-                    if headers.get_all(name).iter().any(names_origin) {
-                        changes.push(HeaderChange::Remove(name.clone()));
-                    }
-                    continue;
-                }
-                Role::Other => {
-                    changes.push(HeaderChange::Remove(name.clone()));
-                    continue;
-                }
-                Role::Host => 0,
-                Role::Proto => 1,
-                Role::Port => 2,
-                Role::Prefix => 3,
-            };
-            if let Some(flag) = present.get_mut(slot) {
-                *flag = true;
-            }
-            if name.as_str() != canonical {
-                changes.push(HeaderChange::Remove(name.clone()));
-            }
-        }
-        let prefix = self.prefix();
-        let values = [
-            (http::header::HOST, Some(self.authority())),
-            (HeaderName::from_static("x-forwarded-host"), Some(self.authority())),
-            (HeaderName::from_static("x-forwarded-proto"), Some(self.scheme())),
-            (HeaderName::from_static("x-forwarded-port"), Some(self.port())),
-            (
-                HeaderName::from_static("x-forwarded-prefix"),
-                (!prefix.is_empty()).then_some(prefix),
-            ),
-        ];
-        for (i, (name, value)) in values.into_iter().enumerate() {
-            // `Host` always; the others when the request has them.
-            let wanted = match i.checked_sub(1) {
-                None => true,
-                Some(slot) => present.get(slot).copied().unwrap_or(false),
-            };
-            if !wanted {
-                continue;
-            }
-            // The core built these from a plain authority and a prefix without controls: always a
-            // header value. Were one not, the client's goes all the same.
-            match value.and_then(|v| HeaderValue::from_str(v).ok()) {
-                Some(value) => changes.push(HeaderChange::Set(name, value)),
-                None => changes.push(HeaderChange::Remove(name)),
-            }
-        }
-        changes
+        let origin = Origin {
+            scheme: self.scheme(),
+            authority: self.authority(),
+            port: self.port(),
+            prefix: self.prefix(),
+        };
+        origin.changes(headers)
     }
 
     /// Makes `headers` name only the origin, path and method the request was verified for, as an
@@ -323,7 +389,10 @@ mod tests {
             .unwrap()
             .sign_form(signed, [("Body", "Hi")]);
         let mut map = HeaderMap::new();
-        map.insert("content-type", "application/x-www-form-urlencoded".parse().unwrap());
+        map.insert(
+            "content-type",
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
         map.insert("x-twilio-signature", signature.parse().unwrap());
         for (name, value) in headers {
             map.append(
@@ -332,8 +401,8 @@ mod tests {
             );
         }
         let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN)).public_url(policy);
-        let request = Incoming::new(&http::Method::POST, target, &map)
-            .with_peer(Some(peer.parse().unwrap()));
+        let request =
+            Incoming::new(&http::Method::POST, target, &map).with_peer(Some(peer.parse().unwrap()));
         let verified = verifier.verify(&request, b"Body=Hi").unwrap();
         verified.hand_over(&mut map);
         (verified, map)
@@ -470,7 +539,12 @@ mod tests {
         ] {
             assert!(is_routing_header(name), "{name}");
         }
-        for name in ["x-http-method-overrid", "xforwarded-host", "x-forwarded-host1", "host"] {
+        for name in [
+            "x-http-method-overrid",
+            "xforwarded-host",
+            "x-forwarded-host1",
+            "host",
+        ] {
             assert!(!is_routing_header(name), "{name}");
         }
     }
