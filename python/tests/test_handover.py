@@ -119,3 +119,29 @@ def test_asgi_middleware_hands_the_app_the_verified_scheme_and_no_clients_routin
         assert "x-forwarded-proto=https" in headers and "x-forwarded-port=443" in headers, text
         for forged in ("prefix", "original", "override", "scheme", "admin", "8443", "DELETE"):
             assert forged not in text, (forged, text)
+
+
+def test_asgi_middleware_hands_a_websocket_its_verified_scheme():
+    """A handshake verified against ``wss://hooks.example.com/ws`` reaches the app as ``wss``, whatever uvicorn
+    read from the client's ``X-Forwarded-Proto``."""
+    from test_host_and_order import until
+
+    from twilio_webhook.asgi import TwilioWebhookMiddleware
+
+    async def app(scope, receive, send):
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        names = ",".join(sorted(bytes(n).decode() for n, _ in scope["headers"]))
+        await send({"type": "websocket.send", "text": f"scheme={scope['scheme']} headers={names}"})
+        await send({"type": "websocket.close"})
+
+    signature = signer.sign_form("wss://hooks.example.com/ws", [])
+    head = (
+        "GET /ws HTTP/1.1\r\nHost: admin.internal\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "X-Forwarded-Proto: http\r\nX-Original-URL: /admin\r\n"
+        f"X-Twilio-Signature: {signature}\r\n\r\n"
+    )
+    with asgi_server(TwilioWebhookMiddleware(app, TOKEN, public_url=PUBLIC)) as port:
+        answer = until(port, head.encode(), b"headers=")
+        assert b"scheme=wss " in answer and b"x-original-url" not in answer, answer
