@@ -327,7 +327,7 @@ pub fn base_url(base: &str, target: &str) -> Option<String> {
 
 /// The header changes a request verified against `url` (checked outside the public-URL policy: the
 /// Express middleware after a body parser) is handed over with, for its headers (packed names and
-/// values, see [`packed`]): the core's decision (`url_hand_over_changes`), as a verdict's
+/// values, as `Verifier.check` takes them): the core's decision (`url_hand_over_changes`), as a verdict's
 /// `handOver` says it; `undefined` for a URL without a scheme.
 #[wasm_bindgen(js_name = urlHandOver)]
 pub fn url_hand_over(

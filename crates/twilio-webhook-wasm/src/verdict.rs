@@ -33,8 +33,9 @@ pub struct Verdict {
     #[wasm_bindgen(js_name = urlsTried)]
     pub urls_tried: Vec<String>,
     /// HTTP checks of a valid request: what the adapter changes in the request's headers before its
-    /// handler reads them, the core's decision (`VerifiedRequest::hand_over_changes`, see
-    /// [`hand_over`]); empty otherwise.
+    /// handler reads them, the core's decision (`VerifiedRequest::hand_over_changes`), in order:
+    /// name, value, name, value…, every field of the name removed, then one set to the value unless
+    /// it is empty; empty otherwise.
     #[wasm_bindgen(js_name = handOver)]
     pub hand_over: Vec<String>,
 }
