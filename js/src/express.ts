@@ -1,6 +1,6 @@
 // twilio-node's Express middleware, `webhook(opts?, authToken?)`, on the core: the same options,
 // statuses and texts; the raw body read by the middleware itself, so JSON webhooks need no set-up.
-import { WasmVerifier, baseUrl } from "./glue.js";
+import { WasmVerifier, baseUrl, urlHandOver } from "./glue.js";
 import {
   type Request as ExpressLike,
   type RequestValidatorOptions,
@@ -19,7 +19,7 @@ import {
   warnUnsupported,
 } from "./dropin.js";
 import { MAX_BYTES, headerOf, pack, packHeaders } from "./params.js";
-import { type HttpVerdict, type Logger, httpVerdict } from "./settings.js";
+import { type HttpVerdict, type Logger, applyHandOver, httpVerdict } from "./settings.js";
 import { wasmValidator } from "./validator.js";
 
 export interface WebhookMiddlewareOptions extends RequestValidatorOptions {
@@ -182,17 +182,22 @@ function targetOf(url: string, origin: string): string {
 /**
  * Shows the app the scheme and host of the URL that verified, where the options configured them (the
  * request's own `Host` and scheme are then a proxy's, or a client's): `req.hostname` and `req.protocol`
- * (so `req.secure`) as own properties over Express's getters, the `Host` header, and no client's
- * `X-Forwarded-Host` or `-Proto` for a getter to read instead. `false` for a URL without a host.
+ * (so `req.secure`) as own properties over Express's getters, and the headers handed over as the core
+ * decides (`Host`, `X-Forwarded-Host` and `-Proto` the verified ones, no other routing header). `false`
+ * for a URL without a host.
  */
 function showVerified(req: NodeRequest, verifiedUrl: string | null | undefined): boolean {
   const match = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]+)/i.exec(verifiedUrl ?? "");
   if (!match) return false;
   const [, scheme, authority] = match as unknown as [string, string, string];
   const protocol = { ws: "http", wss: "https" }[scheme.toLowerCase()] ?? scheme.toLowerCase();
-  req.headers.host = authority;
-  delete req.headers["x-forwarded-host"];
-  delete req.headers["x-forwarded-proto"];
+  // The core's hand-over, as the other adapters': `Host` the verified authority, `X-Forwarded-Host` and
+  // `-Proto` (`-Port`) the verified ones, every other header that tells an app where or how a request was sent
+  // (`X-Original-URL`, `X-HTTP-Method-Override`, `X-Forwarded-Prefix`, …) gone, in every spelling.
+  const packed = packHeaders(req.headers);
+  const handOver = packed && urlHandOver(`${protocol}://${authority}/`, packed.bytes, packed.lengths);
+  if (!handOver) return false;
+  applyHandOver(handOver, (name) => delete req.headers[name], (name, value) => (req.headers[name] = value));
   // An absolute-form target names the client's authority in `req.url` and `req.originalUrl` too
   // (fifth outside attack, A4-F6): the verified one instead.
   const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;

@@ -1,7 +1,7 @@
 // The Fetch-standard adapter, for every edge and modern runtime: Cloudflare Workers, Vercel Edge and
 // Next.js route handlers, Bun.serve, Deno.serve, Node with a Fetch server. Every decision is the
 // core's: the path rules, whether the body is read, the URL Twilio signed, the verdict and its status.
-import { type HttpVerdict, type WebhookOptions, httpVerdict, settings, verifierFor } from "./settings.js";
+import { type HttpVerdict, type WebhookOptions, applyHandOver, httpVerdict, settings, verifierFor } from "./settings.js";
 import { runtimePeer } from "./node.js";
 import { packHeaders } from "./params.js";
 
@@ -180,16 +180,20 @@ export async function screen(request: Request, options: WebhookOptions, rest: un
   const hasBody = request.method !== "GET" && request.method !== "HEAD";
   // The handler reads the scheme and host of the URL that verified, never another (a configured public
   // URL while `Host` named another tenant, or a trusted proxy's forwarded host while `Host` was the
-  // proxy's): its path and query stay the ones it was sent to.
+  // proxy's), in its URL and its headers: its path and query stay the ones it was sent to.
   const origin = verifiedOrigin(verdict);
   const received = new URL(request.url);
   let verified: Request;
   // (A valid verdict always names its URL: without one, nothing says what the handler may read.)
   if (origin === undefined) return { kind: "answer", response: new Response("Twilio webhook rejected: bad_host\n", { status: 400 }) };
-  if (origin === received.origin) verified = new Request(request, { body: hasBody ? body : null });
+  // Its headers name the verified origin, and no other: the core's hand-over (every header that tells an app
+  // where or how a request was sent, in every spelling, removed or set to the verified one; sixth outside
+  // attack, A5-F10).
+  const headers = new Headers(request.headers);
+  headers.set("host", new URL(origin).host);
+  applyHandOver(verdict.handOver, (name) => headers.delete(name), (name, value) => headers.set(name, value));
+  if (origin === received.origin) verified = new Request(request, { body: hasBody ? body : null, headers });
   else {
-    const headers = new Headers(request.headers);
-    headers.set("host", new URL(origin).host);
     verified = new Request(origin + received.pathname + received.search, {
       method: request.method,
       headers,

@@ -10,5 +10,6 @@ export {
   initSync,
   requestUrl,
   signForm,
+  urlHandOver,
   default as initAsync,
 } from "../build/pkg/twilio_webhook_wasm.js";

@@ -50,6 +50,37 @@ export interface HttpVerdict {
   algorithm: "HMAC_SHA1" | "HMAC_SHA256" | null;
   matchedUrl: string | null;
   urlsTried: string[];
+  /**
+   * A valid verdict's hand-over, the core's decision, as `[name, value]` in order: every field of the name is
+   * removed, then one set to the value unless it is empty. `Host` becomes the verified authority,
+   * `X-Forwarded-Host`, `-Proto`, `-Port` and `-Prefix` the verified URL's where the request has them, and every
+   * other header that tells an app where or how a request was sent (`X-Original-URL`, `X-HTTP-Method-Override`,
+   * …) goes, in every spelling. Empty for a refusal.
+   */
+  handOver: [string, string][];
+}
+
+/** `[name, value, name, value…]` as pairs. */
+function pairs(flat: string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
+}
+
+/**
+ * Applies a hand-over (a verdict's `handOver`, or the module's `urlHandOver` as pairs) to headers: `remove` and
+ * `set` are the holder's own (a Fetch `Headers`, a Node request's header object).
+ */
+export function applyHandOver(
+  flatOrPairs: string[] | [string, string][],
+  remove: (name: string) => void,
+  set: (name: string, value: string) => void,
+): void {
+  const changes = typeof flatOrPairs[0] === "string" ? pairs(flatOrPairs as string[]) : (flatOrPairs as [string, string][]);
+  for (const [name, value] of changes) {
+    remove(name);
+    if (value) set(name, value);
+  }
 }
 
 /** A module verdict of an HTTP check as a plain object (the module's object is freed). */
@@ -65,6 +96,7 @@ export function httpVerdict(v: {
   algorithm?: string;
   matchedUrl?: string;
   urlsTried: string[];
+  handOver?: string[];
   free(): void;
 }): HttpVerdict {
   const verdict: HttpVerdict = {
@@ -79,6 +111,7 @@ export function httpVerdict(v: {
     algorithm: (v.algorithm ?? null) as HttpVerdict["algorithm"],
     matchedUrl: v.matchedUrl ?? null,
     urlsTried: v.urlsTried,
+    handOver: pairs(v.handOver ?? []),
   };
   v.free();
   return verdict;

@@ -146,11 +146,12 @@ describe("Express webhook() with a configured url, host or protocol: the app rea
   it("a request signed for the configured host, sent with another Host or X-Forwarded-Host, reads as the configured host", async () => {
     for (const path of ["/host", "/after/host"]) {
       const res = await send(server.port, webhook(path, `http://${ACME}`, { "X-Forwarded-Host": VICTIM }, VICTIM));
-      assert.deepEqual([res.status, res.body], [200, `${ACME} http false ${ACME} undefined`], path);
+      // The client's X-Forwarded-Host is handed over as the verified one (the core's hand-over).
+      assert.deepEqual([res.status, res.body], [200, `${ACME} http false ${ACME} ${ACME}`], path);
     }
     for (const path of ["/url", "/after/url"]) {
       const res = await send(server.port, webhook(path, `https://${ACME}`, { "X-Forwarded-Host": VICTIM }, VICTIM));
-      assert.deepEqual([res.status, res.body], [200, `${ACME} https true ${ACME} undefined`], path);
+      assert.deepEqual([res.status, res.body], [200, `${ACME} https true ${ACME} ${ACME}`], path);
     }
   });
 
@@ -251,4 +252,89 @@ describe("the Fetch adapters: the handler reads the scheme and host of the URL t
       }
     });
   }
+});
+
+describe("the Fetch adapters: the handler reads no client's routing header (sixth outside attack, A5-F10)", () => {
+  /** The app reads request.url and every header. */
+  const seen = (request) => new Response(`${request.url}\n${[...request.headers].map(([n, v]) => `${n}=${v}`).join("\n")}`);
+  const adapters = {
+    withTwilioWebhook: (options) => ours.toNodeListener(ours.withTwilioWebhook(seen, options)),
+    hono: (options) => {
+      const app = new Hono();
+      app.use("*", ours.twilioWebhook(options));
+      app.post("/sms", (c) => seen(c.req.raw));
+      return ours.toNodeListener((request, connection) => app.fetch(request, connection));
+    },
+  };
+  // A genuine SMS sent with another Host, forwarded host and scheme, prefix, URL and method.
+  const forged = {
+    "X-Forwarded-Host": "admin.internal",
+    "X-Forwarded-Proto": "http",
+    Forwarded: "host=admin.internal;proto=http",
+    "X-Forwarded-Port": "8443",
+    "X-Forwarded-Prefix": "/admin",
+    X_Forwarded_Prefix: "/admin",
+    "X-Original-URL": "/admin/sms",
+    "X-HTTP-Method-Override": "DELETE",
+    "X-Forwarded-For": "192.0.2.1",
+  };
+
+  for (const [name, listener] of Object.entries(adapters)) {
+    it(`${name}, one public URL: every forwarded header names the verified origin or is gone`, async () => {
+      const server = await serve(listener({ authToken: TOKEN, publicUrl: `https://${ACME}`, logger: quiet }));
+      try {
+        const res = await send(server.port, webhook("/sms", `https://${ACME}`, forged, "admin.internal"));
+        assert.equal(res.status, 200, res.body);
+        const [url, ...headers] = res.body.split("\n");
+        assert.equal(url, `https://${ACME}/sms`);
+        for (const wanted of [`host=${ACME}`, `x-forwarded-host=${ACME}`, "x-forwarded-proto=https", "x-forwarded-port=443", "x-forwarded-for=192.0.2.1"]) {
+          assert.ok(headers.includes(wanted), `${wanted} in ${res.body}`);
+        }
+        for (const gone of ["admin", "8443", "DELETE", "forwarded=", "prefix", "original"]) {
+          assert.ok(!res.body.includes(gone), `${gone} in ${res.body}`);
+        }
+      } finally {
+        await server.close();
+      }
+    });
+
+    it(`${name}, a trusted proxy: its prefix and port, which built the URL verified, stay`, async () => {
+      const peer = name === "hono" ? { peer: () => "127.0.0.1" } : {};
+      const server = await serve(listener({ authToken: TOKEN, trustedProxies: "127.0.0.1", logger: quiet, ...peer }));
+      try {
+        const headers = { "X-Forwarded-Host": ACME, "X-Forwarded-Proto": "https", "X-Forwarded-Port": "8443", "X-Forwarded-Prefix": "/api" };
+        const res = await send(server.port, webhook("/sms", `https://${ACME}:8443/api`, headers, `127.0.0.1:${server.port}`));
+        assert.equal(res.status, 200, res.body);
+        const lines = res.body.split("\n");
+        for (const wanted of [`x-forwarded-host=${ACME}:8443`, "x-forwarded-port=8443", "x-forwarded-prefix=/api"]) {
+          assert.ok(lines.includes(wanted), `${wanted} in ${res.body}`);
+        }
+      } finally {
+        await server.close();
+      }
+    });
+  }
+});
+
+describe("Express webhook() with a configured url: the core's hand-over, no client's routing header", () => {
+  let server;
+  before(async () => {
+    const a = express();
+    const handler = (req, res) => res.send(Object.entries(req.headers).map(([n, v]) => `${n}=${v}`).join("\n"));
+    a.post("/sms", ours.webhook(TOKEN, { logger: quiet, url: `https://${ACME}/sms` }), handler);
+    a.post("/after/sms", express.urlencoded({ extended: false }), ours.webhook(TOKEN, { logger: quiet, url: `https://${ACME}/after/sms` }), handler);
+    server = await serve(a);
+  });
+  after(() => server.close());
+
+  it("X-Original-URL, X-HTTP-Method-Override, X-Forwarded-Prefix and -Port are gone or the verified ones", async () => {
+    const forged = { "X-Original-URL": "/admin", "X-HTTP-Method-Override": "DELETE", "X-Forwarded-Prefix": "/admin", "X-Forwarded-Port": "8443" };
+    for (const path of ["/sms", "/after/sms"]) {
+      const res = await send(server.port, webhook(path, `https://${ACME}`, forged, VICTIM));
+      assert.equal(res.status, 200, `${path}: ${res.body}`);
+      const lines = res.body.split("\n");
+      assert.ok(lines.includes(`host=${ACME}`) && lines.includes("x-forwarded-port=443"), `${path}: ${res.body}`);
+      for (const gone of ["admin", "DELETE", "8443", "prefix", "original"]) assert.ok(!res.body.includes(gone), `${path}: ${gone} in ${res.body}`);
+    }
+  });
 });

@@ -31,7 +31,9 @@ describe("npm pack, installed elsewhere", () => {
     assert.deepEqual(unexpected, [], "files that have no business in the tarball");
     // The .wasm is most of it (about 400 KB; 140 KB gzipped): a tarball much larger has picked up something.
     assert.ok(size < 300_000, `tarball ${size} bytes`);
-    assert.ok(unpackedSize < 1_000_000, `unpacked ${unpackedSize} bytes`);
+    // (973 KB unpacked before the core's hand-over reached the Fetch adapters and Express: +16 KB of .wasm and
+    // its glue in each of the five bundles, 1003 KB.)
+    assert.ok(unpackedSize < 1_050_000, `unpacked ${unpackedSize} bytes`);
     console.log(`npm pack: ${files.length} files, ${size} bytes (${unpackedSize} unpacked)`);
     const project = join(scratch, "project");
     execFileSync("mkdir", ["-p", project]);

@@ -109,7 +109,7 @@ def flask_hosts_app():
 def test_flask_decorator_hands_the_view_the_verified_host():
     late = {**FORM, "X-Twilio-Signature": signer.sign_form(PUBLIC + "/late", SMS)}
     with wsgi_server(flask_hosts_app()) as port:
-        expected = (200, "hooks.example.com http://hooks.example.com/sms http://hooks.example.com/sms 443")
+        expected = (200, "hooks.example.com https://hooks.example.com/sms https://hooks.example.com/sms 443")
         assert post(port, "/sms", "admin.internal") == expected
         assert post(port, "/sms", "127.0.0.1:8000") == expected  # behind a proxy: still genuine
         assert post(port, "/late", "admin.internal", late) == (400, "Twilio webhook rejected: bad_host\n")
@@ -181,7 +181,7 @@ def test_django_twilio_view_hands_the_view_the_verified_host(django_settings):
             return self.get_response(request)
 
     settings = {"auth_token": TOKEN, "public_url": PUBLIC}
-    expected = (200, "hooks.example.com http://hooks.example.com/sms 443")
+    expected = (200, "hooks.example.com https://hooks.example.com/sms 443")
     with override_settings(TWILIO_WEBHOOK=settings, ALLOWED_HOSTS=["hooks.example.com"], MIDDLEWARE=[]):
         urls = django_urls(path("sms", twilio_view(Call.as_view())))
         with override_settings(ROOT_URLCONF=urls):
@@ -235,7 +235,7 @@ def test_asgi_middleware_hands_the_app_the_verified_host():
 
     app = TwilioWebhookMiddleware(starlette_echo, TOKEN, public_url=PUBLIC)
     with asgi_server(app) as port:
-        expected = (200, "hooks.example.com http://hooks.example.com/sms hooks.example.com:443")
+        expected = (200, "hooks.example.com https://hooks.example.com/sms hooks.example.com:443")
         assert post(port, "/sms", "admin.internal") == expected
         assert post(port, "/sms", "127.0.0.1:8000", {**SIGNED, "X-Forwarded-Host": "admin.internal"}) == expected
         # A WebSocket handshake signed for the public wss URL, with another Host: the app sees the public one.
@@ -272,7 +272,7 @@ def test_fastapi_dependency_hands_the_endpoint_the_verified_host():
 
     late_signed = {**FORM, "X-Twilio-Signature": signer.sign_form(PUBLIC + "/late", SMS)}
     with asgi_server(app) as port:
-        expected = (200, "hooks.example.com hooks.example.com http://hooks.example.com/")
+        expected = (200, "hooks.example.com hooks.example.com https://hooks.example.com/")
         assert post(port, "/sms", "admin.internal") == expected
         assert post(port, "/sms", "127.0.0.1:8000") == expected
         assert post(port, "/late", "admin.internal", late_signed) == (400, "Twilio webhook rejected: bad_host\n")

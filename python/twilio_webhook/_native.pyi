@@ -23,6 +23,8 @@ class Verdict:
     cause: Optional[str]
     authority: Optional[str]
     server: Optional[Tuple[str, int]]
+    scheme: Optional[str]
+    hand_over: List[Tuple[str, Optional[str]]]
     def __bool__(self) -> bool: ...
 
 class Validator:

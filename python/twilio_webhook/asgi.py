@@ -25,11 +25,14 @@ supports ASGI's WebSocket denial response (uvicorn does), and is otherwise close
 violation) before it is accepted, which the server answers with ``403``. ``lifespan`` scopes go to the app; a
 scope of any other type never does.
 
-A verified request or handshake reaches the app with the host it was verified for: the scope's ``host``
-header (and ``x-forwarded-host`` when present) and ``server`` are the authority of the URL that verified (the
-public URL's), whatever ``Host`` the client sent, as the guard forwards it; Starlette's ``request.url`` and
-Django's ``get_host()`` give it. Behind a proxy that sends an internal ``Host``, a genuine request still
-verifies against the public URL. Add this middleware last (outermost), so that every layer sees that host.
+A verified request or handshake reaches the app with the origin it was verified for: the scope's ``host``
+header and ``server`` are the authority of the URL that verified (the public URL's) and ``scheme`` its scheme,
+whatever ``Host`` the client sent, as the guard forwards it. ``x-forwarded-host``, ``-proto``, ``-port`` and
+``-prefix``, when the request has them, name that URL (a prefix only when the URL verified had one), and every
+other header that tells an app where or how a request was sent (``x-original-url``,
+``x-http-method-override``, …) is removed, in every spelling: the core's one list, which the guard strips too.
+Starlette's ``request.url`` and Django's ``get_host()`` give it. Behind a proxy that sends an internal ``Host``, a
+genuine request still verifies against the public URL. Add this middleware last (outermost), so that every layer sees that host.
 """
 
 from typing import Any, Awaitable, Callable, Iterator, MutableMapping, Optional, Tuple
@@ -86,21 +89,30 @@ def headers_of(scope: Scope) -> Headers:
 
 
 def set_host(scope: MutableMapping[str, Any], verdict: _native.Verdict) -> bool:
-    """Gives the app, as its host, the authority of the URL the request was verified against (the core's
-    ``verdict.authority``): one ``host`` header (and every ``x-forwarded-host`` set to it, when the request
-    has one) and ``server``, in ``scope`` itself. ``False`` for a verdict without an authority (never a
-    verified one), which the caller refuses."""
-    authority, server = verdict.authority, verdict.server
-    if not verdict.valid or not authority or not server:
+    """Gives the app the origin, path and method the request was verified for, and no other (the core's
+    decision, ``verdict.hand_over``), in ``scope`` itself: one ``host`` header and ``server``, the authority of
+    the URL the request was verified against, ``scheme`` its scheme (``ws``/``wss`` for a WebSocket);
+    ``x-forwarded-host``, ``-proto``, ``-port`` and ``-prefix``, when the request has them, name that URL; every
+    other header that tells an app where or how a request was sent (``x-original-url``,
+    ``x-http-method-override``, …) goes, in every spelling (Django's ASGI handler folds ``_`` as ``-``).
+    ``False`` for a verdict without an authority (never a verified one), which the caller refuses."""
+    authority, server, scheme = verdict.authority, verdict.server, verdict.scheme
+    if not verdict.valid or not authority or not server or scheme not in ("http", "https"):
         return False
     try:
         host = authority.encode("ascii")
+        changes = [(n.encode("ascii"), None if v is None else v.encode("ascii")) for n, v in verdict.hand_over]
     except UnicodeEncodeError:
         return False
-    headers = [(bytes(n), bytes(v)) for n, v in scope.get("headers", []) if bytes(n).lower() != b"host"]
-    forwarded = [(n, host if n.lower() == b"x-forwarded-host" else v) for n, v in headers]
-    scope["headers"] = [(b"host", host), *forwarded]
+    changed = {n for n, _ in changes} | {b"host"}
+    headers = [(bytes(n), bytes(v)) for n, v in scope.get("headers", []) if bytes(n).lower() not in changed]
+    added = [(n, v) for n, v in changes if v is not None and n != b"host"]
+    scope["headers"] = [(b"host", host), *headers, *added]
     scope["server"] = (server[0], server[1])
+    if scope.get("type") == "websocket":
+        scope["scheme"] = "wss" if scheme == "https" else "ws"
+    else:
+        scope["scheme"] = scheme
     return True
 
 

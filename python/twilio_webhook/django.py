@@ -94,17 +94,26 @@ def _verify(protection: Protection, request: Any) -> _native.Verdict:
 _HOST_READ = ("headers", "_current_scheme_host")
 
 
+def _without_scheme(value: Any) -> Any:
+    """A scheme and host read (``https://hooks.example.com``) without its scheme; anything else as it is."""
+    return value.partition("://")[2] if isinstance(value, str) else value
+
+
 def _verified_host(protection: Protection, request: Any, verdict: _native.Verdict, read: dict) -> _native.Verdict:
-    """Gives the request the host it was verified for: ``META``'s ``HTTP_HOST``, ``SERVER_NAME`` and
-    ``SERVER_PORT`` (and ``HTTP_X_FORWARDED_HOST`` when present, which ``get_host()`` prefers under
-    ``USE_X_FORWARDED_HOST``), so ``get_host()`` and ``build_absolute_uri()`` give the public URL's
-    authority. Refuses it (``bad_host``) when the app had read the headers or the absolute URI before the
+    """Gives the request the origin it was verified for (:func:`twilio_webhook.wsgi.set_host`): ``META``'s
+    ``HTTP_HOST``, ``SERVER_NAME``, ``SERVER_PORT``, ``wsgi.url_scheme`` (and the scope's ``scheme`` under
+    ASGI), the forwarded headers that name the verified URL and no other routing header, so ``get_host()``
+    and ``build_absolute_uri()`` give the public URL's scheme and authority. Refuses it (``bad_host``) when the app had read the headers or the absolute URI before the
     check and they now differ."""
     if not wsgi.set_host(request.META, verdict):
         return protection.bad_host(verdict, "no verified authority")
+    scope = getattr(request, "scope", None)
+    if isinstance(scope, dict):
+        scope["scheme"] = verdict.scheme  # Django's ASGI request reads its scheme from the scope
     for name in read:
         del request.__dict__[name]  # Django computes them again from META
-    if any(getattr(request, name) != value for name, value in read.items()):
+    # Another scheme alone (the connection's, behind a TLS-terminating proxy) named this origin: not refused.
+    if any(_without_scheme(getattr(request, name)) != _without_scheme(value) for name, value in read.items()):
         return protection.bad_host(verdict, "the app read the request's host before the check, with another value")
     return verdict
 

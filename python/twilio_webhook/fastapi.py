@@ -38,7 +38,7 @@ read is refused (``400`` ``body_unreadable``), never verified from what is left.
 :class:`~twilio_webhook.Verdict`.
 """
 
-from typing import Awaitable, Optional, Union
+from typing import Any, Awaitable, Optional, Union
 
 from starlette.exceptions import HTTPException, WebSocketException
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
@@ -109,6 +109,11 @@ class TwilioWebhook:
 _URLS_READ = {"_url": "url", "_base_url": "base_url"}
 
 
+def _without_scheme(url: Any) -> str:
+    """A URL without its scheme: ``hooks.example.com/sms`` of ``https://hooks.example.com/sms``."""
+    return str(url).partition("://")[2]
+
+
 def _verified_host(protection: Protection, connection: HTTPConnection, verdict: _native.Verdict) -> _native.Verdict:
     """Gives the connection (whose scope the endpoint's request shares) the host it was verified for: the
     ``host`` header and ``server`` of its scope, so that ``request.url``, ``request.base_url`` and
@@ -119,7 +124,8 @@ def _verified_host(protection: Protection, connection: HTTPConnection, verdict: 
         return protection.bad_host(verdict, "no verified authority")
     for cached in ("_headers", *read):
         vars(connection).pop(cached, None)  # Starlette computes them again from the scope
-    if any(getattr(connection, _URLS_READ[cached]) != value for cached, value in read.items()):
+    # Another scheme alone (the connection's, behind a TLS-terminating proxy) named this origin: not refused.
+    if any(_without_scheme(getattr(connection, _URLS_READ[cached])) != _without_scheme(value) for cached, value in read.items()):
         return protection.bad_host(verdict, "an earlier dependency read the request's URL, with another host")
     return verdict
 

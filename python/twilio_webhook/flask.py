@@ -109,6 +109,11 @@ class TwilioWebhook:
         return verified_view  # type: ignore[return-value]
 
 
+def _without_scheme(url: Any) -> str:
+    """A URL without its scheme: ``hooks.example.com/sms`` of ``https://hooks.example.com/sms``."""
+    return str(url).partition("://")[2]
+
+
 def _verified_host(protection: Protection, current: Any, verdict: _native.Verdict, urls: Dict[str, str]) -> Any:
     """Gives the request the host it was verified for (the environ, werkzeug's cached host and URLs, the URL
     adapter ``url_for`` builds with); refuses it (``bad_host``) when Flask routed it on another host or the
@@ -119,9 +124,13 @@ def _verified_host(protection: Protection, current: Any, verdict: _native.Verdic
     if not set_host(current.environ, verdict) or verdict.server is None:
         return protection.bad_host(verdict, "no verified authority")
     current.server = verdict.server
+    current.scheme = verdict.scheme  # read from the environ once, when werkzeug built the request
     for name in ("host", *_URLS_READ):
         vars(current).pop(name, None)  # werkzeug computes them again from the environ
-    if any(getattr(current, name) != value for name, value in urls.items()):
+    # Read with another host, the URL names another origin; with another scheme alone (the connection's, behind a
+    # TLS-terminating proxy) it named this one: a refusal would turn away genuine requests of any app that logs its
+    # URL before the view.
+    if any(_without_scheme(getattr(current, name)) != _without_scheme(value) for name, value in urls.items()):
         return protection.bad_host(verdict, "the app read the request's URL, with another host, before the view")
     context = request_ctx._get_current_object()  # type: ignore[attr-defined]
     routed = getattr(context, "url_adapter", None)

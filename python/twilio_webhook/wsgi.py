@@ -24,9 +24,13 @@ the core rules); without either (wsgiref) it is rebuilt from the bytes of ``SCRI
 (latin-1 by PEP 3333), which may differ from what Twilio signed, and then fails closed. ``paths`` are matched
 against the bytes of ``PATH_INFO``, the path the app routes on.
 
-A verified request reaches the app with the host it was verified for: ``HTTP_HOST``, ``SERVER_NAME`` and
-``SERVER_PORT`` (and ``HTTP_X_FORWARDED_HOST`` when present) are the authority of the URL that verified (the
-public URL's), whatever ``Host`` the client sent, as the guard forwards it. Behind a proxy that sends an
+A verified request reaches the app with the origin it was verified for: ``HTTP_HOST``, ``SERVER_NAME`` and
+``SERVER_PORT`` are the authority of the URL that verified (the public URL's) and ``wsgi.url_scheme`` its
+scheme, whatever ``Host`` the client sent, as the guard forwards it. ``X-Forwarded-Host``, ``-Proto``,
+``-Port`` and ``-Prefix``, when the request has them, name that URL (a prefix only when the URL verified had
+one: a base URL's, or a trusted proxy's), and every other header that tells an app where or how a request was
+sent (``X-Original-URL``, ``X-HTTP-Method-Override``, ``X-Forwarded-Scheme``, …) is removed, in every spelling:
+the core's one list, which the guard strips too. Behind a proxy that sends an
 internal ``Host``, a genuine request still verifies against the public URL; the app sees the public host.
 Wrap the app with this middleware last (outermost), so that every layer of the app sees that host.
 """
@@ -112,20 +116,34 @@ def verify_body(protection: Protection, environ: dict, body: bytes) -> _native.V
     )
 
 
+def _environ_key(name: str) -> str:
+    """The environ key of a header name, as CGI folds it (``x-forwarded-prefix``: ``HTTP_X_FORWARDED_PREFIX``)."""
+    return "HTTP_" + "".join(c if c.isalnum() else "_" for c in name.upper())
+
+
 def set_host(environ: dict, verdict: _native.Verdict) -> bool:
-    """Gives the app, as its host, the authority of the URL the request was verified against (the core's
-    ``verdict.authority``): ``HTTP_HOST``, ``SERVER_NAME`` and ``SERVER_PORT``, and ``HTTP_X_FORWARDED_HOST``
-    when the request has one (for an app that believes it: Django's ``USE_X_FORWARDED_HOST``, werkzeug's
-    ``ProxyFix``). With one public URL the client's ``Host`` is not what was verified: an app routing on it
-    (virtual hosts, tenants) would run another host's handler with a genuine request. ``False`` for a
-    verdict without an authority (never a verified one), which the caller refuses."""
-    authority, server = verdict.authority, verdict.server
-    if not verdict.valid or not authority or not server:
+    """Gives the app the origin, path and method the request was verified for, and no other (the core's
+    decision, ``verdict.hand_over``): ``HTTP_HOST``, ``SERVER_NAME`` and ``SERVER_PORT`` are the authority of
+    the URL the request was verified against (``verdict.authority``), ``wsgi.url_scheme`` its scheme;
+    ``HTTP_X_FORWARDED_HOST``, ``-PROTO``, ``-PORT`` and ``-PREFIX``, when the request has them, name that URL
+    (for an app that believes them: Django's ``USE_X_FORWARDED_HOST``, werkzeug's ``ProxyFix``); every other
+    header that tells an app where or how a request was sent (``X-Original-URL``, ``X-HTTP-Method-Override``,
+    ``X-Forwarded-Scheme``, …) goes. With one public URL the client's ``Host`` is not what was verified: an
+    app routing on it (virtual hosts, tenants) would run another host's handler with a genuine request, and
+    ``ProxyFix`` read a genuine SMS for ``https://hooks.example.com/sms`` as
+    ``http://hooks.example.com:8443/admin/sms`` (sixth outside attack, A5-F2). ``False`` for a verdict
+    without an authority (never a verified one), which the caller refuses."""
+    authority, server, scheme = verdict.authority, verdict.server, verdict.scheme
+    if not verdict.valid or not authority or not server or scheme not in ("http", "https"):
         return False
+    for name, value in verdict.hand_over:
+        for key in [k for k in environ if k.startswith("HTTP_") and k[5:].replace("_", "-").lower() == name]:
+            del environ[key]
+        if value is not None:
+            environ[_environ_key(name)] = value
     environ["HTTP_HOST"] = authority
     environ["SERVER_NAME"], environ["SERVER_PORT"] = server[0], str(server[1])
-    if "HTTP_X_FORWARDED_HOST" in environ:
-        environ["HTTP_X_FORWARDED_HOST"] = authority
+    environ["wsgi.url_scheme"] = scheme
     return True
 
 

@@ -161,12 +161,8 @@ pub(crate) fn payload(body: Option<Vec<u8>>) -> Payload {
     body.map_or(Payload::None, |bytes| Payload::from(Bytes::from(bytes)))
 }
 
-/// The headers that name a request's origin, as the core's [`VerifiedRequest::hand_over`] rewrites
-/// them: translated to `http` 1 and back.
-const ORIGIN_FIELDS: [&str; 4] = ["host", "x-forwarded-host", "x-forwarded-proto", "forwarded"];
-
 /// Makes the request name the origin it was verified for (the core's decision,
-/// [`VerifiedRequest::hand_over`]), so the app never reads the client's: its headers, an
+/// [`VerifiedRequest::hand_over_changes`]), so the app never reads the client's: its headers, an
 /// absolute-form URI's authority, and actix's `ConnectionInfo`, which `connection_info()` caches in
 /// the request's extensions the first time anything (a `Logger` outside this middleware) reads it
 /// (fifth outside attack, A4-F2).
@@ -187,29 +183,32 @@ pub(crate) fn hand_over(
         .remove::<actix_web::dev::ConnectionInfo>();
 }
 
-/// Makes actix's headers name the verified origin: translated to `http` 1 and back.
+/// Makes actix's headers name only the verified origin, path and method: the core's changes
+/// ([`VerifiedRequest::hand_over_changes`], decided on the request's headers translated to `http` 1),
+/// applied to actix's map. Every routing header counts, in every spelling (`X-Forwarded-Prefix`,
+/// `X-Original-URL`, `X-HTTP-Method-Override`, …: sixth outside attack).
 fn origin_headers(
     verified: &twilio_webhook::VerifiedRequest,
     headers: &mut actix_web::http::header::HeaderMap,
 ) {
-    let mut origin = http::HeaderMap::new();
-    for name in ORIGIN_FIELDS {
-        for value in headers.get_all(name) {
-            if let Ok(value) = http::HeaderValue::from_bytes(value.as_bytes()) {
-                origin.append(name, value);
-            }
+    use actix_web::http::header::{HeaderName, HeaderValue};
+    let mut seen = http::HeaderMap::new();
+    for (name, value) in headers.iter() {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_str().as_bytes()),
+            http::HeaderValue::from_bytes(value.as_bytes()),
+        ) {
+            seen.append(name, value);
         }
     }
-    verified.hand_over(&mut origin);
-    for name in ORIGIN_FIELDS {
-        headers.remove(name);
-        for value in origin.get_all(name) {
-            let value = actix_web::http::header::HeaderValue::from_bytes(value.as_bytes());
-            if let Ok(value) = value {
-                headers.append(
-                    actix_web::http::header::HeaderName::from_static(name),
-                    value,
-                );
+    for change in verified.hand_over_changes(&seen) {
+        let Ok(name) = HeaderName::from_bytes(change.name().as_str().as_bytes()) else {
+            continue;
+        };
+        headers.remove(&name);
+        if let Some(value) = change.value() {
+            if let Ok(value) = HeaderValue::from_bytes(value.as_bytes()) {
+                headers.insert(name, value);
             }
         }
     }

@@ -78,3 +78,32 @@ fn behind_the_middleware_the_app_reads_the_verified_origin() {
         );
     }
 }
+
+/// Every header the handler reads, `name=value` one a line, and actix's `connection_info()`.
+async fn every_header(req: HttpRequest) -> String {
+    let mut read = format!(
+        "info={} {}\n",
+        req.connection_info().host(),
+        req.connection_info().scheme()
+    );
+    for (name, value) in req.headers() {
+        read.push_str(&format!("{name}={}\n", value.to_str().unwrap_or("?")));
+    }
+    read
+}
+
+/// Sixth outside attack: the client's `X-HTTP-Method-Override`, `X-Forwarded-Prefix`,
+/// `X-Original-URL` (…, in every spelling) reached the app behind the middleware, verified. The
+/// middleware now hands the request over with only the verified origin, path and method.
+#[test]
+fn behind_the_middleware_the_app_reads_no_clients_routing_header() {
+    let verifier = WebhookVerifier::new(RequestValidator::new(suite::TOKEN))
+        .public_url(PublicUrl::base("https://hooks.example.com").expect("a base URL"));
+    let server = serve_app!(move || App::new()
+        .wrap(TwilioWebhookMiddleware::new(verifier.clone()))
+        .route("/sms", web::post().to(every_header)));
+    for (case, request) in suite::handed_over_routing_requests() {
+        let answer = suite::exchange(server.port, request.as_bytes(), false);
+        suite::assert_routing_handed_over(&case, &answer);
+    }
+}

@@ -80,3 +80,30 @@ fn behind_the_layer_the_app_reads_the_verified_origin() {
         );
     }
 }
+
+/// Every header the handler reads, `name=value` one a line.
+async fn every_header(headers: HeaderMap) -> String {
+    let mut read = String::new();
+    for (name, value) in &headers {
+        read.push_str(&format!("{name}={}\n", value.to_str().unwrap_or("?")));
+    }
+    read
+}
+
+/// Sixth outside attack: the client's `X-HTTP-Method-Override`, `X-Forwarded-Prefix`,
+/// `X-Original-URL` (…, in every spelling) reached the app behind the layer, verified. The layer now
+/// hands the request over with only the verified origin, path and method.
+#[test]
+fn behind_the_layer_the_app_reads_no_clients_routing_header() {
+    let verifier = WebhookVerifier::new(RequestValidator::new(suite::TOKEN))
+        .public_url(PublicUrl::base("https://hooks.example.com").expect("a base URL"));
+    let server = support::serve(
+        Router::new()
+            .route("/sms", post(every_header))
+            .layer(TwilioWebhookLayer::new(verifier)),
+    );
+    for (case, request) in suite::handed_over_routing_requests() {
+        let answer = suite::exchange(server.port, request.as_bytes(), false);
+        suite::assert_routing_handed_over(&case, &answer);
+    }
+}

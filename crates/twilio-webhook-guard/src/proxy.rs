@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use http::header::{COOKIE, HeaderMap, HeaderName, HeaderValue};
-use twilio_webhook::forwarded_cookies;
+use twilio_webhook::{forwarded_cookies, header_folds_to as folds_to, is_routing_header};
 
 use super::h1;
 
@@ -74,52 +74,6 @@ pub(crate) fn fits_when_forwarded(headers: &HeaderMap) -> bool {
     kept + ADDED_FIELDS <= h1::MAX_HEADERS
 }
 
-/// The headers that tell an application where a request was sent (host, scheme, port, path prefix,
-/// URL, method) or through whom: apps route or build URLs on them (Symfony and IIS `X-Original-URL`,
-/// Express `method-override`, Django `USE_X_FORWARDED_HOST`, Rails and Spring forwarded-header
-/// filters, Rack's `X-Forwarded-Scheme` and `-Ssl`). Every client copy goes, in every spelling a
-/// server folds to one of them ([`folds_to`]); the guard sets its own `X-Forwarded-Host`,
-/// `-Proto` and `-For` ([`set_routing`]).
-const ROUTING: &[&str] = &[
-    "forwarded",
-    "x-forwarded-for",
-    "x-forwarded-host",
-    "x-forwarded-proto",
-    "x-forwarded-port",
-    "x-forwarded-prefix",
-    "x-forwarded-scheme",
-    "x-forwarded-ssl",
-    "x-forwarded-server",
-    "x-forwarded-uri",
-    "x-forwarded-path",
-    "front-end-https",
-    "x-url-scheme",
-    "x-host",
-    "x-original-host",
-    "x-original-url",
-    "x-original-uri",
-    "x-rewrite-url",
-    "x-http-method-override",
-    "x-http-method",
-    "x-method-override",
-    "x-original-method",
-    // The Flask `ReverseProxied` recipe's prefix, gunicorn's and Rack's scheme headers, and the
-    // original-path headers of Envoy, IIS/ARR and CGI-style servers (third outside attack).
-    "x-script-name",
-    "script-name",
-    "x-scheme",
-    "x-forwarded-protocol",
-    "x-forwarded-https",
-    "x-original-path",
-    "x-original-proto",
-    "x-envoy-original-path",
-    "x-envoy-original-host",
-    "x-request-uri",
-    "x-ms-original-url",
-    "x-http-host-override",
-    "x-forwarded-hostname",
-];
-
 /// Headers that name the client's address, which only a proxy the guard trusts may set: from any
 /// other peer every copy goes (in every spelling), and `X-Forwarded-For` is the peer's alone.
 const CLIENT_ADDRESS: &[&str] = &[
@@ -143,7 +97,7 @@ const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto
 /// decision. Called once the core has read the forwarded headers (a trusted proxy's rebuild the
 /// public URL before they go), just before the request is forwarded:
 ///
-/// - every client copy of the [routing headers](ROUTING) goes, in every spelling;
+/// - every client copy of the [routing headers](is_routing) goes, in every spelling;
 /// - `origin` (scheme, authority: the verified URL's, or for a passed request the URL the policy
 ///   built) becomes `X-Forwarded-Proto` and `X-Forwarded-Host`; without one, neither is sent;
 /// - `X-Forwarded-For` is the peer's address appended to the list a trusted proxy sent (as nginx's
@@ -194,29 +148,17 @@ pub(crate) fn set_routing(
     }
 }
 
-/// Whether a header name folds to one of the [routing headers](ROUTING).
+/// Whether a header name folds to one of the core's routing headers ([`is_routing_header`]: the
+/// headers that tell an application where a request was sent, host, scheme, port, path prefix, URL,
+/// method, or through whom). Every client copy goes; the guard sets its own `X-Forwarded-Host`,
+/// `-Proto` and `-For` ([`set_routing`]).
 fn is_routing(name: &str) -> bool {
-    ROUTING.iter().any(|routing| folds_to(name, routing))
+    is_routing_header(name)
 }
 
 /// Whether a header name reads as the verified header once a server folds it ([`folds_to`]).
 fn is_verified_spelling(name: &str) -> bool {
     folds_to(name, VERIFIED_HEADER)
-}
-
-/// Whether a header name reads as `canonical` (lower case) once a server folds it: letters and
-/// digits case-insensitively, and every other character alike (CGI and WSGI map `-` to `_`, PHP maps
-/// `.` and ` ` to `_` too: `X.Twilio.Webhook.Verified` is
-/// `$_SERVER['HTTP_X_TWILIO_WEBHOOK_VERIFIED']`).
-fn folds_to(name: &str, canonical: &str) -> bool {
-    name.len() == canonical.len()
-        && name.bytes().zip(canonical.bytes()).all(|(a, b)| {
-            if b.is_ascii_alphanumeric() {
-                a.eq_ignore_ascii_case(&b)
-            } else {
-                !a.is_ascii_alphanumeric()
-            }
-        })
 }
 
 #[cfg(test)]

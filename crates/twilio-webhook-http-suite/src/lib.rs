@@ -14,7 +14,10 @@ mod server;
 mod tunnel;
 
 pub use attacks::attack_contract;
-pub use origin::{extractor_origin_contract, handed_over_origin_requests};
+pub use origin::{
+    assert_routing_handed_over, extractor_origin_contract, handed_over_origin_requests,
+    handed_over_routing_requests,
+};
 pub use replay::{
     RedisServer, lease_renewal_contract, replay_contract, report_only_contract, signed_form,
     signed_sms,

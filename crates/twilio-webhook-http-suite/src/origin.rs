@@ -220,3 +220,56 @@ pub fn handed_over_origin_requests() -> Vec<(String, String)> {
     })
     .collect()
 }
+
+/// Sixth outside attack (A5-F2, A5-F10, and the same class in the Rust hand-over): signed requests
+/// for `https://hooks.example.com/sms`, each with headers that tell an app another origin, path
+/// prefix, URL or method (`X-HTTP-Method-Override: DELETE` runs an app's DELETE handler behind a
+/// method-override middleware, `X-Forwarded-Prefix` moves werkzeug's `ProxyFix` URLs), in the
+/// spellings a server folds to them: `(case, raw request)`. A handler behind a layer or middleware
+/// must read none of them ([`assert_routing_handed_over`]).
+pub fn handed_over_routing_requests() -> Vec<(String, String)> {
+    let public = "https://hooks.example.com";
+    let signature = RequestValidator::new(crate::TOKEN)
+        .compute_signature(&format!("{public}/sms"), [("Body", "hi")]);
+    [
+        "X-HTTP-Method-Override: DELETE\r\n",
+        "X_HTTP_Method_Override: DELETE\r\nX-Method-Override: DELETE\r\n",
+        "X-Forwarded-Prefix: /admin\r\nX-Forwarded-Port: 8443\r\n",
+        "X_Forwarded_Prefix: /admin\r\nX.Forwarded.Host: admin.internal\r\n",
+        "X-Original-URL: /admin/sms\r\nX-Rewrite-URL: /admin/sms\r\n",
+        "X-Forwarded-Scheme: http\r\nX-Forwarded-Ssl: off\r\nX-Script-Name: /admin\r\n",
+    ]
+    .into_iter()
+    .map(|headers| {
+        let request = format!(
+            "POST /sms HTTP/1.1\r\nHost: admin.internal\r\n{headers}\
+             Content-Type: application/x-www-form-urlencoded\r\nX-Twilio-Signature: {signature}\r\n\
+             Content-Length: 7\r\nConnection: close\r\n\r\nBody=hi"
+        );
+        (headers.replace("\r\n", " "), request)
+    })
+    .collect()
+}
+
+/// Asserts that a handler which answers with every header it read (`name=value`, one a line) read
+/// none of the client's routing headers of [`handed_over_routing_requests`]: the request was let
+/// through (`200`), and no method override, path prefix or URL, port `8443`, scheme or host the
+/// client chose reached it.
+pub fn assert_routing_handed_over(case: &str, answer: &str) {
+    assert!(answer.starts_with("HTTP/1.1 200"), "{case}: {answer}");
+    let read = answer.to_ascii_lowercase();
+    for forged in [
+        "delete",
+        "override",
+        "/admin",
+        "8443",
+        "admin.internal",
+        "scheme",
+        "ssl",
+        "x-original-url",
+        "x-rewrite-url",
+    ] {
+        assert!(!read.contains(forged), "{case}: {forged} in {answer}");
+    }
+    assert!(read.contains("host=hooks.example.com"), "{case}: {answer}");
+}

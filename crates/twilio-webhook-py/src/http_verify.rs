@@ -276,7 +276,7 @@ impl PyWebhookVerifier {
                 body,
             )
         });
-        Verdict::of_http(verdict)
+        Verdict::of_http_headers(verdict, &map)
     }
 }
 

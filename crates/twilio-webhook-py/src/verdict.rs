@@ -37,6 +37,18 @@ pub struct Verdict {
     /// 443 for `https`/`wss` and 80 for `http`/`ws`): WSGI's `SERVER_NAME` and `SERVER_PORT`, ASGI's
     /// `server` (HTTP checks only; `None` when refused).
     pub server: Option<(String, u16)>,
+    /// The scheme of the URL the request was verified against, `http` or `https` (a WebSocket's `ws`
+    /// or `wss` as its HTTP scheme): WSGI's `wsgi.url_scheme`, ASGI's `scheme` (HTTP checks only;
+    /// `None` when refused).
+    pub scheme: Option<&'static str>,
+    /// What the middleware changes in the request's headers before the app reads them, the core's
+    /// decision (`VerifiedRequest::hand_over_changes`): `(name, value)` to set one field of that
+    /// (lower-case) name in place of every field of it, `(name, None)` to remove every field of it,
+    /// in this order. `Host` becomes the verified authority; `X-Forwarded-Host`, `-Proto`, `-Port`
+    /// and `-Prefix` name the verified URL's where the request has them; every other header that
+    /// tells an app where or how a request was sent (`X-Original-URL`, `X-HTTP-Method-Override`, …)
+    /// goes, in every spelling (HTTP checks of a valid request only; empty otherwise).
+    pub hand_over: Vec<(String, Option<String>)>,
 }
 
 impl Verdict {
@@ -67,9 +79,33 @@ impl Verdict {
 
     /// The verdict of an HTTP request checked with the public-URL policy.
     pub fn of_http(verdict: Result<VerifiedRequest, WebhookRejection>) -> Self {
+        Verdict::of_http_headers(verdict, &http::HeaderMap::new())
+    }
+
+    /// The verdict of an HTTP request with these `headers`, checked with the public-URL policy: a
+    /// valid one says how the headers are handed over ([`hand_over`](Self::hand_over)).
+    pub fn of_http_headers(
+        verdict: Result<VerifiedRequest, WebhookRejection>,
+        headers: &http::HeaderMap,
+    ) -> Self {
         match verdict {
             Ok(request) => Verdict {
                 status: Some(200),
+                scheme: Some(request.scheme()),
+                hand_over: request
+                    .hand_over_changes(headers)
+                    .iter()
+                    .map(|change| {
+                        (
+                            change.name().as_str().to_string(),
+                            // The core's values are visible ASCII; were one not, the field goes.
+                            change
+                                .value()
+                                .and_then(|v| v.to_str().ok())
+                                .map(str::to_string),
+                        )
+                    })
+                    .collect(),
                 urls_tried: vec![request.url().to_string()],
                 authority: Some(request.authority().to_string()),
                 server: server(&request),

@@ -327,6 +327,21 @@ pub fn base_url(base: &str, target: &str) -> Option<String> {
         .next()
 }
 
+/// The header changes a request verified against `url` (checked outside the public-URL policy: the
+/// Express middleware after a body parser) is handed over with, for its headers (packed names and
+/// values, as `Verifier.check` takes them): the core's decision (`url_hand_over_changes`), as a verdict's
+/// `handOver` says it; `undefined` for a URL without a scheme.
+#[wasm_bindgen(js_name = urlHandOver)]
+pub fn url_hand_over(
+    url: &str,
+    headers: &[u8],
+    lengths: &[u32],
+) -> Result<Option<Vec<String>>, JsError> {
+    let headers = verifier::header_map(headers, lengths)?;
+    Ok(twilio_webhook::url_hand_over_changes(url, &headers)
+        .map(|changes| verdict::hand_over(&changes)))
+}
+
 /// The lowercase hex SHA-256 of a body, as in `bodySHA256`.
 #[wasm_bindgen(js_name = bodySha256Hex)]
 pub fn body_sha256_hex(body: &[u8]) -> String {

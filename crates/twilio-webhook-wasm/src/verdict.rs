@@ -32,6 +32,28 @@ pub struct Verdict {
     /// HTTP checks: the URLs the public-URL policy built and tried.
     #[wasm_bindgen(js_name = urlsTried)]
     pub urls_tried: Vec<String>,
+    /// HTTP checks of a valid request: what the adapter changes in the request's headers before its
+    /// handler reads them, the core's decision (`VerifiedRequest::hand_over_changes`), in order:
+    /// name, value, name, value…, every field of the name removed, then one set to the value unless
+    /// it is empty; empty otherwise.
+    #[wasm_bindgen(js_name = handOver)]
+    pub hand_over: Vec<String>,
+}
+
+/// The core's hand-over changes as JavaScript applies them, in order: name, value, name, value…,
+/// every field of the name removed, then one set to the value unless it is empty (the core sets no
+/// empty value). `Host` becomes the verified authority, `X-Forwarded-Host`, `-Proto`, `-Port` and
+/// `-Prefix` the verified URL's where the request has them, and every other header that tells an
+/// app where or how a request was sent goes, in every spelling.
+pub(crate) fn hand_over(changes: &[twilio_webhook::HeaderChange]) -> Vec<String> {
+    let mut flat = Vec::with_capacity(changes.len() * 2);
+    for change in changes {
+        flat.push(change.name().as_str().to_string());
+        // The core's values are visible ASCII; were one not, the field goes.
+        let value = change.value().and_then(|v| v.to_str().ok());
+        flat.push(value.unwrap_or_default().to_string());
+    }
+    flat
 }
 
 impl Verdict {
@@ -65,9 +87,19 @@ impl Verdict {
 
     /// The verdict of an HTTP request checked with the public-URL policy.
     pub(crate) fn of_http(verdict: Result<VerifiedRequest, WebhookRejection>) -> Self {
+        Verdict::of_http_headers(verdict, &http::HeaderMap::new())
+    }
+
+    /// The verdict of an HTTP request with these `headers`: a valid one says how they are handed
+    /// over ([`hand_over`]).
+    pub(crate) fn of_http_headers(
+        verdict: Result<VerifiedRequest, WebhookRejection>,
+        headers: &http::HeaderMap,
+    ) -> Self {
         match verdict {
             Ok(request) => Verdict {
                 status: Some(200),
+                hand_over: hand_over(&request.hand_over_changes(headers)),
                 urls_tried: vec![request.url().to_string()],
                 ..Verdict::valid(request.url(), request.verified())
             },

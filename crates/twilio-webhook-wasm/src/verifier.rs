@@ -16,7 +16,7 @@ use crate::{Validator, Verdict, config_error, packed};
 /// The headers as the core reads them, from packed names and values (see [`crate::packed`]). A header
 /// that is not valid HTTP is left out: it can then be neither a signature nor a host nor a trusted
 /// proxy's word, so leaving it out never lets a request in.
-fn header_map(bytes: &[u8], lengths: &[u32]) -> Result<HeaderMap, JsError> {
+pub(crate) fn header_map(bytes: &[u8], lengths: &[u32]) -> Result<HeaderMap, JsError> {
     let pairs = packed::pairs(bytes, lengths)
         .ok_or_else(|| JsError::new("packed headers do not add up"))?;
     let mut map = HeaderMap::with_capacity(pairs.len());
@@ -293,6 +293,6 @@ impl Verifier {
             }
             _ => verdict,
         };
-        Ok(Verdict::of_http(verdict))
+        Ok(Verdict::of_http_headers(verdict, &request.headers))
     }
 }

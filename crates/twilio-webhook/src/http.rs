@@ -88,6 +88,9 @@ pub struct VerifiedRequest {
     url: String,
     replay_key: ReplayKey,
     method: http::Method,
+    /// Where the [`prefix`](Self::prefix) of [`url`](Self::url) ends: the request's own target
+    /// follows.
+    prefix_end: usize,
 }
 
 impl VerifiedRequest {
@@ -116,6 +119,11 @@ impl VerifiedRequest {
     /// duplicate with this method.
     pub fn method(&self) -> &http::Method {
         &self.method
+    }
+
+    /// Where the URL's prefix ends ([`prefix`](Self::prefix)).
+    pub(crate) fn prefix_end(&self) -> usize {
+        self.prefix_end
     }
 }
 
@@ -413,9 +421,11 @@ impl WebhookVerifier {
                 Vec::new(),
             ));
         }
-        if let Err(e) = crate::target::origin_form(request.target) {
-            return Err(WebhookRejection::new(Refusal::BadTarget(e), Vec::new()));
-        }
+        // The policy joins this target to each URL's origin and prefix: what precedes it is the prefix.
+        let target_len = match crate::target::origin_form(request.target) {
+            Ok(target) => target.len(),
+            Err(e) => return Err(WebhookRejection::new(Refusal::BadTarget(e), Vec::new())),
+        };
         // The request's shape (method, duplicate fields, charset, codings, what a form may hold),
         // before any URL or HMAC.
         shape::check(
@@ -460,6 +470,7 @@ impl WebhookVerifier {
                         url: url.clone(),
                         replay_key,
                         method: request.method.clone(),
+                        prefix_end: url.len().saturating_sub(target_len),
                     });
                 }
                 // Any other reason does not depend on which URL was tried, or says it matched.

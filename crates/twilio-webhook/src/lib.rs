@@ -137,7 +137,10 @@ pub use http::{
     forwarded_cookies,
 };
 #[cfg(feature = "http")]
-pub use public_url::{Incoming, PassedHost, PublicUrl, PublicUrlError};
+pub use public_url::{
+    HeaderChange, Incoming, PassedHost, PublicUrl, PublicUrlError, header_folds_to,
+    is_routing_header, url_hand_over_changes,
+};
 pub use relax::Relaxation;
 #[cfg(feature = "http")]
 pub use replay::{

@@ -483,5 +483,8 @@ pub use host::PassedHost;
 mod origin;
 pub(crate) use origin::OtherOrigin;
 
+mod routing;
+pub use routing::{HeaderChange, header_folds_to, is_routing_header, url_hand_over_changes};
+
 #[cfg(test)]
 mod tests;

@@ -169,41 +169,6 @@ impl crate::VerifiedRequest {
             .build()
             .ok()
     }
-
-    /// Makes `headers` name the origin the request was verified for, as an in-process adapter hands
-    /// the request to its app: `Host` becomes [`authority`](Self::authority); an
-    /// `X-Forwarded-Host` or `X-Forwarded-Proto` the request has becomes the authority or the
-    /// [`scheme`](Self::scheme); a `Forwarded` field that names a `host` or `proto` is removed (its
-    /// other parameters too: it cannot be rewritten in part without reading it as every app would).
-    /// So an app that picks its tenant or virtual host from any of them reads the one the signature
-    /// was made for, whatever the client sent: with one public URL configured, the client's `Host`
-    /// decides nothing in the verification, and must decide nothing after it either.
-    pub fn hand_over(&self, headers: &mut HeaderMap) {
-        let (scheme, authority) = (self.scheme(), self.authority());
-        let Ok(authority) = http::HeaderValue::from_str(authority) else {
-            return;
-        };
-        headers.insert(http::header::HOST, authority.clone());
-        if headers.contains_key("x-forwarded-host") {
-            headers.insert("x-forwarded-host", authority);
-        }
-        if headers.contains_key("x-forwarded-proto") {
-            headers.insert("x-forwarded-proto", http::HeaderValue::from_static(scheme));
-        }
-        // Any mention of `host` or `proto`, however spaced or quoted (`host =x`, and actix splits
-        // inside quotes): a reader that trims names reads it (fifth outside attack, A4-F3).
-        let names_origin = |v: &http::HeaderValue| {
-            let v = v.as_bytes().to_ascii_lowercase();
-            v.windows(4).any(|w| w == b"host") || v.windows(5).any(|w| w == b"proto")
-        };
-        if headers
-            .get_all(http::header::FORWARDED)
-            .iter()
-            .any(names_origin)
-        {
-            headers.remove(http::header::FORWARDED);
-        }
-    }
 }
 
 /// An authority without its port (`:` and what follows the host; an IPv6 literal keeps its
@@ -220,7 +185,7 @@ pub(super) fn without_port(authority: &str) -> &str {
 }
 
 /// The scheme (`https` for `https` and `wss`, else `http`) and authority (without userinfo) of a URL.
-fn origin_of(url: &str) -> (&'static str, &str) {
+pub(super) fn origin_of(url: &str) -> (&'static str, &str) {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let scheme = if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("wss") {
