@@ -47,6 +47,11 @@ const FORGED: &[(&str, &str)] = &[
     ("X-Ms-Original-Url", "/twilio/sms"),
     ("X-HTTP-Host-Override", "admin.internal"),
     ("Client-IP", "10.9.8.7"),
+    // Sixth outside attack (A5-F11): `Proxy` is a CGI app's `HTTP_PROXY` ("httpoxy"), and CloudFront's
+    // and IIS ARR's scheme headers are read as the scheme by Django recipes and ASP.NET.
+    ("Proxy", "http://evil.example:3128"),
+    ("CloudFront-Forwarded-Proto", "https"),
+    ("X-ARR-SSL", "1"),
 ];
 
 /// The values the upstream saw for headers that fold to `name` (letters and digits in any case,

@@ -68,6 +68,12 @@ const ROUTING: &[(&str, Role)] = &[
     ("x-ms-original-url", Role::Other),
     ("x-http-host-override", Role::Other),
     ("x-forwarded-hostname", Role::Other),
+    // `Proxy` reaches CGI and FastCGI apps as `HTTP_PROXY`, which many HTTP clients take as their
+    // outbound proxy ("httpoxy"), credentials included; CloudFront's and IIS ARR's scheme headers,
+    // which Django `SECURE_PROXY_SSL_HEADER` recipes and ASP.NET read (sixth outside attack, A5-F11).
+    ("proxy", Role::Other),
+    ("cloudfront-forwarded-proto", Role::Other),
+    ("x-arr-ssl", Role::Other),
 ];
 
 /// Whether a header name reads as `canonical` (lower case) once a server folds it: letters and
