@@ -136,3 +136,46 @@ def test_names_twilio_may_repeat_pass_in_a_parsed_form():
     url = PUBLIC + "/sms"
     params = [("Body", "a"), ("Body", "b"), ("Digits", "1"), ("Digits", "2"), ("From", "+1"), ("From", "+1")]
     assert RequestValidator(TOKEN).validate(url, ImmutableMultiDict(params), signer.sign_form(url, params))
+
+
+def test_flask_drop_in_refuses_a_forms_pairs_moved_into_its_url(caplog):
+    """Sixth outside attack (A5-F9r): the boundary between the URL and the form's pairs is not signed, so a
+    captured SMS re-sent as a GET whose query holds its whole string to sign validated with Flask's (empty)
+    ``request.form``, and the quick start's ``request.values.get("From")`` read the forged sender. Given a
+    framework's parsed form, the drop-in now refuses a URL holding ``AccountSidAC`` (``ambiguous_form``), as
+    the middleware refuses such a target."""
+    from flask import Flask, abort, request
+
+    app = Flask(__name__)
+    validator = RequestValidator(TOKEN)
+
+    @app.route("/sms", methods=["GET", "POST"])
+    def sms():
+        if not validator.validate(request.url, request.form, request.headers.get("X-TWILIO-SIGNATURE", "")):
+            abort(403)
+        return "from " + str(request.values.get("From"))
+
+    sid = "AC0123456789abcdef0123456789abcdef"
+    text = "hi&From=%2B19995550000&x="
+    pairs = [("AccountSid", sid), ("ApiVersion", "2010-04-01"), ("Body", text), ("From", "+15551234"), ("To", "+15550000")]
+    signature = signer.sign_form(PUBLIC + "/sms?src=twilio", pairs)
+    moved = f"/sms?src=twilioAccountSid{sid}ApiVersion2010-04-01Body{text}From+15551234To+15550000"
+
+    def send(method, target, body=None):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        headers = {"Host": "hooks.example.com", "X-Twilio-Signature": signature}
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, target, body=body, headers=headers)
+        response = conn.getresponse()
+        answer = response.status, response.read().decode()
+        conn.close()
+        return answer
+
+    with wsgi_server(app) as port:
+        assert send("POST", "/sms?src=twilio", urlencode(pairs)) == (200, "from +15551234")
+        with caplog.at_level(logging.WARNING, logger="twilio_webhook.request_validator"):
+            status, body = send("GET", moved)
+    assert status == 403, body
+    assert "+19995550000" not in body
+    assert "ambiguous_form" in caplog.text

@@ -183,7 +183,7 @@ class RequestValidator:
                 return self._validator.verify_request(uri, None, body, signature, settings).valid
             form = _shapes.pairs(params)
             if _shapes.is_multidict(params):
-                refusal = _native.parsed_form_refusal(form)
+                refusal = _native.parsed_form_refusal(uri, form)
                 if refusal is not None:
                     logger.warning(
                         "Twilio webhook rejected: %s (a form Twilio never sends: a parameter it sends once "

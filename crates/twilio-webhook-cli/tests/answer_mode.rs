@@ -307,3 +307,67 @@ fn issue_28_a_duplicate_sent_while_a_slow_answer_is_read_waits_for_it() {
         "the app saw one request"
     );
 }
+
+/// Mutation testing of the lease renewal (sixth session): in answer mode the guard read the app's
+/// answer whole with no time limit, renewing the request's lease all along, so an app that sent its
+/// head and then stalled held the key (every retry `409`) for as long as it held the connection. Each
+/// read of the answer now waits at most `--upstream-timeout`: the stalled delivery is a `502`, soon,
+/// and its key is released, so the retry is delivered.
+#[test]
+fn issue_28_an_answer_that_stalls_after_its_head_is_a_502_that_frees_the_key() {
+    use std::io::{Read as _, Write as _};
+    use std::time::{Duration, Instant};
+    use twilio_webhook_http_suite as suite;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let hits: std::sync::Arc<std::sync::atomic::AtomicUsize> = std::sync::Arc::default();
+    let counter = std::sync::Arc::clone(&hits);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                let _ = stream.read(&mut buf);
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: close\r\n\r\n";
+                if n == 0 {
+                    // The first delivery: its head and one byte, then nothing for 12 s.
+                    let _ = stream.write_all(format!("{head}s").as_bytes());
+                    std::thread::sleep(Duration::from_secs(12));
+                } else {
+                    let _ = stream.write_all(format!("{head}fresh").as_bytes());
+                }
+            });
+        }
+    });
+    let guard = Guard::start(
+        &format!("http://127.0.0.1:{port}"),
+        &[
+            "--replay",
+            "memory",
+            "--replay-duplicates",
+            "answer",
+            "--upstream-timeout",
+            "2s",
+        ],
+    );
+    let request = signed(
+        guard.port,
+        "/sms",
+        support::FORM,
+        b"Body=stall&CallSid=CA9",
+        &[],
+    );
+    let start = Instant::now();
+    let first = suite::send(guard.port, &request).expect("first answer");
+    let failed_after = start.elapsed();
+    assert_eq!(first.status, 502, "{}", first.text());
+    assert!(failed_after < Duration::from_secs(6), "{failed_after:?}");
+    let retry = suite::send(guard.port, &request).expect("retry answer");
+    assert_eq!((retry.status, retry.text()), (200, "fresh".to_string()));
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "the retry was delivered"
+    );
+}

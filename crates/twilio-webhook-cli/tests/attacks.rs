@@ -689,6 +689,17 @@ fn issue_28_the_end_of_a_signed_url_sent_as_a_form_key_is_refused() {
                 "me=",
             ),
         ),
+        // A5-F12r: a tail written as a name, which sorts before `AccountSid`.
+        (
+            "a name-shaped tail",
+            request(
+                "POST",
+                "/tenants/",
+                FORM,
+                &form_sig("/tenants/AC9999"),
+                &format!("AC9999=&{form}"),
+            ),
+        ),
     ];
     for (name, attack) in &attacks {
         let (code, text) = status(guard.port, attack);

@@ -409,16 +409,23 @@ impl Conn<'_> {
             if delivery.keeps_answer(answer.status, length) {
                 // Answer mode: the whole answer, kept for the request's duplicates, then relayed;
                 // the lease is renewed while it is read.
+                // Each read of it waits at most `--upstream-timeout`: an app that sends its head and
+                // then stalls would otherwise hold the connection and, renewed, the request's lease
+                // for as long as it stalls (mutation testing of the lease renewal); it is a `502`,
+                // and the key is released for Twilio's retry.
                 let mut kept = Vec::new();
                 let read_whole = async {
-                    while reader
-                        .read(&mut upstream, &mut kept)
-                        .await
-                        .unwrap_or_else(|_| {
-                            kept.clear();
-                            false
-                        })
-                    {}
+                    loop {
+                        let read = reader.read(&mut upstream, &mut kept);
+                        match tokio::time::timeout(config.upstream_timeout, read).await {
+                            Ok(Ok(true)) => {}
+                            Ok(Ok(false)) => break,
+                            Ok(Err(_)) | Err(_) => {
+                                kept.clear();
+                                break;
+                            }
+                        }
+                    }
                 };
                 delivery.renewing(read_whole, tokio::time::sleep).await;
                 if !reader.is_done() {

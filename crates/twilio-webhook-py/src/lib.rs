@@ -122,13 +122,13 @@ fn body_sha256_hex(body: &[u8]) -> String {
     twilio_webhook::body_sha256_hex(body)
 }
 
-/// The core's form rules for parameters a framework already parsed (`check_parsed_form`): the
-/// refusal's code (`repeated_parameter`, `ambiguous_form`), or `None` when the form is one Twilio
-/// could have sent.
+/// The core's form rules for parameters a framework already parsed, with the URL they are verified
+/// against (`check_parsed_webhook`): the refusal's code (`repeated_parameter`, `ambiguous_form`), or
+/// `None` when the request is one Twilio could have sent.
 #[pyfunction]
-fn parsed_form_refusal(params: Params<'_>) -> PyResult<Option<&'static str>> {
+fn parsed_form_refusal(url: &str, params: Params<'_>) -> PyResult<Option<&'static str>> {
     params.with(|pairs| {
-        twilio_webhook::check_parsed_form(pairs)
+        twilio_webhook::check_parsed_webhook(url, pairs)
             .err()
             .map(|r| r.code())
     })

@@ -21,7 +21,7 @@ mod shape;
 pub use cookies::forwarded_cookies;
 pub use env::{EnvError, diagnoses_setting};
 pub use explain::{Clock, DEFAULT_DIAGNOSES_PER_SECOND};
-pub use parsed::{check_parsed_form, check_parsed_request, encode_form};
+pub use parsed::{check_parsed_form, check_parsed_request, check_parsed_webhook, encode_form};
 pub use rejection::{Refusal, ReportOnly, WebhookRejection};
 pub use sequence::{BodyError, BodyExtent, BodyReader, BodySource, Checked, Delivery};
 pub use shape::{MAX_FORM_PARTS, SINGLE_VALUED_PARAMETERS, check_shape};

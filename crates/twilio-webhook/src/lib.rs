@@ -133,8 +133,8 @@ pub use http::{
     BodyError, BodyExtent, BodyReader, BodySource, Checked, Clock, DEFAULT_BODY_LIMIT,
     DEFAULT_DIAGNOSES_PER_SECOND, Delivery, EnvError, MAX_FORM_PARTS, MAX_HASHED_BYTES, Refusal,
     ReportOnly, SINGLE_VALUED_PARAMETERS, VerifiedRequest, WebhookRejection, WebhookVerifier,
-    check_parsed_form, check_parsed_request, check_shape, diagnoses_setting, encode_form,
-    forwarded_cookies,
+    check_parsed_form, check_parsed_request, check_parsed_webhook, check_shape, diagnoses_setting,
+    encode_form, forwarded_cookies,
 };
 #[cfg(feature = "http")]
 pub use public_url::{

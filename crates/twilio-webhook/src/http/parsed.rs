@@ -107,6 +107,30 @@ pub fn check_parsed_request(
     Ok(())
 }
 
+/// [`check_parsed_form`] for a signature-level check that is also given the URL it verifies (the Python
+/// drop-in's `validate(url, request.form, signature)`): a URL holding a form's first pair glued to its
+/// name (`AccountSidAC…`) is [`Refusal::AmbiguousForm`](super::Refusal::AmbiguousForm) as
+/// [`check_shape`](super::check_shape) refuses such a request target. A captured SMS re-sent as a `GET`
+/// whose query holds its whole string to sign validated, and `request.values` read a forged `From`
+/// (sixth outside attack, A5-F9r).
+///
+/// ```
+/// use twilio_webhook::{Refusal, check_parsed_webhook};
+///
+/// assert!(check_parsed_webhook("https://h/sms", &[("Body", "hi")]).is_ok());
+/// let moved = "https://h/sms?x=AccountSidAC0123Bodyhi&From=%2B1999";
+/// assert_eq!(check_parsed_webhook(moved, &[]).unwrap_err().refusal(), Refusal::AmbiguousForm);
+/// ```
+pub fn check_parsed_webhook(url: &str, pairs: &[(&str, &str)]) -> Result<(), WebhookRejection> {
+    if shape::has_glued_pairs(url) {
+        return Err(WebhookRejection::new(
+            super::Refusal::AmbiguousForm,
+            Vec::new(),
+        ));
+    }
+    check_parsed_form(pairs)
+}
+
 const FORM: &str = "application/x-www-form-urlencoded";
 
 #[cfg(test)]

@@ -226,6 +226,7 @@ pub(super) fn check_form(
         || body.split(|&b| b == b'&').any(read_apart)
         || !body.split(|&b| b == b'&').all(names_like_twilio)
         || is_one_bare_key(body)
+        || sorts_before_account_sid(body)
     {
         return Err(Refusal::AmbiguousForm);
     }
@@ -255,7 +256,7 @@ pub(super) fn check_form(
 /// verified, and Flask's `request.values`, PHP's `$_GET`, Django's `request.GET` and Express's
 /// `req.query` read a forged `From`. The moved text starts where `P` starts, with `AccountSid` and
 /// its value, byte for byte (no escape can stand in for them), so the glued name is in the target.
-fn has_glued_pairs(target: &str) -> bool {
+pub(super) fn has_glued_pairs(target: &str) -> bool {
     target.contains("AccountSidAC")
 }
 
@@ -281,6 +282,21 @@ fn names_like_twilio(part: &[u8]) -> bool {
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
         }
     }
+}
+
+/// Whether a form that carries `AccountSid` has a key that sorts before it. No Twilio name does, and
+/// every form webhook that carries `AccountSid` has it first, so the end of a signed URL cut off into the
+/// form's first key has to sort before it: `/tenants/AC9999…` verified as `/tenants/` with a key
+/// `AC9999…`, and `?env=QA` as `?env=Q` with a key `A` (sixth outside attack, A5-F12r: such keys are
+/// written as names). A form without `AccountSid` is not judged by this.
+fn sorts_before_account_sid(body: &[u8]) -> bool {
+    const FIRST: &[u8] = b"AccountSid";
+    let keys = || {
+        body.split(|&b| b == b'&')
+            .filter_map(|part| part.split(|&b| b == b'=').next())
+            .filter(|key| !key.is_empty())
+    };
+    keys().any(|key| key == FIRST) && keys().any(|key| key < FIRST)
 }
 
 /// Whether a form is one key with no value (`me=` or `me`): Twilio never sends a form of one bare name,
@@ -612,6 +628,22 @@ mod tests {
             "Body=",
         ] {
             assert_eq!(check(cut), Err(Refusal::AmbiguousForm), "{cut}");
+        }
+        // Keys sorting before `AccountSid` in a form that carries it: a URL's end cut into the first key.
+        for cut in [
+            "AC9999=&AccountSid=AC1&Body=hi",
+            "A=&AccountSid=AC1",
+            "AccountSid=AC1&Acc=x",
+            "AB=1&AccountSid=AC1",
+        ] {
+            assert_eq!(check(cut), Err(Refusal::AmbiguousForm), "{cut}");
+        }
+        for twilio in [
+            "AccountSid=AC1&AddOns=x&ApiVersion=1",
+            "A=1&B=2",
+            "AccountSid=AC1&AccountSidX=1",
+        ] {
+            assert_eq!(check(twilio), Ok(()), "{twilio}");
         }
         assert!(names_like_twilio(b""));
         assert!(names_like_twilio(b"=x"));
