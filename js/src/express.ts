@@ -180,8 +180,9 @@ function targetOf(url: string, origin: string): string {
 }
 
 /**
- * Shows the app the scheme and host of the URL that verified, where the options configured them (the
- * request's own `Host` and scheme are then a proxy's, or a client's): `req.hostname` and `req.protocol`
+ * Shows the app the scheme and host of the URL that verified (where the options configured them, the
+ * request's own `Host` and scheme are a proxy's, or a client's; else they are the ones verified, and
+ * the routing headers still go): `req.hostname` and `req.protocol`
  * (so `req.secure`) as own properties over Express's getters, and the headers handed over as the core
  * decides (`Host`, `X-Forwarded-Host` and `-Proto` the verified ones, no other routing header). `false`
  * for a URL without a host.
@@ -414,7 +415,7 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
         const shape = !verdict?.valid && verdict?.status === 400 ? { status: 400, message: verdict.message } : undefined;
         verdict?.free();
         if (valid && filesBeside(req)) return refuseFiles();
-        if (valid && (!configured || showVerified(req, url))) return next();
+        if (valid && showVerified(req, url)) return next();
         logger.warn(
           `rejected ${req.method} ${req.originalUrl} (${reason ?? (url === undefined ? "no URL: the Host header is not a host" : "unreadable body")}): ` +
             `checked ${url ?? "no URL"} with the parsed body; ` +
@@ -461,7 +462,7 @@ export function webhook(opts?: string | WebhookMiddlewareOptions, authToken?: st
       }
       if (verdict.valid) {
         if (filesBeside(req)) return refuseFiles();
-        if (configured && !showVerified(req, verdict.urlsTried[0])) return res.type("text/plain").status(403).send(FAILED);
+        if (!showVerified(req, verdict.urlsTried[0])) return res.type("text/plain").status(403).send(FAILED);
         if (read) {
           req.rawBody = Buffer.from(raw);
           req.body = parsed(contentType, raw) ?? req.body;

@@ -338,3 +338,28 @@ describe("Express webhook() with a configured url: the core's hand-over, no clie
     }
   });
 });
+
+describe("Express webhook() without a configured url: no client's routing header either", () => {
+  // Sixth outside attack class (A5-F10): with the URL rebuilt from Host, the hand-over only ran when a url
+  // or host was configured, so X-HTTP-Method-Override or X-Original-URL reached a verified request's app.
+  let server;
+  before(async () => {
+    const a = express();
+    const handler = (req, res) => res.send(Object.entries(req.headers).map(([n, v]) => `${n}=${v}`).join("\n"));
+    a.post("/sms", ours.webhook(TOKEN, { logger: quiet }), handler);
+    a.post("/after/sms", express.urlencoded({ extended: false }), ours.webhook(TOKEN, { logger: quiet }), handler);
+    server = await serve(a);
+  });
+  after(() => server.close());
+
+  it("X-Original-URL, X-HTTP-Method-Override and X-Forwarded-Prefix are gone", async () => {
+    const forged = { "X-Original-URL": "/admin", "X-HTTP-Method-Override": "DELETE", "X-Forwarded-Prefix": "/admin" };
+    for (const path of ["/sms", "/after/sms"]) {
+      const host = `127.0.0.1:${server.port}`;
+      const res = await send(server.port, webhook(path, `http://${host}`, forged, host));
+      assert.equal(res.status, 200, `${path}: ${res.body}`);
+      assert.ok(res.body.split("\n").includes(`host=${host}`), `${path}: ${res.body}`);
+      for (const gone of ["admin", "DELETE", "prefix", "original"]) assert.ok(!res.body.includes(gone), `${path}: ${gone} in ${res.body}`);
+    }
+  });
+});
