@@ -377,6 +377,22 @@ mod tests {
         assert!(digests_equal(&digest, &digest));
     }
 
+    /// The words' differences are gathered so that none cancels another: digests that differ in two
+    /// words, or in every word, by one same pattern still differ (an exclusive or of the differences would
+    /// call them equal).
+    #[test]
+    fn differences_in_several_words_do_not_cancel() {
+        let digest = body_digest(b"abc");
+        for words in [[0, 1].as_slice(), &[1, 3], &[0, 1, 2, 3]] {
+            let mut other = digest;
+            for word in words {
+                other[word * 8 + 5] ^= 0x20;
+            }
+            assert!(!digests_equal(&other, &digest), "words {words:?}");
+            assert!(!body_matches(b"abc", &other), "words {words:?}");
+        }
+    }
+
     #[test]
     fn hex_digests_are_read_only_in_lowercase() {
         let hex = body_sha256_hex(b"abc");

@@ -166,6 +166,51 @@ fn the_public_urls_tried_are_bounded_in_bytes() {
     assert_eq!(e.urls_tried().len(), 1);
 }
 
+/// `MAX_HASHED_BYTES` to the byte: each URL tried costs twice its length and the body's (the URL and its
+/// port variant), and a URL is tried while the bytes spent with it are at most the budget. Two base URLs of
+/// one length and a body that spends the budget exactly: a webhook signed for the second still verifies;
+/// one byte more and the second is not tried (refused as a mismatch, one URL tried). And the budget is
+/// the documented 4 MiB: a webhook 1 KiB under the default body limit is still found at the second URL.
+#[test]
+fn the_hashing_budget_is_spent_to_the_byte() {
+    let (one, two) = ("https://one.example.com", "https://two.example.com");
+    let policy = PublicUrl::base(one).and_then(|p| p.also_base(two)).unwrap();
+    let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN))
+        .public_url(policy)
+        .body_limit(2 * 1024 * 1024);
+    let url = format!("{two}/sms");
+    let exact = MAX_HASHED_BYTES / 4 - url.len();
+    let near_the_limit = DEFAULT_BODY_LIMIT - 1024;
+    for (len, verifies) in [(exact, true), (exact + 1, false), (near_the_limit, true)] {
+        let value = "a".repeat(len - 2);
+        let sig = sign_form(&url, &[("A", &value)]);
+        let parts = request(
+            "/sms",
+            &[
+                ("host", "internal:3000"),
+                ("content-type", FORM),
+                ("x-twilio-signature", &sig),
+            ],
+        );
+        let body = format!("A={value}");
+        assert_eq!(body.len(), len);
+        match verifier.verify_parts(&parts, body.as_bytes()) {
+            Ok(ok) => {
+                assert!(
+                    verifies,
+                    "{len} bytes: the second URL was tried past the budget"
+                );
+                assert_eq!(ok.url(), url);
+            }
+            Err(e) => {
+                assert!(!verifies, "{len} bytes: {e}");
+                assert_eq!(e.rejection(), Some(Rejection::SignatureMismatch));
+                assert_eq!(e.urls_tried(), [format!("{one}/sms")]);
+            }
+        }
+    }
+}
+
 #[test]
 fn from_env_needs_a_token_and_checks_the_rest() {
     // Environment variables are process-wide and setting them needs `unsafe` (forbidden here): each

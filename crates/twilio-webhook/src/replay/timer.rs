@@ -159,14 +159,16 @@ impl Drop for Sleep {
 mod tests {
     use super::*;
 
+    /// Wakes a parked thread.
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+
     /// Polls `future` to completion on this thread, parking between polls.
     fn block_on<F: Future>(future: F) -> F::Output {
-        struct Unpark(std::thread::Thread);
-        impl std::task::Wake for Unpark {
-            fn wake(self: Arc<Self>) {
-                self.0.unpark();
-            }
-        }
         let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
         let mut cx = Context::from_waker(&waker);
         let mut future = std::pin::pin!(future);
@@ -241,6 +243,79 @@ mod tests {
         assert!(far());
         drop(pause);
         assert!(!far());
+    }
+
+    /// A pause shorter than every pending one ends on time: the timer thread, asleep until the earliest
+    /// deadline it knew (an hour here), is woken to wait for the new one instead. Run in a child
+    /// process, whose timer no other test's pauses wake.
+    #[test]
+    fn a_shorter_pause_registered_later_ends_on_time() {
+        let exe = std::env::current_exe().expect("the test binary");
+        let out = std::process::Command::new(exe)
+            .args([
+                "--exact",
+                "replay::timer::tests::shorter_pause_child",
+                "--nocapture",
+            ])
+            .env("TWILIO_WEBHOOK_TIMER_CHILD", "1")
+            .output()
+            .expect("the child");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("RESULT: on time"),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The child of [`a_shorter_pause_registered_later_ends_on_time`].
+    #[test]
+    fn shorter_pause_child() {
+        if std::env::var_os("TWILIO_WEBHOOK_TIMER_CHILD").is_none() {
+            return;
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut long = Box::pin(sleep_for(Duration::from_secs(3600)));
+        assert!(long.as_mut().poll(&mut cx).is_pending());
+        // The timer thread now waits for the hour's end.
+        std::thread::sleep(Duration::from_millis(200));
+        let begin = Instant::now();
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut short = Box::pin(sleep_for(Duration::from_millis(100)));
+        while short.as_mut().poll(&mut cx).is_pending() {
+            assert!(
+                begin.elapsed() < Duration::from_secs(5),
+                "a 100 ms pause registered after an hour's did not end in 5 s"
+            );
+            std::thread::park_timeout(Duration::from_millis(50));
+        }
+        assert!(begin.elapsed() >= Duration::from_millis(100));
+        drop(long);
+        println!("RESULT: on time");
+    }
+
+    /// Two pauses never share a key, whatever the clock's resolution: a key taken twice would replace
+    /// the first pause's slot, and that pause would never end.
+    #[test]
+    fn pauses_registered_together_have_distinct_keys() {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut pauses: Vec<_> = (0..3)
+            .map(|_| {
+                Box::pin(Sleep {
+                    duration: Duration::from_secs(3600),
+                    registered: None,
+                })
+            })
+            .collect();
+        let mut keys = Vec::new();
+        for pause in &mut pauses {
+            assert!(pause.as_mut().poll(&mut cx).is_pending());
+            keys.extend(pause.registered.as_ref().map(|(key, _)| key.1));
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), 3, "{keys:?}");
     }
 
     /// The threads of this process, from `/proc` where there is one.
