@@ -12,12 +12,7 @@ use twilio_webhook::{Algorithm, Signer};
 use twilio_webhook_http_suite as suite;
 
 mod support;
-use support::{Echo, FORM, Guard, TOKEN, raw_headers, signed, unsigned};
-
-fn status(port: u16, request: &suite::RawRequest) -> (u16, String) {
-    let r = suite::send(port, request).expect("an answer");
-    (r.status, r.text())
-}
+use support::{Echo, FORM, Guard, TOKEN, raw_headers, signed, status, unsigned};
 
 /// `--pass /health` exempted every path that merely started with `/health`, and forwarded it as
 /// received: nginx or a framework behind resolves `/health/../sms` to `/sms`.

@@ -6,12 +6,7 @@ use twilio_webhook::{Algorithm, Signer};
 use twilio_webhook_http_suite as suite;
 
 mod support;
-use support::{Echo, FORM, Guard, TOKEN, signed};
-
-fn status(port: u16, request: &suite::RawRequest) -> (u16, String) {
-    let r = suite::send(port, request).expect("an answer");
-    (r.status, r.text())
-}
+use support::{Echo, FORM, Guard, TOKEN, signed, status};
 
 /// Sixth outside attack (A5-F9): spec §2 delimits neither the URL from the form's pairs nor a key
 /// from its value, so the first pairs of a genuine form, moved from the body to the end of its URL as

@@ -229,6 +229,12 @@ pub fn signed(
     }
 }
 
+/// Sends `request` to the guard on `port` and returns the answer's status and text.
+pub fn status(port: u16, request: &suite::RawRequest) -> (u16, String) {
+    let r = suite::send(port, request).expect("an answer");
+    (r.status, r.text())
+}
+
 /// The public URL the guards of the replay tests are started with (`--public-url`).
 pub const PUBLIC: &str = "https://hooks.example.com";
 
