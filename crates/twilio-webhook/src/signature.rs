@@ -87,19 +87,24 @@ impl Presented {
     }
 }
 
-/// Standard base64 digits' values; 64 marks a byte that is not one.
+/// The value of each byte as a digit of `digits` (its index there), and `digits.len()` (a bit no
+/// digit has) for a byte that is not one: the tables of the two decoders that run on every request,
+/// base64 here and `bodySHA256`'s hex (`url`), each checked once at the end of its loop.
 // Indexing here runs at compile time: out of range would fail the build, never a request.
 #[allow(clippy::indexing_slicing)]
-const SEXTETS: [u8; 256] = {
-    let mut table = [64u8; 256];
-    let digits = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+pub(crate) const fn digit_values(digits: &[u8]) -> [u8; 256] {
+    let mut table = [digits.len() as u8; 256];
     let mut i = 0;
-    while i < 64 {
+    while i < digits.len() {
         table[digits[i] as usize] = i as u8;
         i += 1;
     }
     table
-};
+}
+
+/// Standard base64 digits' values; 64 marks a byte that is not one.
+const SEXTETS: [u8; 256] =
+    digit_values(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
 
 /// Decodes a signature of `4k` characters ending in exactly one `=` (28 for SHA-1, 44 for SHA-256)
 /// into the `3k - 1` bytes at the start of `out`, strictly: standard digits only and zero bits under

@@ -5,66 +5,22 @@
 //! Its own test binary with one test, as `logging.rs`: tracing caches each log site's interest
 //! process-wide.
 
-use std::collections::VecDeque;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
-
 use twilio_webhook::{
-    Algorithm, BodyError, BodyReader, Incoming, MemoryStore, ReplayGuard, RequestValidator, Signer,
-    WebhookVerifier,
+    Algorithm, Incoming, MemoryStore, ReplayGuard, RequestValidator, Signer, WebhookVerifier,
 };
+
+#[path = "support/captured_log.rs"]
+mod captured_log;
+#[path = "support/whole_body.rs"]
+mod whole_body;
+use captured_log::Captured;
+use whole_body::{Whole, block_on};
 
 const TOKEN: &str = "delivery-log-test-token";
 
-/// What the subscriber writes, kept for the test to read.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// A body given whole, in one chunk.
-struct Whole(VecDeque<Vec<u8>>);
-
-impl BodyReader for Whole {
-    type Chunk = Vec<u8>;
-
-    fn poll_chunk(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Vec<u8>, BodyError>>> {
-        Poll::Ready(self.0.pop_front().map(Ok))
-    }
-}
-
-/// Drives a future whose only waits are on the in-memory store (never pending for long).
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
-}
-
 #[test]
 fn a_delivery_dropped_unfinished_is_logged_once() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+    let captured = Captured::install();
     let signer = Signer::new(TOKEN, Algorithm::HmacSha1).expect("signer");
     let delivery = |verifier: &WebhookVerifier, body: &str| {
         let (name, value) = body.split_once('=').expect("a field");
@@ -93,7 +49,7 @@ fn a_delivery_dropped_unfinished_is_logged_once() {
     ));
     drop(delivery(&guarded, "Body=dropped"));
 
-    let log = String::from_utf8(captured.0.lock().expect("log buffer").clone()).expect("UTF-8");
+    let log = captured.text();
     let lines: Vec<&str> = log.lines().collect();
     assert_eq!(lines.len(), 1, "{log}");
     assert!(

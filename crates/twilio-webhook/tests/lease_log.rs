@@ -5,75 +5,24 @@
 //! Its own test binary with one test, as `logging.rs`: tracing caches each log site's interest
 //! process-wide, and the "cannot renew" warning is said once per process.
 
-use std::collections::VecDeque;
-use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use twilio_webhook::{
-    Algorithm, BodyError, BodyReader, BoxFuture, Delivery, Duplicates, Incoming, LeaseToken,
-    MemoryStore, ReplayGuard, ReplayKey, ReplayStore, RequestValidator, Seen, Signer, StoreError,
-    WebhookVerifier,
+    Algorithm, BoxFuture, Delivery, Duplicates, Incoming, LeaseToken, MemoryStore, ReplayGuard,
+    ReplayKey, ReplayStore, RequestValidator, Seen, Signer, StoreError, WebhookVerifier,
 };
 
+#[path = "support/captured_log.rs"]
+mod captured_log;
+#[path = "support/whole_body.rs"]
+mod whole_body;
+use captured_log::Captured;
+use whole_body::{Whole, block_on};
+
 const TOKEN: &str = "lease-log-test-token";
-
-/// What the subscriber writes, kept for the test to read.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    /// How many lines hold `text`.
-    fn count(&self, text: &str) -> usize {
-        let log = self.0.lock().expect("log buffer");
-        String::from_utf8_lossy(&log)
-            .lines()
-            .filter(|line| line.contains(text))
-            .count()
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("log buffer")).into_owned()
-    }
-}
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// A body given whole, in one chunk.
-struct Whole(VecDeque<Vec<u8>>);
-
-impl BodyReader for Whole {
-    type Chunk = Vec<u8>;
-
-    fn poll_chunk(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Vec<u8>, BodyError>>> {
-        Poll::Ready(self.0.pop_front().map(Ok))
-    }
-}
-
-/// Drives a future by polling it until it is ready (its waits are the timers below).
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
 
 /// A timer for [`block_on`]: pending until `duration` has passed.
 fn sleep(duration: Duration) -> impl std::future::Future<Output = ()> {
@@ -220,13 +169,7 @@ fn answer_mode(guard: ReplayGuard) -> ReplayGuard {
 
 #[test]
 fn lease_trouble_is_logged_once_each() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+    let captured = Captured::install();
     const CANNOT_RENEW: &str = "keeps answers but cannot renew leases";
 
     // Reject mode over a store that keeps answers: no lease is wanted, nothing is said.

@@ -6,26 +6,14 @@
 //! Its own test binary with one test: tracing caches each log site's interest process-wide, and a
 //! test capturing logs while other tests fire the same log sites can lose events.
 
-use std::sync::{Arc, Mutex};
-
 use twilio_webhook::{Algorithm, ReportOnly, RequestValidator, Signer, WebhookVerifier};
+
+#[path = "support/captured_log.rs"]
+mod captured_log;
+use captured_log::Captured;
 
 const TOKEN: &str = "logging-test-token";
 const FORM: &str = "application/x-www-form-urlencoded";
-
-/// What the subscriber writes, kept for the test to read.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn request(signature: Option<&str>) -> http::request::Parts {
     let mut builder = http::Request::post("/sms")
@@ -45,13 +33,7 @@ fn sign(url: &str) -> String {
 
 #[test]
 fn rejections_and_report_only_are_logged_without_secrets() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+    let captured = Captured::install();
     let verifier = WebhookVerifier::new(RequestValidator::new(TOKEN)).body_limit(64);
     let wrong = sign("http://a.com/other");
     assert!(
@@ -100,7 +82,7 @@ fn rejections_and_report_only_are_logged_without_secrets() {
         );
     }
 
-    let log = String::from_utf8(captured.0.lock().expect("log buffer").clone()).expect("UTF-8");
+    let log = captured.text();
     let lines: Vec<&str> = log.lines().collect();
     assert_eq!(lines.len(), 9, "{log}");
     assert!(
@@ -161,7 +143,7 @@ fn rejections_and_report_only_are_logged_without_secrets() {
 
     // A client-chosen target or Host is logged cut short: an unsigned request with a 60 KB path
     // (or a forged one, whose line names the URL checked) writes a line of a few KiB, not 120 KB.
-    let before = captured.0.lock().expect("log buffer").len();
+    let before = captured.text().len();
     let long = format!("/sms/{}", "a;b=c;d/".repeat(7_500));
     for signature in [None, Some(tunnel.as_str())] {
         let mut builder = http::Request::post(long.as_str())
@@ -173,8 +155,11 @@ fn rejections_and_report_only_are_logged_without_secrets() {
         let parts = builder.body(()).expect("request").into_parts().0;
         assert!(verifier.verify_parts(&parts, b"Body=Hi").is_err());
     }
-    let log = captured.0.lock().expect("log buffer").clone();
-    let new = String::from_utf8(log.get(before..).unwrap_or_default().to_vec()).expect("UTF-8");
+    let new = captured
+        .text()
+        .get(before..)
+        .unwrap_or_default()
+        .to_string();
     assert_eq!(new.lines().count(), 2, "{new}");
     for line in new.lines() {
         assert!(line.len() < 4096, "a {} byte log line", line.len());

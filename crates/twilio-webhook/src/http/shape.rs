@@ -223,8 +223,9 @@ pub(super) fn check_form(
     if crate::form::count_byte(body, b'&') >= MAX_FORM_PARTS
         || crate::form::find_byte(body, b';').is_some()
         || crate::form::has_bad_escape(body)
-        || body.split(|&b| b == b'&').any(read_apart)
-        || !body.split(|&b| b == b'&').all(names_like_twilio)
+        || body
+            .split(|&b| b == b'&')
+            .any(|part| read_apart(part) || !names_like_twilio(part))
         || is_one_bare_key(body)
         || sorts_before_account_sid(body)
     {

@@ -403,9 +403,8 @@ fn is_default_ignorable(c: char) -> bool {
 /// `name` with the white space around it trimmed, and with its default-ignorable characters
 /// dropped: the readings that differ from `name`.
 fn unspaced(name: &str) -> impl Iterator<Item = String> + '_ {
-    let invisible = is_default_ignorable;
     let trimmed = name.trim_matches(char::is_whitespace);
-    let visible: String = name.chars().filter(|&c| !invisible(c)).collect();
+    let visible: String = name.chars().filter(|&c| !is_default_ignorable(c)).collect();
     let both = visible.trim_matches(char::is_whitespace).to_owned();
     [trimmed.to_owned(), visible, both]
         .into_iter()
